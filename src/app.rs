@@ -1,0 +1,169 @@
+//! Running the bot: open the store, start watchers and delivery, dispatch
+//! updates, and shut down cleanly on SIGTERM or SIGINT (flush, exit 0).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use teloxide::dispatching::{Dispatcher, ShutdownToken};
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::update_listeners::Polling;
+use tokio::sync::{Notify, watch};
+
+use crate::commands::Context;
+use crate::config::Config;
+use crate::delivery::Delivery;
+use crate::store::Store;
+use crate::telegram::{self, TelegramMessenger, TgBot};
+
+/// How many chats delivery serves at once.
+const DELIVERY_CONCURRENCY: usize = 32;
+/// How long shutdown waits for in-flight work before flushing anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// Runs the bot until a termination signal.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let token = config.require_token()?.to_string();
+    let store = Store::open(&config.data_dir)?;
+    let bot = telegram::build_bot(&config, &token)?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let signals = tokio::spawn(wait_for_signal(shutdown_tx.clone()));
+
+    let Some(me) = connect(&bot, shutdown_rx.clone()).await? else {
+        store.flush().await?;
+        return Ok(());
+    };
+    tracing::info!(username = %me.username(), "connected to Telegram");
+    if let Err(e) = telegram::register_menu(&bot).await {
+        tracing::warn!(error = %e, "could not register the command menu; commands still work");
+    }
+
+    let config = Arc::new(config);
+    let wake = Arc::new(Notify::new());
+    let mut workers = Vec::new();
+    for source in &config.sources {
+        workers.push(tokio::spawn(crate::watch::run(
+            source.clone(),
+            store.clone(),
+            wake.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
+    let delivery = Delivery::new(
+        store.clone(),
+        TelegramMessenger { bot: bot.clone() },
+        DELIVERY_CONCURRENCY,
+    );
+    // Pushes journaled before a restart go out now.
+    wake.notify_one();
+    workers.push(tokio::spawn(
+        delivery.run(wake.clone(), shutdown_rx.clone()),
+    ));
+
+    let ctx = Context {
+        store: store.clone(),
+        config: config.clone(),
+    };
+    let mut dispatcher = Dispatcher::builder(bot.clone(), telegram::schema())
+        .dependencies(dptree::deps![ctx])
+        .default_handler(|_| async {})
+        .error_handler(LoggingErrorHandler::with_custom_text(
+            "error in a command handler",
+        ))
+        .build();
+    let listener = Polling::builder(bot.clone())
+        .timeout(config.telegram.long_poll)
+        .delete_webhook()
+        .await
+        .build();
+    tokio::spawn(stop_dispatcher_on_shutdown(
+        dispatcher.shutdown_token(),
+        shutdown_rx.clone(),
+    ));
+    dispatcher
+        .try_dispatch_with_listener(
+            listener,
+            LoggingErrorHandler::with_custom_text("error while polling Telegram"),
+        )
+        .await
+        .context("cannot start receiving updates from Telegram")?;
+
+    // The dispatcher only returns once shutdown began; make sure everyone hears it.
+    let _ = shutdown_tx.send(true);
+    signals.abort();
+    let all = futures::future::join_all(workers);
+    if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+        tracing::warn!("some work did not finish in time; it stays journaled");
+    }
+    store.flush().await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Waits for getMe to succeed; `None` if shutdown came first. A rejected token is fatal.
+async fn connect(
+    bot: &TgBot,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Option<teloxide::types::Me>> {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match bot.get_me().await {
+            Ok(me) if me.user.username.is_some() => return Ok(Some(me)),
+            Ok(_) => anyhow::bail!("Telegram's getMe returned a bot without a username"),
+            Err(teloxide::RequestError::Api(teloxide::ApiError::InvalidToken)) => {
+                anyhow::bail!(
+                    "Telegram rejected the bot token (Unauthorized): check TELOXIDE_TOKEN"
+                )
+            }
+            Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "cannot reach Telegram yet"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return Ok(None),
+        }
+        delay = (delay * 2).min(Duration::from_secs(60));
+    }
+}
+
+async fn wait_for_signal(shutdown: watch::Sender<bool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; shutting down"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the bot");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    let _ = shutdown.send(true);
+}
+
+/// Asks the dispatcher to stop once shutdown begins (retrying while it is still starting).
+async fn stop_dispatcher_on_shutdown(token: ShutdownToken, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+    loop {
+        match token.shutdown() {
+            Ok(done) => {
+                done.await;
+                return;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! `/start` and `/help`: what the bot does and how to use it.
+
+use crate::config::Config;
+use crate::render::escape;
+
+/// The introduction, naming the watched site(s) and every command.
+pub fn reply(config: &Config) -> String {
+    let sites: Vec<String> = config
+        .sources
+        .iter()
+        .map(|s| escape(s.url.host_str().unwrap_or(s.url.as_str())))
+        .collect();
+    let mut text = format!(
+        "I watch <b>{}</b> and can send you every new release the moment it appears.\n",
+        sites.join(", ")
+    );
+    for (name, description) in super::MENU {
+        text.push_str(&format!("\n/{name} — {}", escape(description)));
+    }
+    text
+}

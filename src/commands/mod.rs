@@ -1,0 +1,227 @@
+//! Bot commands: parsing the text a user sent, and one file per command that
+//! turns a request into reply text (Telegram HTML). Nothing here knows teloxide,
+//! so every command is testable without Telegram.
+
+pub mod contact;
+pub mod counters;
+pub mod help;
+pub mod latest;
+pub mod subscribe;
+pub mod time;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+/// What a command handler may read or change.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+/// A command the bot understands, with its arguments parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Start,
+    Help,
+    Latest(usize),
+    Subscribe,
+    Unsubscribe,
+    Time,
+    Counters,
+    Contact,
+}
+
+/// The outcome of reading a message's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// A command for us.
+    Command(Command),
+    /// `/cmd@otherbot`: not ours, stay silent.
+    NotForUs,
+    /// A command we do not know; `addressed` when it named us with `@`.
+    Unknown { name: String, addressed: bool },
+    /// A known command with arguments we cannot use.
+    BadArgs { usage: &'static str },
+    /// Plain text.
+    NotACommand,
+}
+
+/// The menu registered with setMyCommands: (command, description).
+pub const MENU: &[(&str, &str)] = &[
+    ("latest", "Newest releases: /latest [n], n up to 20"),
+    ("subscribe", "Get every new release as a message"),
+    ("unsubscribe", "Stop the release messages"),
+    ("contact", "Consular phone and e-mail"),
+    ("time", "Moscow date, Moscow and London time"),
+    ("counters", "Days since Salisbury and Glushkov"),
+    ("help", "What this bot does"),
+];
+
+/// Default and maximum for `/latest [n]`.
+pub const LATEST_DEFAULT: usize = 5;
+pub const LATEST_MAX: usize = 20;
+
+const LATEST_USAGE: &str = "Usage: /latest [n], where n is a number from 1 to 20 (default 5).";
+
+/// Reads `text` as a command. `bot_username` decides whether `/cmd@name` is ours.
+pub fn parse(text: &str, bot_username: &str) -> Parsed {
+    let text = text.trim();
+    let Some(rest) = text.strip_prefix('/') else {
+        return Parsed::NotACommand;
+    };
+    let (head, args) = match rest.split_once(char::is_whitespace) {
+        Some((head, args)) => (head, args.trim()),
+        None => (rest, ""),
+    };
+    let (name, addressed) = match head.split_once('@') {
+        Some((name, mention)) => {
+            if !mention.eq_ignore_ascii_case(bot_username) {
+                return Parsed::NotForUs;
+            }
+            (name, true)
+        }
+        None => (head, false),
+    };
+    if name.is_empty() {
+        return Parsed::NotACommand;
+    }
+    let name = name.to_lowercase();
+    let no_args = |command: Command, usage: &'static str| {
+        if args.is_empty() {
+            Parsed::Command(command)
+        } else {
+            Parsed::BadArgs { usage }
+        }
+    };
+    match name.as_str() {
+        "start" => Parsed::Command(Command::Start), // deep-link payloads are allowed and ignored
+        "help" => no_args(Command::Help, "Usage: /help"),
+        "latest" => {
+            if args.is_empty() {
+                return Parsed::Command(Command::Latest(LATEST_DEFAULT));
+            }
+            match args.parse::<usize>() {
+                Ok(n) if (1..=LATEST_MAX).contains(&n) => Parsed::Command(Command::Latest(n)),
+                _ => Parsed::BadArgs {
+                    usage: LATEST_USAGE,
+                },
+            }
+        }
+        "subscribe" => no_args(Command::Subscribe, "Usage: /subscribe (no arguments)"),
+        "unsubscribe" => no_args(Command::Unsubscribe, "Usage: /unsubscribe (no arguments)"),
+        "time" => no_args(Command::Time, "Usage: /time (no arguments)"),
+        "counters" => no_args(Command::Counters, "Usage: /counters (no arguments)"),
+        "contact" | "contacts" => no_args(Command::Contact, "Usage: /contact (no arguments)"),
+        _ => Parsed::Unknown { name, addressed },
+    }
+}
+
+/// The reply to a parsed message, or `None` to stay silent. In groups the bot
+/// answers only commands, and unknown ones only when addressed to it.
+pub async fn respond(
+    ctx: &Context,
+    chat: i64,
+    parsed: Parsed,
+    private_chat: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let reply = match parsed {
+        Parsed::Command(command) => execute(ctx, chat, command, now).await?,
+        Parsed::NotForUs => return Ok(None),
+        Parsed::BadArgs { usage } => crate::render::escape(usage),
+        Parsed::Unknown { name, addressed } => {
+            if !private_chat && !addressed {
+                return Ok(None);
+            }
+            format!(
+                "I don't know /{}. Send /help for the list of commands.",
+                crate::render::escape(&crate::render::shorten(&name, 40))
+            )
+        }
+        Parsed::NotACommand => {
+            if !private_chat {
+                return Ok(None);
+            }
+            "I answer commands only. Send /help to see them.".to_string()
+        }
+    };
+    Ok(Some(reply))
+}
+
+/// Runs one command.
+pub async fn execute(
+    ctx: &Context,
+    chat: i64,
+    command: Command,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    Ok(match command {
+        Command::Start | Command::Help => help::reply(&ctx.config),
+        Command::Latest(n) => latest::reply(&ctx.store, n)?,
+        Command::Subscribe => subscribe::subscribe(&ctx.store, chat, now).await?,
+        Command::Unsubscribe => subscribe::unsubscribe(&ctx.store, chat).await?,
+        Command::Time => time::reply(now, &ctx.config.time),
+        Command::Counters => counters::reply(now, &ctx.config.counters),
+        Command::Contact => contact::reply(ctx.store.contacts()?, &ctx.config.contact),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_and_mentions() {
+        let p = |t| parse(t, "EmbassyBot");
+        assert_eq!(p("/latest"), Parsed::Command(Command::Latest(5)));
+        assert_eq!(p("/latest 12"), Parsed::Command(Command::Latest(12)));
+        assert_eq!(
+            p("/latest@embassybot 3"),
+            Parsed::Command(Command::Latest(3))
+        );
+        assert_eq!(p("/LATEST"), Parsed::Command(Command::Latest(5)));
+        assert_eq!(p("/latest@otherbot"), Parsed::NotForUs);
+        assert_eq!(
+            p("/latest 0"),
+            Parsed::BadArgs {
+                usage: LATEST_USAGE
+            }
+        );
+        assert_eq!(
+            p("/latest 21"),
+            Parsed::BadArgs {
+                usage: LATEST_USAGE
+            }
+        );
+        assert_eq!(
+            p("/latest lots"),
+            Parsed::BadArgs {
+                usage: LATEST_USAGE
+            }
+        );
+        assert_eq!(p("/start payload"), Parsed::Command(Command::Start));
+        assert!(matches!(p("/time now"), Parsed::BadArgs { .. }));
+        assert_eq!(
+            p("/foo"),
+            Parsed::Unknown {
+                name: "foo".into(),
+                addressed: false
+            }
+        );
+        assert_eq!(
+            p("/foo@EmbassyBot"),
+            Parsed::Unknown {
+                name: "foo".into(),
+                addressed: true
+            }
+        );
+        assert_eq!(p("hello"), Parsed::NotACommand);
+        assert_eq!(p("/"), Parsed::NotACommand);
+        assert_eq!(p("  /help  "), Parsed::Command(Command::Help));
+    }
+}

@@ -1,0 +1,30 @@
+//! embassy-bot: a Telegram bot that watches a news site (by default the Embassy
+//! of the Russian Federation in the UK) and pushes each new release to subscribers.
+//!
+//! Data flows one way: `source` → `store` → `delivery` → Telegram; commands only
+//! read the store. Module map:
+//!
+//! - [`config`] — the TOML file and environment, validated with errors that name the key.
+//! - [`source`] — fetch a page (size cap, charset) and extract items and contacts (pure).
+//! - [`store`] — the only module that knows sled: items, subscribers, delivery journal.
+//! - [`watch`] — polls each source on its interval and records what it finds.
+//! - [`delivery`] — sends journaled pushes, oldest first per chat, and marks them done.
+//! - [`commands`] — one file per bot command; each turns a request into reply text.
+//! - [`render`] — HTML escaping, shortening and Telegram's length limit.
+//! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
+//! - [`telegram`] — the teloxide edge: sending, error classification, the update handler.
+//! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod counters;
+pub mod delivery;
+pub mod preview;
+pub mod render;
+pub mod source;
+pub mod store;
+pub mod telegram;
+pub mod watch;

@@ -1,0 +1,154 @@
+//! The teloxide edge: building the client, sending, classifying Telegram's
+//! errors, and the update handler that feeds [`crate::commands`].
+//! No other module sees a teloxide type.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use teloxide::RequestError;
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, LinkPreviewOptions, Me, ParseMode};
+
+use crate::commands::{self, Context};
+use crate::config::Config;
+use crate::delivery::{Messenger, SendError};
+
+/// The bot client every part of the program shares: flood limits applied client-side.
+pub type TgBot = Throttle<Bot>;
+
+/// Builds the client from the validated config. Must run inside the Tokio runtime
+/// (the throttle spawns its worker).
+pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<TgBot> {
+    // The HTTP timeout must outlast a long poll, or every idle poll would fail.
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(config.telegram.long_poll + Duration::from_secs(15))
+        .build()?;
+    let mut bot = Bot::with_client(token, client);
+    if let Some(url) = &config.telegram.api_url {
+        bot = bot.set_api_url(url.clone());
+    }
+    let limits = if config.telegram.throttle {
+        Limits::default()
+    } else {
+        // Effectively unlimited: for benchmarks and tests against a local fake.
+        Limits {
+            messages_per_sec_chat: 1_000_000,
+            messages_per_min_chat: 1_000_000,
+            messages_per_min_channel_or_supergroup: 1_000_000,
+            messages_per_sec_overall: 1_000_000,
+        }
+    };
+    Ok(bot.throttle(limits))
+}
+
+/// Sends through the shared bot; implements delivery's [`Messenger`].
+#[derive(Clone)]
+pub struct TelegramMessenger {
+    pub bot: TgBot,
+}
+
+impl Messenger for TelegramMessenger {
+    async fn send_html(&self, chat: i64, html: String) -> Result<(), SendError> {
+        self.bot
+            .send_message(ChatId(chat), html)
+            .parse_mode(ParseMode::Html)
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+}
+
+/// Maps a Telegram error onto what delivery can act on.
+pub fn classify(error: &RequestError) -> SendError {
+    use teloxide::ApiError as A;
+    match error {
+        RequestError::RetryAfter(seconds) => SendError::Retry {
+            after: Some(seconds.duration()),
+            reason: error.to_string(),
+        },
+        RequestError::MigrateToChatId(id) => SendError::Migrated(id.0),
+        RequestError::Api(api) => match api {
+            A::BotBlocked
+            | A::ChatNotFound
+            | A::UserNotFound
+            | A::UserDeactivated
+            | A::GroupDeactivated
+            | A::BotKicked
+            | A::BotKickedFromSupergroup
+            | A::BotKickedFromChannel
+            | A::CantInitiateConversation
+            | A::CantTalkWithBots
+            | A::NotEnoughRightsToPostMessages => SendError::ChatGone(api.to_string()),
+            // Several current "Forbidden: ..." texts are not in teloxide's table.
+            A::Unknown(text) if text.starts_with("Forbidden") => SendError::ChatGone(text.clone()),
+            A::Unknown(text) if text.starts_with("Bad Request") => {
+                SendError::Rejected(text.clone())
+            }
+            A::Unknown(text) => SendError::Retry {
+                after: None,
+                reason: text.clone(),
+            },
+            A::InvalidToken => SendError::Retry {
+                after: Some(Duration::from_secs(60)),
+                reason: api.to_string(),
+            },
+            other => SendError::Rejected(other.to_string()),
+        },
+        RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {
+            SendError::Retry {
+                after: None,
+                reason: error.to_string(),
+            }
+        }
+    }
+}
+
+/// Registers the command menu so Telegram clients show it.
+pub async fn register_menu(bot: &TgBot) -> Result<(), RequestError> {
+    let menu = commands::MENU
+        .iter()
+        .map(|(name, description)| BotCommand::new(*name, *description));
+    bot.set_my_commands(menu).await.map(|_| ())
+}
+
+/// The update handler tree: every message goes to [`on_message`].
+pub fn schema() -> Handler<'static, anyhow::Result<()>, DpHandlerDescription> {
+    Update::filter_message().endpoint(on_message)
+}
+
+async fn on_message(bot: TgBot, msg: Message, me: Me, ctx: Context) -> anyhow::Result<()> {
+    let Some(text) = msg.text() else {
+        return Ok(());
+    };
+    let parsed = commands::parse(text, me.username());
+    let reply = commands::respond(
+        &ctx,
+        msg.chat.id.0,
+        parsed,
+        msg.chat.is_private(),
+        Utc::now(),
+    )
+    .await;
+    let reply = match reply {
+        Ok(Some(reply)) => reply,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            tracing::error!(error = %e, chat = msg.chat.id.0, "command failed");
+            "Sorry, something went wrong on my side. Please try again later.".to_string()
+        }
+    };
+    bot.send_message(msg.chat.id, reply)
+        .parse_mode(ParseMode::Html)
+        .link_preview_options(LinkPreviewOptions {
+            is_disabled: true,
+            url: None,
+            prefer_small_media: false,
+            prefer_large_media: false,
+            show_above_text: false,
+        })
+        .await?;
+    Ok(())
+}
