@@ -18,6 +18,16 @@ use url::Url;
 pub const TOKEN_ENV: &str = "TELOXIDE_TOKEN";
 /// Environment variable naming the Bot API server (self-hosted, or a test fake).
 pub const API_URL_ENV: &str = "TELOXIDE_API_URL";
+/// Environment variable overriding `data_dir` (the Docker image points it at its volume).
+pub const DATA_DIR_ENV: &str = "EMBASSY_BOT_DATA_DIR";
+
+/// Values from the environment that win over the file.
+#[derive(Debug, Default)]
+struct EnvOverrides {
+    token: Option<String>,
+    api_url: Option<String>,
+    data_dir: Option<PathBuf>,
+}
 
 /// Why the configuration cannot be used; each variant names what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -205,7 +215,8 @@ const GLUSHKOV: &str = "{days} days have passed since the death of Nikolay Glush
 impl Default for Config {
     fn default() -> Self {
         // Built from an empty file so defaults live in exactly one place.
-        Config::from_raw(RawConfig::default(), None, None).expect("built-in defaults are valid")
+        Config::from_raw(RawConfig::default(), EnvOverrides::default())
+            .expect("built-in defaults are valid")
     }
 }
 
@@ -225,13 +236,17 @@ impl Config {
                 })?
             }
         };
-        let env_token = std::env::var(TOKEN_ENV)
-            .ok()
-            .filter(|t| !t.trim().is_empty());
-        let env_api = std::env::var(API_URL_ENV)
-            .ok()
-            .filter(|t| !t.trim().is_empty());
-        Config::from_raw(raw, env_token, env_api)
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        let env = EnvOverrides {
+            token: var(TOKEN_ENV),
+            api_url: var(API_URL_ENV),
+            data_dir: var(DATA_DIR_ENV).map(PathBuf::from),
+        };
+        Config::from_raw(raw, env)
     }
 
     /// Parses TOML text without touching the environment (for tests and `check`).
@@ -240,7 +255,7 @@ impl Config {
             path: PathBuf::from("<inline>"),
             message: e.to_string().trim_end().to_string(),
         })?;
-        Config::from_raw(raw, None, None)
+        Config::from_raw(raw, EnvOverrides::default())
     }
 
     /// The token, or the one-line error that tells the operator how to supply it.
@@ -251,22 +266,21 @@ impl Config {
             .ok_or(ConfigError::MissingToken)
     }
 
-    fn from_raw(
-        raw: RawConfig,
-        env_token: Option<String>,
-        env_api: Option<String>,
-    ) -> Result<Config, ConfigError> {
+    fn from_raw(raw: RawConfig, env: EnvOverrides) -> Result<Config, ConfigError> {
         let telegram = raw.telegram.unwrap_or_default();
-        let token = env_token.or(telegram.token.filter(|t| !t.trim().is_empty()));
+        let token = env
+            .token
+            .or(telegram.token.filter(|t| !t.trim().is_empty()));
         if let Some(token) = &token {
             validate_token(token)?;
         }
-        let api_key = if env_api.is_some() {
+        let api_key = if env.api_url.is_some() {
             API_URL_ENV
         } else {
             "telegram.api_url"
         };
-        let api_url = env_api
+        let api_url = env
+            .api_url
             .or(telegram.api_url)
             .map(|u| parse_http_url(api_key, &u))
             .transpose()?;
@@ -392,7 +406,10 @@ impl Config {
             email: contact.email.unwrap_or_else(|| "info@rusemb.org.uk".into()),
         };
 
-        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let data_dir = env
+            .data_dir
+            .or(raw.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
         if data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty"));
         }
@@ -427,10 +444,10 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
         return Err(invalid(key("name"), "must not be empty"));
     }
     let interval_secs = s.interval_secs.unwrap_or(DEFAULT_INTERVAL_SECS);
-    if interval_secs < 10 {
+    if interval_secs == 0 {
         return Err(invalid(
             key("interval_secs"),
-            format!("{interval_secs} is too often; use at least 10 seconds"),
+            "must be at least 1 (the default is 300; be kind to the site)",
         ));
     }
     let timeout_secs = s.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);

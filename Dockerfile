@@ -1,0 +1,26 @@
+# Build stage: compile the release binary.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+RUN cargo build --release --locked
+
+# Runtime stage: a small image with CA certificates, running as a non-root user.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates tzdata \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin embassy \
+ && mkdir -p /data /etc/embassy-bot \
+ && chown embassy /data
+COPY --from=build /src/target/release/embassy-bot /usr/local/bin/embassy-bot
+COPY config.example.toml /etc/embassy-bot/config.example.toml
+# Seen releases, subscribers and pending pushes live here: keep it on a volume.
+ENV EMBASSY_BOT_DATA_DIR=/data
+VOLUME ["/data"]
+USER embassy
+WORKDIR /data
+# docker stop sends SIGTERM: the bot finishes in-flight sends, flushes and exits 0.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/embassy-bot"]
+CMD ["run"]

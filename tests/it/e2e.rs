@@ -1,0 +1,508 @@
+//! The built binary against a fake Telegram Bot API and a fake site, both on
+//! loopback: commands, pushes, restarts, failures.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use embassy_bot::config::Config;
+use embassy_bot::render::to_plain;
+
+use crate::support::site::FakeSite;
+use crate::support::telegram::{BOT_USERNAME, FakeTelegram, Fault};
+use crate::support::{BotProcess, fixture, page_with_extra_item, write_config};
+
+const WAIT: Duration = Duration::from_secs(20);
+const NEW_TITLE: &str =
+    "Embassy comment on the “Salisbury incident” questions & the British authorities’ <silence>";
+
+/// Starts fakes and the bot, and waits until the first read of the site is recorded.
+async fn start(
+    page: &[u8],
+) -> (
+    FakeTelegram,
+    FakeSite,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    BotProcess,
+) {
+    let telegram = FakeTelegram::start().await;
+    let site = FakeSite::start(page.to_vec()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &telegram.url, &site.url, 1);
+    let bot = BotProcess::spawn(&config, "bot.log");
+    telegram.wait_for_polls(1, WAIT, &bot).await;
+    wait_until_recorded(&telegram, 999_001).await;
+    (telegram, site, dir, config, bot)
+}
+
+/// Asks /latest from a throwaway user until the store has items.
+async fn wait_until_recorded(telegram: &FakeTelegram, probe_user: i64) {
+    for _ in 0..100 {
+        let reply = telegram.ask(probe_user, "/latest 1").await;
+        if reply.text.contains("Read on the site") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the bot never recorded the site");
+}
+
+fn pushes(telegram: &FakeTelegram, chat: i64) -> Vec<String> {
+    telegram
+        .sent_to(chat)
+        .into_iter()
+        .map(|m| m.text)
+        .filter(|t| t.starts_with("🆕"))
+        .collect()
+}
+
+/// Waits until each chat has received at least `count` pushes.
+async fn wait_for_pushes(
+    telegram: &FakeTelegram,
+    chats: &[i64],
+    count: usize,
+    timeout: Duration,
+    bot: &BotProcess,
+) {
+    for &chat in chats {
+        let start = std::time::Instant::now();
+        while pushes(telegram, chat).len() < count {
+            assert!(
+                start.elapsed() < timeout,
+                "chat {chat} got fewer than {count} pushes; log:\n{}",
+                bot.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_pushes_and_restart() {
+    let (telegram, site, _dir, config, bot) = start(&fixture("rusemb/home-2022-05-21.html")).await;
+    let (alice, bob, carol, dave, group) = (1001, 1002, 1003, 1004, -5003);
+
+    // The command menu was registered.
+    let menu = telegram.commands().expect("setMyCommands was called");
+    let names: Vec<_> = menu
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap().to_string())
+        .collect();
+    for name in [
+        "latest",
+        "subscribe",
+        "unsubscribe",
+        "contact",
+        "time",
+        "counters",
+        "help",
+    ] {
+        assert!(names.contains(&name.to_string()), "{names:?}");
+    }
+
+    let start = telegram.ask(alice, "/start").await;
+    assert_eq!(start.parse_mode.as_deref(), Some("HTML"));
+    for command in [
+        "/latest",
+        "/subscribe",
+        "/unsubscribe",
+        "/contact",
+        "/time",
+        "/counters",
+    ] {
+        assert!(start.text.contains(command), "{}", start.text);
+    }
+    assert_eq!(telegram.ask(alice, "/help").await.text, start.text);
+
+    let latest = telegram.ask(alice, "/latest").await.text;
+    assert!(latest.starts_with("<b>Latest 5 releases</b>"), "{latest}");
+    let titles = [
+        "Embassy comment on recent accusations against Russia",
+        "Maria Zakharova’s comment on &quot;Russian threat to food security&quot;",
+        "withdrawal of the Russian Federation from the Council of the Baltic Sea States",
+        "Ambassador Andrei Kelin laid a wreath",
+        "Address by the President of Russia",
+    ];
+    let positions: Vec<usize> = titles
+        .iter()
+        .map(|t| latest.find(t).unwrap_or_else(|| panic!("{t} in {latest}")))
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "newest first: {positions:?}"
+    );
+    assert!(latest.contains("<i>20.05.2022</i>"), "{latest}");
+    assert!(
+        latest.contains(&format!("<a href=\"{}fnapr/7153\">", site.url)),
+        "{latest}"
+    );
+    assert!(
+        !latest.contains("Lavrov’s answer"),
+        "the January item is older than the top 5"
+    );
+    assert_eq!(
+        telegram
+            .ask(alice, "/latest 2")
+            .await
+            .text
+            .matches("Read on the site")
+            .count(),
+        2
+    );
+    assert!(
+        telegram
+            .ask(alice, "/latest 99")
+            .await
+            .text
+            .contains("from 1 to 20")
+    );
+    assert!(
+        telegram
+            .ask(alice, "/latest many")
+            .await
+            .text
+            .starts_with("Usage: /latest")
+    );
+
+    assert!(
+        telegram
+            .ask(alice, "/subscribe")
+            .await
+            .text
+            .starts_with("Subscribed")
+    );
+    assert!(
+        telegram
+            .ask(alice, "/subscribe")
+            .await
+            .text
+            .contains("already subscribed")
+    );
+    assert!(
+        telegram
+            .ask(bob, "/subscribe")
+            .await
+            .text
+            .starts_with("Subscribed")
+    );
+    assert!(
+        telegram
+            .ask(carol, "/subscribe")
+            .await
+            .text
+            .starts_with("Subscribed")
+    );
+    assert!(
+        telegram
+            .ask(carol, "/unsubscribe")
+            .await
+            .text
+            .starts_with("Unsubscribed")
+    );
+    assert!(
+        telegram
+            .ask(carol, "/unsubscribe")
+            .await
+            .text
+            .contains("not subscribed")
+    );
+    telegram.group_says(group, 77, &format!("/subscribe@{BOT_USERNAME}"));
+    assert!(
+        telegram.wait_for(group, 1, WAIT).await[0]
+            .text
+            .starts_with("Subscribed")
+    );
+
+    let before = Utc::now();
+    let time = telegram.ask(dave, "/time").await.text;
+    let after = Utc::now();
+    let expected: Vec<String> = [before, after]
+        .iter()
+        .map(|t| embassy_bot::commands::time::reply(*t, &Config::default().time))
+        .collect();
+    assert!(expected.contains(&time), "{time} not in {expected:?}");
+
+    let counters = telegram.ask(dave, "/counters").await.text;
+    let expected = embassy_bot::commands::counters::reply(Utc::now(), &Config::default().counters);
+    assert_eq!(counters, expected);
+    assert!(counters.contains("days have passed since the Salisbury incident"));
+
+    let contact = telegram.ask(dave, "/contact").await.text;
+    assert!(contact.contains("Phone: +44 (0) 203 161 8868"), "{contact}");
+    assert!(contact.contains("E-mail: info@rusemb.org.uk"), "{contact}");
+    assert!(contact.contains("As shown on the site"), "{contact}");
+
+    // Another bot's command is ignored; the next reply belongs to the next command.
+    telegram.user_says(dave, "/latest@some_other_bot");
+    assert!(
+        telegram
+            .ask(dave, "/frobnicate")
+            .await
+            .text
+            .contains("I don't know /frobnicate")
+    );
+    assert!(
+        telegram
+            .ask(dave, "hello there")
+            .await
+            .text
+            .contains("/help")
+    );
+    // In a group, unaddressed unknown commands and chatter are left to others.
+    let group_before = telegram.sent_to(group).len();
+    telegram.group_says(group, 77, "/frobnicate");
+    telegram.group_says(group, 77, "just chatting");
+    telegram.group_says(group, 77, "/time");
+    let group_msgs = telegram.wait_for(group, group_before + 1, WAIT).await;
+    assert!(
+        group_msgs[group_before].text.contains("Moscow:"),
+        "{:?}",
+        group_msgs[group_before]
+    );
+
+    // Nobody was pushed anything for what the first read found.
+    for chat in [alice, bob, carol, dave, group] {
+        assert!(
+            pushes(&telegram, chat).is_empty(),
+            "chat {chat} got a push for old items"
+        );
+    }
+
+    // The site publishes a new release.
+    site.set_page(fixture("rusemb/home-2022-05-23.html"));
+    wait_for_pushes(&telegram, &[alice, bob, group], 1, WAIT, &bot).await;
+    let hits = site.hits();
+    site.wait_for_hits(hits, 3, WAIT).await;
+    for chat in [alice, bob, group] {
+        let got = pushes(&telegram, chat);
+        assert_eq!(got.len(), 1, "chat {chat}: {got:#?}");
+        let html = &got[0];
+        assert!(
+            html.contains("questions &amp; the British authorities’ &lt;silence&gt;"),
+            "{html}"
+        );
+        assert!(to_plain(html).contains(NEW_TITLE), "{}", to_plain(html));
+        assert!(
+            html.contains(&format!("<a href=\"{}fnapr/7160\">", site.url)),
+            "{html}"
+        );
+        assert!(html.contains("<i>23.05.2022</i>"), "{html}");
+    }
+    assert!(pushes(&telegram, carol).is_empty() && pushes(&telegram, dave).is_empty());
+    let push = telegram
+        .sent_to(alice)
+        .into_iter()
+        .find(|m| m.text.starts_with("🆕"))
+        .unwrap();
+    assert_eq!(push.parse_mode.as_deref(), Some("HTML"));
+    assert!(
+        telegram
+            .ask(dave, "/latest 1")
+            .await
+            .text
+            .contains("&lt;silence&gt;")
+    );
+
+    // docker stop: SIGTERM → clean exit 0.
+    let (code, log) = bot.terminate().await;
+    assert_eq!(code, Some(0), "log:\n{log}");
+    assert!(log.contains("stopped cleanly"), "{log}");
+
+    // After a restart nothing is sent again, and subscriptions are still there.
+    let bot = BotProcess::spawn(&config, "bot2.log");
+    telegram
+        .wait_for_polls(telegram.calls("getUpdates") + 1, WAIT, &bot)
+        .await;
+    let hits = site.hits();
+    site.wait_for_hits(hits, 3, WAIT).await;
+    for chat in [alice, bob, group] {
+        assert_eq!(
+            pushes(&telegram, chat).len(),
+            1,
+            "chat {chat} got a push again after restart"
+        );
+    }
+    assert!(
+        telegram
+            .ask(alice, "/subscribe")
+            .await
+            .text
+            .contains("already subscribed")
+    );
+
+    // And what is new after the restart still arrives, once.
+    site.set_page(page_with_extra_item());
+    wait_for_pushes(&telegram, &[alice, bob, group], 2, WAIT, &bot).await;
+    let hits = site.hits();
+    site.wait_for_hits(hits, 2, WAIT).await;
+    for chat in [alice, bob, group] {
+        let got = pushes(&telegram, chat);
+        assert_eq!(got.len(), 2, "chat {chat}: {got:#?}");
+        assert!(got[1].contains("Embassy statement on a later day"));
+    }
+    let (code, log) = bot.terminate().await;
+    assert_eq!(code, Some(0), "log:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_faults_and_pending_pushes_across_restart() {
+    let (telegram, site, _dir, config, bot) = start(&fixture("rusemb/home-2022-05-21.html")).await;
+    let (ok, blocked, failing, dropped, flooded, group, supergroup) =
+        (2001, 2002, 2003, 2005, 2006, -2004, -1_002_004);
+    for user in [ok, blocked, failing, dropped, flooded] {
+        assert!(
+            telegram
+                .ask(user, "/subscribe")
+                .await
+                .text
+                .starts_with("Subscribed")
+        );
+    }
+    telegram.group_says(group, 9, "/subscribe");
+    telegram.wait_for(group, 1, WAIT).await;
+
+    telegram.fail_next(
+        blocked,
+        Fault::Error(403, "Forbidden: bot was blocked by the user"),
+    );
+    for _ in 0..10_000 {
+        telegram.fail_next(failing, Fault::Error(500, "Internal Server Error"));
+    }
+    telegram.fail_next(group, Fault::MigrateTo(supergroup));
+    telegram.fail_next(dropped, Fault::Drop);
+    telegram.fail_next(flooded, Fault::RetryAfter(1));
+
+    site.set_page(fixture("rusemb/home-2022-05-23.html"));
+    wait_for_pushes(
+        &telegram,
+        &[ok, supergroup, dropped, flooded],
+        1,
+        Duration::from_secs(40),
+        &bot,
+    )
+    .await;
+    for chat in [ok, supergroup, dropped, flooded] {
+        assert_eq!(pushes(&telegram, chat).len(), 1, "chat {chat}");
+    }
+    assert!(
+        pushes(&telegram, group).is_empty(),
+        "the old group id gets nothing"
+    );
+    assert!(pushes(&telegram, blocked).is_empty());
+    assert!(pushes(&telegram, failing).is_empty());
+    // The blocked chat was unsubscribed; the migrated group is subscribed under its new id.
+    assert!(
+        telegram
+            .ask(blocked, "/unsubscribe")
+            .await
+            .text
+            .contains("not subscribed")
+    );
+
+    // Stop while the failing chat's push is still owed; it must survive the restart.
+    let (code, log) = bot.terminate().await;
+    assert_eq!(code, Some(0), "log:\n{log}");
+    telegram.clear_faults();
+    let bot = BotProcess::spawn(&config, "bot2.log");
+    wait_for_pushes(&telegram, &[failing], 1, WAIT, &bot).await;
+    assert!(pushes(&telegram, failing)[0].contains("&lt;silence&gt;"));
+    let hits = site.hits();
+    site.wait_for_hits(hits, 2, WAIT).await;
+    for chat in [ok, supergroup, dropped, flooded, failing] {
+        assert_eq!(
+            pushes(&telegram, chat).len(),
+            1,
+            "chat {chat} after restart"
+        );
+    }
+    let (code, log) = bot.terminate().await;
+    assert_eq!(code, Some(0), "log:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_instance_on_the_same_data_is_refused() {
+    let (telegram, _site, _dir, config, bot) = start(&fixture("rusemb/home-2022-05-21.html")).await;
+    let second = BotProcess::spawn(&config, "second.log");
+    let (code, log) = second.wait_exit(WAIT).await;
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("in use by another embassy-bot process"),
+        "{log}"
+    );
+    // The first instance is unharmed.
+    assert!(
+        telegram
+            .ask(1, "/latest 1")
+            .await
+            .text
+            .contains("Read on the site")
+    );
+    let (code, _) = bot.terminate().await;
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_site_records_nothing_until_it_recovers() {
+    let telegram = FakeTelegram::start().await;
+    let site = FakeSite::start(Vec::new()).await;
+    site.set_status(500, "oops");
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &telegram.url, &site.url, 1);
+    let bot = BotProcess::spawn(&config, "bot.log");
+    telegram.wait_for_polls(1, WAIT, &bot).await;
+    assert!(
+        telegram
+            .ask(3001, "/subscribe")
+            .await
+            .text
+            .starts_with("Subscribed")
+    );
+    site.wait_for_hits(0, 2, WAIT).await;
+    assert!(
+        telegram
+            .ask(3001, "/latest")
+            .await
+            .text
+            .starts_with("No releases recorded yet")
+    );
+    let contact = telegram.ask(3001, "/contact").await.text;
+    assert!(
+        contact.contains("+44 (0) 203 161 8858") && contact.contains("configuration"),
+        "{contact}"
+    );
+
+    // Garbage with status 200: still nothing recorded, nothing announced.
+    site.set_page(b"\x00\x9f\x92\x96 not a page <<<".to_vec());
+    let hits = site.hits();
+    site.wait_for_hits(hits, 2, WAIT).await;
+    assert!(
+        telegram
+            .ask(3001, "/latest")
+            .await
+            .text
+            .starts_with("No releases recorded yet")
+    );
+    assert!(
+        bot.log().contains("no releases found on the page"),
+        "{}",
+        bot.log()
+    );
+    assert_eq!(
+        site.user_agent().as_deref(),
+        Some(concat!("embassy-bot/", env!("CARGO_PKG_VERSION")))
+    );
+
+    // Recovery: the first good read is recorded silently.
+    site.set_page(fixture("rusemb/home-2022-05-21.html"));
+    wait_until_recorded(&telegram, 3002).await;
+    let hits = site.hits();
+    site.wait_for_hits(hits, 2, WAIT).await;
+    assert!(
+        pushes(&telegram, 3001).is_empty(),
+        "old items must not be pushed"
+    );
+    let (code, _) = bot.terminate().await;
+    assert_eq!(code, Some(0));
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one binary, modules by topic. Nothing here reaches the
+//! internet: Telegram and the site are fakes on loopback owned by the tests.
+
+mod cli;
+mod clocks;
+mod e2e;
+mod extraction;
+mod store;
+mod support;

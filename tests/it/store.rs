@@ -1,0 +1,200 @@
+//! The store: first poll announces nothing, later new items are journaled per
+//! subscriber oldest first, known items are never journaled again, state
+//! survives reopening, and a second opener is refused.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use embassy_bot::config::Config;
+use embassy_bot::source::Item;
+use embassy_bot::source::extract::extract_page;
+use embassy_bot::store::{Store, StoreError};
+
+use crate::support::fixture_text;
+
+fn page(name: &str) -> Vec<Item> {
+    let config = Config::default();
+    extract_page(
+        &fixture_text(name),
+        &config.sources[0].url,
+        &config.sources[0].link_patterns,
+    )
+    .items
+}
+
+fn item(id: &str, date: Option<(i32, u32, u32)>) -> Item {
+    Item {
+        id: id.into(),
+        url: format!("https://{id}"),
+        title: format!("Title {id}"),
+        date: date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
+        lead: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn first_poll_is_silent_then_new_items_are_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2022, 5, 21, 8, 16, 0).unwrap();
+    store.subscribe(1, now).await.unwrap();
+    store.subscribe(-100, now).await.unwrap();
+
+    let first = store
+        .record_poll("home", &page("rusemb/home-2022-05-21.html"), now)
+        .await
+        .unwrap();
+    assert!(first.first_poll);
+    assert_eq!(first.new_items.len(), 11);
+    assert_eq!(first.deliveries, 0);
+    assert_eq!(store.pending_count(), 0);
+
+    let again = store
+        .record_poll("home", &page("rusemb/home-2022-05-21.html"), now)
+        .await
+        .unwrap();
+    assert!(!again.first_poll);
+    assert!(again.new_items.is_empty());
+
+    let second = store
+        .record_poll("home", &page("rusemb/home-2022-05-23.html"), now)
+        .await
+        .unwrap();
+    assert_eq!(second.new_items.len(), 1);
+    assert_eq!(second.new_items[0].item.id, "rusemb.org.uk/fnapr/7160");
+    assert_eq!(second.deliveries, 2);
+    let pending = store.pending(100).unwrap();
+    assert_eq!(
+        pending.iter().map(|p| p.chat).collect::<Vec<_>>(),
+        vec![-100, 1]
+    );
+    assert!(
+        pending
+            .iter()
+            .all(|p| p.item_id == "rusemb.org.uk/fnapr/7160")
+    );
+
+    // The item that fell off the page is still known; the page coming back does not re-announce.
+    let back = store
+        .record_poll("home", &page("rusemb/home-2022-05-21.html"), now)
+        .await
+        .unwrap();
+    assert!(back.new_items.is_empty());
+    assert_eq!(store.pending_count(), 2);
+
+    let latest = store.latest(3).unwrap();
+    let ids: Vec<_> = latest.iter().map(|s| s.item.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![
+            "rusemb.org.uk/fnapr/7160",
+            "rusemb.org.uk/fnapr/7153",
+            "rusemb.org.uk/fnapr/7151"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    store
+        .record_poll("s", &[item("a/1", Some((2022, 1, 1)))], now)
+        .await
+        .unwrap();
+    store.subscribe(7, now).await.unwrap();
+    // Page order is newest first; ids say nothing about dates.
+    let newer = vec![
+        item("a/3", Some((2022, 1, 3))),
+        item("a/9", Some((2022, 1, 2))),
+        item("a/1", Some((2022, 1, 1))),
+    ];
+    let outcome = store.record_poll("s", &newer, now).await.unwrap();
+    assert_eq!(
+        outcome
+            .new_items
+            .iter()
+            .map(|s| s.item.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["a/9", "a/3"]
+    );
+    let pending: Vec<_> = store
+        .pending(10)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.item_id)
+        .collect();
+    assert_eq!(pending, vec!["a/9", "a/3"]);
+
+    let mut edited = newer.clone();
+    edited[0].title = "Corrected title".into();
+    let outcome = store.record_poll("s", &edited, now).await.unwrap();
+    assert!(outcome.new_items.is_empty());
+    assert_eq!(
+        store.item("a/3").unwrap().unwrap().item.title,
+        "Corrected title"
+    );
+    assert_eq!(store.pending_count(), 2);
+}
+
+#[tokio::test]
+async fn undated_items_are_kept_and_sorted_by_first_sight() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
+    store
+        .record_poll(
+            "s",
+            &[item("b/undated", None), item("b/old", Some((2022, 5, 1)))],
+            now,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = store
+        .latest(5)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.item.id)
+        .collect();
+    assert_eq!(ids, vec!["b/undated", "b/old"]);
+}
+
+#[tokio::test]
+async fn state_survives_reopening_and_a_second_opener_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.subscribe(42, now).await.unwrap());
+        assert!(
+            !store.subscribe(42, now).await.unwrap(),
+            "subscribing twice is idempotent"
+        );
+        store
+            .record_poll("s", &[item("c/1", None)], now)
+            .await
+            .unwrap();
+        store.subscribe(43, now).await.unwrap();
+        store
+            .record_poll("s", &[item("c/2", None), item("c/1", None)], now)
+            .await
+            .unwrap();
+        match Store::open(dir.path()) {
+            Err(StoreError::Locked(path)) => assert_eq!(path, dir.path()),
+            Err(other) => panic!("expected Locked, got {other}"),
+            Ok(_) => panic!("a second store opened the same directory"),
+        }
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.subscribers().unwrap(), vec![42, 43]);
+    assert_eq!(store.item_count(), 2);
+    assert_eq!(store.pending_count(), 2);
+
+    // Unsubscribing drops what was owed; migrating moves it.
+    assert!(store.unsubscribe(42).await.unwrap());
+    assert!(!store.unsubscribe(42).await.unwrap());
+    store.migrate_chat(43, -1001).await.unwrap();
+    assert_eq!(store.subscribers().unwrap(), vec![-1001]);
+    let pending = store.pending(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].chat, -1001);
+}

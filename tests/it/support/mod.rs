@@ -1,0 +1,133 @@
+//! Shared test machinery: loopback fakes of Telegram and the site, fixtures,
+//! and running the real binary.
+
+pub mod http;
+pub mod site;
+pub mod telegram;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// A fixture page's bytes (copied from shared/fixtures into the repository).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+pub fn fixture_text(name: &str) -> String {
+    String::from_utf8(fixture(name)).expect("fixture is UTF-8")
+}
+
+/// The 23 May page with one more release on top, for "new item after restart".
+pub fn page_with_extra_item() -> String {
+    fixture_text("rusemb/home-2022-05-23.html").replacen(
+        "<div class=\"news-item\">",
+        "<div class=\"news-item\">\n      <a class=\"news-link\" href=\"/fnapr/7161\">24.05.2022 - Embassy statement on a later day</a>\n      <p class=\"lead\">A lead paragraph for the later statement, long enough to count.</p>\n    </div>\n    <div class=\"news-item\">",
+        1,
+    )
+}
+
+/// Writes a config for a bot that talks to our fakes; returns its path.
+pub fn write_config(dir: &Path, telegram_url: &str, site_url: &str, interval_secs: u64) -> PathBuf {
+    let path = dir.join("config.toml");
+    let text = format!(
+        r#"data_dir = "{data}"
+
+[telegram]
+api_url = "{telegram_url}"
+long_poll_secs = 1
+throttle = false
+
+[[sources]]
+name = "fake"
+url = "{site_url}"
+interval_secs = {interval_secs}
+timeout_secs = 5
+"#,
+        data = dir.join("data").display()
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// The real binary, running against the fakes.
+pub struct BotProcess {
+    child: tokio::process::Child,
+    log: PathBuf,
+}
+
+impl BotProcess {
+    pub fn spawn(config: &Path, log_name: &str) -> BotProcess {
+        let log = config.with_file_name(log_name);
+        let log_file = std::fs::File::create(&log).expect("create log");
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_embassy-bot"))
+            .arg("--config")
+            .arg(config)
+            .env("TELOXIDE_TOKEN", telegram::TOKEN)
+            .env_remove("TELOXIDE_API_URL")
+            .env_remove("EMBASSY_BOT_CONFIG")
+            .env_remove("EMBASSY_BOT_DATA_DIR")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn embassy-bot");
+        BotProcess { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, as `docker stop` sends; returns the exit code.
+    pub async fn terminate(mut self) -> (Option<i32>, String) {
+        let pid = self.child.id().expect("bot is running");
+        // SAFETY: plain kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill(SIGTERM) failed");
+        let exit = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "bot did not exit within 10 s of SIGTERM; log:\n{}",
+                    self.log()
+                )
+            })
+            .expect("wait for bot");
+        (exit.code(), self.log())
+    }
+
+    /// Waits for the process to exit on its own.
+    pub async fn wait_exit(mut self, timeout: Duration) -> (Option<i32>, String) {
+        let exit = tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("bot did not exit; log:\n{}", self.log()))
+            .expect("wait for bot");
+        (exit.code(), self.log())
+    }
+}
+
+/// Runs the binary to completion with `args` and `env`, returning (code, stdout, stderr).
+pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_embassy-bot"));
+    cmd.args(args)
+        .env_remove("TELOXIDE_TOKEN")
+        .env_remove("TELOXIDE_API_URL")
+        .env_remove("EMBASSY_BOT_CONFIG")
+        .env_remove("EMBASSY_BOT_DATA_DIR")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run embassy-bot");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
