@@ -63,7 +63,7 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
 pub struct Config {
     /// Where sled keeps items, subscribers and the delivery journal.
     pub data_dir: PathBuf,
-    /// Chats that may see operator information (reserved for admin commands).
+    /// Chats that may see operator information (`/status`).
     pub admin_chats: Vec<i64>,
     pub telegram: TelegramConfig,
     pub sources: Vec<SourceConfig>,
@@ -72,8 +72,8 @@ pub struct Config {
     pub contact: ContactConfig,
 }
 
-/// How to reach Telegram.
-#[derive(Debug, Clone)]
+/// How to reach Telegram. Its `Debug` never shows the token.
+#[derive(Clone)]
 pub struct TelegramConfig {
     /// Bot token; `None` until [`Config::require_token`] checks it.
     pub token: Option<String>,
@@ -83,6 +83,17 @@ pub struct TelegramConfig {
     pub long_poll: Duration,
     /// Respect Telegram's flood limits client-side (off only for tests/benchmarks).
     pub throttle: bool,
+}
+
+impl std::fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("api_url", &self.api_url)
+            .field("long_poll", &self.long_poll)
+            .field("throttle", &self.throttle)
+            .finish()
+    }
 }
 
 /// One watched web page.

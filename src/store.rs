@@ -96,8 +96,18 @@ pub struct Store {
 const NEXT_SEQ: &[u8] = b"next_seq";
 const CONTACTS: &[u8] = b"contacts";
 
+/// Present once a source has been read successfully; holds the last success time.
 fn primed_key(source: &str) -> Vec<u8> {
     format!("primed:{source}").into_bytes()
+}
+
+fn last_error_key(source: &str) -> Vec<u8> {
+    format!("last_error:{source}").into_bytes()
+}
+
+fn timestamp_from(bytes: &[u8]) -> Option<DateTime<Utc>> {
+    let secs = i64::from_be_bytes(bytes.try_into().ok()?);
+    DateTime::from_timestamp(secs, 0)
 }
 
 /// Chat ids are signed (groups are negative); flip the sign bit so byte order is numeric order.
@@ -377,6 +387,46 @@ impl Store {
             self.deliveries.remove(delivery_key(d.seq, d.chat))?;
         }
         Ok(pending.len())
+    }
+
+    /// When `source` was last read successfully.
+    pub fn last_success(&self, source: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .meta
+            .get(primed_key(source))?
+            .and_then(|v| timestamp_from(&v)))
+    }
+
+    /// Remembers why `source` last failed, for operators. Not flushed: losing it in
+    /// a crash costs nothing.
+    pub fn record_failure(
+        &self,
+        source: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let value =
+            serde_json::to_vec(&(now.timestamp(), error)).map_err(|e| corrupt("meta", e))?;
+        self.meta.insert(last_error_key(source), value)?;
+        Ok(())
+    }
+
+    /// The last failure of `source` and when it happened.
+    pub fn last_failure(
+        &self,
+        source: &str,
+    ) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
+        let Some(value) = self.meta.get(last_error_key(source))? else {
+            return Ok(None);
+        };
+        let (at, error): (i64, String) =
+            serde_json::from_slice(&value).map_err(|e| corrupt("meta", e))?;
+        Ok(DateTime::from_timestamp(at, 0).map(|at| (at, error)))
+    }
+
+    /// How many chats are subscribed.
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers.len()
     }
 
     /// Remembers the contacts read from the live page, with when they were read.

@@ -84,6 +84,11 @@ pub async fn run(
             Err(e) => {
                 failures = failures.saturating_add(1);
                 tracing::warn!(source = %source.name, error = %e, failures, "poll failed");
+                if let Err(store_error) =
+                    store.record_failure(&source.name, &e.to_string(), Utc::now())
+                {
+                    tracing::error!(error = %store_error, "cannot record the failure");
+                }
                 retry_delay(failures, source.interval)
             }
         };

@@ -6,6 +6,7 @@ pub mod contact;
 pub mod counters;
 pub mod help;
 pub mod latest;
+pub mod status;
 pub mod subscribe;
 pub mod time;
 
@@ -34,6 +35,8 @@ pub enum Command {
     Time,
     Counters,
     Contact,
+    /// Operators only (`admin_chats`); not in the public menu.
+    Status,
 }
 
 /// The outcome of reading a message's text.
@@ -117,6 +120,7 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
         "time" => no_args(Command::Time, "Usage: /time (no arguments)"),
         "counters" => no_args(Command::Counters, "Usage: /counters (no arguments)"),
         "contact" | "contacts" => no_args(Command::Contact, "Usage: /contact (no arguments)"),
+        "status" => no_args(Command::Status, "Usage: /status (no arguments)"),
         _ => Parsed::Unknown { name, addressed },
     }
 }
@@ -168,6 +172,7 @@ pub async fn execute(
         Command::Time => time::reply(now, &ctx.config.time),
         Command::Counters => counters::reply(now, &ctx.config.counters),
         Command::Contact => contact::reply(ctx.store.contacts()?, &ctx.config.contact),
+        Command::Status => status::reply(ctx, chat)?,
     })
 }
 

@@ -9,7 +9,7 @@ use embassy_bot::render::to_plain;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::{BOT_USERNAME, FakeTelegram, Fault};
-use crate::support::{BotProcess, fixture, page_with_extra_item, write_config};
+use crate::support::{ADMIN, BotProcess, fixture, page_with_extra_item, write_config};
 
 const WAIT: Duration = Duration::from_secs(20);
 const NEW_TITLE: &str =

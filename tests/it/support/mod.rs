@@ -30,11 +30,15 @@ pub fn page_with_extra_item() -> String {
     )
 }
 
+/// The operator's chat in test configs.
+pub const ADMIN: i64 = 4242;
+
 /// Writes a config for a bot that talks to our fakes; returns its path.
 pub fn write_config(dir: &Path, telegram_url: &str, site_url: &str, interval_secs: u64) -> PathBuf {
     let path = dir.join("config.toml");
     let text = format!(
         r#"data_dir = "{data}"
+admin_chats = [{ADMIN}]
 
 [telegram]
 api_url = "{telegram_url}"

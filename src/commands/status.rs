@@ -1,0 +1,48 @@
+//! `/status`: what an operator needs to know at a glance — counts, pending
+//! pushes, and each source's last success and last failure. Only for `admin_chats`.
+
+use chrono::{DateTime, Utc};
+
+use super::Context;
+use crate::render::{escape, shorten};
+use crate::store::StoreError;
+
+/// The status report, or a refusal for chats that are not operators.
+pub fn reply(ctx: &Context, chat: i64) -> Result<String, StoreError> {
+    if !ctx.config.admin_chats.contains(&chat) {
+        return Ok("/status is for the bot's operators (the admin_chats setting).".into());
+    }
+    let store = &ctx.store;
+    let mut text = format!(
+        "<b>Status</b>\nReleases stored: {}\nSubscribers: {}\nPushes pending: {}",
+        store.item_count(),
+        store.subscriber_count(),
+        store.pending_count()
+    );
+    for source in &ctx.config.sources {
+        text.push_str(&format!(
+            "\n\n<b>{}</b> {}",
+            escape(&source.name),
+            escape(source.url.as_str())
+        ));
+        text.push_str(&format!(
+            "\nLast good read: {}",
+            when(store.last_success(&source.name)?)
+        ));
+        if let Some((at, error)) = store.last_failure(&source.name)? {
+            text.push_str(&format!(
+                "\nLast error: {} — {}",
+                when(Some(at)),
+                escape(&shorten(&error, 300))
+            ));
+        }
+    }
+    Ok(text)
+}
+
+fn when(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(
+        || "never".to_string(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
