@@ -493,6 +493,19 @@ async fn a_broken_site_records_nothing_until_it_recovers() {
         site.user_agent().as_deref(),
         Some(concat!("embassy-bot/", env!("CARGO_PKG_VERSION")))
     );
+    let status = telegram.ask(ADMIN, "/status").await.text;
+    assert!(status.contains("Last good read: never"), "{status}");
+    assert!(
+        status.contains("Last error: ") && status.contains("no releases found"),
+        "{status}"
+    );
+    assert!(
+        telegram
+            .ask(3001, "/status")
+            .await
+            .text
+            .contains("for the bot's operators")
+    );
 
     // Recovery: the first good read is recorded silently.
     site.set_page(fixture("rusemb/home-2022-05-21.html"));
@@ -503,6 +516,12 @@ async fn a_broken_site_records_nothing_until_it_recovers() {
         pushes(&telegram, 3001).is_empty(),
         "old items must not be pushed"
     );
+    let status = telegram.ask(ADMIN, "/status").await.text;
+    assert!(
+        status.contains("Releases stored: 11") && status.contains("Subscribers: 1"),
+        "{status}"
+    );
+    assert!(!status.contains("Last good read: never"), "{status}");
     let (code, _) = bot.terminate().await;
     assert_eq!(code, Some(0));
 }
