@@ -525,3 +525,30 @@ async fn a_broken_site_records_nothing_until_it_recovers() {
     let (code, _) = bot.terminate().await;
     assert_eq!(code, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_reads_a_url_without_a_token() {
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let url = site.url.clone();
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || crate::support::run_binary(&["preview", &url], &[]))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("11 releases"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("({}fnapr/7153)", site.url)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("E-mail: info@rusemb.org.uk"), "{stdout}");
+    assert_eq!(site.hits(), 1);
+
+    site.set_status(503, "down");
+    let url = site.url.clone();
+    let (code, _, stderr) =
+        tokio::task::spawn_blocking(move || crate::support::run_binary(&["preview", &url], &[]))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("HTTP status 503"), "{stderr}");
+}

@@ -3,6 +3,7 @@
 
 mod cli;
 mod clocks;
+mod delivery;
 mod e2e;
 mod extraction;
 mod store;
