@@ -306,9 +306,7 @@ async fn commands_pushes_and_restart() {
     );
 
     // docker stop: SIGTERM → clean exit 0.
-    let (code, log) = bot.terminate().await;
-    assert_eq!(code, Some(0), "log:\n{log}");
-    assert!(log.contains("stopped cleanly"), "{log}");
+    bot.stop_cleanly().await;
 
     // After a restart nothing is sent again, and subscriptions are still there.
     let bot = BotProcess::spawn(&config, "bot2.log");
@@ -342,8 +340,7 @@ async fn commands_pushes_and_restart() {
         assert_eq!(got.len(), 2, "chat {chat}: {got:#?}");
         assert!(got[1].contains("Embassy statement on a later day"));
     }
-    let (code, log) = bot.terminate().await;
-    assert_eq!(code, Some(0), "log:\n{log}");
+    bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,8 +399,7 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
     );
 
     // Stop while the failing chat's push is still owed; it must survive the restart.
-    let (code, log) = bot.terminate().await;
-    assert_eq!(code, Some(0), "log:\n{log}");
+    bot.stop_cleanly().await;
     telegram.clear_faults();
     let bot = BotProcess::spawn(&config, "bot2.log");
     wait_for_pushes(&telegram, &[failing], 1, WAIT, &bot).await;
@@ -417,8 +413,7 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
             "chat {chat} after restart"
         );
     }
-    let (code, log) = bot.terminate().await;
-    assert_eq!(code, Some(0), "log:\n{log}");
+    bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,8 +434,7 @@ async fn second_instance_on_the_same_data_is_refused() {
             .text
             .contains("Read on the site")
     );
-    let (code, _) = bot.terminate().await;
-    assert_eq!(code, Some(0));
+    bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -522,8 +516,7 @@ async fn a_broken_site_records_nothing_until_it_recovers() {
         "{status}"
     );
     assert!(!status.contains("Last good read: never"), "{status}");
-    let (code, _) = bot.terminate().await;
-    assert_eq!(code, Some(0));
+    bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -106,6 +106,13 @@ impl BotProcess {
         (exit.code(), self.log())
     }
 
+    /// SIGTERM, and the bot must flush and exit 0 with its goodbye in the log.
+    pub async fn stop_cleanly(self) {
+        let (code, log) = self.terminate().await;
+        assert_eq!(code, Some(0), "log:\n{log}");
+        assert!(log.contains("stopped cleanly"), "{log}");
+    }
+
     /// Waits for the process to exit on its own.
     pub async fn wait_exit(mut self, timeout: Duration) -> (Option<i32>, String) {
         let exit = tokio::time::timeout(timeout, self.child.wait())
