@@ -545,3 +545,20 @@ async fn preview_reads_a_url_without_a_token() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("HTTP status 503"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_telegram_rejects_stops_the_start() {
+    let telegram = FakeTelegram::start().await;
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &telegram.url, &site.url, 1);
+    let bot = BotProcess::spawn_with_token(&config, "bot.log", "999:revoked-token");
+    let (code, log) = bot.wait_exit(WAIT).await;
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("Telegram rejected the bot token"), "{log}");
+    assert!(
+        !log.contains("revoked-token"),
+        "the token must not be logged: {log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+}

@@ -65,12 +65,16 @@ pub struct BotProcess {
 
 impl BotProcess {
     pub fn spawn(config: &Path, log_name: &str) -> BotProcess {
+        BotProcess::spawn_with_token(config, log_name, telegram::TOKEN)
+    }
+
+    pub fn spawn_with_token(config: &Path, log_name: &str, token: &str) -> BotProcess {
         let log = config.with_file_name(log_name);
         let log_file = std::fs::File::create(&log).expect("create log");
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_embassy-bot"))
             .arg("--config")
             .arg(config)
-            .env("TELOXIDE_TOKEN", telegram::TOKEN)
+            .env("TELOXIDE_TOKEN", token)
             .env_remove("TELOXIDE_API_URL")
             .env_remove("EMBASSY_BOT_CONFIG")
             .env_remove("EMBASSY_BOT_DATA_DIR")
