@@ -14,6 +14,7 @@
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
 //! - [`telegram`] — the teloxide edge: sending, error classification, the update handler.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
+//! - [`cli`] — the command line (`run`, `preview`, `check-config`) and logging set-up.
 
 pub mod app;
 pub mod cli;

@@ -114,7 +114,7 @@ pub async fn register_menu(bot: &TgBot) -> Result<(), RequestError> {
     bot.set_my_commands(menu).await.map(|_| ())
 }
 
-/// The update handler tree: every message goes to [`on_message`].
+/// The update handler tree: every message is parsed and answered by [`crate::commands`].
 pub fn schema() -> Handler<'static, anyhow::Result<()>, DpHandlerDescription> {
     Update::filter_message().endpoint(on_message)
 }
