@@ -16,9 +16,7 @@ pub fn reply(live: Option<(Contacts, DateTime<Utc>)>, fallback: &ContactConfig) 
     let phone = contacts.phone.as_deref().unwrap_or(&fallback.phone);
     let email = contacts.email.as_deref().unwrap_or(&fallback.email);
     let source = match read_at {
-        Some(at)
-            if !contacts.is_empty() && contacts.phone.is_some() && contacts.email.is_some() =>
-        {
+        Some(at) if contacts.phone.is_some() && contacts.email.is_some() => {
             format!(
                 "As shown on the site, read {}.",
                 at.format("%-d %B %Y %H:%M UTC")

@@ -50,7 +50,7 @@ pub async fn fetch(
         url: url.to_string(),
         source,
     };
-    let response = client.get(url).send().await.map_err(network)?;
+    let mut response = client.get(url).send().await.map_err(network)?;
     let status = response.status();
     if !status.is_success() {
         return Err(FetchError::Status {
@@ -76,7 +76,6 @@ pub async fn fetch(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let mut body = Vec::new();
-    let mut response = response;
     while let Some(chunk) = response.chunk().await.map_err(network)? {
         if body.len() + chunk.len() > max_bytes {
             return Err(too_large());
