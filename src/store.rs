@@ -218,9 +218,10 @@ impl Store {
                         Some(old) => {
                             let mut stored: StoredItem =
                                 serde_json::from_slice(&old).map_err(abort)?;
-                            if stored.item != **item {
+                            let merged = merge_item(&stored.item, item);
+                            if stored.item != merged {
                                 by_date_t.remove(&date_key(stored.sort_date(), stored.seq))?;
-                                stored.item = (*item).clone();
+                                stored.item = merged;
                                 by_date_t.insert(
                                     &date_key(stored.sort_date(), stored.seq),
                                     item.id.as_bytes(),
@@ -449,6 +450,26 @@ impl Store {
         let (contacts, at): (Contacts, i64) =
             serde_json::from_slice(&value).map_err(|e| corrupt("meta", e))?;
         Ok(DateTime::from_timestamp(at, 0).map(|at| (contacts, at)))
+    }
+}
+
+/// A known item seen again: take the page's edits, but never let a listing that
+/// omits the date or lead (another list page, a shorter teaser) erase them.
+fn merge_item(old: &Item, seen: &Item) -> Item {
+    Item {
+        id: old.id.clone(),
+        url: seen.url.clone(),
+        title: if seen.title.is_empty() {
+            old.title.clone()
+        } else {
+            seen.title.clone()
+        },
+        date: seen.date.or(old.date),
+        lead: if seen.lead.is_empty() {
+            old.lead.clone()
+        } else {
+            seen.lead.clone()
+        },
     }
 }
 

@@ -134,6 +134,20 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
         "Corrected title"
     );
     assert_eq!(store.pending_count(), 2);
+
+    // A listing without date or lead (another list page, a teaser) does not erase them.
+    let mut with_lead = item("a/9", Some((2022, 1, 2)));
+    with_lead.lead = "The lead".into();
+    store.record_poll("s", &[with_lead], now).await.unwrap();
+    let mut teaser = item("a/9", None);
+    teaser.title = "Teaser title".into();
+    let outcome = store.record_poll("other", &[teaser], now).await.unwrap();
+    assert!(outcome.new_items.is_empty());
+    let known = store.item("a/9").unwrap().unwrap().item;
+    assert_eq!(known.title, "Teaser title");
+    assert_eq!(known.date, NaiveDate::from_ymd_opt(2022, 1, 2));
+    assert_eq!(known.lead, "The lead");
+    assert_eq!(store.pending_count(), 2, "nothing new was journaled");
 }
 
 #[tokio::test]
