@@ -406,23 +406,15 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let value =
-            serde_json::to_vec(&(now.timestamp(), error)).map_err(|e| corrupt("meta", e))?;
-        self.meta.insert(last_error_key(source), value)?;
-        Ok(())
+        self.put_stamped(&last_error_key(source), &error, now)
     }
 
     /// The last failure of `source` and when it happened.
     pub fn last_failure(
         &self,
         source: &str,
-    ) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
-        let Some(value) = self.meta.get(last_error_key(source))? else {
-            return Ok(None);
-        };
-        let (at, error): (i64, String) =
-            serde_json::from_slice(&value).map_err(|e| corrupt("meta", e))?;
-        Ok(DateTime::from_timestamp(at, 0).map(|at| (at, error)))
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        self.get_stamped(&last_error_key(source))
     }
 
     /// How many chats are subscribed.
@@ -436,20 +428,38 @@ impl Store {
         contacts: &Contacts,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let value =
-            serde_json::to_vec(&(contacts, now.timestamp())).map_err(|e| corrupt("meta", e))?;
-        self.meta.insert(CONTACTS, value)?;
+        self.put_stamped(CONTACTS, contacts, now)?;
         self.flush().await
     }
 
     /// The last contacts read from the live page, and when.
     pub fn contacts(&self) -> Result<Option<(Contacts, DateTime<Utc>)>, StoreError> {
-        let Some(value) = self.meta.get(CONTACTS)? else {
+        self.get_stamped(CONTACTS)
+    }
+
+    /// Stores `value` in `meta` together with the instant it was observed.
+    fn put_stamped<T: Serialize + ?Sized>(
+        &self,
+        key: &[u8],
+        value: &T,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(&(value, at.timestamp())).map_err(|e| corrupt("meta", e))?;
+        self.meta.insert(key, bytes)?;
+        Ok(())
+    }
+
+    /// Reads what [`Store::put_stamped`] wrote.
+    fn get_stamped<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<(T, DateTime<Utc>)>, StoreError> {
+        let Some(bytes) = self.meta.get(key)? else {
             return Ok(None);
         };
-        let (contacts, at): (Contacts, i64) =
-            serde_json::from_slice(&value).map_err(|e| corrupt("meta", e))?;
-        Ok(DateTime::from_timestamp(at, 0).map(|at| (contacts, at)))
+        let (value, at): (T, i64) =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt("meta", e))?;
+        Ok(DateTime::from_timestamp(at, 0).map(|at| (value, at)))
     }
 }
 

@@ -29,7 +29,7 @@ pub fn reply(ctx: &Context, chat: i64) -> Result<String, StoreError> {
             "\nLast good read: {}",
             when(store.last_success(&source.name)?)
         ));
-        if let Some((at, error)) = store.last_failure(&source.name)? {
+        if let Some((error, at)) = store.last_failure(&source.name)? {
             text.push_str(&format!(
                 "\nLast error: {} — {}",
                 when(Some(at)),
