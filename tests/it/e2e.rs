@@ -527,14 +527,18 @@ async fn a_broken_site_records_nothing_until_it_recovers() {
     bot.stop_cleanly().await;
 }
 
+/// Runs `embassy-bot preview URL` off the runtime, so the fake site keeps serving.
+async fn preview(url: &str) -> (Option<i32>, String, String) {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || crate::support::run_binary(&["preview", &url], &[]))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_reads_a_url_without_a_token() {
     let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
-    let url = site.url.clone();
-    let (code, stdout, stderr) =
-        tokio::task::spawn_blocking(move || crate::support::run_binary(&["preview", &url], &[]))
-            .await
-            .unwrap();
+    let (code, stdout, stderr) = preview(&site.url).await;
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("11 releases"), "{stdout}");
     assert!(
@@ -545,11 +549,7 @@ async fn preview_reads_a_url_without_a_token() {
     assert_eq!(site.hits(), 1);
 
     site.set_status(503, "down");
-    let url = site.url.clone();
-    let (code, _, stderr) =
-        tokio::task::spawn_blocking(move || crate::support::run_binary(&["preview", &url], &[]))
-            .await
-            .unwrap();
+    let (code, _, stderr) = preview(&site.url).await;
     assert_eq!(code, Some(1));
     assert!(stderr.contains("HTTP status 503"), "{stderr}");
 }

@@ -12,9 +12,13 @@ const NEW_TITLE: &str =
     "Embassy comment on the “Salisbury incident” questions & the British authorities’ <silence>";
 
 fn extract(name: &str) -> embassy_bot::source::Page {
+    extract_at(name, &Config::default().sources[0].url)
+}
+
+/// Extracts a fixture as if it had been read from `base`.
+fn extract_at(name: &str, base: &Url) -> embassy_bot::source::Page {
     let config = Config::default();
-    let source = &config.sources[0];
-    extract_page(&fixture_text(name), &source.url, &source.link_patterns)
+    extract_page(&fixture_text(name), base, &config.sources[0].link_patterns)
 }
 
 #[test]
@@ -116,13 +120,8 @@ fn home_page_of_23_may_has_the_new_item_intact() {
 
 #[test]
 fn relative_links_resolve_against_the_page_url() {
-    let config = Config::default();
     let base = Url::parse("http://127.0.0.1:8080/").unwrap();
-    let page = extract_page(
-        &fixture_text("rusemb/home-2022-05-21.html"),
-        &base,
-        &config.sources[0].link_patterns,
-    );
+    let page = extract_at("rusemb/home-2022-05-21.html", &base);
     assert_eq!(page.items.len(), 11);
     assert_eq!(page.items[1].url, "http://127.0.0.1:8080/fnapr/7153");
     assert_eq!(page.items[1].id, "127.0.0.1/fnapr/7153");
