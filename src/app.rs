@@ -14,11 +14,10 @@ use tokio::sync::{Notify, watch};
 use crate::commands::Context;
 use crate::config::Config;
 use crate::delivery::Delivery;
+use crate::limiter::Limiter;
 use crate::store::Store;
 use crate::telegram::{self, TelegramMessenger, TgBot};
 
-/// How many chats delivery serves at once.
-const DELIVERY_CONCURRENCY: usize = 32;
 /// How long shutdown waits for in-flight work before flushing anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
@@ -50,10 +49,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             shutdown_rx.clone(),
         )));
     }
+    let limiter = Arc::new(Limiter::new(config.telegram.rate_limits()));
     let delivery = Delivery::new(
         store.clone(),
         TelegramMessenger { bot: bot.clone() },
-        DELIVERY_CONCURRENCY,
+        limiter.clone(),
+        config.telegram.send_concurrency,
     );
     // Pushes journaled before a restart go out now.
     wake.notify_one();
@@ -66,7 +67,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config: config.clone(),
     };
     let mut dispatcher = Dispatcher::builder(bot.clone(), telegram::schema())
-        .dependencies(dptree::deps![ctx])
+        .dependencies(dptree::deps![
+            ctx,
+            telegram::Replies {
+                limiter,
+                shutdown: shutdown_rx.clone(),
+            }
+        ])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text(
             "error in a command handler",

@@ -139,7 +139,7 @@ pub fn describe(config: &Config) -> String {
         config.data_dir.display()
     );
     out.push_str(&format!(
-        "telegram: token {}, api {}, long poll {}s, throttle {}\n",
+        "telegram: token {}, api {}, long poll {}s, throttle {} ({}/s, {} chats at once)\n",
         if config.telegram.token.is_some() {
             "set"
         } else {
@@ -151,7 +151,9 @@ pub fn describe(config: &Config) -> String {
             .as_ref()
             .map_or("https://api.telegram.org".to_string(), |u| u.to_string()),
         config.telegram.long_poll.as_secs(),
-        config.telegram.throttle
+        config.telegram.throttle,
+        config.telegram.messages_per_sec,
+        config.telegram.send_concurrency
     ));
     for s in &config.sources {
         out.push_str(&format!(

@@ -83,6 +83,18 @@ pub struct TelegramConfig {
     pub long_poll: Duration,
     /// Respect Telegram's flood limits client-side (off only for tests/benchmarks).
     pub throttle: bool,
+    /// The global send rate when `throttle` is on (Telegram allows about 30/s).
+    pub messages_per_sec: f64,
+    /// How many chats pushes go to at once.
+    pub send_concurrency: usize,
+}
+
+impl TelegramConfig {
+    /// The limits every send respects; `None` when throttling is off.
+    pub fn rate_limits(&self) -> Option<crate::limiter::RateLimits> {
+        self.throttle
+            .then(|| crate::limiter::RateLimits::telegram(self.messages_per_sec))
+    }
 }
 
 impl std::fmt::Debug for TelegramConfig {
@@ -92,6 +104,8 @@ impl std::fmt::Debug for TelegramConfig {
             .field("api_url", &self.api_url)
             .field("long_poll", &self.long_poll)
             .field("throttle", &self.throttle)
+            .field("messages_per_sec", &self.messages_per_sec)
+            .field("send_concurrency", &self.send_concurrency)
             .finish()
     }
 }
@@ -165,6 +179,8 @@ struct RawTelegram {
     api_url: Option<String>,
     long_poll_secs: Option<u64>,
     throttle: Option<bool>,
+    messages_per_sec: Option<f64>,
+    send_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,6 +235,8 @@ const DEFAULT_INTERVAL_SECS: u64 = 300;
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
 const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_LONG_POLL_SECS: u64 = 10;
+const DEFAULT_MESSAGES_PER_SEC: f64 = 30.0;
+const DEFAULT_SEND_CONCURRENCY: usize = 32;
 const DEFAULT_USER_AGENT: &str = concat!("embassy-bot/", env!("CARGO_PKG_VERSION"));
 const SALISBURY: &str = "{days} days have passed since the Salisbury incident - no credible information or response from the British authorities";
 const GLUSHKOV: &str = "{days} days have passed since the death of Nikolay Glushkov on British soil - no credible information or response from the British authorities";
@@ -300,6 +318,24 @@ impl Config {
             return Err(invalid(
                 "telegram.long_poll_secs",
                 "must be at most 50 (Telegram closes longer polls)",
+            ));
+        }
+        let messages_per_sec = telegram
+            .messages_per_sec
+            .unwrap_or(DEFAULT_MESSAGES_PER_SEC);
+        if !(messages_per_sec > 0.0 && messages_per_sec <= 1_000.0) {
+            return Err(invalid(
+                "telegram.messages_per_sec",
+                "must be above 0 and at most 1000 (Telegram allows about 30)",
+            ));
+        }
+        let send_concurrency = telegram
+            .send_concurrency
+            .unwrap_or(DEFAULT_SEND_CONCURRENCY);
+        if !(1..=1_024).contains(&send_concurrency) {
+            return Err(invalid(
+                "telegram.send_concurrency",
+                "must be between 1 and 1024",
             ));
         }
 
@@ -433,6 +469,8 @@ impl Config {
                 api_url,
                 long_poll: Duration::from_secs(long_poll_secs),
                 throttle: telegram.throttle.unwrap_or(true),
+                messages_per_sec,
+                send_concurrency,
             },
             sources,
             time: TimeConfig { date_zone, clocks },

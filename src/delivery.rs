@@ -1,21 +1,36 @@
 //! Sends the pushes the store has journaled, and marks each one done only after
 //! Telegram accepted it (or it can never be sent).
 //!
-//! Per chat, pushes go out oldest first and one at a time; chats are served
-//! concurrently, and one chat's failure never stops the others: a transient
-//! error leaves that chat's remaining pushes journaled for the next pass, a
-//! permanent one (blocked, kicked, chat gone) unsubscribes the chat.
+//! One worker loop: turn outbox entries into per-chat deliveries (a bounded
+//! batch at a time), then sweep the journal chat by chat. Chats are served
+//! concurrently; within a chat, pushes go out oldest first and one at a time.
+//! Every send waits for the [`Limiter`], so Telegram's flood limits hold.
+//!
+//! Failures stay with their chat: a transient one (network, 5xx, 429) defers
+//! that chat alone, with backoff and jitter ([`Backoff`]); a permanent chat
+//! error (blocked, kicked, not found) unsubscribes it and drops what it was
+//! owed; a group that became a supergroup moves, pushes and all; a message
+//! Telegram cannot parse or finds too long is re-sent as plain text.
+//!
+//! Crash safety: a push is removed from the journal only after Telegram
+//! accepted it, and the removal is durable before the sender moves on, so a
+//! crash repeats at most the sends in flight at that moment — at most one per
+//! concurrent chat.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use tokio::sync::{Notify, watch};
+use std::collections::VecDeque;
 
-use crate::render::push_message;
-use crate::store::{PendingDelivery, Store, StoreError};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use crate::limiter::{Backoff, Limiter};
+use crate::render::{push_message, shorten, to_plain};
+use crate::store::{PendingDelivery, Removal, Store, StoreError};
 
 /// How a send failed, as far as delivery needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +39,7 @@ pub enum SendError {
     ChatGone(String),
     /// The group became a supergroup with this id.
     Migrated(i64),
-    /// This message can never be sent (Telegram refused its content).
+    /// This message can never be sent as it is (Telegram refused its content).
     Rejected(String),
     /// Try again later (flood control, network trouble, server errors).
     Retry {
@@ -33,34 +48,61 @@ pub enum SendError {
     },
 }
 
-/// Something that can deliver a Telegram-HTML message to a chat.
+/// How Telegram should read a message's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Telegram's HTML subset (everything we render).
+    Html,
+    /// Plain text: the fallback when Telegram refuses our HTML.
+    Plain,
+}
+
+/// Something that can deliver a message to a chat.
 /// Implemented by the Telegram edge; tests may provide their own.
 pub trait Messenger: Clone + Send + Sync + 'static {
-    fn send_html(
+    fn send(
         &self,
         chat: i64,
-        html: String,
+        text: String,
+        format: Format,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 }
 
 /// Totals of one delivery pass, for logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PassReport {
+    /// Pushes Telegram accepted.
     pub sent: usize,
+    /// Of those, how many went as plain text after Telegram refused the HTML.
+    pub sent_plain: usize,
+    /// Pushes given up on (Telegram refused them for good).
     pub given_up: usize,
+    /// Pushes dropped because the chat no longer wants them (unsubscribed meanwhile).
+    pub skipped: usize,
+    /// Chats unsubscribed because Telegram said they are gone.
     pub chats_removed: usize,
+    /// Groups moved to their supergroup id.
+    pub chats_migrated: usize,
+    /// Pushes left in the journal for a later pass (transient errors, shutdown).
     pub deferred: usize,
-    /// Longest wait Telegram asked for, if any.
-    pub retry_after: Option<Duration>,
+    /// Deliveries created from the outbox during this pass.
+    pub fanned_out: usize,
 }
 
 impl PassReport {
     fn absorb(&mut self, other: PassReport) {
         self.sent += other.sent;
+        self.sent_plain += other.sent_plain;
         self.given_up += other.given_up;
+        self.skipped += other.skipped;
         self.chats_removed += other.chats_removed;
+        self.chats_migrated += other.chats_migrated;
         self.deferred += other.deferred;
-        self.retry_after = self.retry_after.max(other.retry_after);
+        self.fanned_out += other.fanned_out;
+    }
+
+    fn did_something(&self) -> bool {
+        self.sent + self.given_up + self.skipped + self.chats_removed + self.chats_migrated > 0
     }
 }
 
@@ -69,60 +111,58 @@ impl PassReport {
 pub struct Delivery<M> {
     store: Store,
     messenger: M,
+    limiter: Arc<Limiter>,
+    backoff: Arc<Backoff>,
     /// How many chats are served at once.
     concurrency: usize,
 }
 
-/// How many journal entries one pass reads; the rest wait for the next pass.
-const PASS_BATCH: usize = 5_000;
-/// Wait before retrying deferred pushes when Telegram gave no hint.
-const RETRY_DELAY: Duration = Duration::from_secs(5);
+/// Subscribers per fan-out transaction: small enough to stay quick, large
+/// enough that 100,000 subscribers take a hundred steps.
+const FAN_OUT_BATCH: usize = 1_000;
+/// Chats read from the journal at a time during a sweep.
+const SWEEP_PAGE: usize = 256;
+/// A group that keeps migrating is a bug somewhere; stop following it.
+const MAX_MIGRATIONS: usize = 3;
+/// Wait after a store error before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(5);
 
 impl<M: Messenger> Delivery<M> {
-    pub fn new(store: Store, messenger: M, concurrency: usize) -> Self {
+    pub fn new(store: Store, messenger: M, limiter: Arc<Limiter>, concurrency: usize) -> Self {
         Delivery {
             store,
             messenger,
+            limiter,
+            backoff: Arc::default(),
             concurrency: concurrency.max(1),
         }
     }
 
     /// Runs until `shutdown` turns true: a pass whenever `wake` is notified,
-    /// and again after a delay while anything is deferred.
+    /// and again when a deferred chat is due.
     pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let delay = match self.deliver_pending(&shutdown).await {
+            let next = match self.deliver_pending(&shutdown).await {
                 Ok(report) => {
-                    if report.sent + report.given_up + report.chats_removed > 0 {
+                    if report.did_something() {
                         tracing::info!(?report, "delivery pass");
                     }
-                    if report.deferred > 0 {
-                        Some(
-                            report
-                                .retry_after
-                                .unwrap_or(RETRY_DELAY)
-                                .max(Duration::from_millis(200)),
-                        )
-                    } else if self.store.pending_count() > 0 {
-                        Some(Duration::ZERO) // more than one batch was waiting
-                    } else {
-                        None
-                    }
+                    self.backoff.next_due()
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "delivery pass failed");
-                    Some(RETRY_DELAY)
+                    Some(Instant::now() + STORE_RETRY)
                 }
             };
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = shutdown.changed() => {}
                 _ = async {
-                    match delay {
-                        Some(d) => tokio::time::sleep(d).await,
+                    match next {
+                        Some(at) => tokio::time::sleep_until(at).await,
                         None => std::future::pending().await,
                     }
                 } => {}
@@ -130,91 +170,166 @@ impl<M: Messenger> Delivery<M> {
         }
     }
 
-    /// Sends what the journal holds (one batch), chats concurrently, each chat in order.
+    /// One pass: fan out what the outbox holds, then send what the journal
+    /// holds, skipping chats that are waiting out a failure.
     pub async fn deliver_pending(
         &self,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<PassReport, StoreError> {
-        let pending = self.store.pending(PASS_BATCH)?;
-        let mut order: Vec<i64> = Vec::new();
-        let mut by_chat: HashMap<i64, Vec<PendingDelivery>> = HashMap::new();
-        for delivery in pending {
-            by_chat
-                .entry(delivery.chat)
-                .or_insert_with(|| {
-                    order.push(delivery.chat);
-                    Vec::new()
-                })
-                .push(delivery);
-        }
-        let mut results =
-            futures::stream::iter(order.into_iter().filter_map(|chat| by_chat.remove(&chat)))
-                .map(|list| self.deliver_chat(list, shutdown))
-                .buffer_unordered(self.concurrency);
         let mut report = PassReport::default();
-        while let Some(result) = results.next().await {
-            report.absorb(result?);
+        while !*shutdown.borrow() {
+            match self.store.fan_out_step(FAN_OUT_BATCH)? {
+                Some(queued) => report.fanned_out += queued,
+                None => break,
+            }
+        }
+        // Read the journal a page of chats at a time and keep `concurrency`
+        // chats in flight, so memory stays bounded however many are owed something.
+        let mut in_flight = FuturesUnordered::new();
+        let mut page: VecDeque<(i64, Vec<PendingDelivery>)> = VecDeque::new();
+        let mut after: Option<i64> = None;
+        let mut exhausted = false;
+        loop {
+            while in_flight.len() < self.concurrency && !*shutdown.borrow() {
+                if page.is_empty() && !exhausted {
+                    let next = self.store.pending_chats(after, SWEEP_PAGE)?;
+                    match next.last() {
+                        Some((chat, _)) => after = Some(*chat),
+                        None => exhausted = true,
+                    }
+                    page.extend(next);
+                }
+                let Some((chat, list)) = page.pop_front() else {
+                    break;
+                };
+                if self.backoff.is_waiting(chat, Instant::now()) {
+                    continue; // its turn comes when the backoff ends
+                }
+                in_flight.push(self.deliver_chat(chat, list, shutdown));
+            }
+            match in_flight.next().await {
+                Some(result) => report.absorb(result?),
+                None => break,
+            }
         }
         Ok(report)
     }
 
+    /// Sends one chat's pushes in order, stopping at the first failure.
     async fn deliver_chat(
         &self,
-        list: Vec<PendingDelivery>,
+        mut chat: i64,
+        mut list: Vec<PendingDelivery>,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
-        let total = list.len();
-        for (done, delivery) in list.into_iter().enumerate() {
-            if *shutdown.borrow() {
-                report.deferred += total - done;
-                break;
+        let mut migrations = 0;
+        'chat: loop {
+            let total = list.len();
+            for (done, delivery) in list.iter().enumerate() {
+                let stored = match self.store.item(&delivery.item_id)? {
+                    Some(stored) => stored,
+                    None => {
+                        tracing::warn!(item = %delivery.item_id, "journaled item is missing; dropping the push");
+                        self.store.give_up(delivery).await?;
+                        report.given_up += 1;
+                        continue;
+                    }
+                };
+                // The chat may have unsubscribed (from this source) since fan-out.
+                if !self
+                    .store
+                    .subscription(chat)?
+                    .is_some_and(|s| s.wants(&stored.source))
+                {
+                    self.store.complete(delivery).await?;
+                    report.skipped += 1;
+                    continue;
+                }
+                let html = push_message(&stored.item);
+                let mut result = self.send(chat, html.clone(), Format::Html, shutdown).await;
+                if let Some(Err(SendError::Rejected(reason))) = &result
+                    && needs_plain_text(reason)
+                {
+                    tracing::warn!(chat, item = %delivery.item_id, %reason, "Telegram refused the HTML; re-sending as plain text");
+                    // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
+                    let plain = shorten(&to_plain(&html), 2_048);
+                    result = self.send(chat, plain, Format::Plain, shutdown).await;
+                    if matches!(result, Some(Ok(()))) {
+                        report.sent_plain += 1;
+                    }
+                }
+                let Some(result) = result else {
+                    report.deferred += total - done; // shutting down
+                    return Ok(report);
+                };
+                match result {
+                    Ok(()) => {
+                        self.store.complete(delivery).await?;
+                        self.backoff.clear(chat);
+                        report.sent += 1;
+                    }
+                    Err(SendError::Rejected(reason)) => {
+                        tracing::error!(chat, item = %delivery.item_id, %reason, "Telegram refused the push for good; giving up on it");
+                        self.store.give_up(delivery).await?;
+                        report.given_up += 1;
+                    }
+                    Err(SendError::ChatGone(reason)) => {
+                        let dropped = self.store.remove_chat(chat, Removal::ChatGone).await?;
+                        tracing::warn!(chat, %reason, dropped, "chat can no longer receive messages; unsubscribed it");
+                        report.chats_removed += 1;
+                        return Ok(report);
+                    }
+                    Err(SendError::Migrated(new_chat)) => {
+                        tracing::info!(
+                            from = chat,
+                            to = new_chat,
+                            "group migrated to a supergroup; moving its subscription"
+                        );
+                        self.store.migrate_chat(chat, new_chat).await?;
+                        report.chats_migrated += 1;
+                        migrations += 1;
+                        if migrations > MAX_MIGRATIONS {
+                            report.deferred += total - done;
+                            return Ok(report);
+                        }
+                        chat = new_chat;
+                        list = self.store.pending_for(new_chat)?;
+                        continue 'chat;
+                    }
+                    Err(SendError::Retry { after, reason }) => {
+                        if let Some(after) = after {
+                            self.limiter.flood_limited(chat, after);
+                        }
+                        let until = self.backoff.defer(chat, after);
+                        tracing::warn!(chat, %reason, retry_in = ?until.saturating_duration_since(Instant::now()), "push deferred");
+                        report.deferred += total - done;
+                        return Ok(report);
+                    }
+                }
             }
-            let Some(stored) = self.store.item(&delivery.item_id)? else {
-                tracing::warn!(item = %delivery.item_id, "journaled item is missing; dropping the push");
-                self.store.complete(&delivery).await?;
-                report.given_up += 1;
-                continue;
-            };
-            match self
-                .messenger
-                .send_html(delivery.chat, push_message(&stored.item))
-                .await
-            {
-                Ok(()) => {
-                    self.store.complete(&delivery).await?;
-                    report.sent += 1;
-                }
-                Err(SendError::Rejected(reason)) => {
-                    tracing::error!(chat = delivery.chat, item = %delivery.item_id, %reason, "Telegram refused the push; giving up on it");
-                    self.store.complete(&delivery).await?;
-                    report.given_up += 1;
-                }
-                Err(SendError::ChatGone(reason)) => {
-                    tracing::warn!(chat = delivery.chat, %reason, "chat can no longer receive messages; unsubscribing it");
-                    self.store.unsubscribe(delivery.chat).await?;
-                    report.chats_removed += 1;
-                    break;
-                }
-                Err(SendError::Migrated(new_chat)) => {
-                    tracing::info!(
-                        from = delivery.chat,
-                        to = new_chat,
-                        "group migrated to a supergroup; moving its subscription"
-                    );
-                    self.store.migrate_chat(delivery.chat, new_chat).await?;
-                    report.deferred += total - done;
-                    report.retry_after = Some(Duration::ZERO);
-                    break;
-                }
-                Err(SendError::Retry { after, reason }) => {
-                    tracing::warn!(chat = delivery.chat, %reason, ?after, "push deferred");
-                    report.deferred += total - done;
-                    report.retry_after = report.retry_after.max(after);
-                    break;
-                }
-            }
+            return Ok(report);
         }
-        Ok(report)
     }
+
+    /// One send through the limiter; `None` when shutdown came first.
+    async fn send(
+        &self,
+        chat: i64,
+        text: String,
+        format: Format,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Option<Result<(), SendError>> {
+        if !self.limiter.acquire(chat, shutdown).await {
+            return None;
+        }
+        Some(self.messenger.send(chat, text, format).await)
+    }
+}
+
+/// Refusals that plain text fixes: our HTML did not parse, or Telegram
+/// measured the text longer than we did.
+fn needs_plain_text(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("can't parse entities") || reason.contains("message is too long")
 }

@@ -6,9 +6,11 @@
 //!
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
 //! - [`source`] — fetch a page (size cap, charset) and extract items and contacts (pure).
-//! - [`store`] — the only module that knows sled: items, subscribers, delivery journal.
+//! - [`store`] — the only module that knows sled: items, subscribers, outbox, delivery journal.
 //! - [`watch`] — polls each source on its interval and records what it finds.
-//! - [`delivery`] — sends journaled pushes, oldest first per chat, and marks them done.
+//! - [`delivery`] — fans new items out to subscribers and sends the journaled pushes,
+//!   oldest first per chat, marking each done only after Telegram accepted it.
+//! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
 //! - [`commands`] — one file per bot command; each turns a request into reply text.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
@@ -23,6 +25,7 @@ pub mod commands;
 pub mod config;
 pub mod counters;
 pub mod delivery;
+pub mod limiter;
 pub mod preview;
 pub mod render;
 pub mod source;

@@ -3,22 +3,33 @@
 //! Trees (keys big-endian so iteration order means something):
 //! - `items`: item id → [`StoredItem`] (JSON);
 //! - `by_date`: (site date, sequence) → item id, the order of `/latest`;
-//! - `subscribers`: chat id → subscription time;
-//! - `deliveries`: (item sequence, chat id) → item id, the journal of pushes still
-//!   owed. Entries are written in the same transaction that records the item and
-//!   removed (and flushed) only after Telegram accepted the message, so a crash
-//!   loses nothing and repeats at most the sends that were in flight;
-//! - `meta`: which sources have been seen once, the sequence counter, contacts.
+//! - `subscribers`: chat id → [`Subscription`] (JSON);
+//! - `outbox`: item sequence → [`OutboxEntry`]: a new item still being fanned out,
+//!   with a cursor over the subscribers. It is written in the same transaction
+//!   that records the item, so an announcement cannot be lost between the two;
+//! - `deliveries`: (chat id, item sequence) → item id, the journal of pushes still
+//!   owed. [`Store::fan_out_step`] fills it a bounded batch of subscribers at a
+//!   time (one small transaction each, moving the outbox cursor with it), so
+//!   100,000 subscribers never need one giant transaction or a list in memory.
+//!   Keyed by chat first, so a chat's pushes are contiguous and oldest first;
+//! - `meta`: which sources have been read, the sequence counter, contacts,
+//!   source errors, and counters operators see in `/status`.
 //!
-//! Every mutating call flushes before it returns: once a caller has told a user
-//! "subscribed", a crash cannot take it back.
+//! Durability: every call that changes what a user was told or what is owed
+//! waits for a flush before it returns. Flushes are grouped ([`Store::commit`]):
+//! whoever arrives while one is running shares the next, so fifty concurrent
+//! completions cost one fsync, not fifty.
 
+use std::collections::BTreeSet;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::ConflictableTransactionError;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::source::{Contacts, Item};
 
@@ -39,6 +50,15 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("corrupt record in tree `{tree}`: {detail}")]
     Corrupt { tree: &'static str, detail: String },
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
 }
 
 /// An item plus what the store knows about it.
@@ -63,6 +83,31 @@ impl StoredItem {
     }
 }
 
+/// What a chat asked for: every source, or only some.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// When the chat first subscribed (Unix seconds).
+    pub since: i64,
+    /// `None`: every source, including ones added to the config later.
+    pub sources: Option<BTreeSet<String>>,
+}
+
+impl Subscription {
+    /// Whether items of `source` go to this chat.
+    pub fn wants(&self, source: &str) -> bool {
+        self.sources.as_ref().is_none_or(|s| s.contains(source))
+    }
+}
+
+/// A new item whose announcement is still being turned into per-chat deliveries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub item_id: String,
+    pub source: String,
+    /// The last subscriber already fanned out to; `None` before the first batch.
+    pub after_chat: Option<i64>,
+}
+
 /// What recording one poll changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PollOutcome {
@@ -70,8 +115,8 @@ pub struct PollOutcome {
     pub new_items: Vec<StoredItem>,
     /// True when this was the source's first successful poll: nothing is announced.
     pub first_poll: bool,
-    /// How many push deliveries were journaled.
-    pub deliveries: usize,
+    /// How many of the new items were queued for announcement.
+    pub queued: usize,
 }
 
 /// One journaled push: send item `item_id` to `chat`.
@@ -82,6 +127,28 @@ pub struct PendingDelivery {
     pub item_id: String,
 }
 
+/// Why a chat's subscription ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The user asked (`/unsubscribe`).
+    ByUser,
+    /// Telegram said the chat can never receive messages again.
+    ChatGone,
+}
+
+/// Counters operators see in `/status`; they survive restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Chats unsubscribed because Telegram said they are gone (blocked, kicked, deleted).
+    pub chats_removed: u64,
+    /// Pushes dropped with those chats.
+    pub deliveries_dropped: u64,
+    /// Pushes given up on because Telegram refused them for good.
+    pub given_up: u64,
+    /// Groups moved to their new supergroup id.
+    pub chats_migrated: u64,
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -89,12 +156,26 @@ pub struct Store {
     items: sled::Tree,
     by_date: sled::Tree,
     subscribers: sled::Tree,
+    outbox: sled::Tree,
     deliveries: sled::Tree,
     meta: sled::Tree,
+    commits: Arc<GroupCommit>,
+}
+
+/// Coalesces flushes: `written` counts writes that want to be durable,
+/// `flushed` (behind an async lock, so one flush runs at a time) how many are.
+#[derive(Default)]
+struct GroupCommit {
+    written: AtomicU64,
+    flushed: tokio::sync::Mutex<u64>,
 }
 
 const NEXT_SEQ: &[u8] = b"next_seq";
 const CONTACTS: &[u8] = b"contacts";
+const STAT_CHATS_REMOVED: &[u8] = b"stat:chats_removed";
+const STAT_DELIVERIES_DROPPED: &[u8] = b"stat:deliveries_dropped";
+const STAT_GIVEN_UP: &[u8] = b"stat:given_up";
+const STAT_CHATS_MIGRATED: &[u8] = b"stat:chats_migrated";
 
 /// Present once a source has been read successfully; holds the last success time.
 fn primed_key(source: &str) -> Vec<u8> {
@@ -120,10 +201,10 @@ fn chat_from_key(bytes: &[u8]) -> Option<i64> {
     Some((u64::from_be_bytes(arr) ^ (1 << 63)) as i64)
 }
 
-fn delivery_key(seq: u64, chat: i64) -> [u8; 16] {
+fn delivery_key(chat: i64, seq: u64) -> [u8; 16] {
     let mut key = [0u8; 16];
-    key[..8].copy_from_slice(&seq.to_be_bytes());
-    key[8..].copy_from_slice(&chat_key(chat));
+    key[..8].copy_from_slice(&chat_key(chat));
+    key[8..].copy_from_slice(&seq.to_be_bytes());
     key
 }
 
@@ -142,6 +223,37 @@ fn corrupt(tree: &'static str, detail: impl ToString) -> StoreError {
     }
 }
 
+/// Aborts a transaction with a corrupt-record error.
+fn abort(tree: &'static str, detail: impl ToString) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(corrupt(tree, detail))
+}
+
+/// Reads a subscriber record; a bare 8-byte timestamp is the first format (all sources).
+fn decode_subscription(bytes: &[u8]) -> Result<Subscription, StoreError> {
+    if let Ok(raw) = <[u8; 8]>::try_from(bytes) {
+        return Ok(Subscription {
+            since: i64::from_be_bytes(raw),
+            sources: None,
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| corrupt("subscribers", e))
+}
+
+fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| corrupt(tree, e))
+}
+
+fn read_u64(tree: &'static str, bytes: Option<sled::IVec>) -> Result<u64, StoreError> {
+    match bytes {
+        None => Ok(0),
+        Some(v) => Ok(u64::from_be_bytes(
+            v.as_ref()
+                .try_into()
+                .map_err(|_| corrupt(tree, "counter is not 8 bytes"))?,
+        )),
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database under `dir`. A second process on
     /// the same directory gets [`StoreError::Locked`].
@@ -152,7 +264,7 @@ impl Store {
         })?;
         let db = sled::Config::new()
             .path(dir.join("db"))
-            // sled's default cache is 1 GiB; our working set is tiny.
+            // sled's default cache is 1 GiB; our working set is small.
             .cache_capacity(16 * 1024 * 1024)
             .flush_every_ms(Some(500))
             .open()
@@ -166,9 +278,11 @@ impl Store {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
             subscribers: db.open_tree("subscribers")?,
+            outbox: db.open_tree("outbox")?,
             deliveries: db.open_tree("deliveries")?,
             meta: db.open_tree("meta")?,
             db,
+            commits: Arc::default(),
         })
     }
 
@@ -178,35 +292,47 @@ impl Store {
         Ok(())
     }
 
+    /// Makes the caller's writes durable, sharing the fsync with every caller
+    /// that wrote before it started: the group commit behind per-message completions.
+    pub async fn commit(&self) -> Result<(), StoreError> {
+        // Counted after the caller's write, so a flush that starts after this
+        // increment covers it.
+        let mine = self.commits.written.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut flushed = self.commits.flushed.lock().await;
+        if *flushed >= mine {
+            return Ok(()); // a flush that started after our write has finished
+        }
+        let upto = self.commits.written.load(Ordering::SeqCst);
+        self.db.flush_async().await?;
+        *flushed = upto;
+        Ok(())
+    }
+
     /// Records one successful read of `source`: new items are stored and, unless
-    /// this is the source's first poll, a delivery is journaled for every
-    /// subscriber — all in one transaction. Known items are updated in place
-    /// (edited titles) and never announced again. `items` is in page order
-    /// (newest first); new items get sequence numbers oldest first.
+    /// this is the source's first poll, queued in the outbox for announcement —
+    /// all in one transaction. Known items are updated in place (edited titles)
+    /// and never announced again. `items` is in page order (newest first); new
+    /// items get sequence numbers oldest first.
     pub async fn record_poll(
         &self,
         source: &str,
         items: &[Item],
         now: DateTime<Utc>,
     ) -> Result<PollOutcome, StoreError> {
-        let subscribers = self.subscribers()?;
         // Oldest first: reverse page order, then by date (undated ones count as newest).
         let mut ordered: Vec<&Item> = items.iter().rev().collect();
         ordered.sort_by_key(|i| i.date.unwrap_or(NaiveDate::MAX));
         let primed_key = primed_key(source);
 
-        let outcome = (&self.items, &self.by_date, &self.deliveries, &self.meta)
-            .transaction(|(items_t, by_date_t, deliveries_t, meta_t)| {
-                let abort =
-                    |e: serde_json::Error| ConflictableTransactionError::Abort(corrupt("items", e));
+        let outcome = (&self.items, &self.by_date, &self.outbox, &self.meta).transaction(
+            |(items_t, by_date_t, outbox_t, meta_t)| {
                 let first_poll = meta_t.get(&primed_key)?.is_none();
                 let mut next_seq = match meta_t.get(NEXT_SEQ)? {
-                    Some(v) => u64::from_be_bytes(v.as_ref().try_into().map_err(|_| {
-                        ConflictableTransactionError::Abort(corrupt(
-                            "meta",
-                            "next_seq is not 8 bytes",
-                        ))
-                    })?),
+                    Some(v) => u64::from_be_bytes(
+                        v.as_ref()
+                            .try_into()
+                            .map_err(|_| abort("meta", "next_seq is not 8 bytes"))?,
+                    ),
                     None => 1,
                 };
                 let mut outcome = PollOutcome {
@@ -214,23 +340,17 @@ impl Store {
                     ..PollOutcome::default()
                 };
                 for item in &ordered {
-                    match items_t.get(item.id.as_bytes())? {
+                    let stored = match items_t.get(item.id.as_bytes())? {
                         Some(old) => {
                             let mut stored: StoredItem =
-                                serde_json::from_slice(&old).map_err(abort)?;
+                                serde_json::from_slice(&old).map_err(|e| abort("items", e))?;
                             let merged = merge_item(&stored.item, item);
-                            if stored.item != merged {
-                                by_date_t.remove(&date_key(stored.sort_date(), stored.seq))?;
-                                stored.item = merged;
-                                by_date_t.insert(
-                                    &date_key(stored.sort_date(), stored.seq),
-                                    item.id.as_bytes(),
-                                )?;
-                                items_t.insert(
-                                    item.id.as_bytes(),
-                                    serde_json::to_vec(&stored).map_err(abort)?,
-                                )?;
+                            if stored.item == merged {
+                                continue;
                             }
+                            by_date_t.remove(&date_key(stored.sort_date(), stored.seq))?;
+                            stored.item = merged;
+                            stored
                         }
                         None => {
                             let stored = StoredItem {
@@ -240,37 +360,111 @@ impl Store {
                                 seq: next_seq,
                             };
                             next_seq += 1;
-                            items_t.insert(
-                                item.id.as_bytes(),
-                                serde_json::to_vec(&stored).map_err(abort)?,
-                            )?;
-                            by_date_t.insert(
-                                &date_key(stored.sort_date(), stored.seq),
-                                item.id.as_bytes(),
-                            )?;
                             if !first_poll {
-                                for chat in &subscribers {
-                                    deliveries_t.insert(
-                                        &delivery_key(stored.seq, *chat),
-                                        item.id.as_bytes(),
-                                    )?;
-                                    outcome.deliveries += 1;
-                                }
+                                let entry = OutboxEntry {
+                                    item_id: item.id.clone(),
+                                    source: source.to_string(),
+                                    after_chat: None,
+                                };
+                                let bytes =
+                                    serde_json::to_vec(&entry).map_err(|e| abort("outbox", e))?;
+                                outbox_t.insert(&stored.seq.to_be_bytes(), bytes)?;
+                                outcome.queued += 1;
                             }
-                            outcome.new_items.push(stored);
+                            outcome.new_items.push(stored.clone());
+                            stored
                         }
-                    }
+                    };
+                    by_date_t.insert(
+                        &date_key(stored.sort_date(), stored.seq),
+                        item.id.as_bytes(),
+                    )?;
+                    let bytes = serde_json::to_vec(&stored).map_err(|e| abort("items", e))?;
+                    items_t.insert(item.id.as_bytes(), bytes)?;
                 }
                 meta_t.insert(NEXT_SEQ, &next_seq.to_be_bytes())?;
                 meta_t.insert(primed_key.as_slice(), &now.timestamp().to_be_bytes())?;
                 Ok(outcome)
-            })
-            .map_err(|e| match e {
-                sled::transaction::TransactionError::Abort(e) => e,
-                sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
-            })?;
-        self.flush().await?;
+            },
+        )?;
+        self.commit().await?;
         Ok(outcome)
+    }
+
+    /// Turns the oldest outbox entry into deliveries for up to `batch` more
+    /// subscribers, in one small transaction that also moves the entry's cursor
+    /// (or removes the entry once every subscriber has been passed). Returns how
+    /// many deliveries were journaled, or `None` when the outbox is empty.
+    /// Not flushed: a crash rolls the cursor back together with the deliveries.
+    pub fn fan_out_step(&self, batch: usize) -> Result<Option<usize>, StoreError> {
+        let Some((key, value)) = self.outbox.first()? else {
+            return Ok(None);
+        };
+        let seq = u64::from_be_bytes(
+            key.as_ref()
+                .try_into()
+                .map_err(|_| corrupt("outbox", "key is not 8 bytes"))?,
+        );
+        let entry: OutboxEntry =
+            serde_json::from_slice(&value).map_err(|e| corrupt("outbox", e))?;
+        let start = match entry.after_chat {
+            Some(chat) => Bound::Excluded(chat_key(chat)),
+            None => Bound::Unbounded,
+        };
+        let batch = batch.max(1);
+        let chats: Vec<sled::IVec> = self
+            .subscribers
+            .range::<[u8; 8], _>((start, Bound::Unbounded))
+            .keys()
+            .take(batch)
+            .collect::<Result<_, _>>()?;
+        let finished = chats.len() < batch;
+        let last_chat = match chats.last() {
+            Some(k) => Some(chat_from_key(k).ok_or_else(|| corrupt("subscribers", "bad key"))?),
+            None => entry.after_chat,
+        };
+        let next_entry = OutboxEntry {
+            after_chat: last_chat,
+            ..entry.clone()
+        };
+        let next_bytes = encode("outbox", &next_entry)?;
+        let queued = (&self.subscribers, &self.deliveries, &self.outbox).transaction(
+            |(subs_t, deliveries_t, outbox_t)| {
+                // Another step may have moved this entry meanwhile: then do nothing.
+                if outbox_t.get(key.as_ref())?.as_deref() != Some(value.as_ref()) {
+                    return Ok(0);
+                }
+                let mut queued = 0;
+                for chat_bytes in &chats {
+                    // Re-read inside the transaction: a chat that unsubscribed
+                    // after the listing gets nothing.
+                    let Some(record) = subs_t.get(chat_bytes.as_ref())? else {
+                        continue;
+                    };
+                    let subscription = decode_subscription(&record)
+                        .map_err(ConflictableTransactionError::Abort)?;
+                    if !subscription.wants(&entry.source) {
+                        continue;
+                    }
+                    let chat =
+                        chat_from_key(chat_bytes).ok_or_else(|| abort("subscribers", "bad key"))?;
+                    deliveries_t.insert(&delivery_key(chat, seq), entry.item_id.as_bytes())?;
+                    queued += 1;
+                }
+                if finished {
+                    outbox_t.remove(key.as_ref())?;
+                } else {
+                    outbox_t.insert(key.as_ref(), next_bytes.as_slice())?;
+                }
+                Ok(queued)
+            },
+        )?;
+        Ok(Some(queued))
+    }
+
+    /// How many new items are still being fanned out.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
     }
 
     /// One stored item by id.
@@ -283,7 +477,7 @@ impl Store {
 
     /// The newest `n` items by the site's date, newest first.
     pub fn latest(&self, n: usize) -> Result<Vec<StoredItem>, StoreError> {
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::with_capacity(n.min(100));
         for entry in self.by_date.iter().rev() {
             if out.len() >= n {
                 break;
@@ -302,30 +496,102 @@ impl Store {
         self.items.len()
     }
 
-    /// Subscribes `chat`; returns false when it already was. Durable on return.
-    pub async fn subscribe(&self, chat: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let old = self
-            .subscribers
-            .insert(chat_key(chat), &now.timestamp().to_be_bytes())?;
-        self.flush().await?;
-        Ok(old.is_none())
+    /// Subscribes `chat` to `source` (`None`: every source). Returns false when
+    /// nothing changed. Durable on return.
+    pub async fn subscribe(
+        &self,
+        chat: i64,
+        source: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut changed = false;
+        self.subscribers.fetch_and_update(chat_key(chat), |old| {
+            let old = old.and_then(|b| decode_subscription(b).ok());
+            let next = match (old.clone(), source) {
+                (None, None) => Subscription {
+                    since: now.timestamp(),
+                    sources: None,
+                },
+                (None, Some(s)) => Subscription {
+                    since: now.timestamp(),
+                    sources: Some(BTreeSet::from([s.to_string()])),
+                },
+                (Some(sub), None) => Subscription {
+                    sources: None,
+                    ..sub
+                },
+                (Some(mut sub), Some(s)) => {
+                    if let Some(set) = sub.sources.as_mut() {
+                        set.insert(s.to_string());
+                    }
+                    sub
+                }
+            };
+            changed = old.as_ref() != Some(&next);
+            serde_json::to_vec(&next).ok()
+        })?;
+        self.commit().await?;
+        Ok(changed)
     }
 
-    /// Unsubscribes `chat` and drops what was still owed to it; returns false
-    /// when it was not subscribed. Durable on return.
-    pub async fn unsubscribe(&self, chat: i64) -> Result<bool, StoreError> {
-        let old = self.subscribers.remove(chat_key(chat))?;
-        self.drop_pending_for(chat)?;
-        self.flush().await?;
-        Ok(old.is_some())
+    /// Ends `chat`'s subscription to `source` (`None`: all of it) and drops the
+    /// pushes no longer wanted. Returns false when there was nothing to end.
+    /// Durable on return.
+    pub async fn unsubscribe(&self, chat: i64, source: Option<&str>) -> Result<bool, StoreError> {
+        let Some(current) = self.subscription(chat)? else {
+            return Ok(false);
+        };
+        let remaining = match (source, current.sources.clone()) {
+            (None, _) => None,
+            (Some(s), Some(mut set)) => {
+                if !set.remove(s) {
+                    return Ok(false);
+                }
+                (!set.is_empty()).then_some(set)
+            }
+            // Subscribed to everything, leaving one: keep the others.
+            (Some(s), None) => {
+                let set: BTreeSet<String> = self
+                    .known_sources()?
+                    .into_iter()
+                    .filter(|name| name != s)
+                    .collect();
+                (!set.is_empty()).then_some(set)
+            }
+        };
+        match remaining {
+            None => {
+                self.remove_chat(chat, Removal::ByUser).await?;
+            }
+            Some(set) => {
+                let record = Subscription {
+                    sources: Some(set),
+                    ..current
+                };
+                self.subscribers
+                    .insert(chat_key(chat), encode("subscribers", &record)?)?;
+                // Pushes of the dropped source are skipped at send time.
+                self.commit().await?;
+            }
+        }
+        Ok(true)
     }
 
-    /// Whether `chat` is subscribed.
+    /// What `chat` is subscribed to, if anything.
+    pub fn subscription(&self, chat: i64) -> Result<Option<Subscription>, StoreError> {
+        self.subscribers
+            .get(chat_key(chat))?
+            .map(|v| decode_subscription(&v))
+            .transpose()
+    }
+
+    /// Whether `chat` is subscribed to anything.
     pub fn is_subscribed(&self, chat: i64) -> Result<bool, StoreError> {
         Ok(self.subscribers.contains_key(chat_key(chat))?)
     }
 
-    /// All subscribed chats in id order.
+    /// All subscribed chats in id order (for tests and tools; the bot itself
+    /// never holds the whole list).
     pub fn subscribers(&self) -> Result<Vec<i64>, StoreError> {
         self.subscribers
             .iter()
@@ -337,57 +603,149 @@ impl Store {
             .collect()
     }
 
-    /// Moves a group's subscription and pending pushes to its new supergroup id.
-    pub async fn migrate_chat(&self, from: i64, to: i64) -> Result<(), StoreError> {
-        if let Some(since) = self.subscribers.remove(chat_key(from))? {
-            self.subscribers.insert(chat_key(to), since)?;
-        }
-        for pending in self.pending_for(from)? {
-            self.deliveries
-                .insert(delivery_key(pending.seq, to), pending.item_id.as_bytes())?;
-            self.deliveries.remove(delivery_key(pending.seq, from))?;
-        }
-        self.flush().await
+    /// How many chats are subscribed.
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers.len()
     }
 
-    /// Up to `limit` journaled pushes, oldest item first.
-    pub fn pending(&self, limit: usize) -> Result<Vec<PendingDelivery>, StoreError> {
-        self.deliveries
-            .iter()
-            .take(limit)
-            .map(|e| decode_delivery(e?))
+    /// Source names this store has read at least once.
+    pub fn known_sources(&self) -> Result<Vec<String>, StoreError> {
+        self.meta
+            .scan_prefix(b"primed:")
+            .keys()
+            .map(|k| {
+                let k = k?;
+                String::from_utf8(k[b"primed:".len()..].to_vec()).map_err(|e| corrupt("meta", e))
+            })
             .collect()
     }
 
-    /// How many pushes are still owed.
-    pub fn pending_count(&self) -> usize {
-        self.deliveries.len()
+    /// Ends `chat`'s subscription and drops every push still owed to it, in one
+    /// transaction; a gone chat is counted for operators. Returns how many
+    /// pushes were dropped. Durable on return.
+    pub async fn remove_chat(&self, chat: i64, why: Removal) -> Result<usize, StoreError> {
+        let keys = self.pending_keys(chat)?;
+        (&self.subscribers, &self.deliveries, &self.meta).transaction(
+            |(subs_t, deliveries_t, meta_t)| {
+                let was_subscribed = subs_t.remove(&chat_key(chat))?.is_some();
+                for key in &keys {
+                    deliveries_t.remove(key.as_ref())?;
+                }
+                if why == Removal::ChatGone {
+                    if was_subscribed {
+                        bump(meta_t, STAT_CHATS_REMOVED, 1)?;
+                    }
+                    bump(meta_t, STAT_DELIVERIES_DROPPED, keys.len() as u64)?;
+                }
+                Ok(())
+            },
+        )?;
+        self.commit().await?;
+        Ok(keys.len())
     }
 
-    /// Marks one push as done (Telegram accepted it, or it can never be sent). Durable on return.
-    pub async fn complete(&self, delivery: &PendingDelivery) -> Result<(), StoreError> {
-        self.deliveries
-            .remove(delivery_key(delivery.seq, delivery.chat))?;
-        self.flush().await
+    /// Moves a group's subscription and pending pushes to its new supergroup id,
+    /// in one transaction. Durable on return.
+    pub async fn migrate_chat(&self, from: i64, to: i64) -> Result<(), StoreError> {
+        let pending = self.pending_for(from)?;
+        (&self.subscribers, &self.deliveries, &self.meta).transaction(
+            |(subs_t, deliveries_t, meta_t)| {
+                if let Some(record) = subs_t.remove(&chat_key(from))? {
+                    // If the supergroup already subscribed on its own, keep its record.
+                    if subs_t.get(&chat_key(to))?.is_none() {
+                        subs_t.insert(&chat_key(to), record)?;
+                    }
+                }
+                for d in &pending {
+                    deliveries_t.remove(&delivery_key(from, d.seq))?;
+                    deliveries_t.insert(&delivery_key(to, d.seq), d.item_id.as_bytes())?;
+                }
+                bump(meta_t, STAT_CHATS_MIGRATED, 1)?;
+                Ok(())
+            },
+        )?;
+        self.commit().await
     }
 
-    fn pending_for(&self, chat: i64) -> Result<Vec<PendingDelivery>, StoreError> {
-        let mut out = Vec::new();
-        for entry in self.deliveries.iter() {
+    /// The chats that have pushes owed, after chat `after` in id order, each with
+    /// its pushes oldest first: up to `max_chats` chats (a chat is never split).
+    pub fn pending_chats(
+        &self,
+        after: Option<i64>,
+        max_chats: usize,
+    ) -> Result<Vec<(i64, Vec<PendingDelivery>)>, StoreError> {
+        let start = match after {
+            Some(chat) => Bound::Excluded(delivery_key(chat, u64::MAX)),
+            None => Bound::Unbounded,
+        };
+        let mut out: Vec<(i64, Vec<PendingDelivery>)> = Vec::new();
+        for entry in self
+            .deliveries
+            .range::<[u8; 16], _>((start, Bound::Unbounded))
+        {
             let delivery = decode_delivery(entry?)?;
-            if delivery.chat == chat {
-                out.push(delivery);
+            if let Some((chat, list)) = out.last_mut()
+                && *chat == delivery.chat
+            {
+                list.push(delivery);
+                continue;
             }
+            if out.len() >= max_chats {
+                break;
+            }
+            out.push((delivery.chat, vec![delivery]));
         }
         Ok(out)
     }
 
-    fn drop_pending_for(&self, chat: i64) -> Result<usize, StoreError> {
-        let pending = self.pending_for(chat)?;
-        for d in &pending {
-            self.deliveries.remove(delivery_key(d.seq, d.chat))?;
-        }
-        Ok(pending.len())
+    /// The pushes owed to one chat, oldest first.
+    pub fn pending_for(&self, chat: i64) -> Result<Vec<PendingDelivery>, StoreError> {
+        self.deliveries
+            .scan_prefix(chat_key(chat))
+            .map(|e| decode_delivery(e?))
+            .collect()
+    }
+
+    fn pending_keys(&self, chat: i64) -> Result<Vec<sled::IVec>, StoreError> {
+        Ok(self
+            .deliveries
+            .scan_prefix(chat_key(chat))
+            .keys()
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// How many per-chat pushes are journaled (walks the tree: for status and tests).
+    pub fn pending_count(&self) -> usize {
+        self.deliveries.len()
+    }
+
+    /// Marks one push as done: Telegram accepted it, or it is no longer wanted.
+    /// Durable on return (group commit).
+    pub async fn complete(&self, delivery: &PendingDelivery) -> Result<(), StoreError> {
+        self.deliveries
+            .remove(delivery_key(delivery.chat, delivery.seq))?;
+        self.commit().await
+    }
+
+    /// Marks one push as given up (Telegram refused it for good), counted for operators.
+    pub async fn give_up(&self, delivery: &PendingDelivery) -> Result<(), StoreError> {
+        let key = delivery_key(delivery.chat, delivery.seq);
+        (&self.deliveries, &self.meta).transaction(|(deliveries_t, meta_t)| {
+            deliveries_t.remove(&key)?;
+            bump(meta_t, STAT_GIVEN_UP, 1)?;
+            Ok(())
+        })?;
+        self.commit().await
+    }
+
+    /// The counters operators see.
+    pub fn delivery_stats(&self) -> Result<DeliveryStats, StoreError> {
+        Ok(DeliveryStats {
+            chats_removed: read_u64("meta", self.meta.get(STAT_CHATS_REMOVED)?)?,
+            deliveries_dropped: read_u64("meta", self.meta.get(STAT_DELIVERIES_DROPPED)?)?,
+            given_up: read_u64("meta", self.meta.get(STAT_GIVEN_UP)?)?,
+            chats_migrated: read_u64("meta", self.meta.get(STAT_CHATS_MIGRATED)?)?,
+        })
     }
 
     /// When `source` was last read successfully.
@@ -417,11 +775,6 @@ impl Store {
         self.get_stamped(&last_error_key(source))
     }
 
-    /// How many chats are subscribed.
-    pub fn subscriber_count(&self) -> usize {
-        self.subscribers.len()
-    }
-
     /// Remembers the contacts read from the live page, with when they were read.
     pub async fn save_contacts(
         &self,
@@ -429,7 +782,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.put_stamped(CONTACTS, contacts, now)?;
-        self.flush().await
+        self.commit().await
     }
 
     /// The last contacts read from the live page, and when.
@@ -444,7 +797,7 @@ impl Store {
         value: &T,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(&(value, at.timestamp())).map_err(|e| corrupt("meta", e))?;
+        let bytes = encode("meta", &(value, at.timestamp()))?;
         self.meta.insert(key, bytes)?;
         Ok(())
     }
@@ -461,6 +814,20 @@ impl Store {
             serde_json::from_slice(&bytes).map_err(|e| corrupt("meta", e))?;
         Ok(DateTime::from_timestamp(at, 0).map(|at| (value, at)))
     }
+}
+
+/// Adds `by` to a counter in `meta`, inside a transaction.
+fn bump(
+    meta: &sled::transaction::TransactionalTree,
+    key: &[u8],
+    by: u64,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    if by == 0 {
+        return Ok(());
+    }
+    let current = read_u64("meta", meta.get(key)?).map_err(ConflictableTransactionError::Abort)?;
+    meta.insert(key, &(current + by).to_be_bytes())?;
+    Ok(())
 }
 
 /// A known item seen again: take the page's edits, but never let a listing that
@@ -487,12 +854,12 @@ fn decode_delivery((key, value): (sled::IVec, sled::IVec)) -> Result<PendingDeli
     if key.len() != 16 {
         return Err(corrupt("deliveries", "key is not 16 bytes"));
     }
+    let chat = chat_from_key(&key[..8]).ok_or_else(|| corrupt("deliveries", "bad key"))?;
     let seq = u64::from_be_bytes(
-        key[..8]
+        key[8..]
             .try_into()
             .map_err(|_| corrupt("deliveries", "bad key"))?,
     );
-    let chat = chat_from_key(&key[8..]).ok_or_else(|| corrupt("deliveries", "bad key"))?;
     let item_id = String::from_utf8(value.to_vec()).map_err(|e| corrupt("deliveries", e))?;
     Ok(PendingDelivery { seq, chat, item_id })
 }

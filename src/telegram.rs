@@ -2,25 +2,26 @@
 //! errors, and the update handler that feeds [`crate::commands`].
 //! No other module sees a teloxide type.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use teloxide::RequestError;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, LinkPreviewOptions, Me, ParseMode};
+use tokio::sync::watch;
 
 use crate::commands::{self, Context};
 use crate::config::Config;
-use crate::delivery::{Messenger, SendError};
+use crate::delivery::{Format, Messenger, SendError};
+use crate::limiter::Limiter;
 
-/// The bot client every part of the program shares: flood limits applied client-side.
-pub type TgBot = Throttle<Bot>;
+/// The bot client every part of the program shares. Flood limits are ours
+/// ([`Limiter`]), not teloxide's, so pushes and replies share one budget.
+pub type TgBot = Bot;
 
-/// Builds the client from the validated config. Must run inside the Tokio runtime
-/// (the throttle spawns its worker).
+/// Builds the client from the validated config.
 pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<TgBot> {
     // The HTTP timeout must outlast a long poll, or every idle poll would fail.
     let client = teloxide::net::default_reqwest_settings()
@@ -30,18 +31,7 @@ pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<TgBot> {
     if let Some(url) = &config.telegram.api_url {
         bot = bot.set_api_url(url.clone());
     }
-    let limits = if config.telegram.throttle {
-        Limits::default()
-    } else {
-        // Effectively unlimited: for benchmarks and tests against a local fake.
-        Limits {
-            messages_per_sec_chat: 1_000_000,
-            messages_per_min_chat: 1_000_000,
-            messages_per_min_channel_or_supergroup: 1_000_000,
-            messages_per_sec_overall: 1_000_000,
-        }
-    };
-    Ok(bot.throttle(limits))
+    Ok(bot)
 }
 
 /// Sends through the shared bot; implements delivery's [`Messenger`].
@@ -51,13 +41,13 @@ pub struct TelegramMessenger {
 }
 
 impl Messenger for TelegramMessenger {
-    async fn send_html(&self, chat: i64, html: String) -> Result<(), SendError> {
-        self.bot
-            .send_message(ChatId(chat), html)
-            .parse_mode(ParseMode::Html)
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&e))
+    async fn send(&self, chat: i64, text: String, format: Format) -> Result<(), SendError> {
+        let request = self.bot.send_message(ChatId(chat), text);
+        let request = match format {
+            Format::Html => request.parse_mode(ParseMode::Html),
+            Format::Plain => request,
+        };
+        request.await.map(|_| ()).map_err(|e| classify(&e))
     }
 }
 
@@ -119,7 +109,21 @@ pub fn schema() -> Handler<'static, anyhow::Result<()>, DpHandlerDescription> {
     Update::filter_message().endpoint(on_message)
 }
 
-async fn on_message(bot: TgBot, msg: Message, me: Me, ctx: Context) -> anyhow::Result<()> {
+/// What the update handler needs besides the command context.
+#[derive(Clone)]
+pub struct Replies {
+    /// The same limiter pushes use: replies count against Telegram's limits too.
+    pub limiter: Arc<Limiter>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+async fn on_message(
+    bot: TgBot,
+    msg: Message,
+    me: Me,
+    ctx: Context,
+    replies: Replies,
+) -> anyhow::Result<()> {
     let Some(text) = msg.text() else {
         return Ok(());
     };
@@ -140,6 +144,13 @@ async fn on_message(bot: TgBot, msg: Message, me: Me, ctx: Context) -> anyhow::R
             "Sorry, something went wrong on my side. Please try again later.".to_string()
         }
     };
+    if !replies
+        .limiter
+        .acquire(msg.chat.id.0, &replies.shutdown)
+        .await
+    {
+        return Ok(()); // shutting down
+    }
     bot.send_message(msg.chat.id, reply)
         .parse_mode(ParseMode::Html)
         .link_preview_options(LinkPreviewOptions {

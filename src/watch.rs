@@ -74,9 +74,9 @@ pub async fn run(
                 if outcome.first_poll {
                     tracing::info!(source = %source.name, items = outcome.new_items.len(), "first read recorded; nothing announced");
                 } else if !outcome.new_items.is_empty() {
-                    tracing::info!(source = %source.name, new = outcome.new_items.len(), deliveries = outcome.deliveries, "new releases");
+                    tracing::info!(source = %source.name, new = outcome.new_items.len(), queued = outcome.queued, "new releases");
                 }
-                if outcome.deliveries > 0 {
+                if outcome.queued > 0 {
                     delivery_wake.notify_one();
                 }
                 source.interval

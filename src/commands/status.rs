@@ -13,11 +13,19 @@ pub fn reply(ctx: &Context, chat: i64) -> Result<String, StoreError> {
         return Ok("/status is for the bot's operators (the admin_chats setting).".into());
     }
     let store = &ctx.store;
+    let stats = store.delivery_stats()?;
     let mut text = format!(
-        "<b>Status</b>\nReleases stored: {}\nSubscribers: {}\nPushes pending: {}",
+        "<b>Status</b>\nReleases stored: {}\nSubscribers: {}\nPushes pending: {}\nReleases still being fanned out: {}\n\
+         Chats removed (blocked, kicked, gone): {}, pushes dropped with them: {}\n\
+         Pushes Telegram refused for good: {}\nGroups moved to a supergroup: {}",
         store.item_count(),
         store.subscriber_count(),
-        store.pending_count()
+        store.pending_count(),
+        store.outbox_len(),
+        stats.chats_removed,
+        stats.deliveries_dropped,
+        stats.given_up,
+        stats.chats_migrated,
     );
     for source in &ctx.config.sources {
         text.push_str(&format!(

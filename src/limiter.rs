@@ -1,0 +1,290 @@
+//! Telegram's flood limits, kept on our side so pushes never earn a 429:
+//! a global rate (30 messages/s by default), one message per second to a chat,
+//! and 20 per minute to a group. Plus the retry schedule for failed sends.
+//!
+//! The global limit hands out send slots one interval apart (no bursts); a
+//! sender first waits until its chat may receive again, and only then takes a
+//! global slot, so a chat that must wait never holds up the others.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// The limits to respect; `None` in [`Limiter::new`] means none at all (tests, benchmarks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimits {
+    /// Messages per second over all chats.
+    pub per_second: f64,
+    /// Minimum gap between two messages to one private chat.
+    pub private_gap: Duration,
+    /// Minimum gap between two messages to one group (20 per minute).
+    pub group_gap: Duration,
+}
+
+impl RateLimits {
+    /// Telegram's documented limits at `per_second` overall, with a little
+    /// margin on the per-chat gaps so network jitter cannot squeeze two sends
+    /// into Telegram's window.
+    pub fn telegram(per_second: f64) -> RateLimits {
+        RateLimits {
+            per_second,
+            private_gap: Duration::from_millis(1_050),
+            group_gap: Duration::from_millis(3_050),
+        }
+    }
+
+    fn gap_for(&self, chat: i64) -> Duration {
+        // Group and supergroup ids are negative; private chats positive.
+        if chat < 0 {
+            self.group_gap
+        } else {
+            self.private_gap
+        }
+    }
+}
+
+/// Shared by every sender (pushes and command replies).
+pub struct Limiter {
+    limits: Option<RateLimits>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The earliest instant the next global slot may start.
+    next_slot: Option<Instant>,
+    /// When each recently served chat last got a slot (pruned as it grows).
+    last_sent: HashMap<i64, Instant>,
+    /// A global pause after Telegram flood-limited more than one chat.
+    paused_until: Option<Instant>,
+    /// The last 429: which chat and when, to tell a global flood from a chat's.
+    last_flood: Option<(i64, Instant)>,
+}
+
+/// Prune the per-chat table when it grows past this; only recent chats matter.
+const PRUNE_AT: usize = 4_096;
+
+impl Limiter {
+    pub fn new(limits: Option<RateLimits>) -> Limiter {
+        Limiter {
+            limits,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Waits until a message to `chat` may go out. Returns false if `shutdown`
+    /// turned true while waiting (the caller then sends nothing).
+    pub async fn acquire(&self, chat: i64, shutdown: &watch::Receiver<bool>) -> bool {
+        let Some(limits) = self.limits else {
+            return !*shutdown.borrow();
+        };
+        // First the chat's own gap, without reserving a global slot meanwhile.
+        let chat_ready = {
+            let state = self.lock();
+            let mut ready = state
+                .last_sent
+                .get(&chat)
+                .map(|t| *t + limits.gap_for(chat));
+            if let Some(paused) = state.paused_until {
+                ready = Some(ready.map_or(paused, |r| r.max(paused)));
+            }
+            ready
+        };
+        if let Some(at) = chat_ready
+            && !sleep_until(at, shutdown).await
+        {
+            return false;
+        }
+        let slot = {
+            let mut state = self.lock();
+            let now = Instant::now();
+            let mut slot = now;
+            if let Some(next) = state.next_slot {
+                slot = slot.max(next);
+            }
+            if let Some(paused) = state.paused_until {
+                slot = slot.max(paused);
+            }
+            state.next_slot = Some(slot + Duration::from_secs_f64(1.0 / limits.per_second));
+            if state.last_sent.len() >= PRUNE_AT {
+                let horizon = limits.private_gap.max(limits.group_gap);
+                state.last_sent.retain(|_, t| *t + horizon > now);
+            }
+            state.last_sent.insert(chat, slot);
+            slot
+        };
+        sleep_until(slot, shutdown).await
+    }
+
+    /// Telegram answered 429 for `chat`. The chat itself is retried later by its
+    /// sender; if another chat was flood-limited moments ago, the limit is
+    /// global and every send pauses for `after`.
+    pub fn flood_limited(&self, chat: i64, after: Duration) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if let Some((other, at)) = state.last_flood
+            && other != chat
+            && now.duration_since(at) < Duration::from_secs(1)
+        {
+            let until = now + after;
+            state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
+        }
+        state.last_flood = Some((chat, now));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state stays consistent even if a holder panicked: every update is one assignment.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Sleeps until `at`; false if shutdown came first.
+async fn sleep_until(at: Instant, shutdown: &watch::Receiver<bool>) -> bool {
+    if *shutdown.borrow() {
+        return false;
+    }
+    if at <= Instant::now() {
+        return true;
+    }
+    let mut shutdown = shutdown.clone();
+    tokio::select! {
+        _ = tokio::time::sleep_until(at) => true,
+        _ = shutdown.wait_for(|stop| *stop) => false,
+    }
+}
+
+/// How long to wait before retrying a chat after its `attempt`-th consecutive
+/// transient failure: Telegram's own `retry_after` when it gave one, else 1 s
+/// doubling up to 5 minutes; either way with jitter so retries of many chats
+/// do not arrive together.
+pub fn retry_delay(attempt: u32, retry_after: Option<Duration>, jitter_seed: u64) -> Duration {
+    let unit = jitter(jitter_seed); // in [0, 1)
+    match retry_after {
+        // Never earlier than Telegram asked; up to 10 % later.
+        Some(after) => after + after.mul_f64(0.1 * unit) + Duration::from_millis(50),
+        None => {
+            let exp = Duration::from_secs(1u64 << attempt.saturating_sub(1).min(9))
+                .min(Duration::from_secs(300));
+            // Full range between half and the whole step.
+            exp.mul_f64(0.5 + 0.5 * unit)
+        }
+    }
+}
+
+/// A cheap, well-mixed number in [0, 1) from a seed (splitmix64).
+fn jitter(seed: u64) -> f64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Retry state per chat, only for chats that failed recently (memory follows
+/// failures, not subscribers).
+#[derive(Default)]
+pub struct Backoff {
+    chats: Mutex<HashMap<i64, (u32, Instant)>>,
+}
+
+impl Backoff {
+    /// Records a transient failure; returns when the chat may be tried again.
+    pub fn defer(&self, chat: i64, retry_after: Option<Duration>) -> Instant {
+        let mut chats = self.lock();
+        let attempt = chats.get(&chat).map_or(1, |(a, _)| a.saturating_add(1));
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let seed = clock ^ (chat as u64).rotate_left(17) ^ u64::from(attempt);
+        let until = Instant::now() + retry_delay(attempt, retry_after, seed);
+        chats.insert(chat, (attempt, until));
+        until
+    }
+
+    /// The chat delivered successfully: forget its failures.
+    pub fn clear(&self, chat: i64) {
+        self.lock().remove(&chat);
+    }
+
+    /// Whether `chat` must still wait.
+    pub fn is_waiting(&self, chat: i64, now: Instant) -> bool {
+        self.lock()
+            .get(&chat)
+            .is_some_and(|(_, until)| *until > now)
+    }
+
+    /// The earliest instant a waiting chat may be retried.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.lock().values().map(|(_, until)| *until).min()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (u32, Instant)>> {
+        self.chats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_grow_with_jitter_and_respect_retry_after() {
+        for seed in 0..200u64 {
+            let first = retry_delay(1, None, seed);
+            assert!(first >= Duration::from_millis(500) && first <= Duration::from_secs(1));
+            let fifth = retry_delay(5, None, seed);
+            assert!(fifth >= Duration::from_secs(8) && fifth <= Duration::from_secs(16));
+            let capped = retry_delay(40, None, seed);
+            assert!(capped <= Duration::from_secs(300));
+            let asked = retry_delay(1, Some(Duration::from_secs(7)), seed);
+            assert!(asked >= Duration::from_secs(7) && asked <= Duration::from_millis(7_800));
+        }
+        let spread: std::collections::HashSet<_> =
+            (0..50u64).map(|s| retry_delay(3, None, s)).collect();
+        assert!(spread.len() > 40, "jitter spreads retries");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn global_slots_are_spaced_and_chat_gaps_kept() {
+        let limiter = Limiter::new(Some(RateLimits::telegram(10.0)));
+        let (_tx, shutdown) = watch::channel(false);
+        let start = Instant::now();
+        for chat in 1..=5 {
+            assert!(limiter.acquire(chat, &shutdown).await);
+        }
+        // Five chats at 10/s: the fifth slot starts 400 ms after the first.
+        assert_eq!(Instant::now() - start, Duration::from_millis(400));
+        assert!(limiter.acquire(1, &shutdown).await);
+        // Chat 1 got its first slot at 0 ms, so it waits for its 1.05 s gap.
+        assert_eq!(Instant::now() - start, Duration::from_millis(1_050));
+        assert!(limiter.acquire(-7, &shutdown).await);
+        assert!(limiter.acquire(-7, &shutdown).await);
+        assert_eq!(Instant::now() - start, Duration::from_millis(1_150 + 3_050));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_on_two_chats_pauses_everyone_but_one_chat_pauses_nobody() {
+        let limiter = Limiter::new(Some(RateLimits::telegram(1000.0)));
+        let (_tx, shutdown) = watch::channel(false);
+        limiter.flood_limited(1, Duration::from_secs(5));
+        let start = Instant::now();
+        assert!(limiter.acquire(2, &shutdown).await);
+        assert!(Instant::now() - start < Duration::from_millis(10));
+        limiter.flood_limited(3, Duration::from_secs(5));
+        assert!(limiter.acquire(4, &shutdown).await);
+        assert!(Instant::now() - start >= Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_interrupts_a_wait() {
+        let limiter = Limiter::new(Some(RateLimits::telegram(0.001)));
+        let (tx, shutdown) = watch::channel(false);
+        assert!(limiter.acquire(1, &shutdown).await);
+        let waiting = limiter.acquire(2, &shutdown);
+        tx.send(true).unwrap();
+        assert!(!waiting.await);
+    }
+}
