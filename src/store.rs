@@ -652,7 +652,7 @@ impl Store {
             |(subs_t, deliveries_t, meta_t)| {
                 if let Some(record) = subs_t.remove(&chat_key(from))? {
                     // If the supergroup already subscribed on its own, keep its record.
-                    if subs_t.get(&chat_key(to))?.is_none() {
+                    if subs_t.get(chat_key(to))?.is_none() {
                         subs_t.insert(&chat_key(to), record)?;
                     }
                 }
