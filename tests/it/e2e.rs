@@ -356,7 +356,8 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
     let (telegram, site, _dir, config, bot) = start(&fixture("rusemb/home-2022-05-21.html")).await;
     let (ok, blocked, failing, dropped, flooded, group, supergroup) =
         (2001, 2002, 2003, 2005, 2006, -2004, -1_002_004);
-    for user in [ok, blocked, failing, dropped, flooded] {
+    let (not_found, slow) = (2007, 2008);
+    for user in [ok, blocked, failing, dropped, flooded, not_found, slow] {
         assert!(
             telegram
                 .ask(user, "/subscribe")
@@ -378,17 +379,27 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
     telegram.fail_next(group, Fault::MigrateTo(supergroup));
     telegram.fail_next(dropped, Fault::Drop);
     telegram.fail_next(flooded, Fault::RetryAfter(1));
+    telegram.fail_next(not_found, Fault::Error(400, "Bad Request: chat not found"));
+    telegram.fail_next(slow, Fault::Delay(Duration::from_secs(4)));
 
     site.set_page(fixture("rusemb/home-2022-05-23.html"));
+    // A slow answer for one chat holds up nobody else.
+    let published = std::time::Instant::now();
+    wait_for_pushes(&telegram, &[ok, flooded], 1, WAIT, &bot).await;
+    assert!(
+        pushes(&telegram, slow).is_empty(),
+        "the slow chat's answer is still on its way"
+    );
     wait_for_pushes(
         &telegram,
-        &[ok, supergroup, dropped, flooded],
+        &[ok, supergroup, dropped, flooded, slow],
         1,
         Duration::from_secs(40),
         &bot,
     )
     .await;
-    for chat in [ok, supergroup, dropped, flooded] {
+    assert!(published.elapsed() >= Duration::from_secs(4));
+    for chat in [ok, supergroup, dropped, flooded, slow] {
         assert_eq!(pushes(&telegram, chat).len(), 1, "chat {chat}");
     }
     assert!(
@@ -397,13 +408,27 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
     );
     assert!(pushes(&telegram, blocked).is_empty());
     assert!(pushes(&telegram, failing).is_empty());
-    // The blocked chat was unsubscribed; the migrated group is subscribed under its new id.
+    assert!(pushes(&telegram, not_found).is_empty());
+    // Blocked and vanished chats were unsubscribed; the migrated group is
+    // subscribed under its new id; operators see the count.
+    for gone in [blocked, not_found] {
+        assert!(
+            telegram
+                .ask(gone, "/unsubscribe")
+                .await
+                .text
+                .contains("not subscribed"),
+            "chat {gone}"
+        );
+    }
+    telegram.group_says(supergroup, 9, "/subscribe");
+    let reply = telegram.wait_for(supergroup, 2, WAIT).await;
+    assert!(reply[1].text.contains("already subscribed"), "{reply:?}");
+    let status = telegram.ask(ADMIN, "/status").await.text;
     assert!(
-        telegram
-            .ask(blocked, "/unsubscribe")
-            .await
-            .text
-            .contains("not subscribed")
+        status.contains("Chats removed (blocked, kicked, gone): 2")
+            && status.contains("Groups moved to a supergroup: 1"),
+        "{status}"
     );
 
     // Stop while the failing chat's push is still owed; it must survive the restart.
@@ -414,7 +439,7 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
     assert!(pushes(&telegram, failing)[0].contains("&lt;silence&gt;"));
     let hits = site.hits();
     site.wait_for_hits(hits, 2, WAIT).await;
-    for chat in [ok, supergroup, dropped, flooded, failing] {
+    for chat in [ok, supergroup, dropped, flooded, slow, failing] {
         assert_eq!(
             pushes(&telegram, chat).len(),
             1,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod clocks;
+mod crash;
 mod delivery;
 mod e2e;
 mod extraction;

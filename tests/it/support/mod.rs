@@ -117,6 +117,11 @@ impl BotProcess {
         assert!(log.contains("stopped cleanly"), "{log}");
     }
 
+    /// SIGKILL: no chance to flush or say goodbye, as in a power cut or an OOM kill.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL the bot");
+    }
+
     /// Waits for the process to exit on its own.
     pub async fn wait_exit(mut self, timeout: Duration) -> (Option<i32>, String) {
         let exit = tokio::time::timeout(timeout, self.child.wait())

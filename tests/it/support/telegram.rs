@@ -35,6 +35,8 @@ pub enum Fault {
     MigrateTo(i64),
     /// Close the connection without answering.
     Drop,
+    /// Answer normally, but only after this long (a slow Telegram).
+    Delay(Duration),
 }
 
 #[derive(Default)]
@@ -46,6 +48,8 @@ struct State {
     commands: Option<Value>,
     faults: HashMap<i64, VecDeque<Fault>>,
     calls: HashMap<String, usize>,
+    /// Every sendMessage waits this long before answering (to stretch a fan-out).
+    send_delay: Duration,
 }
 
 #[derive(Clone)]
@@ -126,6 +130,16 @@ impl FakeTelegram {
             .entry(chat_id)
             .or_default()
             .push_back(fault);
+    }
+
+    /// Makes every sendMessage take `delay` (as a busy Telegram would).
+    pub fn set_send_delay(&self, delay: Duration) {
+        self.lock().send_delay = delay;
+    }
+
+    /// How many messages the bot has sent so far.
+    pub fn sent_count(&self) -> usize {
+        self.lock().sent.len()
     }
 
     pub fn clear_faults(&self) {
@@ -274,12 +288,14 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
         }
         "sendmessage" => {
             let chat_id = params["chat_id"].as_i64().unwrap_or(0);
-            let fault = state
-                .lock()
-                .unwrap()
-                .faults
-                .get_mut(&chat_id)
-                .and_then(|q| q.pop_front());
+            let (fault, delay) = {
+                let mut st = state.lock().unwrap();
+                let fault = st.faults.get_mut(&chat_id).and_then(|q| q.pop_front());
+                (fault, st.send_delay)
+            };
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             match fault {
                 Some(Fault::Error(status, description)) => {
                     return api_error(status, description, None);
@@ -299,6 +315,7 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
                     );
                 }
                 Some(Fault::Drop) => return None,
+                Some(Fault::Delay(extra)) => tokio::time::sleep(extra).await,
                 None => {}
             }
             let text = params["text"].as_str().unwrap_or("").to_string();

@@ -1,0 +1,111 @@
+//! Crash safety of the fan-out: the bot is killed with SIGKILL several times in
+//! the middle of pushing one release to thousands of chats. After the last
+//! restart every chat has its copy, and the only repeats are sends that were in
+//! flight at a kill (at most one per concurrently served chat).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use embassy_bot::config::Config;
+use embassy_bot::source::extract::extract_page;
+use embassy_bot::store::Store;
+use url::Url;
+
+use crate::support::site::FakeSite;
+use crate::support::telegram::FakeTelegram;
+use crate::support::{BotProcess, fixture, fixture_text, write_config};
+
+const CHATS: i64 = 3_000;
+/// The default `telegram.send_concurrency`: at most this many sends are in flight.
+const IN_FLIGHT: usize = 32;
+const KILLS: usize = 3;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_fan_out_loses_nothing() {
+    let telegram = FakeTelegram::start().await;
+    // Every answer takes a little while, so a fan-out lasts long enough to be interrupted.
+    telegram.set_send_delay(Duration::from_millis(15));
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-23.html")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &telegram.url, &site.url, 3_600);
+
+    // Thousands of subscribers, and the 21 May page already read, straight into the store.
+    {
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let now = Utc::now();
+        let subscribing = (1..=CHATS).map(|chat| {
+            let store = store.clone();
+            async move { store.subscribe(chat, None, now).await.unwrap() }
+        });
+        futures::future::join_all(subscribing).await;
+        let page = extract_page(
+            &fixture_text("rusemb/home-2022-05-21.html"),
+            &Url::parse(&site.url).unwrap(),
+            &Config::default().sources[0].link_patterns,
+        );
+        store.record_poll("fake", &page.items, now).await.unwrap();
+        store.flush().await.unwrap();
+    }
+
+    // The bot sees the 23 May page (one new release) and starts fanning out;
+    // kill it at several points of the fan-out.
+    let total = CHATS as usize;
+    for kill in 1..=KILLS {
+        let bot = BotProcess::spawn(&config, &format!("bot{kill}.log"));
+        let target = kill * total / (KILLS + 1);
+        let start = Instant::now();
+        while telegram.sent_count() < target {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the fan-out stalled at {} sends; log:\n{}",
+                telegram.sent_count(),
+                bot.log()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        bot.kill().await;
+    }
+    let bot = BotProcess::spawn(&config, "bot-final.log");
+    let start = Instant::now();
+    loop {
+        let copies = copies_per_chat(&telegram);
+        if (1..=CHATS).all(|chat| copies.get(&chat).copied().unwrap_or(0) >= 1) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "{} of {CHATS} chats still lack the release; log:\n{}",
+            (1..=CHATS).filter(|c| !copies.contains_key(c)).count(),
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bot.stop_cleanly().await;
+
+    let copies = copies_per_chat(&telegram);
+    let repeats: usize = copies.values().map(|n| n - 1).sum();
+    eprintln!("{repeats} repeated sends after {KILLS} kills");
+    assert!(
+        repeats <= KILLS * IN_FLIGHT,
+        "{repeats} repeated sends after {KILLS} kills; the bound is {} ({IN_FLIGHT} in flight per kill)",
+        KILLS * IN_FLIGHT
+    );
+    assert!(copies.keys().all(|chat| (1..=CHATS).contains(chat)));
+    // One release only, and it is the new one.
+    assert!(
+        telegram
+            .sent()
+            .iter()
+            .all(|m| m.text.contains("/fnapr/7160"))
+    );
+}
+
+/// How many pushes each chat received.
+fn copies_per_chat(telegram: &FakeTelegram) -> HashMap<i64, usize> {
+    let mut copies = HashMap::new();
+    for message in telegram.sent() {
+        *copies.entry(message.chat_id).or_insert(0) += 1;
+    }
+    copies
+}
