@@ -15,9 +15,15 @@ use crate::commands::Context;
 use crate::config::Config;
 use crate::delivery::Delivery;
 use crate::limiter::Limiter;
+use crate::sender::HttpMessenger;
 use crate::store::Store;
-use crate::telegram::{self, TelegramMessenger, TgBot};
+use crate::telegram::{self, TgBot};
 
+/// Telegram's own Bot API server.
+const TELEGRAM_API: &str = "https://api.telegram.org";
+/// A push that takes longer than this is retried (Telegram may have sent it: a
+/// possible duplicate, but never a loss).
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for in-flight work before flushing anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
@@ -52,7 +58,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let limiter = Arc::new(Limiter::new(config.telegram.rate_limits()));
     let delivery = Delivery::new(
         store.clone(),
-        TelegramMessenger { bot: bot.clone() },
+        HttpMessenger::new(
+            config
+                .telegram
+                .api_url
+                .as_ref()
+                .map_or(TELEGRAM_API, |u| u.as_str()),
+            &token,
+            SEND_TIMEOUT,
+        )?,
         limiter.clone(),
         config.telegram.send_concurrency,
     );

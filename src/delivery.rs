@@ -13,15 +13,16 @@
 //! Telegram cannot parse or finds too long is re-sent as plain text.
 //!
 //! Crash safety: a push is removed from the journal only after Telegram
-//! accepted it, and the removal is durable before the sender moves on, so a
-//! crash repeats at most the sends in flight at that moment — at most one per
-//! concurrent chat.
+//! accepted it, so a crash loses nothing. It repeats at most the sends in
+//! flight at that moment (one per concurrently served chat) plus the
+//! completions not yet flushed, which are held to the same number: at most
+//! 2 × `send_concurrency` repeats per crash, without an fsync per message.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -115,6 +116,14 @@ pub struct Delivery<M> {
     backoff: Arc<Backoff>,
     /// How many chats are served at once.
     concurrency: usize,
+    /// Items being pushed, rendered once: a fan-out sends one release to every chat.
+    rendered: Arc<Mutex<HashMap<String, Arc<Push>>>>,
+}
+
+/// One release as every chat receives it.
+struct Push {
+    source: String,
+    html: String,
 }
 
 /// Subscribers per fan-out transaction: small enough to stay quick, large
@@ -122,6 +131,8 @@ pub struct Delivery<M> {
 const FAN_OUT_BATCH: usize = 1_000;
 /// Chats read from the journal at a time during a sweep.
 const SWEEP_PAGE: usize = 256;
+/// Rendered items kept while pushing (a burst of releases is rarely larger).
+const RENDERED_CACHE: usize = 64;
 /// A group that keeps migrating is a bug somewhere; stop following it.
 const MAX_MIGRATIONS: usize = 3;
 /// Wait after a store error before trying again.
@@ -135,7 +146,39 @@ impl<M: Messenger> Delivery<M> {
             limiter,
             backoff: Arc::default(),
             concurrency: concurrency.max(1),
+            rendered: Arc::default(),
         }
+    }
+
+    /// How many completions may run ahead of the last flush: as many as there
+    /// are sends in flight, so a crash repeats at most twice that many pushes.
+    fn unflushed_window(&self) -> u64 {
+        self.concurrency as u64
+    }
+
+    /// The rendered push for `item_id`, from the cache or the store.
+    fn push_for(&self, item_id: &str) -> Result<Option<Arc<Push>>, StoreError> {
+        if let Some(push) = self.rendered_cache().get(item_id) {
+            return Ok(Some(push.clone()));
+        }
+        let Some(stored) = self.store.item(item_id)? else {
+            return Ok(None);
+        };
+        let push = Arc::new(Push {
+            html: push_message(&stored.item),
+            source: stored.source,
+        });
+        let mut cache = self.rendered_cache();
+        if cache.len() >= RENDERED_CACHE {
+            cache.clear();
+        }
+        cache.insert(item_id.to_string(), push.clone());
+        Ok(Some(push))
+    }
+
+    fn rendered_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Push>>> {
+        // A plain map: if a holder panicked, its content is still valid.
+        self.rendered.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs until `shutdown` turns true. Work never waits for a pass to end:
@@ -252,6 +295,10 @@ impl<M: Messenger> Delivery<M> {
             if in_flight.is_empty() && (stopping || sweep_done) {
                 if since_idle.did_something() {
                     tracing::info!(report = ?since_idle, "deliveries done for now");
+                    // Completions may have run ahead of the last flush; settle them,
+                    // and forget rendered items (they may be edited before next time).
+                    self.store.commit().await?;
+                    self.rendered_cache().clear();
                 }
                 report.absorb(std::mem::take(&mut since_idle));
                 let Some(wake) = wake else {
@@ -318,8 +365,8 @@ impl<M: Messenger> Delivery<M> {
         'chat: loop {
             let total = list.len();
             for (done, delivery) in list.iter().enumerate() {
-                let stored = match self.store.item(&delivery.item_id)? {
-                    Some(stored) => stored,
+                let push = match self.push_for(&delivery.item_id)? {
+                    Some(push) => push,
                     None => {
                         tracing::warn!(item = %delivery.item_id, "journaled item is missing; dropping the push");
                         self.store.give_up(delivery).await?;
@@ -331,20 +378,22 @@ impl<M: Messenger> Delivery<M> {
                 if !self
                     .store
                     .subscription(chat)?
-                    .is_some_and(|s| s.wants(&stored.source))
+                    .is_some_and(|s| s.wants(&push.source))
                 {
-                    self.store.complete(delivery).await?;
+                    self.store
+                        .complete(delivery, self.unflushed_window())
+                        .await?;
                     report.skipped += 1;
                     continue;
                 }
-                let html = push_message(&stored.item);
+                let html = &push.html;
                 let mut result = self.send(chat, html.clone(), Format::Html, shutdown).await;
                 if let Some(Err(SendError::Rejected(reason))) = &result
                     && needs_plain_text(reason)
                 {
                     tracing::warn!(chat, item = %delivery.item_id, %reason, "Telegram refused the HTML; re-sending as plain text");
                     // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
-                    let plain = shorten(&to_plain(&html), 2_048);
+                    let plain = shorten(&to_plain(html), 2_048);
                     result = self.send(chat, plain, Format::Plain, shutdown).await;
                     if matches!(result, Some(Ok(()))) {
                         report.sent_plain += 1;
@@ -356,7 +405,9 @@ impl<M: Messenger> Delivery<M> {
                 };
                 match result {
                     Ok(()) => {
-                        self.store.complete(delivery).await?;
+                        self.store
+                            .complete(delivery, self.unflushed_window())
+                            .await?;
                         self.backoff.clear(chat);
                         report.sent += 1;
                     }

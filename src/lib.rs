@@ -14,7 +14,8 @@
 //! - [`commands`] — one file per bot command; each turns a request into reply text.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
-//! - [`telegram`] — the teloxide edge: sending, error classification, the update handler.
+//! - [`telegram`] — the teloxide edge: the client, the command menu, the update handler.
+//! - [`sender`] — pushes as plain `sendMessage` calls, and Telegram's answers classified.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
 //! - [`cli`] — the command line (`run`, `preview`, `check-config`) and logging set-up.
 
@@ -28,6 +29,7 @@ pub mod delivery;
 pub mod limiter;
 pub mod preview;
 pub mod render;
+pub mod sender;
 pub mod source;
 pub mod store;
 pub mod telegram;

@@ -18,7 +18,8 @@
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns. Flushes are grouped ([`Store::commit`]):
 //! whoever arrives while one is running shares the next, so fifty concurrent
-//! completions cost one fsync, not fifty.
+//! completions cost one fsync, not fifty. Push completions may also run a
+//! bounded number of writes ahead of the last flush ([`Store::commit_within`]).
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -163,11 +164,13 @@ pub struct Store {
 }
 
 /// Coalesces flushes: `written` counts writes that want to be durable,
-/// `flushed` (behind an async lock, so one flush runs at a time) how many are.
+/// `flushed` (behind an async lock, so one flush runs at a time) how many are;
+/// `durable` mirrors it for a lock-free look.
 #[derive(Default)]
 struct GroupCommit {
     written: AtomicU64,
     flushed: tokio::sync::Mutex<u64>,
+    durable: AtomicU64,
 }
 
 const NEXT_SEQ: &[u8] = b"next_seq";
@@ -295,9 +298,20 @@ impl Store {
     /// Makes the caller's writes durable, sharing the fsync with every caller
     /// that wrote before it started: the group commit behind per-message completions.
     pub async fn commit(&self) -> Result<(), StoreError> {
+        self.commit_within(0).await
+    }
+
+    /// Like [`Store::commit`], but returns at once while at most `max_unflushed`
+    /// writes (the caller's included) are not yet durable; a later commit, or
+    /// sled's own flush within half a second, covers them. Bounds what a crash
+    /// can undo without paying an fsync per write.
+    pub async fn commit_within(&self, max_unflushed: u64) -> Result<(), StoreError> {
         // Counted after the caller's write, so a flush that starts after this
         // increment covers it.
         let mine = self.commits.written.fetch_add(1, Ordering::SeqCst) + 1;
+        if mine.saturating_sub(self.commits.durable.load(Ordering::SeqCst)) <= max_unflushed {
+            return Ok(());
+        }
         let mut flushed = self.commits.flushed.lock().await;
         if *flushed >= mine {
             return Ok(()); // a flush that started after our write has finished
@@ -305,6 +319,7 @@ impl Store {
         let upto = self.commits.written.load(Ordering::SeqCst);
         self.db.flush_async().await?;
         *flushed = upto;
+        self.commits.durable.store(upto, Ordering::SeqCst);
         Ok(())
     }
 
@@ -719,11 +734,16 @@ impl Store {
     }
 
     /// Marks one push as done: Telegram accepted it, or it is no longer wanted.
-    /// Durable on return (group commit).
-    pub async fn complete(&self, delivery: &PendingDelivery) -> Result<(), StoreError> {
+    /// Returns once at most `max_unflushed` completions are not yet durable
+    /// (see [`Store::commit_within`]); 0 makes this one durable on return.
+    pub async fn complete(
+        &self,
+        delivery: &PendingDelivery,
+        max_unflushed: u64,
+    ) -> Result<(), StoreError> {
         self.deliveries
             .remove(delivery_key(delivery.chat, delivery.seq))?;
-        self.commit().await
+        self.commit_within(max_unflushed).await
     }
 
     /// Marks one push as given up (Telegram refused it for good), counted for operators.

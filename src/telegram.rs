@@ -1,6 +1,6 @@
-//! The teloxide edge: building the client, sending, classifying Telegram's
-//! errors, and the update handler that feeds [`crate::commands`].
-//! No other module sees a teloxide type.
+//! The teloxide edge: building the client, the command menu, and the update
+//! handler that feeds [`crate::commands`]. No other module sees a teloxide
+//! type. (Pushes take a leaner path: [`crate::sender`].)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,6 @@ use tokio::sync::watch;
 
 use crate::commands::{self, Context};
 use crate::config::Config;
-use crate::delivery::{Format, Messenger, SendError};
 use crate::limiter::Limiter;
 
 /// The bot client every part of the program shares. Flood limits are ours
@@ -32,68 +31,6 @@ pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<TgBot> {
         bot = bot.set_api_url(url.clone());
     }
     Ok(bot)
-}
-
-/// Sends through the shared bot; implements delivery's [`Messenger`].
-#[derive(Clone)]
-pub struct TelegramMessenger {
-    pub bot: TgBot,
-}
-
-impl Messenger for TelegramMessenger {
-    async fn send(&self, chat: i64, text: String, format: Format) -> Result<(), SendError> {
-        let request = self.bot.send_message(ChatId(chat), text);
-        let request = match format {
-            Format::Html => request.parse_mode(ParseMode::Html),
-            Format::Plain => request,
-        };
-        request.await.map(|_| ()).map_err(|e| classify(&e))
-    }
-}
-
-/// Maps a Telegram error onto what delivery can act on.
-pub fn classify(error: &RequestError) -> SendError {
-    use teloxide::ApiError as A;
-    match error {
-        RequestError::RetryAfter(seconds) => SendError::Retry {
-            after: Some(seconds.duration()),
-            reason: error.to_string(),
-        },
-        RequestError::MigrateToChatId(id) => SendError::Migrated(id.0),
-        RequestError::Api(api) => match api {
-            A::BotBlocked
-            | A::ChatNotFound
-            | A::UserNotFound
-            | A::UserDeactivated
-            | A::GroupDeactivated
-            | A::BotKicked
-            | A::BotKickedFromSupergroup
-            | A::BotKickedFromChannel
-            | A::CantInitiateConversation
-            | A::CantTalkWithBots
-            | A::NotEnoughRightsToPostMessages => SendError::ChatGone(api.to_string()),
-            // Several current "Forbidden: ..." texts are not in teloxide's table.
-            A::Unknown(text) if text.starts_with("Forbidden") => SendError::ChatGone(text.clone()),
-            A::Unknown(text) if text.starts_with("Bad Request") => {
-                SendError::Rejected(text.clone())
-            }
-            A::Unknown(text) => SendError::Retry {
-                after: None,
-                reason: text.clone(),
-            },
-            A::InvalidToken => SendError::Retry {
-                after: Some(Duration::from_secs(60)),
-                reason: api.to_string(),
-            },
-            other => SendError::Rejected(other.to_string()),
-        },
-        RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {
-            SendError::Retry {
-                after: None,
-                reason: error.to_string(),
-            }
-        }
-    }
 }
 
 /// Registers the command menu so Telegram clients show it.

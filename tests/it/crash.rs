@@ -1,7 +1,8 @@
 //! Crash safety of the fan-out: the bot is killed with SIGKILL several times in
 //! the middle of pushing one release to thousands of chats. After the last
 //! restart every chat has its copy, and the only repeats are sends that were in
-//! flight at a kill (at most one per concurrently served chat).
+//! flight at a kill: one per concurrently served chat, plus as many completions
+//! not yet flushed (delivery holds those to the same number).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -87,9 +88,9 @@ async fn sigkill_during_a_fan_out_loses_nothing() {
     let repeats: usize = copies.values().map(|n| n - 1).sum();
     eprintln!("{repeats} repeated sends after {KILLS} kills");
     assert!(
-        repeats <= KILLS * IN_FLIGHT,
-        "{repeats} repeated sends after {KILLS} kills; the bound is {} ({IN_FLIGHT} in flight per kill)",
-        KILLS * IN_FLIGHT
+        repeats <= KILLS * 2 * IN_FLIGHT,
+        "{repeats} repeated sends after {KILLS} kills; the bound is {} (2 x {IN_FLIGHT} per kill)",
+        KILLS * 2 * IN_FLIGHT
     );
     assert!(copies.keys().all(|chat| (1..=CHATS).contains(chat)));
     // One release only, and it is the new one.

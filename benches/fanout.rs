@@ -1,0 +1,452 @@
+//! Fan-out benchmark: `cargo bench --bench fanout`.
+//!
+//! Runs the real binary against a fake Bot API and a fake site on loopback and prints:
+//! - time and messages/s to push one new release to 10,000 and 100,000
+//!   subscribers with rate limits off, and the bot's peak RSS;
+//! - the same number of sendMessage requests sent by a bare HTTP loop with the
+//!   same concurrency and no journal (what this machine and the fake can do),
+//!   and the ratio of the two;
+//! - with limits on (30 messages/s): the achieved rate against the configured
+//!   one, and how many 429s the fake answered. The fake enforces Telegram's
+//!   limits: a token bucket of 30 messages/s (bursts of up to 5) overall, and
+//!   one message per second to a chat.
+//!
+//! `BENCH_SUBSCRIBERS=10000,100000` and `BENCH_LIMITED=1000` change the sizes.
+//! Results go to stdout; BENCHMARKS.md records them with the machine.
+
+#[path = "../tests/it/support/http.rs"]
+#[allow(dead_code)]
+mod http;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use embassy_bot::store::Store;
+use http::{Request, Response};
+
+const TOKEN: &str = "123456:BENCH-token";
+const CONCURRENCY: usize = 32;
+const LIMITED_RATE: f64 = 30.0;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    print_machine();
+    let sizes: Vec<usize> = std::env::var("BENCH_SUBSCRIBERS")
+        .unwrap_or_else(|_| "10000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    for n in sizes {
+        unlimited(n).await;
+    }
+    let limited_chats: usize = std::env::var("BENCH_LIMITED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000);
+    limited(limited_chats).await;
+}
+
+fn print_machine() {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("machine: {cpu}, {cores} cores");
+}
+
+/// Fans one release out to `n` subscribers with limits off, then sends the same
+/// requests with a bare loop.
+async fn unlimited(n: usize) {
+    let telegram = FakeTelegram::start(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = FakeSite::start().await;
+    prepare(dir.path(), &telegram, &site, n, false).await;
+
+    site.add_release();
+    let started = Instant::now();
+    let mut bot = spawn_bot(dir.path());
+    telegram.wait_for(n, Duration::from_secs(1_800)).await;
+    let wall = started.elapsed();
+    let rss_kb = peak_rss_kb(bot.id());
+    let cpu = cpu_seconds(bot.id());
+    stop(&mut bot);
+    let (first, last) = telegram.first_and_last();
+    let sending = last - first;
+    let bot_rate = n as f64 / sending.as_secs_f64();
+    assert_eq!(
+        telegram.count(),
+        n,
+        "every subscriber got exactly one message"
+    );
+
+    let telegram_bare = FakeTelegram::start(false).await;
+    let bare = bare_loop(&telegram_bare.url, n).await;
+    let bare_rate = n as f64 / bare.as_secs_f64();
+    println!(
+        "fan-out to {n} subscribers, limits off: {:.2} s sending ({:.2} s from process start), {bot_rate:.0} msg/s, bot CPU {:.1} µs/msg, peak RSS {:.1} MB",
+        sending.as_secs_f64(),
+        wall.as_secs_f64(),
+        cpu * 1e6 / n as f64,
+        rss_kb as f64 / 1024.0
+    );
+    println!(
+        "bare HTTP loop, {n} requests, concurrency {CONCURRENCY}: {:.2} s, {bare_rate:.0} msg/s; ratio bot/bare = {:.2}",
+        bare.as_secs_f64(),
+        bot_rate / bare_rate
+    );
+}
+
+/// Two new releases to `n` subscribers at 30 messages/s against a fake that enforces the limits.
+async fn limited(n: usize) {
+    let telegram = FakeTelegram::start(true).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = FakeSite::start().await;
+    prepare(dir.path(), &telegram, &site, n, true).await;
+    site.add_release();
+    site.add_release();
+    let mut bot = spawn_bot(dir.path());
+    let expected = 2 * n;
+    telegram
+        .wait_for(expected, Duration::from_secs(expected as u64))
+        .await;
+    stop(&mut bot);
+    let (first, last) = telegram.first_and_last();
+    // n messages span n-1 intervals.
+    let rate = (expected - 1) as f64 / (last - first).as_secs_f64();
+    println!(
+        "limits on ({LIMITED_RATE}/s), {n} subscribers x 2 releases: {rate:.2} msg/s = {:.1} % of the configured rate, {} answered 429",
+        100.0 * rate / LIMITED_RATE,
+        telegram.too_many.load(Ordering::SeqCst)
+    );
+}
+
+/// Writes the config, subscribes `n` chats and lets the bot read the site once
+/// (the first read is silent), so the next start has exactly one thing to push.
+async fn prepare(dir: &Path, telegram: &FakeTelegram, site: &FakeSite, n: usize, throttle: bool) {
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            r#"data_dir = "{data}"
+
+[telegram]
+api_url = "{api}"
+long_poll_secs = 1
+throttle = {throttle}
+messages_per_sec = {LIMITED_RATE}
+send_concurrency = {CONCURRENCY}
+
+[[sources]]
+name = "bench"
+url = "{site}"
+interval_secs = 3600
+"#,
+            data = dir.join("data").display(),
+            api = telegram.url,
+            site = site.url,
+        ),
+    )
+    .expect("write config");
+    // The first read of a source is silent: do it once with nobody subscribed.
+    let mut bot = spawn_bot(dir);
+    site.wait_for_hits(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop(&mut bot);
+    let store = Store::open(&dir.join("data")).expect("open store");
+    let now = chrono::Utc::now();
+    let chats: Vec<i64> = (1..=n as i64).collect();
+    for chunk in chats.chunks(5_000) {
+        let subscribing = chunk.iter().map(|chat| {
+            let store = store.clone();
+            async move { store.subscribe(*chat, None, now).await.expect("subscribe") }
+        });
+        futures::future::join_all(subscribing).await;
+    }
+    store.flush().await.expect("flush");
+    assert_eq!(store.subscriber_count(), n);
+    assert!(store.item_count() > 0, "the bot recorded the first read");
+}
+
+fn spawn_bot(dir: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_embassy-bot"))
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env_remove("TELOXIDE_API_URL")
+        .env_remove("EMBASSY_BOT_DATA_DIR")
+        .env("RUST_LOG", "warn")
+        .envs(std::env::vars().filter(|(k, _)| k.starts_with("EXP_") || k.starts_with("TOKIO_")))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn embassy-bot")
+}
+
+fn stop(bot: &mut std::process::Child) {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(bot.id() as libc::pid_t, libc::SIGTERM) };
+    let status = bot.wait().expect("wait for the bot");
+    assert!(status.success(), "the bot exited with {status}");
+}
+
+/// The process's peak resident set (VmHWM), in KiB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// CPU time (user + system) the process has used so far, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // SAFETY: sysconf has no preconditions.
+    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / per_sec
+}
+
+/// The same sendMessage requests the bot makes, from a plain reqwest loop.
+async fn bare_loop(api: &str, n: usize) -> Duration {
+    let client = reqwest::Client::new();
+    let url = format!("{api}/bot{TOKEN}/sendMessage");
+    let text = "🆕 <b>Embassy statement on a later day</b>\n<i>24.05.2022</i>\nA lead paragraph for the later statement, long enough to count.\n<a href=\"https://www.rusemb.org.uk/fnapr/9001\">Read on the site</a>";
+    let started = Instant::now();
+    let mut requests = futures::stream::iter(1..=n as i64)
+        .map(|chat| {
+            let body = json!({"chat_id": chat, "text": text, "parse_mode": "HTML"}).to_string();
+            let request = client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send();
+            async move {
+                let response = request.await.expect("send");
+                let _ = response.bytes().await.expect("read answer");
+            }
+        })
+        .buffer_unordered(CONCURRENCY);
+    while requests.next().await.is_some() {}
+    started.elapsed()
+}
+
+// ---- fakes ----------------------------------------------------------------------------------
+
+struct Limits {
+    tokens: f64,
+    refilled: Instant,
+    last_per_chat: HashMap<i64, Instant>,
+}
+
+#[derive(Clone)]
+struct FakeTelegram {
+    url: String,
+    sent: Arc<AtomicUsize>,
+    too_many: Arc<AtomicUsize>,
+    times: Arc<Mutex<(Option<Instant>, Option<Instant>)>>,
+}
+
+impl FakeTelegram {
+    async fn start(enforce_limits: bool) -> FakeTelegram {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let too_many = Arc::new(AtomicUsize::new(0));
+        let times = Arc::new(Mutex::new((None, None)));
+        let limits = Arc::new(Mutex::new(Limits {
+            tokens: 5.0,
+            refilled: Instant::now(),
+            last_per_chat: HashMap::new(),
+        }));
+        let (s, t, tm) = (sent.clone(), too_many.clone(), times.clone());
+        let handler: http::Handler = Arc::new(move |req| {
+            let (s, t, tm, l) = (s.clone(), t.clone(), tm.clone(), limits.clone());
+            Box::pin(async move { answer(req, &s, &t, &tm, enforce_limits.then_some(&*l)).await })
+        });
+        let addr = http::serve(handler).await;
+        FakeTelegram {
+            url: format!("http://{addr}"),
+            sent,
+            too_many,
+            times,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.sent.load(Ordering::SeqCst)
+    }
+
+    fn first_and_last(&self) -> (Instant, Instant) {
+        let (first, last) = *self.times.lock().unwrap();
+        (first.expect("a first send"), last.expect("a last send"))
+    }
+
+    async fn wait_for(&self, n: usize, timeout: Duration) {
+        let started = Instant::now();
+        while self.count() < n {
+            assert!(
+                started.elapsed() < timeout,
+                "only {} of {n} messages arrived",
+                self.count()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn ok(result: Value) -> Option<Response> {
+    Some(Response::json(200, &json!({"ok": true, "result": result})))
+}
+
+async fn answer(
+    req: Request,
+    sent: &AtomicUsize,
+    too_many: &AtomicUsize,
+    times: &Mutex<(Option<Instant>, Option<Instant>)>,
+    limits: Option<&Mutex<Limits>>,
+) -> Option<Response> {
+    let method = req
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let params: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
+    let bot = json!({"id": 123456, "is_bot": true, "first_name": "Bench", "username": "bench_bot",
+        "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
+        "can_connect_to_business": false, "has_main_web_app": false});
+    match method.as_str() {
+        "getme" => ok(bot),
+        "getwebhookinfo" => {
+            ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        "deletewebhook" | "setmycommands" => ok(json!(true)),
+        "getupdates" => {
+            let wait = params["timeout"].as_u64().unwrap_or(0).min(1);
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            ok(json!([]))
+        }
+        "sendmessage" => {
+            let chat = params["chat_id"].as_i64().unwrap_or(0);
+            let now = Instant::now();
+            if let Some(limits) = limits {
+                let mut l = limits.lock().unwrap();
+                l.tokens = (l.tokens + now.duration_since(l.refilled).as_secs_f64() * LIMITED_RATE)
+                    .min(5.0);
+                l.refilled = now;
+                let chat_too_soon = l
+                    .last_per_chat
+                    .get(&chat)
+                    .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1));
+                if l.tokens < 1.0 || chat_too_soon {
+                    too_many.fetch_add(1, Ordering::SeqCst);
+                    return Some(Response::json(
+                        429,
+                        &json!({"ok": false, "error_code": 429,
+                            "description": "Too Many Requests: retry after 1",
+                            "parameters": {"retry_after": 1}}),
+                    ));
+                }
+                l.tokens -= 1.0;
+                l.last_per_chat.insert(chat, now);
+            }
+            {
+                let mut t = times.lock().unwrap();
+                t.0.get_or_insert(now);
+                t.1 = Some(now);
+            }
+            let id = sent.fetch_add(1, Ordering::SeqCst) + 1;
+            ok(json!({"message_id": id, "date": 1_653_120_000,
+                "chat": {"id": chat, "type": "private", "first_name": "U"},
+                "from": bot, "text": params["text"]}))
+        }
+        other => Some(Response::json(
+            404,
+            &json!({"ok": false, "error_code": 404, "description": format!("Not Found: {other}")}),
+        )),
+    }
+}
+
+/// A site whose front page lists releases; `add_release` puts a new one on top.
+struct FakeSite {
+    url: String,
+    releases: Arc<AtomicUsize>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl FakeSite {
+    async fn start() -> FakeSite {
+        let releases = Arc::new(AtomicUsize::new(10));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (r, h) = (releases.clone(), hits.clone());
+        let handler: http::Handler = Arc::new(move |_req| {
+            let page = front_page(r.load(Ordering::SeqCst));
+            h.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { Some(Response::new(200, "text/html; charset=utf-8", page)) })
+        });
+        let addr = http::serve(handler).await;
+        FakeSite {
+            url: format!("http://{addr}/"),
+            releases,
+            hits,
+        }
+    }
+
+    fn add_release(&self) {
+        self.releases.fetch_add(1, Ordering::SeqCst);
+    }
+
+    async fn wait_for_hits(&self, n: usize) {
+        while self.hits.load(Ordering::SeqCst) < n {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// `count` releases, newest first, in the site's "DD.MM.YYYY - Title" layout.
+fn front_page(count: usize) -> String {
+    let mut html =
+        String::from("<html><head><meta charset=\"utf-8\"></head><body><h1>Press releases</h1>\n");
+    for n in (1..=count).rev() {
+        html.push_str(&format!(
+            "<div><a href=\"/fnapr/{id}\">{day:02}.05.2022 - Embassy statement number {n}</a>\n<p>A lead paragraph for statement {n}, long enough to count as a lead.</p></div>\n",
+            id = 9000 + n,
+            day = 1 + n % 28,
+        ));
+    }
+    html.push_str("</body></html>");
+    html
+}

@@ -1,0 +1,204 @@
+//! The push path to Telegram: `sendMessage` over plain HTTP, and the reading
+//! of Telegram's answers into what delivery can act on ([`SendError`]).
+//!
+//! Commands go through teloxide (see [`crate::telegram`]); pushes do not,
+//! because a fan-out to 100,000 chats is hot: decoding every answer into
+//! teloxide's full `Message` type and re-parsing the endpoint URL per request
+//! cost more CPU than the rest of delivery together. Answers are classified by
+//! HTTP status, `parameters` and the description's prefix, so new Telegram
+//! wording ("Forbidden: ...") still lands in the right class.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::delivery::{Format, Messenger, SendError};
+
+/// Sends pushes to one bot's `sendMessage` endpoint.
+#[derive(Clone)]
+pub struct HttpMessenger {
+    client: reqwest::Client,
+    /// `{api}/bot{token}/sendMessage`. Holds the token: never log it.
+    endpoint: String,
+}
+
+impl HttpMessenger {
+    /// `api` is the Bot API base (Telegram's or a local one), without the `/bot` part.
+    pub fn new(api: &str, token: &str, timeout: Duration) -> reqwest::Result<HttpMessenger> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(HttpMessenger {
+            client,
+            endpoint: format!("{}/bot{token}/sendMessage", api.trim_end_matches('/')),
+        })
+    }
+}
+
+impl Messenger for HttpMessenger {
+    async fn send(&self, chat: i64, text: String, format: Format) -> Result<(), SendError> {
+        let mut body = json!({
+            "chat_id": chat,
+            "text": text,
+            "link_preview_options": {"is_disabled": true},
+        });
+        if format == Format::Html {
+            body["parse_mode"] = "HTML".into();
+        }
+        let network = |e: reqwest::Error| SendError::Retry {
+            after: None,
+            // The URL carries the token: keep it out of the message.
+            reason: e.without_url().to_string(),
+        };
+        let response = self
+            .client
+            .post(&self.endpoint)
+            .json(&body)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(network)?;
+        let answer: Answer = serde_json::from_slice(&bytes).unwrap_or_default();
+        classify(status, &answer)
+    }
+}
+
+/// The parts of a Bot API answer that matter to delivery; `result` is skipped.
+#[derive(Debug, Default, Deserialize)]
+pub struct Answer {
+    #[serde(default)]
+    pub ok: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub parameters: Option<Parameters>,
+}
+
+/// Telegram's `ResponseParameters`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Parameters {
+    #[serde(default)]
+    pub migrate_to_chat_id: Option<i64>,
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+}
+
+/// Descriptions of 400 answers that mean the chat itself is unreachable for good.
+const GONE_400: &[&str] = &[
+    "chat not found",
+    "user not found",
+    "peer_id_invalid",
+    "group chat was deactivated",
+    "have no rights to send a message",
+    "not enough rights to send",
+    "need administrator rights",
+    "bot was kicked",
+    "chat_write_forbidden",
+];
+
+/// Reads one answer: success, or what kind of failure it is.
+pub fn classify(status: u16, answer: &Answer) -> Result<(), SendError> {
+    if answer.ok && (200..300).contains(&status) {
+        return Ok(());
+    }
+    let description = answer
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("HTTP status {status} without a description"));
+    let parameters = answer.parameters.as_ref();
+    if let Some(to) = parameters.and_then(|p| p.migrate_to_chat_id) {
+        return Err(SendError::Migrated(to));
+    }
+    if let Some(secs) = parameters.and_then(|p| p.retry_after) {
+        return Err(SendError::Retry {
+            after: Some(Duration::from_secs(secs)),
+            reason: description,
+        });
+    }
+    let lower = description.to_ascii_lowercase();
+    match status {
+        429 => Err(SendError::Retry {
+            after: None,
+            reason: description,
+        }),
+        403 => Err(SendError::ChatGone(description)),
+        _ if lower.starts_with("forbidden") => Err(SendError::ChatGone(description)),
+        400 if GONE_400.iter().any(|g| lower.contains(g)) => Err(SendError::ChatGone(description)),
+        // Our request was refused as it is: bad markup, too long, and so on.
+        400 => Err(SendError::Rejected(description)),
+        // A wrong token is the operator's to fix; keep the pushes meanwhile.
+        401 | 404 => Err(SendError::Retry {
+            after: Some(Duration::from_secs(60)),
+            reason: description,
+        }),
+        // 5xx, gateways, and answers that are not the Bot API's JSON.
+        _ => Err(SendError::Retry {
+            after: None,
+            reason: description,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(json: &str) -> Answer {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn classifies_telegram_answers() {
+        let ok = answer(r#"{"ok":true,"result":{"message_id":1,"chat":{"id":1}}}"#);
+        assert_eq!(classify(200, &ok), Ok(()));
+        let gone = |status, text: &str| {
+            let a = answer(&format!(
+                r#"{{"ok":false,"error_code":{status},"description":"{text}"}}"#
+            ));
+            classify(status, &a)
+        };
+        for (status, text) in [
+            (403, "Forbidden: bot was blocked by the user"),
+            (403, "Forbidden: user is deactivated"),
+            (403, "Forbidden: some wording Telegram adds next year"),
+            (400, "Bad Request: chat not found"),
+            (400, "Bad Request: PEER_ID_INVALID"),
+            (400, "Bad Request: have no rights to send a message"),
+        ] {
+            assert!(
+                matches!(gone(status, text), Err(SendError::ChatGone(_))),
+                "{text}"
+            );
+        }
+        assert!(matches!(
+            gone(400, "Bad Request: can't parse entities: unclosed tag"),
+            Err(SendError::Rejected(_))
+        ));
+        assert!(matches!(
+            gone(500, "Internal Server Error"),
+            Err(SendError::Retry { after: None, .. })
+        ));
+        let flood = answer(
+            r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#,
+        );
+        assert_eq!(
+            classify(429, &flood),
+            Err(SendError::Retry {
+                after: Some(Duration::from_secs(7)),
+                reason: "Too Many Requests: retry after 7".into()
+            })
+        );
+        let moved = answer(
+            r#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-100123}}"#,
+        );
+        assert_eq!(classify(400, &moved), Err(SendError::Migrated(-100123)));
+        // A proxy's HTML error page: not JSON at all.
+        assert!(matches!(
+            classify(502, &Answer::default()),
+            Err(SendError::Retry { .. })
+        ));
+    }
+}
