@@ -5,7 +5,7 @@
 //! read the store. Module map:
 //!
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
-//! - [`source`] — fetch a page (size cap, charset) and extract items and contacts (pure).
+//! - [`source`] — fetch a page (conditional GET, size cap, charset) and extract items (HTML or feed) and contacts (pure).
 //! - [`store`] — the only module that knows sled: items, subscribers, delivery journal.
 //! - [`watch`] — polls each source on its interval and records what it finds.
 //! - [`delivery`] — sends journaled pushes, oldest first per chat, and marks them done.
@@ -14,9 +14,11 @@
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
 //! - [`telegram`] — the teloxide edge: sending, error classification, the update handler.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
-//! - [`cli`] — the command line (`run`, `preview`, `check-config`) and logging set-up.
+//! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
+//! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`) and logging set-up.
 
 pub mod app;
+pub mod check_source;
 pub mod cli;
 pub mod clock;
 pub mod commands;

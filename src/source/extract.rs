@@ -1,11 +1,17 @@
 //! Pure extraction of releases and contacts from a page's HTML.
 //!
 //! The real site's markup is unknown (our fixtures rebuild its text with invented
-//! tags), so nothing here looks at class names. The page is flattened into lines
-//! of text with the positions of its links; a release is a link whose path
-//! matches a configured pattern, its date is in the link text
+//! tags), so by default nothing here looks at class names. The page is flattened
+//! into lines of text with the positions of its links; a release is a link whose
+//! path matches a configured pattern, its date is in the link text
 //! ("DD.MM.YYYY - Title") or on a line just before it, and its lead is the first
-//! paragraph after it.
+//! paragraph after it. When an operator configures CSS selectors for a source,
+//! [`extract_with_selectors`] uses them instead, with the same fallbacks inside
+//! each selected item.
+//!
+//! Hostile pages must not hurt: the tree is walked iteratively (no recursion, so
+//! 100 000 nested tags cannot overflow the stack), every pass is linear in the
+//! page, and selector mode looks at no more than [`MAX_SELECTED_ITEMS`] items.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -17,6 +23,11 @@ use scraper::{Html, Node};
 use url::Url;
 
 use super::{Contacts, Item, Page, cfemail};
+use crate::config::Selectors;
+
+/// Selector mode stops after this many item matches: no list page has more, and
+/// nested matches on a hostile page would otherwise cost quadratic time.
+pub const MAX_SELECTED_ITEMS: usize = 200;
 
 /// Extracts items and contacts. `base` is the page's URL: it resolves relative
 /// links and tells which host names belong to the site.
@@ -49,12 +60,106 @@ fn site_host(url: &Url) -> Option<String> {
     Some(host.to_string())
 }
 
-/// Parses the date forms the site uses: `DD.MM.YYYY` and `D Month YYYY`.
+/// Parses the date forms the site uses: `DD.MM.YYYY` and `D Month YYYY`, the
+/// month in English or Russian (nominative or genitive: "21 мая 2022", "1 март
+/// 2018"), optionally followed by "г." or "года". The whole text must be a date.
 pub fn parse_site_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
-    NaiveDate::parse_from_str(text, "%d.%m.%Y")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%d %B %Y"))
-        .ok()
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%d.%m.%Y") {
+        return Some(date);
+    }
+    let c = WORDY_DATE.captures(text)?;
+    if c.get(0)?.len() != text.len() {
+        return None;
+    }
+    wordy_date(&c)
+}
+
+/// The first date of a site form found anywhere in `text` ("Published 21 May 2022, 10:00").
+pub fn find_date(text: &str) -> Option<NaiveDate> {
+    ANY_DATE.captures_iter(text).find_map(|c| {
+        if let Some(numeric) = c.name("numeric") {
+            NaiveDate::parse_from_str(numeric.as_str(), "%d.%m.%Y").ok()
+        } else {
+            wordy_date(&c)
+        }
+    })
+}
+
+static WORDY_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?<day>\d{1,2})\s+(?<month>\p{L}+)\.?,?\s+(?<year>\d{4})(?:\s*(?:г\.?|года))?")
+        .expect("valid regex")
+});
+
+static ANY_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?<numeric>\d{1,2}\.\d{1,2}\.\d{4})\b|\b(?<day>\d{1,2})\s+(?<month>\p{L}+)\.?,?\s+(?<year>\d{4})\b",
+    )
+    .expect("valid regex")
+});
+
+fn wordy_date(c: &regex::Captures<'_>) -> Option<NaiveDate> {
+    let day: u32 = c.name("day")?.as_str().parse().ok()?;
+    let month = month_number(c.name("month")?.as_str())?;
+    let year: i32 = c.name("year")?.as_str().parse().ok()?;
+    NaiveDate::from_ymd_opt(year, month, day)
+}
+
+/// A month's number from its English name (full or three letters) or its Russian
+/// name (nominative, genitive, or the usual abbreviations).
+fn month_number(word: &str) -> Option<u32> {
+    const MONTHS: [(&[&str], u32); 12] = [
+        (&["january", "jan", "январь", "января", "янв"], 1),
+        (&["february", "feb", "февраль", "февраля", "фев"], 2),
+        (&["march", "mar", "март", "марта", "мар"], 3),
+        (&["april", "apr", "апрель", "апреля", "апр"], 4),
+        (&["may", "май", "мая"], 5),
+        (&["june", "jun", "июнь", "июня", "июн"], 6),
+        (&["july", "jul", "июль", "июля", "июл"], 7),
+        (&["august", "aug", "август", "августа", "авг"], 8),
+        (
+            &[
+                "september",
+                "sep",
+                "sept",
+                "сентябрь",
+                "сентября",
+                "сен",
+                "сент",
+            ],
+            9,
+        ),
+        (&["october", "oct", "октябрь", "октября", "окт"], 10),
+        (&["november", "nov", "ноябрь", "ноября", "ноя"], 11),
+        (&["december", "dec", "декабрь", "декабря", "дек"], 12),
+    ];
+    if word.len() > 24 {
+        return None;
+    }
+    let word = word.to_lowercase();
+    MONTHS
+        .iter()
+        .find(|(names, _)| names.contains(&word.as_str()))
+        .map(|&(_, n)| n)
+}
+
+/// Text of an HTML fragment (a feed summary, a title with markup): tags dropped,
+/// entities decoded, whitespace normalised to single spaces on one line.
+pub fn plain_text(fragment: &str) -> String {
+    let doc = Html::parse_fragment(fragment);
+    one_line(&flatten_node(doc.tree.root()).text)
+}
+
+/// The first paragraph-like line of an HTML fragment (a feed entry's summary).
+pub fn first_paragraph(fragment: &str) -> String {
+    let doc = Html::parse_fragment(fragment);
+    let flat = flatten_node(doc.tree.root());
+    let lead = lead_after(&flat.text);
+    if lead.is_empty() {
+        one_line(flat.text.lines().next().unwrap_or(""))
+    } else {
+        lead
+    }
 }
 
 // ---- flattening ---------------------------------------------------------------------------
@@ -147,6 +252,11 @@ impl Builder {
 
 fn flatten(html: &str) -> Flat {
     let doc = Html::parse_document(html);
+    flatten_node(doc.tree.root())
+}
+
+/// Flattens the subtree under `root` (iteratively: the tree may be very deep).
+fn flatten_node(root: ego_tree::NodeRef<'_, Node>) -> Flat {
     let mut out = Builder {
         text: String::new(),
         pending_space: false,
@@ -155,7 +265,7 @@ fn flatten(html: &str) -> Flat {
     let mut open_links: Vec<(ego_tree::NodeId, usize, String)> = Vec::new();
     let mut skipping: Option<ego_tree::NodeId> = None;
 
-    for edge in doc.tree.root().traverse() {
+    for edge in root.traverse() {
         match edge {
             Edge::Open(node) => {
                 if skipping.is_some() {
@@ -232,8 +342,22 @@ fn flatten(html: &str) -> Flat {
 // ---- items --------------------------------------------------------------------------------
 
 static DATED_TITLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\d{1,2}\.\d{1,2}\.\d{4})\s*[-–—]\s*(.+)$").expect("valid regex")
+    Regex::new(
+        r"^(\d{1,2}\.\d{1,2}\.\d{4}|\d{1,2}\s+\p{L}+\.?,?\s+\d{4}(?:\s*г\.)?)\s*[-–—]\s*(.+)$",
+    )
+    .expect("valid regex")
 });
+
+/// Splits "DD.MM.YYYY - Title" (or "D Month YYYY - Title") into date and title;
+/// text that does not start with a real date is all title.
+fn split_dated_title(text: &str) -> (Option<NaiveDate>, String) {
+    if let Some(c) = DATED_TITLE.captures(text) {
+        if let Some(date) = parse_site_date(&c[1]) {
+            return (Some(date), c[2].trim().to_string());
+        }
+    }
+    (None, text.to_string())
+}
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -273,40 +397,110 @@ fn extract_items(flat: &Flat, base: &Url, patterns: &[Regex]) -> Vec<Item> {
         previous_end = link.end;
 
         let link_text = one_line(&flat.text[link.start..link.end]);
-        let (date, title) = match DATED_TITLE.captures(&link_text) {
-            Some(c) => (parse_site_date(&c[1]), c[2].trim().to_string()),
-            None => (date_just_before(before), link_text),
+        let (date, title) = match split_dated_title(&link_text) {
+            (Some(date), title) => (Some(date), title),
+            (None, title) => (date_just_before(before), title),
         };
         let lead = lead_after(after);
-
-        match index.get(id) {
-            Some(&i) => {
-                // The same release linked twice (title and "read more"): fill gaps only.
-                let item = &mut items[i];
-                if item.title.is_empty() {
-                    item.title = title;
-                }
-                if item.date.is_none() {
-                    item.date = date;
-                }
-                if item.lead.is_empty() {
-                    item.lead = lead;
-                }
-            }
-            None => {
-                index.insert(id.clone(), items.len());
-                items.push(Item {
-                    id: id.clone(),
-                    url: url.to_string(),
-                    title,
-                    date,
-                    lead,
-                });
-            }
-        }
+        merge_item(&mut items, &mut index, id, url, title, date, lead);
     }
     items.retain(|item| !item.title.is_empty());
     items
+}
+
+/// Adds a release, or fills the gaps of one already seen under the same id
+/// (the same release linked twice: title and "read more").
+fn merge_item(
+    items: &mut Vec<Item>,
+    index: &mut HashMap<String, usize>,
+    id: &str,
+    url: &Url,
+    title: String,
+    date: Option<NaiveDate>,
+    lead: String,
+) {
+    match index.get(id) {
+        Some(&i) => {
+            let item = &mut items[i];
+            if item.title.is_empty() {
+                item.title = title;
+            }
+            if item.date.is_none() {
+                item.date = date;
+            }
+            if item.lead.is_empty() {
+                item.lead = lead;
+            }
+        }
+        None => {
+            index.insert(id.to_string(), items.len());
+            items.push(Item {
+                id: id.to_string(),
+                url: url.to_string(),
+                title,
+                date,
+                lead,
+            });
+        }
+    }
+}
+
+// ---- selectors ----------------------------------------------------------------------------
+
+/// Extracts items with an operator's CSS selectors, and contacts as usual. Link
+/// patterns do not apply: the selectors already say what a release is. Each
+/// missing part falls back to the heuristics used without selectors.
+pub fn extract_with_selectors(html: &str, base: &Url, selectors: &Selectors) -> Page {
+    let doc = Html::parse_document(html);
+    let contacts = extract_contacts(&flatten_node(doc.tree.root()).text);
+    let any_link = scraper::Selector::parse("a[href]").expect("valid selector");
+    let mut items = Vec::new();
+    let mut index = HashMap::new();
+    for element in doc.select(&selectors.item).take(MAX_SELECTED_ITEMS) {
+        let link = match &selectors.link {
+            Some(sel) => element.select(sel).next(),
+            None if element.value().name() == "a" && element.value().attr("href").is_some() => {
+                Some(element)
+            }
+            None => element.select(&any_link).next(),
+        };
+        let Some(link) = link else { continue };
+        let Some(href) = link.value().attr("href") else {
+            continue;
+        };
+        let Ok(url) = base.join(href.trim()) else {
+            continue;
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            continue;
+        }
+        let Some(id) = canonical_id(&url) else {
+            continue;
+        };
+        let flat = flatten_node(*element);
+        let text_of = |sel: &Option<scraper::Selector>| {
+            sel.as_ref()
+                .and_then(|s| element.select(s).next())
+                .map(|e| one_line(&flatten_node(*e).text))
+        };
+        let title_text =
+            text_of(&selectors.title).unwrap_or_else(|| one_line(&flatten_node(*link).text));
+        let (title_date, title) = split_dated_title(&title_text);
+        let date = match text_of(&selectors.date) {
+            Some(text) => find_date(&text),
+            None => title_date.or_else(|| find_date(&flat.text)),
+        };
+        let lead = text_of(&selectors.lead).unwrap_or_else(|| {
+            flat.links
+                .iter()
+                .find(|l| l.href == href)
+                .map(|l| lead_after(&flat.text[l.end..]))
+                .unwrap_or_default()
+        });
+        merge_item(&mut items, &mut index, &id, &url, title, date, lead);
+    }
+    items.retain(|item| !item.title.is_empty());
+    Page { items, contacts }
 }
 
 /// A date standing alone on one of the two lines right before a link.
@@ -326,9 +520,8 @@ fn lead_after(after: &str) -> String {
         .lines()
         .map(str::trim)
         .find(|line| {
-            let letters = line.chars().filter(|c| c.is_alphabetic()).count();
-            let is_heading = line.chars().all(|c| !c.is_lowercase());
-            letters >= 20 && !is_heading && parse_site_date(line).is_none()
+            let letters = line.chars().filter(|c| c.is_alphabetic()).take(20).count();
+            letters >= 20 && line.chars().any(char::is_lowercase) && parse_site_date(line).is_none()
         })
         .unwrap_or("")
         .to_string()
