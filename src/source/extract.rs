@@ -146,13 +146,13 @@ fn month_number(word: &str) -> Option<u32> {
 /// Text of an HTML fragment (a feed summary, a title with markup): tags dropped,
 /// entities decoded, whitespace normalised to single spaces on one line.
 pub fn plain_text(fragment: &str) -> String {
-    let doc = Html::parse_fragment(fragment);
+    let doc = parse_fragment(fragment);
     one_line(&flatten_node(doc.tree.root()).text)
 }
 
 /// The first paragraph-like line of an HTML fragment (a feed entry's summary).
 pub fn first_paragraph(fragment: &str) -> String {
-    let doc = Html::parse_fragment(fragment);
+    let doc = parse_fragment(fragment);
     let flat = flatten_node(doc.tree.root());
     let lead = lead_after(&flat.text);
     if lead.is_empty() {
@@ -251,8 +251,154 @@ impl Builder {
 }
 
 fn flatten(html: &str) -> Flat {
-    let doc = Html::parse_document(html);
+    let doc = parse_document(html);
     flatten_node(doc.tree.root())
+}
+
+// ---- parsing with bounded nesting ----------------------------------------------------------
+
+/// Nesting deeper than this is flattened before parsing. Real pages nest a few
+/// dozen levels; html5ever scans its stack of open elements for many start tags
+/// (every `<div>` looks for an open `<p>`), so 100 000 nested blocks cost
+/// quadratic time — minutes — unless the depth is bounded first.
+pub const MAX_NESTING: usize = 256;
+
+/// Parses a document after [`tame_nesting`].
+fn parse_document(html: &str) -> Html {
+    Html::parse_document(&tame_nesting(html))
+}
+
+/// Parses a fragment (a feed summary) after [`tame_nesting`].
+fn parse_fragment(html: &str) -> Html {
+    Html::parse_fragment(&tame_nesting(html))
+}
+
+/// Elements that never have content, and those whose end tag is optional (they
+/// close each other), do not deepen a real page; neither counts.
+fn is_shallow(name: &str) -> bool {
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+            | "p"
+            | "li"
+            | "dt"
+            | "dd"
+            | "tr"
+            | "td"
+            | "th"
+            | "option"
+            | "optgroup"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+            | "colgroup"
+            | "rb"
+            | "rt"
+            | "rp"
+            | "html"
+            | "head"
+            | "body"
+    )
+}
+
+/// The input, or when its tags nest deeper than [`MAX_NESTING`], a copy without
+/// the start tags past that depth (except links, which carry the releases). One
+/// linear pass over the bytes with a rough tag scanner; pages within the bound
+/// are returned untouched.
+pub fn tame_nesting(html: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = html.as_bytes();
+    let mut depth: usize = 0;
+    let mut out: Option<String> = None;
+    let mut copied = 0; // bytes of `html` already copied into `out`
+    let mut i = 0;
+    while let Some(off) = memchr_lt(&bytes[i..]) {
+        let start = i + off;
+        let rest = &bytes[start + 1..];
+        // Comments, doctypes and processing instructions: skip whole.
+        if rest.starts_with(b"!--") {
+            i = find(bytes, start + 4, b"-->").map_or(bytes.len(), |e| e + 3);
+            continue;
+        }
+        if rest.first().is_some_and(|&b| b == b'!' || b == b'?') {
+            i = find(bytes, start + 1, b">").map_or(bytes.len(), |e| e + 1);
+            continue;
+        }
+        let closing = rest.first() == Some(&b'/');
+        let name_start = start + 1 + usize::from(closing);
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() {
+            i = start + 1;
+            continue;
+        }
+        let name = html[name_start..name_start + name_len].to_ascii_lowercase();
+        let end = find(bytes, name_start + name_len, b">").map_or(bytes.len(), |e| e + 1);
+        let self_closing = end >= 2 && bytes[end - 2] == b'/';
+        if closing {
+            if !is_shallow(&name) {
+                depth = depth.saturating_sub(1);
+            }
+        } else if matches!(
+            name.as_str(),
+            "script" | "style" | "textarea" | "title" | "xmp"
+        ) {
+            // Raw text: tags inside are not tags. Jump to the end tag.
+            let close = format!("</{name}");
+            i = find_ignore_case(bytes, end, close.as_bytes()).unwrap_or(bytes.len());
+            continue;
+        } else if !self_closing && !is_shallow(&name) {
+            if depth >= MAX_NESTING && name != "a" {
+                let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
+                buf.push_str(&html[copied..start]);
+                copied = end;
+            } else {
+                depth += 1;
+            }
+        }
+        i = end;
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(html),
+        Some(mut buf) => {
+            buf.push_str(&html[copied..]);
+            std::borrow::Cow::Owned(buf)
+        }
+    }
+}
+
+fn memchr_lt(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'<')
+}
+
+fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+fn find_ignore_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|p| p + from)
 }
 
 /// Flattens the subtree under `root` (iteratively: the tree may be very deep).
@@ -451,7 +597,7 @@ fn merge_item(
 /// patterns do not apply: the selectors already say what a release is. Each
 /// missing part falls back to the heuristics used without selectors.
 pub fn extract_with_selectors(html: &str, base: &Url, selectors: &Selectors) -> Page {
-    let doc = Html::parse_document(html);
+    let doc = parse_document(html);
     let contacts = extract_contacts(&flatten_node(doc.tree.root()).text);
     let any_link = scraper::Selector::parse("a[href]").expect("valid selector");
     let mut items = Vec::new();
