@@ -36,7 +36,7 @@ pub enum FetchError {
         #[source]
         source: reqwest::Error,
     },
-    #[error("{url}: no complete answer within {}s (sources[].timeout_secs)", .after.as_secs())]
+    #[error("{url}: no complete answer within {after:?} (sources[].timeout_secs)")]
     Timeout { url: String, after: Duration },
     #[error("{url}: more than {limit} redirects (a redirect loop?)")]
     Redirects { url: String, limit: usize },

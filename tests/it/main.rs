@@ -6,5 +6,6 @@ mod clocks;
 mod delivery;
 mod e2e;
 mod extraction;
+mod fetch;
 mod store;
 mod support;
