@@ -34,10 +34,10 @@ impl std::fmt::Display for CharsetFrom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             CharsetFrom::Header => "HTTP Content-Type header",
-            CharsetFrom::Meta => "in-document declaration (<meta> or <?xml?>)",
+            CharsetFrom::Meta => "<meta>/<?xml?> declaration",
             CharsetFrom::Bom => "byte-order mark",
-            CharsetFrom::Default => "default (nothing declared)",
-            CharsetFrom::Sniffed => "the bytes (valid UTF-8, against the declaration)",
+            CharsetFrom::Default => "default: nothing declared",
+            CharsetFrom::Sniffed => "bytes: valid UTF-8, against the declaration",
         })
     }
 }

@@ -142,7 +142,7 @@ fn check_source_on_a_file_shows_items_charset_and_warnings() {
     let (code, stdout, stderr) = run_binary(&["check-source", page.to_str().unwrap()], &[]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stdout.contains("charset: windows-1251 (from the in-document"),
+        stdout.contains("charset: windows-1251 (from the <meta>"),
         "{stdout}"
     );
     assert!(stdout.contains("4 items:"), "{stdout}");
