@@ -1,4 +1,4 @@
-//! The command line: `embassy-bot [--config PATH] [run | preview [URL|FILE] | check-config]`.
+//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config]`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,8 +13,12 @@ Usage: embassy-bot [--config PATH] [COMMAND]
 
 Commands:
   run                  run the bot (the default); needs TELOXIDE_TOKEN
-  preview [URL|FILE]   read a page once and print what /latest, /time, /counters
+  preview [TARGET]     read a page once and print what /latest, /time, /counters
                        and /contact would answer (no token needed)
+  check-source TARGET  read a source once and print each item, the charset, the
+                       HTTP caching headers and warnings (for tuning patterns and
+                       selectors; exits 1 on a read error or when nothing is found)
+                       TARGET: a configured source's name, a URL, or a saved file
   check-config         validate the configuration and print the effective values
 
 Options:
@@ -34,6 +38,10 @@ pub enum Action {
     Preview {
         config: Option<PathBuf>,
         target: Option<String>,
+    },
+    CheckSource {
+        config: Option<PathBuf>,
+        target: String,
     },
     CheckConfig {
         config: Option<PathBuf>,
@@ -68,6 +76,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Action, String> {
         Some("preview") => Action::Preview {
             config,
             target: positional.next(),
+        },
+        Some("check-source") => Action::CheckSource {
+            config,
+            target: positional
+                .next()
+                .ok_or("check-source needs a source name, a URL or a file")?,
         },
         Some("check-config") => Action::CheckConfig { config },
         Some(other) => return Err(format!("unknown command `{other}`")),
@@ -104,6 +118,20 @@ pub fn execute(action: Action) -> anyhow::Result<()> {
                 chrono::Utc::now(),
             ))?;
             print!("{report}");
+            Ok(())
+        }
+        Action::CheckSource { config, target } => {
+            init_logging("warn");
+            let config = Config::load(config.as_deref())?;
+            let report = runtime()?.block_on(crate::check_source::run(
+                &config,
+                &target,
+                chrono::Utc::now(),
+            ))?;
+            print!("{}", report.text);
+            if report.items == 0 {
+                anyhow::bail!("no items found in {target}");
+            }
             Ok(())
         }
         Action::Run { config } => {
@@ -157,10 +185,14 @@ pub fn describe(config: &Config) -> String {
     ));
     for s in &config.sources {
         out.push_str(&format!(
-            "source `{}`: {} every {}s\n",
+            "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old\n",
             s.name,
+            s.kind,
+            if s.selectors.is_some() { ", CSS selectors" } else { "" },
             s.url,
-            s.interval.as_secs()
+            s.interval.as_secs(),
+            s.max_new_items,
+            s.max_age_days
         ));
     }
     for c in &config.time.clocks {

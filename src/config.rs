@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use regex::Regex;
+use scraper::Selector;
 use serde::Deserialize;
 use url::Url;
 
@@ -110,20 +111,73 @@ impl std::fmt::Debug for TelegramConfig {
     }
 }
 
-/// One watched web page.
+/// One watched web page or feed.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
-    /// Short name shown in logs.
+    /// Short lowercase name (`[a-z0-9_-]{1,32}`): shown in logs, keyed in the
+    /// database and typed by users in `/subscribe <name>`, hence the strict shape.
     pub name: String,
     pub url: Url,
+    /// How the body is read: an HTML page or a feed.
+    pub kind: SourceKind,
     pub interval: Duration,
+    /// Some sites (mid.ru) reset connections from default user agents.
     pub user_agent: String,
-    /// Total time allowed for one fetch.
+    /// Total time allowed for one fetch, body included.
     pub timeout: Duration,
-    /// Bodies larger than this are refused.
+    /// Time allowed to open the connection; shorter than `timeout` so a dead
+    /// host fails fast.
+    pub connect_timeout: Duration,
+    /// Bodies larger than this (after gzip decoding) are refused.
     pub max_bytes: usize,
-    /// Regexes over a link's path that mark it as a release.
+    /// Regexes over a link's path that mark it as a release (HTML without selectors).
     pub link_patterns: Vec<Regex>,
+    /// CSS selectors that replace the link-pattern heuristics for this source.
+    pub selectors: Option<Selectors>,
+    /// Flood guard: more new items than this in one poll are held back, not pushed.
+    pub max_new_items: usize,
+    /// Items dated more than this many days ago are recorded but not pushed.
+    pub max_age_days: u32,
+}
+
+/// How a source's body is turned into items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// An HTML page: link patterns, or `selectors` when given.
+    Html,
+    /// RSS 2.0/1.0, Atom or JSON Feed.
+    Feed,
+    /// Decide from the body itself (a feed if it starts like one, else HTML);
+    /// what `check-source` uses for a bare URL or file.
+    Auto,
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SourceKind::Html => "html",
+            SourceKind::Feed => "feed",
+            SourceKind::Auto => "auto",
+        })
+    }
+}
+
+/// CSS selectors for pages whose layout the link patterns do not fit. Parsed
+/// once at load time, so a typo stops the start with the key named.
+#[derive(Debug, Clone)]
+pub struct Selectors {
+    /// Each match is one release.
+    pub item: Selector,
+    /// Inside an item: the element whose `href` is the release link
+    /// (default: the item itself if it is a link, else its first `a[href]`).
+    pub link: Option<Selector>,
+    /// Inside an item: the title (default: the link's text).
+    pub title: Option<Selector>,
+    /// Inside an item: the date (default: the first date in the item's text).
+    pub date: Option<Selector>,
+    /// Inside an item: the lead (default: the first paragraph after the link).
+    pub lead: Option<Selector>,
 }
 
 /// The site's header clocks.
@@ -188,11 +242,45 @@ struct RawTelegram {
 struct RawSource {
     name: Option<String>,
     url: String,
+    kind: Option<SourceKind>,
     interval_secs: Option<u64>,
     user_agent: Option<String>,
     timeout_secs: Option<u64>,
+    connect_timeout_secs: Option<u64>,
     max_bytes: Option<usize>,
     link_patterns: Option<Vec<String>>,
+    selectors: Option<RawSelectors>,
+    max_new_items: Option<usize>,
+    max_age_days: Option<u32>,
+}
+
+impl RawSource {
+    fn at(name: &str, url: &str) -> RawSource {
+        RawSource {
+            name: Some(name.into()),
+            url: url.into(),
+            kind: None,
+            interval_secs: None,
+            user_agent: None,
+            timeout_secs: None,
+            connect_timeout_secs: None,
+            max_bytes: None,
+            link_patterns: None,
+            selectors: None,
+            max_new_items: None,
+            max_age_days: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSelectors {
+    item: String,
+    link: Option<String>,
+    title: Option<String>,
+    date: Option<String>,
+    lead: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -226,13 +314,29 @@ struct RawContact {
 
 // ---- the embassy defaults ---------------------------------------------------------------
 
-/// The embassy's home page, watched when no source is configured.
+/// The embassy's home page, watched (with its two lists) when no source is configured.
 pub const DEFAULT_SOURCE_URL: &str = "https://www.rusemb.org.uk/";
+/// The built-in sources: the home page, the press archive and "Embassy informs".
+/// The lists' odd paths (a literal `&` right after the path, no `?`) are the site's own.
+pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
+    ("home", DEFAULT_SOURCE_URL),
+    (
+        "press",
+        "https://www.rusemb.org.uk/apress_arh/&start=1&ps=10&ppp=15",
+    ),
+    (
+        "informs",
+        "https://www.rusemb.org.uk/newarh/&start=1&ps=10&ppp=15",
+    ),
+];
 /// Release links on the embassy site: press releases, articles, ambassador's articles.
 pub const DEFAULT_LINK_PATTERNS: &[&str] =
     &[r"^/fnapr/\d+$", r"^/article/\d+$", r"^/ambarticles/\d+$"];
 const DEFAULT_INTERVAL_SECS: u64 = 300;
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
+const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_MAX_NEW_ITEMS: usize = 8;
+const DEFAULT_MAX_AGE_DAYS: u32 = 14;
 const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_LONG_POLL_SECS: u64 = 10;
 const DEFAULT_MESSAGES_PER_SEC: f64 = 30.0;
@@ -340,15 +444,10 @@ impl Config {
         }
 
         let raw_sources = raw.sources.unwrap_or_else(|| {
-            vec![RawSource {
-                name: None,
-                url: DEFAULT_SOURCE_URL.into(),
-                interval_secs: None,
-                user_agent: None,
-                timeout_secs: None,
-                max_bytes: None,
-                link_patterns: None,
-            }]
+            DEFAULT_SOURCES
+                .iter()
+                .map(|(name, url)| RawSource::at(name, url))
+                .collect()
         });
         if raw_sources.is_empty() {
             return Err(invalid("sources", "list at least one source to watch"));
@@ -356,11 +455,14 @@ impl Config {
         let mut sources = Vec::with_capacity(raw_sources.len());
         for (i, s) in raw_sources.into_iter().enumerate() {
             let source = source_from_raw(i, s)?;
-            if sources.iter().any(|o: &SourceConfig| o.name == source.name) {
+            if let Some(j) = sources
+                .iter()
+                .position(|o: &SourceConfig| o.name.eq_ignore_ascii_case(&source.name))
+            {
                 return Err(invalid(
                     format!("sources[{i}].name"),
                     format!(
-                        "`{}` is used by another source; names must be unique",
+                        "`{}` is already the name of sources[{j}]; names must be unique (set `name` when two sources share a host)",
                         source.name
                     ),
                 ));
@@ -480,17 +582,47 @@ impl Config {
     }
 }
 
+/// The longest source name: it is typed in `/subscribe <name>`.
+pub const MAX_SOURCE_NAME: usize = 32;
+
+/// True for a usable source name: 1 to 32 of `a-z`, `0-9`, `_`, `-`.
+pub fn is_valid_source_name(name: &str) -> bool {
+    (1..=MAX_SOURCE_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A name for a source that has none: its host, shaped to the name rules.
+fn name_from_url(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("source");
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let name: String = host
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '_' | '-') => c,
+            _ => '-',
+        })
+        .take(MAX_SOURCE_NAME)
+        .collect();
+    if name.is_empty() {
+        "source".into()
+    } else {
+        name
+    }
+}
+
 fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> {
     let key = |field: &str| format!("sources[{i}].{field}");
     let url = parse_http_url(&key("url"), &s.url)?;
-    let name = s.name.unwrap_or_else(|| {
-        url.host_str()
-            .unwrap_or("source")
-            .trim_start_matches("www.")
-            .to_string()
-    });
-    if name.trim().is_empty() {
-        return Err(invalid(key("name"), "must not be empty"));
+    let name = s.name.unwrap_or_else(|| name_from_url(&url));
+    if !is_valid_source_name(&name) {
+        return Err(invalid(
+            key("name"),
+            format!(
+                "`{name}` must be 1 to {MAX_SOURCE_NAME} characters of a-z, 0-9, `_` or `-` (users type it in /subscribe)"
+            ),
+        ));
     }
     let interval_secs = s.interval_secs.unwrap_or(DEFAULT_INTERVAL_SECS);
     if interval_secs == 0 {
@@ -502,6 +634,15 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
     let timeout_secs = s.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
     if timeout_secs == 0 {
         return Err(invalid(key("timeout_secs"), "must be at least 1"));
+    }
+    let connect_timeout_secs = s
+        .connect_timeout_secs
+        .unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS.min(timeout_secs));
+    if connect_timeout_secs == 0 || connect_timeout_secs > timeout_secs {
+        return Err(invalid(
+            key("connect_timeout_secs"),
+            format!("must be between 1 and timeout_secs ({timeout_secs})"),
+        ));
     }
     let max_bytes = s.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
     if max_bytes < 1024 {
@@ -534,14 +675,57 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
                 .map_err(|e| invalid(format!("sources[{i}].link_patterns[{j}]"), e.to_string()))
         })
         .collect::<Result<_, _>>()?;
+    let selectors = s
+        .selectors
+        .map(|raw| parse_selectors(&key("selectors"), raw))
+        .transpose()?;
+    let max_new_items = s.max_new_items.unwrap_or(DEFAULT_MAX_NEW_ITEMS);
+    if max_new_items == 0 {
+        return Err(invalid(
+            key("max_new_items"),
+            "must be at least 1 (it is how many new items one poll may push)",
+        ));
+    }
+    let max_age_days = s.max_age_days.unwrap_or(DEFAULT_MAX_AGE_DAYS);
+    if max_age_days == 0 {
+        return Err(invalid(key("max_age_days"), "must be at least 1"));
+    }
     Ok(SourceConfig {
         name,
         url,
+        kind: s.kind.unwrap_or(SourceKind::Html),
         interval: Duration::from_secs(interval_secs),
         user_agent,
         timeout: Duration::from_secs(timeout_secs),
+        connect_timeout: Duration::from_secs(connect_timeout_secs),
         max_bytes,
         link_patterns,
+        selectors,
+        max_new_items,
+        max_age_days,
+    })
+}
+
+fn parse_selectors(key: &str, raw: RawSelectors) -> Result<Selectors, ConfigError> {
+    let one = |field: &str, text: &str| {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(invalid(format!("{key}.{field}"), "must not be empty"));
+        }
+        Selector::parse(text).map_err(|e| {
+            invalid(
+                format!("{key}.{field}"),
+                format!("`{text}` is not a CSS selector: {e}"),
+            )
+        })
+    };
+    let optional = |field: &str, text: Option<String>| text.map(|t| one(field, &t)).transpose();
+    Ok(Selectors {
+        item: one("item", &raw.item)?,
+        link: optional("link", raw.link)?,
+        title: optional("title", raw.title)?,
+        date: optional("date", raw.date)?,
+        lead: optional("lead", raw.lead)?,
     })
 }
 

@@ -5,7 +5,7 @@
 //! read the store. Module map:
 //!
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
-//! - [`source`] — fetch a page (size cap, charset) and extract items and contacts (pure).
+//! - [`source`] — fetch a page (conditional GET, size cap, charset) and extract items (HTML or feed) and contacts (pure).
 //! - [`store`] — the only module that knows sled: items, subscribers, outbox, delivery journal.
 //! - [`watch`] — polls each source on its interval and records what it finds.
 //! - [`delivery`] — fans new items out to subscribers and sends the journaled pushes,
@@ -17,9 +17,11 @@
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handler.
 //! - [`sender`] — pushes as plain `sendMessage` calls, and Telegram's answers classified.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
-//! - [`cli`] — the command line (`run`, `preview`, `check-config`) and logging set-up.
+//! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
+//! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`) and logging set-up.
 
 pub mod app;
+pub mod check_source;
 pub mod cli;
 pub mod clock;
 pub mod commands;

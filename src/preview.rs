@@ -1,59 +1,28 @@
 //! `embassy-bot preview [URL or file]`: read a page once and print what the bot's
 //! commands would answer — no token, no Telegram, no database.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
-use url::Url;
 
+use crate::check_source::read_target;
 use crate::commands::{self, LATEST_DEFAULT};
 use crate::config::Config;
 use crate::render::{fit_list, to_plain};
-use crate::source::extract::extract_page;
-use crate::source::fetch::{client_for, fetch, read_file};
+use crate::source::extract;
 
-/// Reads `target` (a URL, a file, or by default the first configured source)
-/// and returns the report to print.
+/// Reads `target` (a source name, a URL, a file, or by default the first
+/// configured source) and returns the report to print.
 pub async fn run(
     config: &Config,
     target: Option<&str>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
-    let source = config
-        .sources
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("no source is configured"))?;
-    let (fetched, base, shown) = match target {
-        Some(t) if t.starts_with("http://") || t.starts_with("https://") => {
-            let url =
-                Url::parse(t).map_err(|e| anyhow::anyhow!("`{t}` is not a valid URL: {e}"))?;
-            let client = client_for(source)?;
-            (
-                fetch(&client, url.as_str(), source.max_bytes).await?,
-                url,
-                t.to_string(),
-            )
-        }
-        // A saved page: resolve its links against the configured site.
-        Some(path) => (
-            read_file(Path::new(path))?,
-            source.url.clone(),
-            path.to_string(),
-        ),
-        None => {
-            let client = client_for(source)?;
-            (
-                fetch(&client, source.url.as_str(), source.max_bytes).await?,
-                source.url.clone(),
-                source.url.to_string(),
-            )
-        }
-    };
-    let page = extract_page(&fetched.text, &base, &source.link_patterns);
+    let read = read_target(config, target).await?;
+    let page = extract(&read.source, &read.body.text, &read.base)?;
+    let shown = &read.shown;
 
     let mut out = format!(
         "Read {shown} ({} decoded): {} releases, contacts {}\n",
-        fetched.charset,
+        read.body.charset,
         page.items.len(),
         if page.contacts.is_empty() {
             "not found"

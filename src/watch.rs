@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 
 use crate::config::SourceConfig;
-use crate::source::extract::extract_page;
-use crate::source::fetch::{FetchError, fetch};
+use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
+use crate::source::{ExtractError, extract};
 use crate::store::{PollOutcome, Store, StoreError};
 
 /// Why one poll recorded nothing.
@@ -19,6 +19,9 @@ use crate::store::{PollOutcome, Store, StoreError};
 pub enum PollError {
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// The body could not be read as the source's kind (an unparsable feed).
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
     /// The page was read but held no release links: a layout change, an error
     /// page served with status 200, or a wrong URL. Nothing is recorded.
     #[error(
@@ -29,15 +32,30 @@ pub enum PollError {
     Store(#[from] StoreError),
 }
 
-/// Reads `source` once and records what it shows.
+/// Reads `source` once (conditionally, with `validators` from the last good read)
+/// and records what it shows. `Ok(None)` means 304 Not Modified: a successful
+/// read with nothing to record. `validators` are replaced only once the new page
+/// has been recorded, so a page that failed to record is fetched whole again.
 pub async fn poll_once(
     source: &SourceConfig,
     client: &reqwest::Client,
     store: &Store,
+    validators: &mut Validators,
     now: DateTime<Utc>,
-) -> Result<PollOutcome, PollError> {
-    let fetched = fetch(client, source.url.as_str(), source.max_bytes).await?;
-    let page = extract_page(&fetched.text, &source.url, &source.link_patterns);
+) -> Result<Option<PollOutcome>, PollError> {
+    let fetched = match fetch(
+        client,
+        &source.url,
+        source.max_bytes,
+        source.timeout,
+        validators,
+    )
+    .await?
+    {
+        FetchOutcome::NotModified => return Ok(None),
+        FetchOutcome::Fetched(fetched) => *fetched,
+    };
+    let page = extract(source, &fetched.body.text, &fetched.http.final_url)?;
     if page.items.is_empty() {
         return Err(PollError::NoItems {
             url: source.url.to_string(),
@@ -46,7 +64,9 @@ pub async fn poll_once(
     if !page.contacts.is_empty() {
         store.save_contacts(&page.contacts, now).await?;
     }
-    Ok(store.record_poll(&source.name, &page.items, now).await?)
+    let outcome = store.record_poll(&source.name, &page.items, now).await?;
+    *validators = fetched.http.validators;
+    Ok(Some(outcome))
 }
 
 /// Polls `source` until `shutdown` turns true, waking delivery when pushes were journaled.
@@ -64,12 +84,19 @@ pub async fn run(
         }
     };
     let mut failures: u32 = 0;
+    // In memory only: after a restart the first read is unconditional.
+    let mut validators = Validators::default();
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let delay = match poll_once(&source, &client, &store, Utc::now()).await {
-            Ok(outcome) => {
+        let delay = match poll_once(&source, &client, &store, &mut validators, Utc::now()).await {
+            Ok(None) => {
+                failures = 0;
+                tracing::debug!(source = %source.name, "not modified");
+                source.interval
+            }
+            Ok(Some(outcome)) => {
                 failures = 0;
                 if outcome.first_poll {
                     tracing::info!(source = %source.name, items = outcome.new_items.len(), "first read recorded; nothing announced");

@@ -129,3 +129,124 @@ fn preview_of_a_saved_page_needs_no_token() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("/nonexistent/page.html"), "{stderr}");
 }
+
+// ---- check-source -------------------------------------------------------------------------------
+
+use crate::support::site::{Behaviour, FakeSite};
+
+#[test]
+fn check_source_on_a_file_shows_items_charset_and_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("ru.html");
+    std::fs::write(&page, fixture("rusemb/ru-windows-1251.html")).unwrap();
+    let (code, stdout, stderr) = run_binary(&["check-source", page.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("charset: windows-1251 (from the <meta>"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("4 items:"), "{stdout}");
+    assert!(
+        stdout.contains("2022-05-21  Комментарий Посольства"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("https://www.rusemb.org.uk/fnapr/7153"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 of 4 items have no date"), "{stdout}");
+    assert!(stdout.contains("max_age_days"), "{stdout}");
+
+    // A page with nothing on it: printed, and exit status 1.
+    let empty = dir.path().join("empty.html");
+    std::fs::write(&empty, "<html><body><p>Nothing here</p></body></html>").unwrap();
+    let (code, stdout, stderr) = run_binary(&["check-source", empty.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("0 items") && stdout.contains("no items: check"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("no items found"), "{stderr}");
+}
+
+#[tokio::test]
+async fn check_source_on_a_url_and_on_a_source_name() {
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    site.behave(Behaviour {
+        etag: Some("\"abc\"".into()),
+        cache_control: Some("no-cache".into()),
+        ..Behaviour::default()
+    });
+    let url = site.url.clone();
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run_binary(&["check-source", &url], &[]))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("HTTP 200"), "{stdout}");
+    assert!(
+        stdout.contains("ETag: \"abc\"") && stdout.contains("Cache-Control: no-cache"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("charset: UTF-8 (from the HTTP Content-Type header)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("11 items:"), "{stdout}");
+    assert!(
+        stdout.contains("11 items > max_new_items (8)"),
+        "the flood-guard warning: {stdout}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[sources]]\nname = \"site\"\nurl = \"{}\"\nmax_new_items = 20\n\n[[sources]]\nname = \"other\"\nurl = \"https://example.org/\"\n",
+            site.url
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_string();
+    let c = config.clone();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        run_binary(&["--config", &c, "check-source", "site"], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("source `site`"), "{stdout}");
+    assert!(!stdout.contains("max_new_items"), "{stdout}");
+
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
+        run_binary(&["--config", &config, "check-source", "nosuch"], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no source named `nosuch`") && stderr.contains("site, other"),
+        "{stderr}"
+    );
+
+    // A fetch error: non-zero, one line naming the URL.
+    site.set_status(500, "oops");
+    let url = site.url.clone();
+    let (code, _, stderr) =
+        tokio::task::spawn_blocking(move || run_binary(&["check-source", &url], &[]))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("HTTP status 500") && stderr.contains(&site.url),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_source_needs_a_target() {
+    let (code, _, stderr) = run_binary(&["check-source"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("check-source needs"), "{stderr}");
+}

@@ -11,7 +11,7 @@ use crate::support::fixture_text;
 const NEW_TITLE: &str =
     "Embassy comment on the “Salisbury incident” questions & the British authorities’ <silence>";
 
-fn extract(name: &str) -> embassy_bot::source::Page {
+fn extract_fixture(name: &str) -> embassy_bot::source::Page {
     extract_at(name, &Config::default().sources[0].url)
 }
 
@@ -23,7 +23,7 @@ fn extract_at(name: &str, base: &Url) -> embassy_bot::source::Page {
 
 #[test]
 fn home_page_of_21_may() {
-    let page = extract("rusemb/home-2022-05-21.html");
+    let page = extract_fixture("rusemb/home-2022-05-21.html");
     assert_eq!(page.items.len(), 11, "{:#?}", page.items);
 
     let featured = &page.items[0];
@@ -90,7 +90,7 @@ fn home_page_of_21_may() {
 
 #[test]
 fn home_page_of_23_may_has_the_new_item_intact() {
-    let page = extract("rusemb/home-2022-05-23.html");
+    let page = extract_fixture("rusemb/home-2022-05-23.html");
     assert_eq!(page.items.len(), 11);
     let new = &page.items[1];
     assert_eq!(new.id, "rusemb.org.uk/fnapr/7160");
@@ -125,4 +125,394 @@ fn relative_links_resolve_against_the_page_url() {
     assert_eq!(page.items.len(), 11);
     assert_eq!(page.items[1].url, "http://127.0.0.1:8080/fnapr/7153");
     assert_eq!(page.items[1].id, "127.0.0.1/fnapr/7153");
+}
+
+// ---- every fixture, through the one entry point the watcher uses ----------------------------
+
+use embassy_bot::config::SourceKind;
+use embassy_bot::source::charset::{self, CharsetFrom};
+use embassy_bot::source::extract::{find_date, parse_site_date};
+use embassy_bot::source::{ExtractError, extract};
+use std::time::{Duration, Instant};
+
+use crate::support::fixture;
+
+fn source_from(toml: &str) -> embassy_bot::config::SourceConfig {
+    Config::from_toml(toml)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .sources
+        .remove(0)
+}
+
+fn default_source() -> embassy_bot::config::SourceConfig {
+    Config::default().sources.remove(0)
+}
+
+fn base() -> Url {
+    Url::parse("https://www.rusemb.org.uk/").unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+#[test]
+fn every_fixture_yields_items() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rusemb");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("html") {
+            continue;
+        }
+        let body = charset::decode(&std::fs::read(&path).unwrap(), None);
+        assert!(body.note.is_none(), "{}: {:?}", path.display(), body.note);
+        let page = extract(&default_source(), &body.text, &base()).unwrap();
+        assert!(
+            page.items.len() >= 4,
+            "{}: {:#?}",
+            path.display(),
+            page.items
+        );
+        for item in &page.items {
+            assert!(
+                !item.title.is_empty() && !item.title.contains("<b>"),
+                "{item:?}"
+            );
+            assert_eq!(
+                item.title,
+                item.title.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+        seen += 1;
+    }
+    assert!(seen >= 3, "fixtures found: {seen}");
+}
+
+#[test]
+fn russian_windows_1251_page_declared_only_in_meta() {
+    let bytes = fixture("rusemb/ru-windows-1251.html");
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "fixture must really be windows-1251"
+    );
+    let body = charset::decode(&bytes, Some("text/html"));
+    assert_eq!(
+        (body.charset, body.from),
+        ("windows-1251", CharsetFrom::Meta)
+    );
+    let page = extract(&default_source(), &body.text, &base()).unwrap();
+    let got: Vec<_> = page.items.iter().map(|i| (i.id.as_str(), i.date)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("rusemb.org.uk/fnapr/7153", date(2022, 5, 21)),
+            ("rusemb.org.uk/fnapr/7151", date(2022, 5, 20)),
+            ("rusemb.org.uk/article/512", date(2018, 3, 1)),
+            ("rusemb.org.uk/ambarticles/77", None),
+        ]
+    );
+    assert_eq!(
+        page.items[0].title,
+        "Комментарий Посольства в связи с обвинениями России в создании угрозы продовольственного кризиса"
+    );
+    assert!(
+        page.items[0]
+            .lead
+            .starts_with("Посольство обращает внимание")
+    );
+    assert_eq!(page.items[2].title, "Интервью Посла газете «Известия»");
+    assert!(page.items[3].lead.starts_with("Текст статьи Посла"));
+    // The same page mis-served as UTF-8 by the header: the meta wins, with a note.
+    let body = charset::decode(&bytes, Some("text/html; charset=utf-8"));
+    assert_eq!(body.charset, "windows-1251");
+    assert!(body.note.is_some());
+    // And KOI8-R, declared in <meta charset>, decodes too.
+    let koi = encoding_rs::KOI8_R
+        .encode(&body.text.replace("windows-1251", "koi8-r"))
+        .0
+        .into_owned();
+    let body = charset::decode(&koi, None);
+    assert_eq!(body.charset, "KOI8-R");
+    assert!(body.text.contains("Интервью Посла"));
+}
+
+#[test]
+fn site_dates_in_every_form() {
+    for (text, want) in [
+        ("21.05.2022", date(2022, 5, 21)),
+        ("21 May 2022", date(2022, 5, 21)),
+        ("21 мая 2022", date(2022, 5, 21)),
+        ("1 марта 2018", date(2018, 3, 1)),
+        ("1 март 2018", date(2018, 3, 1)),
+        ("7 ноября 2019 г.", date(2019, 11, 7)),
+        ("31 февраля 2020", None),
+        ("21 Maya 2022", None),
+        ("Москва: 11:16", None),
+    ] {
+        assert_eq!(parse_site_date(text), want, "{text}");
+    }
+    assert_eq!(
+        find_date("Опубликовано 21 мая 2022, 10:00"),
+        date(2022, 5, 21)
+    );
+    assert_eq!(
+        find_date("Posted on 03.02.2020 by the Embassy"),
+        date(2020, 2, 3)
+    );
+    assert_eq!(find_date("no date at all"), None);
+}
+
+#[test]
+fn css_selectors_override_the_patterns() {
+    let source = source_from(
+        r#"
+[[sources]]
+name = "sel"
+url = "https://example.org/news/"
+[sources.selectors]
+item = "div.news-item"
+title = "h3"
+date = ".when"
+lead = "p.lead"
+"#,
+    );
+    let html = r#"<body>
+      <div class="news-item"><h3>First <b>bold</b> &amp; true</h3><span class="when">Posted 2 June 2023</span>
+        <a href="/story?id=1">read</a><p class="lead">Lead   one.</p></div>
+      <div class="news-item"><a href="https://example.org/story?id=2">21.05.2022 - Second</a>
+        <p>An unselected paragraph that is long enough to be a lead.</p></div>
+      <div class="news-item"><h3>No link here</h3></div>
+    </body>"#;
+    let page = extract(&source, html, &source.url).unwrap();
+    let got: Vec<_> = page
+        .items
+        .iter()
+        .map(|i| (i.id.as_str(), i.title.as_str(), i.date, i.lead.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "example.org/story?id=1",
+                "First bold & true",
+                date(2023, 6, 2),
+                "Lead one."
+            ),
+            // No h3, .when or p.lead inside: each part falls back to the defaults
+            // (the link's "date - title", the paragraph after the link).
+            (
+                "example.org/story?id=2",
+                "Second",
+                date(2022, 5, 21),
+                "An unselected paragraph that is long enough to be a lead."
+            ),
+        ]
+    );
+    // Without overrides, the defaults inside an item: link text, its date, the paragraph after.
+    let source = source_from(
+        "[[sources]]\nname = \"sel\"\nurl = \"https://example.org/\"\n[sources.selectors]\nitem = \".news-item\"\n",
+    );
+    let page = extract(&source, html, &source.url).unwrap();
+    assert_eq!(page.items[1].title, "Second");
+    assert_eq!(page.items[1].date, date(2022, 5, 21));
+    assert_eq!(
+        page.items[1].lead,
+        "An unselected paragraph that is long enough to be a lead."
+    );
+}
+
+#[test]
+fn bad_selectors_and_names_are_refused_at_load_time() {
+    for (text, key) in [
+        (
+            "[[sources]]\nurl = \"https://e.org/\"\n[sources.selectors]\nitem = \"div[\"\n",
+            "sources[0].selectors.item",
+        ),
+        (
+            "[[sources]]\nurl = \"https://e.org/\"\n[sources.selectors]\nitem = \"div\"\ndate = \"::nope(\"\n",
+            "sources[0].selectors.date",
+        ),
+        (
+            "[[sources]]\nname = \"Home Page\"\nurl = \"https://e.org/\"\n",
+            "sources[0].name",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"https://e.org/\"\n[[sources]]\nname = \"a\"\nurl = \"https://e.org/x\"\n",
+            "sources[1].name",
+        ),
+        (
+            "[[sources]]\nurl = \"https://e.org/\"\nmax_new_items = 0\n",
+            "sources[0].max_new_items",
+        ),
+        (
+            "[[sources]]\nurl = \"https://e.org/\"\ntimeout_secs = 5\nconnect_timeout_secs = 6\n",
+            "sources[0].connect_timeout_secs",
+        ),
+    ] {
+        let err = Config::from_toml(text).expect_err(text);
+        assert!(err.to_string().contains(key), "{text:?} gave {err}");
+    }
+    assert!(Config::from_toml("[[sources]]\nurl = \"https://e.org/\"\nkind = \"rss\"\n").is_err());
+}
+
+#[test]
+fn default_sources_keep_the_literal_ampersand_path() {
+    let config = Config::default();
+    let names: Vec<_> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["home", "press", "informs"]);
+    assert_eq!(
+        config.sources[1].url.path(),
+        "/apress_arh/&start=1&ps=10&ppp=15"
+    );
+    assert_eq!(config.sources[1].url.query(), None);
+    assert_eq!(
+        config.sources[2].url.as_str(),
+        "https://www.rusemb.org.uk/newarh/&start=1&ps=10&ppp=15"
+    );
+    assert!(
+        config
+            .sources
+            .iter()
+            .all(|s| s.max_new_items == 8 && s.max_age_days == 14)
+    );
+}
+
+// ---- feeds ------------------------------------------------------------------------------------
+
+const RSS: &str = r#"<?xml version="1.0" encoding="windows-1251"?>
+<rss version="2.0"><channel><title>News</title><link>https://www.rusemb.org.uk/</link>
+<item><title>Comment on &lt;silence&gt; &amp; more</title><link>http://rusemb.org.uk/fnapr/7160/</link>
+<description>&lt;p&gt;The &lt;b&gt;lead&lt;/b&gt; &amp;amp; the rest.&lt;/p&gt;&lt;p&gt;Second paragraph.&lt;/p&gt;</description>
+<pubDate>Mon, 23 May 2022 10:00:00 GMT</pubDate><guid>urn:x:1</guid></item>
+<item><title>No link</title><guid isPermaLink="false">urn:x:2</guid></item>
+</channel></rss>"#;
+
+const ATOM: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id><updated>2022-05-21T00:00:00Z</updated>
+<entry><title type="html">Title with &lt;i&gt;markup&lt;/i&gt; &amp;amp; entities</title><id>urn:a:1</id>
+<link rel="alternate" href="/article/99"/><updated>2022-05-21T08:00:00Z</updated>
+<summary type="html">&lt;div&gt;Summary   text&lt;/div&gt;</summary></entry>
+</feed>"#;
+
+const JSON_FEED: &str = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+ {"id":"j1","url":"https://m.rusemb.org.uk/fnapr/7001","title":"Json item","content_html":"<p>Json lead</p>","date_published":"2021-03-04T12:00:00+03:00"}]}"#;
+
+#[test]
+fn feeds_map_to_items() {
+    let feed = source_from(
+        "[[sources]]\nname = \"f\"\nurl = \"https://www.rusemb.org.uk/rss\"\nkind = \"feed\"\n",
+    );
+    let page = extract(&feed, RSS, &feed.url).unwrap();
+    assert_eq!(page.items.len(), 2, "{:#?}", page.items);
+    let first = &page.items[0];
+    assert_eq!(first.id, "rusemb.org.uk/fnapr/7160");
+    assert_eq!(first.title, "Comment on <silence> & more");
+    assert_eq!(first.lead, "The lead & the rest.");
+    assert_eq!(first.date, date(2022, 5, 23));
+    assert_eq!(page.items[1].id, "urn:x:2");
+
+    let page = extract(&feed, ATOM, &feed.url).unwrap();
+    assert_eq!(page.items[0].id, "rusemb.org.uk/article/99");
+    assert_eq!(page.items[0].url, "https://www.rusemb.org.uk/article/99");
+    assert_eq!(page.items[0].title, "Title with markup & entities");
+    assert_eq!(page.items[0].lead, "Summary text");
+    assert_eq!(page.items[0].date, date(2022, 5, 21));
+
+    let page = extract(&feed, JSON_FEED, &feed.url).unwrap();
+    assert_eq!(page.items[0].id, "rusemb.org.uk/fnapr/7001");
+    assert_eq!(page.items[0].lead, "Json lead");
+    assert_eq!(page.items[0].date, date(2021, 3, 4));
+
+    // A feed source given an HTML page fails clearly; `auto` reads either.
+    let err = extract(&feed, "<html><body>hi</body></html>", &feed.url).unwrap_err();
+    assert!(matches!(err, ExtractError::Feed { .. }));
+    assert!(
+        err.to_string().contains("https://www.rusemb.org.uk/rss"),
+        "{err}"
+    );
+    let mut auto = feed.clone();
+    auto.kind = SourceKind::Auto;
+    assert_eq!(extract(&auto, ATOM, &auto.url).unwrap().items.len(), 1);
+    let html = fixture_text("rusemb/home-2022-05-21.html");
+    assert_eq!(extract(&auto, &html, &base()).unwrap().items.len(), 11);
+}
+
+// ---- hostile input ------------------------------------------------------------------------------
+
+/// Runs `f` on a thread with the default 2 MiB stack (like a tokio worker), so a
+/// recursion that would overflow in production overflows here too.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .expect("no panic")
+}
+
+#[test]
+fn hostile_pages_never_panic_and_finish_quickly() {
+    let html_source = default_source();
+    let feed_source = {
+        let mut s = default_source();
+        s.kind = SourceKind::Feed;
+        s
+    };
+    let mut garbage = Vec::with_capacity(1 << 20);
+    let mut x: u32 = 12345;
+    for _ in 0..(1 << 20) {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        garbage.push((x >> 16) as u8);
+    }
+    let truncated = {
+        let full = fixture_text("rusemb/home-2022-05-21.html");
+        let cut = full.len() * 2 / 3;
+        let cut = (0..=cut).rev().find(|&i| full.is_char_boundary(i)).unwrap();
+        full[..cut].to_string()
+    };
+    let big_entry = "<p><a href=\"/fnapr/1\">01.01.2020 - A title &amp; more</a></p><p>Lead paragraph that is long enough to count here.</p>\n";
+    let ten_mb = big_entry.repeat(10 * 1024 * 1024 / big_entry.len());
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", truncated.into_bytes()),
+        ("binary garbage", garbage),
+        ("10 MB page", ten_mb.into_bytes()),
+        ("100k nested divs", ("<div>".repeat(100_000) + "<a href='/fnapr/2'>02.02.2020 - Deep</a>").into_bytes()),
+        ("100k nested spans", ("<span>".repeat(100_000) + "<a href='/fnapr/2'>x</a>").into_bytes()),
+        ("100k nested b", ("<b>".repeat(100_000)).into_bytes()),
+        ("100k nested xml", ("<rss><channel><item><title>".to_string() + &"<x>".repeat(100_000)).into_bytes()),
+        ("100k json arrays", ("{\"items\":".to_string() + &"[".repeat(100_000)).into_bytes()),
+        ("markup title", "<a href='/fnapr/3'>03.03.2021 - <b>Bold</b> &lt;script&gt; &amp;amp; <script>alert(1)</script> &#x41;&#66;&nbsp;c</a>".as_bytes().to_vec()),
+        ("wrong charset", b"<meta charset=utf-8><a href='/fnapr/4'>04.04.2021 - \xcf\xf0\xe8\xe2\xe5\xf2</a>".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let (html_source, feed_source) = (html_source.clone(), feed_source.clone());
+        let started = Instant::now();
+        let (items, titles) = on_small_stack(move || {
+            let body = charset::decode(&bytes, None);
+            let _ = extract(&feed_source, &body.text, &base());
+            let page = extract(&html_source, &body.text, &base()).expect("html never errs");
+            let titles: Vec<String> = page.items.iter().map(|i| i.title.clone()).collect();
+            (page.items.len(), titles)
+        });
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(20), "{name}: took {took:?}");
+        for t in &titles {
+            assert!(
+                !t.contains('<') || t.contains("&lt;") || name == "markup title",
+                "{name}: {t}"
+            );
+        }
+        match name {
+            "markup title" => assert_eq!(titles, ["Bold <script> &amp; AB c"], "{name}"),
+            "wrong charset" => {
+                assert_eq!(items, 1);
+                assert!(titles[0].contains('\u{fffd}'), "{titles:?}");
+            }
+            "10 MB page" => assert_eq!(items, 1, "one release linked many times"),
+            "100k nested divs" => assert_eq!(titles, ["Deep"]),
+            _ => {}
+        }
+        eprintln!("{name}: {items} items in {took:?}");
+    }
 }

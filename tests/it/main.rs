@@ -7,5 +7,6 @@ mod crash;
 mod delivery;
 mod e2e;
 mod extraction;
+mod fetch;
 mod store;
 mod support;

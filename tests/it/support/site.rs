@@ -1,9 +1,44 @@
-//! A fake web site over loopback: serves whatever page the test sets, counts requests.
+//! A fake web site over loopback: serves whatever page the test sets, counts and
+//! records requests, and can behave like a real server (validators and 304, gzip,
+//! slowness, redirects) when a test asks for it with [`Behaviour`].
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use super::http::{self, Response};
+use super::http::{self, Request, Response};
+
+/// How the fake site answers, beyond the page itself. The default is a plain 200.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    pub content_type: String,
+    /// Sent as `ETag`; a request whose `If-None-Match` equals it gets 304.
+    pub etag: Option<String>,
+    /// Sent as `Last-Modified`; a request whose `If-Modified-Since` equals it gets 304.
+    pub last_modified: Option<String>,
+    pub cache_control: Option<String>,
+    /// Compress the body and say `Content-Encoding: gzip`.
+    pub gzip: bool,
+    /// Wait this long before answering.
+    pub delay: Option<Duration>,
+    /// Answer every request with a 302 to this path (itself: a loop).
+    pub redirect_to: Option<String>,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            content_type: "text/html; charset=utf-8".into(),
+            etag: None,
+            last_modified: None,
+            cache_control: None,
+            gzip: false,
+            delay: None,
+            redirect_to: None,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct FakeSite {
@@ -11,6 +46,15 @@ pub struct FakeSite {
     page: Arc<Mutex<(u16, Vec<u8>)>>,
     hits: Arc<AtomicUsize>,
     user_agent: Arc<Mutex<Option<String>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+/// gzip-compresses `body` (for the fake's `Content-Encoding: gzip`).
+pub fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(body).expect("gzip in memory");
+    enc.finish().expect("gzip in memory")
 }
 
 impl FakeSite {
@@ -18,14 +62,58 @@ impl FakeSite {
         let page = Arc::new(Mutex::new((200u16, page.into())));
         let hits = Arc::new(AtomicUsize::new(0));
         let user_agent = Arc::new(Mutex::new(None));
-        let (p, h, ua) = (page.clone(), hits.clone(), user_agent.clone());
+        let behaviour = Arc::new(Mutex::new(Behaviour::default()));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (p, h, ua, b, r) = (
+            page.clone(),
+            hits.clone(),
+            user_agent.clone(),
+            behaviour.clone(),
+            requests.clone(),
+        );
         let handler: http::Handler = Arc::new(move |req| {
-            let (p, h, ua) = (p.clone(), h.clone(), ua.clone());
+            let (p, h, ua, b, r) = (p.clone(), h.clone(), ua.clone(), b.clone(), r.clone());
             Box::pin(async move {
                 *ua.lock().unwrap() = req.header("user-agent").map(str::to_string);
+                let how = b.lock().unwrap().clone();
+                let conditional_hit = how
+                    .etag
+                    .as_deref()
+                    .is_some_and(|e| req.header("if-none-match") == Some(e))
+                    || how
+                        .last_modified
+                        .as_deref()
+                        .is_some_and(|d| req.header("if-modified-since") == Some(d));
+                r.lock().unwrap().push(req);
+                if let Some(delay) = how.delay {
+                    tokio::time::sleep(delay).await;
+                }
                 let (status, body) = p.lock().unwrap().clone();
                 h.fetch_add(1, Ordering::SeqCst);
-                Some(Response::new(status, "text/html; charset=utf-8", body))
+                if let Some(to) = how.redirect_to {
+                    let mut resp = Response::new(302, "text/plain", "moved");
+                    resp.headers.push(("Location".into(), to));
+                    return Some(resp);
+                }
+                if conditional_hit {
+                    return Some(Response {
+                        status: 304,
+                        headers: Vec::new(),
+                        body: Vec::new(),
+                    });
+                }
+                let body = if how.gzip { gzip(&body) } else { body };
+                let mut resp = Response::new(status, &how.content_type, body);
+                let mut add = |k: &str, v: Option<String>| {
+                    if let Some(v) = v {
+                        resp.headers.push((k.into(), v));
+                    }
+                };
+                add("ETag", how.etag);
+                add("Last-Modified", how.last_modified);
+                add("Cache-Control", how.cache_control);
+                add("Content-Encoding", how.gzip.then(|| "gzip".into()));
+                Some(resp)
             })
         });
         let addr = http::serve(handler).await;
@@ -34,7 +122,19 @@ impl FakeSite {
             page,
             hits,
             user_agent,
+            behaviour,
+            requests,
         }
+    }
+
+    /// Changes how the site answers from the next request on.
+    pub fn behave(&self, behaviour: Behaviour) {
+        *self.behaviour.lock().unwrap() = behaviour;
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
     }
 
     pub fn set_page(&self, body: impl Into<Vec<u8>>) {

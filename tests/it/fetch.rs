@@ -1,0 +1,275 @@
+//! Fetch behaviour against a fake site over loopback: conditional GET and 304,
+//! gzip, the size cap (declared, chunked, gzip bomb), timeouts, redirect loops,
+//! the user agent, and the site's literal-`&` list paths.
+
+use std::time::{Duration, Instant};
+
+use embassy_bot::config::{Config, SourceConfig};
+use embassy_bot::source::fetch::{
+    FetchError, FetchOutcome, Fetched, Validators, client_for, fetch,
+};
+use embassy_bot::store::Store;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+use crate::support::fixture;
+use crate::support::site::{Behaviour, FakeSite};
+
+fn source(url: &str, extra: &str) -> SourceConfig {
+    Config::from_toml(&format!(
+        "[[sources]]\nname = \"t\"\nurl = \"{url}\"\ntimeout_secs = 5\n{extra}\n"
+    ))
+    .unwrap_or_else(|e| panic!("{e}"))
+    .sources
+    .remove(0)
+}
+
+async fn get(source: &SourceConfig, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+    let client = client_for(source).expect("client");
+    fetch(
+        &client,
+        &source.url,
+        source.max_bytes,
+        source.timeout,
+        validators,
+    )
+    .await
+}
+
+fn fetched(outcome: FetchOutcome) -> Fetched {
+    match outcome {
+        FetchOutcome::Fetched(f) => *f,
+        FetchOutcome::NotModified => panic!("unexpected 304"),
+    }
+}
+
+#[tokio::test]
+async fn validators_make_the_second_get_conditional_and_304_is_not_modified() {
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    site.behave(Behaviour {
+        etag: Some("\"v1\"".into()),
+        last_modified: Some("Sat, 21 May 2022 08:00:00 GMT".into()),
+        cache_control: Some("max-age=60".into()),
+        ..Behaviour::default()
+    });
+    let src = source(&site.url, "");
+    let first = fetched(get(&src, &Validators::default()).await.unwrap());
+    assert_eq!(first.http.status, 200);
+    assert_eq!(first.http.validators.etag.as_deref(), Some("\"v1\""));
+    assert_eq!(first.http.cache_control.as_deref(), Some("max-age=60"));
+    assert!(first.body.text.contains("fnapr/7153"));
+
+    let second = get(&src, &first.http.validators).await.unwrap();
+    assert!(matches!(second, FetchOutcome::NotModified), "{second:?}");
+    let requests = site.requests();
+    assert_eq!(requests[0].header("if-none-match"), None);
+    assert_eq!(requests[1].header("if-none-match"), Some("\"v1\""));
+    assert_eq!(
+        requests[1].header("if-modified-since"),
+        Some("Sat, 21 May 2022 08:00:00 GMT")
+    );
+}
+
+#[tokio::test]
+async fn the_watcher_keeps_validators_in_memory_and_treats_304_as_success() {
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    site.behave(Behaviour {
+        etag: Some("\"v1\"".into()),
+        ..Behaviour::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let src = source(&site.url, "");
+    let client = client_for(&src).unwrap();
+    let mut validators = Validators::default();
+    let now = chrono::Utc::now();
+    let first = embassy_bot::watch::poll_once(&src, &client, &store, &mut validators, now)
+        .await
+        .unwrap();
+    assert_eq!(first.expect("a full read").new_items.len(), 11);
+    assert_eq!(validators.etag.as_deref(), Some("\"v1\""));
+    let second = embassy_bot::watch::poll_once(&src, &client, &store, &mut validators, now)
+        .await
+        .unwrap();
+    assert!(second.is_none(), "304 records nothing");
+    // A changed page (new validator) is read whole again.
+    site.behave(Behaviour {
+        etag: Some("\"v2\"".into()),
+        ..Behaviour::default()
+    });
+    site.set_page(fixture("rusemb/home-2022-05-23.html"));
+    let third = embassy_bot::watch::poll_once(&src, &client, &store, &mut validators, now)
+        .await
+        .unwrap()
+        .expect("a full read");
+    assert_eq!(third.new_items.len(), 1);
+    assert_eq!(validators.etag.as_deref(), Some("\"v2\""));
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_decoded_and_the_user_agent_is_sent() {
+    let site = FakeSite::start(fixture("rusemb/ru-windows-1251.html")).await;
+    site.behave(Behaviour {
+        gzip: true,
+        content_type: "text/html".into(),
+        ..Behaviour::default()
+    });
+    let src = source(&site.url, "user_agent = \"Mozilla/5.0 (test)\"");
+    let got = fetched(get(&src, &Validators::default()).await.unwrap());
+    assert_eq!(got.body.charset, "windows-1251");
+    assert!(got.body.text.contains("Интервью Посла"));
+    let req = &site.requests()[0];
+    assert!(req.header("accept-encoding").unwrap_or("").contains("gzip"));
+    assert_eq!(site.user_agent().as_deref(), Some("Mozilla/5.0 (test)"));
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_is_refused_by_the_cap_on_decoded_bytes() {
+    let site = FakeSite::start(vec![b' '; 16 * 1024 * 1024]).await;
+    site.behave(Behaviour {
+        gzip: true,
+        ..Behaviour::default()
+    });
+    let src = source(&site.url, "max_bytes = 1048576");
+    let err = get(&src, &Validators::default()).await.unwrap_err();
+    assert!(
+        matches!(err, FetchError::TooLarge { limit: 1048576, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&site.url), "{err}");
+}
+
+#[tokio::test]
+async fn a_slow_site_times_out_with_a_clear_error() {
+    let site = FakeSite::start("late").await;
+    site.behave(Behaviour {
+        delay: Some(Duration::from_secs(4)),
+        ..Behaviour::default()
+    });
+    let src = source(&site.url, "").clone();
+    let src = SourceConfig {
+        timeout: Duration::from_millis(500),
+        ..src
+    };
+    let started = Instant::now();
+    let err = get(&src, &Validators::default()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(matches!(err, FetchError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("timeout_secs"), "{err}");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_ends_with_a_clear_error() {
+    let site = FakeSite::start("loop").await;
+    site.behave(Behaviour {
+        redirect_to: Some("/again".into()),
+        ..Behaviour::default()
+    });
+    let src = source(&site.url, "");
+    let err = get(&src, &Validators::default()).await.unwrap_err();
+    assert!(matches!(err, FetchError::Redirects { .. }), "{err:?}");
+    assert!(err.to_string().contains("redirect"), "{err}");
+    assert!(site.hits() <= 7, "bounded: {}", site.hits());
+}
+
+#[tokio::test]
+async fn error_statuses_name_the_url() {
+    let site = FakeSite::start("x").await;
+    site.set_status(503, "busy");
+    let src = source(&site.url, "");
+    let err = get(&src, &Validators::default()).await.unwrap_err();
+    assert!(matches!(err, FetchError::Status { status: 503, .. }));
+    assert!(err.to_string().contains(&site.url), "{err}");
+}
+
+#[tokio::test]
+async fn list_paths_with_a_literal_ampersand_are_requested_as_is() {
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let url = format!("{}apress_arh/&start=1&ps=10&ppp=15", site.url);
+    let src = source(&url, "");
+    fetched(get(&src, &Validators::default()).await.unwrap());
+    assert_eq!(site.requests()[0].path, "/apress_arh/&start=1&ps=10&ppp=15");
+}
+
+/// A server that answers every request with `head` and then, if `stream`, an
+/// endless chunked body (bounded at 256 MiB), else nothing more while it waits.
+async fn raw_server(head: &'static str, stream: bool) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                if stream {
+                    let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+                    for _ in 0..4096 {
+                        if sock.write_all(chunk.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                } else {
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_cap_is_refused_without_reading() {
+    let url = raw_server(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 104857600\r\n\r\n<html>",
+        false,
+    )
+    .await;
+    let src = source(&url, "");
+    let started = Instant::now();
+    let err = get(&src, &Validators::default()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FetchError::TooLarge {
+                declared: Some(104857600),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "did not wait for the body"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_cap_is_cut_off() {
+    let url = raw_server(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n",
+        true,
+    )
+    .await;
+    let src = source(&url, "max_bytes = 2097152");
+    let err = get(&src, &Validators::default()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FetchError::TooLarge {
+                declared: None,
+                limit: 2097152,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn default_list_urls_parse_with_the_ampersand_in_the_path() {
+    let url = Url::parse("https://www.rusemb.org.uk/newarh/&start=1&ps=10&ppp=15").unwrap();
+    assert_eq!(url.path(), "/newarh/&start=1&ps=10&ppp=15");
+}
