@@ -40,6 +40,15 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    let args: Vec<String> = std::env::args().collect();
+    // Child mode: the bare loop runs in its own process, like the bot does.
+    if let Some(at) = args.iter().position(|a| a == "--bare-loop") {
+        let url = &args[at + 1];
+        let n: usize = args[at + 2].parse().expect("request count");
+        let took = runtime.block_on(bare_loop(url, n));
+        println!("{} {}", took.as_nanos(), cpu_seconds(std::process::id()));
+        return;
+    }
     runtime.block_on(run());
 }
 
@@ -99,8 +108,17 @@ async fn unlimited(n: usize) {
         "every subscriber got exactly one message"
     );
 
-    let telegram_bare = FakeTelegram::start(false).await;
-    let bare = bare_loop(&telegram_bare.url, n).await;
+    // The machine's limit: the best of three bare loops, each in its own
+    // process (as the bot is) against a fresh fake.
+    let mut bare = (Duration::MAX, 0.0);
+    for _ in 0..3 {
+        let fake = FakeTelegram::start(false).await;
+        let run = bare_loop_process(&fake.url, n).await;
+        if run.0 < bare.0 {
+            bare = run;
+        }
+    }
+    let (bare, bare_cpu) = bare;
     let bare_rate = n as f64 / bare.as_secs_f64();
     println!(
         "fan-out to {n} subscribers, limits off: {:.2} s sending ({:.2} s from process start), {bot_rate:.0} msg/s, bot CPU {:.1} µs/msg, peak RSS {:.1} MB",
@@ -110,8 +128,9 @@ async fn unlimited(n: usize) {
         rss_kb as f64 / 1024.0
     );
     println!(
-        "bare HTTP loop, {n} requests, concurrency {CONCURRENCY}: {:.2} s, {bare_rate:.0} msg/s; ratio bot/bare = {:.2}",
+        "bare HTTP loop, {n} requests, concurrency {CONCURRENCY} (best of 3): {:.2} s, {bare_rate:.0} msg/s, client CPU {:.1} µs/msg; ratio bot/bare = {:.2}",
         bare.as_secs_f64(),
+        bare_cpu * 1e6 / n as f64,
         bot_rate / bare_rate
     );
 }
@@ -194,7 +213,6 @@ fn spawn_bot(dir: &Path) -> std::process::Child {
         .env_remove("TELOXIDE_API_URL")
         .env_remove("EMBASSY_BOT_DATA_DIR")
         .env("RUST_LOG", "warn")
-        .envs(std::env::vars().filter(|(k, _)| k.starts_with("EXP_") || k.starts_with("TOKIO_")))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -241,15 +259,36 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / per_sec
 }
 
+/// Runs [`bare_loop`] in a child process; returns its time and CPU seconds.
+async fn bare_loop_process(url: &str, n: usize) -> (Duration, f64) {
+    let exe = std::env::current_exe().expect("own path");
+    let out = tokio::process::Command::new(exe)
+        .args(["--bare-loop", url, &n.to_string()])
+        .output()
+        .await
+        .expect("run the bare loop");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let nanos: u64 = parts
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("bare loop time");
+    let cpu: f64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    (Duration::from_nanos(nanos), cpu)
+}
+
 /// The same sendMessage requests the bot makes, from a plain reqwest loop.
 async fn bare_loop(api: &str, n: usize) -> Duration {
     let client = reqwest::Client::new();
     let url = format!("{api}/bot{TOKEN}/sendMessage");
-    let text = "🆕 <b>Embassy statement on a later day</b>\n<i>24.05.2022</i>\nA lead paragraph for the later statement, long enough to count.\n<a href=\"https://www.rusemb.org.uk/fnapr/9001\">Read on the site</a>";
+    // The same text the bot sends for the bench site's new release.
+    let text = "🆕 <b>Embassy statement number 11</b>\n<i>12.05.2022</i>\nA lead paragraph for statement 11, long enough to count as a lead.\n<a href=\"http://127.0.0.1/fnapr/9011\">Read on the site</a>";
     let started = Instant::now();
     let mut requests = futures::stream::iter(1..=n as i64)
         .map(|chat| {
-            let body = json!({"chat_id": chat, "text": text, "parse_mode": "HTML"}).to_string();
+            let body = json!({"chat_id": chat, "text": text, "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": true}})
+            .to_string();
             let request = client
                 .post(&url)
                 .header("content-type", "application/json")

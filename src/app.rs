@@ -56,14 +56,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )));
     }
     let limiter = Arc::new(Limiter::new(config.telegram.rate_limits()));
+    let telegram_api = url::Url::parse(TELEGRAM_API)?;
     let delivery = Delivery::new(
         store.clone(),
         HttpMessenger::new(
-            config
-                .telegram
-                .api_url
-                .as_ref()
-                .map_or(TELEGRAM_API, |u| u.as_str()),
+            config.telegram.api_url.as_ref().unwrap_or(&telegram_api),
             &token,
             SEND_TIMEOUT,
         )?,

@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use crate::limiter::{Backoff, Limiter};
 use crate::render::{push_message, shorten, to_plain};
-use crate::store::{Removal, Store, StoreError};
+use crate::store::{PendingDelivery, Removal, Store, StoreError};
 
 /// How a send failed, as far as delivery needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +135,8 @@ const SWEEP_PAGE: usize = 256;
 const RENDERED_CACHE: usize = 64;
 /// A group that keeps migrating is a bug somewhere; stop following it.
 const MAX_MIGRATIONS: usize = 3;
+/// How often completions are flushed in the background.
+const FLUSH_EVERY: Duration = Duration::from_millis(2);
 /// Wait after a store error before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(5);
 
@@ -185,6 +187,12 @@ impl<M: Messenger> Delivery<M> {
     /// a new item is fanned out as soon as `wake` says so, a chat whose backoff
     /// ends is retried at once, and a slow chat holds only its own slot.
     pub async fn run(self, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
+        let flusher = tokio::spawn(flush_regularly(self.store.clone(), shutdown.clone()));
+        self.serve(wake, shutdown).await;
+        let _ = flusher.await;
+    }
+
+    async fn serve(&self, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
         loop {
             match self.drive(Some(&wake), &shutdown).await {
                 Ok(report) => {
@@ -227,7 +235,7 @@ impl<M: Messenger> Delivery<M> {
         let mut since_idle = PassReport::default();
         let mut in_flight = FuturesUnordered::new();
         let mut busy: HashSet<i64> = HashSet::new();
-        let mut page: VecDeque<i64> = VecDeque::new();
+        let mut page: VecDeque<(i64, Vec<PendingDelivery>)> = VecDeque::new();
         let mut after: Option<i64> = None;
         let mut exhausted = false; // this sweep reached the end of the journal
         let mut rescan = false; // the journal changed behind the sweep's cursor
@@ -265,7 +273,7 @@ impl<M: Messenger> Delivery<M> {
                         break;
                     }
                     if busy.insert(chat) {
-                        in_flight.push(self.deliver_chat(chat, shutdown));
+                        in_flight.push(self.deliver_chat(chat, None, shutdown));
                     }
                 }
             }
@@ -276,19 +284,19 @@ impl<M: Messenger> Delivery<M> {
                 if page.is_empty() && !exhausted {
                     let next = self.store.pending_chats(after, SWEEP_PAGE)?;
                     match next.last() {
-                        Some(chat) => after = Some(*chat),
+                        Some((chat, _)) => after = Some(*chat),
                         None => exhausted = true,
                     }
                     page.extend(next);
                 }
-                let Some(chat) = page.pop_front() else {
+                let Some((chat, list)) = page.pop_front() else {
                     break;
                 };
                 if self.backoff.is_waiting(chat, Instant::now()) {
                     continue; // its turn comes when the backoff ends
                 }
                 if busy.insert(chat) {
-                    in_flight.push(self.deliver_chat(chat, shutdown));
+                    in_flight.push(self.deliver_chat(chat, Some(list), shutdown));
                 }
             }
             let sweep_done = page.is_empty() && exhausted && !fanning;
@@ -342,29 +350,38 @@ impl<M: Messenger> Delivery<M> {
 
     /// Sends one chat's pushes in order, stopping at the first failure.
     /// Returns the chat it was started for, with the outcome.
+    /// `listed` is what a sweep read for the chat; `None` reads it now. A
+    /// listing may be stale, so each push is checked again just before it goes.
     async fn deliver_chat(
         &self,
         chat: i64,
+        listed: Option<Vec<PendingDelivery>>,
         shutdown: &watch::Receiver<bool>,
     ) -> (i64, Result<PassReport, StoreError>) {
-        (chat, self.deliver_chat_inner(chat, shutdown).await)
+        (chat, self.deliver_chat_inner(chat, listed, shutdown).await)
     }
 
     async fn deliver_chat_inner(
         &self,
         mut chat: i64,
+        listed: Option<Vec<PendingDelivery>>,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
         let mut migrations = 0;
-        // Read now, not when the chat was listed: what is owed may have changed since.
-        let mut list = self.store.pending_for(chat)?;
+        let mut list = match listed {
+            Some(list) => list,
+            None => self.store.pending_for(chat)?,
+        };
         if list.is_empty() {
             self.backoff.clear(chat);
         }
         'chat: loop {
             let total = list.len();
             for (done, delivery) in list.iter().enumerate() {
+                if !self.store.is_pending(delivery)? {
+                    continue; // sent or dropped since it was listed
+                }
                 let push = match self.push_for(&delivery.item_id)? {
                     Some(push) => push,
                     None => {
@@ -466,6 +483,22 @@ impl<M: Messenger> Delivery<M> {
             return None;
         }
         Some(self.messenger.send(chat, text, format).await)
+    }
+}
+
+/// Flushes completions in the background every [`FLUSH_EVERY`], so senders
+/// rarely reach the unflushed window and wait for an fsync themselves.
+async fn flush_regularly(store: Store, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(FLUSH_EVERY) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        if store.unflushed() > 0
+            && let Err(e) = store.commit().await
+        {
+            tracing::error!(error = %e, "cannot flush delivery progress");
+        }
     }
 }
 

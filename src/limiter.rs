@@ -218,7 +218,11 @@ impl Backoff {
 
     /// Chats whose wait has ended but that have not succeeded since.
     pub fn due(&self, now: Instant) -> Vec<i64> {
-        self.lock()
+        let chats = self.lock();
+        if chats.is_empty() {
+            return Vec::new(); // the common case: nothing failed
+        }
+        chats
             .iter()
             .filter(|(_, (_, until))| *until <= now)
             .map(|(chat, _)| *chat)

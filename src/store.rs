@@ -323,6 +323,14 @@ impl Store {
         Ok(())
     }
 
+    /// How many counted writes are not yet known to be durable.
+    pub fn unflushed(&self) -> u64 {
+        self.commits
+            .written
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.commits.durable.load(Ordering::SeqCst))
+    }
+
     /// Records one successful read of `source`: new items are stored and, unless
     /// this is the source's first poll, queued in the outbox for announcement —
     /// all in one transaction. Known items are updated in place (edited titles)
@@ -682,34 +690,42 @@ impl Store {
         self.commit().await
     }
 
-    /// Up to `max_chats` chats that have pushes owed, after chat `after` in id order.
+    /// Up to `max_chats` chats that have pushes owed, after chat `after` in id
+    /// order, each with its pushes oldest first (a chat is never split).
     pub fn pending_chats(
         &self,
         after: Option<i64>,
         max_chats: usize,
-    ) -> Result<Vec<i64>, StoreError> {
-        let mut out: Vec<i64> = Vec::new();
-        let mut start = match after {
+    ) -> Result<Vec<(i64, Vec<PendingDelivery>)>, StoreError> {
+        let start = match after {
             Some(chat) => Bound::Excluded(delivery_key(chat, u64::MAX)),
             None => Bound::Unbounded,
         };
-        while out.len() < max_chats {
-            let Some(key) = self
-                .deliveries
-                .range::<[u8; 16], _>((start, Bound::Unbounded))
-                .keys()
-                .next()
-                .transpose()?
-            else {
+        let mut out: Vec<(i64, Vec<PendingDelivery>)> = Vec::new();
+        for entry in self
+            .deliveries
+            .range::<[u8; 16], _>((start, Bound::Unbounded))
+        {
+            let delivery = decode_delivery(entry?)?;
+            if let Some((chat, list)) = out.last_mut()
+                && *chat == delivery.chat
+            {
+                list.push(delivery);
+                continue;
+            }
+            if out.len() >= max_chats {
                 break;
-            };
-            let chat = chat_from_key(&key[..8.min(key.len())])
-                .ok_or_else(|| corrupt("deliveries", "key is not 16 bytes"))?;
-            out.push(chat);
-            // Jump past the rest of this chat's entries.
-            start = Bound::Excluded(delivery_key(chat, u64::MAX));
+            }
+            out.push((delivery.chat, vec![delivery]));
         }
         Ok(out)
+    }
+
+    /// Whether `delivery` is still owed (a listing may be stale by the time it is sent).
+    pub fn is_pending(&self, delivery: &PendingDelivery) -> Result<bool, StoreError> {
+        Ok(self
+            .deliveries
+            .contains_key(delivery_key(delivery.chat, delivery.seq))?)
     }
 
     /// The pushes owed to one chat, oldest first.
