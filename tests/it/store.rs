@@ -6,7 +6,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use embassy_bot::config::Config;
 use embassy_bot::source::Item;
 use embassy_bot::source::extract::extract_page;
-use embassy_bot::store::{PendingDelivery, Store, StoreError};
+use embassy_bot::store::{PendingDelivery, PollPolicy, Store, StoreError};
 
 use crate::support::fixture_text;
 
@@ -50,7 +50,12 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     store.subscribe(-100, None, now).await.unwrap();
 
     let first = store
-        .record_poll("home", &page("rusemb/home-2022-05-21.html"), now)
+        .record_poll(
+            "home",
+            &page("rusemb/home-2022-05-21.html"),
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     assert!(first.first_poll);
@@ -59,14 +64,24 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     assert_eq!(store.pending_count(), 0);
 
     let again = store
-        .record_poll("home", &page("rusemb/home-2022-05-21.html"), now)
+        .record_poll(
+            "home",
+            &page("rusemb/home-2022-05-21.html"),
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     assert!(!again.first_poll);
     assert!(again.new_items.is_empty());
 
     let second = store
-        .record_poll("home", &page("rusemb/home-2022-05-23.html"), now)
+        .record_poll(
+            "home",
+            &page("rusemb/home-2022-05-23.html"),
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(second.new_items.len(), 1);
@@ -85,7 +100,12 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
 
     // The item that fell off the page is still known; the page coming back does not re-announce.
     let back = store
-        .record_poll("home", &page("rusemb/home-2022-05-21.html"), now)
+        .record_poll(
+            "home",
+            &page("rusemb/home-2022-05-21.html"),
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     assert!(back.new_items.is_empty());
@@ -109,7 +129,12 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
     store
-        .record_poll("s", &[item("a/1", Some((2022, 1, 1)))], now)
+        .record_poll(
+            "s",
+            &[item("a/1", Some((2022, 1, 1)))],
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     store.subscribe(7, None, now).await.unwrap();
@@ -119,7 +144,10 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
         item("a/9", Some((2022, 1, 2))),
         item("a/1", Some((2022, 1, 1))),
     ];
-    let outcome = store.record_poll("s", &newer, now).await.unwrap();
+    let outcome = store
+        .record_poll("s", &newer, &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
     assert_eq!(
         outcome
             .new_items
@@ -133,7 +161,10 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
 
     let mut edited = newer.clone();
     edited[0].title = "Corrected title".into();
-    let outcome = store.record_poll("s", &edited, now).await.unwrap();
+    let outcome = store
+        .record_poll("s", &edited, &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
     assert!(outcome.new_items.is_empty());
     assert_eq!(
         store.item("a/3").unwrap().unwrap().item.title,
@@ -144,10 +175,16 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
     // A listing without date or lead (another list page, a teaser) does not erase them.
     let mut with_lead = item("a/9", Some((2022, 1, 2)));
     with_lead.lead = "The lead".into();
-    store.record_poll("s", &[with_lead], now).await.unwrap();
+    store
+        .record_poll("s", &[with_lead], &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
     let mut teaser = item("a/9", None);
     teaser.title = "Teaser title".into();
-    let outcome = store.record_poll("other", &[teaser], now).await.unwrap();
+    let outcome = store
+        .record_poll("other", &[teaser], &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
     assert!(outcome.new_items.is_empty());
     let known = store.item("a/9").unwrap().unwrap().item;
     assert_eq!(known.title, "Teaser title");
@@ -165,6 +202,7 @@ async fn undated_items_are_kept_and_sorted_by_first_sight() {
         .record_poll(
             "s",
             &[item("b/undated", None), item("b/old", Some((2022, 5, 1)))],
+            &PollPolicy::unguarded(),
             now,
         )
         .await
@@ -190,12 +228,17 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
             "subscribing twice is idempotent"
         );
         store
-            .record_poll("s", &[item("c/1", None)], now)
+            .record_poll("s", &[item("c/1", None)], &PollPolicy::unguarded(), now)
             .await
             .unwrap();
         store.subscribe(43, None, now).await.unwrap();
         store
-            .record_poll("s", &[item("c/2", None), item("c/1", None)], now)
+            .record_poll(
+                "s",
+                &[item("c/2", None), item("c/1", None)],
+                &PollPolicy::unguarded(),
+                now,
+            )
             .await
             .unwrap();
         match Store::open(dir.path()) {
@@ -210,8 +253,8 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
     assert_eq!(pending_all(&store).len(), 2);
 
     // Unsubscribing drops what was owed; migrating moves it.
-    assert!(store.unsubscribe(42, None).await.unwrap());
-    assert!(!store.unsubscribe(42, None).await.unwrap());
+    assert!(store.unsubscribe(42, None, &[]).await.unwrap());
+    assert!(!store.unsubscribe(42, None, &[]).await.unwrap());
     store.migrate_chat(43, -1001).await.unwrap();
     assert_eq!(store.subscribers().unwrap(), vec![-1001]);
     let pending = pending_all(&store);
