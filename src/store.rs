@@ -12,8 +12,9 @@
 //!   time (one small transaction each, moving the outbox cursor with it), so
 //!   100,000 subscribers never need one giant transaction or a list in memory.
 //!   Keyed by chat first, so a chat's pushes are contiguous and oldest first;
-//! - `meta`: which sources have been read, the sequence counter, contacts,
-//!   source errors, and counters operators see in `/status`.
+//! - `meta`: which sources have been read (and when last), how many items each
+//!   source's last good read showed (0 once an emptied page was reported), the
+//!   sequence counter, contacts, source errors, and counters operators see in `/status`.
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns. Flushes are grouped ([`Store::commit`]):

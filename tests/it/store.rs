@@ -261,3 +261,138 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].chat, -1001);
 }
+
+#[tokio::test]
+async fn the_flood_guard_absorbs_a_burst_and_holds_back_old_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
+    let policy = PollPolicy::new(2, 14, now);
+    store.subscribe(7, None, now).await.unwrap();
+    store
+        .record_poll("s", &[item("f/1", Some((2022, 6, 1)))], &policy, now)
+        .await
+        .unwrap();
+
+    // Three new at once (more than 2): recorded, none queued.
+    let burst: Vec<Item> = (2..=4)
+        .map(|n| item(&format!("f/{n}"), Some((2022, 6, 1))))
+        .collect();
+    let outcome = store.record_poll("s", &burst, &policy, now).await.unwrap();
+    assert!(outcome.flood);
+    assert_eq!((outcome.new_items.len(), outcome.queued), (3, 0));
+    assert_eq!(store.item_count(), 4);
+    // Absorbed: the same page again is quiet.
+    let again = store.record_poll("s", &burst, &policy, now).await.unwrap();
+    assert!(!again.flood && again.new_items.is_empty());
+
+    // Two new, one dated before 18 May (14 days): only the fresh and the undated go out.
+    let page = vec![
+        item("f/5", Some((2022, 5, 18))),
+        item("f/6", Some((2022, 5, 17))),
+        item("f/7", None),
+    ];
+    let outcome = store
+        .record_poll("s", &page, &PollPolicy::new(3, 14, now), now)
+        .await
+        .unwrap();
+    assert!(!outcome.flood);
+    assert_eq!((outcome.queued, outcome.too_old), (2, 1));
+    let pending: Vec<_> = pending_all(&store).into_iter().map(|p| p.item_id).collect();
+    assert_eq!(pending, vec!["f/5", "f/7"]);
+    assert_eq!(store.item_count_of("s").unwrap(), Some(3));
+}
+
+#[test]
+fn poll_policy_decides_floods_and_freshness() {
+    let now = Utc.with_ymd_and_hms(2022, 6, 1, 23, 59, 0).unwrap();
+    let policy = PollPolicy::new(8, 14, now);
+    assert!(!policy.is_flood(8) && policy.is_flood(9));
+    assert!(policy.is_fresh(&item("p/1", Some((2022, 5, 18)))));
+    assert!(!policy.is_fresh(&item("p/2", Some((2022, 5, 17)))));
+    assert!(
+        policy.is_fresh(&item("p/3", None)),
+        "undated counts as fresh"
+    );
+    let open = PollPolicy::unguarded();
+    assert!(!open.is_flood(usize::MAX) && open.is_fresh(&item("p/4", Some((1990, 1, 1)))));
+}
+
+#[tokio::test]
+async fn empty_reads_and_304s_touch_only_what_they_should() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
+    let t1 = Utc.with_ymd_and_hms(2022, 6, 1, 13, 0, 0).unwrap();
+    // A 304 for a source never read whole leaves it unread (its first read stays silent).
+    store.record_unchanged("s", t1).unwrap();
+    assert_eq!(store.last_success("s").unwrap(), None);
+    assert_eq!(store.record_empty("s").unwrap(), 0);
+
+    let page: Vec<Item> = (1..=4).map(|n| item(&format!("e/{n}"), None)).collect();
+    store
+        .record_poll("s", &page, &PollPolicy::unguarded(), t0)
+        .await
+        .unwrap();
+    store.record_unchanged("s", t1).unwrap();
+    assert_eq!(store.last_success("s").unwrap(), Some(t1));
+    // The first empty read reports what the page had; later ones do not repeat it.
+    assert_eq!(store.record_empty("s").unwrap(), 4);
+    assert_eq!(store.record_empty("s").unwrap(), 0);
+    assert_eq!(
+        store.last_success("s").unwrap(),
+        Some(t1),
+        "not a good read"
+    );
+    // The same releases coming back are not new.
+    let back = store
+        .record_poll("s", &page, &PollPolicy::unguarded(), t1)
+        .await
+        .unwrap();
+    assert!(back.new_items.is_empty());
+    assert_eq!(store.item_count_of("s").unwrap(), Some(4));
+}
+
+#[tokio::test]
+async fn leaving_one_source_keeps_every_other_configured_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let configured: Vec<String> = ["home", "press", "informs"].map(String::from).to_vec();
+    // Only `home` has ever been read; `press` and `informs` must not be lost.
+    store
+        .record_poll("home", &[item("u/1", None)], &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
+    store.subscribe(9, None, now).await.unwrap();
+    assert!(
+        store
+            .unsubscribe(9, Some("home"), &configured)
+            .await
+            .unwrap()
+    );
+    let left = store.subscription(9).unwrap().unwrap().sources.unwrap();
+    assert_eq!(
+        left.into_iter().collect::<Vec<_>>(),
+        vec!["informs", "press"]
+    );
+    assert!(
+        !store
+            .unsubscribe(9, Some("home"), &configured)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .unsubscribe(9, Some("press"), &configured)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .unsubscribe(9, Some("informs"), &configured)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.subscription(9).unwrap(), None, "last source ends it");
+}
