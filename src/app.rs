@@ -11,6 +11,7 @@ use teloxide::prelude::*;
 use teloxide::update_listeners::Polling;
 use tokio::sync::{Notify, watch};
 
+use crate::alerts::Alerts;
 use crate::commands::Context;
 use crate::config::Config;
 use crate::delivery::Delivery;
@@ -46,24 +47,27 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let config = Arc::new(config);
     let wake = Arc::new(Notify::new());
+    let telegram_api = url::Url::parse(TELEGRAM_API)?;
+    let messenger = HttpMessenger::new(
+        config.telegram.api_url.as_ref().unwrap_or(&telegram_api),
+        &token,
+        SEND_TIMEOUT,
+    )?;
+    let alerts = Alerts::new(messenger.clone(), &config.admin_chats);
     let mut workers = Vec::new();
     for source in &config.sources {
         workers.push(tokio::spawn(crate::watch::run(
             source.clone(),
             store.clone(),
             wake.clone(),
+            alerts.clone(),
             shutdown_rx.clone(),
         )));
     }
     let limiter = Arc::new(Limiter::new(config.telegram.rate_limits()));
-    let telegram_api = url::Url::parse(TELEGRAM_API)?;
     let delivery = Delivery::new(
         store.clone(),
-        HttpMessenger::new(
-            config.telegram.api_url.as_ref().unwrap_or(&telegram_api),
-            &token,
-            SEND_TIMEOUT,
-        )?,
+        messenger,
         limiter.clone(),
         config.telegram.send_concurrency,
     );

@@ -185,14 +185,15 @@ pub fn describe(config: &Config) -> String {
     ));
     for s in &config.sources {
         out.push_str(&format!(
-            "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old\n",
+            "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures\n",
             s.name,
             s.kind,
             if s.selectors.is_some() { ", CSS selectors" } else { "" },
             s.url,
             s.interval.as_secs(),
             s.max_new_items,
-            s.max_age_days
+            s.max_age_days,
+            s.alert_after.as_secs()
         ));
     }
     for c in &config.time.clocks {

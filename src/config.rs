@@ -138,6 +138,9 @@ pub struct SourceConfig {
     pub max_new_items: usize,
     /// Items dated more than this many days ago are recorded but not pushed.
     pub max_age_days: u32,
+    /// Admins hear once when the source has been failing this long (and once
+    /// when it recovers); shorter outages are normal and stay in the logs.
+    pub alert_after: Duration,
 }
 
 /// How a source's body is turned into items.
@@ -252,6 +255,7 @@ struct RawSource {
     selectors: Option<RawSelectors>,
     max_new_items: Option<usize>,
     max_age_days: Option<u32>,
+    alert_after_secs: Option<u64>,
 }
 
 impl RawSource {
@@ -269,6 +273,7 @@ impl RawSource {
             selectors: None,
             max_new_items: None,
             max_age_days: None,
+            alert_after_secs: None,
         }
     }
 }
@@ -337,6 +342,7 @@ const DEFAULT_TIMEOUT_SECS: u64 = 30;
 const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_MAX_NEW_ITEMS: usize = 8;
 const DEFAULT_MAX_AGE_DAYS: u32 = 14;
+const DEFAULT_ALERT_AFTER_SECS: u64 = 900;
 const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_LONG_POLL_SECS: u64 = 10;
 const DEFAULT_MESSAGES_PER_SEC: f64 = 30.0;
@@ -690,6 +696,13 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
     if max_age_days == 0 {
         return Err(invalid(key("max_age_days"), "must be at least 1"));
     }
+    let alert_after_secs = s.alert_after_secs.unwrap_or(DEFAULT_ALERT_AFTER_SECS);
+    if !(1..=7 * 24 * 3600).contains(&alert_after_secs) {
+        return Err(invalid(
+            key("alert_after_secs"),
+            "must be between 1 and 604800 (a week)",
+        ));
+    }
     Ok(SourceConfig {
         name,
         url,
@@ -703,6 +716,7 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
         selectors,
         max_new_items,
         max_age_days,
+        alert_after: Duration::from_secs(alert_after_secs),
     })
 }
 

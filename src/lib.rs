@@ -7,7 +7,9 @@
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
 //! - [`source`] — fetch a page (conditional GET, size cap, charset) and extract items (HTML or feed) and contacts (pure).
 //! - [`store`] — the only module that knows sled: items, subscribers, outbox, delivery journal.
-//! - [`watch`] — polls each source on its interval and records what it finds.
+//! - [`watch`] — polls each source on its interval and records what it finds, under
+//!   the flood guard; backs off on failures and decides what operators hear.
+//! - [`alerts`] — rare operator messages to `admin_chats`, sent in the background.
 //! - [`delivery`] — fans new items out to subscribers and sends the journaled pushes,
 //!   oldest first per chat, marking each done only after Telegram accepted it.
 //! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
@@ -20,6 +22,7 @@
 //! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
 //! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`) and logging set-up.
 
+pub mod alerts;
 pub mod app;
 pub mod check_source;
 pub mod cli;

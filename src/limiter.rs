@@ -174,8 +174,10 @@ pub fn retry_delay(attempt: u32, retry_after: Option<Duration>, jitter_seed: u64
     }
 }
 
-/// A cheap, well-mixed number in [0, 1) from a seed (splitmix64).
-fn jitter(seed: u64) -> f64 {
+/// A cheap, well-mixed number in [0, 1) from a seed (splitmix64). Public so
+/// every backoff in the program (pushes here, source reads in `watch`) spreads
+/// its retries the same way.
+pub fn jitter(seed: u64) -> f64 {
     let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -12,8 +12,9 @@
 //!   time (one small transaction each, moving the outbox cursor with it), so
 //!   100,000 subscribers never need one giant transaction or a list in memory.
 //!   Keyed by chat first, so a chat's pushes are contiguous and oldest first;
-//! - `meta`: which sources have been read, the sequence counter, contacts,
-//!   source errors, and counters operators see in `/status`.
+//! - `meta`: which sources have been read (and when last), how many items each
+//!   source's last good read showed (0 once an emptied page was reported), the
+//!   sequence counter, contacts, source errors, and counters operators see in `/status`.
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns. Flushes are grouped ([`Store::commit`]):
@@ -118,6 +119,58 @@ pub struct PollOutcome {
     pub first_poll: bool,
     /// How many of the new items were queued for announcement.
     pub queued: usize,
+    /// True when more new items came at once than [`PollPolicy::max_new`]: all were
+    /// recorded and none announced (a layout or URL change, not news).
+    pub flood: bool,
+    /// New items recorded but not announced because they are dated before
+    /// [`PollPolicy::oldest_date`] (an old release that surfaced on the page).
+    pub too_old: usize,
+}
+
+/// The flood guard one poll is recorded under, decided inside the same
+/// transaction that records the items, so what is announced always matches
+/// what the store knew at that instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPolicy {
+    /// More new items than this in one poll: none is announced.
+    pub max_new: usize,
+    /// New items dated before this day are recorded but not announced; undated
+    /// items always count as fresh (their age cannot be told).
+    pub oldest_date: Option<NaiveDate>,
+}
+
+impl PollPolicy {
+    /// A source's guard at `now`: at most `max_new` new items a poll, none dated
+    /// more than `max_age_days` before today (UTC).
+    pub fn new(max_new: usize, max_age_days: u32, now: DateTime<Utc>) -> PollPolicy {
+        PollPolicy {
+            max_new,
+            oldest_date: now
+                .date_naive()
+                .checked_sub_days(chrono::Days::new(u64::from(max_age_days))),
+        }
+    }
+
+    /// No guard at all: every new item is announced (tests and tools).
+    pub fn unguarded() -> PollPolicy {
+        PollPolicy {
+            max_new: usize::MAX,
+            oldest_date: None,
+        }
+    }
+
+    /// Whether `new` new items in one poll are too many to be news.
+    pub fn is_flood(&self, new: usize) -> bool {
+        new > self.max_new
+    }
+
+    /// Whether `item` is recent enough to be announced.
+    pub fn is_fresh(&self, item: &Item) -> bool {
+        match (item.date, self.oldest_date) {
+            (Some(date), Some(oldest)) => date >= oldest,
+            _ => true,
+        }
+    }
 }
 
 /// One journaled push: send item `item_id` to `chat`.
@@ -183,6 +236,11 @@ const STAT_CHATS_MIGRATED: &[u8] = b"stat:chats_migrated";
 /// Present once a source has been read successfully; holds the last success time.
 fn primed_key(source: &str) -> Vec<u8> {
     format!("primed:{source}").into_bytes()
+}
+
+/// How many items the source's last good read showed (to tell an emptied page from a quiet one).
+fn item_count_key(source: &str) -> Vec<u8> {
+    format!("item_count:{source}").into_bytes()
 }
 
 fn last_error_key(source: &str) -> Vec<u8> {
@@ -332,24 +390,35 @@ impl Store {
     }
 
     /// Records one successful read of `source`: new items are stored and, unless
-    /// this is the source's first poll, queued in the outbox for announcement —
-    /// all in one transaction. Known items are updated in place (edited titles)
-    /// and never announced again. `items` is in page order (newest first); new
-    /// items get sequence numbers oldest first.
+    /// this is the source's first poll or `policy` holds them back (a flood of
+    /// new items, or old ones), queued in the outbox for announcement — all in
+    /// one transaction. Known items are updated in place (edited titles) and
+    /// never announced again. `items` is in page order (newest first); new items
+    /// get sequence numbers oldest first. The read's item count is remembered
+    /// ([`Store::item_count_of`]).
     pub async fn record_poll(
         &self,
         source: &str,
         items: &[Item],
+        policy: &PollPolicy,
         now: DateTime<Utc>,
     ) -> Result<PollOutcome, StoreError> {
         // Oldest first: reverse page order, then by date (undated ones count as newest).
         let mut ordered: Vec<&Item> = items.iter().rev().collect();
         ordered.sort_by_key(|i| i.date.unwrap_or(NaiveDate::MAX));
         let primed_key = primed_key(source);
+        let count_key = item_count_key(source);
 
         let outcome = (&self.items, &self.by_date, &self.outbox, &self.meta).transaction(
             |(items_t, by_date_t, outbox_t, meta_t)| {
                 let first_poll = meta_t.get(&primed_key)?.is_none();
+                let mut new_count = 0;
+                for item in &ordered {
+                    if items_t.get(item.id.as_bytes())?.is_none() {
+                        new_count += 1;
+                    }
+                }
+                let flood = !first_poll && policy.is_flood(new_count);
                 let mut next_seq = match meta_t.get(NEXT_SEQ)? {
                     Some(v) => u64::from_be_bytes(
                         v.as_ref()
@@ -360,6 +429,7 @@ impl Store {
                 };
                 let mut outcome = PollOutcome {
                     first_poll,
+                    flood,
                     ..PollOutcome::default()
                 };
                 for item in &ordered {
@@ -383,7 +453,11 @@ impl Store {
                                 seq: next_seq,
                             };
                             next_seq += 1;
-                            if !first_poll {
+                            let fresh = policy.is_fresh(item);
+                            if !first_poll && !flood && !fresh {
+                                outcome.too_old += 1;
+                            }
+                            if !first_poll && !flood && fresh {
                                 let entry = OutboxEntry {
                                     item_id: item.id.clone(),
                                     source: source.to_string(),
@@ -407,6 +481,7 @@ impl Store {
                 }
                 meta_t.insert(NEXT_SEQ, &next_seq.to_be_bytes())?;
                 meta_t.insert(primed_key.as_slice(), &now.timestamp().to_be_bytes())?;
+                meta_t.insert(count_key.as_slice(), &(items.len() as u64).to_be_bytes())?;
                 Ok(outcome)
             },
         )?;
@@ -558,9 +633,16 @@ impl Store {
     }
 
     /// Ends `chat`'s subscription to `source` (`None`: all of it) and drops the
-    /// pushes no longer wanted. Returns false when there was nothing to end.
+    /// pushes no longer wanted. A chat subscribed to every source that drops one
+    /// keeps the rest of `configured` (every configured source name, including
+    /// ones never read yet). Returns false when there was nothing to end.
     /// Durable on return.
-    pub async fn unsubscribe(&self, chat: i64, source: Option<&str>) -> Result<bool, StoreError> {
+    pub async fn unsubscribe(
+        &self,
+        chat: i64,
+        source: Option<&str>,
+        configured: &[String],
+    ) -> Result<bool, StoreError> {
         let Some(current) = self.subscription(chat)? else {
             return Ok(false);
         };
@@ -574,10 +656,10 @@ impl Store {
             }
             // Subscribed to everything, leaving one: keep the others.
             (Some(s), None) => {
-                let set: BTreeSet<String> = self
-                    .known_sources()?
-                    .into_iter()
-                    .filter(|name| name != s)
+                let set: BTreeSet<String> = configured
+                    .iter()
+                    .filter(|name| *name != s)
+                    .cloned()
                     .collect();
                 (!set.is_empty()).then_some(set)
             }
@@ -789,6 +871,37 @@ impl Store {
             .meta
             .get(primed_key(source))?
             .and_then(|v| timestamp_from(&v)))
+    }
+
+    /// Records a read of `source` that found nothing changed (a 304): the source
+    /// is fresh as of `now`, and nothing else moves. A source never read whole
+    /// stays unread, so its first full read is still silent. Not flushed: losing
+    /// it in a crash costs nothing.
+    pub fn record_unchanged(&self, source: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.meta.fetch_and_update(primed_key(source), |old| {
+            old.map(|_| now.timestamp().to_be_bytes().to_vec())
+        })?;
+        Ok(())
+    }
+
+    /// How many items the last good read of `source` showed (`None`: never read,
+    /// or read before this was counted).
+    pub fn item_count_of(&self, source: &str) -> Result<Option<u64>, StoreError> {
+        self.meta
+            .get(item_count_key(source))?
+            .map(|v| read_u64("meta", Some(v)))
+            .transpose()
+    }
+
+    /// Records that `source` was read and showed no items, and returns how many
+    /// the read before showed; later empty reads return 0, so an emptied page
+    /// is reported once, not on every poll. Nothing else is recorded: items
+    /// that come back are known and are not announced again.
+    pub fn record_empty(&self, source: &str) -> Result<u64, StoreError> {
+        let before = self.meta.fetch_and_update(item_count_key(source), |old| {
+            old.map(|_| 0u64.to_be_bytes().to_vec())
+        })?;
+        read_u64("meta", before)
     }
 
     /// Remembers why `source` last failed, for operators. Not flushed: losing it in

@@ -1,7 +1,11 @@
 //! Watching sources: fetch each on its interval, extract, and record in the store.
 //!
 //! A failed read (network, HTTP status, a page with no releases on it) records
-//! nothing and is retried sooner, with backoff; one source never waits for another.
+//! nothing and is retried sooner, with backoff and jitter; one source never
+//! waits for another. Operators ([`Alerts`]) hear once when a source has been
+//! failing for `alert_after_secs` and once when it recovers, at once when a page
+//! that had releases shows none, and when one read brings more new items than
+//! the flood guard allows.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +13,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 
+use crate::alerts::Alerts;
 use crate::config::SourceConfig;
+use crate::render::escape;
 use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
 use crate::source::{ExtractError, extract};
-use crate::store::{PollOutcome, Store, StoreError};
+use crate::store::{PollOutcome, PollPolicy, Store, StoreError};
 
 /// Why one poll recorded nothing.
 #[derive(Debug, thiserror::Error)]
@@ -24,18 +30,20 @@ pub enum PollError {
     Extract(#[from] ExtractError),
     /// The page was read but held no release links: a layout change, an error
     /// page served with status 200, or a wrong URL. Nothing is recorded.
+    /// `had` is how many the last good read showed (0 once reported).
     #[error(
         "{url}: no releases found on the page (links matching sources[].link_patterns); nothing recorded"
     )]
-    NoItems { url: String },
+    NoItems { url: String, had: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Reads `source` once (conditionally, with `validators` from the last good read)
-/// and records what it shows. `Ok(None)` means 304 Not Modified: a successful
-/// read with nothing to record. `validators` are replaced only once the new page
-/// has been recorded, so a page that failed to record is fetched whole again.
+/// and records what it shows, under the source's flood guard at `now`.
+/// `Ok(None)` means 304 Not Modified: a successful read with nothing to record
+/// but the time. `validators` are replaced only once the new page has been
+/// recorded, so a page that failed to record is fetched whole again.
 pub async fn poll_once(
     source: &SourceConfig,
     client: &reqwest::Client,
@@ -52,28 +60,44 @@ pub async fn poll_once(
     )
     .await?
     {
-        FetchOutcome::NotModified => return Ok(None),
+        FetchOutcome::NotModified => {
+            store.record_unchanged(&source.name, now)?;
+            return Ok(None);
+        }
         FetchOutcome::Fetched(fetched) => *fetched,
     };
     let page = extract(source, &fetched.body.text, &fetched.http.final_url)?;
     if page.items.is_empty() {
         return Err(PollError::NoItems {
             url: source.url.to_string(),
+            had: store.record_empty(&source.name)?,
         });
     }
     if !page.contacts.is_empty() {
         store.save_contacts(&page.contacts, now).await?;
     }
-    let outcome = store.record_poll(&source.name, &page.items, now).await?;
+    let policy = PollPolicy::new(source.max_new_items, source.max_age_days, now);
+    let outcome = store
+        .record_poll(&source.name, &page.items, &policy, now)
+        .await?;
     *validators = fetched.http.validators;
     Ok(Some(outcome))
 }
 
-/// Polls `source` until `shutdown` turns true, waking delivery when pushes were journaled.
+/// A page that showed at least this many releases and then none is reported
+/// to operators: fewer could be a quiet feed emptying out on its own.
+pub const EMPTY_ALERT_MIN: u64 = 3;
+
+/// Longest wait between retries of a failing source, whatever its interval.
+pub const RETRY_CAP: Duration = Duration::from_secs(300);
+
+/// Polls `source` until `shutdown` turns true, waking delivery when pushes were
+/// journaled and telling operators through `alerts` what needs a human.
 pub async fn run(
     source: SourceConfig,
     store: Store,
     delivery_wake: Arc<Notify>,
+    alerts: Alerts,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let client = match crate::source::fetch::client_for(&source) {
@@ -83,40 +107,49 @@ pub async fn run(
             return;
         }
     };
-    let mut failures: u32 = 0;
+    let mut health = Health::default();
     // In memory only: after a restart the first read is unconditional.
     let mut validators = Validators::default();
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let delay = match poll_once(&source, &client, &store, &mut validators, Utc::now()).await {
-            Ok(None) => {
-                failures = 0;
-                tracing::debug!(source = %source.name, "not modified");
-                source.interval
-            }
-            Ok(Some(outcome)) => {
-                failures = 0;
-                if outcome.first_poll {
-                    tracing::info!(source = %source.name, items = outcome.new_items.len(), "first read recorded; nothing announced");
-                } else if !outcome.new_items.is_empty() {
-                    tracing::info!(source = %source.name, new = outcome.new_items.len(), queued = outcome.queued, "new releases");
+        let now = Utc::now();
+        let result = poll_once(&source, &client, &store, &mut validators, now).await;
+        let delay = match result {
+            Ok(outcome) => {
+                if let Some(outcome) = outcome {
+                    report(&source, &outcome, &alerts);
+                    if outcome.queued > 0 {
+                        delivery_wake.notify_one();
+                    }
+                } else {
+                    tracing::debug!(source = %source.name, "not modified");
                 }
-                if outcome.queued > 0 {
-                    delivery_wake.notify_one();
+                if let Some(change) = health.succeeded(now) {
+                    alerts.send(health_message(&source, &change));
                 }
                 source.interval
             }
             Err(e) => {
-                failures = failures.saturating_add(1);
-                tracing::warn!(source = %source.name, error = %e, failures, "poll failed");
-                if let Err(store_error) =
-                    store.record_failure(&source.name, &e.to_string(), Utc::now())
-                {
+                let error = e.to_string();
+                if let Err(store_error) = store.record_failure(&source.name, &error, now) {
                     tracing::error!(error = %store_error, "cannot record the failure");
                 }
-                retry_delay(failures, source.interval)
+                if let PollError::NoItems { had, .. } = e
+                    && had >= EMPTY_ALERT_MIN
+                {
+                    // Reported now, not after alert_after: this is no passing outage.
+                    health.mark_alerted();
+                    alerts.send(emptied_message(&source, had));
+                }
+                let change = health.failed(now, source.alert_after, &error);
+                tracing::warn!(source = %source.name, error = %error, failures = health.failures, "poll failed");
+                if let Some(change) = change {
+                    alerts.send(health_message(&source, &change));
+                }
+                let seed = u64::from(now.timestamp_subsec_nanos()) ^ u64::from(health.failures);
+                retry_delay(health.failures, source.interval, seed)
             }
         };
         tokio::select! {
@@ -126,8 +159,204 @@ pub async fn run(
     }
 }
 
-/// Backoff after `failures` consecutive failures: 10 s doubling, never above the interval.
-pub fn retry_delay(failures: u32, interval: Duration) -> Duration {
+/// Logs what a recorded read brought, and tells operators about a flood.
+fn report(source: &SourceConfig, outcome: &PollOutcome, alerts: &Alerts) {
+    let name = &source.name;
+    let new = outcome.new_items.len();
+    if outcome.first_poll {
+        tracing::info!(source = %name, items = new, "first read recorded; nothing announced");
+    } else if outcome.flood {
+        tracing::warn!(source = %name, new, max = source.max_new_items, "flood guard: new items recorded, none announced");
+        alerts.send(format!(
+            "⚠️ Source <b>{}</b> ({}): {new} new releases in one read, more than max_new_items ({}). \
+             They are recorded but nobody was sent them: most likely the page's address or layout changed. \
+             <code>check-source {}</code> shows what the bot reads.",
+            escape(name),
+            escape(source.url.as_str()),
+            source.max_new_items,
+            escape(name),
+        ));
+    } else if new > 0 {
+        tracing::info!(source = %name, new, queued = outcome.queued, too_old = outcome.too_old, "new releases");
+    }
+}
+
+/// Where one source stands across reads, to decide what operators hear.
+/// Pure: every call takes `now`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// Consecutive failed reads.
+    pub failures: u32,
+    /// When the current run of failures began.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Whether operators were told about the current run (so they hear of its end).
+    pub alerted: bool,
+}
+
+/// What operators should hear after a read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthChange {
+    /// Failing for `failing_for` by now; the last error.
+    Failing {
+        failing_for: Duration,
+        error: String,
+    },
+    /// Reading again after failing for `failed_for`.
+    Recovered { failed_for: Duration },
+}
+
+impl Health {
+    /// Records a failed read; says `Failing` once, when the run of failures
+    /// first reaches `alert_after`.
+    pub fn failed(
+        &mut self,
+        now: DateTime<Utc>,
+        alert_after: Duration,
+        error: &str,
+    ) -> Option<HealthChange> {
+        self.failures = self.failures.saturating_add(1);
+        let since = *self.failing_since.get_or_insert(now);
+        let failing_for = (now - since).to_std().unwrap_or_default();
+        if self.alerted || failing_for < alert_after {
+            return None;
+        }
+        self.alerted = true;
+        Some(HealthChange::Failing {
+            failing_for,
+            error: error.to_string(),
+        })
+    }
+
+    /// Records a good read; says `Recovered` if operators were told of the failures.
+    pub fn succeeded(&mut self, now: DateTime<Utc>) -> Option<HealthChange> {
+        let before = std::mem::take(self);
+        let since = before.failing_since?;
+        before.alerted.then(|| HealthChange::Recovered {
+            failed_for: (now - since).to_std().unwrap_or_default(),
+        })
+    }
+
+    /// Another alert already covers the current run of failures: do not
+    /// repeat it, but do tell of the recovery.
+    pub fn mark_alerted(&mut self) {
+        self.alerted = true;
+    }
+}
+
+fn health_message(source: &SourceConfig, change: &HealthChange) -> String {
+    let name = escape(&source.name);
+    match change {
+        HealthChange::Failing { failing_for, error } => format!(
+            "⚠️ Source <b>{name}</b> has been failing for {}: {}\nRetrying with backoff; you will hear when it reads again.",
+            span(*failing_for),
+            escape(&crate::render::shorten(error, 300)),
+        ),
+        HealthChange::Recovered { failed_for } => format!(
+            "✅ Source <b>{name}</b> reads again, after failing for {}.",
+            span(*failed_for)
+        ),
+    }
+}
+
+fn emptied_message(source: &SourceConfig, had: u64) -> String {
+    format!(
+        "⚠️ Source <b>{}</b> ({}) shows no releases any more; its last good read had {had}. \
+         Its address or layout has probably changed. Nothing is recorded meanwhile, and releases \
+         already seen will not be sent again when they come back. You will hear when it reads again.",
+        escape(&source.name),
+        escape(source.url.as_str()),
+    )
+}
+
+/// A duration for people: seconds, minutes or hours.
+fn span(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..7_200 => format!("{} min", secs / 60),
+        _ => format!("{:.1} h", secs as f64 / 3600.0),
+    }
+}
+
+/// Backoff after `failures` consecutive failures: 10 s doubling, never above
+/// the interval nor [`RETRY_CAP`], then jittered down to between half and all
+/// of that step (from `seed`), so sources failing together do not retry together.
+pub fn retry_delay(failures: u32, interval: Duration, seed: u64) -> Duration {
     let exp = failures.saturating_sub(1).min(16);
-    Duration::from_secs(10u64 << exp).min(interval)
+    let step = Duration::from_secs(10u64 << exp)
+        .min(interval)
+        .min(RETRY_CAP);
+    step.mul_f64(0.5 + 0.5 * crate::limiter::jitter(seed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_with_jitter_within_the_cap() {
+        let hour = Duration::from_secs(3_600);
+        for seed in 0..200u64 {
+            let first = retry_delay(1, hour, seed);
+            assert!((Duration::from_secs(5)..Duration::from_secs(10)).contains(&first));
+            let third = retry_delay(3, hour, seed);
+            assert!((Duration::from_secs(20)..Duration::from_secs(40)).contains(&third));
+            let late = retry_delay(30, hour, seed);
+            assert!((RETRY_CAP / 2..RETRY_CAP).contains(&late), "{late:?}");
+            let short = retry_delay(5, Duration::from_secs(1), seed);
+            assert!(short < Duration::from_secs(1) && short >= Duration::from_millis(500));
+        }
+        let spread: std::collections::HashSet<_> =
+            (0..50u64).map(|s| retry_delay(2, hour, s)).collect();
+        assert!(spread.len() > 40, "jitter spreads retries");
+    }
+
+    #[test]
+    fn operators_hear_once_after_alert_after_and_once_on_recovery() {
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let at = |secs| t0 + chrono::Duration::seconds(secs);
+        let after = Duration::from_secs(60);
+        let mut health = Health::default();
+        assert_eq!(health.succeeded(t0), None, "nothing to recover from");
+        assert_eq!(health.failed(at(0), after, "e"), None);
+        assert_eq!(health.failed(at(30), after, "e"), None);
+        assert_eq!(
+            health.failed(at(61), after, "boom"),
+            Some(HealthChange::Failing {
+                failing_for: Duration::from_secs(61),
+                error: "boom".into()
+            })
+        );
+        assert_eq!(health.failed(at(200), after, "e"), None, "told once");
+        assert_eq!(health.failures, 4);
+        assert_eq!(
+            health.succeeded(at(300)),
+            Some(HealthChange::Recovered {
+                failed_for: Duration::from_secs(300)
+            })
+        );
+        assert_eq!(health, Health::default());
+        assert_eq!(health.succeeded(at(301)), None, "told once");
+
+        // A short outage stays quiet at both ends.
+        assert_eq!(health.failed(at(400), after, "e"), None);
+        assert_eq!(health.succeeded(at(410)), None);
+
+        // Another alert (an emptied page) covers the outage, and its end is told.
+        health.failed(at(500), after, "e");
+        health.mark_alerted();
+        assert_eq!(health.failed(at(600), after, "e"), None);
+        assert!(matches!(
+            health.succeeded(at(700)),
+            Some(HealthChange::Recovered { .. })
+        ));
+    }
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(span(Duration::from_secs(45)), "45 s");
+        assert_eq!(span(Duration::from_secs(900)), "15 min");
+        assert_eq!(span(Duration::from_secs(5_400)), "90 min");
+        assert_eq!(span(Duration::from_secs(36_000)), "10.0 h");
+    }
 }

@@ -17,5 +17,11 @@ pub fn reply(config: &Config) -> String {
     for (name, description) in super::MENU {
         text.push_str(&format!("\n/{name} — {}", escape(description)));
     }
+    if config.sources.len() > 1 {
+        text.push_str(&format!(
+            "\n\nSources: {}. /subscribe &lt;name&gt; gets one of them only.",
+            super::subscribe::source_names(config)
+        ));
+    }
     text
 }

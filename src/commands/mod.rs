@@ -6,6 +6,7 @@ pub mod contact;
 pub mod counters;
 pub mod help;
 pub mod latest;
+pub mod sources;
 pub mod status;
 pub mod subscribe;
 pub mod time;
@@ -25,13 +26,17 @@ pub struct Context {
 }
 
 /// A command the bot understands, with its arguments parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Start,
     Help,
     Latest(usize),
-    Subscribe,
-    Unsubscribe,
+    /// Every source (`None`) or one, by the name as typed (lowercased; checked
+    /// against the config when run, since parsing does not know it).
+    Subscribe(Option<String>),
+    Unsubscribe(Option<String>),
+    /// The watched sources, this chat's subscription, and how reads are going.
+    Sources,
     Time,
     Counters,
     Contact,
@@ -57,8 +62,15 @@ pub enum Parsed {
 /// The menu registered with setMyCommands: (command, description).
 pub const MENU: &[(&str, &str)] = &[
     ("latest", "Newest releases: /latest [n], n up to 20"),
-    ("subscribe", "Get every new release as a message"),
-    ("unsubscribe", "Stop the release messages"),
+    (
+        "subscribe",
+        "Get new releases: /subscribe [source], all by default",
+    ),
+    (
+        "unsubscribe",
+        "Stop them: /unsubscribe [source], all by default",
+    ),
+    ("sources", "Watched pages, what you get, last reads"),
     ("contact", "Consular phone and e-mail"),
     ("time", "Moscow date, Moscow and London time"),
     ("counters", "Days since Salisbury and Glushkov"),
@@ -70,6 +82,19 @@ pub const LATEST_DEFAULT: usize = 5;
 pub const LATEST_MAX: usize = 20;
 
 const LATEST_USAGE: &str = "Usage: /latest [n], where n is a number from 1 to 20 (default 5).";
+const SUBSCRIBE_USAGE: &str =
+    "Usage: /subscribe for every source, or /subscribe <name> for one (/sources lists them).";
+const UNSUBSCRIBE_USAGE: &str =
+    "Usage: /unsubscribe for every source, or /unsubscribe <name> for one (/sources lists them).";
+
+/// No argument, or one word: the optional source name of `/subscribe` and `/unsubscribe`.
+fn optional_source(args: &str) -> Option<Option<String>> {
+    match args {
+        "" => Some(None),
+        _ if args.contains(char::is_whitespace) => None,
+        name => Some(Some(name.to_lowercase())),
+    }
+}
 
 /// Reads `text` as a command. `bot_username` decides whether `/cmd@name` is ours.
 pub fn parse(text: &str, bot_username: &str) -> Parsed {
@@ -115,8 +140,19 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
                 },
             }
         }
-        "subscribe" => no_args(Command::Subscribe, "Usage: /subscribe (no arguments)"),
-        "unsubscribe" => no_args(Command::Unsubscribe, "Usage: /unsubscribe (no arguments)"),
+        "subscribe" => optional_source(args).map_or(
+            Parsed::BadArgs {
+                usage: SUBSCRIBE_USAGE,
+            },
+            |source| Parsed::Command(Command::Subscribe(source)),
+        ),
+        "unsubscribe" => optional_source(args).map_or(
+            Parsed::BadArgs {
+                usage: UNSUBSCRIBE_USAGE,
+            },
+            |source| Parsed::Command(Command::Unsubscribe(source)),
+        ),
+        "sources" => no_args(Command::Sources, "Usage: /sources (no arguments)"),
         "time" => no_args(Command::Time, "Usage: /time (no arguments)"),
         "counters" => no_args(Command::Counters, "Usage: /counters (no arguments)"),
         "contact" | "contacts" => no_args(Command::Contact, "Usage: /contact (no arguments)"),
@@ -167,8 +203,13 @@ pub async fn execute(
     Ok(match command {
         Command::Start | Command::Help => help::reply(&ctx.config),
         Command::Latest(n) => latest::reply(&ctx.store, n)?,
-        Command::Subscribe => subscribe::subscribe(&ctx.store, chat, now).await?,
-        Command::Unsubscribe => subscribe::unsubscribe(&ctx.store, chat).await?,
+        Command::Subscribe(source) => {
+            subscribe::subscribe(ctx, chat, source.as_deref(), now).await?
+        }
+        Command::Unsubscribe(source) => {
+            subscribe::unsubscribe(ctx, chat, source.as_deref()).await?
+        }
+        Command::Sources => sources::reply(ctx, chat)?,
         Command::Time => time::reply(now, &ctx.config.time),
         Command::Counters => counters::reply(now, &ctx.config.counters),
         Command::Contact => contact::reply(ctx.store.contacts()?, &ctx.config.contact),
@@ -228,5 +269,22 @@ mod tests {
         assert_eq!(p("hello"), Parsed::NotACommand);
         assert_eq!(p("/"), Parsed::NotACommand);
         assert_eq!(p("  /help  "), Parsed::Command(Command::Help));
+        assert_eq!(p("/subscribe"), Parsed::Command(Command::Subscribe(None)));
+        assert_eq!(
+            p("/subscribe Press"),
+            Parsed::Command(Command::Subscribe(Some("press".into())))
+        );
+        assert_eq!(
+            p("/unsubscribe@EmbassyBot informs"),
+            Parsed::Command(Command::Unsubscribe(Some("informs".into())))
+        );
+        assert_eq!(
+            p("/subscribe press informs"),
+            Parsed::BadArgs {
+                usage: SUBSCRIBE_USAGE
+            }
+        );
+        assert_eq!(p("/sources"), Parsed::Command(Command::Sources));
+        assert!(matches!(p("/sources all"), Parsed::BadArgs { .. }));
     }
 }

@@ -1,10 +1,9 @@
 //! `/status`: what an operator needs to know at a glance — counts, pending
-//! pushes, and each source's last success and last failure. Only for `admin_chats`.
-
-use chrono::{DateTime, Utc};
+//! pushes, and each source's last success (with how many releases it showed)
+//! and last failure. Only for `admin_chats`, who also get alerts when a source
+//! fails for long, empties or floods (see `watch`).
 
 use super::Context;
-use crate::render::{escape, shorten};
 use crate::store::StoreError;
 
 /// The status report, or a refusal for chats that are not operators.
@@ -28,29 +27,8 @@ pub fn reply(ctx: &Context, chat: i64) -> Result<String, StoreError> {
         stats.chats_migrated,
     );
     for source in &ctx.config.sources {
-        text.push_str(&format!(
-            "\n\n<b>{}</b> {}",
-            escape(&source.name),
-            escape(source.url.as_str())
-        ));
-        text.push_str(&format!(
-            "\nLast good read: {}",
-            when(store.last_success(&source.name)?)
-        ));
-        if let Some((error, at)) = store.last_failure(&source.name)? {
-            text.push_str(&format!(
-                "\nLast error: {} — {}",
-                when(Some(at)),
-                escape(&shorten(&error, 300))
-            ));
-        }
+        text.push_str("\n\n");
+        text.push_str(&super::sources::source_block(store, source)?);
     }
     Ok(text)
-}
-
-fn when(at: Option<DateTime<Utc>>) -> String {
-    at.map_or_else(
-        || "never".to_string(),
-        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-    )
 }

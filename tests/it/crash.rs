@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use embassy_bot::config::Config;
 use embassy_bot::source::extract::extract_page;
-use embassy_bot::store::Store;
+use embassy_bot::store::{PollPolicy, Store};
 use url::Url;
 
 use crate::support::site::FakeSite;
@@ -45,7 +45,10 @@ async fn sigkill_during_a_fan_out_loses_nothing() {
             &Url::parse(&site.url).unwrap(),
             &Config::default().sources[0].link_patterns,
         );
-        store.record_poll("fake", &page.items, now).await.unwrap();
+        store
+            .record_poll("fake", &page.items, &PollPolicy::unguarded(), now)
+            .await
+            .unwrap();
         store.flush().await.unwrap();
     }
 

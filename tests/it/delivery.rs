@@ -10,8 +10,10 @@ use chrono::{NaiveDate, Utc};
 use embassy_bot::delivery::{Delivery, Format, Messenger, SendError};
 use embassy_bot::limiter::{Limiter, RateLimits};
 use embassy_bot::source::Item;
-use embassy_bot::store::Store;
+use embassy_bot::store::{PollPolicy, Store};
 use tokio::sync::watch;
+
+use crate::support::reopen_store;
 
 #[derive(Clone, Default)]
 struct Scripted {
@@ -90,14 +92,19 @@ async fn store_with_three_new(chats: &[i64]) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store
-        .record_poll("s", &[item(1)], Utc::now())
+        .record_poll("s", &[item(1)], &PollPolicy::unguarded(), Utc::now())
         .await
         .unwrap();
     for chat in chats {
         store.subscribe(*chat, None, Utc::now()).await.unwrap();
     }
     let outcome = store
-        .record_poll("s", &[item(4), item(3), item(2), item(1)], Utc::now())
+        .record_poll(
+            "s",
+            &[item(4), item(3), item(2), item(1)],
+            &PollPolicy::unguarded(),
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome.queued, 3);
@@ -205,7 +212,7 @@ async fn shutdown_leaves_unsent_pushes_journaled() {
     let report = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(report.sent, 0);
     drop((delivery, store));
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen_store(dir.path());
     assert_eq!(store.pending_count(), 6);
 }
 
@@ -214,18 +221,24 @@ async fn fan_out_goes_in_bounded_steps_and_follows_subscriptions() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
-    store.record_poll("a", &[item(1)], now).await.unwrap();
-    store.record_poll("b", &[item(20)], now).await.unwrap();
+    store
+        .record_poll("a", &[item(1)], &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
+    store
+        .record_poll("b", &[item(20)], &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
     for chat in 1..=2_500 {
         store.subscribe(chat, None, now).await.unwrap();
     }
     store.subscribe(-5, Some("b"), now).await.unwrap();
     store
-        .record_poll("a", &[item(2), item(1)], now)
+        .record_poll("a", &[item(2), item(1)], &PollPolicy::unguarded(), now)
         .await
         .unwrap();
     store
-        .record_poll("b", &[item(21), item(20)], now)
+        .record_poll("b", &[item(21), item(20)], &PollPolicy::unguarded(), now)
         .await
         .unwrap();
     assert_eq!(store.outbox_len(), 2);
@@ -243,7 +256,7 @@ async fn fan_out_goes_in_bounded_steps_and_follows_subscriptions() {
     // Item 21 (source b) reaches -5 too; a chat that unsubscribes before its
     // batch is reached gets nothing (and loses what it was owed).
     assert_eq!(store.fan_out_step(1_000).unwrap(), Some(1_000));
-    store.unsubscribe(2_000, None).await.unwrap();
+    store.unsubscribe(2_000, None, &[]).await.unwrap();
     assert_eq!(fan_out_all(&store), 1_500);
     assert_eq!(store.pending_for(-5).unwrap().len(), 1, "-5 follows b only");
     assert_eq!(store.pending_for(7).unwrap().len(), 2);

@@ -47,15 +47,6 @@ async fn wait_until_recorded(telegram: &FakeTelegram, probe_user: i64) {
     panic!("the bot never recorded the site");
 }
 
-fn pushes(telegram: &FakeTelegram, chat: i64) -> Vec<String> {
-    telegram
-        .sent_to(chat)
-        .into_iter()
-        .map(|m| m.text)
-        .filter(|t| t.starts_with("🆕"))
-        .collect()
-}
-
 /// Waits until each chat has received at least `count` pushes.
 async fn wait_for_pushes(
     telegram: &FakeTelegram,
@@ -66,7 +57,7 @@ async fn wait_for_pushes(
 ) {
     for &chat in chats {
         let start = std::time::Instant::now();
-        while pushes(telegram, chat).len() < count {
+        while telegram.pushes_to(chat).len() < count {
             assert!(
                 start.elapsed() < timeout,
                 "chat {chat} got fewer than {count} pushes; log:\n{}",
@@ -273,7 +264,7 @@ async fn commands_pushes_and_restart() {
     // Nobody was pushed anything for what the first read found.
     for chat in [alice, bob, carol, dave, group] {
         assert!(
-            pushes(&telegram, chat).is_empty(),
+            telegram.pushes_to(chat).is_empty(),
             "chat {chat} got a push for old items"
         );
     }
@@ -284,7 +275,7 @@ async fn commands_pushes_and_restart() {
     let hits = site.hits();
     site.wait_for_hits(hits, 3, WAIT).await;
     for chat in [alice, bob, group] {
-        let got = pushes(&telegram, chat);
+        let got = telegram.pushes_to(chat);
         assert_eq!(got.len(), 1, "chat {chat}: {got:#?}");
         let html = &got[0];
         assert!(
@@ -298,7 +289,7 @@ async fn commands_pushes_and_restart() {
         );
         assert!(html.contains("<i>23.05.2022</i>"), "{html}");
     }
-    assert!(pushes(&telegram, carol).is_empty() && pushes(&telegram, dave).is_empty());
+    assert!(telegram.pushes_to(carol).is_empty() && telegram.pushes_to(dave).is_empty());
     let push = telegram
         .sent_to(alice)
         .into_iter()
@@ -325,7 +316,7 @@ async fn commands_pushes_and_restart() {
     site.wait_for_hits(hits, 3, WAIT).await;
     for chat in [alice, bob, group] {
         assert_eq!(
-            pushes(&telegram, chat).len(),
+            telegram.pushes_to(chat).len(),
             1,
             "chat {chat} got a push again after restart"
         );
@@ -344,7 +335,7 @@ async fn commands_pushes_and_restart() {
     let hits = site.hits();
     site.wait_for_hits(hits, 2, WAIT).await;
     for chat in [alice, bob, group] {
-        let got = pushes(&telegram, chat);
+        let got = telegram.pushes_to(chat);
         assert_eq!(got.len(), 2, "chat {chat}: {got:#?}");
         assert!(got[1].contains("Embassy statement on a later day"));
     }
@@ -387,7 +378,7 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
     let published = std::time::Instant::now();
     wait_for_pushes(&telegram, &[ok, flooded], 1, WAIT, &bot).await;
     assert!(
-        pushes(&telegram, slow).is_empty(),
+        telegram.pushes_to(slow).is_empty(),
         "the slow chat's answer is still on its way"
     );
     wait_for_pushes(
@@ -400,15 +391,15 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
     .await;
     assert!(published.elapsed() >= Duration::from_secs(4));
     for chat in [ok, supergroup, dropped, flooded, slow] {
-        assert_eq!(pushes(&telegram, chat).len(), 1, "chat {chat}");
+        assert_eq!(telegram.pushes_to(chat).len(), 1, "chat {chat}");
     }
     assert!(
-        pushes(&telegram, group).is_empty(),
+        telegram.pushes_to(group).is_empty(),
         "the old group id gets nothing"
     );
-    assert!(pushes(&telegram, blocked).is_empty());
-    assert!(pushes(&telegram, failing).is_empty());
-    assert!(pushes(&telegram, not_found).is_empty());
+    assert!(telegram.pushes_to(blocked).is_empty());
+    assert!(telegram.pushes_to(failing).is_empty());
+    assert!(telegram.pushes_to(not_found).is_empty());
     // Blocked and vanished chats were unsubscribed; the migrated group is
     // subscribed under its new id; operators see the count.
     for gone in [blocked, not_found] {
@@ -436,12 +427,12 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
     telegram.clear_faults();
     let bot = BotProcess::spawn(&config, "bot2.log");
     wait_for_pushes(&telegram, &[failing], 1, WAIT, &bot).await;
-    assert!(pushes(&telegram, failing)[0].contains("&lt;silence&gt;"));
+    assert!(telegram.pushes_to(failing)[0].contains("&lt;silence&gt;"));
     let hits = site.hits();
     site.wait_for_hits(hits, 2, WAIT).await;
     for chat in [ok, supergroup, dropped, flooded, slow, failing] {
         assert_eq!(
-            pushes(&telegram, chat).len(),
+            telegram.pushes_to(chat).len(),
             1,
             "chat {chat} after restart"
         );
@@ -540,7 +531,7 @@ async fn a_broken_site_records_nothing_until_it_recovers() {
     let hits = site.hits();
     site.wait_for_hits(hits, 2, WAIT).await;
     assert!(
-        pushes(&telegram, 3001).is_empty(),
+        telegram.pushes_to(3001).is_empty(),
         "old items must not be pushed"
     );
     let status = telegram.ask(ADMIN, "/status").await.text;

@@ -88,10 +88,19 @@ async fn the_watcher_keeps_validators_in_memory_and_treats_304_as_success() {
         .unwrap();
     assert_eq!(first.expect("a full read").new_items.len(), 11);
     assert_eq!(validators.etag.as_deref(), Some("\"v1\""));
-    let second = embassy_bot::watch::poll_once(&src, &client, &store, &mut validators, now)
+    let later = now + chrono::Duration::minutes(5);
+    let second = embassy_bot::watch::poll_once(&src, &client, &store, &mut validators, later)
         .await
         .unwrap();
     assert!(second.is_none(), "304 records nothing");
+    assert_eq!(
+        store
+            .last_success(&src.name)
+            .unwrap()
+            .map(|t| t.timestamp()),
+        Some(later.timestamp()),
+        "but counts as a fresh read"
+    );
     // A changed page (new validator) is read whole again.
     site.behave(Behaviour {
         etag: Some("\"v2\"".into()),

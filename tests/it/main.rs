@@ -8,5 +8,6 @@ mod delivery;
 mod e2e;
 mod extraction;
 mod fetch;
+mod sources;
 mod store;
 mod support;

@@ -6,7 +6,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use embassy_bot::config::Config;
 use embassy_bot::source::Item;
 use embassy_bot::source::extract::extract_page;
-use embassy_bot::store::{PendingDelivery, Store, StoreError};
+use embassy_bot::store::{PendingDelivery, PollPolicy, Store, StoreError};
 
 use crate::support::fixture_text;
 
@@ -50,7 +50,12 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     store.subscribe(-100, None, now).await.unwrap();
 
     let first = store
-        .record_poll("home", &page("rusemb/home-2022-05-21.html"), now)
+        .record_poll(
+            "home",
+            &page("rusemb/home-2022-05-21.html"),
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     assert!(first.first_poll);
@@ -59,14 +64,24 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     assert_eq!(store.pending_count(), 0);
 
     let again = store
-        .record_poll("home", &page("rusemb/home-2022-05-21.html"), now)
+        .record_poll(
+            "home",
+            &page("rusemb/home-2022-05-21.html"),
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     assert!(!again.first_poll);
     assert!(again.new_items.is_empty());
 
     let second = store
-        .record_poll("home", &page("rusemb/home-2022-05-23.html"), now)
+        .record_poll(
+            "home",
+            &page("rusemb/home-2022-05-23.html"),
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(second.new_items.len(), 1);
@@ -85,7 +100,12 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
 
     // The item that fell off the page is still known; the page coming back does not re-announce.
     let back = store
-        .record_poll("home", &page("rusemb/home-2022-05-21.html"), now)
+        .record_poll(
+            "home",
+            &page("rusemb/home-2022-05-21.html"),
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     assert!(back.new_items.is_empty());
@@ -109,7 +129,12 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
     store
-        .record_poll("s", &[item("a/1", Some((2022, 1, 1)))], now)
+        .record_poll(
+            "s",
+            &[item("a/1", Some((2022, 1, 1)))],
+            &PollPolicy::unguarded(),
+            now,
+        )
         .await
         .unwrap();
     store.subscribe(7, None, now).await.unwrap();
@@ -119,7 +144,10 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
         item("a/9", Some((2022, 1, 2))),
         item("a/1", Some((2022, 1, 1))),
     ];
-    let outcome = store.record_poll("s", &newer, now).await.unwrap();
+    let outcome = store
+        .record_poll("s", &newer, &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
     assert_eq!(
         outcome
             .new_items
@@ -133,7 +161,10 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
 
     let mut edited = newer.clone();
     edited[0].title = "Corrected title".into();
-    let outcome = store.record_poll("s", &edited, now).await.unwrap();
+    let outcome = store
+        .record_poll("s", &edited, &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
     assert!(outcome.new_items.is_empty());
     assert_eq!(
         store.item("a/3").unwrap().unwrap().item.title,
@@ -144,10 +175,16 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
     // A listing without date or lead (another list page, a teaser) does not erase them.
     let mut with_lead = item("a/9", Some((2022, 1, 2)));
     with_lead.lead = "The lead".into();
-    store.record_poll("s", &[with_lead], now).await.unwrap();
+    store
+        .record_poll("s", &[with_lead], &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
     let mut teaser = item("a/9", None);
     teaser.title = "Teaser title".into();
-    let outcome = store.record_poll("other", &[teaser], now).await.unwrap();
+    let outcome = store
+        .record_poll("other", &[teaser], &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
     assert!(outcome.new_items.is_empty());
     let known = store.item("a/9").unwrap().unwrap().item;
     assert_eq!(known.title, "Teaser title");
@@ -165,6 +202,7 @@ async fn undated_items_are_kept_and_sorted_by_first_sight() {
         .record_poll(
             "s",
             &[item("b/undated", None), item("b/old", Some((2022, 5, 1)))],
+            &PollPolicy::unguarded(),
             now,
         )
         .await
@@ -190,12 +228,17 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
             "subscribing twice is idempotent"
         );
         store
-            .record_poll("s", &[item("c/1", None)], now)
+            .record_poll("s", &[item("c/1", None)], &PollPolicy::unguarded(), now)
             .await
             .unwrap();
         store.subscribe(43, None, now).await.unwrap();
         store
-            .record_poll("s", &[item("c/2", None), item("c/1", None)], now)
+            .record_poll(
+                "s",
+                &[item("c/2", None), item("c/1", None)],
+                &PollPolicy::unguarded(),
+                now,
+            )
             .await
             .unwrap();
         match Store::open(dir.path()) {
@@ -204,17 +247,152 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
             Ok(_) => panic!("a second store opened the same directory"),
         }
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::support::reopen_store(dir.path());
     assert_eq!(store.subscribers().unwrap(), vec![42, 43]);
     assert_eq!(store.item_count(), 2);
     assert_eq!(pending_all(&store).len(), 2);
 
     // Unsubscribing drops what was owed; migrating moves it.
-    assert!(store.unsubscribe(42, None).await.unwrap());
-    assert!(!store.unsubscribe(42, None).await.unwrap());
+    assert!(store.unsubscribe(42, None, &[]).await.unwrap());
+    assert!(!store.unsubscribe(42, None, &[]).await.unwrap());
     store.migrate_chat(43, -1001).await.unwrap();
     assert_eq!(store.subscribers().unwrap(), vec![-1001]);
     let pending = pending_all(&store);
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].chat, -1001);
+}
+
+#[tokio::test]
+async fn the_flood_guard_absorbs_a_burst_and_holds_back_old_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
+    let policy = PollPolicy::new(2, 14, now);
+    store.subscribe(7, None, now).await.unwrap();
+    store
+        .record_poll("s", &[item("f/1", Some((2022, 6, 1)))], &policy, now)
+        .await
+        .unwrap();
+
+    // Three new at once (more than 2): recorded, none queued.
+    let burst: Vec<Item> = (2..=4)
+        .map(|n| item(&format!("f/{n}"), Some((2022, 6, 1))))
+        .collect();
+    let outcome = store.record_poll("s", &burst, &policy, now).await.unwrap();
+    assert!(outcome.flood);
+    assert_eq!((outcome.new_items.len(), outcome.queued), (3, 0));
+    assert_eq!(store.item_count(), 4);
+    // Absorbed: the same page again is quiet.
+    let again = store.record_poll("s", &burst, &policy, now).await.unwrap();
+    assert!(!again.flood && again.new_items.is_empty());
+
+    // Two new, one dated before 18 May (14 days): only the fresh and the undated go out.
+    let page = vec![
+        item("f/5", Some((2022, 5, 18))),
+        item("f/6", Some((2022, 5, 17))),
+        item("f/7", None),
+    ];
+    let outcome = store
+        .record_poll("s", &page, &PollPolicy::new(3, 14, now), now)
+        .await
+        .unwrap();
+    assert!(!outcome.flood);
+    assert_eq!((outcome.queued, outcome.too_old), (2, 1));
+    let pending: Vec<_> = pending_all(&store).into_iter().map(|p| p.item_id).collect();
+    assert_eq!(pending, vec!["f/5", "f/7"]);
+    assert_eq!(store.item_count_of("s").unwrap(), Some(3));
+}
+
+#[test]
+fn poll_policy_decides_floods_and_freshness() {
+    let now = Utc.with_ymd_and_hms(2022, 6, 1, 23, 59, 0).unwrap();
+    let policy = PollPolicy::new(8, 14, now);
+    assert!(!policy.is_flood(8) && policy.is_flood(9));
+    assert!(policy.is_fresh(&item("p/1", Some((2022, 5, 18)))));
+    assert!(!policy.is_fresh(&item("p/2", Some((2022, 5, 17)))));
+    assert!(
+        policy.is_fresh(&item("p/3", None)),
+        "undated counts as fresh"
+    );
+    let open = PollPolicy::unguarded();
+    assert!(!open.is_flood(usize::MAX) && open.is_fresh(&item("p/4", Some((1990, 1, 1)))));
+}
+
+#[tokio::test]
+async fn empty_reads_and_304s_touch_only_what_they_should() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
+    let t1 = Utc.with_ymd_and_hms(2022, 6, 1, 13, 0, 0).unwrap();
+    // A 304 for a source never read whole leaves it unread (its first read stays silent).
+    store.record_unchanged("s", t1).unwrap();
+    assert_eq!(store.last_success("s").unwrap(), None);
+    assert_eq!(store.record_empty("s").unwrap(), 0);
+
+    let page: Vec<Item> = (1..=4).map(|n| item(&format!("e/{n}"), None)).collect();
+    store
+        .record_poll("s", &page, &PollPolicy::unguarded(), t0)
+        .await
+        .unwrap();
+    store.record_unchanged("s", t1).unwrap();
+    assert_eq!(store.last_success("s").unwrap(), Some(t1));
+    // The first empty read reports what the page had; later ones do not repeat it.
+    assert_eq!(store.record_empty("s").unwrap(), 4);
+    assert_eq!(store.record_empty("s").unwrap(), 0);
+    assert_eq!(
+        store.last_success("s").unwrap(),
+        Some(t1),
+        "not a good read"
+    );
+    // The same releases coming back are not new.
+    let back = store
+        .record_poll("s", &page, &PollPolicy::unguarded(), t1)
+        .await
+        .unwrap();
+    assert!(back.new_items.is_empty());
+    assert_eq!(store.item_count_of("s").unwrap(), Some(4));
+}
+
+#[tokio::test]
+async fn leaving_one_source_keeps_every_other_configured_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let configured: Vec<String> = ["home", "press", "informs"].map(String::from).to_vec();
+    // Only `home` has ever been read; `press` and `informs` must not be lost.
+    store
+        .record_poll("home", &[item("u/1", None)], &PollPolicy::unguarded(), now)
+        .await
+        .unwrap();
+    store.subscribe(9, None, now).await.unwrap();
+    assert!(
+        store
+            .unsubscribe(9, Some("home"), &configured)
+            .await
+            .unwrap()
+    );
+    let left = store.subscription(9).unwrap().unwrap().sources.unwrap();
+    assert_eq!(
+        left.into_iter().collect::<Vec<_>>(),
+        vec!["informs", "press"]
+    );
+    assert!(
+        !store
+            .unsubscribe(9, Some("home"), &configured)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .unsubscribe(9, Some("press"), &configured)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .unsubscribe(9, Some("informs"), &configured)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.subscription(9).unwrap(), None, "last source ends it");
 }

@@ -33,8 +33,24 @@ pub fn page_with_extra_item() -> String {
 /// The operator's chat in test configs.
 pub const ADMIN: i64 = 4242;
 
-/// Writes a config for a bot that talks to our fakes; returns its path.
+/// Writes a config for a bot that talks to our fakes, watching one source
+/// `fake` at `site_url`; returns its path.
 pub fn write_config(dir: &Path, telegram_url: &str, site_url: &str, interval_secs: u64) -> PathBuf {
+    // The fixtures are pages of May 2022: let their releases count as fresh.
+    let source = source_toml("fake", site_url, interval_secs, "max_age_days = 36500\n");
+    write_config_sources(dir, telegram_url, &source)
+}
+
+/// One `[[sources]]` block for a fake site; `extra` adds keys (one per line).
+pub fn source_toml(name: &str, url: &str, interval_secs: u64, extra: &str) -> String {
+    format!(
+        "\n[[sources]]\nname = \"{name}\"\nurl = \"{url}\"\ninterval_secs = {interval_secs}\ntimeout_secs = 5\n{extra}"
+    )
+}
+
+/// Writes a config for a bot that talks to our fakes, with the given
+/// `[[sources]]` blocks ([`source_toml`]); returns its path.
+pub fn write_config_sources(dir: &Path, telegram_url: &str, sources: &str) -> PathBuf {
     let path = dir.join("config.toml");
     let text = format!(
         r#"data_dir = "{data}"
@@ -44,17 +60,61 @@ admin_chats = [{ADMIN}]
 api_url = "{telegram_url}"
 long_poll_secs = 1
 throttle = false
-
-[[sources]]
-name = "fake"
-url = "{site_url}"
-interval_secs = {interval_secs}
-timeout_secs = 5
-"#,
+{sources}"#,
         data = dir.join("data").display()
     );
     std::fs::write(&path, text).expect("write config");
     path
+}
+
+/// A list page in the site's layout (`DD.MM.YYYY - Title` links to `/fnapr/N`,
+/// lead after), newest first as given: `(id, date, title)`.
+pub fn release_page(items: &[(u32, chrono::NaiveDate, &str)]) -> String {
+    let mut html = String::from("<html><head><meta charset=\"utf-8\"></head><body>\n");
+    for (id, date, title) in items {
+        html.push_str(&format!(
+            "<div class=\"news-item\"><a href=\"/fnapr/{id}\">{} - {title}</a>\n<p>A lead paragraph for release {id}, long enough to count.</p></div>\n",
+            date.format("%d.%m.%Y")
+        ));
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+/// Opens a store that this process just dropped. sled lets go of its lock
+/// when its last background job ends, a moment after the handle is dropped.
+pub fn reopen_store(dir: &Path) -> embassy_bot::store::Store {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match embassy_bot::store::Store::open(dir) {
+            Ok(store) => return store,
+            Err(embassy_bot::store::StoreError::Locked(_))
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("reopening the store: {e}"),
+        }
+    }
+}
+
+/// Polls `check` every 50 ms until it holds; after `timeout`, panics with
+/// `what` and the bot's log.
+pub async fn eventually(
+    timeout: Duration,
+    what: &str,
+    bot: &BotProcess,
+    mut check: impl FnMut() -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out: {what}; log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The real binary, running against the fakes.

@@ -187,6 +187,15 @@ impl FakeTelegram {
         }
     }
 
+    /// The pushes (release messages, not command replies) `chat_id` received, in order.
+    pub fn pushes_to(&self, chat_id: i64) -> Vec<String> {
+        self.sent_to(chat_id)
+            .into_iter()
+            .map(|m| m.text)
+            .filter(|t| t.starts_with("🆕"))
+            .collect()
+    }
+
     /// Sends `text` as `user_id` and returns the single reply it produced.
     pub async fn ask(&self, user_id: i64, text: &str) -> Sent {
         let before = self.sent_to(user_id).len();

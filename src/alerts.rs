@@ -1,0 +1,58 @@
+//! Operator alerts: a short message to every `admin_chats` chat when a source
+//! needs a human (failing for a while, recovered, emptied, flooded).
+//!
+//! Alerts are rare and best effort, so they skip the push journal: each one is
+//! sent on its own task, failures are logged, and the watcher that raised it
+//! never waits for Telegram.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::delivery::{Format, Messenger, SendError};
+
+/// Sends one message to one chat; what [`Alerts`] is built on.
+type SendFn = dyn Fn(i64, String) -> BoxFuture<'static, Result<(), SendError>> + Send + Sync;
+
+/// A cheap-to-clone handle that tells every admin chat. Holds a boxed sender
+/// rather than a [`Messenger`] type parameter so watchers stay non-generic.
+#[derive(Clone)]
+pub struct Alerts {
+    admins: Arc<[i64]>,
+    send: Arc<SendFn>,
+}
+
+impl Alerts {
+    /// Alerts that go to `admins` through `messenger`, as Telegram HTML.
+    pub fn new<M: Messenger>(messenger: M, admins: &[i64]) -> Alerts {
+        Alerts {
+            admins: admins.into(),
+            send: Arc::new(move |chat, text| {
+                let messenger = messenger.clone();
+                Box::pin(async move { messenger.send(chat, text, Format::Html).await })
+            }),
+        }
+    }
+
+    /// Alerts that go nowhere (no admins configured, tools, tests).
+    pub fn none() -> Alerts {
+        Alerts {
+            admins: Arc::new([]),
+            send: Arc::new(|_, _| Box::pin(async { Ok(()) })),
+        }
+    }
+
+    /// Sends `html` to every admin chat in the background; returns at once.
+    /// Must be called inside a tokio runtime.
+    pub fn send(&self, html: String) {
+        for &chat in self.admins.iter() {
+            let send = self.send.clone();
+            let text = html.clone();
+            tokio::spawn(async move {
+                if let Err(e) = send(chat, text).await {
+                    tracing::warn!(chat, error = ?e, "could not send an operator alert");
+                }
+            });
+        }
+    }
+}

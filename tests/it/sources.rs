@@ -1,0 +1,261 @@
+//! Several sources end to end, over loopback: subscriptions per source,
+//! `/sources`, the flood guard, old releases, an emptied page, and a failing
+//! source that alerts operators once, recovers, and never holds up the others.
+
+use std::time::Duration;
+
+use chrono::{Days, NaiveDate, Utc};
+
+use crate::support::site::FakeSite;
+use crate::support::telegram::FakeTelegram;
+use crate::support::{
+    ADMIN, BotProcess, eventually, release_page, source_toml, write_config_sources,
+};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn days_ago(n: u64) -> NaiveDate {
+    today().checked_sub_days(Days::new(n)).unwrap()
+}
+
+/// How many admin messages contain `needle`.
+fn admin_told(telegram: &FakeTelegram, needle: &str) -> usize {
+    telegram
+        .sent_to(ADMIN)
+        .iter()
+        .filter(|m| m.text.contains(needle))
+        .count()
+}
+
+/// Starts the bot on two fake sites `alpha` and `beta` (with extra keys each)
+/// and waits until both have been read once.
+async fn start_two(
+    alpha_page: String,
+    beta_page: String,
+    alpha_extra: &str,
+) -> (
+    FakeTelegram,
+    FakeSite,
+    FakeSite,
+    tempfile::TempDir,
+    BotProcess,
+) {
+    let telegram = FakeTelegram::start().await;
+    let alpha = FakeSite::start(alpha_page).await;
+    let beta = FakeSite::start(beta_page).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources =
+        source_toml("alpha", &alpha.url, 1, alpha_extra) + &source_toml("beta", &beta.url, 1, "");
+    let config = write_config_sources(dir.path(), &telegram.url, &sources);
+    let bot = BotProcess::spawn(&config, "bot.log");
+    telegram.wait_for_polls(1, WAIT, &bot).await;
+    for _ in 0..100 {
+        let reply = telegram.ask(999_002, "/sources").await.text;
+        if !reply.contains("Last good read: never") {
+            return (telegram, alpha, beta, dir, bot);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the bot never read both sources; log:\n{}", bot.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_per_source_and_the_sources_list() {
+    let alpha_items = vec![(100, today(), "Alpha one")];
+    let beta_items = vec![(200, today(), "Beta one")];
+    let (telegram, alpha, beta, _dir, bot) =
+        start_two(release_page(&alpha_items), release_page(&beta_items), "").await;
+    let (only_beta, everything) = (2001, 2002);
+
+    let reply = telegram.ask(only_beta, "/subscribe BETA").await.text;
+    assert!(reply.starts_with("Subscribed to beta"), "{reply}");
+    let reply = telegram.ask(everything, "/subscribe").await.text;
+    assert!(reply.starts_with("Subscribed"), "{reply}");
+    let reply = telegram.ask(everything, "/subscribe alpha").await.text;
+    assert!(reply.contains("already get every source"), "{reply}");
+    let reply = telegram.ask(only_beta, "/subscribe gamma").await.text;
+    assert!(
+        reply.contains("no source called “gamma”") && reply.contains("alpha, beta"),
+        "{reply}"
+    );
+    let reply = telegram.ask(only_beta, "/unsubscribe <b>x</b>").await.text;
+    assert!(reply.contains("&lt;b&gt;x&lt;/b&gt;"), "escaped: {reply}");
+
+    let list = telegram.ask(only_beta, "/sources").await;
+    assert_eq!(list.parse_mode.as_deref(), Some("HTML"));
+    let text = list.text;
+    assert!(text.contains("You get: beta"), "{text}");
+    assert!(
+        text.contains("<b>alpha</b>") && text.contains(&alpha.url),
+        "{text}"
+    );
+    assert!(
+        text.contains("<b>beta</b>") && text.contains(&beta.url),
+        "{text}"
+    );
+    let alpha_part = text.split("<b>beta</b>").next().unwrap();
+    assert!(alpha_part.contains("Subscribed: no"), "{text}");
+    assert!(
+        text.split("<b>beta</b>")
+            .nth(1)
+            .unwrap()
+            .contains("Subscribed: yes"),
+        "{text}"
+    );
+    assert!(!text.contains("Last good read: never"), "{text}");
+    assert!(text.contains("Releases on the page then: 1"), "{text}");
+
+    // A release on each site: the all-sources chat gets both, the other only beta's.
+    let mut alpha_items = alpha_items;
+    let mut beta_items = beta_items;
+    alpha_items.insert(0, (101, today(), "Alpha two"));
+    beta_items.insert(0, (201, today(), "Beta two"));
+    alpha.set_page(release_page(&alpha_items));
+    beta.set_page(release_page(&beta_items));
+    eventually(WAIT, "both pushes", &bot, || {
+        telegram.pushes_to(everything).len() >= 2
+    })
+    .await;
+    eventually(WAIT, "beta's push", &bot, || {
+        !telegram.pushes_to(only_beta).is_empty()
+    })
+    .await;
+    let got = telegram.pushes_to(only_beta);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("Beta two"), "{got:?}");
+
+    // Dropping one source of "every source" keeps the other; dropping the last ends it.
+    let reply = telegram.ask(everything, "/unsubscribe alpha").await.text;
+    assert!(reply.contains("You still get: beta"), "{reply}");
+    let reply = telegram.ask(only_beta, "/unsubscribe beta").await.text;
+    assert!(reply.contains("that was your last source"), "{reply}");
+    let reply = telegram.ask(only_beta, "/unsubscribe beta").await.text;
+    assert!(reply.contains("not subscribed to beta"), "{reply}");
+
+    alpha_items.insert(0, (102, today(), "Alpha three"));
+    beta_items.insert(0, (202, today(), "Beta three"));
+    alpha.set_page(release_page(&alpha_items));
+    beta.set_page(release_page(&beta_items));
+    eventually(WAIT, "beta's second push", &bot, || {
+        telegram.pushes_to(everything).len() >= 3
+    })
+    .await;
+    let alpha_hits = alpha.hits();
+    alpha.wait_for_hits(alpha_hits, 2, WAIT).await;
+    let got = telegram.pushes_to(everything);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[2].contains("Beta three"), "{got:?}");
+    assert_eq!(telegram.pushes_to(only_beta).len(), 1);
+    bot.stop_cleanly().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
+    let mut alpha_items = vec![
+        (300, today(), "Alpha a"),
+        (301, today(), "Alpha b"),
+        (302, today(), "Alpha c"),
+    ];
+    let mut beta_items = vec![(400, today(), "Beta a")];
+    let (telegram, alpha, beta, _dir, bot) = start_two(
+        release_page(&alpha_items),
+        release_page(&beta_items),
+        "max_new_items = 3\nalert_after_secs = 2\n",
+    )
+    .await;
+    let reader = 3001;
+    telegram.ask(reader, "/subscribe").await;
+
+    // Flood: five new releases at once on alpha. Nobody is sent them, the
+    // operator hears once, and the next reads are quiet.
+    for id in 310..315 {
+        alpha_items.insert(0, (id, today(), "Alpha flood"));
+    }
+    let hits = alpha.hits();
+    alpha.set_page(release_page(&alpha_items));
+    eventually(WAIT, "flood alert", &bot, || {
+        admin_told(&telegram, "5 new releases in one read") == 1
+    })
+    .await;
+    alpha.wait_for_hits(hits, 3, WAIT).await;
+    assert_eq!(admin_told(&telegram, "new releases in one read"), 1);
+    assert!(telegram.pushes_to(reader).is_empty());
+
+    // An old release that surfaces is recorded, not pushed; a fresh one is.
+    alpha_items.insert(0, (320, today(), "Alpha fresh"));
+    alpha_items.insert(1, (321, days_ago(30), "Alpha from last month"));
+    alpha.set_page(release_page(&alpha_items));
+    eventually(WAIT, "fresh push", &bot, || {
+        !telegram.pushes_to(reader).is_empty()
+    })
+    .await;
+    let got = telegram.pushes_to(reader);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("Alpha fresh"), "{got:?}");
+    let latest = telegram.ask(reader, "/latest 20").await.text;
+    assert!(
+        latest.contains("Alpha from last month"),
+        "recorded: {latest}"
+    );
+
+    // alpha fails for longer than alert_after_secs: one alert; beta keeps working.
+    alpha.set_status(500, "down");
+    beta_items.insert(0, (401, today(), "Beta during the outage"));
+    beta.set_page(release_page(&beta_items));
+    eventually(WAIT, "beta's push during the outage", &bot, || {
+        telegram.pushes_to(reader).len() >= 2
+    })
+    .await;
+    eventually(WAIT, "failure alert", &bot, || {
+        admin_told(&telegram, "has been failing") == 1
+    })
+    .await;
+    let hits = alpha.hits();
+    alpha.wait_for_hits(hits, 3, WAIT).await;
+    assert_eq!(admin_told(&telegram, "has been failing"), 1, "told once");
+    let sources = telegram.ask(reader, "/sources").await.text;
+    assert!(
+        sources.contains("Last error:") && sources.contains("500"),
+        "{sources}"
+    );
+    alpha.set_page(release_page(&alpha_items));
+    eventually(WAIT, "recovery message", &bot, || {
+        admin_told(&telegram, "reads again") == 1
+    })
+    .await;
+
+    // alpha shows no releases any more: the operator hears once, at once.
+    let hits = alpha.hits();
+    alpha.set_page("<html><body><p>Under maintenance</p></body></html>");
+    eventually(WAIT, "emptied alert", &bot, || {
+        admin_told(&telegram, "shows no releases any more") == 1
+    })
+    .await;
+    alpha.wait_for_hits(hits, 5, WAIT).await;
+    assert_eq!(admin_told(&telegram, "shows no releases any more"), 1);
+    assert_eq!(
+        admin_told(&telegram, "has been failing"),
+        1,
+        "no second alert"
+    );
+    // The releases come back: none is sent again, and the operator hears of it.
+    alpha.set_page(release_page(&alpha_items));
+    eventually(WAIT, "second recovery message", &bot, || {
+        admin_told(&telegram, "reads again") == 2
+    })
+    .await;
+    let hits = alpha.hits();
+    alpha.wait_for_hits(hits, 2, WAIT).await;
+    assert_eq!(telegram.pushes_to(reader).len(), 2, "nothing re-announced");
+    assert!(
+        telegram
+            .sent_to(ADMIN)
+            .iter()
+            .all(|m| m.parse_mode.as_deref() == Some("HTML"))
+    );
+    bot.stop_cleanly().await;
+}
