@@ -122,7 +122,8 @@ pub struct Delivery<M> {
 
 /// One release as every chat receives it.
 struct Push {
-    source: String,
+    /// Every source that listed it: a chat following any of them wants it.
+    sources: Vec<String>,
     html: String,
 }
 
@@ -168,7 +169,7 @@ impl<M: Messenger> Delivery<M> {
         };
         let push = Arc::new(Push {
             html: push_message(&stored.item),
-            source: stored.source,
+            sources: stored.sources().map(str::to_string).collect(),
         });
         let mut cache = self.rendered_cache();
         if cache.len() >= RENDERED_CACHE {
@@ -395,7 +396,7 @@ impl<M: Messenger> Delivery<M> {
                 if !self
                     .store
                     .subscription(chat)?
-                    .is_some_and(|s| s.wants(&push.source))
+                    .is_some_and(|s| push.sources.iter().any(|source| s.wants(source)))
                 {
                     self.store
                         .complete(delivery, self.unflushed_window())

@@ -70,6 +70,10 @@ pub struct StoredItem {
     pub item: Item,
     /// The source that first reported it.
     pub source: String,
+    /// Other sources that listed it later (the home page and the press archive
+    /// show the same releases); chats that follow only one of them get it too.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub also_on: BTreeSet<String>,
     /// When we first saw it (Unix seconds); orders undated items.
     pub first_seen: i64,
     /// Increasing in discovery order (oldest first within one poll).
@@ -77,6 +81,16 @@ pub struct StoredItem {
 }
 
 impl StoredItem {
+    /// Every source that has listed this item.
+    pub fn sources(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.source.as_str()).chain(self.also_on.iter().map(String::as_str))
+    }
+
+    /// Whether `source` has listed this item.
+    pub fn listed_on(&self, source: &str) -> bool {
+        self.sources().any(|s| s == source)
+    }
+
     /// The date `/latest` sorts by: the site's date, or the day we first saw it.
     pub fn sort_date(&self) -> NaiveDate {
         self.item.date.unwrap_or_else(|| {
@@ -105,9 +119,25 @@ impl Subscription {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub item_id: String,
+    /// The source whose subscribers are told.
     pub source: String,
     /// The last subscriber already fanned out to; `None` before the first batch.
     pub after_chat: Option<i64>,
+    /// The item's sequence number when it differs from the entry's key: a known
+    /// item that a further source lists is announced again, to that source's
+    /// followers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_seq: Option<u64>,
+    /// Sources that announced the item before: their followers have it already.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub already_told: Vec<String>,
+}
+
+impl OutboxEntry {
+    /// Whether a chat with `subscription` should get this announcement.
+    fn reaches(&self, subscription: &Subscription) -> bool {
+        subscription.wants(&self.source) && !self.already_told.iter().any(|s| subscription.wants(s))
+    }
 }
 
 /// What recording one poll changed.
@@ -412,9 +442,16 @@ impl Store {
         let outcome = (&self.items, &self.by_date, &self.outbox, &self.meta).transaction(
             |(items_t, by_date_t, outbox_t, meta_t)| {
                 let first_poll = meta_t.get(&primed_key)?.is_none();
+                // New to this source: never seen, or seen only on other sources.
                 let mut new_count = 0;
                 for item in &ordered {
-                    if items_t.get(item.id.as_bytes())?.is_none() {
+                    let known_here = match items_t.get(item.id.as_bytes())? {
+                        Some(old) => serde_json::from_slice::<StoredItem>(&old)
+                            .map_err(|e| abort("items", e))?
+                            .listed_on(source),
+                        None => false,
+                    };
+                    if !known_here {
                         new_count += 1;
                     }
                 }
@@ -438,8 +475,33 @@ impl Store {
                             let mut stored: StoredItem =
                                 serde_json::from_slice(&old).map_err(|e| abort("items", e))?;
                             let merged = merge_item(&stored.item, item);
-                            if stored.item == merged {
+                            let first_time_here = !stored.listed_on(source);
+                            if stored.item == merged && !first_time_here {
                                 continue;
+                            }
+                            if first_time_here {
+                                // Followers of this source alone have not had it yet.
+                                let fresh = policy.is_fresh(item);
+                                if !first_poll && !flood && fresh {
+                                    let entry = OutboxEntry {
+                                        item_id: item.id.clone(),
+                                        source: source.to_string(),
+                                        after_chat: None,
+                                        item_seq: Some(stored.seq),
+                                        already_told: stored
+                                            .sources()
+                                            .map(str::to_string)
+                                            .collect(),
+                                    };
+                                    let bytes = serde_json::to_vec(&entry)
+                                        .map_err(|e| abort("outbox", e))?;
+                                    outbox_t.insert(&next_seq.to_be_bytes(), bytes)?;
+                                    next_seq += 1;
+                                    outcome.queued += 1;
+                                } else if !first_poll && !flood {
+                                    outcome.too_old += 1;
+                                }
+                                stored.also_on.insert(source.to_string());
                             }
                             by_date_t.remove(&date_key(stored.sort_date(), stored.seq))?;
                             stored.item = merged;
@@ -449,6 +511,7 @@ impl Store {
                             let stored = StoredItem {
                                 item: (*item).clone(),
                                 source: source.to_string(),
+                                also_on: BTreeSet::new(),
                                 first_seen: now.timestamp(),
                                 seq: next_seq,
                             };
@@ -462,6 +525,8 @@ impl Store {
                                     item_id: item.id.clone(),
                                     source: source.to_string(),
                                     after_chat: None,
+                                    item_seq: None,
+                                    already_told: Vec::new(),
                                 };
                                 let bytes =
                                     serde_json::to_vec(&entry).map_err(|e| abort("outbox", e))?;
@@ -498,13 +563,14 @@ impl Store {
         let Some((key, value)) = self.outbox.first()? else {
             return Ok(None);
         };
-        let seq = u64::from_be_bytes(
+        let key_seq = u64::from_be_bytes(
             key.as_ref()
                 .try_into()
                 .map_err(|_| corrupt("outbox", "key is not 8 bytes"))?,
         );
         let entry: OutboxEntry =
             serde_json::from_slice(&value).map_err(|e| corrupt("outbox", e))?;
+        let seq = entry.item_seq.unwrap_or(key_seq);
         let start = match entry.after_chat {
             Some(chat) => Bound::Excluded(chat_key(chat)),
             None => Bound::Unbounded,
@@ -541,7 +607,7 @@ impl Store {
                     };
                     let subscription = decode_subscription(&record)
                         .map_err(ConflictableTransactionError::Abort)?;
-                    if !subscription.wants(&entry.source) {
+                    if !entry.reaches(&subscription) {
                         continue;
                     }
                     let chat =

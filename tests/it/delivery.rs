@@ -359,3 +359,71 @@ async fn wait_until(done: impl Fn() -> bool) {
     }
     panic!("condition never became true");
 }
+
+#[tokio::test]
+async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let policy = PollPolicy::unguarded();
+    store
+        .record_poll("home", &[item(1)], &policy, now)
+        .await
+        .unwrap();
+    store
+        .record_poll("press", &[item(1)], &policy, now)
+        .await
+        .unwrap();
+    let (everything, press_only, home_only) = (1, 2, 3);
+    store.subscribe(everything, None, now).await.unwrap();
+    store
+        .subscribe(press_only, Some("press"), now)
+        .await
+        .unwrap();
+    store.subscribe(home_only, Some("home"), now).await.unwrap();
+
+    // The home page shows release 5 first: its followers are told.
+    let first = store
+        .record_poll("home", &[item(5), item(1)], &policy, now)
+        .await
+        .unwrap();
+    assert_eq!(first.queued, 1);
+    fan_out_all(&store);
+    let owed = |chat| store.pending_for(chat).unwrap().len();
+    assert_eq!(
+        (owed(everything), owed(press_only), owed(home_only)),
+        (1, 0, 1)
+    );
+
+    // The press archive lists it a poll later: only press-only followers are told.
+    let second = store
+        .record_poll("press", &[item(5), item(1)], &policy, now)
+        .await
+        .unwrap();
+    assert!(second.new_items.is_empty(), "not a new release");
+    assert_eq!(second.queued, 1);
+    fan_out_all(&store);
+    assert_eq!(
+        (owed(everything), owed(press_only), owed(home_only)),
+        (1, 1, 1)
+    );
+
+    // Delivered once each; seen again on either page, it is never announced again.
+    let messenger = Scripted::default();
+    let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
+    let (_tx, shutdown) = watch::channel(false);
+    let report = delivery.deliver_pending(&shutdown).await.unwrap();
+    assert_eq!(report.sent, 3, "{report:?}");
+    for source in ["home", "press"] {
+        let again = store
+            .record_poll(source, &[item(5), item(1)], &policy, now)
+            .await
+            .unwrap();
+        assert_eq!(again.queued, 0);
+    }
+    assert_eq!(fan_out_all(&store), 0);
+    assert_eq!(
+        store.item("site/fnapr/5").unwrap().unwrap().also_on,
+        std::collections::BTreeSet::from(["press".to_string()])
+    );
+}
