@@ -134,8 +134,6 @@ const FAN_OUT_BATCH: usize = 1_000;
 const SWEEP_PAGE: usize = 256;
 /// Rendered items kept while pushing (a burst of releases is rarely larger).
 const RENDERED_CACHE: usize = 64;
-/// A group that keeps migrating is a bug somewhere; stop following it.
-const MAX_MIGRATIONS: usize = 3;
 /// How often completions are flushed in the background.
 const FLUSH_EVERY: Duration = Duration::from_millis(2);
 /// Wait after a store error before trying again.
@@ -328,23 +326,40 @@ impl<M: Messenger> Delivery<M> {
                 rescan = true;
                 continue;
             }
-            if fanning && in_flight.len() < self.concurrency {
-                continue; // keep fanning out while there is room to send
+            if stopping {
+                fanning = false; // no new work once shutdown began
             }
             let due = self
                 .backoff
                 .next_due(Instant::now())
                 .filter(|_| wake.is_some());
+            // Sends in flight are polled first on every turn; while the outbox
+            // still holds work, the last branch is ready at once so fan-out
+            // goes on between completions.
             tokio::select! {
+                biased;
                 done = in_flight.next(), if !in_flight.is_empty() => {
                     if let Some((chat, result)) = done {
                         busy.remove(&chat);
-                        since_idle.absorb(result?);
+                        match result {
+                            Ok(chat_report) => {
+                                if chat_report.chats_migrated > 0 {
+                                    rescan = true; // the new id may sit behind the cursor
+                                }
+                                since_idle.absorb(chat_report);
+                            }
+                            Err(e) => {
+                                // One chat's trouble with the store stays with that chat.
+                                let until = self.backoff.defer(chat, None);
+                                tracing::error!(chat, error = %e, retry_in = ?until.saturating_duration_since(Instant::now()), "delivery to this chat failed");
+                            }
+                        }
                     }
                 }
                 _ = wait_for(wake), if wake.is_some() => fanning = true,
                 _ = sleep_until_some(due) => {}
                 _ = shutdown_rx.wait_for(|stop| *stop), if !stopping => {}
+                _ = tokio::task::yield_now(), if fanning && in_flight.len() < self.concurrency => {}
             }
         }
     }
@@ -364,112 +379,105 @@ impl<M: Messenger> Delivery<M> {
 
     async fn deliver_chat_inner(
         &self,
-        mut chat: i64,
+        chat: i64,
         listed: Option<Vec<PendingDelivery>>,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
-        let mut migrations = 0;
-        let mut list = match listed {
+        let list = match listed {
             Some(list) => list,
             None => self.store.pending_for(chat)?,
         };
         if list.is_empty() {
             self.backoff.clear(chat);
         }
-        'chat: loop {
-            let total = list.len();
-            for (done, delivery) in list.iter().enumerate() {
-                if !self.store.is_pending(delivery)? {
-                    continue; // sent or dropped since it was listed
+        let total = list.len();
+        for (done, delivery) in list.iter().enumerate() {
+            if !self.store.is_pending(delivery)? {
+                continue; // sent or dropped since it was listed
+            }
+            let push = match self.push_for(&delivery.item_id)? {
+                Some(push) => push,
+                None => {
+                    tracing::warn!(item = %delivery.item_id, "journaled item is missing; dropping the push");
+                    self.store.give_up(delivery).await?;
+                    report.given_up += 1;
+                    continue;
                 }
-                let push = match self.push_for(&delivery.item_id)? {
-                    Some(push) => push,
-                    None => {
-                        tracing::warn!(item = %delivery.item_id, "journaled item is missing; dropping the push");
-                        self.store.give_up(delivery).await?;
-                        report.given_up += 1;
-                        continue;
-                    }
-                };
-                // The chat may have unsubscribed (from this source) since fan-out.
-                if !self
-                    .store
-                    .subscription(chat)?
-                    .is_some_and(|s| push.sources.iter().any(|source| s.wants(source)))
-                {
+            };
+            // The chat may have unsubscribed (from this source) since fan-out.
+            if !self
+                .store
+                .subscription(chat)?
+                .is_some_and(|s| push.sources.iter().any(|source| s.wants(source)))
+            {
+                self.store
+                    .complete(delivery, self.unflushed_window())
+                    .await?;
+                report.skipped += 1;
+                continue;
+            }
+            let html = &push.html;
+            let mut result = self.send(chat, html.clone(), Format::Html, shutdown).await;
+            if let Some(Err(SendError::Rejected(reason))) = &result
+                && needs_plain_text(reason)
+            {
+                tracing::warn!(chat, item = %delivery.item_id, %reason, "Telegram refused the HTML; re-sending as plain text");
+                // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
+                let plain = shorten(&to_plain(html), 2_048);
+                result = self.send(chat, plain, Format::Plain, shutdown).await;
+                if matches!(result, Some(Ok(()))) {
+                    report.sent_plain += 1;
+                }
+            }
+            let Some(result) = result else {
+                report.deferred += total - done; // shutting down
+                return Ok(report);
+            };
+            match result {
+                Ok(()) => {
                     self.store
                         .complete(delivery, self.unflushed_window())
                         .await?;
-                    report.skipped += 1;
-                    continue;
+                    self.backoff.clear(chat);
+                    report.sent += 1;
                 }
-                let html = &push.html;
-                let mut result = self.send(chat, html.clone(), Format::Html, shutdown).await;
-                if let Some(Err(SendError::Rejected(reason))) = &result
-                    && needs_plain_text(reason)
-                {
-                    tracing::warn!(chat, item = %delivery.item_id, %reason, "Telegram refused the HTML; re-sending as plain text");
-                    // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
-                    let plain = shorten(&to_plain(html), 2_048);
-                    result = self.send(chat, plain, Format::Plain, shutdown).await;
-                    if matches!(result, Some(Ok(()))) {
-                        report.sent_plain += 1;
-                    }
+                Err(SendError::Rejected(reason)) => {
+                    tracing::error!(chat, item = %delivery.item_id, %reason, "Telegram refused the push for good; giving up on it");
+                    self.store.give_up(delivery).await?;
+                    report.given_up += 1;
                 }
-                let Some(result) = result else {
-                    report.deferred += total - done; // shutting down
+                Err(SendError::ChatGone(reason)) => {
+                    let dropped = self.store.remove_chat(chat, Removal::ChatGone).await?;
+                    tracing::warn!(chat, %reason, dropped, "chat can no longer receive messages; unsubscribed it");
+                    report.chats_removed += 1;
                     return Ok(report);
-                };
-                match result {
-                    Ok(()) => {
-                        self.store
-                            .complete(delivery, self.unflushed_window())
-                            .await?;
-                        self.backoff.clear(chat);
-                        report.sent += 1;
+                }
+                Err(SendError::Migrated(new_chat)) => {
+                    tracing::info!(
+                        from = chat,
+                        to = new_chat,
+                        "group migrated to a supergroup; moving its subscription"
+                    );
+                    self.store.migrate_chat(chat, new_chat).await?;
+                    // The new id is served as a chat of its own (the sweep
+                    // comes back for it), never by this task alongside another.
+                    report.chats_migrated += 1;
+                    report.deferred += total - done;
+                    return Ok(report);
+                }
+                Err(SendError::Retry { after, reason }) => {
+                    if let Some(after) = after {
+                        self.limiter.flood_limited(chat, after);
                     }
-                    Err(SendError::Rejected(reason)) => {
-                        tracing::error!(chat, item = %delivery.item_id, %reason, "Telegram refused the push for good; giving up on it");
-                        self.store.give_up(delivery).await?;
-                        report.given_up += 1;
-                    }
-                    Err(SendError::ChatGone(reason)) => {
-                        let dropped = self.store.remove_chat(chat, Removal::ChatGone).await?;
-                        tracing::warn!(chat, %reason, dropped, "chat can no longer receive messages; unsubscribed it");
-                        report.chats_removed += 1;
-                        return Ok(report);
-                    }
-                    Err(SendError::Migrated(new_chat)) => {
-                        tracing::info!(
-                            from = chat,
-                            to = new_chat,
-                            "group migrated to a supergroup; moving its subscription"
-                        );
-                        self.store.migrate_chat(chat, new_chat).await?;
-                        report.chats_migrated += 1;
-                        migrations += 1;
-                        if migrations > MAX_MIGRATIONS {
-                            report.deferred += total - done;
-                            return Ok(report);
-                        }
-                        chat = new_chat;
-                        list = self.store.pending_for(new_chat)?;
-                        continue 'chat;
-                    }
-                    Err(SendError::Retry { after, reason }) => {
-                        if let Some(after) = after {
-                            self.limiter.flood_limited(chat, after);
-                        }
-                        let until = self.backoff.defer(chat, after);
-                        tracing::warn!(chat, %reason, retry_in = ?until.saturating_duration_since(Instant::now()), "push deferred");
-                        report.deferred += total - done;
-                        return Ok(report);
-                    }
+                    let until = self.backoff.defer(chat, after);
+                    tracing::warn!(chat, %reason, retry_in = ?until.saturating_duration_since(Instant::now()), "push deferred");
+                    report.deferred += total - done;
+                    return Ok(report);
                 }
             }
-            return Ok(report);
         }
+        Ok(report)
     }
 
     /// One send through the limiter; `None` when shutdown came first.

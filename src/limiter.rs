@@ -81,26 +81,34 @@ impl Limiter {
         let Some(limits) = self.limits else {
             return !*shutdown.borrow();
         };
-        // First the chat's own gap, without reserving a global slot meanwhile.
-        let chat_ready = {
-            let state = self.lock();
-            let mut ready = state
-                .last_sent
-                .get(&chat)
-                .map(|t| *t + limits.gap_for(chat));
-            if let Some(paused) = state.paused_until {
-                ready = Some(ready.map_or(paused, |r| r.max(paused)));
+        // First the chat's own gap, without reserving a global slot meanwhile;
+        // then, if nobody served the chat while we waited, a global slot.
+        let slot = loop {
+            let chat_ready = {
+                let state = self.lock();
+                let mut ready = state
+                    .last_sent
+                    .get(&chat)
+                    .map(|t| *t + limits.gap_for(chat));
+                if let Some(paused) = state.paused_until {
+                    ready = Some(ready.map_or(paused, |r| r.max(paused)));
+                }
+                ready
+            };
+            if let Some(at) = chat_ready
+                && !sleep_until(at, shutdown).await
+            {
+                return false;
             }
-            ready
-        };
-        if let Some(at) = chat_ready
-            && !sleep_until(at, shutdown).await
-        {
-            return false;
-        }
-        let slot = {
             let mut state = self.lock();
             let now = Instant::now();
+            if state
+                .last_sent
+                .get(&chat)
+                .is_some_and(|t| *t + limits.gap_for(chat) > now)
+            {
+                continue; // another sender to this chat got there first
+            }
             let mut slot = now;
             if let Some(next) = state.next_slot {
                 slot = slot.max(next);
@@ -114,7 +122,7 @@ impl Limiter {
                 state.last_sent.retain(|_, t| *t + horizon > now);
             }
             state.last_sent.insert(chat, slot);
-            slot
+            break slot;
         };
         sleep_until(slot, shutdown).await
     }
@@ -295,6 +303,21 @@ mod tests {
         limiter.flood_limited(3, Duration::from_secs(5));
         assert!(limiter.acquire(4, &shutdown).await);
         assert!(Instant::now() - start >= Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_senders_to_one_chat_keep_its_gap() {
+        let limiter = std::sync::Arc::new(Limiter::new(Some(RateLimits::telegram(100.0))));
+        let (_tx, shutdown) = watch::channel(false);
+        assert!(limiter.acquire(-5, &shutdown).await);
+        let start = Instant::now();
+        let (a, b) = tokio::join!(
+            limiter.acquire(-5, &shutdown),
+            limiter.acquire(-5, &shutdown)
+        );
+        assert!(a && b);
+        // A reply and a push to one group: 3.05 s apart, not both after the first gap.
+        assert!(Instant::now() - start >= Duration::from_millis(2 * 3_050 - 10));
     }
 
     #[tokio::test(start_paused = true)]

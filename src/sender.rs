@@ -108,35 +108,41 @@ pub struct Parameters {
     pub retry_after: Option<u64>,
 }
 
-/// Descriptions of 400 answers that mean the chat itself is unreachable for good.
+/// Descriptions of 400 answers that mean the chat itself is gone for good.
+/// ("not enough rights" is left out on purpose: a restricted bot may be
+/// allowed to post again, so that message is given up, the chat kept.)
 const GONE_400: &[&str] = &[
     "chat not found",
     "user not found",
     "peer_id_invalid",
     "group chat was deactivated",
-    "have no rights to send a message",
-    "not enough rights to send",
-    "need administrator rights",
     "bot was kicked",
-    "chat_write_forbidden",
 ];
+
+/// Telegram asks for pauses of seconds or minutes; a larger figure is a bug
+/// somewhere, and obeying it would stop every push for days.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
 
 /// Reads one answer: success, or what kind of failure it is.
 pub fn classify(status: u16, answer: &Answer) -> Result<(), SendError> {
     if answer.ok && (200..300).contains(&status) {
         return Ok(());
     }
-    let description = answer
-        .description
-        .clone()
-        .unwrap_or_else(|| format!("HTTP status {status} without a description"));
+    // Only the Bot API's own JSON can say a chat is gone: a proxy's or a
+    // firewall's 403 page must never unsubscribe anybody.
+    let Some(description) = answer.description.clone() else {
+        return Err(SendError::Retry {
+            after: None,
+            reason: format!("HTTP status {status} without a Bot API answer"),
+        });
+    };
     let parameters = answer.parameters.as_ref();
     if let Some(to) = parameters.and_then(|p| p.migrate_to_chat_id) {
         return Err(SendError::Migrated(to));
     }
     if let Some(secs) = parameters.and_then(|p| p.retry_after) {
         return Err(SendError::Retry {
-            after: Some(Duration::from_secs(secs)),
+            after: Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER)),
             reason: description,
         });
     }
@@ -146,17 +152,16 @@ pub fn classify(status: u16, answer: &Answer) -> Result<(), SendError> {
             after: None,
             reason: description,
         }),
-        403 => Err(SendError::ChatGone(description)),
-        _ if lower.starts_with("forbidden") => Err(SendError::ChatGone(description)),
+        403 if lower.starts_with("forbidden") => Err(SendError::ChatGone(description)),
         400 if GONE_400.iter().any(|g| lower.contains(g)) => Err(SendError::ChatGone(description)),
-        // Our request was refused as it is: bad markup, too long, and so on.
-        400 => Err(SendError::Rejected(description)),
+        // Our request was refused as it is: bad markup, too long, no rights, and so on.
+        400 | 403 => Err(SendError::Rejected(description)),
         // A wrong token is the operator's to fix; keep the pushes meanwhile.
         401 | 404 => Err(SendError::Retry {
             after: Some(Duration::from_secs(60)),
             reason: description,
         }),
-        // 5xx, gateways, and answers that are not the Bot API's JSON.
+        // 5xx, gateways, and anything else.
         _ => Err(SendError::Retry {
             after: None,
             reason: description,
@@ -188,7 +193,6 @@ mod tests {
             (403, "Forbidden: some wording Telegram adds next year"),
             (400, "Bad Request: chat not found"),
             (400, "Bad Request: PEER_ID_INVALID"),
-            (400, "Bad Request: have no rights to send a message"),
         ] {
             assert!(
                 matches!(gone(status, text), Err(SendError::ChatGone(_))),
@@ -217,10 +221,27 @@ mod tests {
             r#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-100123}}"#,
         );
         assert_eq!(classify(400, &moved), Err(SendError::Migrated(-100123)));
-        // A proxy's HTML error page: not JSON at all.
+        // A proxy's HTML error page: not JSON at all. Never "chat gone".
+        for status in [403, 400, 502] {
+            assert!(matches!(
+                classify(status, &Answer::default()),
+                Err(SendError::Retry { .. })
+            ));
+        }
+        // A restricted bot keeps the chat; only this message is given up.
         assert!(matches!(
-            classify(502, &Answer::default()),
-            Err(SendError::Retry { .. })
+            gone(
+                400,
+                "Bad Request: not enough rights to send text messages to the chat"
+            ),
+            Err(SendError::Rejected(_))
+        ));
+        let absurd = answer(
+            r#"{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":18446744073709551615}}"#,
+        );
+        assert!(matches!(
+            classify(429, &absurd),
+            Err(SendError::Retry { after: Some(d), .. }) if d == Duration::from_secs(3_600)
         ));
     }
 }

@@ -596,22 +596,29 @@ impl Store {
             |(subs_t, deliveries_t, outbox_t)| {
                 // Another step may have moved this entry meanwhile: then do nothing.
                 if outbox_t.get(key.as_ref())?.as_deref() != Some(value.as_ref()) {
-                    return Ok(0);
+                    return Ok((0, 0));
                 }
                 let mut queued = 0;
+                let mut skipped_corrupt = 0;
                 for chat_bytes in &chats {
                     // Re-read inside the transaction: a chat that unsubscribed
                     // after the listing gets nothing.
                     let Some(record) = subs_t.get(chat_bytes.as_ref())? else {
                         continue;
                     };
-                    let subscription = decode_subscription(&record)
-                        .map_err(ConflictableTransactionError::Abort)?;
+                    // A damaged record must not block every later announcement:
+                    // that chat is skipped (and logged below).
+                    let Ok(subscription) = decode_subscription(&record) else {
+                        skipped_corrupt += 1;
+                        continue;
+                    };
                     if !entry.reaches(&subscription) {
                         continue;
                     }
-                    let chat =
-                        chat_from_key(chat_bytes).ok_or_else(|| abort("subscribers", "bad key"))?;
+                    let Some(chat) = chat_from_key(chat_bytes) else {
+                        skipped_corrupt += 1;
+                        continue;
+                    };
                     deliveries_t.insert(&delivery_key(chat, seq), entry.item_id.as_bytes())?;
                     queued += 1;
                 }
@@ -620,9 +627,17 @@ impl Store {
                 } else {
                     outbox_t.insert(key.as_ref(), next_bytes.as_slice())?;
                 }
-                Ok(queued)
+                Ok((queued, skipped_corrupt))
             },
         )?;
+        let (queued, skipped_corrupt) = queued;
+        if skipped_corrupt > 0 {
+            tracing::error!(
+                skipped_corrupt,
+                item = %entry.item_id,
+                "damaged subscriber records were skipped during fan-out"
+            );
+        }
         Ok(Some(queued))
     }
 
@@ -795,46 +810,108 @@ impl Store {
     /// transaction; a gone chat is counted for operators. Returns how many
     /// pushes were dropped. Durable on return.
     pub async fn remove_chat(&self, chat: i64, why: Removal) -> Result<usize, StoreError> {
-        let keys = self.pending_keys(chat)?;
-        (&self.subscribers, &self.deliveries, &self.meta).transaction(
-            |(subs_t, deliveries_t, meta_t)| {
-                let was_subscribed = subs_t.remove(&chat_key(chat))?.is_some();
-                for key in &keys {
-                    deliveries_t.remove(key.as_ref())?;
-                }
-                if why == Removal::ChatGone {
-                    if was_subscribed {
-                        bump(meta_t, STAT_CHATS_REMOVED, 1)?;
+        let mut dropped = 0;
+        let mut first = true;
+        // A fan-out step may journal a push for the chat between our listing and
+        // our transaction; once the subscription is gone no more can come, so a
+        // second look catches the stragglers.
+        loop {
+            let keys = self.pending_keys(chat)?;
+            if !first && keys.is_empty() {
+                break;
+            }
+            (&self.subscribers, &self.deliveries, &self.meta).transaction(
+                |(subs_t, deliveries_t, meta_t)| {
+                    let was_subscribed = first && subs_t.remove(&chat_key(chat))?.is_some();
+                    for key in &keys {
+                        deliveries_t.remove(key.as_ref())?;
                     }
-                    bump(meta_t, STAT_DELIVERIES_DROPPED, keys.len() as u64)?;
-                }
-                Ok(())
-            },
-        )?;
+                    if why == Removal::ChatGone {
+                        if was_subscribed {
+                            bump(meta_t, STAT_CHATS_REMOVED, 1)?;
+                        }
+                        bump(meta_t, STAT_DELIVERIES_DROPPED, keys.len() as u64)?;
+                    }
+                    Ok(())
+                },
+            )?;
+            dropped += keys.len();
+            first = false;
+        }
         self.commit().await?;
-        Ok(keys.len())
+        Ok(dropped)
     }
 
     /// Moves a group's subscription and pending pushes to its new supergroup id,
-    /// in one transaction. Durable on return.
+    /// in one transaction. If the supergroup subscribed on its own, it keeps its
+    /// own record and pushes, and the group's are dropped (no double sends).
+    /// Durable on return.
     pub async fn migrate_chat(&self, from: i64, to: i64) -> Result<(), StoreError> {
+        let outbox_keys: Vec<sled::IVec> = self.outbox.iter().keys().collect::<Result<_, _>>()?;
         let pending = self.pending_for(from)?;
-        (&self.subscribers, &self.deliveries, &self.meta).transaction(
-            |(subs_t, deliveries_t, meta_t)| {
-                if let Some(record) = subs_t.remove(&chat_key(from))? {
-                    // If the supergroup already subscribed on its own, keep its record.
-                    if subs_t.get(chat_key(to))?.is_none() {
-                        subs_t.insert(&chat_key(to), record)?;
+        let to_had_own = (
+            &self.subscribers,
+            &self.deliveries,
+            &self.outbox,
+            &self.meta,
+        )
+            .transaction(|(subs_t, deliveries_t, outbox_t, meta_t)| {
+                let moved = subs_t.remove(&chat_key(from))?;
+                let to_had_own = subs_t.get(chat_key(to))?.is_some();
+                if let Some(record) = moved.as_ref().filter(|_| !to_had_own) {
+                    subs_t.insert(&chat_key(to), record.clone())?;
+                    // Announcements being fanned out that already passed the new
+                    // id but not yet the old one would reach neither: journal
+                    // them for the new id now.
+                    let subscription =
+                        decode_subscription(record).map_err(ConflictableTransactionError::Abort)?;
+                    for key in &outbox_keys {
+                        let Some(value) = outbox_t.get(key.as_ref())? else {
+                            continue;
+                        };
+                        let entry: OutboxEntry =
+                            serde_json::from_slice(&value).map_err(|e| abort("outbox", e))?;
+                        let passed_to_not_from = entry
+                            .after_chat
+                            .is_some_and(|cursor| cursor >= to && cursor < from);
+                        if passed_to_not_from && entry.reaches(&subscription) {
+                            let key_seq = u64::from_be_bytes(
+                                key.as_ref()
+                                    .try_into()
+                                    .map_err(|_| abort("outbox", "key is not 8 bytes"))?,
+                            );
+                            let seq = entry.item_seq.unwrap_or(key_seq);
+                            deliveries_t
+                                .insert(&delivery_key(to, seq), entry.item_id.as_bytes())?;
+                        }
                     }
                 }
                 for d in &pending {
                     deliveries_t.remove(&delivery_key(from, d.seq))?;
-                    deliveries_t.insert(&delivery_key(to, d.seq), d.item_id.as_bytes())?;
+                    if !to_had_own {
+                        deliveries_t.insert(&delivery_key(to, d.seq), d.item_id.as_bytes())?;
+                    }
                 }
                 bump(meta_t, STAT_CHATS_MIGRATED, 1)?;
-                Ok(())
-            },
-        )?;
+                Ok(to_had_own)
+            })?;
+        // Stragglers journaled by a fan-out step between our listing and the
+        // transaction (none can come after it: the old id is unsubscribed).
+        loop {
+            let left = self.pending_for(from)?;
+            if left.is_empty() {
+                break;
+            }
+            self.deliveries.transaction(|deliveries_t| {
+                for d in &left {
+                    deliveries_t.remove(&delivery_key(from, d.seq))?;
+                    if !to_had_own {
+                        deliveries_t.insert(&delivery_key(to, d.seq), d.item_id.as_bytes())?;
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })?;
+        }
         self.commit().await
     }
 

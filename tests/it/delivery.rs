@@ -142,12 +142,15 @@ async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
     let first = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(first.fanned_out, 12);
     assert_eq!((first.chats_removed, first.chats_migrated), (1, 1));
-    assert_eq!(first.deferred, 3, "{first:?}");
+    assert_eq!(
+        first.deferred, 6,
+        "chat 2's three and the migrated group's three: {first:?}"
+    );
     assert_eq!(messenger.titles(1), vec!["Item 2", "Item 3", "Item 4"]);
     assert_eq!(
-        messenger.titles(-1004),
-        vec!["Item 2", "Item 3", "Item 4"],
-        "the migrated group gets its pushes at the new id in the same pass"
+        store.pending_for(-1004).unwrap().len(),
+        3,
+        "moved to the new id"
     );
     assert!(
         messenger.titles(2).is_empty(),
@@ -156,9 +159,12 @@ async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
     assert!(!store.is_subscribed(3).unwrap());
     assert_eq!(store.delivery_stats().unwrap().deliveries_dropped, 3);
 
-    // Until its backoff ends, the failed chat is left alone.
+    // The migrated group is served under its new id; until its backoff ends,
+    // the failed chat is left alone.
     let early = delivery.deliver_pending(&shutdown).await.unwrap();
-    assert_eq!(early.sent, 0, "{early:?}");
+    assert_eq!(early.sent, 3, "{early:?}");
+    assert_eq!(messenger.titles(-1004), vec!["Item 2", "Item 3", "Item 4"]);
+    assert!(messenger.titles(2).is_empty());
     tokio::time::sleep(Duration::from_millis(150)).await;
     let second = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(second.sent, 3, "{second:?}");
@@ -426,4 +432,44 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
         store.item("site/fnapr/5").unwrap().unwrap().also_on,
         std::collections::BTreeSet::from(["press".to_string()])
     );
+}
+
+#[tokio::test]
+async fn a_migration_never_doubles_or_drops_a_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let policy = PollPolicy::unguarded();
+    store
+        .record_poll("s", &[item(1)], &policy, now)
+        .await
+        .unwrap();
+    let (group, supergroup, other_group, other_super) = (-40, -1_000_040, -50, -1_000_050);
+    for chat in [group, supergroup, other_group] {
+        store.subscribe(chat, None, now).await.unwrap();
+    }
+    store
+        .record_poll("s", &[item(2), item(1)], &policy, now)
+        .await
+        .unwrap();
+
+    // Fan out only as far as past -1_000_040 (the first batch: -1_000_040 alone).
+    assert_eq!(store.fan_out_step(1).unwrap(), Some(1));
+    // `other_group` becomes `other_super`, which sorts before the cursor:
+    // the announcement in progress must still reach it.
+    store.migrate_chat(other_group, other_super).await.unwrap();
+    // `group` becomes `supergroup`, which subscribed on its own: one copy only.
+    fan_out_all(&store);
+    assert_eq!(store.pending_for(group).unwrap().len(), 1);
+    store.migrate_chat(group, supergroup).await.unwrap();
+
+    assert_eq!(store.pending_for(other_super).unwrap().len(), 1, "not lost");
+    assert!(store.pending_for(other_group).unwrap().is_empty());
+    assert_eq!(
+        store.pending_for(supergroup).unwrap().len(),
+        1,
+        "not doubled"
+    );
+    assert!(store.pending_for(group).unwrap().is_empty());
+    assert_eq!(store.subscribers().unwrap(), vec![other_super, supergroup]);
 }
