@@ -473,3 +473,59 @@ async fn a_migration_never_doubles_or_drops_a_push() {
     assert!(store.pending_for(group).unwrap().is_empty());
     assert_eq!(store.subscribers().unwrap(), vec![other_super, supergroup]);
 }
+
+/// Answers every send after a pause, like a busy Telegram.
+#[derive(Clone, Default)]
+struct Slow {
+    sent: Arc<Mutex<usize>>,
+}
+
+impl Messenger for Slow {
+    async fn send(&self, _chat: i64, _text: String, _format: Format) -> Result<(), SendError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        *self.sent.lock().unwrap() += 1;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_in_the_middle_of_a_fan_out_returns_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let policy = PollPolicy::unguarded();
+    store
+        .record_poll("s", &[item(1)], &policy, now)
+        .await
+        .unwrap();
+    let subscribing = (1..=20_000).map(|chat| {
+        let store = store.clone();
+        async move { store.subscribe(chat, None, now).await.unwrap() }
+    });
+    futures::future::join_all(subscribing).await;
+    store
+        .record_poll("s", &[item(2), item(1)], &policy, now)
+        .await
+        .unwrap();
+
+    let messenger = Slow::default();
+    let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
+    let (tx, shutdown) = watch::channel(false);
+    let worker = tokio::spawn(delivery.run(Arc::new(tokio::sync::Notify::new()), shutdown));
+    while *messenger.sent.lock().unwrap() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        store.outbox_len() > 0,
+        "shutdown comes while the fan-out is still going"
+    );
+    tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), worker)
+        .await
+        .expect("delivery stops within seconds of shutdown")
+        .unwrap();
+    let sent = *messenger.sent.lock().unwrap();
+    assert!(sent < 20_000, "stopped mid-way ({sent} sent)");
+    // What was not sent is still owed (journaled or still in the outbox).
+    assert!(store.pending_count() + store.outbox_len() > 0);
+}
