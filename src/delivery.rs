@@ -234,6 +234,8 @@ impl<M: Messenger> Delivery<M> {
         let mut since_idle = PassReport::default();
         let mut in_flight = FuturesUnordered::new();
         let mut busy: HashSet<i64> = HashSet::new();
+        // Chats a sweep found busy: served again when their current task ends.
+        let mut revisit: HashSet<i64> = HashSet::new();
         let mut page: VecDeque<(i64, Vec<PendingDelivery>)> = VecDeque::new();
         let mut after: Option<i64> = None;
         let mut exhausted = false; // this sweep reached the end of the journal
@@ -296,6 +298,10 @@ impl<M: Messenger> Delivery<M> {
                 }
                 if busy.insert(chat) {
                     in_flight.push(self.deliver_chat(chat, Some(list), shutdown));
+                } else {
+                    // Being served from an older listing that may lack this
+                    // push: serve it again as soon as that finishes.
+                    revisit.insert(chat);
                 }
             }
             let sweep_done = page.is_empty() && exhausted && !fanning;
@@ -341,6 +347,10 @@ impl<M: Messenger> Delivery<M> {
                 done = in_flight.next(), if !in_flight.is_empty() => {
                     if let Some((chat, result)) = done {
                         busy.remove(&chat);
+                        if revisit.remove(&chat) && !stopping {
+                            busy.insert(chat);
+                            in_flight.push(self.deliver_chat(chat, None, shutdown));
+                        }
                         match result {
                             Ok(chat_report) => {
                                 if chat_report.chats_migrated > 0 {

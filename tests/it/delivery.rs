@@ -529,3 +529,65 @@ async fn shutdown_in_the_middle_of_a_fan_out_returns_promptly() {
     // What was not sent is still owed (journaled or still in the outbox).
     assert!(store.pending_count() + store.outbox_len() > 0);
 }
+
+/// Records titles per chat; the first send to each chat takes `first_delay`.
+#[derive(Clone, Default)]
+struct SlowFirst {
+    sent: Arc<Mutex<Vec<(i64, String)>>>,
+}
+
+impl Messenger for SlowFirst {
+    async fn send(&self, chat: i64, text: String, _format: Format) -> Result<(), SendError> {
+        let first = !self.sent.lock().unwrap().iter().any(|(c, _)| *c == chat);
+        if first {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        self.sent.lock().unwrap().push((chat, text));
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_queued_while_its_chat_is_busy_still_goes_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let policy = PollPolicy::unguarded();
+    store
+        .record_poll("s", &[item(1)], &policy, now)
+        .await
+        .unwrap();
+    store.subscribe(7, None, now).await.unwrap();
+    let messenger = SlowFirst::default();
+    let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let (tx, shutdown) = watch::channel(false);
+    let worker = tokio::spawn(delivery.run(wake.clone(), shutdown));
+
+    // Release 2 goes out slowly; release 3 is queued while that send is in flight.
+    store
+        .record_poll("s", &[item(2), item(1)], &policy, now)
+        .await
+        .unwrap();
+    wake.notify_one();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    store
+        .record_poll("s", &[item(3), item(2), item(1)], &policy, now)
+        .await
+        .unwrap();
+    wake.notify_one();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while messenger.sent.lock().unwrap().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "release 3 never went out"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tx.send(true).unwrap();
+    worker.await.unwrap();
+    let sent = messenger.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[0].1.contains("Item 2") && sent[1].1.contains("Item 3"));
+}
