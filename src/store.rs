@@ -273,6 +273,10 @@ fn item_count_key(source: &str) -> Vec<u8> {
     format!("item_count:{source}").into_bytes()
 }
 
+fn source_state_key(source: &str) -> Vec<u8> {
+    format!("state:{source}").into_bytes()
+}
+
 fn last_error_key(source: &str) -> Vec<u8> {
     format!("last_error:{source}").into_bytes()
 }
@@ -1064,6 +1068,30 @@ impl Store {
         source: &str,
     ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
         self.get_stamped(&last_error_key(source))
+    }
+
+    /// Remembers a watcher's own state for `source` (failure run, alerts sent),
+    /// so it survives a restart. Not flushed: losing the latest change costs
+    /// at most one repeated or missing operator message.
+    pub fn save_source_state<T: Serialize>(
+        &self,
+        source: &str,
+        state: &T,
+    ) -> Result<(), StoreError> {
+        self.meta
+            .insert(source_state_key(source), encode("meta", state)?)?;
+        Ok(())
+    }
+
+    /// What [`Store::save_source_state`] kept for `source`.
+    pub fn source_state<T: serde::de::DeserializeOwned>(
+        &self,
+        source: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.meta
+            .get(source_state_key(source))?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt("meta", e)))
+            .transpose()
     }
 
     /// Remembers the contacts read from the live page, with when they were read.

@@ -107,7 +107,13 @@ pub async fn run(
             return;
         }
     };
-    let mut health = Health::default();
+    let mut health: Health = match store.source_state(&source.name) {
+        Ok(saved) => saved.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(source = %source.name, error = %e, "cannot read the source's saved health; starting afresh");
+            Health::default()
+        }
+    };
     // In memory only: after a restart the first read is unconditional.
     let mut validators = Validators::default();
     loop {
@@ -115,6 +121,7 @@ pub async fn run(
             return;
         }
         let now = Utc::now();
+        let health_before = health.clone();
         let result = poll_once(&source, &client, &store, &mut validators, now).await;
         let delay = match result {
             Ok(outcome) => {
@@ -152,6 +159,11 @@ pub async fn run(
                 retry_delay(health.failures, source.interval, seed)
             }
         };
+        if health != health_before
+            && let Err(e) = store.save_source_state(&source.name, &health)
+        {
+            tracing::warn!(source = %source.name, error = %e, "cannot save the source's health");
+        }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => {}
@@ -182,8 +194,9 @@ fn report(source: &SourceConfig, outcome: &PollOutcome, alerts: &Alerts) {
 }
 
 /// Where one source stands across reads, to decide what operators hear.
-/// Pure: every call takes `now`.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Pure: every call takes `now`. Kept in the store, so an outage that spans a
+/// restart still ends with its recovery message.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Health {
     /// Consecutive failed reads.
     pub failures: u32,

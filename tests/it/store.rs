@@ -396,3 +396,33 @@ async fn leaving_one_source_keeps_every_other_configured_one() {
     );
     assert_eq!(store.subscription(9).unwrap(), None, "last source ends it");
 }
+
+#[tokio::test]
+async fn an_outage_that_spans_a_restart_still_ends_with_its_recovery_message() {
+    use embassy_bot::watch::{Health, HealthChange};
+    let dir = tempfile::tempdir().unwrap();
+    let start = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let mut health = Health::default();
+        let alert_after = std::time::Duration::from_secs(60);
+        assert!(health.failed(start, alert_after, "HTTP 500").is_none());
+        let later = start + chrono::Duration::seconds(120);
+        assert!(matches!(
+            health.failed(later, alert_after, "HTTP 500"),
+            Some(HealthChange::Failing { .. })
+        ));
+        store.save_source_state("home", &health).unwrap();
+        store.flush().await.unwrap();
+    }
+    let store = crate::support::reopen_store(dir.path());
+    let mut health: Health = store.source_state("home").unwrap().unwrap();
+    let back = start + chrono::Duration::seconds(600);
+    assert_eq!(
+        health.succeeded(back),
+        Some(HealthChange::Recovered {
+            failed_for: std::time::Duration::from_secs(600)
+        })
+    );
+    assert!(store.source_state::<Health>("press").unwrap().is_none());
+}
