@@ -89,12 +89,7 @@ fn item(n: u32) -> Item {
 
 /// A store primed with item 1, chats subscribed, then items 4, 3, 2 (page order) new.
 async fn store_with_three_new(chats: &[i64]) -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    store
-        .record_poll("s", &[item(1)], &PollPolicy::unguarded(), Utc::now())
-        .await
-        .unwrap();
+    let (dir, store) = primed_store().await;
     for chat in chats {
         store.subscribe(*chat, None, Utc::now()).await.unwrap();
     }
@@ -108,6 +103,17 @@ async fn store_with_three_new(chats: &[i64]) -> (tempfile::TempDir, Store) {
         .await
         .unwrap();
     assert_eq!(outcome.queued, 3);
+    (dir, store)
+}
+
+/// A store that has read source "s" once (item 1), so later items are announced.
+async fn primed_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .record_poll("s", &[item(1)], &PollPolicy::unguarded(), Utc::now())
+        .await
+        .unwrap();
     (dir, store)
 }
 
@@ -436,14 +442,9 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
 
 #[tokio::test]
 async fn a_migration_never_doubles_or_drops_a_push() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let (_dir, store) = primed_store().await;
     let now = Utc::now();
     let policy = PollPolicy::unguarded();
-    store
-        .record_poll("s", &[item(1)], &policy, now)
-        .await
-        .unwrap();
     let (group, supergroup, other_group, other_super) = (-40, -1_000_040, -50, -1_000_050);
     for chat in [group, supergroup, other_group] {
         store.subscribe(chat, None, now).await.unwrap();
@@ -490,14 +491,9 @@ impl Messenger for Slow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_in_the_middle_of_a_fan_out_returns_promptly() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let (_dir, store) = primed_store().await;
     let now = Utc::now();
     let policy = PollPolicy::unguarded();
-    store
-        .record_poll("s", &[item(1)], &policy, now)
-        .await
-        .unwrap();
     let subscribing = (1..=20_000).map(|chat| {
         let store = store.clone();
         async move { store.subscribe(chat, None, now).await.unwrap() }
@@ -549,14 +545,9 @@ impl Messenger for SlowFirst {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_queued_while_its_chat_is_busy_still_goes_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let (_dir, store) = primed_store().await;
     let now = Utc::now();
     let policy = PollPolicy::unguarded();
-    store
-        .record_poll("s", &[item(1)], &policy, now)
-        .await
-        .unwrap();
     store.subscribe(7, None, now).await.unwrap();
     let messenger = SlowFirst::default();
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
