@@ -173,19 +173,28 @@ pub fn retry_delay(attempt: u32, retry_after: Option<Duration>, jitter_seed: u64
     match retry_after {
         // Never earlier than Telegram asked; up to 10 % later.
         Some(after) => after + after.mul_f64(0.1 * unit) + Duration::from_millis(50),
-        None => {
-            let exp = Duration::from_secs(1u64 << attempt.saturating_sub(1).min(9))
-                .min(Duration::from_secs(300));
-            // Full range between half and the whole step.
-            exp.mul_f64(0.5 + 0.5 * unit)
-        }
+        None => jittered_backoff(
+            Duration::from_secs(1),
+            attempt,
+            Duration::from_secs(300),
+            jitter_seed,
+        ),
     }
 }
 
-/// A cheap, well-mixed number in [0, 1) from a seed (splitmix64). Public so
-/// every backoff in the program (pushes here, source reads in `watch`) spreads
-/// its retries the same way.
-pub fn jitter(seed: u64) -> f64 {
+/// The `attempt`-th step of a backoff that starts at `base` and doubles up to
+/// `cap`, spread over the upper half of the step (between half and all of it)
+/// so many waiting parties do not retry together. Every backoff in the program
+/// (pushes here, source reads in `watch`) uses it.
+pub fn jittered_backoff(base: Duration, attempt: u32, cap: Duration, seed: u64) -> Duration {
+    let step = base
+        .saturating_mul(1 << attempt.saturating_sub(1).min(20))
+        .min(cap);
+    step.mul_f64(0.5 + 0.5 * jitter(seed))
+}
+
+/// A cheap, well-mixed number in [0, 1) from a seed (splitmix64).
+fn jitter(seed: u64) -> f64 {
     let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -295,11 +295,12 @@ fn span(d: Duration) -> String {
 /// the interval nor [`RETRY_CAP`], then jittered down to between half and all
 /// of that step (from `seed`), so sources failing together do not retry together.
 pub fn retry_delay(failures: u32, interval: Duration, seed: u64) -> Duration {
-    let exp = failures.saturating_sub(1).min(16);
-    let step = Duration::from_secs(10u64 << exp)
-        .min(interval)
-        .min(RETRY_CAP);
-    step.mul_f64(0.5 + 0.5 * crate::limiter::jitter(seed))
+    crate::limiter::jittered_backoff(
+        Duration::from_secs(10),
+        failures,
+        interval.min(RETRY_CAP),
+        seed,
+    )
 }
 
 #[cfg(test)]
