@@ -134,6 +134,17 @@ pub struct OutboxEntry {
 }
 
 impl OutboxEntry {
+    /// The item's sequence number (the journal key's second half): its own
+    /// field for a repeat announcement, else the outbox key it is stored under.
+    fn seq_under(&self, key: &[u8]) -> Result<u64, StoreError> {
+        match self.item_seq {
+            Some(seq) => Ok(seq),
+            None => <[u8; 8]>::try_from(key)
+                .map(u64::from_be_bytes)
+                .map_err(|_| corrupt("outbox", "key is not 8 bytes")),
+        }
+    }
+
     /// Whether a chat with `subscription` should get this announcement.
     fn reaches(&self, subscription: &Subscription) -> bool {
         subscription.wants(&self.source) && !self.already_told.iter().any(|s| subscription.wants(s))
@@ -247,13 +258,12 @@ pub struct Store {
 }
 
 /// Coalesces flushes: `written` counts writes that want to be durable,
-/// `flushed` (behind an async lock, so one flush runs at a time) how many are;
-/// `durable` mirrors it for a lock-free look.
+/// `durable` how many are known to be; `flushing` lets one flush run at a time.
 #[derive(Default)]
 struct GroupCommit {
     written: AtomicU64,
-    flushed: tokio::sync::Mutex<u64>,
     durable: AtomicU64,
+    flushing: tokio::sync::Mutex<()>,
 }
 
 const NEXT_SEQ: &[u8] = b"next_seq";
@@ -404,13 +414,12 @@ impl Store {
         if mine.saturating_sub(self.commits.durable.load(Ordering::SeqCst)) <= max_unflushed {
             return Ok(());
         }
-        let mut flushed = self.commits.flushed.lock().await;
-        if *flushed >= mine {
+        let _flushing = self.commits.flushing.lock().await;
+        if self.commits.durable.load(Ordering::SeqCst) >= mine {
             return Ok(()); // a flush that started after our write has finished
         }
         let upto = self.commits.written.load(Ordering::SeqCst);
         self.db.flush_async().await?;
-        *flushed = upto;
         self.commits.durable.store(upto, Ordering::SeqCst);
         Ok(())
     }
@@ -567,14 +576,9 @@ impl Store {
         let Some((key, value)) = self.outbox.first()? else {
             return Ok(None);
         };
-        let key_seq = u64::from_be_bytes(
-            key.as_ref()
-                .try_into()
-                .map_err(|_| corrupt("outbox", "key is not 8 bytes"))?,
-        );
         let entry: OutboxEntry =
             serde_json::from_slice(&value).map_err(|e| corrupt("outbox", e))?;
-        let seq = entry.item_seq.unwrap_or(key_seq);
+        let seq = entry.seq_under(&key)?;
         let start = match entry.after_chat {
             Some(chat) => Bound::Excluded(chat_key(chat)),
             None => Bound::Unbounded,
@@ -879,12 +883,9 @@ impl Store {
                             .after_chat
                             .is_some_and(|cursor| cursor >= to && cursor < from);
                         if passed_to_not_from && entry.reaches(&subscription) {
-                            let key_seq = u64::from_be_bytes(
-                                key.as_ref()
-                                    .try_into()
-                                    .map_err(|_| abort("outbox", "key is not 8 bytes"))?,
-                            );
-                            let seq = entry.item_seq.unwrap_or(key_seq);
+                            let seq = entry
+                                .seq_under(key)
+                                .map_err(ConflictableTransactionError::Abort)?;
                             deliveries_t
                                 .insert(&delivery_key(to, seq), entry.item_id.as_bytes())?;
                         }
