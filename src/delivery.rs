@@ -305,7 +305,8 @@ impl<M: Messenger> Delivery<M> {
                 }
             }
             let sweep_done = page.is_empty() && exhausted && !fanning;
-            if in_flight.is_empty() && (stopping || sweep_done) {
+            let idle = in_flight.is_empty() && (stopping || sweep_done);
+            if idle {
                 if since_idle.did_something() {
                     tracing::info!(report = ?since_idle, "deliveries done for now");
                     // Completions may have run ahead of the last flush; settle them,
@@ -314,23 +315,14 @@ impl<M: Messenger> Delivery<M> {
                     self.rendered_cache().clear();
                 }
                 report.absorb(std::mem::take(&mut since_idle));
-                let Some(wake) = wake else {
-                    return Ok(report); // one pass only
-                };
-                if stopping {
-                    return Ok(report);
+                if wake.is_none() || stopping {
+                    return Ok(report); // one pass only, or shutting down
                 }
                 if rescan {
                     continue;
                 }
-                let due = self.backoff.next_due(Instant::now());
-                tokio::select! {
-                    _ = wake.notified() => fanning = true,
-                    _ = sleep_until_some(due) => {}
-                    _ = shutdown_rx.wait_for(|stop| *stop) => {}
-                }
-                rescan = true;
-                continue;
+                // Nothing to do: the wait below ends with a new item, a chat
+                // whose backoff ended, or shutdown; then sweep again.
             }
             if stopping {
                 fanning = false; // no new work once shutdown began
@@ -370,6 +362,9 @@ impl<M: Messenger> Delivery<M> {
                 _ = sleep_until_some(due) => {}
                 _ = shutdown_rx.wait_for(|stop| *stop), if !stopping => {}
                 _ = tokio::task::yield_now(), if fanning && in_flight.len() < self.concurrency => {}
+            }
+            if idle {
+                rescan = true;
             }
         }
     }
