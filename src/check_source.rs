@@ -41,11 +41,11 @@ pub async fn read_target(config: &Config, target: Option<&str>) -> anyhow::Resul
         .sources
         .first()
         .ok_or_else(|| anyhow::anyhow!("no source is configured"))?;
-    let named = |name: &str| {
-        config
-            .sources
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
+    // A URL or file not in the config: read like the first source, kind detected.
+    let adhoc = || SourceConfig {
+        kind: SourceKind::Auto,
+        selectors: None,
+        ..first.clone()
     };
     let source = match target {
         None => first.clone(),
@@ -57,15 +57,11 @@ pub async fn read_target(config: &Config, target: Option<&str>) -> anyhow::Resul
                 .iter()
                 .find(|s| s.url == url)
                 .cloned()
-                .unwrap_or_else(|| SourceConfig {
-                    kind: SourceKind::Auto,
-                    selectors: None,
-                    ..first.clone()
-                });
+                .unwrap_or_else(adhoc);
             adhoc.url = url;
             adhoc
         }
-        Some(t) => match named(t) {
+        Some(t) => match config.source_named(t) {
             Some(source) => source.clone(),
             None if is_valid_source_name(t) && !Path::new(t).exists() => {
                 let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
@@ -79,11 +75,7 @@ pub async fn read_target(config: &Config, target: Option<&str>) -> anyhow::Resul
                 let body = read_file(Path::new(t))?;
                 return Ok(OneRead {
                     shown: t.to_string(),
-                    source: SourceConfig {
-                        kind: SourceKind::Auto,
-                        selectors: None,
-                        ..first.clone()
-                    },
+                    source: adhoc(),
                     base: first.url.clone(),
                     body,
                     http: None,

@@ -360,6 +360,13 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The source a user or operator named; names are case-insensitive.
+    pub fn source_named(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
     /// Reads `path` (or uses the defaults when `None`) and applies environment overrides.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let raw = match path {

@@ -11,17 +11,13 @@ use crate::store::StoreError;
 
 /// The configured source a user named, or the reply listing the valid names.
 pub fn resolve<'a>(ctx: &'a Context, name: &str) -> Result<&'a SourceConfig, String> {
-    ctx.config
-        .sources
-        .iter()
-        .find(|s| s.name.eq_ignore_ascii_case(name))
-        .ok_or_else(|| {
-            format!(
-                "There is no source called “{}”. The sources are: {}. /sources shows them.",
-                escape(&shorten(name, 40)),
-                source_names(&ctx.config)
-            )
-        })
+    ctx.config.source_named(name).ok_or_else(|| {
+        format!(
+            "There is no source called “{}”. The sources are: {}. /sources shows them.",
+            escape(&shorten(name, 40)),
+            source_names(&ctx.config)
+        )
+    })
 }
 
 /// Every configured name, comma-separated and escaped, for replies.
