@@ -802,18 +802,6 @@ impl Store {
         self.subscribers.len()
     }
 
-    /// Source names this store has read at least once.
-    pub fn known_sources(&self) -> Result<Vec<String>, StoreError> {
-        self.meta
-            .scan_prefix(b"primed:")
-            .keys()
-            .map(|k| {
-                let k = k?;
-                String::from_utf8(k[b"primed:".len()..].to_vec()).map_err(|e| corrupt("meta", e))
-            })
-            .collect()
-    }
-
     /// Ends `chat`'s subscription and drops every push still owed to it, in one
     /// transaction; a gone chat is counted for operators. Returns how many
     /// pushes were dropped. Durable on return.
