@@ -8,14 +8,12 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use embassy_bot::config::Config;
-use embassy_bot::source::extract::extract_page;
 use embassy_bot::store::{PollPolicy, Store};
 use url::Url;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, fixture, fixture_text, write_config};
+use crate::support::{BotProcess, extract_at, fixture, write_config};
 
 const CHATS: i64 = 3_000;
 /// The default `telegram.send_concurrency`: at most this many sends are in flight.
@@ -40,10 +38,9 @@ async fn sigkill_during_a_fan_out_loses_nothing() {
             async move { store.subscribe(chat, None, now).await.unwrap() }
         });
         futures::future::join_all(subscribing).await;
-        let page = extract_page(
-            &fixture_text("rusemb/home-2022-05-21.html"),
+        let page = extract_at(
+            "rusemb/home-2022-05-21.html",
             &Url::parse(&site.url).unwrap(),
-            &Config::default().sources[0].link_patterns,
         );
         store
             .record_poll("fake", &page.items, &PollPolicy::unguarded(), now)

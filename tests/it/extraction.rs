@@ -3,23 +3,12 @@
 use chrono::NaiveDate;
 use embassy_bot::config::Config;
 use embassy_bot::render::{push_message, to_plain};
-use embassy_bot::source::extract::extract_page;
 use url::Url;
 
-use crate::support::fixture_text;
+use crate::support::{extract_at, extract_fixture, fixture_text};
 
 const NEW_TITLE: &str =
     "Embassy comment on the “Salisbury incident” questions & the British authorities’ <silence>";
-
-fn extract_fixture(name: &str) -> embassy_bot::source::Page {
-    extract_at(name, &Config::default().sources[0].url)
-}
-
-/// Extracts a fixture as if it had been read from `base`.
-fn extract_at(name: &str, base: &Url) -> embassy_bot::source::Page {
-    let config = Config::default();
-    extract_page(&fixture_text(name), base, &config.sources[0].link_patterns)
-}
 
 #[test]
 fn home_page_of_21_may() {

@@ -2,22 +2,22 @@
 //! subscriber oldest first, known items are never journaled again, state
 //! survives reopening, and a second opener is refused.
 
-use chrono::{NaiveDate, TimeZone, Utc};
-use embassy_bot::config::Config;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use embassy_bot::source::Item;
-use embassy_bot::source::extract::extract_page;
-use embassy_bot::store::{PendingDelivery, PollPolicy, Store, StoreError};
+use embassy_bot::store::{PendingDelivery, PollOutcome, PollPolicy, Store, StoreError};
 
-use crate::support::fixture_text;
+use crate::support::extract_fixture;
 
 fn page(name: &str) -> Vec<Item> {
-    let config = Config::default();
-    extract_page(
-        &fixture_text(name),
-        &config.sources[0].url,
-        &config.sources[0].link_patterns,
-    )
-    .items
+    extract_fixture(name).items
+}
+
+/// Records a read of `source` with the guards off (these tests are about the journal).
+async fn poll(store: &Store, source: &str, items: &[Item], now: DateTime<Utc>) -> PollOutcome {
+    store
+        .record_poll(source, items, &PollPolicy::unguarded(), now)
+        .await
+        .unwrap()
 }
 
 /// Fans the outbox out completely, then lists every journaled push.
@@ -49,41 +49,17 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     store.subscribe(1, None, now).await.unwrap();
     store.subscribe(-100, None, now).await.unwrap();
 
-    let first = store
-        .record_poll(
-            "home",
-            &page("rusemb/home-2022-05-21.html"),
-            &PollPolicy::unguarded(),
-            now,
-        )
-        .await
-        .unwrap();
+    let first = poll(&store, "home", &page("rusemb/home-2022-05-21.html"), now).await;
     assert!(first.first_poll);
     assert_eq!(first.new_items.len(), 11);
     assert_eq!(first.queued, 0);
     assert_eq!(store.pending_count(), 0);
 
-    let again = store
-        .record_poll(
-            "home",
-            &page("rusemb/home-2022-05-21.html"),
-            &PollPolicy::unguarded(),
-            now,
-        )
-        .await
-        .unwrap();
+    let again = poll(&store, "home", &page("rusemb/home-2022-05-21.html"), now).await;
     assert!(!again.first_poll);
     assert!(again.new_items.is_empty());
 
-    let second = store
-        .record_poll(
-            "home",
-            &page("rusemb/home-2022-05-23.html"),
-            &PollPolicy::unguarded(),
-            now,
-        )
-        .await
-        .unwrap();
+    let second = poll(&store, "home", &page("rusemb/home-2022-05-23.html"), now).await;
     assert_eq!(second.new_items.len(), 1);
     assert_eq!(second.new_items[0].item.id, "rusemb.org.uk/fnapr/7160");
     assert_eq!(second.queued, 1, "one new item queued for announcement");
@@ -99,15 +75,7 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     );
 
     // The item that fell off the page is still known; the page coming back does not re-announce.
-    let back = store
-        .record_poll(
-            "home",
-            &page("rusemb/home-2022-05-21.html"),
-            &PollPolicy::unguarded(),
-            now,
-        )
-        .await
-        .unwrap();
+    let back = poll(&store, "home", &page("rusemb/home-2022-05-21.html"), now).await;
     assert!(back.new_items.is_empty());
     assert_eq!(pending_all(&store).len(), 2);
 
@@ -128,15 +96,7 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
-    store
-        .record_poll(
-            "s",
-            &[item("a/1", Some((2022, 1, 1)))],
-            &PollPolicy::unguarded(),
-            now,
-        )
-        .await
-        .unwrap();
+    poll(&store, "s", &[item("a/1", Some((2022, 1, 1)))], now).await;
     store.subscribe(7, None, now).await.unwrap();
     // Page order is newest first; ids say nothing about dates.
     let newer = vec![
@@ -144,10 +104,7 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
         item("a/9", Some((2022, 1, 2))),
         item("a/1", Some((2022, 1, 1))),
     ];
-    let outcome = store
-        .record_poll("s", &newer, &PollPolicy::unguarded(), now)
-        .await
-        .unwrap();
+    let outcome = poll(&store, "s", &newer, now).await;
     assert_eq!(
         outcome
             .new_items
@@ -161,10 +118,7 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
 
     let mut edited = newer.clone();
     edited[0].title = "Corrected title".into();
-    let outcome = store
-        .record_poll("s", &edited, &PollPolicy::unguarded(), now)
-        .await
-        .unwrap();
+    let outcome = poll(&store, "s", &edited, now).await;
     assert!(outcome.new_items.is_empty());
     assert_eq!(
         store.item("a/3").unwrap().unwrap().item.title,
@@ -175,16 +129,10 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
     // A listing without date or lead (another list page, a teaser) does not erase them.
     let mut with_lead = item("a/9", Some((2022, 1, 2)));
     with_lead.lead = "The lead".into();
-    store
-        .record_poll("s", &[with_lead], &PollPolicy::unguarded(), now)
-        .await
-        .unwrap();
+    poll(&store, "s", &[with_lead], now).await;
     let mut teaser = item("a/9", None);
     teaser.title = "Teaser title".into();
-    let outcome = store
-        .record_poll("other", &[teaser], &PollPolicy::unguarded(), now)
-        .await
-        .unwrap();
+    let outcome = poll(&store, "other", &[teaser], now).await;
     assert!(outcome.new_items.is_empty());
     let known = store.item("a/9").unwrap().unwrap().item;
     assert_eq!(known.title, "Teaser title");
@@ -198,15 +146,13 @@ async fn undated_items_are_kept_and_sorted_by_first_sight() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
-    store
-        .record_poll(
-            "s",
-            &[item("b/undated", None), item("b/old", Some((2022, 5, 1)))],
-            &PollPolicy::unguarded(),
-            now,
-        )
-        .await
-        .unwrap();
+    poll(
+        &store,
+        "s",
+        &[item("b/undated", None), item("b/old", Some((2022, 5, 1)))],
+        now,
+    )
+    .await;
     let ids: Vec<_> = store
         .latest(5)
         .unwrap()
@@ -227,20 +173,9 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
             !store.subscribe(42, None, now).await.unwrap(),
             "subscribing twice is idempotent"
         );
-        store
-            .record_poll("s", &[item("c/1", None)], &PollPolicy::unguarded(), now)
-            .await
-            .unwrap();
+        poll(&store, "s", &[item("c/1", None)], now).await;
         store.subscribe(43, None, now).await.unwrap();
-        store
-            .record_poll(
-                "s",
-                &[item("c/2", None), item("c/1", None)],
-                &PollPolicy::unguarded(),
-                now,
-            )
-            .await
-            .unwrap();
+        poll(&store, "s", &[item("c/2", None), item("c/1", None)], now).await;
         match Store::open(dir.path()) {
             Err(StoreError::Locked(path)) => assert_eq!(path, dir.path()),
             Err(other) => panic!("expected Locked, got {other}"),
@@ -330,10 +265,7 @@ async fn empty_reads_and_304s_touch_only_what_they_should() {
     assert_eq!(store.record_empty("s").unwrap(), 0);
 
     let page: Vec<Item> = (1..=4).map(|n| item(&format!("e/{n}"), None)).collect();
-    store
-        .record_poll("s", &page, &PollPolicy::unguarded(), t0)
-        .await
-        .unwrap();
+    poll(&store, "s", &page, t0).await;
     store.record_unchanged("s", t1).unwrap();
     assert_eq!(store.last_success("s").unwrap(), Some(t1));
     // The first empty read reports what the page had; later ones do not repeat it.
@@ -345,10 +277,7 @@ async fn empty_reads_and_304s_touch_only_what_they_should() {
         "not a good read"
     );
     // The same releases coming back are not new.
-    let back = store
-        .record_poll("s", &page, &PollPolicy::unguarded(), t1)
-        .await
-        .unwrap();
+    let back = poll(&store, "s", &page, t1).await;
     assert!(back.new_items.is_empty());
     assert_eq!(store.item_count_of("s").unwrap(), Some(4));
 }
@@ -360,10 +289,7 @@ async fn leaving_one_source_keeps_every_other_configured_one() {
     let now = Utc::now();
     let configured: Vec<String> = ["home", "press", "informs"].map(String::from).to_vec();
     // Only `home` has ever been read; `press` and `informs` must not be lost.
-    store
-        .record_poll("home", &[item("u/1", None)], &PollPolicy::unguarded(), now)
-        .await
-        .unwrap();
+    poll(&store, "home", &[item("u/1", None)], now).await;
     store.subscribe(9, None, now).await.unwrap();
     assert!(
         store

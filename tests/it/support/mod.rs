@@ -21,6 +21,21 @@ pub fn fixture_text(name: &str) -> String {
     String::from_utf8(fixture(name)).expect("fixture is UTF-8")
 }
 
+/// Extracts a fixture page with the default link patterns, as read from the embassy.
+pub fn extract_fixture(name: &str) -> embassy_bot::source::Page {
+    extract_at(name, &embassy_bot::config::Config::default().sources[0].url)
+}
+
+/// Extracts a fixture as if it had been read from `base`.
+pub fn extract_at(name: &str, base: &url::Url) -> embassy_bot::source::Page {
+    let config = embassy_bot::config::Config::default();
+    embassy_bot::source::extract::extract_page(
+        &fixture_text(name),
+        base,
+        &config.sources[0].link_patterns,
+    )
+}
+
 /// The 23 May page with one more release on top, for "new item after restart".
 pub fn page_with_extra_item() -> String {
     fixture_text("rusemb/home-2022-05-23.html").replacen(
