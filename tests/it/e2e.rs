@@ -68,6 +68,20 @@ async fn wait_for_pushes(
     }
 }
 
+/// Asks `command` and returns the reply with what `reply` gives at both ends of
+/// the request (a clock may tick over a minute or midnight meanwhile).
+async fn ask_around(
+    telegram: &FakeTelegram,
+    user: i64,
+    command: &str,
+    reply: impl Fn(chrono::DateTime<Utc>) -> String,
+) -> (String, Vec<String>) {
+    let before = Utc::now();
+    let got = telegram.ask(user, command).await.text;
+    let after = Utc::now();
+    (got, vec![reply(before), reply(after)])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_pushes_and_restart() {
     let (telegram, site, _dir, config, bot) = start(&fixture("rusemb/home-2022-05-21.html")).await;
@@ -206,22 +220,16 @@ async fn commands_pushes_and_restart() {
             .starts_with("Subscribed")
     );
 
-    let before = Utc::now();
-    let time = telegram.ask(dave, "/time").await.text;
-    let after = Utc::now();
-    let expected: Vec<String> = [before, after]
-        .iter()
-        .map(|t| embassy_bot::commands::time::reply(*t, &Config::default().time))
-        .collect();
+    let (time, expected) = ask_around(&telegram, dave, "/time", |t| {
+        embassy_bot::commands::time::reply(t, &Config::default().time)
+    })
+    .await;
     assert!(expected.contains(&time), "{time} not in {expected:?}");
 
-    let before = Utc::now();
-    let counters = telegram.ask(dave, "/counters").await.text;
-    let after = Utc::now();
-    let expected: Vec<String> = [before, after]
-        .iter()
-        .map(|t| embassy_bot::commands::counters::reply(*t, &Config::default().counters))
-        .collect();
+    let (counters, expected) = ask_around(&telegram, dave, "/counters", |t| {
+        embassy_bot::commands::counters::reply(t, &Config::default().counters)
+    })
+    .await;
     assert!(
         expected.contains(&counters),
         "{counters} not in {expected:?}"
