@@ -1,10 +1,13 @@
 //! Sends the pushes the store has journaled, and marks each one done only after
 //! Telegram accepted it (or it can never be sent).
 //!
-//! One worker loop: turn outbox entries into per-chat deliveries (a bounded
-//! batch at a time), then sweep the journal chat by chat. Chats are served
-//! concurrently; within a chat, pushes go out oldest first and one at a time.
-//! Every send waits for the [`Limiter`], so Telegram's flood limits hold.
+//! One worker loop serves two kinds of work, up to `send_concurrency` chats at
+//! once: a new release goes straight down the subscriber list, a page of chats
+//! at a time ([`Store::fan_out_page`]); pushes that could not go out then (the
+//! chat was owed older ones, or waiting out a failure, or its send failed) are
+//! journaled, and a sweep of the journal serves them chat by chat. Within a
+//! chat, pushes go out oldest first and one at a time. Every send waits for
+//! the [`Limiter`], so Telegram's flood limits hold.
 //!
 //! Failures stay with their chat: a transient one (network, 5xx, 429) defers
 //! that chat alone, with backoff and jitter ([`Backoff`]); a permanent chat
@@ -12,11 +15,13 @@
 //! owed; a group that became a supergroup moves, pushes and all; a message
 //! Telegram cannot parse or finds too long is re-sent as plain text.
 //!
-//! Crash safety: a push is removed from the journal only after Telegram
-//! accepted it, so a crash loses nothing. It repeats at most the sends in
-//! flight at that moment (one per concurrently served chat) plus the
-//! completions not yet flushed, which are held to the same number: at most
-//! 2 × `send_concurrency` repeats per crash, without an fsync per message.
+//! Crash safety: a fan-out records each chat it reached only after Telegram
+//! accepted the push (in the store's fan-out log), and a journaled push is
+//! removed only after Telegram accepted it, so a crash loses nothing. It
+//! repeats at most the sends in flight at that moment (one per concurrently
+//! served chat) plus the journal completions not yet flushed, which are held
+//! to the same number: at most 2 × `send_concurrency` repeats per crash,
+//! without an fsync per message.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -31,7 +36,7 @@ use tokio::time::Instant;
 
 use crate::limiter::{Backoff, Limiter};
 use crate::render::{push_message, shorten, to_plain};
-use crate::store::{PendingDelivery, Removal, Store, StoreError};
+use crate::store::{FanOutPage, FanOutStep, PendingDelivery, Release, Removal, Store, StoreError};
 
 /// How a send failed, as far as delivery needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +91,7 @@ pub struct PassReport {
     pub chats_migrated: usize,
     /// Pushes left in the journal for a later pass (transient errors, shutdown).
     pub deferred: usize,
-    /// Deliveries created from the outbox during this pass.
+    /// Chats a new release was handed out to (sent at once or journaled).
     pub fanned_out: usize,
 }
 
@@ -120,6 +125,22 @@ pub struct Delivery<M> {
     rendered: Arc<Mutex<HashMap<String, Arc<Push>>>>,
 }
 
+/// What a slot in the scheduler is busy with.
+enum Job {
+    /// A release being fanned out, for one chat.
+    Fresh(Release, Arc<Push>),
+    /// A chat's journaled pushes: as a sweep listed them, or to be read.
+    Journaled(Option<Vec<PendingDelivery>>),
+}
+
+/// The page of a release being fanned out, with the release rendered.
+struct Fresh {
+    page: FanOutPage,
+    /// `None`: the item cannot be read; its chats are journaled, and the
+    /// journal sweep gives the push up, counted.
+    push: Option<Arc<Push>>,
+}
+
 /// One release as every chat receives it.
 struct Push {
     /// Every source that listed it: a chat following any of them wants it.
@@ -127,9 +148,8 @@ struct Push {
     html: String,
 }
 
-/// Subscribers per fan-out transaction: small enough to stay quick, large
-/// enough that 100,000 subscribers take a hundred steps.
-const FAN_OUT_BATCH: usize = 1_000;
+/// Subscribers read at a time when a release is fanned out.
+const FAN_OUT_PAGE: usize = 256;
 /// Chats read from the journal at a time during a sweep.
 const SWEEP_PAGE: usize = 256;
 /// Rendered items kept while pushing (a burst of releases is rarely larger).
@@ -221,10 +241,11 @@ impl<M: Messenger> Delivery<M> {
     }
 
     /// The scheduler behind [`Delivery::run`] (with `wake`: until shutdown) and
-    /// [`Delivery::deliver_pending`] (without: one sweep). It keeps up to
-    /// `concurrency` chats in flight, reads the journal a page of chats at a
-    /// time (memory stays bounded however many chats are owed something), and
-    /// never serves one chat twice at once.
+    /// [`Delivery::deliver_pending`] (without: until nothing is left that can
+    /// go now). It keeps up to `concurrency` chats in flight, reads the
+    /// subscribers and the journal a page of chats at a time (memory stays
+    /// bounded however many chats there are), and never serves one chat twice
+    /// at once.
     async fn drive(
         &self,
         wake: Option<&Notify>,
@@ -240,33 +261,17 @@ impl<M: Messenger> Delivery<M> {
         let mut after: Option<i64> = None;
         let mut exhausted = false; // this sweep reached the end of the journal
         let mut rescan = false; // the journal changed behind the sweep's cursor
-        let mut fanning = true; // the outbox may hold entries
-        if wake.is_none() {
-            // A single pass fans out completely first, so its sweep sees everything.
-            while self
-                .store
-                .fan_out_step(FAN_OUT_BATCH)?
-                .is_some_and(|queued| {
-                    since_idle.fanned_out += queued;
-                    true
-                })
-            {}
-            fanning = false;
-        }
+        // The release being fanned out, and the chats of its page not yet served.
+        let mut release: Option<Arc<Fresh>> = None;
+        let mut fresh: VecDeque<i64> = VecDeque::new();
+        let mut walking = true; // the outbox may hold releases to fan out
+        // Sends of an earlier run that ended in an error are unaccounted for:
+        // resume from what the store recorded, as after a crash.
+        self.store.fan_out_restart();
         let mut shutdown_rx = shutdown.clone();
         loop {
             // A closed channel means nobody can ask us to stop any more: stop now.
             let stopping = *shutdown.borrow() || shutdown.has_changed().is_err();
-            if !stopping && fanning {
-                // One bounded step per turn, so sends keep flowing meanwhile.
-                match self.store.fan_out_step(FAN_OUT_BATCH)? {
-                    Some(queued) => {
-                        since_idle.fanned_out += queued;
-                        rescan = true;
-                    }
-                    None => fanning = false,
-                }
-            }
             if !stopping && wake.is_some() {
                 // Chats whose backoff has ended go first, wherever the sweep is.
                 for chat in self.backoff.due(Instant::now()) {
@@ -274,12 +279,12 @@ impl<M: Messenger> Delivery<M> {
                         break;
                     }
                     if busy.insert(chat) {
-                        in_flight.push(self.deliver_chat(chat, None, shutdown));
+                        in_flight.push(self.serve_chat(chat, Job::Journaled(None), shutdown));
                     }
                 }
             }
             while !stopping && in_flight.len() < self.concurrency {
-                if page.is_empty() && exhausted && rescan && !fanning && wake.is_some() {
+                if page.is_empty() && exhausted && rescan {
                     (after, exhausted, rescan) = (None, false, false);
                 }
                 if page.is_empty() && !exhausted {
@@ -297,16 +302,55 @@ impl<M: Messenger> Delivery<M> {
                     continue; // its turn comes when the backoff ends
                 }
                 if busy.insert(chat) {
-                    in_flight.push(self.deliver_chat(chat, Some(list), shutdown));
+                    in_flight.push(self.serve_chat(chat, Job::Journaled(Some(list)), shutdown));
                 } else {
                     // Being served from an older listing that may lack this
                     // push: serve it again as soon as that finishes.
                     revisit.insert(chat);
                 }
             }
-            let sweep_done = page.is_empty() && exhausted && !fanning;
+            while !stopping && walking && in_flight.len() < self.concurrency {
+                let (Some(chat), Some(current)) = (fresh.front().copied(), release.as_ref()) else {
+                    let now = Instant::now();
+                    let waiting = |chat| self.backoff.is_waiting(chat, now);
+                    match self.store.fan_out_page(FAN_OUT_PAGE, waiting).await? {
+                        FanOutStep::Page(mut next) => {
+                            since_idle.fanned_out += next.chats.len() + next.journaled;
+                            rescan |= next.journaled > 0;
+                            fresh = std::mem::take(&mut next.chats).into();
+                            let push = self.push_for(&next.release.item_id)?;
+                            release = Some(Arc::new(Fresh { page: next, push }));
+                        }
+                        FanOutStep::Draining | FanOutStep::Idle => walking = false,
+                    }
+                    continue;
+                };
+                fresh.pop_front();
+                if !self.store.fan_out_take(&current.page, chat)? {
+                    continue; // unsubscribed since the page was read
+                }
+                let Some(push) = current.push.clone().filter(|_| {
+                    !busy.contains(&chat) && !self.backoff.is_waiting(chat, Instant::now())
+                }) else {
+                    // Busy (a migration moved pushes to it), waiting, or the
+                    // item is unreadable: the journal sweep takes it from here.
+                    self.store
+                        .fan_out_defer(&current.page.release, chat)
+                        .await?;
+                    if busy.contains(&chat) {
+                        revisit.insert(chat);
+                    }
+                    rescan = true;
+                    continue;
+                };
+                busy.insert(chat);
+                let job = Job::Fresh(current.page.release.clone(), push);
+                in_flight.push(self.serve_chat(chat, job, shutdown));
+            }
+            let sweep_done = page.is_empty() && exhausted && !rescan && !walking;
             let idle = in_flight.is_empty() && (stopping || sweep_done);
             if idle {
+                self.store.fan_out_save()?;
                 if since_idle.did_something() {
                     tracing::info!(report = ?since_idle, "deliveries done for now");
                     // Completions may have run ahead of the last flush; settle them,
@@ -318,30 +362,24 @@ impl<M: Messenger> Delivery<M> {
                 if wake.is_none() || stopping {
                     return Ok(report); // one pass only, or shutting down
                 }
-                if rescan {
-                    continue;
-                }
                 // Nothing to do: the wait below ends with a new item, a chat
-                // whose backoff ended, or shutdown; then sweep again.
-            }
-            if stopping {
-                fanning = false; // no new work once shutdown began
+                // whose backoff ended, or shutdown; then look again.
             }
             let due = self
                 .backoff
                 .next_due(Instant::now())
                 .filter(|_| wake.is_some());
-            // Sends in flight are polled first on every turn; while the outbox
-            // still holds work, the last branch is ready at once so fan-out
-            // goes on between completions.
+            // Sends in flight are polled first on every turn.
             tokio::select! {
                 biased;
                 done = in_flight.next(), if !in_flight.is_empty() => {
-                    if let Some((chat, result)) = done {
+                    if let Some((chat, fanned, result)) = done {
                         busy.remove(&chat);
+                        // A release waiting for its last sends may be finished now.
+                        walking |= fanned;
                         if revisit.remove(&chat) && !stopping {
                             busy.insert(chat);
-                            in_flight.push(self.deliver_chat(chat, None, shutdown));
+                            in_flight.push(self.serve_chat(chat, Job::Journaled(None), shutdown));
                         }
                         match result {
                             Ok(chat_report) => {
@@ -358,10 +396,11 @@ impl<M: Messenger> Delivery<M> {
                         }
                     }
                 }
-                _ = wait_for(wake), if wake.is_some() => fanning = true,
+                _ = wait_for(wake), if wake.is_some() => walking = true,
                 _ = sleep_until_some(due) => {}
                 _ = shutdown_rx.wait_for(|stop| *stop), if !stopping => {}
-                _ = tokio::task::yield_now(), if fanning && in_flight.len() < self.concurrency => {}
+                // The journal changed behind the sweep and a slot is free: go on.
+                _ = std::future::ready(()), if rescan && !idle && !stopping && in_flight.len() < self.concurrency => {}
             }
             if idle {
                 rescan = true;
@@ -369,20 +408,59 @@ impl<M: Messenger> Delivery<M> {
         }
     }
 
-    /// Sends one chat's pushes in order, stopping at the first failure.
-    /// Returns the chat it was started for, with the outcome.
+    /// Serves one chat: `job` is a fan-out send or the chat's journaled pushes.
+    /// Returns the chat, whether it was a fan-out send, and the outcome.
+    async fn serve_chat(
+        &self,
+        chat: i64,
+        job: Job,
+        shutdown: &watch::Receiver<bool>,
+    ) -> (i64, bool, Result<PassReport, StoreError>) {
+        match job {
+            Job::Fresh(release, push) => (
+                chat,
+                true,
+                self.deliver_fresh(chat, &release, &push, shutdown).await,
+            ),
+            Job::Journaled(listed) => {
+                (chat, false, self.deliver_chat(chat, listed, shutdown).await)
+            }
+        }
+    }
+
+    /// Sends a release being fanned out to `chat`; if it cannot go now, it is
+    /// journaled and the failure handled as for any journaled push.
+    async fn deliver_fresh(
+        &self,
+        chat: i64,
+        release: &Release,
+        push: &Push,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<PassReport, StoreError> {
+        let mut report = PassReport::default();
+        let result = self
+            .send_push(chat, &release.item_id, push, &mut report, shutdown)
+            .await;
+        if let Some(Ok(())) = result {
+            self.store.fan_out_sent(release, chat)?;
+            report.sent += 1;
+            return Ok(report);
+        }
+        let delivery = self.store.fan_out_defer(release, chat).await?;
+        match result {
+            Some(Err(error)) => {
+                self.settle_failure(&delivery, error, 1, &mut report)
+                    .await?;
+            }
+            _ => report.deferred += 1, // shutting down
+        }
+        Ok(report)
+    }
+
+    /// Sends one chat's journaled pushes in order, stopping at the first failure.
     /// `listed` is what a sweep read for the chat; `None` reads it now. A
     /// listing may be stale, so each push is checked again just before it goes.
     async fn deliver_chat(
-        &self,
-        chat: i64,
-        listed: Option<Vec<PendingDelivery>>,
-        shutdown: &watch::Receiver<bool>,
-    ) -> (i64, Result<PassReport, StoreError>) {
-        (chat, self.deliver_chat_inner(chat, listed, shutdown).await)
-    }
-
-    async fn deliver_chat_inner(
         &self,
         chat: i64,
         listed: Option<Vec<PendingDelivery>>,
@@ -422,19 +500,9 @@ impl<M: Messenger> Delivery<M> {
                 report.skipped += 1;
                 continue;
             }
-            let html = &push.html;
-            let mut result = self.send(chat, html.clone(), Format::Html, shutdown).await;
-            if let Some(Err(SendError::Rejected(reason))) = &result
-                && needs_plain_text(reason)
-            {
-                tracing::warn!(chat, item = %delivery.item_id, %reason, "Telegram refused the HTML; re-sending as plain text");
-                // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
-                let plain = shorten(&to_plain(html), 2_048);
-                result = self.send(chat, plain, Format::Plain, shutdown).await;
-                if matches!(result, Some(Ok(()))) {
-                    report.sent_plain += 1;
-                }
-            }
+            let result = self
+                .send_push(chat, &delivery.item_id, &push, &mut report, shutdown)
+                .await;
             let Some(result) = result else {
                 report.deferred += total - done; // shutting down
                 return Ok(report);
@@ -447,42 +515,92 @@ impl<M: Messenger> Delivery<M> {
                     self.backoff.clear(chat);
                     report.sent += 1;
                 }
-                Err(SendError::Rejected(reason)) => {
-                    tracing::error!(chat, item = %delivery.item_id, %reason, "Telegram refused the push for good; giving up on it");
-                    self.store.give_up(delivery).await?;
-                    report.given_up += 1;
-                }
-                Err(SendError::ChatGone(reason)) => {
-                    let dropped = self.store.remove_chat(chat, Removal::ChatGone).await?;
-                    tracing::warn!(chat, %reason, dropped, "chat can no longer receive messages; unsubscribed it");
-                    report.chats_removed += 1;
-                    return Ok(report);
-                }
-                Err(SendError::Migrated(new_chat)) => {
-                    tracing::info!(
-                        from = chat,
-                        to = new_chat,
-                        "group migrated to a supergroup; moving its subscription"
-                    );
-                    self.store.migrate_chat(chat, new_chat).await?;
-                    // The new id is served as a chat of its own (the sweep
-                    // comes back for it), never by this task alongside another.
-                    report.chats_migrated += 1;
-                    report.deferred += total - done;
-                    return Ok(report);
-                }
-                Err(SendError::Retry { after, reason }) => {
-                    if let Some(after) = after {
-                        self.limiter.flood_limited(chat, after);
+                Err(error) => {
+                    if !self
+                        .settle_failure(delivery, error, total - done, &mut report)
+                        .await?
+                    {
+                        return Ok(report);
                     }
-                    let until = self.backoff.defer(chat, after);
-                    tracing::warn!(chat, %reason, retry_in = ?until.saturating_duration_since(Instant::now()), "push deferred");
-                    report.deferred += total - done;
-                    return Ok(report);
                 }
             }
         }
         Ok(report)
+    }
+
+    /// Sends `push` to `chat`, again as plain text if Telegram refuses the HTML.
+    /// `None` when shutdown came first.
+    async fn send_push(
+        &self,
+        chat: i64,
+        item_id: &str,
+        push: &Push,
+        report: &mut PassReport,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Option<Result<(), SendError>> {
+        let html = &push.html;
+        let mut result = self.send(chat, html.clone(), Format::Html, shutdown).await;
+        if let Some(Err(SendError::Rejected(reason))) = &result
+            && needs_plain_text(reason)
+        {
+            tracing::warn!(chat, item = %item_id, %reason, "Telegram refused the HTML; re-sending as plain text");
+            // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
+            let plain = shorten(&to_plain(html), 2_048);
+            result = self.send(chat, plain, Format::Plain, shutdown).await;
+            if matches!(result, Some(Ok(()))) {
+                report.sent_plain += 1;
+            }
+        }
+        result
+    }
+
+    /// Acts on a journaled push that failed with `error`; `remaining` counts it
+    /// and the chat's pushes after it. True when the chat's next push may still
+    /// go (only this message was refused).
+    async fn settle_failure(
+        &self,
+        delivery: &PendingDelivery,
+        error: SendError,
+        remaining: usize,
+        report: &mut PassReport,
+    ) -> Result<bool, StoreError> {
+        let chat = delivery.chat;
+        match error {
+            SendError::Rejected(reason) => {
+                tracing::error!(chat, item = %delivery.item_id, %reason, "Telegram refused the push for good; giving up on it");
+                self.store.give_up(delivery).await?;
+                report.given_up += 1;
+                Ok(true)
+            }
+            SendError::ChatGone(reason) => {
+                let dropped = self.store.remove_chat(chat, Removal::ChatGone).await?;
+                tracing::warn!(chat, %reason, dropped, "chat can no longer receive messages; unsubscribed it");
+                report.chats_removed += 1;
+                Ok(false)
+            }
+            SendError::Migrated(new_chat) => {
+                tracing::info!(
+                    from = chat,
+                    to = new_chat,
+                    "group migrated to a supergroup; moving its subscription"
+                );
+                self.store.migrate_chat(chat, new_chat).await?;
+                // The new id is served as a chat of its own (the sweep
+                // comes back for it), never by this task alongside another.
+                report.chats_migrated += 1;
+                report.deferred += remaining;
+                Ok(false)
+            }
+            SendError::Retry { after, reason } => {
+                if let Some(after) = after {
+                    self.limiter.flood_limited(chat, after);
+                }
+                let until = self.backoff.defer(chat, after);
+                tracing::warn!(chat, %reason, retry_in = ?until.saturating_duration_since(Instant::now()), "push deferred");
+                report.deferred += remaining;
+                Ok(false)
+            }
+        }
     }
 
     /// One send through the limiter; `None` when shutdown came first.

@@ -7,14 +7,18 @@
 //! - `outbox`: item sequence → [`OutboxEntry`]: a new item still being fanned out,
 //!   with a cursor over the subscribers. It is written in the same transaction
 //!   that records the item, so an announcement cannot be lost between the two;
-//! - `deliveries`: (chat id, item sequence) → item id, the journal of pushes still
-//!   owed. [`Store::fan_out_step`] fills it a bounded batch of subscribers at a
-//!   time (one small transaction each, moving the outbox cursor with it), so
-//!   100,000 subscribers never need one giant transaction or a list in memory.
-//!   Keyed by chat first, so a chat's pushes are contiguous and oldest first;
+//! - `deliveries`: (chat id, item sequence) → item id, the journal of pushes
+//!   that could not go out when the release was fanned out (the chat was owed
+//!   older pushes, waiting out a failure, or its send failed). Keyed by chat
+//!   first, so a chat's pushes are contiguous and oldest first;
 //! - `meta`: which sources have been read (and when last), how many items each
 //!   source's last good read showed (0 once an emptied page was reported), the
 //!   sequence counter, contacts, source errors, and counters operators see in `/status`.
+//!
+//! Beside sled, `fanout.log` records which chats the release being fanned out
+//! has reached beyond the saved cursor (module `fanout`): a release goes straight
+//! down the subscriber list a page at a time, so 100,000 subscribers need
+//! neither one giant transaction, nor a list in memory, nor a write per chat.
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns. Flushes are grouped ([`Store::commit`]):
@@ -25,8 +29,8 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,6 +38,9 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::source::{Contacts, Item};
+
+mod fanout;
+pub use fanout::{FanOutPage, FanOutStep, Release};
 
 /// Why the store cannot do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +57,11 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sled(#[from] sled::Error),
+    #[error("cannot use the fan-out log {path}: {source}")]
+    Log {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("corrupt record in tree `{tree}`: {detail}")]
     Corrupt { tree: &'static str, detail: String },
 }
@@ -255,6 +267,13 @@ pub struct Store {
     deliveries: sled::Tree,
     meta: sled::Tree,
     commits: Arc<GroupCommit>,
+    /// Where the fan-out of the oldest outbox release stands (see [`fanout`]).
+    walk: Arc<Mutex<fanout::Walk>>,
+    fan_out_log: Arc<std::fs::File>,
+    fan_out_log_path: Arc<Path>,
+    /// Counts subscription changes that can end a chat's wish for a release,
+    /// so a page of chats read earlier knows when to look again.
+    epoch: Arc<AtomicU64>,
 }
 
 /// Coalesces flushes: `written` counts writes that want to be durable,
@@ -379,6 +398,16 @@ impl Store {
                 }
                 other => StoreError::Sled(other),
             })?;
+        // Opened after sled, whose lock keeps a second process out of the directory.
+        let fan_out_log_path: Arc<Path> = dir.join("fanout.log").into();
+        let fan_out_log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&fan_out_log_path)
+            .map_err(|source| StoreError::Log {
+                path: fan_out_log_path.to_path_buf(),
+                source,
+            })?;
         Ok(Store {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
@@ -388,6 +417,10 @@ impl Store {
             meta: db.open_tree("meta")?,
             db,
             commits: Arc::default(),
+            walk: Arc::default(),
+            fan_out_log: Arc::new(fan_out_log),
+            fan_out_log_path,
+            epoch: Arc::default(),
         })
     }
 
@@ -567,86 +600,14 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Turns the oldest outbox entry into deliveries for up to `batch` more
-    /// subscribers, in one small transaction that also moves the entry's cursor
-    /// (or removes the entry once every subscriber has been passed). Returns how
-    /// many deliveries were journaled, or `None` when the outbox is empty.
-    /// Not flushed: a crash rolls the cursor back together with the deliveries.
-    pub fn fan_out_step(&self, batch: usize) -> Result<Option<usize>, StoreError> {
-        let Some((key, value)) = self.outbox.first()? else {
-            return Ok(None);
-        };
-        let entry: OutboxEntry =
-            serde_json::from_slice(&value).map_err(|e| corrupt("outbox", e))?;
-        let seq = entry.seq_under(&key)?;
-        let start = match entry.after_chat {
-            Some(chat) => Bound::Excluded(chat_key(chat)),
-            None => Bound::Unbounded,
-        };
-        let batch = batch.max(1);
-        let chats: Vec<sled::IVec> = self
-            .subscribers
-            .range::<[u8; 8], _>((start, Bound::Unbounded))
-            .keys()
-            .take(batch)
-            .collect::<Result<_, _>>()?;
-        let finished = chats.len() < batch;
-        let last_chat = match chats.last() {
-            Some(k) => Some(chat_from_key(k).ok_or_else(|| corrupt("subscribers", "bad key"))?),
-            None => entry.after_chat,
-        };
-        let next_entry = OutboxEntry {
-            after_chat: last_chat,
-            ..entry.clone()
-        };
-        let next_bytes = encode("outbox", &next_entry)?;
-        let queued = (&self.subscribers, &self.deliveries, &self.outbox).transaction(
-            |(subs_t, deliveries_t, outbox_t)| {
-                // Another step may have moved this entry meanwhile: then do nothing.
-                if outbox_t.get(key.as_ref())?.as_deref() != Some(value.as_ref()) {
-                    return Ok((0, 0));
-                }
-                let mut queued = 0;
-                let mut skipped_corrupt = 0;
-                for chat_bytes in &chats {
-                    // Re-read inside the transaction: a chat that unsubscribed
-                    // after the listing gets nothing.
-                    let Some(record) = subs_t.get(chat_bytes.as_ref())? else {
-                        continue;
-                    };
-                    // A damaged record must not block every later announcement:
-                    // that chat is skipped (and logged below).
-                    let Ok(subscription) = decode_subscription(&record) else {
-                        skipped_corrupt += 1;
-                        continue;
-                    };
-                    if !entry.reaches(&subscription) {
-                        continue;
-                    }
-                    let Some(chat) = chat_from_key(chat_bytes) else {
-                        skipped_corrupt += 1;
-                        continue;
-                    };
-                    deliveries_t.insert(&delivery_key(chat, seq), entry.item_id.as_bytes())?;
-                    queued += 1;
-                }
-                if finished {
-                    outbox_t.remove(key.as_ref())?;
-                } else {
-                    outbox_t.insert(key.as_ref(), next_bytes.as_slice())?;
-                }
-                Ok((queued, skipped_corrupt))
-            },
-        )?;
-        let (queued, skipped_corrupt) = queued;
-        if skipped_corrupt > 0 {
-            tracing::error!(
-                skipped_corrupt,
-                item = %entry.item_id,
-                "damaged subscriber records were skipped during fan-out"
-            );
-        }
-        Ok(Some(queued))
+    /// How many subscription changes (endings, narrowings, moves) there have been.
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Notes a subscription change that a page of chats read earlier must see.
+    fn subscriptions_changed(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     /// How many new items are still being fanned out.
@@ -764,6 +725,7 @@ impl Store {
                 };
                 self.subscribers
                     .insert(chat_key(chat), encode("subscribers", &record)?)?;
+                self.subscriptions_changed();
                 // Pushes of the dropped source are skipped at send time.
                 self.commit().await?;
             }
@@ -832,6 +794,9 @@ impl Store {
                 },
             )?;
             dropped += keys.len();
+            if first {
+                self.subscriptions_changed();
+            }
             first = false;
         }
         self.commit().await?;
@@ -843,8 +808,27 @@ impl Store {
     /// own record and pushes, and the group's are dropped (no double sends).
     /// Durable on return.
     pub async fn migrate_chat(&self, from: i64, to: i64) -> Result<(), StoreError> {
+        self.move_chat(from, to)?;
+        self.commit().await
+    }
+
+    fn move_chat(&self, from: i64, to: i64) -> Result<(), StoreError> {
         let outbox_keys: Vec<sled::IVec> = self.outbox.iter().keys().collect::<Result<_, _>>()?;
         let pending = self.pending_for(from)?;
+        // The walk may not move while we decide what it will and will not reach.
+        let walk = self.walk();
+        // Pushes the fan-out in progress will make to the new id by itself: the
+        // group's copy of that release must not be moved there too.
+        let reached_by_walk = |seq: u64| {
+            outbox_keys.iter().any(|key| {
+                let key = <[u8; 8]>::try_from(key.as_ref()).map(u64::from_be_bytes);
+                key.ok().and_then(|key| walk.position_of(key)).is_some_and(
+                    |(_, page_end, item_seq)| {
+                        item_seq == seq && page_end.is_none_or(|end| to > end)
+                    },
+                )
+            })
+        };
         let to_had_own = (
             &self.subscribers,
             &self.deliveries,
@@ -857,8 +841,8 @@ impl Store {
                 if let Some(record) = moved.as_ref().filter(|_| !to_had_own) {
                     subs_t.insert(&chat_key(to), record.clone())?;
                     // Announcements being fanned out that already passed the new
-                    // id but not yet the old one would reach neither: journal
-                    // them for the new id now.
+                    // id but will not serve the old one would reach neither:
+                    // journal them for the new id now.
                     let subscription =
                         decode_subscription(record).map_err(ConflictableTransactionError::Abort)?;
                     for key in &outbox_keys {
@@ -867,13 +851,19 @@ impl Store {
                         };
                         let entry: OutboxEntry =
                             serde_json::from_slice(&value).map_err(|e| abort("outbox", e))?;
-                        let passed_to_not_from = entry
-                            .after_chat
-                            .is_some_and(|cursor| cursor >= to && cursor < from);
-                        if passed_to_not_from && entry.reaches(&subscription) {
-                            let seq = entry
-                                .seq_under(key)
-                                .map_err(ConflictableTransactionError::Abort)?;
+                        let seq = entry
+                            .seq_under(key)
+                            .map_err(ConflictableTransactionError::Abort)?;
+                        // Chats up to `taken` are served (or will never be:
+                        // `from` is unsubscribed now); chats up to `page_end`
+                        // were read before `to` subscribed.
+                        let (taken, page_end) = <[u8; 8]>::try_from(key.as_ref())
+                            .ok()
+                            .and_then(|k| walk.position_of(u64::from_be_bytes(k)))
+                            .map_or((entry.after_chat, entry.after_chat), |(t, e, _)| (t, e));
+                        let passed_to = page_end.is_some_and(|end| to <= end);
+                        let serves_from = taken.is_some_and(|t| from <= t);
+                        if passed_to && !serves_from && entry.reaches(&subscription) {
                             deliveries_t
                                 .insert(&delivery_key(to, seq), entry.item_id.as_bytes())?;
                         }
@@ -881,14 +871,16 @@ impl Store {
                 }
                 for d in &pending {
                     deliveries_t.remove(&delivery_key(from, d.seq))?;
-                    if !to_had_own {
+                    if !to_had_own && !reached_by_walk(d.seq) {
                         deliveries_t.insert(&delivery_key(to, d.seq), d.item_id.as_bytes())?;
                     }
                 }
                 bump(meta_t, STAT_CHATS_MIGRATED, 1)?;
                 Ok(to_had_own)
             })?;
-        // Stragglers journaled by a fan-out step between our listing and the
+        self.subscriptions_changed();
+        drop(walk);
+        // Stragglers journaled by the fan-out between our listing and the
         // transaction (none can come after it: the old id is unsubscribed).
         loop {
             let left = self.pending_for(from)?;
@@ -905,7 +897,7 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })?;
         }
-        self.commit().await
+        Ok(())
     }
 
     /// Up to `max_chats` chats that have pushes owed, after chat `after` in id

@@ -13,7 +13,7 @@ use embassy_bot::source::Item;
 use embassy_bot::store::{PollPolicy, Store};
 use tokio::sync::watch;
 
-use crate::support::reopen_store;
+use crate::support::{journal_outbox, journal_page, reopen_store};
 
 #[derive(Clone, Default)]
 struct Scripted {
@@ -124,19 +124,11 @@ fn retry(after_ms: Option<u64>) -> SendError {
     }
 }
 
-fn fan_out_all(store: &Store) -> usize {
-    let mut total = 0;
-    while let Some(n) = store.fan_out_step(1_000).unwrap() {
-        total += n;
-    }
-    total
-}
-
 #[tokio::test]
 async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
     let (_dir, store) = store_with_three_new(&[1, 2, 3, -4]).await;
     let messenger = Scripted::default();
-    messenger.fail(2, retry(Some(10))); // chat 2: first attempt fails
+    messenger.fail(2, retry(Some(300))); // chat 2: first attempt fails
     messenger.fail(
         3,
         SendError::ChatGone("Forbidden: bot was blocked by the user".into()),
@@ -146,32 +138,27 @@ async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
     let (_tx, shutdown) = watch::channel(false);
 
     let first = delivery.deliver_pending(&shutdown).await.unwrap();
-    assert_eq!(first.fanned_out, 12);
+    // Item 2 reached four chats; items 3 and 4 the three left (3 is gone, -4 moved).
+    assert_eq!(first.fanned_out, 4 + 3 + 3);
     assert_eq!((first.chats_removed, first.chats_migrated), (1, 1));
     assert_eq!(
-        first.deferred, 6,
-        "chat 2's three and the migrated group's three: {first:?}"
+        first.deferred, 2,
+        "chat 2's first push and the migrating group's: {first:?}"
     );
     assert_eq!(messenger.titles(1), vec!["Item 2", "Item 3", "Item 4"]);
-    assert_eq!(
-        store.pending_for(-1004).unwrap().len(),
-        3,
-        "moved to the new id"
-    );
+    // The group is served under its new id in the same pass, all three in order.
+    assert_eq!(messenger.titles(-1004), vec!["Item 2", "Item 3", "Item 4"]);
+    assert_eq!(first.sent, 6, "{first:?}");
     assert!(
         messenger.titles(2).is_empty(),
         "a failed chat does not skip ahead"
     );
+    assert_eq!(store.pending_for(2).unwrap().len(), 3, "all three wait");
     assert!(!store.is_subscribed(3).unwrap());
-    assert_eq!(store.delivery_stats().unwrap().deliveries_dropped, 3);
+    assert_eq!(store.delivery_stats().unwrap().deliveries_dropped, 1);
 
-    // The migrated group is served under its new id; until its backoff ends,
-    // the failed chat is left alone.
-    let early = delivery.deliver_pending(&shutdown).await.unwrap();
-    assert_eq!(early.sent, 3, "{early:?}");
-    assert_eq!(messenger.titles(-1004), vec!["Item 2", "Item 3", "Item 4"]);
-    assert!(messenger.titles(2).is_empty());
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Once its backoff ends, the failed chat gets its three, oldest first.
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let second = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(second.sent, 3, "{second:?}");
     assert_eq!(messenger.titles(2), vec!["Item 2", "Item 3", "Item 4"]);
@@ -216,7 +203,7 @@ async fn unparsable_html_goes_as_plain_text_and_refusals_are_given_up() {
 #[tokio::test]
 async fn shutdown_leaves_unsent_pushes_journaled() {
     let (dir, store) = store_with_three_new(&[8, 9]).await;
-    assert_eq!(fan_out_all(&store), 6);
+    assert_eq!(journal_outbox(&store).await, 6);
     let messenger = Scripted::default();
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 2);
     let (tx, shutdown) = watch::channel(false);
@@ -229,7 +216,7 @@ async fn shutdown_leaves_unsent_pushes_journaled() {
 }
 
 #[tokio::test]
-async fn fan_out_goes_in_bounded_steps_and_follows_subscriptions() {
+async fn fan_out_goes_in_bounded_pages_and_follows_subscriptions() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
@@ -255,21 +242,23 @@ async fn fan_out_goes_in_bounded_steps_and_follows_subscriptions() {
         .unwrap();
     assert_eq!(store.outbox_len(), 2);
 
-    // Item 2 (source a): three steps of at most 1,000 subscribers, -5 left out.
+    // Item 2 (source a): three pages of at most 1,000 subscribers, -5 left out.
     let mut steps = Vec::new();
-    while store.outbox_len() == 2 {
-        steps.push(store.fan_out_step(1_000).unwrap().unwrap());
+    for _ in 0..3 {
+        steps.push(journal_page(&store, 1_000).await.unwrap());
     }
     assert_eq!(
         steps,
         vec![999, 1_000, 501],
         "-5 sorts first and is skipped"
     );
+    assert_eq!(store.outbox_len(), 2, "finished only when the end is seen");
     // Item 21 (source b) reaches -5 too; a chat that unsubscribes before its
-    // batch is reached gets nothing (and loses what it was owed).
-    assert_eq!(store.fan_out_step(1_000).unwrap(), Some(1_000));
+    // page is read gets nothing (and loses what it was owed).
+    assert_eq!(journal_page(&store, 1_000).await, Some(1_000));
+    assert_eq!(store.outbox_len(), 1);
     store.unsubscribe(2_000, None, &[]).await.unwrap();
-    assert_eq!(fan_out_all(&store), 1_500);
+    assert_eq!(journal_outbox(&store).await, 1_500);
     assert_eq!(store.pending_for(-5).unwrap().len(), 1, "-5 follows b only");
     assert_eq!(store.pending_for(7).unwrap().len(), 2);
     assert_eq!(store.pending_for(2_400).unwrap().len(), 2);
@@ -400,7 +389,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
         .await
         .unwrap();
     assert_eq!(first.queued, 1);
-    fan_out_all(&store);
+    journal_outbox(&store).await;
     let owed = |chat| store.pending_for(chat).unwrap().len();
     assert_eq!(
         (owed(everything), owed(press_only), owed(home_only)),
@@ -414,7 +403,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
         .unwrap();
     assert!(second.new_items.is_empty(), "not a new release");
     assert_eq!(second.queued, 1);
-    fan_out_all(&store);
+    journal_outbox(&store).await;
     assert_eq!(
         (owed(everything), owed(press_only), owed(home_only)),
         (1, 1, 1)
@@ -433,7 +422,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
             .unwrap();
         assert_eq!(again.queued, 0);
     }
-    assert_eq!(fan_out_all(&store), 0);
+    assert_eq!(journal_outbox(&store).await, 0);
     assert_eq!(
         store.item("site/fnapr/5").unwrap().unwrap().also_on,
         std::collections::BTreeSet::from(["press".to_string()])
@@ -454,13 +443,13 @@ async fn a_migration_never_doubles_or_drops_a_push() {
         .await
         .unwrap();
 
-    // Fan out only as far as past -1_000_040 (the first batch: -1_000_040 alone).
-    assert_eq!(store.fan_out_step(1).unwrap(), Some(1));
+    // Fan out only as far as past -1_000_040 (the first page: -1_000_040 alone).
+    assert_eq!(journal_page(&store, 1).await, Some(1));
     // `other_group` becomes `other_super`, which sorts before the cursor:
     // the announcement in progress must still reach it.
     store.migrate_chat(other_group, other_super).await.unwrap();
     // `group` becomes `supergroup`, which subscribed on its own: one copy only.
-    fan_out_all(&store);
+    journal_outbox(&store).await;
     assert_eq!(store.pending_for(group).unwrap().len(), 1);
     store.migrate_chat(group, supergroup).await.unwrap();
 

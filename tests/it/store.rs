@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use embassy_bot::source::Item;
 use embassy_bot::store::{PendingDelivery, PollOutcome, PollPolicy, Store, StoreError};
 
-use crate::support::extract_fixture;
+use crate::support::{extract_fixture, journal_page};
 
 fn page(name: &str) -> Vec<Item> {
     extract_fixture(name).items
@@ -20,9 +20,9 @@ async fn poll(store: &Store, source: &str, items: &[Item], now: DateTime<Utc>) -
         .unwrap()
 }
 
-/// Fans the outbox out completely, then lists every journaled push.
-fn pending_all(store: &Store) -> Vec<PendingDelivery> {
-    while store.fan_out_step(3).unwrap().is_some() {}
+/// Journals the whole outbox, then lists every journaled push.
+async fn pending_all(store: &Store) -> Vec<PendingDelivery> {
+    while journal_page(store, 3).await.is_some() {}
     store
         .pending_chats(None, usize::MAX)
         .unwrap()
@@ -63,7 +63,7 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     assert_eq!(second.new_items.len(), 1);
     assert_eq!(second.new_items[0].item.id, "rusemb.org.uk/fnapr/7160");
     assert_eq!(second.queued, 1, "one new item queued for announcement");
-    let pending = pending_all(&store);
+    let pending = pending_all(&store).await;
     assert_eq!(
         pending.iter().map(|p| p.chat).collect::<Vec<_>>(),
         vec![-100, 1]
@@ -77,7 +77,7 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     // The item that fell off the page is still known; the page coming back does not re-announce.
     let back = poll(&store, "home", &page("rusemb/home-2022-05-21.html"), now).await;
     assert!(back.new_items.is_empty());
-    assert_eq!(pending_all(&store).len(), 2);
+    assert_eq!(pending_all(&store).await.len(), 2);
 
     let latest = store.latest(3).unwrap();
     let ids: Vec<_> = latest.iter().map(|s| s.item.id.as_str()).collect();
@@ -113,7 +113,11 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
             .collect::<Vec<_>>(),
         vec!["a/9", "a/3"]
     );
-    let pending: Vec<_> = pending_all(&store).into_iter().map(|p| p.item_id).collect();
+    let pending: Vec<_> = pending_all(&store)
+        .await
+        .into_iter()
+        .map(|p| p.item_id)
+        .collect();
     assert_eq!(pending, vec!["a/9", "a/3"]);
 
     let mut edited = newer.clone();
@@ -124,7 +128,7 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
         store.item("a/3").unwrap().unwrap().item.title,
         "Corrected title"
     );
-    assert_eq!(pending_all(&store).len(), 2);
+    assert_eq!(pending_all(&store).await.len(), 2);
 
     // A listing without date or lead (another list page, a teaser) does not erase them.
     let mut with_lead = item("a/9", Some((2022, 1, 2)));
@@ -138,7 +142,11 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
     assert_eq!(known.title, "Teaser title");
     assert_eq!(known.date, NaiveDate::from_ymd_opt(2022, 1, 2));
     assert_eq!(known.lead, "The lead");
-    assert_eq!(pending_all(&store).len(), 2, "nothing new was journaled");
+    assert_eq!(
+        pending_all(&store).await.len(),
+        2,
+        "nothing new was journaled"
+    );
 }
 
 #[tokio::test]
@@ -185,14 +193,14 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
     let store = crate::support::reopen_store(dir.path());
     assert_eq!(store.subscribers().unwrap(), vec![42, 43]);
     assert_eq!(store.item_count(), 2);
-    assert_eq!(pending_all(&store).len(), 2);
+    assert_eq!(pending_all(&store).await.len(), 2);
 
     // Unsubscribing drops what was owed; migrating moves it.
     assert!(store.unsubscribe(42, None, &[]).await.unwrap());
     assert!(!store.unsubscribe(42, None, &[]).await.unwrap());
     store.migrate_chat(43, -1001).await.unwrap();
     assert_eq!(store.subscribers().unwrap(), vec![-1001]);
-    let pending = pending_all(&store);
+    let pending = pending_all(&store).await;
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].chat, -1001);
 }
@@ -233,7 +241,11 @@ async fn the_flood_guard_absorbs_a_burst_and_holds_back_old_items() {
         .unwrap();
     assert!(!outcome.flood);
     assert_eq!((outcome.queued, outcome.too_old), (2, 1));
-    let pending: Vec<_> = pending_all(&store).into_iter().map(|p| p.item_id).collect();
+    let pending: Vec<_> = pending_all(&store)
+        .await
+        .into_iter()
+        .map(|p| p.item_id)
+        .collect();
     assert_eq!(pending, vec!["f/5", "f/7"]);
     assert_eq!(store.item_count_of("s").unwrap(), Some(3));
 }

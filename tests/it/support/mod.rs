@@ -9,6 +9,30 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+/// Fans the next page of at most `max` chats of the outbox out into the
+/// journal, as a fan-out does when every chat must wait: how many were journaled,
+/// or `None` once the outbox is empty.
+pub async fn journal_page(store: &embassy_bot::store::Store, max: usize) -> Option<usize> {
+    use embassy_bot::store::FanOutStep;
+    match store.fan_out_page(max, |_| true).await.unwrap() {
+        FanOutStep::Page(page) => {
+            assert!(page.chats.is_empty(), "every chat was deferred");
+            Some(page.journaled)
+        }
+        FanOutStep::Draining => panic!("nothing is in flight"),
+        FanOutStep::Idle => None,
+    }
+}
+
+/// Journals every release of the outbox for every chat it reaches; how many pushes.
+pub async fn journal_outbox(store: &embassy_bot::store::Store) -> usize {
+    let mut total = 0;
+    while let Some(n) = journal_page(store, 1_000).await {
+        total += n;
+    }
+    total
+}
+
 /// A fixture page's bytes (copied from shared/fixtures into the repository).
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
