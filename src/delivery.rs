@@ -267,7 +267,7 @@ impl<M: Messenger> Delivery<M> {
         let mut walking = true; // the outbox may hold releases to fan out
         // Sends of an earlier run that ended in an error are unaccounted for:
         // resume from what the store recorded, as after a crash.
-        self.store.fan_out_restart();
+        self.store.fan_out_restart()?;
         let mut shutdown_rx = shutdown.clone();
         loop {
             // A closed channel means nobody can ask us to stop any more: stop now.

@@ -9,11 +9,13 @@
 //! What makes it crash-safe:
 //! - the outbox entry's cursor (`after_chat`) only ever passes chats that are
 //!   handled: sent, journaled, or no longer subscribed;
-//! - every chat handled beyond the cursor has a record in the fan-out log,
-//!   written with `write(2)` (it survives `kill -9` without an fsync) after its
-//!   send was accepted, or after its journal entry was flushed;
+//! - every chat handled beyond the cursor gets a record in the fan-out log
+//!   after its send was accepted, or after its journal entry was flushed.
+//!   Records are written with `write(2)` (they survive `kill -9` without an
+//!   fsync), [`LOG_BATCH`] at a time;
 //! - so after a crash the walk resumes at the saved cursor and skips the chats
-//!   the log names: only sends in flight at the crash go out twice.
+//!   the log names: only the sends in flight at the crash, and fewer than
+//!   [`LOG_BATCH`] whose records were not written yet, go out twice.
 //!
 //! The log only ever holds the release being walked: it is emptied once that
 //! release's outbox entry is removed and the removal flushed.
@@ -31,6 +33,10 @@ use super::{
 const RECORD: usize = 16;
 /// The cursor is saved (not flushed) after this many chats; the log covers the rest.
 const SAVE_EVERY: usize = 64;
+/// Log records written per `write(2)`: a system call per push was a visible
+/// share of its cost, and a crash repeats at most this many more pushes (the
+/// default `send_concurrency` is 32 too).
+const LOG_BATCH: usize = 32;
 
 /// The release being walked, as its sends need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +76,8 @@ pub enum FanOutStep {
 #[derive(Default)]
 pub(super) struct Walk {
     current: Option<Walking>,
+    /// Log records not yet written (fewer than [`LOG_BATCH`]).
+    unwritten: Vec<u8>,
 }
 
 struct Walking {
@@ -152,8 +160,9 @@ impl Store {
                 Next::Page(page, journaled) => {
                     if !journaled.is_empty() {
                         self.flush().await?;
+                        let mut walk = self.walk();
                         for chat in journaled {
-                            self.log_handled(page.release.key, chat)?;
+                            self.log_handled(&mut walk, page.release.key, chat)?;
                         }
                     }
                     return Ok(FanOutStep::Page(page));
@@ -161,6 +170,7 @@ impl Store {
                 Next::Finished => {
                     // Once the entry's removal is durable, the log is obsolete.
                     self.flush().await?;
+                    self.walk().unwritten.clear();
                     self.fan_out_log.set_len(0).map_err(|e| self.log_error(e))?;
                 }
                 Next::Draining => return Ok(FanOutStep::Draining),
@@ -297,7 +307,6 @@ impl Store {
 
     /// Telegram accepted `release` for `chat`.
     pub fn fan_out_sent(&self, release: &Release, chat: i64) -> Result<(), StoreError> {
-        self.log_handled(release.key, chat)?;
         self.settle_taken(release, chat)
     }
 
@@ -313,7 +322,6 @@ impl Store {
             release.item_id.as_bytes(),
         )?;
         self.flush().await?;
-        self.log_handled(release.key, chat)?;
         self.settle_taken(release, chat)?;
         Ok(PendingDelivery {
             seq: release.item_seq,
@@ -325,6 +333,7 @@ impl Store {
     /// Saves the walk's cursor (not flushed: the log covers what it lags behind).
     pub fn fan_out_save(&self) -> Result<(), StoreError> {
         let mut walk = self.walk();
+        self.write_log(&mut walk)?;
         match walk.current.as_mut() {
             Some(w) => self.save_cursor(w),
             None => Ok(()),
@@ -334,12 +343,16 @@ impl Store {
     /// Forgets the in-memory walk: the next page starts again from the saved
     /// cursor and the log. For a sender that lost track of its sends (restarted
     /// after an error): those in flight are sent again, as after a crash.
-    pub fn fan_out_restart(&self) {
-        self.walk().current = None;
+    pub fn fan_out_restart(&self) -> Result<(), StoreError> {
+        let mut walk = self.walk();
+        walk.current = None;
+        self.write_log(&mut walk)
     }
 
+    /// `chat` is handled for `release`: logged, and no longer in flight.
     fn settle_taken(&self, release: &Release, chat: i64) -> Result<(), StoreError> {
         let mut walk = self.walk();
+        self.log_handled(&mut walk, release.key, chat)?;
         let Some(w) = walk.current.as_mut().filter(|w| w.release == *release) else {
             return Ok(());
         };
@@ -362,14 +375,26 @@ impl Store {
         Ok(())
     }
 
-    fn log_handled(&self, key: u64, chat: i64) -> Result<(), StoreError> {
-        let mut record = [0u8; RECORD];
-        record[..8].copy_from_slice(&key.to_be_bytes());
-        record[8..].copy_from_slice(&chat_key(chat));
-        // One write of 16 bytes to a file opened for appending: whole or absent.
+    fn log_handled(&self, walk: &mut Walk, key: u64, chat: i64) -> Result<(), StoreError> {
+        walk.unwritten.extend_from_slice(&key.to_be_bytes());
+        walk.unwritten.extend_from_slice(&chat_key(chat));
+        if walk.unwritten.len() >= LOG_BATCH * RECORD {
+            self.write_log(walk)?;
+        }
+        Ok(())
+    }
+
+    fn write_log(&self, walk: &mut Walk) -> Result<(), StoreError> {
+        if walk.unwritten.is_empty() {
+            return Ok(());
+        }
+        // One write to a file opened for appending; a record torn by power
+        // loss is ignored when the log is read.
         (&*self.fan_out_log)
-            .write_all(&record)
-            .map_err(|e| self.log_error(e))
+            .write_all(&walk.unwritten)
+            .map_err(|e| self.log_error(e))?;
+        walk.unwritten.clear();
+        Ok(())
     }
 
     /// Chats after `after` that the log records as handled for `key`.
