@@ -118,6 +118,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
         tracing::warn!("some work did not finish in time; it stays journaled");
     }
+    // Where a fan-out stands, so the next start does not repeat its last pushes.
+    store.fan_out_save()?;
     store.flush().await?;
     tracing::info!("stopped cleanly");
     Ok(())

@@ -19,9 +19,10 @@
 //! accepted the push (in the store's fan-out log), and a journaled push is
 //! removed only after Telegram accepted it, so a crash loses nothing. It
 //! repeats at most the sends in flight at that moment (one per concurrently
-//! served chat) plus the journal completions not yet flushed, which are held
-//! to the same number: at most 2 × `send_concurrency` repeats per crash,
-//! without an fsync per message.
+//! served chat), plus fan-out records not yet written (fewer than 32) or
+//! journal completions not yet flushed (held to `send_concurrency`): at most
+//! 2 × `send_concurrency` repeats per crash at the default 32, without an
+//! fsync per message.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -156,6 +157,8 @@ const SWEEP_PAGE: usize = 256;
 const RENDERED_CACHE: usize = 64;
 /// How often completions are flushed in the background.
 const FLUSH_EVERY: Duration = Duration::from_millis(2);
+/// How often the fan-out log is synced to disk (sled flushes every 500 ms too).
+const SYNC_LOG_EVERY: Duration = Duration::from_millis(500);
 /// Wait after a store error before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(5);
 
@@ -619,8 +622,11 @@ impl<M: Messenger> Delivery<M> {
 }
 
 /// Flushes completions in the background every [`FLUSH_EVERY`], so senders
-/// rarely reach the unflushed window and wait for an fsync themselves.
+/// rarely reach the unflushed window and wait for an fsync themselves; and
+/// syncs the fan-out log every [`SYNC_LOG_EVERY`], so a power cut repeats
+/// about as much of a fan-out as sled's own half-second flush lets it.
 async fn flush_regularly(store: Store, mut shutdown: watch::Receiver<bool>) {
+    let mut last_sync = Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(FLUSH_EVERY) => {}
@@ -630,6 +636,14 @@ async fn flush_regularly(store: Store, mut shutdown: watch::Receiver<bool>) {
             && let Err(e) = store.commit().await
         {
             tracing::error!(error = %e, "cannot flush delivery progress");
+        }
+        if last_sync.elapsed() >= SYNC_LOG_EVERY {
+            last_sync = Instant::now();
+            let store = store.clone();
+            let synced = tokio::task::spawn_blocking(move || store.sync_fan_out_log()).await;
+            if let Ok(Err(e)) = synced {
+                tracing::error!(error = %e, "cannot sync the fan-out log");
+            }
         }
     }
 }

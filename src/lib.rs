@@ -6,11 +6,12 @@
 //!
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
 //! - [`source`] — fetch a page (conditional GET, size cap, charset) and extract items (HTML or feed) and contacts (pure).
-//! - [`store`] — the only module that knows sled: items, subscribers, outbox, delivery journal.
+//! - [`store`] — the only module that knows sled: items, subscribers, outbox, delivery journal,
+//!   and the fan-out walk over the subscribers with its crash log.
 //! - [`watch`] — polls each source on its interval and records what it finds, under
 //!   the flood guard; backs off on failures and decides what operators hear.
 //! - [`alerts`] — rare operator messages to `admin_chats`, sent in the background.
-//! - [`delivery`] — fans new items out to subscribers and sends the journaled pushes,
+//! - [`delivery`] — sends each new item down the subscriber list and the journaled pushes,
 //!   oldest first per chat, marking each done only after Telegram accepted it.
 //! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
 //! - [`commands`] — one file per bot command; each turns a request into reply text.

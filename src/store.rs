@@ -127,13 +127,14 @@ impl Subscription {
     }
 }
 
-/// A new item whose announcement is still being turned into per-chat deliveries.
+/// A new item whose announcement is still being fanned out to the subscribers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub item_id: String,
     /// The source whose subscribers are told.
     pub source: String,
-    /// The last subscriber already fanned out to; `None` before the first batch.
+    /// Every subscriber up to this one is done (sent, journaled, or no longer
+    /// wanting it); `None` before the first. Saved now and then, not per chat.
     pub after_chat: Option<i64>,
     /// The item's sequence number when it differs from the entry's key: a known
     /// item that a further source lists is announced again, to that source's
@@ -267,7 +268,7 @@ pub struct Store {
     deliveries: sled::Tree,
     meta: sled::Tree,
     commits: Arc<GroupCommit>,
-    /// Where the fan-out of the oldest outbox release stands (see [`fanout`]).
+    /// Where the fan-out of the oldest outbox release stands (module `fanout`).
     walk: Arc<Mutex<fanout::Walk>>,
     fan_out_log: Arc<std::fs::File>,
     fan_out_log_path: Arc<Path>,
@@ -770,9 +771,10 @@ impl Store {
     pub async fn remove_chat(&self, chat: i64, why: Removal) -> Result<usize, StoreError> {
         let mut dropped = 0;
         let mut first = true;
-        // A fan-out step may journal a push for the chat between our listing and
-        // our transaction; once the subscription is gone no more can come, so a
-        // second look catches the stragglers.
+        // The fan-out may journal a push for the chat between our listing and
+        // our transaction: a second look catches those stragglers. One that
+        // comes later still (from a page read before the removal) is dropped
+        // by the journal sweep, which finds no subscription for it.
         loop {
             let keys = self.pending_keys(chat)?;
             if !first && keys.is_empty() {

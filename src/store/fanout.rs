@@ -340,6 +340,12 @@ impl Store {
         }
     }
 
+    /// Makes the written log records survive a power cut (`kill -9` cannot
+    /// lose them even without this).
+    pub fn sync_fan_out_log(&self) -> Result<(), StoreError> {
+        self.fan_out_log.sync_data().map_err(|e| self.log_error(e))
+    }
+
     /// Forgets the in-memory walk: the next page starts again from the saved
     /// cursor and the log. For a sender that lost track of its sends (restarted
     /// after an error): those in flight are sent again, as after a crash.

@@ -7,6 +7,7 @@ mod crash;
 mod delivery;
 mod e2e;
 mod extraction;
+mod fanout;
 mod fetch;
 mod sources;
 mod store;

@@ -1,0 +1,192 @@
+//! The fan-out walk at the store's level: after a crash it resumes from the
+//! saved cursor and skips the chats its log recorded, so only sends that were
+//! in flight (or whose record was not written yet) go out again; a migration
+//! in the middle of a walk neither doubles nor drops the release.
+
+use chrono::Utc;
+use embassy_bot::source::Item;
+use embassy_bot::store::{FanOutPage, FanOutStep, PollPolicy, Store};
+
+use crate::support::reopen_store;
+
+fn item(n: u32) -> Item {
+    Item {
+        id: format!("site/fnapr/{n}"),
+        url: format!("https://site/fnapr/{n}"),
+        title: format!("Item {n}"),
+        date: None,
+        lead: String::new(),
+    }
+}
+
+/// A store with `chats` subscribed and one release queued for them.
+async fn one_release_for(chats: impl IntoIterator<Item = i64>) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let policy = PollPolicy::unguarded();
+    store
+        .record_poll("s", &[item(1)], &policy, now)
+        .await
+        .unwrap();
+    for chat in chats {
+        store.subscribe(chat, None, now).await.unwrap();
+    }
+    let queued = store
+        .record_poll("s", &[item(2), item(1)], &policy, now)
+        .await
+        .unwrap()
+        .queued;
+    assert_eq!(queued, 1);
+    (dir, store)
+}
+
+/// The next page of the walk, with nobody deferred.
+async fn next_page(store: &Store, max: usize) -> Option<FanOutPage> {
+    match store.fan_out_page(max, |_| false).await.unwrap() {
+        FanOutStep::Page(page) => Some(page),
+        FanOutStep::Idle => None,
+        FanOutStep::Draining => panic!("the test completes every send it takes"),
+    }
+}
+
+/// Takes `chats` of `page` and reports each sent, as delivery does.
+fn send(store: &Store, page: &FanOutPage, chats: impl IntoIterator<Item = i64>) {
+    for chat in chats {
+        assert!(store.fan_out_take(page, chat).unwrap());
+        store.fan_out_sent(&page.release, chat).unwrap();
+    }
+}
+
+/// Every chat the rest of the walk offers, each page sent in full.
+async fn walk_to_the_end(store: &Store) -> Vec<i64> {
+    let mut offered = Vec::new();
+    while let Some(page) = next_page(store, 10).await {
+        send(store, &page, page.chats.clone());
+        offered.extend(&page.chats);
+    }
+    offered
+}
+
+#[tokio::test]
+async fn a_crash_mid_walk_resends_only_what_the_log_had_not_recorded() {
+    let (dir, store) = one_release_for(1..=100).await;
+    let page = next_page(&store, 100).await.unwrap();
+    assert_eq!(page.chats, (1..=100).collect::<Vec<_>>());
+    // 40 accepted (records for 32 written, 8 still buffered), 5 in flight.
+    send(&store, &page, 1..=40);
+    for chat in 41..=45 {
+        assert!(store.fan_out_take(&page, chat).unwrap());
+    }
+    drop((page, store)); // the crash: nothing saved, the buffered records lost
+
+    let store = reopen_store(dir.path());
+    assert_eq!(
+        walk_to_the_end(&store).await,
+        (33..=100).collect::<Vec<_>>(),
+        "the 32 recorded chats are skipped; the 8 unrecorded and the 5 in flight go again"
+    );
+    assert_eq!(store.outbox_len(), 0, "the release is finished");
+    assert_eq!(
+        std::fs::metadata(dir.path().join("fanout.log"))
+            .unwrap()
+            .len(),
+        0,
+        "a finished release leaves nothing in the log"
+    );
+    assert!(walk_to_the_end(&store).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_saved_cursor_carries_the_walk_past_a_crash() {
+    let (dir, store) = one_release_for(1..=100).await;
+    let page = next_page(&store, 100).await.unwrap();
+    for chat in 1..=75 {
+        assert!(store.fan_out_take(&page, chat).unwrap());
+    }
+    // The 64th completion saves the cursor below the lowest send in flight (65).
+    for chat in 1..=70 {
+        store.fan_out_sent(&page.release, chat).unwrap();
+    }
+    drop((page, store));
+
+    let store = reopen_store(dir.path());
+    assert_eq!(
+        walk_to_the_end(&store).await,
+        (65..=100).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_chat_owed_older_pushes_or_deferred_is_journaled_behind_them() {
+    let (_dir, store) = one_release_for([1, 2, 3, 4]).await;
+    let page = match store.fan_out_page(10, |chat| chat == 4).await.unwrap() {
+        FanOutStep::Page(page) => page,
+        other => panic!("expected a page, got {other:?}"),
+    };
+    assert_eq!(page.chats, vec![1, 2, 3]);
+    assert_eq!(page.journaled, 1);
+    assert_eq!(store.pending_for(4).unwrap().len(), 1);
+    // Chat 2's send fails: journaled, served later by the journal sweep.
+    send(&store, &page, [1, 3]);
+    assert!(store.fan_out_take(&page, 2).unwrap());
+    let owed = store.fan_out_defer(&page.release, 2).await.unwrap();
+    assert_eq!((owed.chat, owed.item_id.as_str()), (2, "site/fnapr/2"));
+    assert!(next_page(&store, 10).await.is_none());
+
+    // The next release finds chats 2 and 4 owed this one: it queues behind it.
+    let now = Utc::now();
+    store
+        .record_poll(
+            "s",
+            &[item(3), item(2), item(1)],
+            &PollPolicy::unguarded(),
+            now,
+        )
+        .await
+        .unwrap();
+    let page = next_page(&store, 10).await.unwrap();
+    assert_eq!((page.chats.clone(), page.journaled), (vec![1, 3], 2));
+    let titles = |chat| {
+        store
+            .pending_for(chat)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.item_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(titles(2), vec!["site/fnapr/2", "site/fnapr/3"]);
+    assert_eq!(titles(4), vec!["site/fnapr/2", "site/fnapr/3"]);
+}
+
+#[tokio::test]
+async fn a_chat_that_unsubscribes_after_its_page_was_read_is_not_sent_to() {
+    let (_dir, store) = one_release_for([1, 2, 3]).await;
+    let page = next_page(&store, 10).await.unwrap();
+    store.unsubscribe(2, None, &[]).await.unwrap();
+    assert!(store.fan_out_take(&page, 1).unwrap());
+    assert!(
+        !store.fan_out_take(&page, 2).unwrap(),
+        "unsubscribed meanwhile"
+    );
+    assert!(store.fan_out_take(&page, 3).unwrap());
+}
+
+#[tokio::test]
+async fn a_group_that_migrates_ahead_of_the_walk_gets_the_release_once() {
+    // The new id sorts after the page being sent: the walk reaches it itself.
+    let (group, supergroup) = (-40, 100);
+    let (_dir, store) = one_release_for([group, 5]).await;
+    let page = next_page(&store, 1).await.unwrap();
+    assert_eq!(page.chats, vec![group]);
+    assert!(store.fan_out_take(&page, group).unwrap());
+    // The send to the group fails with "migrated": journaled, then moved.
+    store.fan_out_defer(&page.release, group).await.unwrap();
+    store.migrate_chat(group, supergroup).await.unwrap();
+    assert!(
+        store.pending_for(supergroup).unwrap().is_empty(),
+        "the walk will reach the new id: no journaled copy as well"
+    );
+    assert_eq!(walk_to_the_end(&store).await, vec![5, supergroup]);
+    assert_eq!(store.pending_count(), 0);
+}
