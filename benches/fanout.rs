@@ -2,10 +2,11 @@
 //!
 //! Runs the real binary against a fake Bot API and a fake site on loopback and prints:
 //! - time and messages/s to push one new release to 10,000 and 100,000
-//!   subscribers with rate limits off, and the bot's peak RSS;
+//!   subscribers with rate limits off (the best of three releases, each pushed
+//!   by a fresh bot process), and the bot's peak RSS (the highest of the three);
 //! - the same number of sendMessage requests sent by a bare HTTP loop with the
-//!   same concurrency and no journal (what this machine and the fake can do),
-//!   and the ratio of the two;
+//!   same concurrency and no journal (what this machine and the fake can do;
+//!   also the best of three), and the ratio of the two;
 //! - with limits on (30 messages/s): the achieved rate against the configured
 //!   one, and how many 429s the fake answered. The fake enforces Telegram's
 //!   limits: a token bucket of 30 messages/s (bursts of up to 5) overall, and
@@ -91,22 +92,39 @@ async fn unlimited(n: usize) {
     let site = FakeSite::start().await;
     prepare(dir.path(), &telegram, &site, n, false).await;
 
-    site.add_release();
-    let started = Instant::now();
-    let mut bot = spawn_bot(dir.path());
-    telegram.wait_for(n, Duration::from_secs(300)).await;
-    let wall = started.elapsed();
-    let rss_kb = peak_rss_kb(bot.id());
-    let cpu = cpu_seconds(bot.id());
-    stop(&mut bot);
-    let (first, last) = telegram.first_and_last();
-    let sending = last - first;
+    // Three releases, one bot process each; the best run counts, as for the
+    // bare loop below, so noise on this shared machine hits both sides alike.
+    let mut best: Option<BotRun> = None;
+    let mut peak_rss_kb = 0;
+    for run in 1..=3 {
+        site.add_release();
+        telegram.reset_times();
+        let started = Instant::now();
+        let mut bot = spawn_bot(dir.path());
+        telegram.wait_for(run * n, Duration::from_secs(300)).await;
+        let wall = started.elapsed();
+        peak_rss_kb = peak_rss_kb.max(peak_rss_of(bot.id()));
+        let cpu = cpu_seconds(bot.id());
+        stop(&mut bot);
+        assert_eq!(
+            telegram.count(),
+            run * n,
+            "every subscriber got exactly one message per release"
+        );
+        let (first, last) = telegram.first_and_last();
+        let this = BotRun {
+            sending: last - first,
+            wall,
+            cpu,
+        };
+        if best.as_ref().is_none_or(|b| this.sending < b.sending) {
+            best = Some(this);
+        }
+    }
+    let Some(BotRun { sending, wall, cpu }) = best else {
+        unreachable!("three runs")
+    };
     let bot_rate = n as f64 / sending.as_secs_f64();
-    assert_eq!(
-        telegram.count(),
-        n,
-        "every subscriber got exactly one message"
-    );
 
     // The machine's limit: the best of three bare loops, each in its own
     // process (as the bot is) against a fresh fake.
@@ -121,11 +139,11 @@ async fn unlimited(n: usize) {
     let (bare, bare_cpu) = bare;
     let bare_rate = n as f64 / bare.as_secs_f64();
     println!(
-        "fan-out to {n} subscribers, limits off: {:.2} s sending ({:.2} s from process start), {bot_rate:.0} msg/s, bot CPU {:.1} µs/msg, peak RSS {:.1} MB",
+        "fan-out to {n} subscribers, limits off (best of 3 releases): {:.2} s sending ({:.2} s from process start), {bot_rate:.0} msg/s, bot CPU {:.1} µs/msg; peak RSS {:.1} MB (highest of the 3)",
         sending.as_secs_f64(),
         wall.as_secs_f64(),
         cpu * 1e6 / n as f64,
-        rss_kb as f64 / 1024.0
+        peak_rss_kb as f64 / 1024.0
     );
     println!(
         "bare HTTP loop, {n} requests, concurrency {CONCURRENCY} (best of 3): {:.2} s, {bare_rate:.0} msg/s, client CPU {:.1} µs/msg; ratio bot/bare = {:.2}",
@@ -230,7 +248,7 @@ fn stop(bot: &mut std::process::Child) {
 }
 
 /// The process's peak resident set (VmHWM), in KiB.
-fn peak_rss_kb(pid: u32) -> u64 {
+fn peak_rss_of(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -314,6 +332,13 @@ struct Limits {
     last_per_chat: HashMap<i64, Instant>,
 }
 
+/// One bot process pushing one release.
+struct BotRun {
+    sending: Duration,
+    wall: Duration,
+    cpu: f64,
+}
+
 #[derive(Clone)]
 struct FakeTelegram {
     url: String,
@@ -348,6 +373,11 @@ impl FakeTelegram {
 
     fn count(&self) -> usize {
         self.sent.load(Ordering::SeqCst)
+    }
+
+    /// Starts timing afresh (for the next release).
+    fn reset_times(&self) {
+        *self.times.lock().unwrap() = (None, None);
     }
 
     fn first_and_last(&self) -> (Instant, Instant) {
