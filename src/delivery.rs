@@ -1,5 +1,6 @@
-//! Sends the pushes the store has journaled, and marks each one done only after
-//! Telegram accepted it (or it can never be sent).
+//! Sends each new release to its subscribers, and the pushes the store has
+//! journaled; marks each one done only after Telegram accepted it (or it can
+//! never be sent).
 //!
 //! One worker loop serves two kinds of work, up to `send_concurrency` chats at
 //! once: a new release goes straight down the subscriber list, a page of chats
@@ -19,10 +20,13 @@
 //! accepted the push (in the store's fan-out log), and a journaled push is
 //! removed only after Telegram accepted it, so a crash loses nothing. It
 //! repeats at most the sends in flight at that moment (one per concurrently
-//! served chat), plus fan-out records not yet written (fewer than 32) or
-//! journal completions not yet flushed (held to `send_concurrency`): at most
-//! 2 × `send_concurrency` repeats per crash at the default 32, without an
-//! fsync per message.
+//! served chat), plus fan-out records not yet written and journal completions
+//! not yet flushed (each held to half as many): at most 2 × `send_concurrency`
+//! repeats per crash, without an fsync per message.
+//!
+//! Releases are fanned out one at a time, oldest first: the next starts when
+//! the last send of the one before has ended, so a slow answer (at most the
+//! send timeout) can hold the next release back by that long.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -137,9 +141,7 @@ enum Job {
 /// The page of a release being fanned out, with the release rendered.
 struct Fresh {
     page: FanOutPage,
-    /// `None`: the item cannot be read; its chats are journaled, and the
-    /// journal sweep gives the push up, counted.
-    push: Option<Arc<Push>>,
+    push: Arc<Push>,
 }
 
 /// One release as every chat receives it.
@@ -174,10 +176,12 @@ impl<M: Messenger> Delivery<M> {
         }
     }
 
-    /// How many completions may run ahead of the last flush: as many as there
-    /// are sends in flight, so a crash repeats at most twice that many pushes.
-    fn unflushed_window(&self) -> u64 {
-        self.concurrency as u64
+    /// How many completions may run ahead of what a crash remembers, of each
+    /// kind: journal removals not yet flushed, and fan-out log records not yet
+    /// written. Half the sends in flight each, so a crash repeats at most twice
+    /// as many pushes as there are sends in flight.
+    fn crash_window(&self) -> usize {
+        (self.concurrency / 2).max(1)
     }
 
     /// The rendered push for `item_id`, from the cache or the store.
@@ -270,7 +274,7 @@ impl<M: Messenger> Delivery<M> {
         let mut walking = true; // the outbox may hold releases to fan out
         // Sends of an earlier run that ended in an error are unaccounted for:
         // resume from what the store recorded, as after a crash.
-        self.store.fan_out_restart()?;
+        self.store.fan_out_start(self.crash_window())?;
         let mut shutdown_rx = shutdown.clone();
         loop {
             // A closed channel means nobody can ask us to stop any more: stop now.
@@ -320,9 +324,20 @@ impl<M: Messenger> Delivery<M> {
                         FanOutStep::Page(mut next) => {
                             since_idle.fanned_out += next.chats.len() + next.journaled;
                             rescan |= next.journaled > 0;
-                            fresh = std::mem::take(&mut next.chats).into();
-                            let push = self.push_for(&next.release.item_id)?;
+                            let chats = std::mem::take(&mut next.chats);
+                            let Some(push) = self.push_for(&next.release.item_id)? else {
+                                // Unreadable: the journal sweep gives it up, counted.
+                                self.store.fan_out_defer_all(&next, chats).await?;
+                                rescan = true;
+                                break;
+                            };
                             release = Some(Arc::new(Fresh { page: next, push }));
+                            if chats.is_empty() {
+                                // Nothing to send from this page: let the rest of
+                                // the runtime in before reading the next.
+                                break;
+                            }
+                            fresh = chats.into();
                         }
                         FanOutStep::Draining | FanOutStep::Idle => walking = false,
                     }
@@ -332,11 +347,9 @@ impl<M: Messenger> Delivery<M> {
                 if !self.store.fan_out_take(&current.page, chat)? {
                     continue; // unsubscribed since the page was read
                 }
-                let Some(push) = current.push.clone().filter(|_| {
-                    !busy.contains(&chat) && !self.backoff.is_waiting(chat, Instant::now())
-                }) else {
-                    // Busy (a migration moved pushes to it), waiting, or the
-                    // item is unreadable: the journal sweep takes it from here.
+                if busy.contains(&chat) || self.backoff.is_waiting(chat, Instant::now()) {
+                    // Served from the journal right now (a backoff ended since
+                    // the page was read), or waiting: the sweep takes it from here.
                     self.store
                         .fan_out_defer(&current.page.release, chat)
                         .await?;
@@ -347,7 +360,7 @@ impl<M: Messenger> Delivery<M> {
                     continue;
                 };
                 busy.insert(chat);
-                let job = Job::Fresh(current.page.release.clone(), push);
+                let job = Job::Fresh(current.page.release.clone(), current.push.clone());
                 in_flight.push(self.serve_chat(chat, job, shutdown));
             }
             let sweep_done = page.is_empty() && exhausted && !rescan && !walking;
@@ -391,6 +404,12 @@ impl<M: Messenger> Delivery<M> {
                                 }
                                 since_idle.absorb(chat_report);
                             }
+                            Err(e) if fanned => {
+                                // The walk cannot tell whether this chat was
+                                // handled: start it again from what the store
+                                // recorded, as after a crash.
+                                return Err(e);
+                            }
                             Err(e) => {
                                 // One chat's trouble with the store stays with that chat.
                                 let until = self.backoff.defer(chat, None);
@@ -402,8 +421,9 @@ impl<M: Messenger> Delivery<M> {
                 _ = wait_for(wake), if wake.is_some() => walking = true,
                 _ = sleep_until_some(due) => {}
                 _ = shutdown_rx.wait_for(|stop| *stop), if !stopping => {}
-                // The journal changed behind the sweep and a slot is free: go on.
-                _ = std::future::ready(()), if rescan && !idle && !stopping && in_flight.len() < self.concurrency => {}
+                // More to fan out or sweep, and a slot is free: go on, after
+                // letting the rest of the runtime in.
+                _ = tokio::task::yield_now(), if (walking || rescan) && !idle && !stopping && in_flight.len() < self.concurrency => {}
             }
             if idle {
                 rescan = true;
@@ -498,7 +518,7 @@ impl<M: Messenger> Delivery<M> {
                 .is_some_and(|s| push.sources.iter().any(|source| s.wants(source)))
             {
                 self.store
-                    .complete(delivery, self.unflushed_window())
+                    .complete(delivery, self.crash_window() as u64)
                     .await?;
                 report.skipped += 1;
                 continue;
@@ -513,7 +533,7 @@ impl<M: Messenger> Delivery<M> {
             match result {
                 Ok(()) => {
                     self.store
-                        .complete(delivery, self.unflushed_window())
+                        .complete(delivery, self.crash_window() as u64)
                         .await?;
                     self.backoff.clear(chat);
                     report.sent += 1;

@@ -12,13 +12,15 @@
 //! - every chat handled beyond the cursor gets a record in the fan-out log
 //!   after its send was accepted, or after its journal entry was flushed.
 //!   Records are written with `write(2)` (they survive `kill -9` without an
-//!   fsync), [`LOG_BATCH`] at a time;
+//!   fsync), a few at a time: the sender says how many may wait
+//!   ([`Store::fan_out_start`]);
 //! - so after a crash the walk resumes at the saved cursor and skips the chats
-//!   the log names: only the sends in flight at the crash, and fewer than
-//!   [`LOG_BATCH`] whose records were not written yet, go out twice.
+//!   the log names: only the sends in flight at the crash, and the few whose
+//!   records were not written yet, go out twice.
 //!
-//! The log only ever holds the release being walked: it is emptied once that
-//! release's outbox entry is removed and the removal flushed.
+//! The log is emptied once the walked release's outbox entry is removed and
+//! the removal flushed; records of an older release left by a crash at that
+//! moment are told apart by their key and ignored.
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
@@ -33,10 +35,6 @@ use super::{
 const RECORD: usize = 16;
 /// The cursor is saved (not flushed) after this many chats; the log covers the rest.
 const SAVE_EVERY: usize = 64;
-/// Log records written per `write(2)`: a system call per push was a visible
-/// share of its cost, and a crash repeats at most this many more pushes (the
-/// default `send_concurrency` is 32 too).
-const LOG_BATCH: usize = 32;
 
 /// The release being walked, as its sends need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,8 +74,22 @@ pub enum FanOutStep {
 #[derive(Default)]
 pub(super) struct Walk {
     current: Option<Walking>,
-    /// Log records not yet written (fewer than [`LOG_BATCH`]).
+    /// Log records not yet written (fewer than `max_unwritten`).
     unwritten: Vec<u8>,
+    /// How many records may wait before they are written: a `write(2)` per
+    /// push was a visible share of its cost, and each waiting record is a push
+    /// a crash would repeat.
+    max_unwritten: usize,
+}
+
+/// Where the walk of one outbox release stands, for [`Store::migrate_chat`].
+pub(super) struct WalkPosition<'a> {
+    /// Chats up to here are handled, in flight, or (if they unsubscribe) never will be.
+    pub taken: Option<i64>,
+    /// Chats up to here were read into a page: one subscribing there later is missed.
+    pub page_end: Option<i64>,
+    pub item_seq: u64,
+    pub entry: &'a OutboxEntry,
 }
 
 struct Walking {
@@ -95,13 +107,6 @@ struct Walking {
 }
 
 impl Walking {
-    /// Where the fan-out of this release stands: chats up to `taken` are handled
-    /// or in flight, chats up to `page_end` will be served from the page already
-    /// read (unless they unsubscribe), later chats are read when reached.
-    pub(super) fn position(&self) -> (Option<i64>, Option<i64>) {
-        (self.taken, self.page_end)
-    }
-
     /// The highest chat such that every chat up to it is handled.
     fn cursor(&self) -> Option<i64> {
         match self.in_flight.first() {
@@ -120,13 +125,15 @@ enum Next {
 
 impl Walk {
     /// The walk position of the outbox entry under `key`, if it is being walked.
-    pub(super) fn position_of(&self, key: u64) -> Option<(Option<i64>, Option<i64>, u64)> {
+    pub(super) fn position_of(&self, key: u64) -> Option<WalkPosition<'_>> {
         self.current
             .as_ref()
             .filter(|w| w.release.key == key)
-            .map(|w| {
-                let (taken, page_end) = w.position();
-                (taken, page_end, w.release.item_seq)
+            .map(|w| WalkPosition {
+                taken: w.taken,
+                page_end: w.page_end,
+                item_seq: w.release.item_seq,
+                entry: &w.entry,
             })
     }
 }
@@ -330,6 +337,30 @@ impl Store {
         })
     }
 
+    /// The item of `page` cannot be read: its remaining `chats` are journaled
+    /// in one go (the journal sweep gives the push up, counted), not sent.
+    pub async fn fan_out_defer_all(
+        &self,
+        page: &FanOutPage,
+        chats: impl IntoIterator<Item = i64>,
+    ) -> Result<(), StoreError> {
+        let mut journaled = Vec::new();
+        for chat in chats {
+            if self.fan_out_take(page, chat)? {
+                self.deliveries.insert(
+                    delivery_key(chat, page.release.item_seq),
+                    page.release.item_id.as_bytes(),
+                )?;
+                journaled.push(chat);
+            }
+        }
+        self.flush().await?;
+        for chat in journaled {
+            self.settle_taken(&page.release, chat)?;
+        }
+        Ok(())
+    }
+
     /// Saves the walk's cursor (not flushed: the log covers what it lags behind).
     pub fn fan_out_save(&self) -> Result<(), StoreError> {
         let mut walk = self.walk();
@@ -346,12 +377,15 @@ impl Store {
         self.fan_out_log.sync_data().map_err(|e| self.log_error(e))
     }
 
-    /// Forgets the in-memory walk: the next page starts again from the saved
-    /// cursor and the log. For a sender that lost track of its sends (restarted
-    /// after an error): those in flight are sent again, as after a crash.
-    pub fn fan_out_restart(&self) -> Result<(), StoreError> {
+    /// (Re)starts the walk for a sender that lets at most `max_unwritten` log
+    /// records wait (each is a push a crash would repeat). Any walk in memory
+    /// is forgotten: the next page starts again from the saved cursor and the
+    /// log, so a sender that lost track of its sends (restarted after an
+    /// error) sends those that were in flight again, as after a crash.
+    pub fn fan_out_start(&self, max_unwritten: usize) -> Result<(), StoreError> {
         let mut walk = self.walk();
         walk.current = None;
+        walk.max_unwritten = max_unwritten;
         self.write_log(&mut walk)
     }
 
@@ -384,7 +418,7 @@ impl Store {
     fn log_handled(&self, walk: &mut Walk, key: u64, chat: i64) -> Result<(), StoreError> {
         walk.unwritten.extend_from_slice(&key.to_be_bytes());
         walk.unwritten.extend_from_slice(&chat_key(chat));
-        if walk.unwritten.len() >= LOG_BATCH * RECORD {
+        if walk.unwritten.len() >= walk.max_unwritten.max(1) * RECORD {
             self.write_log(walk)?;
         }
         Ok(())
@@ -394,19 +428,36 @@ impl Store {
         if walk.unwritten.is_empty() {
             return Ok(());
         }
-        // One write to a file opened for appending; a record torn by power
-        // loss is ignored when the log is read.
-        (&*self.fan_out_log)
-            .write_all(&walk.unwritten)
-            .map_err(|e| self.log_error(e))?;
+        // One write to a file opened for appending.
+        if let Err(e) = (&*self.fan_out_log).write_all(&walk.unwritten) {
+            // Part of it may have gone: keep the records that did, whole, so
+            // the ones written after this stay aligned.
+            self.align_log()?;
+            return Err(self.log_error(e));
+        }
         walk.unwritten.clear();
+        Ok(())
+    }
+
+    /// Cuts a torn record (power loss, a failed write) off the end of the log.
+    pub(super) fn align_log(&self) -> Result<(), StoreError> {
+        let len = self
+            .fan_out_log
+            .metadata()
+            .map_err(|e| self.log_error(e))?
+            .len();
+        if len % RECORD as u64 != 0 {
+            self.fan_out_log
+                .set_len(len - len % RECORD as u64)
+                .map_err(|e| self.log_error(e))?;
+        }
         Ok(())
     }
 
     /// Chats after `after` that the log records as handled for `key`.
     fn read_log(&self, key: u64, after: Option<i64>) -> Result<HashSet<i64>, StoreError> {
         let bytes = std::fs::read(&self.fan_out_log_path).map_err(|e| self.log_error(e))?;
-        // A torn last record (power loss mid-write) is ignored: that chat is sent again.
+        // The log is kept whole records long (see `align_log`).
         Ok(bytes
             .chunks_exact(RECORD)
             .filter(|r| r[..8] == key.to_be_bytes())

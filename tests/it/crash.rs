@@ -1,8 +1,9 @@
 //! Crash safety of the fan-out: the bot is killed with SIGKILL several times in
 //! the middle of pushing one release to thousands of chats. After the last
 //! restart every chat has its copy, and the only repeats are sends that were in
-//! flight at a kill: one per concurrently served chat, plus as many completions
-//! not yet flushed (delivery holds those to the same number).
+//! flight at a kill (one per concurrently served chat), plus fan-out log records
+//! not yet written and journal completions not yet flushed (delivery holds
+//! those to half as many each).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

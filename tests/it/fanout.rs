@@ -7,7 +7,7 @@ use chrono::Utc;
 use embassy_bot::source::Item;
 use embassy_bot::store::{FanOutPage, FanOutStep, PollPolicy, Store};
 
-use crate::support::reopen_store;
+use crate::support::{journal_page, reopen_store};
 
 fn item(n: u32) -> Item {
     Item {
@@ -71,6 +71,7 @@ async fn walk_to_the_end(store: &Store) -> Vec<i64> {
 #[tokio::test]
 async fn a_crash_mid_walk_resends_only_what_the_log_had_not_recorded() {
     let (dir, store) = one_release_for(1..=100).await;
+    store.fan_out_start(32).unwrap(); // log records are written 32 at a time
     let page = next_page(&store, 100).await.unwrap();
     assert_eq!(page.chats, (1..=100).collect::<Vec<_>>());
     // 40 accepted (records for 32 written, 8 still buffered), 5 in flight.
@@ -80,11 +81,27 @@ async fn a_crash_mid_walk_resends_only_what_the_log_had_not_recorded() {
     }
     drop((page, store)); // the crash: nothing saved, the buffered records lost
 
+    // A power cut had also torn a record at the end of the log.
+    let log = dir.path().join("fanout.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    assert_eq!(bytes.len(), 32 * 16);
+    bytes.extend_from_slice(&[0xAB; 5]);
+    std::fs::write(&log, bytes).unwrap();
+
+    let store = reopen_store(dir.path());
+    let page = next_page(&store, 100).await.unwrap();
+    assert_eq!(
+        page.chats,
+        (33..=100).collect::<Vec<_>>(),
+        "the 32 recorded chats are skipped; the 8 unrecorded and the 5 in flight go again"
+    );
+    // Records written after the torn one still count after the next crash.
+    send(&store, &page, 33..=50);
+    drop((page, store));
     let store = reopen_store(dir.path());
     assert_eq!(
         walk_to_the_end(&store).await,
-        (33..=100).collect::<Vec<_>>(),
-        "the 32 recorded chats are skipped; the 8 unrecorded and the 5 in flight go again"
+        (51..=100).collect::<Vec<_>>()
     );
     assert_eq!(store.outbox_len(), 0, "the release is finished");
     assert_eq!(
@@ -100,6 +117,7 @@ async fn a_crash_mid_walk_resends_only_what_the_log_had_not_recorded() {
 #[tokio::test]
 async fn the_saved_cursor_carries_the_walk_past_a_crash() {
     let (dir, store) = one_release_for(1..=100).await;
+    store.fan_out_start(32).unwrap();
     let page = next_page(&store, 100).await.unwrap();
     for chat in 1..=75 {
         assert!(store.fan_out_take(&page, chat).unwrap());
@@ -189,4 +207,50 @@ async fn a_group_that_migrates_ahead_of_the_walk_gets_the_release_once() {
     );
     assert_eq!(walk_to_the_end(&store).await, vec![5, supergroup]);
     assert_eq!(store.pending_count(), 0);
+}
+
+#[tokio::test]
+async fn a_migration_keeps_a_push_that_a_repeat_announcement_will_not_make() {
+    // Release 2 is announced on "a"; later "b" lists it too, and that repeat
+    // announcement is for followers of "b" only. The group follows "a".
+    let (group, supergroup, b_only) = (-40, 100, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (now, policy) = (Utc::now(), PollPolicy::unguarded());
+    for source in ["a", "b"] {
+        store
+            .record_poll(source, &[item(1)], &policy, now)
+            .await
+            .unwrap();
+    }
+    store.subscribe(group, Some("a"), now).await.unwrap();
+    store.subscribe(b_only, Some("b"), now).await.unwrap();
+    store
+        .record_poll("a", &[item(2), item(1)], &policy, now)
+        .await
+        .unwrap();
+    store
+        .record_poll("b", &[item(2), item(1)], &policy, now)
+        .await
+        .unwrap();
+    assert_eq!(store.outbox_len(), 2);
+    // The group's copy of the first announcement waits in the journal.
+    assert_eq!(journal_page(&store, 10).await, Some(1));
+    // The repeat announcement's walk has read a page ending before the new id.
+    let page = next_page(&store, 1).await.unwrap();
+    assert!(page.chats.is_empty(), "the group is not told twice");
+    // The group's journaled push fails with "migrated".
+    store.migrate_chat(group, supergroup).await.unwrap();
+    let owed: Vec<_> = store
+        .pending_for(supergroup)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.item_id)
+        .collect();
+    assert_eq!(
+        owed,
+        vec!["site/fnapr/2"],
+        "moved: the walk will not reach it"
+    );
+    assert_eq!(walk_to_the_end(&store).await, vec![b_only]);
 }
