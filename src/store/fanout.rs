@@ -2,9 +2,9 @@
 //! with no journal entry per chat unless that chat's send cannot go out now.
 //!
 //! Why: a journal entry written and removed per chat was most of what a push
-//! cost beyond the HTTP request. Here the common case writes 16 bytes to a
-//! plain append-only file per chat, and sled sees one small write per
-//! [`SAVE_EVERY`] chats.
+//! cost beyond the HTTP request. Here the common case appends a 16-byte record
+//! per chat to a plain file (a few records per `write(2)`), and sled sees one
+//! small write per [`SAVE_EVERY`] chats.
 //!
 //! What makes it crash-safe:
 //! - the outbox entry's cursor (`after_chat`) only ever passes chats that are
