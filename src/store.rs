@@ -154,9 +154,7 @@ impl OutboxEntry {
     fn seq_under(&self, key: &[u8]) -> Result<u64, StoreError> {
         match self.item_seq {
             Some(seq) => Ok(seq),
-            None => <[u8; 8]>::try_from(key)
-                .map(u64::from_be_bytes)
-                .map_err(|_| corrupt("outbox", "key is not 8 bytes")),
+            None => outbox_seq(key),
         }
     }
 
@@ -333,6 +331,13 @@ fn delivery_key(chat: i64, seq: u64) -> [u8; 16] {
     key[..8].copy_from_slice(&chat_key(chat));
     key[8..].copy_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// The sequence number an outbox entry is stored under.
+fn outbox_seq(key: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .map_err(|_| corrupt("outbox", "key is not 8 bytes"))
 }
 
 fn date_key(date: NaiveDate, seq: u64) -> [u8; 12] {
@@ -823,11 +828,8 @@ impl Store {
         let pending = self.pending_for(from)?;
         // The walk may not move while we decide what it will and will not reach.
         let walk = self.walk();
-        let position = |key: &sled::IVec| {
-            <[u8; 8]>::try_from(key.as_ref())
-                .ok()
-                .and_then(|k| walk.position_of(u64::from_be_bytes(k)))
-        };
+        let position =
+            |key: &sled::IVec| outbox_seq(key).ok().and_then(|key| walk.position_of(key));
         // Pushes the fan-out in progress will make to the new id by itself: the
         // group's copy of that release must not be moved there too.
         let reached_by_walk = |seq: u64, subscription: &Subscription| {

@@ -28,7 +28,7 @@ use std::ops::Bound;
 
 use super::{
     OutboxEntry, PendingDelivery, Store, StoreError, chat_from_key, chat_key, corrupt,
-    decode_subscription, delivery_key, encode,
+    decode_subscription, delivery_key, encode, outbox_seq,
 };
 
 /// Bytes per log record: the outbox key, then the chat key.
@@ -195,9 +195,7 @@ impl Store {
             let entry: OutboxEntry =
                 serde_json::from_slice(&value).map_err(|e| corrupt("outbox", e))?;
             let release = Release {
-                key: <[u8; 8]>::try_from(key.as_ref())
-                    .map(u64::from_be_bytes)
-                    .map_err(|_| corrupt("outbox", "key is not 8 bytes"))?,
+                key: outbox_seq(&key)?,
                 item_seq: entry.seq_under(&key)?,
                 item_id: entry.item_id.clone(),
             };
@@ -236,12 +234,10 @@ impl Store {
             walk.current = None;
             return Ok(Next::Finished);
         };
+        let last = chat_from_key(last).ok_or_else(|| corrupt("subscribers", "bad key"))?;
         // Chats of this page owed older pushes: one range read for the page.
         let mut owed: HashSet<i64> = HashSet::new();
-        let upto =
-            <[u8; 8]>::try_from(last.as_ref()).map_err(|_| corrupt("subscribers", "bad key"))?;
-        let mut end = [0xff; 16];
-        end[..8].copy_from_slice(&upto);
+        let end = delivery_key(last, u64::MAX);
         for key in self.deliveries.range(first.as_ref()..=&end[..]).keys() {
             if let Some(chat) = chat_from_key(&key?[..8]) {
                 owed.insert(chat);
@@ -267,10 +263,7 @@ impl Store {
                 continue;
             }
             if owed.contains(&chat) || defer(chat) {
-                self.deliveries.insert(
-                    delivery_key(chat, w.release.item_seq),
-                    w.release.item_id.as_bytes(),
-                )?;
+                self.journal(&w.release, chat)?;
                 journaled.push(chat);
             } else {
                 chats.push(chat);
@@ -283,7 +276,7 @@ impl Store {
                 "damaged subscriber records were skipped during fan-out"
             );
         }
-        w.page_end = chat_from_key(last);
+        w.page_end = Some(last);
         let page = FanOutPage {
             release: w.release.clone(),
             journaled: journaled.len(),
@@ -324,10 +317,7 @@ impl Store {
         release: &Release,
         chat: i64,
     ) -> Result<PendingDelivery, StoreError> {
-        self.deliveries.insert(
-            delivery_key(chat, release.item_seq),
-            release.item_id.as_bytes(),
-        )?;
+        self.journal(release, chat)?;
         self.flush().await?;
         self.settle_taken(release, chat)?;
         Ok(PendingDelivery {
@@ -347,10 +337,7 @@ impl Store {
         let mut journaled = Vec::new();
         for chat in chats {
             if self.fan_out_take(page, chat)? {
-                self.deliveries.insert(
-                    delivery_key(chat, page.release.item_seq),
-                    page.release.item_id.as_bytes(),
-                )?;
+                self.journal(&page.release, chat)?;
                 journaled.push(chat);
             }
         }
@@ -387,6 +374,15 @@ impl Store {
         walk.current = None;
         walk.max_unwritten = max_unwritten;
         self.write_log(&mut walk)
+    }
+
+    /// Journals `release` for `chat` (not flushed).
+    fn journal(&self, release: &Release, chat: i64) -> Result<(), StoreError> {
+        self.deliveries.insert(
+            delivery_key(chat, release.item_seq),
+            release.item_id.as_bytes(),
+        )?;
+        Ok(())
     }
 
     /// `chat` is handled for `release`: logged, and no longer in flight.
