@@ -34,14 +34,6 @@ impl Alerts {
         }
     }
 
-    /// Alerts that go nowhere (no admins configured, tools, tests).
-    pub fn none() -> Alerts {
-        Alerts {
-            admins: Arc::new([]),
-            send: Arc::new(|_, _| Box::pin(async { Ok(()) })),
-        }
-    }
-
     /// Sends `html` to every admin chat in the background; returns at once.
     /// Must be called inside a tokio runtime.
     pub fn send(&self, html: String) {

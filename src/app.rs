@@ -13,15 +13,13 @@ use tokio::sync::{Notify, watch};
 
 use crate::alerts::Alerts;
 use crate::commands::Context;
-use crate::config::Config;
+use crate::config::{Config, TELEGRAM_API};
 use crate::delivery::Delivery;
 use crate::limiter::Limiter;
 use crate::sender::HttpMessenger;
 use crate::store::Store;
-use crate::telegram::{self, TgBot};
+use crate::telegram;
 
-/// Telegram's own Bot API server.
-const TELEGRAM_API: &str = "https://api.telegram.org";
 /// A push that takes longer than this is retried (Telegram may have sent it: a
 /// possible duplicate, but never a loss).
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -127,7 +125,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// Waits for getMe to succeed; `None` if shutdown came first. A rejected token is fatal.
 async fn connect(
-    bot: &TgBot,
+    bot: &Bot,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<teloxide::types::Me>> {
     let mut delay = Duration::from_secs(1);

@@ -17,6 +17,7 @@ use crate::render::shorten;
 use crate::source::charset::Decoded;
 use crate::source::fetch::{FetchOutcome, HttpMeta, Validators, client_for, fetch, read_file};
 use crate::source::{Item, Page, effective_kind, extract};
+use crate::store::PollPolicy;
 
 /// A page read once on the operator's request.
 #[derive(Debug, Clone)]
@@ -84,14 +85,7 @@ pub async fn read_target(config: &Config, target: Option<&str>) -> anyhow::Resul
         },
     };
     let client = client_for(&source)?;
-    let outcome = fetch(
-        &client,
-        &source.url,
-        source.max_bytes,
-        source.timeout,
-        &Validators::default(),
-    )
-    .await?;
+    let outcome = fetch(&client, &source, &Validators::default()).await?;
     let fetched = match outcome {
         FetchOutcome::Fetched(fetched) => *fetched,
         // We sent no validators, so a 304 is the server's confusion.
@@ -222,20 +216,16 @@ pub fn warnings(source: &SourceConfig, items: &[Item], today: NaiveDate) -> Vec<
     } else if undated > 0 {
         out.push(format!("{undated} of {} items have no date", items.len()));
     }
-    if items.len() > source.max_new_items {
+    // The watcher's own guard, so what is said here is what it would do.
+    let policy = PollPolicy::new(source.max_new_items, source.max_age_days, today);
+    if policy.is_flood(items.len()) {
         out.push(format!(
             "{} items > max_new_items ({}): if all were new at once the flood guard would hold them back",
             items.len(),
             source.max_new_items
         ));
     }
-    let old = items
-        .iter()
-        .filter(|i| {
-            i.date
-                .is_some_and(|d| (today - d).num_days() > i64::from(source.max_age_days))
-        })
-        .count();
+    let old = items.iter().filter(|i| !policy.is_fresh(i)).count();
     if old > 0 {
         out.push(format!(
             "{old} items are dated more than {} days ago (max_age_days): they would be recorded but not pushed",

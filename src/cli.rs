@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::config::Config;
+use crate::config::{Config, TELEGRAM_API};
 
 /// Shown by `--help` and after a usage error.
 pub const USAGE: &str = "\
@@ -177,7 +177,7 @@ pub fn describe(config: &Config) -> String {
             .telegram
             .api_url
             .as_ref()
-            .map_or("https://api.telegram.org".to_string(), |u| u.to_string()),
+            .map_or(TELEGRAM_API.to_string(), |u| u.to_string()),
         config.telegram.long_poll.as_secs(),
         config.telegram.throttle,
         config.telegram.messages_per_sec,

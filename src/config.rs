@@ -73,6 +73,9 @@ pub struct Config {
     pub contact: ContactConfig,
 }
 
+/// Telegram's own Bot API server: where `telegram.api_url` points when unset.
+pub const TELEGRAM_API: &str = "https://api.telegram.org";
+
 /// How to reach Telegram. Its `Debug` never shows the token.
 #[derive(Clone)]
 pub struct TelegramConfig {

@@ -194,14 +194,12 @@ pub struct PollPolicy {
 }
 
 impl PollPolicy {
-    /// A source's guard at `now`: at most `max_new` new items a poll, none dated
-    /// more than `max_age_days` before today (UTC).
-    pub fn new(max_new: usize, max_age_days: u32, now: DateTime<Utc>) -> PollPolicy {
+    /// A source's guard on `today`: at most `max_new` new items a poll, none
+    /// dated more than `max_age_days` before it.
+    pub fn new(max_new: usize, max_age_days: u32, today: NaiveDate) -> PollPolicy {
         PollPolicy {
             max_new,
-            oldest_date: now
-                .date_naive()
-                .checked_sub_days(chrono::Days::new(u64::from(max_age_days))),
+            oldest_date: today.checked_sub_days(chrono::Days::new(u64::from(max_age_days))),
         }
     }
 

@@ -16,12 +16,8 @@ use crate::commands::{self, Context};
 use crate::config::Config;
 use crate::limiter::Limiter;
 
-/// The bot client every part of the program shares. Flood limits are ours
-/// ([`Limiter`]), not teloxide's, so pushes and replies share one budget.
-pub type TgBot = Bot;
-
 /// Builds the client from the validated config.
-pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<TgBot> {
+pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
     // The HTTP timeout must outlast a long poll, or every idle poll would fail.
     let client = teloxide::net::default_reqwest_settings()
         .timeout(config.telegram.long_poll + Duration::from_secs(15))
@@ -34,7 +30,7 @@ pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<TgBot> {
 }
 
 /// Registers the command menu so Telegram clients show it.
-pub async fn register_menu(bot: &TgBot) -> Result<(), RequestError> {
+pub async fn register_menu(bot: &Bot) -> Result<(), RequestError> {
     let menu = commands::MENU
         .iter()
         .map(|(name, description)| BotCommand::new(*name, *description));
@@ -55,7 +51,7 @@ pub struct Replies {
 }
 
 async fn on_message(
-    bot: TgBot,
+    bot: Bot,
     msg: Message,
     me: Me,
     ctx: Context,

@@ -51,15 +51,7 @@ pub async fn poll_once(
     validators: &mut Validators,
     now: DateTime<Utc>,
 ) -> Result<Option<PollOutcome>, PollError> {
-    let fetched = match fetch(
-        client,
-        &source.url,
-        source.max_bytes,
-        source.timeout,
-        validators,
-    )
-    .await?
-    {
+    let fetched = match fetch(client, source, validators).await? {
         FetchOutcome::NotModified => {
             store.record_unchanged(&source.name, now)?;
             return Ok(None);
@@ -76,7 +68,7 @@ pub async fn poll_once(
     if !page.contacts.is_empty() {
         store.save_contacts(&page.contacts, now).await?;
     }
-    let policy = PollPolicy::new(source.max_new_items, source.max_age_days, now);
+    let policy = PollPolicy::new(source.max_new_items, source.max_age_days, now.date_naive());
     let outcome = store
         .record_poll(&source.name, &page.items, &policy, now)
         .await?;

@@ -505,7 +505,8 @@ fn split_dated_title(text: &str) -> (Option<NaiveDate>, String) {
     (None, text.to_string())
 }
 
-fn one_line(s: &str) -> String {
+/// `s` on one line, its runs of whitespace made single spaces.
+pub(super) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

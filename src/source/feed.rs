@@ -8,7 +8,7 @@
 use url::Url;
 
 use super::Item;
-use super::extract::{canonical_id, first_paragraph, plain_text};
+use super::extract::{canonical_id, first_paragraph, one_line, plain_text};
 
 /// Why a body could not be read as a feed.
 #[derive(Debug, thiserror::Error)]
@@ -85,10 +85,7 @@ fn text_of(text: &feed_rs::model::Text) -> String {
     if kind.contains("html") {
         plain_text(&text.content)
     } else {
-        text.content
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        one_line(&text.content)
     }
 }
 

@@ -108,8 +108,6 @@ pub struct HttpMeta {
     pub cache_control: Option<String>,
     /// `Expires`, shown by `check-source`.
     pub expires: Option<String>,
-    /// `Content-Type` as sent.
-    pub content_type: Option<String>,
 }
 
 /// An HTTP client configured for one source: user agent, connect and total
@@ -175,17 +173,16 @@ fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<Stri
         .filter(|v| !v.is_empty())
 }
 
-/// GETs `url`, conditionally when `validators` hold anything. `timeout` is only
-/// used to word a timeout error (the client enforces it). Bodies over
+/// GETs `source`'s URL with `client` (made by [`client_for`], which enforces
+/// the timeouts), conditionally when `validators` hold anything. Bodies over
 /// `max_bytes` are refused without being read whole.
 pub async fn fetch(
     client: &reqwest::Client,
-    url: &Url,
-    max_bytes: usize,
-    timeout: Duration,
+    source: &SourceConfig,
     validators: &Validators,
 ) -> Result<FetchOutcome, FetchError> {
-    let fail = |e| classify(url, timeout, e);
+    let (url, max_bytes) = (&source.url, source.max_bytes);
+    let fail = |e| classify(url, source.timeout, e);
     let mut request = client.get(url.clone());
     if let Some(etag) = &validators.etag {
         request = request.header(IF_NONE_MATCH, etag.as_str());
@@ -244,7 +241,6 @@ pub async fn fetch(
             validators,
             cache_control,
             expires,
-            content_type,
         },
     })))
 }

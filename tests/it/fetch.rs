@@ -26,14 +26,7 @@ fn source(url: &str, extra: &str) -> SourceConfig {
 
 async fn get(source: &SourceConfig, validators: &Validators) -> Result<FetchOutcome, FetchError> {
     let client = client_for(source).expect("client");
-    fetch(
-        &client,
-        &source.url,
-        source.max_bytes,
-        source.timeout,
-        validators,
-    )
-    .await
+    fetch(&client, source, validators).await
 }
 
 fn fetched(outcome: FetchOutcome) -> Fetched {

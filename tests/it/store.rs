@@ -210,7 +210,7 @@ async fn the_flood_guard_absorbs_a_burst_and_holds_back_old_items() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
-    let policy = PollPolicy::new(2, 14, now);
+    let policy = PollPolicy::new(2, 14, now.date_naive());
     store.subscribe(7, None, now).await.unwrap();
     store
         .record_poll("s", &[item("f/1", Some((2022, 6, 1)))], &policy, now)
@@ -236,7 +236,7 @@ async fn the_flood_guard_absorbs_a_burst_and_holds_back_old_items() {
         item("f/7", None),
     ];
     let outcome = store
-        .record_poll("s", &page, &PollPolicy::new(3, 14, now), now)
+        .record_poll("s", &page, &PollPolicy::new(3, 14, now.date_naive()), now)
         .await
         .unwrap();
     assert!(!outcome.flood);
@@ -253,7 +253,7 @@ async fn the_flood_guard_absorbs_a_burst_and_holds_back_old_items() {
 #[test]
 fn poll_policy_decides_floods_and_freshness() {
     let now = Utc.with_ymd_and_hms(2022, 6, 1, 23, 59, 0).unwrap();
-    let policy = PollPolicy::new(8, 14, now);
+    let policy = PollPolicy::new(8, 14, now.date_naive());
     assert!(!policy.is_flood(8) && policy.is_flood(9));
     assert!(policy.is_fresh(&item("p/1", Some((2022, 5, 18)))));
     assert!(!policy.is_fresh(&item("p/2", Some((2022, 5, 17)))));
