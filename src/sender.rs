@@ -90,7 +90,7 @@ struct LinkPreview {
 
 /// The parts of a Bot API answer that matter to delivery; `result` is skipped.
 #[derive(Debug, Default, Deserialize)]
-pub struct Answer {
+struct Answer {
     #[serde(default)]
     pub ok: bool,
     #[serde(default)]
@@ -101,7 +101,7 @@ pub struct Answer {
 
 /// Telegram's `ResponseParameters`.
 #[derive(Debug, Default, Deserialize)]
-pub struct Parameters {
+struct Parameters {
     #[serde(default)]
     pub migrate_to_chat_id: Option<i64>,
     #[serde(default)]
@@ -124,7 +124,7 @@ const GONE_400: &[&str] = &[
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
 
 /// Reads one answer: success, or what kind of failure it is.
-pub fn classify(status: u16, answer: &Answer) -> Result<(), SendError> {
+fn classify(status: u16, answer: &Answer) -> Result<(), SendError> {
     if answer.ok && (200..300).contains(&status) {
         return Ok(());
     }
