@@ -9,7 +9,7 @@ use embassy_bot::render::to_plain;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::{BOT_USERNAME, FakeTelegram, Fault};
-use crate::support::{ADMIN, BotProcess, fixture, page_with_extra_item, write_config};
+use crate::support::{ADMIN, BotProcess, eventually, fixture, page_with_extra_item, write_config};
 
 const WAIT: Duration = Duration::from_secs(20);
 const NEW_TITLE: &str =
@@ -55,17 +55,13 @@ async fn wait_for_pushes(
     timeout: Duration,
     bot: &BotProcess,
 ) {
-    for &chat in chats {
-        let start = std::time::Instant::now();
-        while telegram.pushes_to(chat).len() < count {
-            assert!(
-                start.elapsed() < timeout,
-                "chat {chat} got fewer than {count} pushes; log:\n{}",
-                bot.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
+    let what = format!("each of {chats:?} gets at least {count} pushes");
+    eventually(timeout, &what, bot, || {
+        chats
+            .iter()
+            .all(|&chat| telegram.pushes_to(chat).len() >= count)
+    })
+    .await;
 }
 
 /// Asks `command` and returns the reply with what `reply` gives at both ends of

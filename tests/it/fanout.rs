@@ -5,9 +5,9 @@
 
 use chrono::Utc;
 use embassy_bot::source::Item;
-use embassy_bot::store::{FanOutPage, FanOutStep, PollPolicy, Store};
+use embassy_bot::store::{FanOutPage, PollPolicy, Store};
 
-use crate::support::{journal_page, reopen_store};
+use crate::support::{fan_out_page, journal_page, reopen_store};
 
 fn item(n: u32) -> Item {
     Item {
@@ -43,11 +43,7 @@ async fn one_release_for(chats: impl IntoIterator<Item = i64>) -> (tempfile::Tem
 
 /// The next page of the walk, with nobody deferred.
 async fn next_page(store: &Store, max: usize) -> Option<FanOutPage> {
-    match store.fan_out_page(max, |_| false).await.unwrap() {
-        FanOutStep::Page(page) => Some(page),
-        FanOutStep::Idle => None,
-        FanOutStep::Draining => panic!("the test completes every send it takes"),
-    }
+    fan_out_page(store, max, |_| false).await
 }
 
 /// Takes `chats` of `page` and reports each sent, as delivery does.
@@ -138,10 +134,7 @@ async fn the_saved_cursor_carries_the_walk_past_a_crash() {
 #[tokio::test]
 async fn a_chat_owed_older_pushes_or_deferred_is_journaled_behind_them() {
     let (_dir, store) = one_release_for([1, 2, 3, 4]).await;
-    let page = match store.fan_out_page(10, |chat| chat == 4).await.unwrap() {
-        FanOutStep::Page(page) => page,
-        other => panic!("expected a page, got {other:?}"),
-    };
+    let page = fan_out_page(&store, 10, |chat| chat == 4).await.unwrap();
     assert_eq!(page.chats, vec![1, 2, 3]);
     assert_eq!(page.journaled, 1);
     assert_eq!(store.pending_for(4).unwrap().len(), 1);

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use embassy_bot::source::Item;
 use embassy_bot::store::{PendingDelivery, PollOutcome, PollPolicy, Store, StoreError};
 
-use crate::support::{extract_fixture, journal_page};
+use crate::support::{extract_fixture, journal_outbox};
 
 fn page(name: &str) -> Vec<Item> {
     extract_fixture(name).items
@@ -22,7 +22,7 @@ async fn poll(store: &Store, source: &str, items: &[Item], now: DateTime<Utc>) -
 
 /// Journals the whole outbox, then lists every journaled push.
 async fn pending_all(store: &Store) -> Vec<PendingDelivery> {
-    while journal_page(store, 3).await.is_some() {}
+    journal_outbox(store).await;
     store
         .pending_chats(None, usize::MAX)
         .unwrap()

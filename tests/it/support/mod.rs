@@ -9,19 +9,29 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+/// The next page of at most `max` chats of the fan-out, `defer` naming the
+/// chats to journal instead; `None` once the outbox is empty. The tests
+/// settle every send they take, so the walk never waits for one.
+pub async fn fan_out_page(
+    store: &embassy_bot::store::Store,
+    max: usize,
+    defer: impl Fn(i64) -> bool,
+) -> Option<embassy_bot::store::FanOutPage> {
+    use embassy_bot::store::FanOutStep;
+    match store.fan_out_page(max, defer).await.unwrap() {
+        FanOutStep::Page(page) => Some(page),
+        FanOutStep::Draining => panic!("nothing is in flight"),
+        FanOutStep::Idle => None,
+    }
+}
+
 /// Fans the next page of at most `max` chats of the outbox out into the
 /// journal, as a fan-out does when every chat must wait: how many were journaled,
 /// or `None` once the outbox is empty.
 pub async fn journal_page(store: &embassy_bot::store::Store, max: usize) -> Option<usize> {
-    use embassy_bot::store::FanOutStep;
-    match store.fan_out_page(max, |_| true).await.unwrap() {
-        FanOutStep::Page(page) => {
-            assert!(page.chats.is_empty(), "every chat was deferred");
-            Some(page.journaled)
-        }
-        FanOutStep::Draining => panic!("nothing is in flight"),
-        FanOutStep::Idle => None,
-    }
+    let page = fan_out_page(store, max, |_| true).await?;
+    assert!(page.chats.is_empty(), "every chat was deferred");
+    Some(page.journaled)
 }
 
 /// Journals every release of the outbox for every chat it reaches; how many pushes.

@@ -45,7 +45,6 @@ pub struct FakeSite {
     pub url: String,
     page: Arc<Mutex<(u16, Vec<u8>)>>,
     hits: Arc<AtomicUsize>,
-    user_agent: Arc<Mutex<Option<String>>>,
     behaviour: Arc<Mutex<Behaviour>>,
     requests: Arc<Mutex<Vec<Request>>>,
 }
@@ -61,20 +60,17 @@ impl FakeSite {
     pub async fn start(page: impl Into<Vec<u8>>) -> FakeSite {
         let page = Arc::new(Mutex::new((200u16, page.into())));
         let hits = Arc::new(AtomicUsize::new(0));
-        let user_agent = Arc::new(Mutex::new(None));
         let behaviour = Arc::new(Mutex::new(Behaviour::default()));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (p, h, ua, b, r) = (
+        let (p, h, b, r) = (
             page.clone(),
             hits.clone(),
-            user_agent.clone(),
             behaviour.clone(),
             requests.clone(),
         );
         let handler: http::Handler = Arc::new(move |req| {
-            let (p, h, ua, b, r) = (p.clone(), h.clone(), ua.clone(), b.clone(), r.clone());
+            let (p, h, b, r) = (p.clone(), h.clone(), b.clone(), r.clone());
             Box::pin(async move {
-                *ua.lock().unwrap() = req.header("user-agent").map(str::to_string);
                 let how = b.lock().unwrap().clone();
                 let conditional_hit = how
                     .etag
@@ -121,7 +117,6 @@ impl FakeSite {
             url: format!("http://{addr}/"),
             page,
             hits,
-            user_agent,
             behaviour,
             requests,
         }
@@ -147,7 +142,8 @@ impl FakeSite {
 
     /// The User-Agent of the last request.
     pub fn user_agent(&self) -> Option<String> {
-        self.user_agent.lock().unwrap().clone()
+        let requests = self.requests.lock().unwrap();
+        requests.last()?.header("user-agent").map(str::to_string)
     }
 
     pub fn hits(&self) -> usize {

@@ -208,15 +208,10 @@ impl FakeTelegram {
 
     /// Waits until the bot is long-polling (it has called getUpdates at least `n` times).
     pub async fn wait_for_polls(&self, n: usize, timeout: Duration, bot: &super::BotProcess) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while self.calls("getupdates") < n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bot never polled getUpdates; log:\n{}",
-                bot.log()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        super::eventually(timeout, "the bot never polled getUpdates", bot, || {
+            self.calls("getupdates") >= n
+        })
+        .await;
     }
 }
 
