@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use embassy_bot::store::{PollPolicy, Store};
+use embassy_bot::store::Store;
 use url::Url;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, extract_at, fixture, write_config};
+use crate::support::{BotProcess, extract_at, fixture, poll, write_config};
 
 const CHATS: i64 = 3_000;
 const KILLS: usize = 3;
@@ -41,10 +41,7 @@ async fn sigkill_during_a_fan_out_loses_nothing() {
             "rusemb/home-2022-05-21.html",
             &Url::parse(&site.url).unwrap(),
         );
-        store
-            .record_poll("fake", &page.items, &PollPolicy::unguarded(), now)
-            .await
-            .unwrap();
+        poll(&store, "fake", &page.items, now).await;
         store.flush().await.unwrap();
     }
 

@@ -10,10 +10,10 @@ use chrono::{NaiveDate, Utc};
 use embassy_bot::delivery::{Delivery, Format, Messenger, SendError};
 use embassy_bot::limiter::{Limiter, RateLimits};
 use embassy_bot::source::Item;
-use embassy_bot::store::{PollPolicy, Store};
+use embassy_bot::store::Store;
 use tokio::sync::watch;
 
-use crate::support::{journal_outbox, journal_page, reopen_store};
+use crate::support::{journal_outbox, journal_page, poll, reopen_store};
 
 #[derive(Clone, Default)]
 struct Scripted {
@@ -93,15 +93,13 @@ async fn store_with_three_new(chats: &[i64]) -> (tempfile::TempDir, Store) {
     for chat in chats {
         store.subscribe(*chat, None, Utc::now()).await.unwrap();
     }
-    let outcome = store
-        .record_poll(
-            "s",
-            &[item(4), item(3), item(2), item(1)],
-            &PollPolicy::unguarded(),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    let outcome = poll(
+        &store,
+        "s",
+        &[item(4), item(3), item(2), item(1)],
+        Utc::now(),
+    )
+    .await;
     assert_eq!(outcome.queued, 3);
     (dir, store)
 }
@@ -110,10 +108,7 @@ async fn store_with_three_new(chats: &[i64]) -> (tempfile::TempDir, Store) {
 async fn primed_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    store
-        .record_poll("s", &[item(1)], &PollPolicy::unguarded(), Utc::now())
-        .await
-        .unwrap();
+    poll(&store, "s", &[item(1)], Utc::now()).await;
     (dir, store)
 }
 
@@ -220,26 +215,14 @@ async fn fan_out_goes_in_bounded_pages_and_follows_subscriptions() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
-    store
-        .record_poll("a", &[item(1)], &PollPolicy::unguarded(), now)
-        .await
-        .unwrap();
-    store
-        .record_poll("b", &[item(20)], &PollPolicy::unguarded(), now)
-        .await
-        .unwrap();
+    poll(&store, "a", &[item(1)], now).await;
+    poll(&store, "b", &[item(20)], now).await;
     for chat in 1..=2_500 {
         store.subscribe(chat, None, now).await.unwrap();
     }
     store.subscribe(-5, Some("b"), now).await.unwrap();
-    store
-        .record_poll("a", &[item(2), item(1)], &PollPolicy::unguarded(), now)
-        .await
-        .unwrap();
-    store
-        .record_poll("b", &[item(21), item(20)], &PollPolicy::unguarded(), now)
-        .await
-        .unwrap();
+    poll(&store, "a", &[item(2), item(1)], now).await;
+    poll(&store, "b", &[item(21), item(20)], now).await;
     assert_eq!(store.outbox_len(), 2);
 
     // Item 2 (source a): three pages of at most 1,000 subscribers, -5 left out.
@@ -366,15 +349,8 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
-    let policy = PollPolicy::unguarded();
-    store
-        .record_poll("home", &[item(1)], &policy, now)
-        .await
-        .unwrap();
-    store
-        .record_poll("press", &[item(1)], &policy, now)
-        .await
-        .unwrap();
+    poll(&store, "home", &[item(1)], now).await;
+    poll(&store, "press", &[item(1)], now).await;
     let (everything, press_only, home_only) = (1, 2, 3);
     store.subscribe(everything, None, now).await.unwrap();
     store
@@ -384,10 +360,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
     store.subscribe(home_only, Some("home"), now).await.unwrap();
 
     // The home page shows release 5 first: its followers are told.
-    let first = store
-        .record_poll("home", &[item(5), item(1)], &policy, now)
-        .await
-        .unwrap();
+    let first = poll(&store, "home", &[item(5), item(1)], now).await;
     assert_eq!(first.queued, 1);
     journal_outbox(&store).await;
     let owed = |chat| store.pending_for(chat).unwrap().len();
@@ -397,10 +370,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
     );
 
     // The press archive lists it a poll later: only press-only followers are told.
-    let second = store
-        .record_poll("press", &[item(5), item(1)], &policy, now)
-        .await
-        .unwrap();
+    let second = poll(&store, "press", &[item(5), item(1)], now).await;
     assert!(second.new_items.is_empty(), "not a new release");
     assert_eq!(second.queued, 1);
     journal_outbox(&store).await;
@@ -416,10 +386,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
     let report = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(report.sent, 3, "{report:?}");
     for source in ["home", "press"] {
-        let again = store
-            .record_poll(source, &[item(5), item(1)], &policy, now)
-            .await
-            .unwrap();
+        let again = poll(&store, source, &[item(5), item(1)], now).await;
         assert_eq!(again.queued, 0);
     }
     assert_eq!(journal_outbox(&store).await, 0);
@@ -433,15 +400,11 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
 async fn a_migration_never_doubles_or_drops_a_push() {
     let (_dir, store) = primed_store().await;
     let now = Utc::now();
-    let policy = PollPolicy::unguarded();
     let (group, supergroup, other_group, other_super) = (-40, -1_000_040, -50, -1_000_050);
     for chat in [group, supergroup, other_group] {
         store.subscribe(chat, None, now).await.unwrap();
     }
-    store
-        .record_poll("s", &[item(2), item(1)], &policy, now)
-        .await
-        .unwrap();
+    poll(&store, "s", &[item(2), item(1)], now).await;
 
     // Fan out only as far as past -1_000_040 (the first page: -1_000_040 alone).
     assert_eq!(journal_page(&store, 1).await, Some(1));
@@ -482,16 +445,12 @@ impl Messenger for Slow {
 async fn shutdown_in_the_middle_of_a_fan_out_returns_promptly() {
     let (_dir, store) = primed_store().await;
     let now = Utc::now();
-    let policy = PollPolicy::unguarded();
     let subscribing = (1..=20_000).map(|chat| {
         let store = store.clone();
         async move { store.subscribe(chat, None, now).await.unwrap() }
     });
     futures::future::join_all(subscribing).await;
-    store
-        .record_poll("s", &[item(2), item(1)], &policy, now)
-        .await
-        .unwrap();
+    poll(&store, "s", &[item(2), item(1)], now).await;
 
     let messenger = Slow::default();
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
@@ -536,7 +495,6 @@ impl Messenger for SlowFirst {
 async fn a_release_queued_while_its_chat_is_busy_still_goes_out() {
     let (_dir, store) = primed_store().await;
     let now = Utc::now();
-    let policy = PollPolicy::unguarded();
     store.subscribe(7, None, now).await.unwrap();
     let messenger = SlowFirst::default();
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
@@ -545,16 +503,10 @@ async fn a_release_queued_while_its_chat_is_busy_still_goes_out() {
     let worker = tokio::spawn(delivery.run(wake.clone(), shutdown));
 
     // Release 2 goes out slowly; release 3 is queued while that send is in flight.
-    store
-        .record_poll("s", &[item(2), item(1)], &policy, now)
-        .await
-        .unwrap();
+    poll(&store, "s", &[item(2), item(1)], now).await;
     wake.notify_one();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    store
-        .record_poll("s", &[item(3), item(2), item(1)], &policy, now)
-        .await
-        .unwrap();
+    poll(&store, "s", &[item(3), item(2), item(1)], now).await;
     wake.notify_one();
 
     let deadline = std::time::Instant::now() + Duration::from_secs(5);

@@ -5,9 +5,9 @@
 
 use chrono::Utc;
 use embassy_bot::source::Item;
-use embassy_bot::store::{FanOutPage, PollPolicy, Store};
+use embassy_bot::store::{FanOutPage, Store};
 
-use crate::support::{fan_out_page, journal_page, reopen_store};
+use crate::support::{fan_out_page, journal_page, poll, reopen_store};
 
 fn item(n: u32) -> Item {
     Item {
@@ -24,19 +24,11 @@ async fn one_release_for(chats: impl IntoIterator<Item = i64>) -> (tempfile::Tem
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
-    let policy = PollPolicy::unguarded();
-    store
-        .record_poll("s", &[item(1)], &policy, now)
-        .await
-        .unwrap();
+    poll(&store, "s", &[item(1)], now).await;
     for chat in chats {
         store.subscribe(chat, None, now).await.unwrap();
     }
-    let queued = store
-        .record_poll("s", &[item(2), item(1)], &policy, now)
-        .await
-        .unwrap()
-        .queued;
+    let queued = poll(&store, "s", &[item(2), item(1)], now).await.queued;
     assert_eq!(queued, 1);
     (dir, store)
 }
@@ -147,15 +139,7 @@ async fn a_chat_owed_older_pushes_or_deferred_is_journaled_behind_them() {
 
     // The next release finds chats 2 and 4 owed this one: it queues behind it.
     let now = Utc::now();
-    store
-        .record_poll(
-            "s",
-            &[item(3), item(2), item(1)],
-            &PollPolicy::unguarded(),
-            now,
-        )
-        .await
-        .unwrap();
+    poll(&store, "s", &[item(3), item(2), item(1)], now).await;
     let page = next_page(&store, 10).await.unwrap();
     assert_eq!((page.chats.clone(), page.journaled), (vec![1, 3], 2));
     let titles = |chat| {
@@ -209,23 +193,14 @@ async fn a_migration_keeps_a_push_that_a_repeat_announcement_will_not_make() {
     let (group, supergroup, b_only) = (-40, 100, 5);
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let (now, policy) = (Utc::now(), PollPolicy::unguarded());
+    let now = Utc::now();
     for source in ["a", "b"] {
-        store
-            .record_poll(source, &[item(1)], &policy, now)
-            .await
-            .unwrap();
+        poll(&store, source, &[item(1)], now).await;
     }
     store.subscribe(group, Some("a"), now).await.unwrap();
     store.subscribe(b_only, Some("b"), now).await.unwrap();
-    store
-        .record_poll("a", &[item(2), item(1)], &policy, now)
-        .await
-        .unwrap();
-    store
-        .record_poll("b", &[item(2), item(1)], &policy, now)
-        .await
-        .unwrap();
+    poll(&store, "a", &[item(2), item(1)], now).await;
+    poll(&store, "b", &[item(2), item(1)], now).await;
     assert_eq!(store.outbox_len(), 2);
     // The group's copy of the first announcement waits in the journal.
     assert_eq!(journal_page(&store, 10).await, Some(1));

@@ -2,22 +2,14 @@
 //! subscriber oldest first, known items are never journaled again, state
 //! survives reopening, and a second opener is refused.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use embassy_bot::source::Item;
-use embassy_bot::store::{PendingDelivery, PollOutcome, PollPolicy, Store, StoreError};
+use embassy_bot::store::{PendingDelivery, PollPolicy, Store, StoreError};
 
-use crate::support::{extract_fixture, journal_outbox};
+use crate::support::{extract_fixture, journal_outbox, poll};
 
 fn page(name: &str) -> Vec<Item> {
     extract_fixture(name).items
-}
-
-/// Records a read of `source` with the guards off (these tests are about the journal).
-async fn poll(store: &Store, source: &str, items: &[Item], now: DateTime<Utc>) -> PollOutcome {
-    store
-        .record_poll(source, items, &PollPolicy::unguarded(), now)
-        .await
-        .unwrap()
 }
 
 /// Journals the whole outbox, then lists every journaled push.

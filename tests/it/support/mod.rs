@@ -9,6 +9,25 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+/// Records a read of `source` with the guards off (for tests about what is
+/// announced and delivered, not about the flood guard).
+pub async fn poll(
+    store: &embassy_bot::store::Store,
+    source: &str,
+    items: &[embassy_bot::source::Item],
+    now: chrono::DateTime<chrono::Utc>,
+) -> embassy_bot::store::PollOutcome {
+    store
+        .record_poll(
+            source,
+            items,
+            &embassy_bot::store::PollPolicy::unguarded(),
+            now,
+        )
+        .await
+        .unwrap()
+}
+
 /// The next page of at most `max` chats of the fan-out, `defer` naming the
 /// chats to journal instead; `None` once the outbox is empty. The tests
 /// settle every send they take, so the walk never waits for one.
