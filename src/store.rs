@@ -448,7 +448,7 @@ impl Store {
     /// writes (the caller's included) are not yet durable; a later commit, or
     /// sled's own flush within half a second, covers them. Bounds what a crash
     /// can undo without paying an fsync per write.
-    pub async fn commit_within(&self, max_unflushed: u64) -> Result<(), StoreError> {
+    async fn commit_within(&self, max_unflushed: u64) -> Result<(), StoreError> {
         // Counted after the caller's write, so a flush that starts after this
         // increment covers it.
         let mine = self.commits.written.fetch_add(1, Ordering::SeqCst) + 1;
