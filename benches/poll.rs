@@ -2,7 +2,7 @@
 //!
 //! A fake site runs in a child process (this same binary, re-executed), so the
 //! CPU time read with `getrusage(RUSAGE_SELF)` is the watcher's alone. Two cases,
-//! each through `watch::poll_once`, the code the bot runs:
+//! each through `poller::poll_once`, the code the bot runs:
 //!
 //! - unchanged: a conditional GET answered 304 (nothing decoded, nothing stored);
 //! - changed: a full 200 body, decoded, extracted and recorded in a temporary store.
@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use embassy_bot::config::Config;
+use embassy_bot::poller::poll_once;
 use embassy_bot::source::fetch::{Validators, client_for};
 use embassy_bot::store::Store;
-use embassy_bot::watch::poll_once;
 
 const SERVER_ENV: &str = "POLL_BENCH_SERVER";
 const ETAG: &str = "\"bench-v1\"";

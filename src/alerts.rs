@@ -2,20 +2,20 @@
 //! needs a human (failing for a while, recovered, emptied, flooded).
 //!
 //! Alerts are rare and best effort, so they skip the push journal: each one is
-//! sent on its own task, failures are logged, and the watcher that raised it
+//! sent on its own task, failures are logged, and the poller that raised it
 //! never waits for Telegram.
 
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use crate::delivery::{Format, Messenger, SendError};
+use crate::messenger::{Format, Messenger, SendError};
 
 /// Sends one message to one chat; what [`Alerts`] is built on.
 type SendFn = dyn Fn(i64, String) -> BoxFuture<'static, Result<(), SendError>> + Send + Sync;
 
 /// A cheap-to-clone handle that tells every admin chat. Holds a boxed sender
-/// rather than a [`Messenger`] type parameter so watchers stay non-generic.
+/// rather than a [`Messenger`] type parameter so pollers stay non-generic.
 #[derive(Clone)]
 pub struct Alerts {
     admins: Arc<[i64]>,

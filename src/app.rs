@@ -1,4 +1,4 @@
-//! Running the bot: open the store, start watchers and delivery, dispatch
+//! Running the bot: open the store, start pollers and delivery, dispatch
 //! updates, and shut down cleanly on SIGTERM or SIGINT (flush, exit 0).
 
 use std::sync::Arc;
@@ -9,7 +9,8 @@ use teloxide::dispatching::{Dispatcher, ShutdownToken};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::update_listeners::Polling;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
 
 use crate::alerts::Alerts;
 use crate::commands::Context;
@@ -17,13 +18,15 @@ use crate::config::{Config, TELEGRAM_API};
 use crate::delivery::Delivery;
 use crate::limiter::Limiter;
 use crate::sender::HttpMessenger;
+use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::telegram;
 
 /// A push that takes longer than this is retried (Telegram may have sent it: a
 /// possible duplicate, but never a loss).
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long shutdown waits for in-flight work before flushing anyway.
+/// How long shutdown waits for in-flight work before cutting it short (what
+/// it was doing stays journaled, and its progress is saved as it is dropped).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
 /// Runs the bot until a termination signal.
@@ -31,11 +34,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let token = config.require_token()?.to_string();
     let store = Store::open(&config.data_dir)?;
     let bot = telegram::build_bot(&config, &token)?;
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let signals = tokio::spawn(wait_for_signal(shutdown_tx.clone()));
+    let (trigger, shutdown) = Shutdown::new();
+    let trigger = Arc::new(trigger);
+    let signals = tokio::spawn(wait_for_signal(trigger.clone()));
 
-    let Some(me) = connect(&bot, shutdown_rx.clone()).await? else {
-        store.flush().await?;
+    let Some(me) = connect(&bot, &shutdown).await? else {
+        store.close().await?;
         return Ok(());
     };
     tracing::info!(username = %me.username(), "connected to Telegram");
@@ -52,15 +56,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         SEND_TIMEOUT,
     )?;
     let alerts = Alerts::new(messenger.clone(), &config.admin_chats);
-    let mut workers = Vec::new();
+    let mut workers = JoinSet::new();
     for source in &config.sources {
-        workers.push(tokio::spawn(crate::watch::run(
+        workers.spawn(crate::poller::run(
             source.clone(),
             store.clone(),
             wake.clone(),
             alerts.clone(),
-            shutdown_rx.clone(),
-        )));
+            shutdown.clone(),
+        ));
     }
     let limiter = Arc::new(Limiter::new(config.telegram.rate_limits()));
     let delivery = Delivery::new(
@@ -71,9 +75,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     // Pushes journaled before a restart go out now.
     wake.notify_one();
-    workers.push(tokio::spawn(
-        delivery.run(wake.clone(), shutdown_rx.clone()),
-    ));
+    workers.spawn(delivery.run(wake.clone(), shutdown.clone()));
 
     let ctx = Context {
         store: store.clone(),
@@ -84,7 +86,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             ctx,
             telegram::Replies {
                 limiter,
-                shutdown: shutdown_rx.clone(),
+                shutdown: shutdown.clone(),
             }
         ])
         .default_handler(|_| async {})
@@ -99,7 +101,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .build();
     tokio::spawn(stop_dispatcher_on_shutdown(
         dispatcher.shutdown_token(),
-        shutdown_rx.clone(),
+        shutdown.clone(),
     ));
     dispatcher
         .try_dispatch_with_listener(
@@ -110,24 +112,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("cannot start receiving updates from Telegram")?;
 
     // The dispatcher only returns once shutdown began; make sure everyone hears it.
-    let _ = shutdown_tx.send(true);
+    trigger.trigger();
     signals.abort();
-    let all = futures::future::join_all(workers);
-    if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+    let finished = async { while workers.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, finished)
+        .await
+        .is_err()
+    {
         tracing::warn!("some work did not finish in time; it stays journaled");
+        workers.shutdown().await;
     }
-    // Where a fan-out stands, so the next start does not repeat its last pushes.
-    store.fan_out_save()?;
-    store.flush().await?;
+    store.close().await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }
 
 /// Waits for getMe to succeed; `None` if shutdown came first. A rejected token is fatal.
-async fn connect(
-    bot: &Bot,
-    mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<Option<teloxide::types::Me>> {
+async fn connect(bot: &Bot, shutdown: &Shutdown) -> anyhow::Result<Option<teloxide::types::Me>> {
     let mut delay = Duration::from_secs(1);
     loop {
         match bot.get_me().await {
@@ -142,13 +143,13 @@ async fn connect(
         }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.changed() => return Ok(None),
+            _ = shutdown.requested() => return Ok(None),
         }
         delay = (delay * 2).min(Duration::from_secs(60));
     }
 }
 
-async fn wait_for_signal(shutdown: watch::Sender<bool>) {
+async fn wait_for_signal(trigger: Arc<ShutdownTrigger>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -169,16 +170,12 @@ async fn wait_for_signal(shutdown: watch::Sender<bool>) {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = shutdown.send(true);
+    trigger.trigger();
 }
 
 /// Asks the dispatcher to stop once shutdown begins (retrying while it is still starting).
-async fn stop_dispatcher_on_shutdown(token: ShutdownToken, mut shutdown: watch::Receiver<bool>) {
-    while !*shutdown.borrow() {
-        if shutdown.changed().await.is_err() {
-            return;
-        }
-    }
+async fn stop_dispatcher_on_shutdown(token: ShutdownToken, shutdown: Shutdown) {
+    shutdown.requested().await;
     loop {
         match token.shutdown() {
             Ok(done) => {

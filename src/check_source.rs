@@ -1,6 +1,6 @@
 //! `embassy-bot check-source <source name | URL | file>`: the operator's tool for
 //! tuning link patterns and selectors. It reads the page once, exactly as the
-//! watcher would (same fetch, charset detection and extraction), and prints every
+//! poller would (same fetch, charset detection and extraction), and prints every
 //! item, how the body was decoded, the HTTP caching headers, and warnings about
 //! what would go wrong in production. No token, no Telegram, no database.
 //!
@@ -110,7 +110,7 @@ pub struct Report {
     pub items: usize,
 }
 
-/// Reads `target` once and describes what the watcher would make of it.
+/// Reads `target` once and describes what the poller would make of it.
 pub async fn run(config: &Config, target: &str, now: DateTime<Utc>) -> anyhow::Result<Report> {
     let read = read_target(config, Some(target)).await?;
     let page = extract(&read.source, &read.body.text, &read.base)?;
@@ -195,7 +195,7 @@ pub fn describe(read: &OneRead, page: &Page, today: NaiveDate) -> String {
     out
 }
 
-/// What would go wrong if the watcher read this page: nothing found, no dates,
+/// What would go wrong if the poller read this page: nothing found, no dates,
 /// the flood guard, items too old to push. Pure, for tests.
 pub fn warnings(source: &SourceConfig, items: &[Item], today: NaiveDate) -> Vec<String> {
     let mut out = Vec::new();
@@ -216,7 +216,7 @@ pub fn warnings(source: &SourceConfig, items: &[Item], today: NaiveDate) -> Vec<
     } else if undated > 0 {
         out.push(format!("{undated} of {} items have no date", items.len()));
     }
-    // The watcher's own guard, so what is said here is what it would do.
+    // The poller's own guard, so what is said here is what it would do.
     let policy = PollPolicy::new(source.max_new_items, source.max_age_days, today);
     if policy.is_flood(items.len()) {
         out.push(format!(

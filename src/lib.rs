@@ -1,24 +1,42 @@
 //! embassy-bot: a Telegram bot that watches a news site (by default the Embassy
 //! of the Russian Federation in the UK) and pushes each new release to subscribers.
 //!
-//! Data flows one way: `source` → `store` → `delivery` → Telegram; commands only
-//! read the store. Module map:
+//! Data flows one way: `source` → `store` → `delivery` → Telegram. Commands
+//! read the store, and write only a chat's own subscription.
 //!
+//! Glossary — one word per thing, in code, comments and README alike:
+//! - **release**: one piece of news the site publishes. An *item*
+//!   ([`source::Item`]) is a release as one read of a page shows it, keyed by
+//!   its canonical URL; a *stored item* ([`store::StoredItem`]) is a release
+//!   as the store keeps it.
+//! - **subscription**: what a chat asked to get: every source, or some.
+//! - **push**: one message telling one chat about one release.
+//! - **outbox entry**: a release queued for its subscribers, written in the
+//!   same transaction that records it, until its fan-out walk is finished.
+//! - **fan-out walk**: the pass of one outbox entry down the subscriber list,
+//!   a page at a time, pushing straight away.
+//! - **journal entry**: a push owed to one chat that could not go when the
+//!   walk reached it (the chat was owed older pushes, waiting out a failure,
+//!   or its send failed); removed once Telegram accepted it.
+//!
+//! Module map:
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
 //! - [`source`] — fetch a page (conditional GET, size cap, charset) and extract items (HTML or feed) and contacts (pure).
-//! - [`store`] — the only module that knows sled: items, subscribers, outbox, delivery journal,
-//!   and the fan-out walk over the subscribers with its crash log.
-//! - [`watch`] — polls each source on its interval and records what it finds, under
+//! - [`store`] — the only module that knows sled: items, subscriptions, outbox,
+//!   journal, source state, and the fan-out log beside them; one file per concern.
+//! - [`poller`] — reads each source on its interval and records what it finds, under
 //!   the flood guard; backs off on failures and decides what operators hear.
 //! - [`alerts`] — rare operator messages to `admin_chats`, sent in the background.
-//! - [`delivery`] — sends each new item down the subscriber list and the journaled pushes,
-//!   oldest first per chat, marking each done only after Telegram accepted it.
+//! - [`delivery`] — the fan-out walk and the journal sweep, oldest first per chat;
+//!   owns the crash window (what a `kill -9` may repeat).
+//! - [`messenger`] — what delivery needs of Telegram: send one message, learn how it failed.
+//! - [`sender`] — pushes as plain `sendMessage` calls, and Telegram's answers classified.
 //! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
 //! - [`commands`] — one file per bot command; each turns a request into reply text.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handler.
-//! - [`sender`] — pushes as plain `sendMessage` calls, and Telegram's answers classified.
+//! - [`shutdown`] — how every long-running part hears that it should stop.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
 //! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
 //! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`) and logging set-up.
@@ -33,10 +51,12 @@ pub mod config;
 pub mod counters;
 pub mod delivery;
 pub mod limiter;
+pub mod messenger;
+pub mod poller;
 pub mod preview;
 pub mod render;
 pub mod sender;
+pub mod shutdown;
 pub mod source;
 pub mod store;
 pub mod telegram;
-pub mod watch;

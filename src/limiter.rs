@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::time::Instant;
+
+use crate::shutdown::Shutdown;
 
 /// The limits to respect; `None` in [`Limiter::new`] means none at all (tests, benchmarks).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,9 +78,9 @@ impl Limiter {
 
     /// Waits until a message to `chat` may go out. Returns false if `shutdown`
     /// turned true while waiting (the caller then sends nothing).
-    pub async fn acquire(&self, chat: i64, shutdown: &watch::Receiver<bool>) -> bool {
+    pub async fn acquire(&self, chat: i64, shutdown: &Shutdown) -> bool {
         let Some(limits) = self.limits else {
-            return !*shutdown.borrow();
+            return !shutdown.is_requested();
         };
         // First the chat's own gap, without reserving a global slot meanwhile;
         // then, if nobody served the chat while we waited, a global slot.
@@ -150,17 +151,16 @@ impl Limiter {
 }
 
 /// Sleeps until `at`; false if shutdown came first.
-async fn sleep_until(at: Instant, shutdown: &watch::Receiver<bool>) -> bool {
-    if *shutdown.borrow() {
+async fn sleep_until(at: Instant, shutdown: &Shutdown) -> bool {
+    if shutdown.is_requested() {
         return false;
     }
     if at <= Instant::now() {
         return true;
     }
-    let mut shutdown = shutdown.clone();
     tokio::select! {
         _ = tokio::time::sleep_until(at) => true,
-        _ = shutdown.wait_for(|stop| *stop) => false,
+        _ = shutdown.requested() => false,
     }
 }
 
@@ -168,7 +168,7 @@ async fn sleep_until(at: Instant, shutdown: &watch::Receiver<bool>) -> bool {
 /// transient failure: Telegram's own `retry_after` when it gave one, else 1 s
 /// doubling up to 5 minutes; either way with jitter so retries of many chats
 /// do not arrive together.
-pub fn retry_delay(attempt: u32, retry_after: Option<Duration>, jitter_seed: u64) -> Duration {
+pub fn push_retry_delay(attempt: u32, retry_after: Option<Duration>, jitter_seed: u64) -> Duration {
     let unit = jitter(jitter_seed); // in [0, 1)
     match retry_after {
         // Never earlier than Telegram asked; up to 10 % later.
@@ -185,7 +185,7 @@ pub fn retry_delay(attempt: u32, retry_after: Option<Duration>, jitter_seed: u64
 /// The `attempt`-th step of a backoff that starts at `base` and doubles up to
 /// `cap`, spread over the upper half of the step (between half and all of it)
 /// so many waiting parties do not retry together. Every backoff in the program
-/// (pushes here, source reads in `watch`) uses it.
+/// (pushes here, source reads in [`crate::poller`]) uses it.
 pub fn jittered_backoff(base: Duration, attempt: u32, cap: Duration, seed: u64) -> Duration {
     let step = base
         .saturating_mul(1 << attempt.saturating_sub(1).min(20))
@@ -218,7 +218,7 @@ impl Backoff {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
         let seed = clock ^ (chat as u64).rotate_left(17) ^ u64::from(attempt);
-        let until = Instant::now() + retry_delay(attempt, retry_after, seed);
+        let until = Instant::now() + push_retry_delay(attempt, retry_after, seed);
         chats.insert(chat, (attempt, until));
         until
     }
@@ -269,24 +269,24 @@ mod tests {
     #[test]
     fn retry_delays_grow_with_jitter_and_respect_retry_after() {
         for seed in 0..200u64 {
-            let first = retry_delay(1, None, seed);
+            let first = push_retry_delay(1, None, seed);
             assert!(first >= Duration::from_millis(500) && first <= Duration::from_secs(1));
-            let fifth = retry_delay(5, None, seed);
+            let fifth = push_retry_delay(5, None, seed);
             assert!(fifth >= Duration::from_secs(8) && fifth <= Duration::from_secs(16));
-            let capped = retry_delay(40, None, seed);
+            let capped = push_retry_delay(40, None, seed);
             assert!(capped <= Duration::from_secs(300));
-            let asked = retry_delay(1, Some(Duration::from_secs(7)), seed);
+            let asked = push_retry_delay(1, Some(Duration::from_secs(7)), seed);
             assert!(asked >= Duration::from_secs(7) && asked <= Duration::from_millis(7_800));
         }
         let spread: std::collections::HashSet<_> =
-            (0..50u64).map(|s| retry_delay(3, None, s)).collect();
+            (0..50u64).map(|s| push_retry_delay(3, None, s)).collect();
         assert!(spread.len() > 40, "jitter spreads retries");
     }
 
     #[tokio::test(start_paused = true)]
     async fn global_slots_are_spaced_and_chat_gaps_kept() {
         let limiter = Limiter::new(Some(RateLimits::telegram(10.0)));
-        let (_tx, shutdown) = watch::channel(false);
+        let (_trigger, shutdown) = Shutdown::new();
         let start = Instant::now();
         for chat in 1..=5 {
             assert!(limiter.acquire(chat, &shutdown).await);
@@ -304,7 +304,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_flood_on_two_chats_pauses_everyone_but_one_chat_pauses_nobody() {
         let limiter = Limiter::new(Some(RateLimits::telegram(1000.0)));
-        let (_tx, shutdown) = watch::channel(false);
+        let (_trigger, shutdown) = Shutdown::new();
         limiter.flood_limited(1, Duration::from_secs(5));
         let start = Instant::now();
         assert!(limiter.acquire(2, &shutdown).await);
@@ -317,7 +317,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn two_senders_to_one_chat_keep_its_gap() {
         let limiter = std::sync::Arc::new(Limiter::new(Some(RateLimits::telegram(100.0))));
-        let (_tx, shutdown) = watch::channel(false);
+        let (_trigger, shutdown) = Shutdown::new();
         assert!(limiter.acquire(-5, &shutdown).await);
         let start = Instant::now();
         let (a, b) = tokio::join!(
@@ -332,10 +332,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn shutdown_interrupts_a_wait() {
         let limiter = Limiter::new(Some(RateLimits::telegram(0.001)));
-        let (tx, shutdown) = watch::channel(false);
+        let (trigger, shutdown) = Shutdown::new();
         assert!(limiter.acquire(1, &shutdown).await);
         let waiting = limiter.acquire(2, &shutdown);
-        tx.send(true).unwrap();
+        trigger.trigger();
         assert!(!waiting.await);
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::{Format, Messenger, SendError};
+use crate::messenger::{Format, Messenger, SendError};
 
 /// Sends pushes to one bot's `sendMessage` endpoint.
 #[derive(Clone)]

@@ -1,6 +1,7 @@
 //! The teloxide edge: building the client, the command menu, and the update
-//! handler that feeds [`crate::commands`]. No other module sees a teloxide
-//! type. (Pushes take a leaner path: [`crate::sender`].)
+//! handler that feeds [`crate::commands`]. Only this module and [`crate::app`],
+//! which runs the dispatcher, see teloxide types. (Pushes take a leaner path:
+//! [`crate::sender`].)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,11 +11,11 @@ use teloxide::RequestError;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, LinkPreviewOptions, Me, ParseMode};
-use tokio::sync::watch;
 
 use crate::commands::{self, Context};
 use crate::config::Config;
 use crate::limiter::Limiter;
+use crate::shutdown::Shutdown;
 
 /// Builds the client from the validated config.
 pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
@@ -47,7 +48,7 @@ pub fn schema() -> Handler<'static, anyhow::Result<()>, DpHandlerDescription> {
 pub struct Replies {
     /// The same limiter pushes use: replies count against Telegram's limits too.
     pub limiter: Arc<Limiter>,
-    pub shutdown: watch::Receiver<bool>,
+    pub shutdown: Shutdown,
 }
 
 async fn on_message(

@@ -1,7 +1,7 @@
 //! `/status`: what an operator needs to know at a glance — counts, pending
 //! pushes, and each source's last success (with how many releases it showed)
 //! and last failure. Only for `admin_chats`, who also get alerts when a source
-//! fails for long, empties or floods (see `watch`).
+//! fails for long, empties or floods (see [`crate::poller`]).
 
 use super::Context;
 use crate::store::StoreError;
@@ -22,7 +22,7 @@ pub fn reply(ctx: &Context, chat: i64) -> Result<String, StoreError> {
         store.pending_count(),
         store.outbox_len(),
         stats.chats_removed,
-        stats.deliveries_dropped,
+        stats.pushes_dropped,
         stats.given_up,
         stats.chats_migrated,
     );

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
-use embassy_bot::delivery::{Delivery, Format, Messenger, SendError};
+use embassy_bot::delivery::{Delivery, FanOut};
 use embassy_bot::limiter::{Limiter, RateLimits};
+use embassy_bot::messenger::{Format, Messenger, SendError};
+use embassy_bot::shutdown::Shutdown;
 use embassy_bot::source::Item;
 use embassy_bot::store::Store;
-use tokio::sync::watch;
 
 use crate::support::{journal_outbox, journal_page, poll, reopen_store};
 
@@ -130,7 +131,7 @@ async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
     );
     messenger.fail(-4, SendError::Migrated(-1004));
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
-    let (_tx, shutdown) = watch::channel(false);
+    let (_trigger, shutdown) = Shutdown::new();
 
     let first = delivery.deliver_pending(&shutdown).await.unwrap();
     // Item 2 reached four chats; items 3 and 4 the three left (3 is gone, -4 moved).
@@ -150,7 +151,7 @@ async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
     );
     assert_eq!(store.pending_for(2).unwrap().len(), 3, "all three wait");
     assert!(!store.is_subscribed(3).unwrap());
-    assert_eq!(store.delivery_stats().unwrap().deliveries_dropped, 1);
+    assert_eq!(store.delivery_stats().unwrap().pushes_dropped, 1);
 
     // Once its backoff ends, the failed chat gets its three, oldest first.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -177,7 +178,7 @@ async fn unparsable_html_goes_as_plain_text_and_refusals_are_given_up() {
         SendError::Rejected("Bad Request: message must be non-empty".into()),
     );
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 1);
-    let (_tx, shutdown) = watch::channel(false);
+    let (_trigger, shutdown) = Shutdown::new();
     let report = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(
         (report.sent, report.sent_plain, report.given_up),
@@ -198,14 +199,15 @@ async fn unparsable_html_goes_as_plain_text_and_refusals_are_given_up() {
 #[tokio::test]
 async fn shutdown_leaves_unsent_pushes_journaled() {
     let (dir, store) = store_with_three_new(&[8, 9]).await;
-    assert_eq!(journal_outbox(&store).await, 6);
+    let fan_out = FanOut::new(store.clone(), 1);
+    assert_eq!(journal_outbox(&fan_out).await, 6);
     let messenger = Scripted::default();
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 2);
-    let (tx, shutdown) = watch::channel(false);
-    tx.send(true).unwrap();
+    let (trigger, shutdown) = Shutdown::new();
+    trigger.trigger();
     let report = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(report.sent, 0);
-    drop((delivery, store));
+    drop((delivery, fan_out, store));
     let store = reopen_store(dir.path());
     assert_eq!(store.pending_count(), 6);
 }
@@ -214,6 +216,7 @@ async fn shutdown_leaves_unsent_pushes_journaled() {
 async fn fan_out_goes_in_bounded_pages_and_follows_subscriptions() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
+    let fan_out = FanOut::new(store.clone(), 1);
     let now = Utc::now();
     poll(&store, "a", &[item(1)], now).await;
     poll(&store, "b", &[item(20)], now).await;
@@ -228,7 +231,7 @@ async fn fan_out_goes_in_bounded_pages_and_follows_subscriptions() {
     // Item 2 (source a): three pages of at most 1,000 subscribers, -5 left out.
     let mut steps = Vec::new();
     for _ in 0..3 {
-        steps.push(journal_page(&store, 1_000).await.unwrap());
+        steps.push(journal_page(&fan_out, 1_000).await.unwrap());
     }
     assert_eq!(
         steps,
@@ -238,10 +241,10 @@ async fn fan_out_goes_in_bounded_pages_and_follows_subscriptions() {
     assert_eq!(store.outbox_len(), 2, "finished only when the end is seen");
     // Item 21 (source b) reaches -5 too; a chat that unsubscribes before its
     // page is read gets nothing (and loses what it was owed).
-    assert_eq!(journal_page(&store, 1_000).await, Some(1_000));
+    assert_eq!(journal_page(&fan_out, 1_000).await, Some(1_000));
     assert_eq!(store.outbox_len(), 1);
     store.unsubscribe(2_000, None, &[]).await.unwrap();
-    assert_eq!(journal_outbox(&store).await, 1_500);
+    assert_eq!(journal_outbox(&fan_out).await, 1_500);
     assert_eq!(store.pending_for(-5).unwrap().len(), 1, "-5 follows b only");
     assert_eq!(store.pending_for(7).unwrap().len(), 2);
     assert_eq!(store.pending_for(2_400).unwrap().len(), 2);
@@ -271,7 +274,7 @@ async fn flood_limits_space_sends_globally_and_per_chat() {
     let messenger = Clocked::default();
     let limiter = Arc::new(Limiter::new(Some(RateLimits::telegram(4.0))));
     let delivery = Delivery::new(store.clone(), messenger.clone(), limiter, 8);
-    let (_tx, shutdown) = watch::channel(false);
+    let (_trigger, shutdown) = Shutdown::new();
     let report = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(report.sent, 18);
     let at = messenger.at.lock().unwrap().clone();
@@ -313,7 +316,7 @@ async fn transient_failures_back_off_without_delaying_other_chats() {
     messenger.fail(2, retry(Some(30_000))); // a 429 with retry_after = 30 s
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
     let wake = Arc::new(tokio::sync::Notify::new());
-    let (tx, shutdown) = watch::channel(false);
+    let (trigger, shutdown) = Shutdown::new();
     let worker = tokio::spawn(delivery.run(wake, shutdown));
     let start = tokio::time::Instant::now();
     // Backoff 0.5–1 s, 1–2 s, 2–4 s: chat 1 is done long before chat 2 has
@@ -329,7 +332,7 @@ async fn transient_failures_back_off_without_delaying_other_chats() {
     let waited = tokio::time::Instant::now() - start;
     assert!(waited >= Duration::from_secs(30), "{waited:?}");
     assert_eq!(messenger.titles(2), vec!["Item 2", "Item 3", "Item 4"]);
-    tx.send(true).unwrap();
+    trigger.trigger();
     worker.await.unwrap();
     assert_eq!(store.pending_count(), 0);
 }
@@ -348,6 +351,7 @@ async fn wait_until(done: impl Fn() -> bool) {
 async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
+    let fan_out = FanOut::new(store.clone(), 1);
     let now = Utc::now();
     poll(&store, "home", &[item(1)], now).await;
     poll(&store, "press", &[item(1)], now).await;
@@ -362,7 +366,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
     // The home page shows release 5 first: its followers are told.
     let first = poll(&store, "home", &[item(5), item(1)], now).await;
     assert_eq!(first.queued, 1);
-    journal_outbox(&store).await;
+    journal_outbox(&fan_out).await;
     let owed = |chat| store.pending_for(chat).unwrap().len();
     assert_eq!(
         (owed(everything), owed(press_only), owed(home_only)),
@@ -373,7 +377,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
     let second = poll(&store, "press", &[item(5), item(1)], now).await;
     assert!(second.new_items.is_empty(), "not a new release");
     assert_eq!(second.queued, 1);
-    journal_outbox(&store).await;
+    journal_outbox(&fan_out).await;
     assert_eq!(
         (owed(everything), owed(press_only), owed(home_only)),
         (1, 1, 1)
@@ -382,14 +386,14 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
     // Delivered once each; seen again on either page, it is never announced again.
     let messenger = Scripted::default();
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
-    let (_tx, shutdown) = watch::channel(false);
+    let (_trigger, shutdown) = Shutdown::new();
     let report = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(report.sent, 3, "{report:?}");
     for source in ["home", "press"] {
         let again = poll(&store, source, &[item(5), item(1)], now).await;
         assert_eq!(again.queued, 0);
     }
-    assert_eq!(journal_outbox(&store).await, 0);
+    assert_eq!(journal_outbox(&fan_out).await, 0);
     assert_eq!(
         store.item("site/fnapr/5").unwrap().unwrap().also_on,
         std::collections::BTreeSet::from(["press".to_string()])
@@ -399,6 +403,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
 #[tokio::test]
 async fn a_migration_never_doubles_or_drops_a_push() {
     let (_dir, store) = primed_store().await;
+    let fan_out = FanOut::new(store.clone(), 1);
     let now = Utc::now();
     let (group, supergroup, other_group, other_super) = (-40, -1_000_040, -50, -1_000_050);
     for chat in [group, supergroup, other_group] {
@@ -407,14 +412,17 @@ async fn a_migration_never_doubles_or_drops_a_push() {
     poll(&store, "s", &[item(2), item(1)], now).await;
 
     // Fan out only as far as past -1_000_040 (the first page: -1_000_040 alone).
-    assert_eq!(journal_page(&store, 1).await, Some(1));
+    assert_eq!(journal_page(&fan_out, 1).await, Some(1));
     // `other_group` becomes `other_super`, which sorts before the cursor:
     // the announcement in progress must still reach it.
-    store.migrate_chat(other_group, other_super).await.unwrap();
+    fan_out
+        .migrate_chat(other_group, other_super)
+        .await
+        .unwrap();
     // `group` becomes `supergroup`, which subscribed on its own: one copy only.
-    journal_outbox(&store).await;
+    journal_outbox(&fan_out).await;
     assert_eq!(store.pending_for(group).unwrap().len(), 1);
-    store.migrate_chat(group, supergroup).await.unwrap();
+    fan_out.migrate_chat(group, supergroup).await.unwrap();
 
     assert_eq!(store.pending_for(other_super).unwrap().len(), 1, "not lost");
     assert!(store.pending_for(other_group).unwrap().is_empty());
@@ -454,7 +462,7 @@ async fn shutdown_in_the_middle_of_a_fan_out_returns_promptly() {
 
     let messenger = Slow::default();
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
-    let (tx, shutdown) = watch::channel(false);
+    let (trigger, shutdown) = Shutdown::new();
     let worker = tokio::spawn(delivery.run(Arc::new(tokio::sync::Notify::new()), shutdown));
     while *messenger.sent.lock().unwrap() == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -463,7 +471,7 @@ async fn shutdown_in_the_middle_of_a_fan_out_returns_promptly() {
         store.outbox_len() > 0,
         "shutdown comes while the fan-out is still going"
     );
-    tx.send(true).unwrap();
+    trigger.trigger();
     tokio::time::timeout(Duration::from_secs(5), worker)
         .await
         .expect("delivery stops within seconds of shutdown")
@@ -499,7 +507,7 @@ async fn a_release_queued_while_its_chat_is_busy_still_goes_out() {
     let messenger = SlowFirst::default();
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
     let wake = Arc::new(tokio::sync::Notify::new());
-    let (tx, shutdown) = watch::channel(false);
+    let (trigger, shutdown) = Shutdown::new();
     let worker = tokio::spawn(delivery.run(wake.clone(), shutdown));
 
     // Release 2 goes out slowly; release 3 is queued while that send is in flight.
@@ -517,7 +525,7 @@ async fn a_release_queued_while_its_chat_is_busy_still_goes_out() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tx.send(true).unwrap();
+    trigger.trigger();
     worker.await.unwrap();
     let sent = messenger.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 2, "{sent:?}");

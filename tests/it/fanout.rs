@@ -1,11 +1,12 @@
-//! The fan-out walk at the store's level: after a crash it resumes from the
+//! The fan-out walk ([`FanOut`]) against a real store: after a crash it resumes from the
 //! saved cursor and skips the chats its log recorded, so only sends that were
 //! in flight (or whose record was not written yet) go out again; a migration
 //! in the middle of a walk neither doubles nor drops the release.
 
 use chrono::Utc;
+use embassy_bot::delivery::{FanOut, FanOutPage};
 use embassy_bot::source::Item;
-use embassy_bot::store::{FanOutPage, Store};
+use embassy_bot::store::Store;
 
 use crate::support::{fan_out_page, journal_page, poll, reopen_store};
 
@@ -33,24 +34,29 @@ async fn one_release_for(chats: impl IntoIterator<Item = i64>) -> (tempfile::Tem
     (dir, store)
 }
 
+/// The walk over `store`'s outbox, writing each log record at once.
+fn walk(store: &Store) -> FanOut {
+    FanOut::new(store.clone(), 1)
+}
+
 /// The next page of the walk, with nobody deferred.
-async fn next_page(store: &Store, max: usize) -> Option<FanOutPage> {
-    fan_out_page(store, max, |_| false).await
+async fn next_page(fan_out: &FanOut, max: usize) -> Option<FanOutPage> {
+    fan_out_page(fan_out, max, |_| false).await
 }
 
 /// Takes `chats` of `page` and reports each sent, as delivery does.
-fn send(store: &Store, page: &FanOutPage, chats: impl IntoIterator<Item = i64>) {
+fn send(fan_out: &FanOut, page: &FanOutPage, chats: impl IntoIterator<Item = i64>) {
     for chat in chats {
-        assert!(store.fan_out_take(page, chat).unwrap());
-        store.fan_out_sent(&page.release, chat).unwrap();
+        assert!(fan_out.take(page, chat).unwrap());
+        fan_out.sent(&page.release, chat).unwrap();
     }
 }
 
 /// Every chat the rest of the walk offers, each page sent in full.
-async fn walk_to_the_end(store: &Store) -> Vec<i64> {
+async fn walk_to_the_end(fan_out: &FanOut) -> Vec<i64> {
     let mut offered = Vec::new();
-    while let Some(page) = next_page(store, 10).await {
-        send(store, &page, page.chats.clone());
+    while let Some(page) = next_page(fan_out, 10).await {
+        send(fan_out, &page, page.chats.clone());
         offered.extend(&page.chats);
     }
     offered
@@ -59,15 +65,15 @@ async fn walk_to_the_end(store: &Store) -> Vec<i64> {
 #[tokio::test]
 async fn a_crash_mid_walk_resends_only_what_the_log_had_not_recorded() {
     let (dir, store) = one_release_for(1..=100).await;
-    store.fan_out_start(32).unwrap(); // log records are written 32 at a time
-    let page = next_page(&store, 100).await.unwrap();
+    let fan_out = FanOut::new(store.clone(), 32); // log records are written 32 at a time
+    let page = next_page(&fan_out, 100).await.unwrap();
     assert_eq!(page.chats, (1..=100).collect::<Vec<_>>());
     // 40 accepted (records for 32 written, 8 still buffered), 5 in flight.
-    send(&store, &page, 1..=40);
+    send(&fan_out, &page, 1..=40);
     for chat in 41..=45 {
-        assert!(store.fan_out_take(&page, chat).unwrap());
+        assert!(fan_out.take(&page, chat).unwrap());
     }
-    drop((page, store)); // the crash: nothing saved, the buffered records lost
+    drop((page, fan_out, store)); // the crash: nothing saved, the buffered records lost
 
     // A power cut had also torn a record at the end of the log.
     let log = dir.path().join("fanout.log");
@@ -77,18 +83,20 @@ async fn a_crash_mid_walk_resends_only_what_the_log_had_not_recorded() {
     std::fs::write(&log, bytes).unwrap();
 
     let store = reopen_store(dir.path());
-    let page = next_page(&store, 100).await.unwrap();
+    let fan_out = walk(&store);
+    let page = next_page(&fan_out, 100).await.unwrap();
     assert_eq!(
         page.chats,
         (33..=100).collect::<Vec<_>>(),
         "the 32 recorded chats are skipped; the 8 unrecorded and the 5 in flight go again"
     );
     // Records written after the torn one still count after the next crash.
-    send(&store, &page, 33..=50);
-    drop((page, store));
+    send(&fan_out, &page, 33..=50);
+    drop((page, fan_out, store));
     let store = reopen_store(dir.path());
+    let fan_out = walk(&store);
     assert_eq!(
-        walk_to_the_end(&store).await,
+        walk_to_the_end(&fan_out).await,
         (51..=100).collect::<Vec<_>>()
     );
     assert_eq!(store.outbox_len(), 0, "the release is finished");
@@ -99,26 +107,26 @@ async fn a_crash_mid_walk_resends_only_what_the_log_had_not_recorded() {
         0,
         "a finished release leaves nothing in the log"
     );
-    assert!(walk_to_the_end(&store).await.is_empty());
+    assert!(walk_to_the_end(&fan_out).await.is_empty());
 }
 
 #[tokio::test]
 async fn the_saved_cursor_carries_the_walk_past_a_crash() {
     let (dir, store) = one_release_for(1..=100).await;
-    store.fan_out_start(32).unwrap();
-    let page = next_page(&store, 100).await.unwrap();
+    let fan_out = FanOut::new(store.clone(), 32);
+    let page = next_page(&fan_out, 100).await.unwrap();
     for chat in 1..=75 {
-        assert!(store.fan_out_take(&page, chat).unwrap());
+        assert!(fan_out.take(&page, chat).unwrap());
     }
     // The 64th completion saves the cursor below the lowest send in flight (65).
     for chat in 1..=70 {
-        store.fan_out_sent(&page.release, chat).unwrap();
+        fan_out.sent(&page.release, chat).unwrap();
     }
-    drop((page, store));
+    drop((page, fan_out, store));
 
     let store = reopen_store(dir.path());
     assert_eq!(
-        walk_to_the_end(&store).await,
+        walk_to_the_end(&walk(&store)).await,
         (65..=100).collect::<Vec<_>>()
     );
 }
@@ -126,21 +134,22 @@ async fn the_saved_cursor_carries_the_walk_past_a_crash() {
 #[tokio::test]
 async fn a_chat_owed_older_pushes_or_deferred_is_journaled_behind_them() {
     let (_dir, store) = one_release_for([1, 2, 3, 4]).await;
-    let page = fan_out_page(&store, 10, |chat| chat == 4).await.unwrap();
+    let fan_out = walk(&store);
+    let page = fan_out_page(&fan_out, 10, |chat| chat == 4).await.unwrap();
     assert_eq!(page.chats, vec![1, 2, 3]);
     assert_eq!(page.journaled, 1);
     assert_eq!(store.pending_for(4).unwrap().len(), 1);
     // Chat 2's send fails: journaled, served later by the journal sweep.
-    send(&store, &page, [1, 3]);
-    assert!(store.fan_out_take(&page, 2).unwrap());
-    let owed = store.fan_out_defer(&page.release, 2).await.unwrap();
+    send(&fan_out, &page, [1, 3]);
+    assert!(fan_out.take(&page, 2).unwrap());
+    let owed = fan_out.defer(&page.release, 2).await.unwrap();
     assert_eq!((owed.chat, owed.item_id.as_str()), (2, "site/fnapr/2"));
-    assert!(next_page(&store, 10).await.is_none());
+    assert!(next_page(&fan_out, 10).await.is_none());
 
     // The next release finds chats 2 and 4 owed this one: it queues behind it.
     let now = Utc::now();
     poll(&store, "s", &[item(3), item(2), item(1)], now).await;
-    let page = next_page(&store, 10).await.unwrap();
+    let page = next_page(&fan_out, 10).await.unwrap();
     assert_eq!((page.chats.clone(), page.journaled), (vec![1, 3], 2));
     let titles = |chat| {
         store
@@ -157,14 +166,12 @@ async fn a_chat_owed_older_pushes_or_deferred_is_journaled_behind_them() {
 #[tokio::test]
 async fn a_chat_that_unsubscribes_after_its_page_was_read_is_not_sent_to() {
     let (_dir, store) = one_release_for([1, 2, 3]).await;
-    let page = next_page(&store, 10).await.unwrap();
+    let fan_out = walk(&store);
+    let page = next_page(&fan_out, 10).await.unwrap();
     store.unsubscribe(2, None, &[]).await.unwrap();
-    assert!(store.fan_out_take(&page, 1).unwrap());
-    assert!(
-        !store.fan_out_take(&page, 2).unwrap(),
-        "unsubscribed meanwhile"
-    );
-    assert!(store.fan_out_take(&page, 3).unwrap());
+    assert!(fan_out.take(&page, 1).unwrap());
+    assert!(!fan_out.take(&page, 2).unwrap(), "unsubscribed meanwhile");
+    assert!(fan_out.take(&page, 3).unwrap());
 }
 
 #[tokio::test]
@@ -172,17 +179,18 @@ async fn a_group_that_migrates_ahead_of_the_walk_gets_the_release_once() {
     // The new id sorts after the page being sent: the walk reaches it itself.
     let (group, supergroup) = (-40, 100);
     let (_dir, store) = one_release_for([group, 5]).await;
-    let page = next_page(&store, 1).await.unwrap();
+    let fan_out = walk(&store);
+    let page = next_page(&fan_out, 1).await.unwrap();
     assert_eq!(page.chats, vec![group]);
-    assert!(store.fan_out_take(&page, group).unwrap());
+    assert!(fan_out.take(&page, group).unwrap());
     // The send to the group fails with "migrated": journaled, then moved.
-    store.fan_out_defer(&page.release, group).await.unwrap();
-    store.migrate_chat(group, supergroup).await.unwrap();
+    fan_out.defer(&page.release, group).await.unwrap();
+    fan_out.migrate_chat(group, supergroup).await.unwrap();
     assert!(
         store.pending_for(supergroup).unwrap().is_empty(),
         "the walk will reach the new id: no journaled copy as well"
     );
-    assert_eq!(walk_to_the_end(&store).await, vec![5, supergroup]);
+    assert_eq!(walk_to_the_end(&fan_out).await, vec![5, supergroup]);
     assert_eq!(store.pending_count(), 0);
 }
 
@@ -202,13 +210,14 @@ async fn a_migration_keeps_a_push_that_a_repeat_announcement_will_not_make() {
     poll(&store, "a", &[item(2), item(1)], now).await;
     poll(&store, "b", &[item(2), item(1)], now).await;
     assert_eq!(store.outbox_len(), 2);
-    // The group's copy of the first announcement waits in the journal.
-    assert_eq!(journal_page(&store, 10).await, Some(1));
-    // The repeat announcement's walk has read a page ending before the new id.
-    let page = next_page(&store, 1).await.unwrap();
+    let fan_out = walk(&store);
+    // The group's copy of the first outbox entry waits in the journal.
+    assert_eq!(journal_page(&fan_out, 10).await, Some(1));
+    // The repeat entry's walk has read a page ending before the new id.
+    let page = next_page(&fan_out, 1).await.unwrap();
     assert!(page.chats.is_empty(), "the group is not told twice");
     // The group's journaled push fails with "migrated".
-    store.migrate_chat(group, supergroup).await.unwrap();
+    fan_out.migrate_chat(group, supergroup).await.unwrap();
     let owed: Vec<_> = store
         .pending_for(supergroup)
         .unwrap()
@@ -220,5 +229,5 @@ async fn a_migration_keeps_a_push_that_a_repeat_announcement_will_not_make() {
         vec!["site/fnapr/2"],
         "moved: the walk will not reach it"
     );
-    assert_eq!(walk_to_the_end(&store).await, vec![b_only]);
+    assert_eq!(walk_to_the_end(&fan_out).await, vec![b_only]);
 }

@@ -76,13 +76,13 @@ async fn the_watcher_keeps_validators_in_memory_and_treats_304_as_success() {
     let client = client_for(&src).unwrap();
     let mut validators = Validators::default();
     let now = chrono::Utc::now();
-    let first = embassy_bot::watch::poll_once(&src, &client, &store, &mut validators, now)
+    let first = embassy_bot::poller::poll_once(&src, &client, &store, &mut validators, now)
         .await
         .unwrap();
     assert_eq!(first.expect("a full read").new_items.len(), 11);
     assert_eq!(validators.etag.as_deref(), Some("\"v1\""));
     let later = now + chrono::Duration::minutes(5);
-    let second = embassy_bot::watch::poll_once(&src, &client, &store, &mut validators, later)
+    let second = embassy_bot::poller::poll_once(&src, &client, &store, &mut validators, later)
         .await
         .unwrap();
     assert!(second.is_none(), "304 records nothing");
@@ -100,7 +100,7 @@ async fn the_watcher_keeps_validators_in_memory_and_treats_304_as_success() {
         ..Behaviour::default()
     });
     site.set_page(fixture("rusemb/home-2022-05-23.html"));
-    let third = embassy_bot::watch::poll_once(&src, &client, &store, &mut validators, now)
+    let third = embassy_bot::poller::poll_once(&src, &client, &store, &mut validators, now)
         .await
         .unwrap()
         .expect("a full read");

@@ -3,8 +3,9 @@
 //! survives reopening, and a second opener is refused.
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use embassy_bot::delivery::FanOut;
 use embassy_bot::source::Item;
-use embassy_bot::store::{PendingDelivery, PollPolicy, Store, StoreError};
+use embassy_bot::store::{JournalEntry, PollPolicy, Store, StoreError};
 
 use crate::support::{extract_fixture, journal_outbox, poll};
 
@@ -13,8 +14,8 @@ fn page(name: &str) -> Vec<Item> {
 }
 
 /// Journals the whole outbox, then lists every journaled push.
-async fn pending_all(store: &Store) -> Vec<PendingDelivery> {
-    journal_outbox(store).await;
+async fn pending_all(store: &Store) -> Vec<JournalEntry> {
+    journal_outbox(&FanOut::new(store.clone(), 1)).await;
     store
         .pending_chats(None, usize::MAX)
         .unwrap()
@@ -190,7 +191,10 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
     // Unsubscribing drops what was owed; migrating moves it.
     assert!(store.unsubscribe(42, None, &[]).await.unwrap());
     assert!(!store.unsubscribe(42, None, &[]).await.unwrap());
-    store.migrate_chat(43, -1001).await.unwrap();
+    FanOut::new(store.clone(), 1)
+        .migrate_chat(43, -1001)
+        .await
+        .unwrap();
     assert_eq!(store.subscribers().unwrap(), vec![-1001]);
     let pending = pending_all(&store).await;
     assert_eq!(pending.len(), 1);
@@ -329,7 +333,7 @@ async fn leaving_one_source_keeps_every_other_configured_one() {
 
 #[tokio::test]
 async fn an_outage_that_spans_a_restart_still_ends_with_its_recovery_message() {
-    use embassy_bot::watch::{Health, HealthChange};
+    use embassy_bot::poller::{Health, HealthChange};
     let dir = tempfile::tempdir().unwrap();
     let start = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
     {

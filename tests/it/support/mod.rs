@@ -32,12 +32,12 @@ pub async fn poll(
 /// chats to journal instead; `None` once the outbox is empty. The tests
 /// settle every send they take, so the walk never waits for one.
 pub async fn fan_out_page(
-    store: &embassy_bot::store::Store,
+    fan_out: &embassy_bot::delivery::FanOut,
     max: usize,
     defer: impl Fn(i64) -> bool,
-) -> Option<embassy_bot::store::FanOutPage> {
-    use embassy_bot::store::FanOutStep;
-    match store.fan_out_page(max, defer).await.unwrap() {
+) -> Option<embassy_bot::delivery::FanOutPage> {
+    use embassy_bot::delivery::FanOutStep;
+    match fan_out.next_page(max, defer).await.unwrap() {
         FanOutStep::Page(page) => Some(page),
         FanOutStep::Draining => panic!("nothing is in flight"),
         FanOutStep::Idle => None,
@@ -47,16 +47,16 @@ pub async fn fan_out_page(
 /// Fans the next page of at most `max` chats of the outbox out into the
 /// journal, as a fan-out does when every chat must wait: how many were journaled,
 /// or `None` once the outbox is empty.
-pub async fn journal_page(store: &embassy_bot::store::Store, max: usize) -> Option<usize> {
-    let page = fan_out_page(store, max, |_| true).await?;
+pub async fn journal_page(fan_out: &embassy_bot::delivery::FanOut, max: usize) -> Option<usize> {
+    let page = fan_out_page(fan_out, max, |_| true).await?;
     assert!(page.chats.is_empty(), "every chat was deferred");
     Some(page.journaled)
 }
 
 /// Journals every release of the outbox for every chat it reaches; how many pushes.
-pub async fn journal_outbox(store: &embassy_bot::store::Store) -> usize {
+pub async fn journal_outbox(fan_out: &embassy_bot::delivery::FanOut) -> usize {
     let mut total = 0;
-    while let Some(n) = journal_page(store, 1_000).await {
+    while let Some(n) = journal_page(fan_out, 1_000).await {
         total += n;
     }
     total

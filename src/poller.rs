@@ -1,4 +1,4 @@
-//! Watching sources: fetch each on its interval, extract, and record in the store.
+//! Polling sources: fetch each on its interval, extract, and record in the store.
 //!
 //! A failed read (network, HTTP status, a page with no releases on it) records
 //! nothing and is retried sooner, with backoff and jitter; one source never
@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 use crate::alerts::Alerts;
 use crate::config::SourceConfig;
 use crate::render::escape;
+use crate::shutdown::Shutdown;
 use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
 use crate::source::{ExtractError, extract};
 use crate::store::{PollOutcome, PollPolicy, Store, StoreError};
@@ -83,14 +84,14 @@ pub const EMPTY_ALERT_MIN: u64 = 3;
 /// Longest wait between retries of a failing source, whatever its interval.
 pub const RETRY_CAP: Duration = Duration::from_secs(300);
 
-/// Polls `source` until `shutdown` turns true, waking delivery when pushes were
+/// Polls `source` until shutdown, waking delivery when pushes were
 /// journaled and telling operators through `alerts` what needs a human.
 pub async fn run(
     source: SourceConfig,
     store: Store,
     delivery_wake: Arc<Notify>,
     alerts: Alerts,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
 ) {
     let client = match crate::source::fetch::client_for(&source) {
         Ok(client) => client,
@@ -109,7 +110,7 @@ pub async fn run(
     // In memory only: after a restart the first read is unconditional.
     let mut validators = Validators::default();
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_requested() {
             return;
         }
         let now = Utc::now();
@@ -148,7 +149,7 @@ pub async fn run(
                     alerts.send(health_message(&source, &change));
                 }
                 let seed = u64::from(now.timestamp_subsec_nanos()) ^ u64::from(health.failures);
-                retry_delay(health.failures, source.interval, seed)
+                read_retry_delay(health.failures, source.interval, seed)
             }
         };
         if health != health_before
@@ -158,7 +159,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.changed() => {}
+            _ = shutdown.requested() => {}
         }
     }
 }
@@ -286,7 +287,7 @@ fn span(d: Duration) -> String {
 /// Backoff after `failures` consecutive failures: 10 s doubling, never above
 /// the interval nor [`RETRY_CAP`], then jittered down to between half and all
 /// of that step (from `seed`), so sources failing together do not retry together.
-pub fn retry_delay(failures: u32, interval: Duration, seed: u64) -> Duration {
+pub fn read_retry_delay(failures: u32, interval: Duration, seed: u64) -> Duration {
     crate::limiter::jittered_backoff(
         Duration::from_secs(10),
         failures,
@@ -303,17 +304,17 @@ mod tests {
     fn retry_delay_doubles_with_jitter_within_the_cap() {
         let hour = Duration::from_secs(3_600);
         for seed in 0..200u64 {
-            let first = retry_delay(1, hour, seed);
+            let first = read_retry_delay(1, hour, seed);
             assert!((Duration::from_secs(5)..Duration::from_secs(10)).contains(&first));
-            let third = retry_delay(3, hour, seed);
+            let third = read_retry_delay(3, hour, seed);
             assert!((Duration::from_secs(20)..Duration::from_secs(40)).contains(&third));
-            let late = retry_delay(30, hour, seed);
+            let late = read_retry_delay(30, hour, seed);
             assert!((RETRY_CAP / 2..RETRY_CAP).contains(&late), "{late:?}");
-            let short = retry_delay(5, Duration::from_secs(1), seed);
+            let short = read_retry_delay(5, Duration::from_secs(1), seed);
             assert!(short < Duration::from_secs(1) && short >= Duration::from_millis(500));
         }
         let spread: std::collections::HashSet<_> =
-            (0..50u64).map(|s| retry_delay(2, hour, s)).collect();
+            (0..50u64).map(|s| read_retry_delay(2, hour, s)).collect();
         assert!(spread.len() > 40, "jitter spreads retries");
     }
 

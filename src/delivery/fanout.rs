@@ -1,0 +1,471 @@
+//! The fan-out walk and the one home of delivery's durability rules.
+//!
+//! A new release goes straight down the subscriber list, a page at a time,
+//! with no journal entry per chat unless that chat's push cannot go now (it is
+//! owed older pushes, waiting out a failure, or its send failed). [`FanOut`]
+//! owns everything that makes that crash-safe, so no caller has to know the
+//! order of saves, flushes and syncs:
+//! - the outbox entry's cursor only ever passes chats that are handled (sent,
+//!   journaled and flushed, or no longer subscribed); it is saved, unflushed,
+//!   every [`SAVE_EVERY`] chats;
+//! - every chat handled beyond the cursor gets a record in the fan-out log,
+//!   after its send was accepted or its journal entry flushed; records wait
+//!   in memory at most `crash_window` at a time;
+//! - journal completions ([`FanOut::complete`]) may run at most
+//!   `crash_window` removals ahead of the last flush;
+//! - [`FanOut::keep_durable`] flushes completions every few milliseconds and
+//!   syncs the log every half second; [`FanOut::save`] writes what is
+//!   buffered and saves the cursor (delivery calls it whenever it is idle,
+//!   and when it stops).
+//!
+//! What that bounds — at most 2 × `send_concurrency` repeats per crash — is
+//! explained once, in README "How it is built".
+//!
+//! After a crash the walk resumes at the saved cursor and skips the chats the
+//! log names. The log is emptied once the walked outbox entry is removed and
+//! the removal flushed; records of an older entry left by a crash at that
+//! moment are told apart by their key and ignored.
+
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::shutdown::Shutdown;
+use crate::store::{FanOutLog, JournalEntry, OutboxEntry, Store, StoreError, WalkPosition};
+
+/// The cursor is saved (not flushed) after this many chats; the log covers the rest.
+const SAVE_EVERY: usize = 64;
+/// How often journal completions are flushed in the background.
+const FLUSH_EVERY: Duration = Duration::from_millis(2);
+/// How often the fan-out log is synced to disk (sled flushes every 500 ms too).
+const SYNC_LOG_EVERY: Duration = Duration::from_millis(500);
+
+/// The release a walk is pushing, as its sends need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkedRelease {
+    /// Its outbox key: one per outbox entry (a release that a second source
+    /// lists later gets a second entry).
+    pub key: u64,
+    /// The item's sequence number, the second half of a journal key.
+    pub item_seq: u64,
+    pub item_id: String,
+}
+
+/// Chats to push the walked release to now, in id order.
+#[derive(Debug)]
+pub struct FanOutPage {
+    pub release: WalkedRelease,
+    pub chats: Vec<i64>,
+    /// Chats of this page that were journaled instead (they are owed older
+    /// pushes, or the caller deferred them): the journal sweep serves them.
+    pub journaled: usize,
+    /// [`Store::subscription_changes`] when the page was read.
+    changes: u64,
+}
+
+/// What the walk has for the caller next.
+#[derive(Debug)]
+pub enum FanOutStep {
+    Page(FanOutPage),
+    /// Every chat of the release has been handed out; some sends are still in
+    /// flight, and the release is finished only once they end.
+    Draining,
+    /// The outbox is empty.
+    Idle,
+}
+
+/// The fan-out walk with its crash window; cheap to clone.
+#[derive(Clone)]
+pub struct FanOut {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    /// How many log records, and how many journal completions, may run ahead
+    /// of what a crash remembers.
+    crash_window: usize,
+    walk: Mutex<Walk>,
+}
+
+#[derive(Default)]
+struct Walk {
+    current: Option<Walking>,
+    /// Log records not yet written (fewer than the crash window).
+    unwritten: Vec<u8>,
+}
+
+/// Where the walk of one outbox entry stands.
+struct Walking {
+    release: WalkedRelease,
+    entry: OutboxEntry,
+    /// Chats beyond the saved cursor that the log says are handled (a restart).
+    handled: HashSet<i64>,
+    /// The last chat read into a page.
+    page_end: Option<i64>,
+    /// The last chat handed to a sender (or skipped).
+    taken: Option<i64>,
+    /// Chats whose send is in flight: the cursor stays below the lowest.
+    in_flight: BTreeSet<i64>,
+    unsaved: usize,
+}
+
+impl Walking {
+    /// The highest chat such that every chat up to it is handled.
+    fn cursor(&self) -> Option<i64> {
+        match self.in_flight.first() {
+            Some(lowest) => Some(lowest.saturating_sub(1)),
+            None => self.taken,
+        }
+    }
+
+    fn position(&self) -> WalkPosition {
+        WalkPosition {
+            key: self.release.key,
+            taken: self.taken,
+            page_end: self.page_end,
+            entry: self.entry.clone(),
+        }
+    }
+}
+
+enum Next {
+    Page(FanOutPage, Vec<i64>),
+    Finished,
+    Draining,
+    Idle,
+}
+
+impl FanOut {
+    /// The walk over `store`'s outbox, letting at most `crash_window` log
+    /// records and journal completions wait (each is a push a crash repeats).
+    pub fn new(store: Store, crash_window: usize) -> FanOut {
+        FanOut {
+            inner: Arc::new(Inner {
+                store,
+                crash_window: crash_window.max(1),
+                walk: Mutex::default(),
+            }),
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn log(&self) -> &FanOutLog {
+        self.inner.store.fan_out_log()
+    }
+
+    fn walk(&self) -> MutexGuard<'_, Walk> {
+        // The walk's state stays consistent between statements: a panic
+        // elsewhere does not invalidate it.
+        self.inner.walk.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets the walk in memory: the next page starts again from the saved
+    /// cursor and the log, so a sender that lost track of its sends (restarted
+    /// after an error) sends those that were in flight again, as after a crash.
+    pub fn restart(&self) -> Result<(), StoreError> {
+        let mut walk = self.walk();
+        walk.current = None;
+        self.write_log(&mut walk)
+    }
+
+    // The walk flushes on its own rather than through the group commit
+    // ([`Store::commit`]): its caller may hold sends whose commits it is not
+    // polling while it waits, and they must not wait for each other.
+
+    /// The next page of at most `max` chats to push the oldest outbox release
+    /// to. Chats owed older pushes, and chats `defer` names (waiting out a
+    /// failure, or busy), are journaled instead, so each chat still gets its
+    /// pushes oldest first; the journal entries are durable before this
+    /// returns. The caller takes every chat of a page ([`FanOut::take`])
+    /// before asking for the next. A release whose chats have all been handled
+    /// is removed from the outbox, and the walk moves on to the next.
+    pub async fn next_page(
+        &self,
+        max: usize,
+        defer: impl Fn(i64) -> bool,
+    ) -> Result<FanOutStep, StoreError> {
+        loop {
+            match self.read_page(max.max(1), &defer)? {
+                Next::Page(page, journaled) => {
+                    if !journaled.is_empty() {
+                        self.store().flush().await?;
+                        let mut walk = self.walk();
+                        for chat in journaled {
+                            self.log_handled(&mut walk, page.release.key, chat)?;
+                        }
+                    }
+                    return Ok(FanOutStep::Page(page));
+                }
+                Next::Finished => {
+                    // Once the entry's removal is durable, the log is obsolete.
+                    self.store().flush().await?;
+                    self.walk().unwritten.clear();
+                    self.log().clear()?;
+                }
+                Next::Draining => return Ok(FanOutStep::Draining),
+                Next::Idle => return Ok(FanOutStep::Idle),
+            }
+        }
+    }
+
+    fn read_page(&self, max: usize, defer: &impl Fn(i64) -> bool) -> Result<Next, StoreError> {
+        let mut walk = self.walk();
+        if walk.current.is_none() {
+            let Some(walking) = self.begin_walk()? else {
+                return Ok(Next::Idle);
+            };
+            walk.current = Some(walking);
+        }
+        let Some(w) = walk.current.as_mut() else {
+            return Ok(Next::Idle);
+        };
+        // The caller took the whole previous page.
+        w.taken = w.taken.max(w.page_end);
+        let changes = self.store().subscription_changes();
+        let listed = self.store().subscribers_after(w.page_end, max)?;
+        let Some(last) = listed.last else {
+            if !w.in_flight.is_empty() {
+                return Ok(Next::Draining);
+            }
+            self.store().finish_outbox_entry(w.release.key)?;
+            walk.current = None;
+            return Ok(Next::Finished);
+        };
+        let owed = match listed.chats.first() {
+            Some((first, _)) => self.store().chats_with_entries(*first, last)?,
+            None => HashSet::new(), // nothing but damaged records
+        };
+        let mut chats = Vec::with_capacity(listed.chats.len());
+        let mut journaled = Vec::new();
+        for (chat, subscription) in &listed.chats {
+            let chat = *chat;
+            if w.handled.remove(&chat) || !w.entry.reaches(subscription) {
+                continue;
+            }
+            if owed.contains(&chat) || defer(chat) {
+                self.store()
+                    .journal(chat, w.release.item_seq, &w.release.item_id)?;
+                journaled.push(chat);
+            } else {
+                chats.push(chat);
+            }
+        }
+        if listed.skipped_corrupt > 0 {
+            tracing::error!(
+                skipped = listed.skipped_corrupt,
+                item = %w.release.item_id,
+                "damaged subscriber records were skipped during fan-out"
+            );
+        }
+        w.page_end = Some(last);
+        let page = FanOutPage {
+            release: w.release.clone(),
+            journaled: journaled.len(),
+            chats,
+            changes,
+        };
+        Ok(Next::Page(page, journaled))
+    }
+
+    /// The walk of the oldest outbox entry, resumed from its saved cursor and
+    /// the log; `None` when the outbox is empty.
+    fn begin_walk(&self) -> Result<Option<Walking>, StoreError> {
+        let Some((key, entry)) = self.store().first_outbox_entry()? else {
+            return Ok(None);
+        };
+        let release = WalkedRelease {
+            key,
+            item_seq: entry.item_seq_under(key),
+            item_id: entry.item_id.clone(),
+        };
+        let handled = self.log().chats_handled(key, entry.after_chat)?;
+        Ok(Some(Walking {
+            release,
+            handled,
+            page_end: entry.after_chat,
+            taken: entry.after_chat,
+            entry,
+            in_flight: BTreeSet::new(),
+            unsaved: 0,
+        }))
+    }
+
+    /// Claims `chat` of `page` for sending. False when it no longer wants the
+    /// release (it unsubscribed since the page was read) or the walk was reset.
+    pub fn take(&self, page: &FanOutPage, chat: i64) -> Result<bool, StoreError> {
+        let mut walk = self.walk();
+        let Some(w) = walk.current.as_mut().filter(|w| w.release == page.release) else {
+            return Ok(false);
+        };
+        w.taken = Some(chat);
+        if self.store().subscription_changes() != page.changes
+            && !self
+                .store()
+                .subscription(chat)?
+                .is_some_and(|s| w.entry.reaches(&s))
+        {
+            return Ok(false);
+        }
+        w.in_flight.insert(chat);
+        Ok(true)
+    }
+
+    /// Telegram accepted `release` for `chat`.
+    pub fn sent(&self, release: &WalkedRelease, chat: i64) -> Result<(), StoreError> {
+        self.settle_taken(release, chat)
+    }
+
+    /// `release` could not go to `chat` now (a failure, shutdown, or the chat is
+    /// busy): it is journaled, durably, and served like any other journal entry.
+    pub async fn defer(
+        &self,
+        release: &WalkedRelease,
+        chat: i64,
+    ) -> Result<JournalEntry, StoreError> {
+        self.store()
+            .journal(chat, release.item_seq, &release.item_id)?;
+        self.store().flush().await?;
+        self.settle_taken(release, chat)?;
+        Ok(JournalEntry {
+            seq: release.item_seq,
+            chat,
+            item_id: release.item_id.clone(),
+        })
+    }
+
+    /// The item of `page` cannot be read: its remaining `chats` are journaled
+    /// in one go (the journal sweep gives the push up, counted), not sent.
+    pub async fn defer_all(
+        &self,
+        page: &FanOutPage,
+        chats: impl IntoIterator<Item = i64>,
+    ) -> Result<(), StoreError> {
+        let mut journaled = Vec::new();
+        for chat in chats {
+            if self.take(page, chat)? {
+                self.store()
+                    .journal(chat, page.release.item_seq, &page.release.item_id)?;
+                journaled.push(chat);
+            }
+        }
+        self.store().flush().await?;
+        for chat in journaled {
+            self.settle_taken(&page.release, chat)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a journal entry whose push went (or is no longer wanted),
+    /// returning once at most `crash_window` removals are not yet durable.
+    pub async fn complete(&self, entry: &JournalEntry) -> Result<(), StoreError> {
+        self.store().complete_unflushed(entry)?;
+        self.store()
+            .commit_within(self.inner.crash_window as u64)
+            .await
+    }
+
+    /// Moves a group's subscription and journal entries to its supergroup id,
+    /// so that the walk in progress neither doubles nor drops a push to it.
+    /// Durable on return.
+    pub async fn migrate_chat(&self, from: i64, to: i64) -> Result<(), StoreError> {
+        {
+            // The walk may not move while the store decides what it will reach.
+            let walk = self.walk();
+            let position = walk.current.as_ref().map(Walking::position);
+            self.store().migrate_chat(from, to, position.as_ref())?;
+        }
+        self.store().commit().await
+    }
+
+    /// Writes the buffered log records and saves the cursor (not flushed: the
+    /// log covers what it lags behind). Delivery calls it whenever it is idle.
+    pub fn save(&self) -> Result<(), StoreError> {
+        let mut walk = self.walk();
+        self.save_locked(&mut walk)
+    }
+
+    fn save_locked(&self, walk: &mut Walk) -> Result<(), StoreError> {
+        self.write_log(walk)?;
+        match walk.current.as_mut() {
+            Some(w) => self.save_cursor(w),
+            None => Ok(()),
+        }
+    }
+
+    /// Keeps delivery's progress durable until `shutdown`: flushes journal
+    /// completions every [`FLUSH_EVERY`], so senders rarely reach the crash
+    /// window and wait for an fsync themselves, and syncs the fan-out log every
+    /// [`SYNC_LOG_EVERY`], so a power cut repeats about as much of a fan-out
+    /// as sled's own half-second flush lets it.
+    pub fn keep_durable(&self, shutdown: Shutdown) -> impl Future<Output = ()> + Send + 'static {
+        let store = self.store().clone();
+        async move {
+            let mut last_sync = Instant::now();
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(FLUSH_EVERY) => {}
+                    _ = shutdown.requested() => return,
+                }
+                if store.unflushed() > 0
+                    && let Err(e) = store.commit().await
+                {
+                    tracing::error!(error = %e, "cannot flush delivery progress");
+                }
+                if last_sync.elapsed() >= SYNC_LOG_EVERY {
+                    last_sync = Instant::now();
+                    let log = store.fan_out_log().clone();
+                    let synced = tokio::task::spawn_blocking(move || log.sync()).await;
+                    if let Ok(Err(e)) = synced {
+                        tracing::error!(error = %e, "cannot sync the fan-out log");
+                    }
+                }
+            }
+        }
+    }
+
+    /// `chat` is handled for `release`: logged, and no longer in flight.
+    fn settle_taken(&self, release: &WalkedRelease, chat: i64) -> Result<(), StoreError> {
+        let mut walk = self.walk();
+        self.log_handled(&mut walk, release.key, chat)?;
+        let Some(w) = walk.current.as_mut().filter(|w| w.release == *release) else {
+            return Ok(());
+        };
+        w.in_flight.remove(&chat);
+        w.unsaved += 1;
+        if w.unsaved >= SAVE_EVERY {
+            self.save_cursor(w)?;
+        }
+        Ok(())
+    }
+
+    fn save_cursor(&self, w: &mut Walking) -> Result<(), StoreError> {
+        let cursor = w.cursor();
+        if cursor != w.entry.after_chat {
+            w.entry.after_chat = cursor;
+            self.store().save_outbox_entry(w.release.key, &w.entry)?;
+        }
+        w.unsaved = 0;
+        Ok(())
+    }
+
+    fn log_handled(&self, walk: &mut Walk, key: u64, chat: i64) -> Result<(), StoreError> {
+        FanOutLog::encode(&mut walk.unwritten, key, chat);
+        if walk.unwritten.len() >= self.inner.crash_window * FanOutLog::RECORD {
+            self.write_log(walk)?;
+        }
+        Ok(())
+    }
+
+    fn write_log(&self, walk: &mut Walk) -> Result<(), StoreError> {
+        self.log().append(&walk.unwritten)?;
+        walk.unwritten.clear();
+        Ok(())
+    }
+}

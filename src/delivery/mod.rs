@@ -1,0 +1,402 @@
+//! Sends each new release to its subscribers, and the pushes the journal
+//! holds; counts a push done only after Telegram accepted it (or it can
+//! never be sent).
+//!
+//! One loop ([`Delivery::run`]) keeps up to `send_concurrency` chats in
+//! flight ([`schedule::Slots`]) and asks its parts for work while a slot is
+//! free: chats whose retry is due, the journal ([`schedule::JournalSweep`],
+//! a page of chats at a time) and the walked release
+//! ([`schedule::FanOutCursor`] over [`FanOut`], a page of subscribers at a
+//! time). Within a chat, pushes go out oldest first and one at a time
+//! ([`push`]). Every send waits for the [`Limiter`], so Telegram's flood
+//! limits hold. Memory stays bounded however many chats there are.
+//!
+//! Failures stay with their chat: a transient one (network, 5xx, 429) defers
+//! that chat alone, with backoff and jitter ([`Backoff`]); a permanent chat
+//! error (blocked, kicked, not found) unsubscribes it and drops what it was
+//! owed; a group that became a supergroup moves, pushes and all; a message
+//! Telegram cannot parse or finds too long is re-sent as plain text.
+//!
+//! What a crash can lose (nothing) and repeat (at most 2 × `send_concurrency`
+//! pushes) is decided in one place, [`FanOut`], and explained in README "How
+//! it is built".
+//!
+//! Releases are fanned out one at a time, oldest first: the next starts when
+//! the last send of the one before has ended, so a slow answer (at most the
+//! send timeout) can hold the next release back by that long.
+
+mod fanout;
+mod push;
+mod schedule;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+pub use fanout::{FanOut, FanOutPage, FanOutStep, WalkedRelease};
+
+use crate::limiter::{Backoff, Limiter};
+use crate::messenger::Messenger;
+use crate::shutdown::Shutdown;
+use crate::store::{Store, StoreError};
+use push::{Job, RenderCache, Served};
+use schedule::{FanOutCursor, JournalSweep, Slots};
+
+/// Subscribers read at a time when a release is fanned out.
+const FAN_OUT_PAGE: usize = 256;
+/// Wait after a store error before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(5);
+
+/// Totals of delivery's work, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Pushes Telegram accepted.
+    pub sent: usize,
+    /// Of those, how many went as plain text after Telegram refused the HTML.
+    pub sent_plain: usize,
+    /// Pushes given up on (Telegram refused them for good).
+    pub given_up: usize,
+    /// Pushes dropped because the chat no longer wants them (unsubscribed meanwhile).
+    pub skipped: usize,
+    /// Chats unsubscribed because Telegram said they are gone.
+    pub chats_removed: usize,
+    /// Groups moved to their supergroup id.
+    pub chats_migrated: usize,
+    /// Pushes left in the journal for later (transient errors, shutdown).
+    pub deferred: usize,
+    /// Chats a walked release was handed out to (pushed at once or journaled).
+    pub fanned_out: usize,
+}
+
+impl PassReport {
+    fn absorb(&mut self, other: PassReport) {
+        self.sent += other.sent;
+        self.sent_plain += other.sent_plain;
+        self.given_up += other.given_up;
+        self.skipped += other.skipped;
+        self.chats_removed += other.chats_removed;
+        self.chats_migrated += other.chats_migrated;
+        self.deferred += other.deferred;
+        self.fanned_out += other.fanned_out;
+    }
+
+    fn did_something(&self) -> bool {
+        self.sent + self.given_up + self.skipped + self.chats_removed + self.chats_migrated > 0
+    }
+}
+
+/// The delivery worker.
+#[derive(Clone)]
+pub struct Delivery<M> {
+    store: Store,
+    messenger: M,
+    limiter: Arc<Limiter>,
+    backoff: Arc<Backoff>,
+    /// How many chats are served at once.
+    concurrency: usize,
+    fan_out: FanOut,
+    render_cache: Arc<RenderCache>,
+}
+
+/// What the loop has done: in all, and since it was last idle (logged then).
+#[derive(Default)]
+struct Reports {
+    total: PassReport,
+    since_idle: PassReport,
+}
+
+impl<M: Messenger> Delivery<M> {
+    /// Delivery over `store` with at most `concurrency` chats served at once.
+    pub fn new(store: Store, messenger: M, limiter: Arc<Limiter>, concurrency: usize) -> Self {
+        let concurrency = concurrency.max(1);
+        Delivery {
+            // Half the sends in flight may wait as log records, and half as
+            // journal completions: see README "How it is built".
+            fan_out: FanOut::new(store.clone(), concurrency / 2),
+            store,
+            messenger,
+            limiter,
+            backoff: Arc::default(),
+            concurrency,
+            render_cache: Arc::default(),
+        }
+    }
+
+    /// Runs until shutdown. Work never waits for a pass to end: a new release
+    /// is fanned out as soon as `wake` says so, a chat whose backoff ends is
+    /// retried at once, and a slow chat holds only its own slot.
+    pub async fn run(self, wake: Arc<Notify>, shutdown: Shutdown) {
+        let durable = tokio::spawn(self.fan_out.keep_durable(shutdown.clone()));
+        // Cut short (shutdown's grace ran out), the walk still saves where it stands.
+        let _save = SaveOnDrop(self.fan_out.clone());
+        loop {
+            match self.drive(Some(&wake), &shutdown).await {
+                Ok(report) => {
+                    tracing::info!(?report, "delivery stopped");
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery failed; retrying shortly");
+                    tokio::select! {
+                        _ = tokio::time::sleep(STORE_RETRY) => {}
+                        _ = shutdown.requested() => break,
+                    }
+                }
+            }
+        }
+        let _ = durable.await;
+    }
+
+    /// One pass, for tests and tools: fan out what the outbox holds, then push
+    /// what the journal holds once over, skipping chats that are waiting out a
+    /// failure.
+    pub async fn deliver_pending(&self, shutdown: &Shutdown) -> Result<PassReport, StoreError> {
+        self.drive(None, shutdown).await
+    }
+
+    /// The loop behind [`Delivery::run`] (with `wake`: until shutdown) and
+    /// [`Delivery::deliver_pending`] (without: until nothing is left that can
+    /// go now).
+    async fn drive(
+        &self,
+        wake: Option<&Notify>,
+        shutdown: &Shutdown,
+    ) -> Result<PassReport, StoreError> {
+        let continuous = wake.is_some();
+        let mut slots = Slots::new(self.concurrency);
+        let mut sweep = JournalSweep::default();
+        let mut cursor = FanOutCursor::new();
+        let mut reports = Reports::default();
+        // Sends of an earlier run that ended in an error are unaccounted for:
+        // resume from what the store recorded, as after a crash.
+        self.fan_out.restart()?;
+        loop {
+            let stopping = shutdown.is_requested();
+            if !stopping {
+                if continuous {
+                    // Chats whose backoff has ended go first, wherever the sweep is.
+                    self.start_due_retries(&mut slots, shutdown);
+                }
+                self.start_from_journal(&mut slots, &mut sweep, shutdown)?;
+                self.start_from_walk(&mut slots, &mut cursor, &mut sweep, &mut reports, shutdown)
+                    .await?;
+            }
+            let idle = slots.is_empty() && (stopping || (sweep.is_done() && !cursor.active));
+            if idle {
+                self.settle_idle(&mut reports).await?;
+                if !continuous || stopping {
+                    return Ok(reports.total);
+                }
+                // Nothing to do: the wait below ends with a new release, a
+                // chat whose backoff ended, or shutdown; then look again.
+            }
+            let due = self.backoff.next_due(Instant::now()).filter(|_| continuous);
+            let more_now = (cursor.active || sweep.has_more()) && !idle && !stopping;
+            tokio::select! {
+                // Sends in flight are polled first on every turn.
+                biased;
+                done = slots.next_done(), if !slots.is_empty() => {
+                    if let Some((served, again)) = done {
+                        if again && !stopping {
+                            let chat = served.0;
+                            slots.start(chat, || Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown)));
+                        }
+                        self.on_done(served, &mut cursor, &mut sweep, &mut reports)?;
+                    }
+                }
+                _ = wait_for(wake), if continuous => cursor.active = true,
+                _ = sleep_until_some(due) => {}
+                _ = shutdown.requested(), if !stopping => {}
+                // More to fan out or sweep, and a slot is free: go on, after
+                // letting the rest of the runtime in.
+                _ = tokio::task::yield_now(), if more_now && slots.has_room() => {}
+            }
+            if idle {
+                sweep.rescan();
+            }
+        }
+    }
+
+    /// Starts the chats whose backoff has ended, while slots are free.
+    fn start_due_retries<'a>(&'a self, slots: &mut Slots<'a>, shutdown: &'a Shutdown) {
+        for chat in self.backoff.due(Instant::now()) {
+            if !slots.has_room() {
+                break;
+            }
+            slots.start(chat, || {
+                Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown))
+            });
+        }
+    }
+
+    /// Starts chats with journal entries, as the sweep lists them, while slots
+    /// are free.
+    fn start_from_journal<'a>(
+        &'a self,
+        slots: &mut Slots<'a>,
+        sweep: &mut JournalSweep,
+        shutdown: &'a Shutdown,
+    ) -> Result<(), StoreError> {
+        while slots.has_room() {
+            let Some((chat, list)) = sweep.next_chat(&self.store)? else {
+                return Ok(());
+            };
+            if self.backoff.is_waiting(chat, Instant::now()) {
+                continue; // its turn comes when the backoff ends
+            }
+            let job = Job::Journal(Some(list));
+            if !slots.start(chat, || Box::pin(self.serve_chat(chat, job, shutdown))) {
+                // Being served from an older listing that may lack this entry.
+                slots.revisit(chat);
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the walked release out to chats, a page at a time, while slots
+    /// are free. A chat that is busy or waiting out a failure is journaled
+    /// instead, so the sweep serves it in order.
+    async fn start_from_walk<'a>(
+        &'a self,
+        slots: &mut Slots<'a>,
+        cursor: &mut FanOutCursor,
+        sweep: &mut JournalSweep,
+        reports: &mut Reports,
+        shutdown: &'a Shutdown,
+    ) -> Result<(), StoreError> {
+        while cursor.active && slots.has_room() {
+            let Some((chat, page)) = cursor.next_chat() else {
+                if !self.read_next_page(cursor, sweep, reports).await? {
+                    return Ok(());
+                }
+                continue;
+            };
+            let (page, rendered) = &*page;
+            if !self.fan_out.take(page, chat)? {
+                continue; // unsubscribed since the page was read
+            }
+            if slots.is_busy(chat) || self.backoff.is_waiting(chat, Instant::now()) {
+                // Served from the journal right now (a backoff ended since
+                // the page was read), or waiting: the sweep takes it from here.
+                self.fan_out.defer(&page.release, chat).await?;
+                if slots.is_busy(chat) {
+                    slots.revisit(chat);
+                }
+                sweep.rescan();
+                continue;
+            }
+            let job = Job::FanOut(page.release.clone(), rendered.clone());
+            slots.start(chat, || Box::pin(self.serve_chat(chat, job, shutdown)));
+        }
+        Ok(())
+    }
+
+    /// Loads the walk's next page into `cursor`. False when there is nothing
+    /// to hand out now (the walk is idle or draining, or the page was empty:
+    /// let the rest of the runtime in before reading another).
+    async fn read_next_page(
+        &self,
+        cursor: &mut FanOutCursor,
+        sweep: &mut JournalSweep,
+        reports: &mut Reports,
+    ) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let waiting = |chat| self.backoff.is_waiting(chat, now);
+        let mut page = match self.fan_out.next_page(FAN_OUT_PAGE, waiting).await? {
+            FanOutStep::Page(page) => page,
+            FanOutStep::Draining | FanOutStep::Idle => {
+                cursor.active = false;
+                return Ok(false);
+            }
+        };
+        reports.since_idle.fanned_out += page.chats.len() + page.journaled;
+        if page.journaled > 0 {
+            sweep.rescan();
+        }
+        let chats = std::mem::take(&mut page.chats);
+        let Some(rendered) = self.rendered(&page.release.item_id)? else {
+            // Unreadable: the journal sweep gives it up, counted.
+            self.fan_out.defer_all(&page, chats).await?;
+            sweep.rescan();
+            return Ok(false);
+        };
+        let any = !chats.is_empty();
+        cursor.load(page, rendered, chats);
+        Ok(any)
+    }
+
+    /// Takes in a finished job.
+    fn on_done(
+        &self,
+        (chat, fanned, result): Served,
+        cursor: &mut FanOutCursor,
+        sweep: &mut JournalSweep,
+        reports: &mut Reports,
+    ) -> Result<(), StoreError> {
+        // A release waiting for its last sends may be finished now.
+        cursor.active |= fanned;
+        match result {
+            Ok(report) => {
+                if report.chats_migrated > 0 {
+                    sweep.rescan(); // the new id may sit behind the cursor
+                }
+                reports.since_idle.absorb(report);
+            }
+            // The walk cannot tell whether this chat was handled: start it
+            // again from what the store recorded, as after a crash.
+            Err(e) if fanned => return Err(e),
+            Err(e) => {
+                // One chat's trouble with the store stays with that chat.
+                let until = self.backoff.defer(chat, None);
+                tracing::error!(chat, error = %e, retry_in = ?until.saturating_duration_since(Instant::now()), "delivery to this chat failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Nothing is in flight: progress is saved, and if anything was done
+    /// since the last idle moment, made durable and logged.
+    async fn settle_idle(&self, reports: &mut Reports) -> Result<(), StoreError> {
+        self.fan_out.save()?;
+        if reports.since_idle.did_something() {
+            tracing::info!(report = ?reports.since_idle, "deliveries done for now");
+            // Completions may have run ahead of the last flush; settle them,
+            // and forget rendered releases (they may be edited before next time).
+            self.store.commit().await?;
+            self.render_cache.clear();
+        }
+        reports
+            .total
+            .absorb(std::mem::take(&mut reports.since_idle));
+        Ok(())
+    }
+}
+
+/// Saves the walk's progress when [`Delivery::run`] ends, however it ends.
+struct SaveOnDrop(FanOut);
+
+impl Drop for SaveOnDrop {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.save() {
+            tracing::error!(error = %e, "cannot save where the fan-out stands; a restart repeats a few pushes");
+        }
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits for a wake-up, or forever without a notifier.
+async fn wait_for(wake: Option<&Notify>) {
+    match wake {
+        Some(wake) => wake.notified().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,280 @@
+//! Serving one chat: a push from the fan-out walk, or the chat's journal
+//! entries oldest first; and what each kind of failure does to that chat.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::time::Instant;
+
+use super::fanout::WalkedRelease;
+use super::{Delivery, PassReport};
+use crate::messenger::{Format, Messenger, SendError};
+use crate::render::{push_message, shorten, to_plain};
+use crate::shutdown::Shutdown;
+use crate::store::{JournalEntry, Removal, StoreError};
+
+/// Rendered releases kept while pushing (a burst of releases is rarely larger).
+const RENDERED_CACHE: usize = 64;
+
+/// One release as every chat receives it.
+pub(super) struct Rendered {
+    /// Every source that listed it: a chat following any of them wants it.
+    sources: Vec<String>,
+    html: String,
+}
+
+/// Releases being pushed, rendered once: a fan-out sends one to every chat.
+#[derive(Default)]
+pub(super) struct RenderCache {
+    rendered: Mutex<HashMap<String, Arc<Rendered>>>,
+}
+
+impl RenderCache {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Rendered>>> {
+        // A plain map: if a holder panicked, its content is still valid.
+        self.rendered.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets everything (releases may be edited before they are pushed again).
+    pub(super) fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+/// What a slot is busy with.
+pub(super) enum Job {
+    /// The walked release, for one chat.
+    FanOut(WalkedRelease, Arc<Rendered>),
+    /// A chat's journal entries: as a sweep listed them, or to be read.
+    Journal(Option<Vec<JournalEntry>>),
+}
+
+/// A finished job: the chat, whether it was a fan-out push, and the outcome.
+pub(super) type Served = (i64, bool, Result<PassReport, StoreError>);
+
+impl<M: Messenger> Delivery<M> {
+    /// The rendered release `item_id`, from the cache or the store.
+    pub(super) fn rendered(&self, item_id: &str) -> Result<Option<Arc<Rendered>>, StoreError> {
+        if let Some(rendered) = self.render_cache.lock().get(item_id) {
+            return Ok(Some(rendered.clone()));
+        }
+        let Some(stored) = self.store.item(item_id)? else {
+            return Ok(None);
+        };
+        let rendered = Arc::new(Rendered {
+            html: push_message(&stored.item),
+            sources: stored.sources().map(str::to_string).collect(),
+        });
+        let mut cache = self.render_cache.lock();
+        if cache.len() >= RENDERED_CACHE {
+            cache.clear();
+        }
+        cache.insert(item_id.to_string(), rendered.clone());
+        Ok(Some(rendered))
+    }
+
+    /// Serves one chat.
+    pub(super) async fn serve_chat(&self, chat: i64, job: Job, shutdown: &Shutdown) -> Served {
+        match job {
+            Job::FanOut(release, rendered) => (
+                chat,
+                true,
+                self.push_walked(chat, &release, &rendered, shutdown).await,
+            ),
+            Job::Journal(listed) => (
+                chat,
+                false,
+                self.push_journaled(chat, listed, shutdown).await,
+            ),
+        }
+    }
+
+    /// Pushes the walked release to `chat`; if it cannot go now, it is
+    /// journaled and the failure handled as for any journal entry.
+    async fn push_walked(
+        &self,
+        chat: i64,
+        release: &WalkedRelease,
+        rendered: &Rendered,
+        shutdown: &Shutdown,
+    ) -> Result<PassReport, StoreError> {
+        let mut report = PassReport::default();
+        let result = self
+            .send_push(chat, &release.item_id, rendered, &mut report, shutdown)
+            .await;
+        if let Some(Ok(())) = result {
+            self.fan_out.sent(release, chat)?;
+            report.sent += 1;
+            return Ok(report);
+        }
+        let entry = self.fan_out.defer(release, chat).await?;
+        match result {
+            Some(Err(error)) => {
+                self.settle_failure(&entry, error, 1, &mut report).await?;
+            }
+            _ => report.deferred += 1, // shutting down
+        }
+        Ok(report)
+    }
+
+    /// Pushes one chat's journal entries in order, stopping at the first
+    /// failure. `listed` is what a sweep read for the chat; `None` reads it
+    /// now. A listing may be stale, so each entry is checked again just before
+    /// its push goes.
+    async fn push_journaled(
+        &self,
+        chat: i64,
+        listed: Option<Vec<JournalEntry>>,
+        shutdown: &Shutdown,
+    ) -> Result<PassReport, StoreError> {
+        let mut report = PassReport::default();
+        let list = match listed {
+            Some(list) => list,
+            None => self.store.pending_for(chat)?,
+        };
+        if list.is_empty() {
+            self.backoff.clear(chat);
+        }
+        let total = list.len();
+        for (done, entry) in list.iter().enumerate() {
+            if !self.store.is_pending(entry)? {
+                continue; // sent or dropped since it was listed
+            }
+            let Some(rendered) = self.rendered(&entry.item_id)? else {
+                tracing::warn!(item = %entry.item_id, "journaled item is missing; dropping the push");
+                self.store.give_up(entry).await?;
+                report.given_up += 1;
+                continue;
+            };
+            // The chat may have unsubscribed (from this source) since fan-out.
+            if !self
+                .store
+                .subscription(chat)?
+                .is_some_and(|s| rendered.sources.iter().any(|source| s.wants(source)))
+            {
+                self.fan_out.complete(entry).await?;
+                report.skipped += 1;
+                continue;
+            }
+            let result = self
+                .send_push(chat, &entry.item_id, &rendered, &mut report, shutdown)
+                .await;
+            let Some(result) = result else {
+                report.deferred += total - done; // shutting down
+                return Ok(report);
+            };
+            match result {
+                Ok(()) => {
+                    self.fan_out.complete(entry).await?;
+                    self.backoff.clear(chat);
+                    report.sent += 1;
+                }
+                Err(error) => {
+                    if !self
+                        .settle_failure(entry, error, total - done, &mut report)
+                        .await?
+                    {
+                        return Ok(report);
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sends `rendered` to `chat`, again as plain text if Telegram refuses the
+    /// HTML. `None` when shutdown came first.
+    async fn send_push(
+        &self,
+        chat: i64,
+        item_id: &str,
+        rendered: &Rendered,
+        report: &mut PassReport,
+        shutdown: &Shutdown,
+    ) -> Option<Result<(), SendError>> {
+        let html = &rendered.html;
+        let mut result = self.send(chat, html.clone(), Format::Html, shutdown).await;
+        if let Some(Err(SendError::Rejected(reason))) = &result
+            && needs_plain_text(reason)
+        {
+            tracing::warn!(chat, item = %item_id, %reason, "Telegram refused the HTML; re-sending as plain text");
+            // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
+            let plain = shorten(&to_plain(html), 2_048);
+            result = self.send(chat, plain, Format::Plain, shutdown).await;
+            if matches!(result, Some(Ok(()))) {
+                report.sent_plain += 1;
+            }
+        }
+        result
+    }
+
+    /// Acts on a journal entry whose push failed with `error`; `remaining`
+    /// counts it and the chat's entries after it. True when the chat's next
+    /// push may still go (only this message was refused).
+    async fn settle_failure(
+        &self,
+        entry: &JournalEntry,
+        error: SendError,
+        remaining: usize,
+        report: &mut PassReport,
+    ) -> Result<bool, StoreError> {
+        let chat = entry.chat;
+        match error {
+            SendError::Rejected(reason) => {
+                tracing::error!(chat, item = %entry.item_id, %reason, "Telegram refused the push for good; giving up on it");
+                self.store.give_up(entry).await?;
+                report.given_up += 1;
+                Ok(true)
+            }
+            SendError::ChatGone(reason) => {
+                let dropped = self.store.remove_chat(chat, Removal::ChatGone).await?;
+                tracing::warn!(chat, %reason, dropped, "chat can no longer receive messages; unsubscribed it");
+                report.chats_removed += 1;
+                Ok(false)
+            }
+            SendError::Migrated(new_chat) => {
+                tracing::info!(
+                    from = chat,
+                    to = new_chat,
+                    "group migrated to a supergroup; moving its subscription"
+                );
+                self.fan_out.migrate_chat(chat, new_chat).await?;
+                // The new id is served as a chat of its own (the sweep
+                // comes back for it), never by this task alongside another.
+                report.chats_migrated += 1;
+                report.deferred += remaining;
+                Ok(false)
+            }
+            SendError::Retry { after, reason } => {
+                if let Some(after) = after {
+                    self.limiter.flood_limited(chat, after);
+                }
+                let until = self.backoff.defer(chat, after);
+                tracing::warn!(chat, %reason, retry_in = ?until.saturating_duration_since(Instant::now()), "push deferred");
+                report.deferred += remaining;
+                Ok(false)
+            }
+        }
+    }
+
+    /// One send through the limiter; `None` when shutdown came first.
+    async fn send(
+        &self,
+        chat: i64,
+        text: String,
+        format: Format,
+        shutdown: &Shutdown,
+    ) -> Option<Result<(), SendError>> {
+        if !self.limiter.acquire(chat, shutdown).await {
+            return None;
+        }
+        Some(self.messenger.send(chat, text, format).await)
+    }
+}
+
+/// Refusals that plain text fixes: our HTML did not parse, or Telegram
+/// measured the text longer than we did.
+fn needs_plain_text(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("can't parse entities") || reason.contains("message is too long")
+}

@@ -1,0 +1,382 @@
+//! Releases as the sources show them, and recording one read of a source:
+//! new releases are stored and queued in the outbox in one transaction.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+
+use super::meta::{NEXT_SEQ, item_count_key, primed_key};
+use super::{OutboxEntry, Store, StoreError, abort, corrupt, date_key};
+use crate::source::Item;
+
+/// A release plus what the store knows about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredItem {
+    #[serde(flatten)]
+    pub item: Item,
+    /// The source that first reported it.
+    pub source: String,
+    /// Other sources that listed it later (the home page and the press archive
+    /// show the same releases); chats that follow only one of them get it too.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub also_on: BTreeSet<String>,
+    /// When we first saw it (Unix seconds); orders undated items.
+    pub first_seen: i64,
+    /// Increasing in discovery order (oldest first within one read).
+    pub seq: u64,
+}
+
+impl StoredItem {
+    /// Every source that has listed this release.
+    pub fn sources(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.source.as_str()).chain(self.also_on.iter().map(String::as_str))
+    }
+
+    /// Whether `source` has listed this release.
+    pub fn listed_on(&self, source: &str) -> bool {
+        self.sources().any(|s| s == source)
+    }
+
+    /// The date `/latest` sorts by: the site's date, or the day we first saw it.
+    pub fn sort_date(&self) -> NaiveDate {
+        self.item.date.unwrap_or_else(|| {
+            DateTime::from_timestamp(self.first_seen, 0).map_or(NaiveDate::MIN, |t| t.date_naive())
+        })
+    }
+}
+
+/// What recording one read changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollOutcome {
+    /// Releases never seen before, oldest first.
+    pub new_items: Vec<StoredItem>,
+    /// True when this was the source's first successful read: nothing is queued.
+    pub first_poll: bool,
+    /// How many releases were queued in the outbox for their subscribers.
+    pub queued: usize,
+    /// True when more new releases came at once than [`PollPolicy::max_new`]: all
+    /// were recorded and none queued (a layout or URL change, not news).
+    pub flood: bool,
+    /// New releases recorded but not queued because they are dated before
+    /// [`PollPolicy::oldest_date`] (an old release that surfaced on the page).
+    pub too_old: usize,
+}
+
+/// The flood guard one read is recorded under, decided inside the same
+/// transaction that records the releases, so what is queued always matches
+/// what the store knew at that instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPolicy {
+    /// More new releases than this in one read: none is queued.
+    pub max_new: usize,
+    /// New releases dated before this day are recorded but not queued; undated
+    /// ones always count as fresh (their age cannot be told).
+    pub oldest_date: Option<NaiveDate>,
+}
+
+impl PollPolicy {
+    /// A source's guard on `today`: at most `max_new` new releases a read, none
+    /// dated more than `max_age_days` before it.
+    pub fn new(max_new: usize, max_age_days: u32, today: NaiveDate) -> PollPolicy {
+        PollPolicy {
+            max_new,
+            oldest_date: today.checked_sub_days(chrono::Days::new(u64::from(max_age_days))),
+        }
+    }
+
+    /// No guard at all: every new release is queued (tests and tools).
+    pub fn unguarded() -> PollPolicy {
+        PollPolicy {
+            max_new: usize::MAX,
+            oldest_date: None,
+        }
+    }
+
+    /// Whether `new` new releases in one read are too many to be news.
+    pub fn is_flood(&self, new: usize) -> bool {
+        new > self.max_new
+    }
+
+    /// Whether `item` is recent enough to be pushed.
+    pub fn is_fresh(&self, item: &Item) -> bool {
+        match (item.date, self.oldest_date) {
+            (Some(date), Some(oldest)) => date >= oldest,
+            _ => true,
+        }
+    }
+}
+
+impl Store {
+    /// Records one successful read of `source`: new releases are stored and,
+    /// unless this is the source's first read or `policy` holds them back (a
+    /// flood, or old ones), queued in the outbox — all in one transaction.
+    /// Known releases are updated in place (edited titles) and never queued
+    /// again for the same source. `items` is in page order (newest first); new
+    /// releases get sequence numbers oldest first. The read's item count is
+    /// remembered ([`Store::item_count_of`]).
+    pub async fn record_poll(
+        &self,
+        source: &str,
+        items: &[Item],
+        policy: &PollPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<PollOutcome, StoreError> {
+        let ordered = oldest_first(items);
+        let outcome = (&self.items, &self.by_date, &self.outbox, &self.meta).transaction(
+            |(items_t, by_date_t, outbox_t, meta_t)| {
+                let trees = PollTrees {
+                    items: items_t,
+                    by_date: by_date_t,
+                    outbox: outbox_t,
+                    meta: meta_t,
+                };
+                let mut read = ReadInProgress::begin(trees, source, policy, now)?;
+                read.judge_flood(&ordered)?;
+                for item in &ordered {
+                    read.record(item)?;
+                }
+                read.finish(items.len())
+            },
+        )?;
+        self.commit().await?;
+        Ok(outcome)
+    }
+
+    /// One stored release by id.
+    pub fn item(&self, id: &str) -> Result<Option<StoredItem>, StoreError> {
+        self.items
+            .get(id.as_bytes())?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt("items", e)))
+            .transpose()
+    }
+
+    /// The newest `n` releases by the site's date, newest first.
+    pub fn latest(&self, n: usize) -> Result<Vec<StoredItem>, StoreError> {
+        let mut out = Vec::with_capacity(n.min(100));
+        for entry in self.by_date.iter().rev() {
+            if out.len() >= n {
+                break;
+            }
+            let (_, id) = entry?;
+            let id = String::from_utf8(id.to_vec()).map_err(|e| corrupt("by_date", e))?;
+            if let Some(item) = self.item(&id)? {
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many releases are stored.
+    pub fn item_count(&self) -> usize {
+        self.items.len()
+    }
+}
+
+/// Oldest first: reverse page order, then by date (undated ones count as newest).
+fn oldest_first(items: &[Item]) -> Vec<&Item> {
+    let mut ordered: Vec<&Item> = items.iter().rev().collect();
+    ordered.sort_by_key(|i| i.date.unwrap_or(NaiveDate::MAX));
+    ordered
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+/// The trees one read is recorded in.
+struct PollTrees<'t> {
+    items: &'t TransactionalTree,
+    by_date: &'t TransactionalTree,
+    outbox: &'t TransactionalTree,
+    meta: &'t TransactionalTree,
+}
+
+/// One read being recorded, inside its transaction (which sled may run more
+/// than once: nothing here does I/O of its own).
+struct ReadInProgress<'a> {
+    trees: PollTrees<'a>,
+    source: &'a str,
+    policy: &'a PollPolicy,
+    now: DateTime<Utc>,
+    next_seq: u64,
+    outcome: PollOutcome,
+}
+
+impl<'a> ReadInProgress<'a> {
+    fn begin(
+        trees: PollTrees<'a>,
+        source: &'a str,
+        policy: &'a PollPolicy,
+        now: DateTime<Utc>,
+    ) -> TxResult<ReadInProgress<'a>> {
+        let first_poll = trees.meta.get(primed_key(source))?.is_none();
+        let next_seq = match trees.meta.get(NEXT_SEQ)? {
+            Some(v) => u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| abort("meta", "next_seq is not 8 bytes"))?,
+            ),
+            None => 1,
+        };
+        Ok(ReadInProgress {
+            trees,
+            source,
+            policy,
+            now,
+            next_seq,
+            outcome: PollOutcome {
+                first_poll,
+                ..PollOutcome::default()
+            },
+        })
+    }
+
+    fn stored(&self, id: &str) -> TxResult<Option<StoredItem>> {
+        match self.trees.items.get(id.as_bytes())? {
+            Some(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes).map_err(|e| abort("items", e))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Counts the releases new to this source (never seen, or seen only on
+    /// other sources) and decides whether they are too many to be news.
+    fn judge_flood(&mut self, ordered: &[&Item]) -> TxResult<()> {
+        let mut new_here = 0;
+        for item in ordered {
+            if !self
+                .stored(&item.id)?
+                .is_some_and(|s| s.listed_on(self.source))
+            {
+                new_here += 1;
+            }
+        }
+        self.outcome.flood = !self.outcome.first_poll && self.policy.is_flood(new_here);
+        Ok(())
+    }
+
+    /// Whether a release new to this source may be queued: not on the first
+    /// read, not in a flood, and not too old (counted when it is).
+    fn may_queue(&mut self, item: &Item) -> bool {
+        if self.outcome.first_poll || self.outcome.flood {
+            return false;
+        }
+        let fresh = self.policy.is_fresh(item);
+        if !fresh {
+            self.outcome.too_old += 1;
+        }
+        fresh
+    }
+
+    fn record(&mut self, item: &Item) -> TxResult<()> {
+        let stored = match self.stored(&item.id)? {
+            Some(known) => match self.update_known(known, item)? {
+                Some(updated) => updated,
+                None => return Ok(()), // unchanged
+            },
+            None => self.add_new(item)?,
+        };
+        self.trees.by_date.insert(
+            &date_key(stored.sort_date(), stored.seq),
+            item.id.as_bytes(),
+        )?;
+        let bytes = serde_json::to_vec(&stored).map_err(|e| abort("items", e))?;
+        self.trees.items.insert(item.id.as_bytes(), bytes)?;
+        Ok(())
+    }
+
+    /// A release never seen before: stored under the next sequence number.
+    fn add_new(&mut self, item: &Item) -> TxResult<StoredItem> {
+        let stored = StoredItem {
+            item: item.clone(),
+            source: self.source.to_string(),
+            also_on: BTreeSet::new(),
+            first_seen: self.now.timestamp(),
+            seq: self.take_seq(),
+        };
+        if self.may_queue(item) {
+            // Its outbox key is its own sequence number.
+            let entry = OutboxEntry::new(&item.id, self.source, None, Vec::new());
+            self.queue(stored.seq, &entry)?;
+        }
+        self.outcome.new_items.push(stored.clone());
+        Ok(stored)
+    }
+
+    /// A known release seen again: the page's edits are taken, and if this
+    /// source lists it for the first time, its followers who have not had it
+    /// from another source are told. `None` when nothing changed.
+    fn update_known(
+        &mut self,
+        mut stored: StoredItem,
+        seen: &Item,
+    ) -> TxResult<Option<StoredItem>> {
+        let merged = merge_seen(&stored.item, seen);
+        let first_time_here = !stored.listed_on(self.source);
+        if stored.item == merged && !first_time_here {
+            return Ok(None);
+        }
+        if first_time_here {
+            if self.may_queue(seen) {
+                let already_told = stored.sources().map(str::to_string).collect();
+                let entry = OutboxEntry::new(&seen.id, self.source, Some(stored.seq), already_told);
+                let key = self.take_seq();
+                self.queue(key, &entry)?;
+            }
+            stored.also_on.insert(self.source.to_string());
+        }
+        // Its date may have changed: the old `by_date` key goes.
+        self.trees
+            .by_date
+            .remove(&date_key(stored.sort_date(), stored.seq))?;
+        stored.item = merged;
+        Ok(Some(stored))
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    fn queue(&mut self, key: u64, entry: &OutboxEntry) -> TxResult<()> {
+        let bytes = serde_json::to_vec(entry).map_err(|e| abort("outbox", e))?;
+        self.trees.outbox.insert(&key.to_be_bytes(), bytes)?;
+        self.outcome.queued += 1;
+        Ok(())
+    }
+
+    /// Saves the counters and the source's read state; the read's outcome.
+    fn finish(self, items_on_page: usize) -> TxResult<PollOutcome> {
+        let meta = self.trees.meta;
+        meta.insert(NEXT_SEQ, &self.next_seq.to_be_bytes())?;
+        meta.insert(primed_key(self.source), &self.now.timestamp().to_be_bytes())?;
+        meta.insert(
+            item_count_key(self.source),
+            &(items_on_page as u64).to_be_bytes(),
+        )?;
+        Ok(self.outcome)
+    }
+}
+
+/// A known release seen again: take the page's edits, but never let a listing
+/// that omits the date or lead (another list page, a shorter teaser) erase them.
+fn merge_seen(old: &Item, seen: &Item) -> Item {
+    Item {
+        id: old.id.clone(),
+        url: seen.url.clone(),
+        title: if seen.title.is_empty() {
+            old.title.clone()
+        } else {
+            seen.title.clone()
+        },
+        date: seen.date.or(old.date),
+        lead: if seen.lead.is_empty() {
+            old.lead.clone()
+        } else {
+            seen.lead.clone()
+        },
+    }
+}

@@ -1,0 +1,282 @@
+//! Durable state in sled — the only module that knows sled.
+//!
+//! One `impl Store` block per concern, one file each:
+//! - [`items`](self::items): releases as read (`items`, and `by_date` for `/latest`), and
+//!   recording a read of a source, which also queues new releases in the outbox;
+//! - [`subscribers`](self::subscribers): who gets what, and chats that leave or move;
+//! - [`journal`](self::journal): journal entries, the pushes still owed to a chat;
+//! - [`outbox`](self::outbox): outbox entries, the releases being fanned out, with
+//!   their cursors: the persistent half of the fan-out walk;
+//! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
+//! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
+//!   beyond its saved cursor.
+//!
+//! Trees (keys big-endian so iteration order means something):
+//! - `items`: item id → [`StoredItem`] (JSON);
+//! - `by_date`: (site date, sequence) → item id;
+//! - `subscribers`: chat id → [`Subscription`] (JSON);
+//! - `outbox`: outbox key → [`OutboxEntry`], written in the same transaction that
+//!   records the release, so it cannot be lost between the two;
+//! - `deliveries`: (chat id, item sequence) → item id, the journal. Keyed by chat
+//!   first, so a chat's entries are contiguous and oldest first;
+//! - `meta`: per-source read state, the sequence counter, contacts, counters.
+//!
+//! Durability: every call that changes what a user was told or what is owed
+//! waits for a flush before it returns, except where the caller owns the crash
+//! window ([`crate::delivery`], see README "How it is built"): journal removals
+//! and outbox cursors may run a little ahead of the last flush. Flushes are
+//! grouped ([`Store::commit`]): whoever arrives while one is running shares the
+//! next, so fifty concurrent completions cost one fsync.
+
+mod fanout_log;
+mod items;
+mod journal;
+mod meta;
+mod outbox;
+mod subscribers;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::Serialize;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+pub use fanout_log::FanOutLog;
+pub use items::{PollOutcome, PollPolicy, StoredItem};
+pub use journal::{DeliveryStats, JournalEntry};
+pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
+pub use subscribers::{Removal, Subscription};
+
+/// Why the store cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process has the data directory open.
+    #[error(
+        "the data directory {0} is in use by another embassy-bot process; stop it first or use another `data_dir`"
+    )]
+    Locked(PathBuf),
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("cannot use the fan-out log {path}: {source}")]
+    Log {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("corrupt record in tree `{tree}`: {detail}")]
+    Corrupt { tree: &'static str, detail: String },
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    items: sled::Tree,
+    by_date: sled::Tree,
+    subscribers: sled::Tree,
+    outbox: sled::Tree,
+    /// The journal (the tree keeps its first name on disk).
+    journal: sled::Tree,
+    meta: sled::Tree,
+    commits: Arc<GroupCommit>,
+    fan_out_log: FanOutLog,
+    /// Counts subscription changes that can end a chat's wish for a release,
+    /// so a page of chats read earlier knows when to look again. In memory:
+    /// no listing outlives the process.
+    subscription_changes: Arc<AtomicU64>,
+}
+
+/// Coalesces flushes: `written` counts writes that want to be durable,
+/// `durable` how many are known to be; `flushing` lets one flush run at a time.
+#[derive(Default)]
+struct GroupCommit {
+    written: AtomicU64,
+    durable: AtomicU64,
+    flushing: tokio::sync::Mutex<()>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database under `dir`. A second process on
+    /// the same directory gets [`StoreError::Locked`].
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            // sled's default cache is 1 GiB; our working set is small.
+            .cache_capacity(16 * 1024 * 1024)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked(dir.to_path_buf())
+                }
+                other => StoreError::Sled(other),
+            })?;
+        // Opened after sled, whose lock keeps a second process out of the directory.
+        let fan_out_log = FanOutLog::open(&dir.join("fanout.log"))?;
+        Ok(Store {
+            items: db.open_tree("items")?,
+            by_date: db.open_tree("by_date")?,
+            subscribers: db.open_tree("subscribers")?,
+            outbox: db.open_tree("outbox")?,
+            journal: db.open_tree("deliveries")?,
+            meta: db.open_tree("meta")?,
+            db,
+            commits: Arc::default(),
+            fan_out_log,
+            subscription_changes: Arc::default(),
+        })
+    }
+
+    /// Makes every write so far durable.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// The last step of a clean stop, once every writer has finished: makes
+    /// the database and the fan-out log durable.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.fan_out_log.sync()?;
+        self.flush().await
+    }
+
+    /// Makes the caller's writes durable, sharing the fsync with every caller
+    /// that wrote before it started: the group commit behind per-message completions.
+    pub async fn commit(&self) -> Result<(), StoreError> {
+        self.commit_within(0).await
+    }
+
+    /// Like [`Store::commit`], but returns at once while at most `max_unflushed`
+    /// writes (the caller's included) are not yet durable; a later commit, or
+    /// sled's own flush within half a second, covers them. Bounds what a crash
+    /// can undo without paying an fsync per write.
+    pub async fn commit_within(&self, max_unflushed: u64) -> Result<(), StoreError> {
+        // Counted after the caller's write, so a flush that starts after this
+        // increment covers it.
+        let mine = self.commits.written.fetch_add(1, Ordering::SeqCst) + 1;
+        if mine.saturating_sub(self.commits.durable.load(Ordering::SeqCst)) <= max_unflushed {
+            return Ok(());
+        }
+        let _flushing = self.commits.flushing.lock().await;
+        if self.commits.durable.load(Ordering::SeqCst) >= mine {
+            return Ok(()); // a flush that started after our write has finished
+        }
+        let upto = self.commits.written.load(Ordering::SeqCst);
+        self.db.flush_async().await?;
+        self.commits.durable.store(upto, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// How many counted writes are not yet known to be durable.
+    pub fn unflushed(&self) -> u64 {
+        self.commits
+            .written
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.commits.durable.load(Ordering::SeqCst))
+    }
+
+    /// The fan-out log kept beside the database.
+    pub fn fan_out_log(&self) -> &FanOutLog {
+        &self.fan_out_log
+    }
+}
+
+// ---- keys and records shared by the concerns ------------------------------------------
+
+/// Chat ids are signed (groups are negative); flip the sign bit so byte order is numeric order.
+fn chat_key(chat: i64) -> [u8; 8] {
+    ((chat as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn chat_from_key(bytes: &[u8]) -> Option<i64> {
+    let arr: [u8; 8] = bytes.try_into().ok()?;
+    Some((u64::from_be_bytes(arr) ^ (1 << 63)) as i64)
+}
+
+/// A journal entry's key: the chat, then the item's sequence number.
+fn journal_key(chat: i64, seq: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&chat_key(chat));
+    key[8..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// The key an outbox entry is stored under, as a number.
+fn outbox_key_from(key: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .map_err(|_| corrupt("outbox", "key is not 8 bytes"))
+}
+
+fn date_key(date: NaiveDate, seq: u64) -> [u8; 12] {
+    let days = (date.num_days_from_ce() as i64 + i32::MAX as i64) as u32;
+    let mut key = [0u8; 12];
+    key[..4].copy_from_slice(&days.to_be_bytes());
+    key[4..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn timestamp_from(bytes: &[u8]) -> Option<DateTime<Utc>> {
+    let secs = i64::from_be_bytes(bytes.try_into().ok()?);
+    DateTime::from_timestamp(secs, 0)
+}
+
+fn corrupt(tree: &'static str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        tree,
+        detail: detail.to_string(),
+    }
+}
+
+/// Aborts a transaction with a corrupt-record error.
+fn abort(tree: &'static str, detail: impl ToString) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(corrupt(tree, detail))
+}
+
+fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| corrupt(tree, e))
+}
+
+fn read_u64(tree: &'static str, bytes: Option<sled::IVec>) -> Result<u64, StoreError> {
+    match bytes {
+        None => Ok(0),
+        Some(v) => Ok(u64::from_be_bytes(
+            v.as_ref()
+                .try_into()
+                .map_err(|_| corrupt(tree, "counter is not 8 bytes"))?,
+        )),
+    }
+}
+
+/// Adds `by` to a counter in `meta`, inside a transaction.
+fn bump(
+    meta: &sled::transaction::TransactionalTree,
+    key: &[u8],
+    by: u64,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    if by == 0 {
+        return Ok(());
+    }
+    let current = read_u64("meta", meta.get(key)?).map_err(ConflictableTransactionError::Abort)?;
+    meta.insert(key, &(current + by).to_be_bytes())?;
+    Ok(())
+}

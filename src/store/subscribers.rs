@@ -1,0 +1,357 @@
+//! Subscriptions: which chats get which sources, and chats that leave (by
+//! their own wish, or because Telegram says they are gone) or move (a group
+//! that became a supergroup).
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+
+use super::journal::{STAT_CHATS_MIGRATED, STAT_CHATS_REMOVED, STAT_PUSHES_DROPPED};
+use super::{
+    JournalEntry, OutboxEntry, Store, StoreError, WalkPosition, abort, bump, chat_from_key,
+    chat_key, corrupt, encode, journal_key, outbox_key_from,
+};
+
+/// What a chat asked for: every source, or only some.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// When the chat first subscribed (Unix seconds).
+    pub since: i64,
+    /// `None`: every source, including ones added to the config later.
+    pub sources: Option<BTreeSet<String>>,
+}
+
+impl Subscription {
+    /// Whether releases of `source` go to this chat.
+    pub fn wants(&self, source: &str) -> bool {
+        self.sources.as_ref().is_none_or(|s| s.contains(source))
+    }
+}
+
+/// Why a chat's subscription ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The user asked (`/unsubscribe`).
+    ByUser,
+    /// Telegram said the chat can never receive messages again.
+    ChatGone,
+}
+
+/// Reads a subscriber record; a bare 8-byte timestamp is the first format (all sources).
+pub(super) fn decode_subscription(bytes: &[u8]) -> Result<Subscription, StoreError> {
+    if let Ok(raw) = <[u8; 8]>::try_from(bytes) {
+        return Ok(Subscription {
+            since: i64::from_be_bytes(raw),
+            sources: None,
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| corrupt("subscribers", e))
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+impl Store {
+    /// Subscribes `chat` to `source` (`None`: every source). Returns false when
+    /// nothing changed. Durable on return.
+    pub async fn subscribe(
+        &self,
+        chat: i64,
+        source: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut changed = false;
+        self.subscribers.fetch_and_update(chat_key(chat), |old| {
+            let old = old.and_then(|b| decode_subscription(b).ok());
+            let next = match (old.clone(), source) {
+                (None, None) => Subscription {
+                    since: now.timestamp(),
+                    sources: None,
+                },
+                (None, Some(s)) => Subscription {
+                    since: now.timestamp(),
+                    sources: Some(BTreeSet::from([s.to_string()])),
+                },
+                (Some(sub), None) => Subscription {
+                    sources: None,
+                    ..sub
+                },
+                (Some(mut sub), Some(s)) => {
+                    if let Some(set) = sub.sources.as_mut() {
+                        set.insert(s.to_string());
+                    }
+                    sub
+                }
+            };
+            changed = old.as_ref() != Some(&next);
+            serde_json::to_vec(&next).ok()
+        })?;
+        self.commit().await?;
+        Ok(changed)
+    }
+
+    /// Ends `chat`'s subscription to `source` (`None`: all of it) and drops the
+    /// pushes no longer wanted. A chat subscribed to every source that drops one
+    /// keeps the rest of `configured` (every configured source name, including
+    /// ones never read yet). Returns false when there was nothing to end.
+    /// Durable on return.
+    pub async fn unsubscribe(
+        &self,
+        chat: i64,
+        source: Option<&str>,
+        configured: &[String],
+    ) -> Result<bool, StoreError> {
+        let Some(current) = self.subscription(chat)? else {
+            return Ok(false);
+        };
+        let remaining = match (source, current.sources.clone()) {
+            (None, _) => None,
+            (Some(s), Some(mut set)) => {
+                if !set.remove(s) {
+                    return Ok(false);
+                }
+                (!set.is_empty()).then_some(set)
+            }
+            // Subscribed to everything, leaving one: keep the others.
+            (Some(s), None) => {
+                let set: BTreeSet<String> = configured
+                    .iter()
+                    .filter(|name| *name != s)
+                    .cloned()
+                    .collect();
+                (!set.is_empty()).then_some(set)
+            }
+        };
+        match remaining {
+            None => {
+                self.remove_chat(chat, Removal::ByUser).await?;
+            }
+            Some(set) => {
+                let record = Subscription {
+                    sources: Some(set),
+                    ..current
+                };
+                self.subscribers
+                    .insert(chat_key(chat), encode("subscribers", &record)?)?;
+                self.subscriptions_changed();
+                // Pushes of the dropped source are skipped at send time.
+                self.commit().await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// What `chat` is subscribed to, if anything.
+    pub fn subscription(&self, chat: i64) -> Result<Option<Subscription>, StoreError> {
+        self.subscribers
+            .get(chat_key(chat))?
+            .map(|v| decode_subscription(&v))
+            .transpose()
+    }
+
+    /// Whether `chat` is subscribed to anything.
+    pub fn is_subscribed(&self, chat: i64) -> Result<bool, StoreError> {
+        Ok(self.subscribers.contains_key(chat_key(chat))?)
+    }
+
+    /// All subscribed chats in id order (for tests and tools; the bot itself
+    /// never holds the whole list).
+    pub fn subscribers(&self) -> Result<Vec<i64>, StoreError> {
+        self.subscribers
+            .iter()
+            .keys()
+            .map(|k| {
+                let k = k?;
+                chat_from_key(&k).ok_or_else(|| corrupt("subscribers", "key is not 8 bytes"))
+            })
+            .collect()
+    }
+
+    /// How many chats are subscribed.
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers.len()
+    }
+
+    /// How many subscription changes (endings, narrowings, moves) there have
+    /// been since the store was opened: a page of chats read at one count must
+    /// check a chat again before sending to it at another.
+    pub fn subscription_changes(&self) -> u64 {
+        self.subscription_changes.load(Ordering::SeqCst)
+    }
+
+    fn subscriptions_changed(&self) {
+        self.subscription_changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Ends `chat`'s subscription and drops every journal entry still owed to
+    /// it, in one transaction; a gone chat is counted for operators. Returns how
+    /// many pushes were dropped. Durable on return.
+    pub async fn remove_chat(&self, chat: i64, why: Removal) -> Result<usize, StoreError> {
+        let mut dropped = 0;
+        let mut first = true;
+        // The fan-out may journal a push for the chat between our listing and
+        // our transaction: a second look catches those stragglers. One that
+        // comes later still (from a page read before the removal) is dropped
+        // by the journal sweep, which finds no subscription for it.
+        loop {
+            let keys = self.pending_keys(chat)?;
+            if !first && keys.is_empty() {
+                break;
+            }
+            (&self.subscribers, &self.journal, &self.meta).transaction(
+                |(subs_t, journal_t, meta_t)| {
+                    let was_subscribed = first && subs_t.remove(&chat_key(chat))?.is_some();
+                    for key in &keys {
+                        journal_t.remove(key.as_ref())?;
+                    }
+                    if why == Removal::ChatGone {
+                        if was_subscribed {
+                            bump(meta_t, STAT_CHATS_REMOVED, 1)?;
+                        }
+                        bump(meta_t, STAT_PUSHES_DROPPED, keys.len() as u64)?;
+                    }
+                    Ok(())
+                },
+            )?;
+            dropped += keys.len();
+            if first {
+                self.subscriptions_changed();
+            }
+            first = false;
+        }
+        self.commit().await?;
+        Ok(dropped)
+    }
+
+    /// Moves a group's subscription and journal entries to its new supergroup
+    /// id, in one transaction. If the supergroup subscribed on its own, it keeps
+    /// its own record and entries, and the group's are dropped (no double
+    /// sends). `walk` is where the fan-out walk in progress stands; it must
+    /// not move until this returns. Not flushed: its one caller, delivery's
+    /// `FanOut`, holds the walk still while this runs, then commits.
+    pub fn migrate_chat(
+        &self,
+        from: i64,
+        to: i64,
+        walk: Option<&WalkPosition>,
+    ) -> Result<(), StoreError> {
+        let outbox_keys: Vec<u64> = self
+            .outbox
+            .iter()
+            .keys()
+            .map(|k| outbox_key_from(&k?))
+            .collect::<Result<_, _>>()?;
+        let owed = self.pending_for(from)?;
+        let to_had_own = (&self.subscribers, &self.journal, &self.outbox, &self.meta).transaction(
+            |(subs_t, journal_t, outbox_t, meta_t)| {
+                let (to_had_own, moved) = move_subscription(subs_t, from, to)?;
+                if let Some(subscription) = &moved {
+                    for key in &outbox_keys {
+                        journal_what_the_walk_passed(
+                            outbox_t,
+                            journal_t,
+                            (*key, walk),
+                            (from, to),
+                            subscription,
+                        )?;
+                    }
+                }
+                for entry in &owed {
+                    journal_t.remove(&journal_key(from, entry.seq))?;
+                    let walk_reaches = |subscription: &Subscription| {
+                        walk.is_some_and(|at| walk_will_reach(at, entry.seq, to, subscription))
+                    };
+                    if let Some(subscription) = &moved
+                        && !walk_reaches(subscription)
+                    {
+                        journal_t.insert(&journal_key(to, entry.seq), entry.item_id.as_bytes())?;
+                    }
+                }
+                bump(meta_t, STAT_CHATS_MIGRATED, 1)?;
+                Ok(to_had_own)
+            },
+        )?;
+        self.subscriptions_changed();
+        self.move_stragglers(from, to, to_had_own)
+    }
+
+    /// Journal entries made for the old id between our listing and the
+    /// migration (none can come after it: the old id is unsubscribed). The
+    /// fan-out runs on the task that migrates, so it cannot add any today; the
+    /// second look keeps that from being a silent assumption.
+    fn move_stragglers(&self, from: i64, to: i64, to_had_own: bool) -> Result<(), StoreError> {
+        loop {
+            let left: Vec<JournalEntry> = self.pending_for(from)?;
+            if left.is_empty() {
+                return Ok(());
+            }
+            self.journal.transaction(|journal_t| {
+                for entry in &left {
+                    journal_t.remove(&journal_key(from, entry.seq))?;
+                    if !to_had_own {
+                        journal_t.insert(&journal_key(to, entry.seq), entry.item_id.as_bytes())?;
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })?;
+        }
+    }
+}
+
+/// Moves the subscriber record from `from` to `to`, unless `to` has its own.
+/// Whether `to` had its own, and the subscription moved (if any).
+fn move_subscription(
+    subs_t: &TransactionalTree,
+    from: i64,
+    to: i64,
+) -> TxResult<(bool, Option<Subscription>)> {
+    let record = subs_t.remove(&chat_key(from))?;
+    if subs_t.get(chat_key(to))?.is_some() {
+        return Ok((true, None));
+    }
+    let Some(record) = record else {
+        return Ok((false, None));
+    };
+    let subscription = decode_subscription(&record).map_err(ConflictableTransactionError::Abort)?;
+    subs_t.insert(&chat_key(to), record)?;
+    Ok((false, Some(subscription)))
+}
+
+/// A release being fanned out that already passed the new id but will not
+/// serve the old one would reach neither: journal it for the new id now.
+fn journal_what_the_walk_passed(
+    outbox_t: &TransactionalTree,
+    journal_t: &TransactionalTree,
+    (key, walk): (u64, Option<&WalkPosition>),
+    (from, to): (i64, i64),
+    subscription: &Subscription,
+) -> TxResult<()> {
+    let Some(value) = outbox_t.get(key.to_be_bytes())? else {
+        return Ok(());
+    };
+    let entry: OutboxEntry = serde_json::from_slice(&value).map_err(|e| abort("outbox", e))?;
+    // Chats up to `taken` are served (or will never be: `from` is unsubscribed
+    // now); chats up to `page_end` were read before `to` subscribed.
+    let (taken, page_end) = match walk.filter(|at| at.key == key) {
+        Some(at) => (at.taken, at.page_end),
+        None => (entry.after_chat, entry.after_chat),
+    };
+    let passed_to = page_end.is_some_and(|end| to <= end);
+    let serves_from = taken.is_some_and(|t| from <= t);
+    if passed_to && !serves_from && entry.reaches(subscription) {
+        journal_t.insert(
+            &journal_key(to, entry.item_seq_under(key)),
+            entry.item_id.as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Whether the walk in progress will push release `seq` to the new id by
+/// itself: then the group's journaled copy must not be moved there too.
+fn walk_will_reach(at: &WalkPosition, seq: u64, to: i64, subscription: &Subscription) -> bool {
+    at.item_seq() == seq && at.page_end.is_none_or(|end| to > end) && at.entry.reaches(subscription)
+}
