@@ -43,7 +43,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         return Ok(());
     };
     tracing::info!(username = %me.username(), "connected to Telegram");
-    if let Err(e) = telegram::register_menu(&bot).await {
+    if let Err(e) = telegram::register_menu(&bot, &config).await {
         tracing::warn!(error = %e, "could not register the command menu; commands still work");
     }
 

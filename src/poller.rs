@@ -169,9 +169,9 @@ fn report(source: &SourceConfig, outcome: &PollOutcome, alerts: &Alerts) {
     let name = &source.name;
     let new = outcome.new_items.len();
     if outcome.first_poll {
-        tracing::info!(source = %name, items = new, "first read recorded; nothing announced");
+        tracing::info!(source = %name, items = new, "first read recorded; nothing pushed");
     } else if outcome.flood {
-        tracing::warn!(source = %name, new, max = source.max_new_items, "flood guard: new items recorded, none announced");
+        tracing::warn!(source = %name, new, max = source.max_new_items, "flood guard: new releases recorded, none pushed");
         alerts.send(format!(
             "⚠️ Source <b>{}</b> ({}): {new} new releases in one read, more than max_new_items ({}). \
              They are recorded but nobody was sent them: most likely the page's address or layout changed. \

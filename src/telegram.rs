@@ -31,10 +31,10 @@ pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
 }
 
 /// Registers the command menu so Telegram clients show it.
-pub async fn register_menu(bot: &Bot) -> Result<(), RequestError> {
-    let menu = commands::MENU
-        .iter()
-        .map(|(name, description)| BotCommand::new(*name, *description));
+pub async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestError> {
+    let menu = commands::menu(config)
+        .into_iter()
+        .map(|(name, description)| BotCommand::new(name, description));
     bot.set_my_commands(menu).await.map(|_| ())
 }
 

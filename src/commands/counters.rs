@@ -1,4 +1,5 @@
-//! `/counters`: the "N days have passed since ..." lines, counted on the Moscow date.
+//! `/counters`: the "N days have passed since ..." lines, each counted on the
+//! date of its configured zone (Moscow's for the embassy's).
 
 use chrono::{DateTime, Utc};
 

@@ -14,8 +14,8 @@ pub fn reply(config: &Config) -> String {
         "I watch <b>{}</b> and can send you every new release the moment it appears.\n",
         sites.join(", ")
     );
-    for (name, description) in super::MENU {
-        text.push_str(&format!("\n/{name} — {}", escape(description)));
+    for (name, description) in super::menu(config) {
+        text.push_str(&format!("\n/{name} — {}", escape(&description)));
     }
     if config.sources.len() > 1 {
         text.push_str(&format!(

@@ -59,23 +59,39 @@ pub enum Parsed {
     NotACommand,
 }
 
-/// The menu registered with setMyCommands: (command, description).
-pub const MENU: &[(&str, &str)] = &[
-    ("latest", "Newest releases: /latest [n], n up to 20"),
-    (
-        "subscribe",
-        "Get new releases: /subscribe [source], all by default",
-    ),
-    (
-        "unsubscribe",
-        "Stop them: /unsubscribe [source], all by default",
-    ),
-    ("sources", "Watched pages, what you get, last reads"),
-    ("contact", "Consular phone and e-mail"),
-    ("time", "Moscow date, Moscow and London time"),
-    ("counters", "Days since Salisbury and Glushkov"),
-    ("help", "What this bot does"),
-];
+/// The menu registered with setMyCommands, and listed by `/help`:
+/// (command, description). The clocks are named as configured.
+pub fn menu(config: &Config) -> Vec<(&'static str, String)> {
+    let time = &config.time;
+    // The date's zone by the label of a clock in it, else by its own name.
+    let date_label = time
+        .clocks
+        .iter()
+        .find(|c| c.zone == time.date_zone)
+        .map_or_else(|| time.date_zone.name().to_string(), |c| c.label.clone());
+    let clock_labels: Vec<&str> = time.clocks.iter().map(|c| c.label.as_str()).collect();
+    let clocks = match clock_labels.split_last() {
+        Some((last, [])) => format!(", {last} time"),
+        Some((last, rest)) => format!(", {} and {last} time", rest.join(", ")),
+        None => String::new(),
+    };
+    vec![
+        ("latest", "Newest releases: /latest [n], n up to 20".into()),
+        (
+            "subscribe",
+            "Get new releases: /subscribe [source], all by default".into(),
+        ),
+        (
+            "unsubscribe",
+            "Stop them: /unsubscribe [source], all by default".into(),
+        ),
+        ("sources", "Watched pages, what you get, last reads".into()),
+        ("contact", "Phone and e-mail as the site shows them".into()),
+        ("time", format!("{date_label} date{clocks}")),
+        ("counters", "The site's day counters".into()),
+        ("help", "What this bot does".into()),
+    ]
+}
 
 /// Default and maximum for `/latest [n]`.
 pub const LATEST_DEFAULT: usize = 5;
@@ -220,6 +236,31 @@ pub async fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_menu_names_the_configured_clocks() {
+        let default = menu(&Config::default());
+        let time = |menu: &[(&str, String)]| {
+            menu.iter()
+                .find(|(name, _)| *name == "time")
+                .map(|(_, d)| d.clone())
+        };
+        assert_eq!(
+            time(&default).as_deref(),
+            Some("Moscow date, Moscow and London time")
+        );
+        let mut config = Config::default();
+        config.time.date_zone = chrono_tz::Asia::Tokyo;
+        config.time.clocks.truncate(1);
+        assert_eq!(
+            time(&menu(&config)).as_deref(),
+            Some("Asia/Tokyo date, Moscow time")
+        );
+        assert!(
+            default.iter().all(|(_, d)| !d.contains("Salisbury")),
+            "nothing site-specific is hard-coded"
+        );
+    }
 
     #[test]
     fn parses_commands_and_mentions() {

@@ -1,4 +1,5 @@
-//! `/time`: the site's header clocks — the Moscow date, then Moscow and London time.
+//! `/time`: the site's header clocks — the date in `time.date_zone` (Moscow's by
+//! default), then each configured clock (Moscow and London).
 
 use chrono::{DateTime, Utc};
 

@@ -19,7 +19,7 @@
 //!
 //! What a crash can lose (nothing) and repeat (at most 2 × `send_concurrency`
 //! pushes) is decided in one place, [`FanOut`], and explained in README "How
-//! it is built".
+//! it is built" (`README.md#crash-repeats`).
 //!
 //! Releases are fanned out one at a time, oldest first: the next starts when
 //! the last send of the one before has ended, so a slow answer (at most the
