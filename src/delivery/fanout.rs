@@ -175,10 +175,6 @@ impl FanOut {
         self.write_log(&mut walk)
     }
 
-    // The walk flushes on its own rather than through the group commit
-    // ([`Store::commit`]): its caller may hold sends whose commits it is not
-    // polling while it waits, and they must not wait for each other.
-
     /// The next page of at most `max` chats to push the oldest outbox release
     /// to. Chats owed older pushes, and chats `defer` names (waiting out a
     /// failure, or busy), are journaled instead, so each chat still gets its

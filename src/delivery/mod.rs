@@ -199,7 +199,9 @@ impl<M: Messenger> Delivery<M> {
                 biased;
                 done = slots.next_done(), if !slots.is_empty() => {
                     if let Some((served, again)) = done {
-                        if again && !stopping {
+                        // A chat whose push just failed waits out its backoff:
+                        // its due retry serves it then, not this revisit.
+                        if again && !stopping && !self.backoff.is_waiting(served.0, Instant::now()) {
                             let chat = served.0;
                             slots.start(chat, || Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown)));
                         }

@@ -107,7 +107,7 @@ pub struct Store {
 struct GroupCommit {
     written: AtomicU64,
     durable: AtomicU64,
-    flushing: tokio::sync::Mutex<()>,
+    flushing: std::sync::Mutex<()>,
 }
 
 impl Store {
@@ -148,8 +148,10 @@ impl Store {
 
     /// Makes every write so far durable.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        // Counted like a write of its own: a flush that starts after this covers
+        // every write made before it.
+        let ticket = self.commits.written.fetch_add(1, Ordering::SeqCst) + 1;
+        self.flush_through(ticket).await
     }
 
     /// The last step of a clean stop, once every writer has finished: makes
@@ -176,14 +178,43 @@ impl Store {
         if mine.saturating_sub(self.commits.durable.load(Ordering::SeqCst)) <= max_unflushed {
             return Ok(());
         }
-        let _flushing = self.commits.flushing.lock().await;
-        if self.commits.durable.load(Ordering::SeqCst) >= mine {
-            return Ok(()); // a flush that started after our write has finished
+        self.flush_through(mine).await
+    }
+
+    /// Returns once the counted write `ticket` is durable.
+    ///
+    /// One flush runs at a time, on a blocking thread of its own, and whoever
+    /// finds that a flush which started after their write has finished is
+    /// done without another. Two reasons for the thread: progress never
+    /// depends on the caller's task being polled (delivery awaits a flush
+    /// while sends it holds are not polled, and they may wait for one too),
+    /// and sled's own thread pool stays free: many concurrent
+    /// `flush_async` calls filled it with flushes waiting for I/O buffers that
+    /// only that pool could write, and every write stopped (a storm of 429s
+    /// journaling pushes at once did exactly that).
+    async fn flush_through(&self, ticket: u64) -> Result<(), StoreError> {
+        if self.commits.durable.load(Ordering::SeqCst) >= ticket {
+            return Ok(());
         }
-        let upto = self.commits.written.load(Ordering::SeqCst);
-        self.db.flush_async().await?;
-        self.commits.durable.store(upto, Ordering::SeqCst);
-        Ok(())
+        let db = self.db.clone();
+        let commits = self.commits.clone();
+        let flushed = tokio::task::spawn_blocking(move || {
+            let _one_at_a_time = commits.flushing.lock().unwrap_or_else(|p| p.into_inner());
+            if commits.durable.load(Ordering::SeqCst) >= ticket {
+                return Ok(()); // a flush that started after our write has finished
+            }
+            let upto = commits.written.load(Ordering::SeqCst);
+            db.flush()?;
+            commits.durable.fetch_max(upto, Ordering::SeqCst);
+            Ok::<_, sled::Error>(())
+        })
+        .await;
+        match flushed {
+            Ok(result) => Ok(result?),
+            Err(join) => Err(StoreError::Sled(sled::Error::ReportableBug(format!(
+                "the flush thread ended abnormally: {join}"
+            )))),
+        }
     }
 
     /// How many counted writes are not yet known to be durable.

@@ -9,6 +9,7 @@ mod e2e;
 mod extraction;
 mod fanout;
 mod fetch;
+mod flood;
 mod sources;
 mod store;
 mod support;
