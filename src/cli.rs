@@ -1,144 +1,139 @@
-//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config]`.
+//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config]`,
+//! parsed by clap (help, version and usage errors come from there), and logging set-up.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use clap::builder::{OsStringValueParser, TypedValueParser as _};
+use clap::{Parser, Subcommand};
 
 use crate::config::{Config, TELEGRAM_API};
 
-/// Shown by `--help` and after a usage error.
-pub const USAGE: &str = "\
-Usage: embassy-bot [--config PATH] [COMMAND]
+/// Environment variable naming the configuration file when `--config` is not given
+/// (the flag wins), so a container can point at a mounted file without changing its command.
+pub const CONFIG_ENV: &str = "EMBASSY_BOT_CONFIG";
 
-Commands:
-  run                  run the bot (the default); needs TELOXIDE_TOKEN
-  preview [TARGET]     read a page once and print what /latest, /time, /counters
-                       and /contact would answer (no token needed)
-  check-source TARGET  read a source once and print each item, the charset, the
-                       HTTP caching headers and warnings (for tuning patterns and
-                       selectors; exits 1 on a read error or when nothing is found)
-                       TARGET: a configured source's name, a URL, or a saved file
-  check-config         validate the configuration and print the effective values
+/// Shown after the options in `--help`: the settings that only the environment carries.
+/// The token is not an argument at all (a command line is visible to every user of the
+/// machine), so no help text can ever show its value.
+const ENVIRONMENT: &str = "\
+Environment (wins over the configuration file):
+  TELOXIDE_TOKEN        the bot token from @BotFather (needed by `run`)
+  TELOXIDE_API_URL      a self-hosted Bot API server
+  EMBASSY_BOT_DATA_DIR  the database directory (`data_dir`)
+  RUST_LOG              logging, for example RUST_LOG=debug";
 
-Options:
-  -c, --config PATH    TOML configuration (default: built-in embassy settings;
-                       also EMBASSY_BOT_CONFIG)
-  -h, --help           this text
-  -V, --version        the version
+/// What the user asked for: the global options and the subcommand.
+#[derive(Debug, Clone, PartialEq, Eq, Parser)]
+#[command(
+    name = "embassy-bot",
+    version,
+    about = "A Telegram bot that watches a news site (by default the Russian Embassy in the UK)\n\
+             and pushes each new release to the chats that subscribed.",
+    after_help = ENVIRONMENT,
+    // Without a subcommand the bot runs, so the bare binary is the service.
+    subcommand_value_name = "COMMAND",
+    subcommand_help_heading = "Commands (default: run)"
+)]
+pub struct Cli {
+    /// TOML configuration (default: the built-in embassy settings)
+    ///
+    /// An empty value also means the built-in settings.
+    // Empty counts as not given, like the other variables config.rs reads, so
+    // `EMBASSY_BOT_CONFIG=` from a compose file means the defaults, not an error.
+    #[arg(
+        short,
+        long,
+        global = true,
+        value_name = "PATH",
+        env = CONFIG_ENV,
+        hide_env_values = true,
+        value_parser = OsStringValueParser::new().map(PathBuf::from)
+    )]
+    config: Option<PathBuf>,
+    /// What to do; `run` when none is given.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-Logging: RUST_LOG (for example RUST_LOG=debug).";
-
-/// What the user asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    Run {
-        config: Option<PathBuf>,
-    },
+/// The subcommands. Each reads the configuration first, so a bad file is
+/// reported the same way whichever one was asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Run the bot; needs TELOXIDE_TOKEN
+    Run,
+    /// Read a page once: what /latest, /time, /counters and /contact would answer
+    ///
+    /// Needs no token and touches no database.
     Preview {
-        config: Option<PathBuf>,
+        /// A saved page, a URL, or a configured source's name (default: the first source)
         target: Option<String>,
     },
+    /// Read a source once: its items, charset, HTTP caching headers and warnings
+    ///
+    /// For tuning link patterns and selectors. Exits 1 on a read error or when
+    /// nothing is found. A bare URL or file is read with the first source's
+    /// settings and `kind = "auto"`.
+    #[command(verbatim_doc_comment)]
     CheckSource {
-        config: Option<PathBuf>,
+        /// A configured source's name, a URL, or a saved file
         target: String,
     },
-    CheckConfig {
-        config: Option<PathBuf>,
-    },
-    Help,
-    Version,
+    /// Validate the configuration and print the effective values (never the token)
+    CheckConfig,
 }
 
-/// Parses arguments (without the program name).
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Action, String> {
-    let mut config: Option<PathBuf> = std::env::var_os("EMBASSY_BOT_CONFIG").map(PathBuf::from);
-    let mut positional = Vec::new();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(Action::Help),
-            "-V" | "--version" => return Ok(Action::Version),
-            "-c" | "--config" => {
-                let path = args.next().ok_or("--config needs a file path")?;
-                config = Some(PathBuf::from(path));
-            }
-            _ if arg.starts_with("--config=") => {
-                config = Some(PathBuf::from(&arg["--config=".len()..]));
-            }
-            _ if arg.starts_with('-') => return Err(format!("unknown option `{arg}`")),
-            _ => positional.push(arg),
-        }
+impl Cli {
+    /// The configuration file and the command, with the defaults applied: no
+    /// file when the path is empty, `run` when no command was given.
+    pub fn into_parts(self) -> (Option<PathBuf>, Command) {
+        (
+            self.config.filter(|path| !path.as_os_str().is_empty()),
+            self.command.unwrap_or(Command::Run),
+        )
     }
-    let mut positional = positional.into_iter();
-    let action = match positional.next().as_deref() {
-        None | Some("run") => Action::Run { config },
-        Some("preview") => Action::Preview {
-            config,
-            target: positional.next(),
-        },
-        Some("check-source") => Action::CheckSource {
-            config,
-            target: positional
-                .next()
-                .ok_or("check-source needs a source name, a URL or a file")?,
-        },
-        Some("check-config") => Action::CheckConfig { config },
-        Some(other) => return Err(format!("unknown command `{other}`")),
-    };
-    if let Some(extra) = positional.next() {
-        return Err(format!("unexpected argument `{extra}`"));
-    }
-    Ok(action)
-}
 
-/// Runs the action: builds the runtime and logging, then the chosen command.
-pub fn execute(action: Action) -> anyhow::Result<()> {
-    match action {
-        Action::Help => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Action::Version => {
-            println!("embassy-bot {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        Action::CheckConfig { config } => {
-            let config = Config::load(config.as_deref())?;
-            println!("{}", describe(&config));
-            Ok(())
-        }
-        Action::Preview { config, target } => {
-            init_logging("warn");
-            let config = Config::load(config.as_deref())?;
-            let runtime = runtime()?;
-            let report = runtime.block_on(crate::preview::run(
-                &config,
-                target.as_deref(),
-                chrono::Utc::now(),
-            ))?;
-            print!("{report}");
-            Ok(())
-        }
-        Action::CheckSource { config, target } => {
-            init_logging("warn");
-            let config = Config::load(config.as_deref())?;
-            let report = runtime()?.block_on(crate::check_source::run(
-                &config,
-                &target,
-                chrono::Utc::now(),
-            ))?;
-            print!("{}", report.text);
-            if report.items == 0 {
-                anyhow::bail!("no items found in {target}");
+    /// Runs the chosen command: builds the runtime and logging it needs first.
+    pub fn execute(self) -> anyhow::Result<()> {
+        let (config, command) = self.into_parts();
+        match command {
+            Command::CheckConfig => {
+                let config = Config::load(config.as_deref())?;
+                println!("{}", describe(&config));
+                Ok(())
             }
-            Ok(())
-        }
-        Action::Run { config } => {
-            init_logging("info");
-            let config = Config::load(config.as_deref())?;
-            config.require_token()?;
-            runtime()?.block_on(crate::app::run(config))
+            Command::Preview { target } => {
+                init_logging("warn");
+                let config = Config::load(config.as_deref())?;
+                let report = runtime()?.block_on(crate::preview::run(
+                    &config,
+                    target.as_deref(),
+                    chrono::Utc::now(),
+                ))?;
+                print!("{report}");
+                Ok(())
+            }
+            Command::CheckSource { target } => {
+                init_logging("warn");
+                let config = Config::load(config.as_deref())?;
+                let report = runtime()?.block_on(crate::check_source::run(
+                    &config,
+                    &target,
+                    chrono::Utc::now(),
+                ))?;
+                print!("{}", report.text);
+                if report.items == 0 {
+                    anyhow::bail!("no items found in {target}");
+                }
+                Ok(())
+            }
+            Command::Run => {
+                init_logging("info");
+                let config = Config::load(config.as_deref())?;
+                config.require_token()?;
+                runtime()?.block_on(crate::app::run(config))
+            }
         }
     }
 }
@@ -210,4 +205,47 @@ pub fn describe(config: &Config) -> String {
         config.contact.phone, config.contact.email
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    fn parse(args: &[&str]) -> (Option<PathBuf>, Command) {
+        let args = std::iter::once("embassy-bot").chain(args.iter().copied());
+        Cli::try_parse_from(args).unwrap().into_parts()
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn config_goes_before_or_after_the_command_and_run_is_the_default() {
+        let c = Some(PathBuf::from("c.toml"));
+        assert_eq!(parse(&["--config", "c.toml"]), (c.clone(), Command::Run));
+        assert_eq!(parse(&["-c", "c.toml", "check-config"]).0, c);
+        assert_eq!(parse(&["check-config", "--config=c.toml"]).0, c);
+        assert_eq!(
+            parse(&["preview", "page.html", "-c", "c.toml"]),
+            (
+                c.clone(),
+                Command::Preview {
+                    target: Some("page.html".into())
+                }
+            )
+        );
+        assert_eq!(
+            parse(&["--config", "", "check-source", "press"]),
+            (
+                None,
+                Command::CheckSource {
+                    target: "press".into()
+                }
+            ),
+            "an empty path means the built-in settings"
+        );
+    }
 }

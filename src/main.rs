@@ -1,18 +1,13 @@
-//! The `embassy-bot` binary: parse the command line, set up logging, hand over to the library.
+//! The `embassy-bot` binary: parse the command line, hand over to the library.
 
 use std::process::ExitCode;
 
-use embassy_bot::cli;
+use clap::Parser as _;
+use embassy_bot::cli::Cli;
 
 fn main() -> ExitCode {
-    let action = match cli::parse(std::env::args().skip(1)) {
-        Ok(action) => action,
-        Err(message) => {
-            eprintln!("embassy-bot: {message}\n\n{}", cli::USAGE);
-            return ExitCode::from(2);
-        }
-    };
-    match cli::execute(action) {
+    // Help, the version and usage errors (exit 2) are printed by clap, which exits.
+    match Cli::parse().execute() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("embassy-bot: {e:#}");

@@ -89,12 +89,130 @@ fn debug_output_never_shows_the_token() {
 }
 
 #[test]
-fn unknown_arguments_get_usage() {
-    let (code, _, stderr) = run_binary(&["frobnicate"], &[]);
-    assert_eq!(code, Some(2));
+fn unknown_commands_and_flags_are_usage_errors_that_name_them() {
+    for args in [
+        &["frobnicate"][..],
+        &["--frobnicate"],
+        &["check-config", "--frobnicate"],
+        &["preview", "a.html", "b.html"],
+    ] {
+        let (code, stdout, stderr) = run_binary(args, &[]);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        let named = args.last().unwrap();
+        assert!(
+            stderr.contains(&format!("'{named}'")) && stderr.contains("Usage: embassy-bot"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    }
+}
+
+const COMMANDS: [&str; 4] = ["run", "preview", "check-source", "check-config"];
+
+#[test]
+fn help_lists_the_commands_and_the_environment_but_no_values() {
+    let secret = "123:SECRETsecret";
+    for flag in ["--help", "-h"] {
+        let (code, stdout, stderr) = run_binary(
+            &[flag],
+            &[
+                ("TELOXIDE_TOKEN", secret),
+                ("EMBASSY_BOT_CONFIG", "/secret/c.toml"),
+            ],
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        for command in COMMANDS {
+            assert!(
+                stdout.contains(&format!("  {command} ")),
+                "{command}: {stdout}"
+            );
+        }
+        for name in [
+            "--config",
+            "EMBASSY_BOT_CONFIG",
+            "TELOXIDE_TOKEN",
+            "EMBASSY_BOT_DATA_DIR",
+        ] {
+            assert!(stdout.contains(name), "{name}: {stdout}");
+        }
+        assert!(
+            !stdout.contains("SECRET") && !stdout.contains("/secret/"),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn each_command_has_its_own_help() {
+    for command in COMMANDS {
+        for args in [[command, "--help"], ["help", command]] {
+            let (code, stdout, stderr) = run_binary(&args, &[]);
+            assert_eq!(code, Some(0), "{args:?}: {stderr}");
+            assert!(
+                stdout.contains(&format!("Usage: embassy-bot {command} [OPTIONS]"))
+                    && stdout.contains("--config <PATH>"),
+                "{args:?}: {stdout}"
+            );
+        }
+    }
+    let (_, stdout, _) = run_binary(&["check-source", "--help"], &[]);
     assert!(
-        stderr.contains("unknown command `frobnicate`") && stderr.contains("Usage:"),
-        "{stderr}"
+        stdout.contains("<TARGET>") && stdout.contains("a saved file"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let (code, stdout, _) = run_binary(&["--version"], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        stdout.trim(),
+        concat!("embassy-bot ", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn config_comes_from_the_flag_before_or_after_the_command_or_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |name: &str| {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, format!("data_dir = \"{name}-data\"\n")).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (flag, env) = (config("flag"), config("env"));
+    let data_dir = |args: &[&str], vars: &[(&str, &str)]| {
+        let (code, stdout, stderr) = run_binary(args, vars);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("data_dir = "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let from_env = [("EMBASSY_BOT_CONFIG", env.as_str())];
+    assert_eq!(
+        data_dir(&["--config", &flag, "check-config"], &[]),
+        "flag-data"
+    );
+    assert_eq!(data_dir(&["check-config", "-c", &flag], &[]), "flag-data");
+    assert_eq!(data_dir(&["check-config"], &from_env), "env-data");
+    assert_eq!(
+        data_dir(&["check-config", "--config", &flag], &from_env),
+        "flag-data"
+    );
+    assert_eq!(
+        data_dir(&["check-config"], &[("EMBASSY_BOT_CONFIG", "")]),
+        "data",
+        "an empty variable means the built-in settings"
+    );
+    // The data directory's variable still wins over the file.
+    assert_eq!(
+        data_dir(
+            &["check-config"],
+            &[from_env[0], ("EMBASSY_BOT_DATA_DIR", "/volume")]
+        ),
+        "/volume"
     );
 }
 
@@ -248,5 +366,8 @@ async fn check_source_on_a_url_and_on_a_source_name() {
 fn check_source_needs_a_target() {
     let (code, _, stderr) = run_binary(&["check-source"], &[]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("check-source needs"), "{stderr}");
+    assert!(
+        stderr.contains("<TARGET>") && stderr.contains("Usage: embassy-bot check-source"),
+        "{stderr}"
+    );
 }

@@ -120,11 +120,16 @@ fn retry(after_ms: Option<u64>) -> SendError {
     }
 }
 
-#[tokio::test]
+// Paused time: the pass takes no time on the clock the backoff reads, so chat 2
+// is still waiting when the pass ends however slowly the machine runs it (with
+// real time and a 300 ms retry, a pass slower than that would let the sweep
+// send chat 2's pushes). The retry is long too, should a timer ever let paused
+// time jump during the pass.
+#[tokio::test(start_paused = true)]
 async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
     let (_dir, store) = store_with_three_new(&[1, 2, 3, -4]).await;
     let messenger = Scripted::default();
-    messenger.fail(2, retry(Some(300))); // chat 2: first attempt fails
+    messenger.fail(2, retry(Some(30_000))); // chat 2: first attempt fails, retry in 30 s
     messenger.fail(
         3,
         SendError::ChatGone("Forbidden: bot was blocked by the user".into()),
@@ -153,8 +158,9 @@ async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
     assert!(!store.is_subscribed(3).unwrap());
     assert_eq!(store.delivery_stats().unwrap().pushes_dropped, 1);
 
-    // Once its backoff ends, the failed chat gets its three, oldest first.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Once its backoff ends (30 s and up to 10 % jitter), the failed chat gets
+    // its three, oldest first.
+    tokio::time::sleep(Duration::from_secs(34)).await;
     let second = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(second.sent, 3, "{second:?}");
     assert_eq!(messenger.titles(2), vec!["Item 2", "Item 3", "Item 4"]);

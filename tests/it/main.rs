@@ -5,6 +5,7 @@ mod cli;
 mod clocks;
 mod crash;
 mod delivery;
+mod docker;
 mod e2e;
 mod extraction;
 mod fanout;
