@@ -16,6 +16,7 @@
 //! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
 //! - [`commands`] — one file per bot command; each turns a request into reply text.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
+//! - [`redact`] — source URLs shown without credentials or secret query values.
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handler.
 //! - [`sender`] — pushes as plain `sendMessage` calls, and Telegram's answers classified.
@@ -34,6 +35,7 @@ pub mod counters;
 pub mod delivery;
 pub mod limiter;
 pub mod preview;
+pub mod redact;
 pub mod render;
 pub mod sender;
 pub mod source;
