@@ -1,6 +1,7 @@
 //! Where releases come from: fetching a page and extracting items and page chrome.
 //!
-//! Fetching ([`fetch`]) is the only part that does I/O; extraction ([`extract()`]
+//! Fetching ([`fetch`]) is the only part that does I/O, within what [`guard`]
+//! lets a site make us reach; extraction ([`extract()`]
 //! dispatching to [`extract`](mod@extract) for HTML and [`feed`] for feeds),
 //! character-set decoding ([`charset`]) and Cloudflare e-mail decoding
 //! ([`cfemail`]) are pure functions, tested on fixtures.
@@ -10,6 +11,7 @@ pub mod charset;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
+pub mod guard;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

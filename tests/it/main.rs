@@ -9,6 +9,7 @@ mod e2e;
 mod extraction;
 mod fanout;
 mod fetch;
+mod site_rules;
 mod sources;
 mod store;
 mod support;
