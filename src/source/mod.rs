@@ -46,7 +46,7 @@ pub fn extract(source: &SourceConfig, text: &str, base: &Url) -> Result<Page, Ex
     match effective_kind(source.kind, text) {
         SourceKind::Feed => Ok(Page {
             items: feed::extract_feed(text, base).map_err(|source| ExtractError::Feed {
-                url: base.to_string(),
+                url: crate::redact::Redacted(base).to_string(),
                 source,
             })?,
             contacts: Contacts::default(),

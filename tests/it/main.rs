@@ -9,6 +9,7 @@ mod e2e;
 mod extraction;
 mod fanout;
 mod fetch;
+mod secrets;
 mod site_rules;
 mod sources;
 mod store;

@@ -12,27 +12,6 @@ use crate::support::{BotProcess, release_page, source_toml, write_config_sources
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// Asks `/sources` until `done` holds for the reply; returns it.
-async fn sources_when(
-    telegram: &FakeTelegram,
-    bot: &BotProcess,
-    done: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let reply = telegram.ask(999_010, "/sources").await.text;
-        if done(&reply) {
-            return reply;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out; /sources: {reply}\nlog:\n{}",
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// The part of a `/sources` reply about the source `name`.
 fn block<'a>(reply: &'a str, name: &str) -> &'a str {
     let start = reply
@@ -86,12 +65,13 @@ async fn refused_redirects_store_nothing_and_probe_no_port() {
     let config = write_config_sources(dir.path(), &telegram.url, &sources);
     let bot = BotProcess::spawn(&config, "bot.log");
 
-    let reply = sources_when(&telegram, &bot, |r| {
-        r.contains("redirect to http://localhost:")
-            && r.contains(&format!("redirect to http://127.0.0.1:{closed}/"))
-            && r.matches("Last good read: never").count() == 2
-    })
-    .await;
+    let reply = telegram
+        .ask_until(999_010, "/sources", &bot, |r| {
+            r.contains("redirect to http://localhost:")
+                && r.contains(&format!("redirect to http://127.0.0.1:{closed}/"))
+                && r.matches("Last good read: never").count() == 2
+        })
+        .await;
     assert!(
         block(&reply, "inward").contains("refused: to another site (localhost)"),
         "{reply}"
@@ -141,10 +121,11 @@ async fn a_site_that_asks_to_wait_is_not_read_again_before_then() {
     let config = write_config_sources(dir.path(), &telegram.url, &sources);
     let bot = BotProcess::spawn(&config, "bot.log");
 
-    let reply = sources_when(&telegram, &bot, |r| {
-        r.contains("HTTP status 503 (the site asks to wait 3600 s)")
-    })
-    .await;
+    let reply = telegram
+        .ask_until(999_010, "/sources", &bot, |r| {
+            r.contains("HTTP status 503 (the site asks to wait 3600 s)")
+        })
+        .await;
     assert!(
         block(&reply, "patient").contains("asks to wait 3600 s"),
         "{reply}"
