@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
 use crate::support::fixture;
-use crate::support::site::{Behaviour, FakeSite};
+use crate::support::site::{Behaviour, FakeSite, closed_port};
 
 fn source(url: &str, extra: &str) -> SourceConfig {
     Config::from_toml(&format!(
@@ -190,23 +190,14 @@ async fn a_redirect_loop_ends_after_five_redirects_with_a_clear_error() {
     );
 }
 
-/// A port nothing listens on (bound, then let go).
-async fn closed_port() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 #[tokio::test]
 async fn a_redirect_to_another_host_is_refused_before_it_is_read() {
     let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
     // The same server under another name: only the configured host is followed.
-    site.behave(Behaviour {
-        redirects: vec![(
-            "/".into(),
-            format!("http://localhost:{}/internal.xml", site.port()),
-        )],
-        ..Behaviour::default()
-    });
+    site.redirect(
+        "/",
+        format!("http://localhost:{}/internal.xml", site.port()),
+    );
     let src = source(&site.url, "");
     let err = get(&src, &Validators::default()).await.unwrap_err();
     assert!(
@@ -233,10 +224,7 @@ async fn a_redirect_to_another_port_is_refused_without_connecting() {
     let other = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
     let src = source(&site.url, "");
     for port in [other.port(), closed_port().await] {
-        site.behave(Behaviour {
-            redirects: vec![("/".into(), format!("http://127.0.0.1:{port}/"))],
-            ..Behaviour::default()
-        });
+        site.redirect("/", format!("http://127.0.0.1:{port}/"));
         let err = get(&src, &Validators::default()).await.unwrap_err();
         assert!(
             matches!(
@@ -263,10 +251,7 @@ async fn a_redirect_to_another_port_is_refused_without_connecting() {
 async fn a_redirect_to_the_www_twin_is_followed() {
     let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
     let port = site.port();
-    site.behave(Behaviour {
-        redirects: vec![("/".into(), format!("http://www.localhost:{port}/list"))],
-        ..Behaviour::default()
-    });
+    site.redirect("/", format!("http://www.localhost:{port}/list"));
     let src = source(&format!("http://localhost:{port}/"), "");
     let got = fetched(get(&src, &Validators::default()).await.unwrap());
     assert_eq!(

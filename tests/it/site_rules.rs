@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::support::site::{Behaviour, FakeSite};
+use crate::support::site::{Behaviour, FakeSite, closed_port};
 use crate::support::telegram::FakeTelegram;
 use crate::support::{BotProcess, release_page, source_toml, write_config_sources};
 
@@ -27,32 +27,17 @@ async fn refused_redirects_store_nothing_and_probe_no_port() {
     let telegram = FakeTelegram::start().await;
     // `inward` sends the bot to an "internal" feed: the same server under another name.
     let inward = FakeSite::start(release_page(&[(900, today, "Internal only")])).await;
-    inward.behave(Behaviour {
-        redirects: vec![(
-            "/".into(),
-            format!("http://localhost:{}/internal.xml", inward.port()),
-        )],
-        ..Behaviour::default()
-    });
+    inward.redirect(
+        "/",
+        format!("http://localhost:{}/internal.xml", inward.port()),
+    );
     // `probe` sends it to a port where nothing listens.
     let probe = FakeSite::start("x").await;
-    let closed = {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    probe.behave(Behaviour {
-        redirects: vec![("/".into(), format!("http://127.0.0.1:{closed}/"))],
-        ..Behaviour::default()
-    });
+    let closed = closed_port().await;
+    probe.redirect("/", format!("http://127.0.0.1:{closed}/"));
     // `twin` moved to its www. name: followed.
     let twin = FakeSite::start(release_page(&[(901, today, "Public release")])).await;
-    twin.behave(Behaviour {
-        redirects: vec![(
-            "/".into(),
-            format!("http://www.localhost:{}/list", twin.port()),
-        )],
-        ..Behaviour::default()
-    });
+    twin.redirect("/", format!("http://www.localhost:{}/list", twin.port()));
     let dir = tempfile::tempdir().unwrap();
     let sources = source_toml("inward", &inward.url, 1, "")
         + &source_toml("probe", &probe.url, 1, "")

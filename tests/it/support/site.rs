@@ -135,6 +135,15 @@ impl FakeSite {
         }
     }
 
+    /// From the next request on, answers `from` with a 302 to `to` (and
+    /// everything else with the page).
+    pub fn redirect(&self, from: &str, to: String) {
+        self.behave(Behaviour {
+            redirects: vec![(from.into(), to)],
+            ..Behaviour::default()
+        });
+    }
+
     /// Changes how the site answers from the next request on.
     pub fn behave(&self, behaviour: Behaviour) {
         *self.behaviour.lock().unwrap() = behaviour;
@@ -191,4 +200,12 @@ impl FakeSite {
         }
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
+}
+
+/// A loopback port nothing listens on (bound, then let go).
+pub async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    listener.local_addr().expect("local addr").port()
 }
