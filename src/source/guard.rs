@@ -6,7 +6,7 @@
 //!   configured host or its `www.`/bare twin only, on its port (or the target
 //!   scheme's default), never from HTTPS to HTTP, never to a loopback, private
 //!   or link-local address literal.
-//! - Names ([`GuardedResolver`]): every host name is resolved through a guard
+//! - Names (`GuardedResolver`): every host name is resolved through a guard
 //!   that drops loopback, private and link-local answers ([`is_public`]), so
 //!   neither a twin that resolves inward nor the configured name itself (DNS
 //!   rebinding, on the first request as on later ones) reaches the inside
