@@ -1,7 +1,7 @@
 //! One poll cycle, measured: `cargo bench --bench poll`.
 //!
 //! A fake site runs in a child process (this same binary, re-executed), so the
-//! CPU time read with `getrusage(RUSAGE_SELF)` is the watcher's alone. Two cases,
+//! CPU time read with `getrusage(RUSAGE_SELF)` is the poller's alone. Two cases,
 //! each through `poller::poll_once`, the code the bot runs:
 //!
 //! - unchanged: a conditional GET answered 304 (nothing decoded, nothing stored);

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use url::Url;
 
 use crate::config::{Config, SourceConfig, SourceKind, is_valid_source_name};
+use crate::redact::Redacted;
 use crate::render::shorten;
 use crate::source::charset::Decoded;
 use crate::source::fetch::{FetchOutcome, HttpMeta, Validators, client_for, fetch, read_file};
@@ -22,7 +23,7 @@ use crate::store::PollPolicy;
 /// A page read once on the operator's request.
 #[derive(Debug, Clone)]
 pub struct OneRead {
-    /// What the operator asked for, as shown back.
+    /// What the operator asked for, as shown back (a URL redacted).
     pub shown: String,
     /// The settings used: the named source's, or the first source's with kind
     /// `auto` for a bare URL or file.
@@ -51,8 +52,8 @@ pub async fn read_target(config: &Config, target: Option<&str>) -> anyhow::Resul
     let source = match target {
         None => first.clone(),
         Some(t) if t.starts_with("http://") || t.starts_with("https://") => {
-            let url =
-                Url::parse(t).map_err(|e| anyhow::anyhow!("`{t}` is not a valid URL: {e}"))?;
+            // Not echoed: the operator's URL may carry credentials.
+            let url = Url::parse(t).map_err(|e| anyhow::anyhow!("not a valid URL: {e}"))?;
             let mut adhoc = config
                 .sources
                 .iter()
@@ -91,11 +92,14 @@ pub async fn read_target(config: &Config, target: Option<&str>) -> anyhow::Resul
         // We sent no validators, so a 304 is the server's confusion.
         FetchOutcome::NotModified => anyhow::bail!(
             "{}: 304 Not Modified to an unconditional request",
-            source.url
+            Redacted(&source.url)
         ),
     };
     Ok(OneRead {
-        shown: target.map_or_else(|| source.url.to_string(), str::to_string),
+        shown: match target {
+            Some(name) if config.source_named(name).is_some() => name.to_string(),
+            _ => Redacted(&source.url).to_string(),
+        },
         base: fetched.http.final_url.clone(),
         body: fetched.body,
         http: Some(fetched.http),
@@ -138,7 +142,12 @@ pub fn describe(read: &OneRead, page: &Page, today: NaiveDate) -> String {
     );
     match &read.http {
         Some(http) => {
-            let _ = writeln!(out, "HTTP {} from {}", http.status, http.final_url);
+            let _ = writeln!(
+                out,
+                "HTTP {} from {}",
+                http.status,
+                Redacted(&http.final_url)
+            );
             let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
             let _ = writeln!(
                 out,
@@ -156,7 +165,11 @@ pub fn describe(read: &OneRead, page: &Page, today: NaiveDate) -> String {
             }
         }
         None => {
-            let _ = writeln!(out, "read from a file; links resolve against {}", read.base);
+            let _ = writeln!(
+                out,
+                "read from a file; links resolve against {}",
+                Redacted(&read.base)
+            );
         }
     }
     let _ = writeln!(

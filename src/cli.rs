@@ -9,6 +9,7 @@ use clap::builder::{OsStringValueParser, TypedValueParser as _};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, TELEGRAM_API};
+use crate::redact::Redacted;
 
 /// Environment variable naming the configuration file when `--config` is not given
 /// (the flag wins), so a container can point at a mounted file without changing its command.
@@ -155,7 +156,8 @@ fn init_logging(default: &str) {
         .try_init();
 }
 
-/// A human summary of the effective configuration (never the token).
+/// A human summary of the effective configuration (never the token, and URLs
+/// without credentials or secret query values).
 pub fn describe(config: &Config) -> String {
     let mut out = format!(
         "configuration is valid\ndata_dir = {}\n",
@@ -172,7 +174,7 @@ pub fn describe(config: &Config) -> String {
             .telegram
             .api_url
             .as_ref()
-            .map_or(TELEGRAM_API.to_string(), |u| u.to_string()),
+            .map_or(TELEGRAM_API.to_string(), |u| Redacted(u).to_string()),
         config.telegram.long_poll.as_secs(),
         config.telegram.throttle,
         config.telegram.messages_per_sec,
@@ -184,7 +186,7 @@ pub fn describe(config: &Config) -> String {
             s.name,
             s.kind,
             if s.selectors.is_some() { ", CSS selectors" } else { "" },
-            s.url,
+            Redacted(&s.url),
             s.interval.as_secs(),
             s.max_new_items,
             s.max_age_days,

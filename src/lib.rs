@@ -34,6 +34,7 @@
 //! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
 //! - [`commands`] — one file per bot command; each turns a request into reply text.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
+//! - [`redact`] — source URLs shown without credentials or secret query values.
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handler.
 //! - [`shutdown`] — how every long-running part hears that it should stop.
@@ -54,6 +55,7 @@ pub mod limiter;
 pub mod messenger;
 pub mod poller;
 pub mod preview;
+pub mod redact;
 pub mod render;
 pub mod sender;
 pub mod shutdown;

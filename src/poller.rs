@@ -1,8 +1,9 @@
 //! Polling sources: fetch each on its interval, extract, and record in the store.
 //!
 //! A failed read (network, HTTP status, a page with no releases on it) records
-//! nothing and is retried sooner, with backoff and jitter; one source never
-//! waits for another. Operators ([`Alerts`]) hear once when a source has been
+//! nothing and is retried with backoff and jitter ([`retry_delay`]): soon at
+//! first, then less often than a healthy source is read, and never before the
+//! site's `Retry-After`; one source never waits for another. Operators ([`Alerts`]) hear once when a source has been
 //! failing for `alert_after_secs` and once when it recovers, at once when a page
 //! that had releases shows none, and when one read brings more new items than
 //! the flood guard allows.
@@ -15,6 +16,7 @@ use tokio::sync::Notify;
 
 use crate::alerts::Alerts;
 use crate::config::SourceConfig;
+use crate::redact::Redacted;
 use crate::render::escape;
 use crate::shutdown::Shutdown;
 use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
@@ -62,7 +64,7 @@ pub async fn poll_once(
     let page = extract(source, &fetched.body.text, &fetched.http.final_url)?;
     if page.items.is_empty() {
         return Err(PollError::NoItems {
-            url: source.url.to_string(),
+            url: Redacted(&source.url).to_string(),
             had: store.record_empty(&source.name)?,
         });
     }
@@ -81,8 +83,18 @@ pub async fn poll_once(
 /// to operators: fewer could be a quiet feed emptying out on its own.
 pub const EMPTY_ALERT_MIN: u64 = 3;
 
-/// Longest wait between retries of a failing source, whatever its interval.
-pub const RETRY_CAP: Duration = Duration::from_secs(300);
+/// Backoff beyond [`BACKOFF_INTERVALS`] intervals stops here, unless the
+/// interval is over half of it (then at 2 intervals), or the site asked for
+/// longer (`Retry-After`): a failing source still notices recovery soon.
+pub const RETRY_CAP: Duration = Duration::from_secs(3_600);
+
+/// A failing source backs off to at most this many intervals, so once backed
+/// off it is read less often than a healthy one, never more often.
+pub const BACKOFF_INTERVALS: u32 = 4;
+
+/// The first retry of a failing source comes after about this long (or the
+/// interval, if shorter): most failures are passing blips.
+pub const FIRST_RETRY: Duration = Duration::from_secs(10);
 
 /// Polls `source` until shutdown, waking delivery when pushes were
 /// journaled and telling operators through `alerts` what needs a human.
@@ -133,6 +145,10 @@ pub async fn run(
             }
             Err(e) => {
                 let error = e.to_string();
+                let asked = match &e {
+                    PollError::Fetch(fetch) => fetch.retry_after(),
+                    _ => None,
+                };
                 if let Err(store_error) = store.record_failure(&source.name, &error, now) {
                     tracing::error!(error = %store_error, "cannot record the failure");
                 }
@@ -149,7 +165,7 @@ pub async fn run(
                     alerts.send(health_message(&source, &change));
                 }
                 let seed = u64::from(now.timestamp_subsec_nanos()) ^ u64::from(health.failures);
-                read_retry_delay(health.failures, source.interval, seed)
+                read_retry_delay(health.failures, source.interval, asked, seed)
             }
         };
         if health != health_before
@@ -177,7 +193,7 @@ fn report(source: &SourceConfig, outcome: &PollOutcome, alerts: &Alerts) {
              They are recorded but nobody was sent them: most likely the page's address or layout changed. \
              <code>check-source {}</code> shows what the bot reads.",
             escape(name),
-            escape(source.url.as_str()),
+            escape(&Redacted(&source.url).to_string()),
             source.max_new_items,
             escape(name),
         ));
@@ -270,7 +286,7 @@ fn emptied_message(source: &SourceConfig, had: u64) -> String {
          Its address or layout has probably changed. Nothing is recorded meanwhile, and releases \
          already seen will not be sent again when they come back. You will hear when it reads again.",
         escape(&source.name),
-        escape(source.url.as_str()),
+        escape(&Redacted(&source.url).to_string()),
     )
 }
 
@@ -284,16 +300,22 @@ fn span(d: Duration) -> String {
     }
 }
 
-/// Backoff after `failures` consecutive failures: 10 s doubling, never above
-/// the interval nor [`RETRY_CAP`], then jittered down to between half and all
-/// of that step (from `seed`), so sources failing together do not retry together.
-pub fn read_retry_delay(failures: u32, interval: Duration, seed: u64) -> Duration {
-    crate::limiter::jittered_backoff(
-        Duration::from_secs(10),
-        failures,
-        interval.min(RETRY_CAP),
-        seed,
-    )
+/// The wait before reading a source again after its `failures`-th failure in a
+/// row: 10 s (or the interval, if shorter) doubling up to
+/// [`BACKOFF_INTERVALS`] × the interval, but no more than [`RETRY_CAP`] or
+/// 2 × the interval, whichever is longer; jittered down to between half and
+/// all of that step (from `seed`), so sources failing together do not retry
+/// together. So the last steps are never shorter than the interval. Never
+/// sooner than the site's `Retry-After` (`asked`, capped at an hour by fetch).
+pub fn read_retry_delay(
+    failures: u32,
+    interval: Duration,
+    asked: Option<Duration>,
+    seed: u64,
+) -> Duration {
+    let cap = (interval * BACKOFF_INTERVALS).min(RETRY_CAP.max(interval * 2));
+    let backoff = crate::limiter::jittered_backoff(FIRST_RETRY.min(interval), failures, cap, seed);
+    asked.map_or(backoff, |asked| backoff.max(asked))
 }
 
 #[cfg(test)]
@@ -301,21 +323,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_delay_doubles_with_jitter_within_the_cap() {
-        let hour = Duration::from_secs(3_600);
+    fn retry_delay_doubles_with_jitter_beyond_the_interval_up_to_four_of_them() {
+        let five_min = Duration::from_secs(300);
         for seed in 0..200u64 {
-            let first = read_retry_delay(1, hour, seed);
+            let first = read_retry_delay(1, five_min, None, seed);
             assert!((Duration::from_secs(5)..Duration::from_secs(10)).contains(&first));
-            let third = read_retry_delay(3, hour, seed);
+            let third = read_retry_delay(3, five_min, None, seed);
             assert!((Duration::from_secs(20)..Duration::from_secs(40)).contains(&third));
-            let late = read_retry_delay(30, hour, seed);
-            assert!((RETRY_CAP / 2..RETRY_CAP).contains(&late), "{late:?}");
-            let short = read_retry_delay(5, Duration::from_secs(1), seed);
+            // After a run of failures the site is read less often than when healthy.
+            let late = read_retry_delay(30, five_min, None, seed);
+            assert!(
+                (2 * five_min..4 * five_min).contains(&late),
+                "{late:?}: beyond the interval, within 4 of them"
+            );
+            // Capped at an hour, or at two intervals when they are longer.
+            let quarter = read_retry_delay(30, Duration::from_secs(900), None, seed);
+            assert!((RETRY_CAP / 2..RETRY_CAP).contains(&quarter), "{quarter:?}");
+            let day = Duration::from_secs(86_400);
+            let daily = read_retry_delay(30, day, None, seed);
+            assert!((day..2 * day).contains(&daily), "{daily:?}");
+            // A one-second interval starts at one second.
+            let short = read_retry_delay(1, Duration::from_secs(1), None, seed);
             assert!(short < Duration::from_secs(1) && short >= Duration::from_millis(500));
+            assert!(
+                read_retry_delay(9, Duration::from_secs(1), None, seed) < Duration::from_secs(4)
+            );
         }
-        let spread: std::collections::HashSet<_> =
-            (0..50u64).map(|s| read_retry_delay(2, hour, s)).collect();
+        let spread: std::collections::HashSet<_> = (0..50u64)
+            .map(|s| read_retry_delay(2, five_min, None, s))
+            .collect();
         assert!(spread.len() > 40, "jitter spreads retries");
+    }
+
+    #[test]
+    fn retry_delay_never_comes_before_the_sites_retry_after() {
+        let ten = Some(Duration::from_secs(10));
+        for seed in 0..200u64 {
+            for failures in 1..12 {
+                // A 1 s interval would retry within a second or four: the site said 10 s.
+                let fast = read_retry_delay(failures, Duration::from_secs(1), ten, seed);
+                assert!(fast >= Duration::from_secs(10), "{fast:?}");
+                let hour =
+                    read_retry_delay(failures, Duration::from_secs(60), Some(RETRY_CAP), seed);
+                assert_eq!(hour, RETRY_CAP);
+            }
+            // A backoff already longer than asked stays as it is.
+            let late = read_retry_delay(30, Duration::from_secs(300), ten, seed);
+            assert!(late >= Duration::from_secs(600), "{late:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::Context;
 use crate::config::SourceConfig;
+use crate::redact::Redacted;
 use crate::render::{escape, shorten};
 use crate::store::{Store, StoreError, Subscription};
 
@@ -37,19 +38,22 @@ pub fn reply(ctx: &Context, chat: i64) -> Result<String, StoreError> {
 }
 
 /// One source's heading and read history, shared by `/sources` and `/status`:
-/// name, URL, last good read (and how many releases it showed), last error.
+/// name, URL (redacted), last good read (and how many releases it showed), last error.
 pub fn source_block(store: &Store, source: &SourceConfig) -> Result<String, StoreError> {
     let last_success = store.last_success(&source.name)?;
+    let url = Redacted(&source.url).to_string();
     let mut text = format!(
         "<b>{}</b> {}\nLast good read: {}",
         escape(&source.name),
-        escape(source.url.as_str()),
+        escape(&url),
         when(last_success)
     );
     if let Some(count) = store.item_count_of(&source.name)? {
         text.push_str(&format!("\nReleases on the page then: {count}"));
     }
     if let Some((error, at)) = store.last_failure(&source.name)? {
+        // Errors stored by older versions named the URL whole.
+        let error = error.replace(source.url.as_str(), &url);
         let recovered = last_success.is_some_and(|ok| ok > at);
         text.push_str(&format!(
             "\nLast error: {} — {}{}",

@@ -6,24 +6,37 @@
 //! under a size cap that applies to the *decoded* bytes, so a gzip bomb is
 //! refused like any other oversized page. A Content-Length over the cap is
 //! refused before the body is read. Bodies are decoded by [`super::charset`].
-//! Errors name the URL and say what happened, so the watcher can log them as is.
+//! Errors name the URL (redacted: [`crate::redact`]) and say what happened, so
+//! the poller can log and store them as they are; a 429 or 503 carries the
+//! site's `Retry-After` for the poller to honour.
+//!
+//! What a site can make us reach is bounded by [`super::guard`]: redirects
+//! stay on the configured site, and names never resolve into the inside network.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use reqwest::StatusCode;
+use reqwest::dns::Resolve;
 use reqwest::header::{
     CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, EXPIRES, HeaderMap, IF_MODIFIED_SINCE,
-    IF_NONE_MATCH, LAST_MODIFIED,
+    IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
 };
 use url::Url;
 
 use super::charset::{self, Decoded};
+use super::guard::{
+    GuardedResolver, RedirectRefusal, RefusedAddress, RefusedRedirect, SystemResolver,
+};
 use crate::config::SourceConfig;
+use crate::redact::Redacted;
 
-/// Redirects followed before giving up; a loop ends here with a clear error.
-pub const MAX_REDIRECTS: usize = 5;
+/// The longest wait a site's `Retry-After` can impose: a larger value (or a
+/// date further ahead) counts as this, so a site cannot silence a source for days.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
 
-/// Why a page could not be read.
+/// Why a page could not be read. URLs in it are redacted.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// The HTTP client could not be built from the source's settings.
@@ -38,8 +51,18 @@ pub enum FetchError {
     },
     #[error("{url}: no complete answer within {after:?} (sources[].timeout_secs)")]
     Timeout { url: String, after: Duration },
-    #[error("{url}: more than {limit} redirects (a redirect loop?)")]
-    Redirects { url: String, limit: usize },
+    /// A redirect broke the rules of [`super::guard`]; nothing was read from its target.
+    #[error("{url}: redirect to {to} refused: {refusal}")]
+    Redirect {
+        url: String,
+        to: String,
+        refusal: RedirectRefusal,
+    },
+    /// A host name resolved only to addresses a public source may not reach.
+    #[error(
+        "{url}: {host} resolves only to loopback, private or link-local addresses, which a source at a public address may not reach; refused before connecting"
+    )]
+    LocalAddress { url: String, host: String },
     #[error("{url}: {detail}")]
     Network {
         url: String,
@@ -47,8 +70,14 @@ pub enum FetchError {
         #[source]
         source: reqwest::Error,
     },
-    #[error("{url}: HTTP status {status}")]
-    Status { url: String, status: u16 },
+    #[error("{url}: HTTP status {status}{}",
+        .retry_after.map(|d| format!(" (the site asks to wait {} s)", d.as_secs())).unwrap_or_default())]
+    Status {
+        url: String,
+        status: u16,
+        /// The site's `Retry-After` on a 429 or 503, at most [`MAX_RETRY_AFTER`].
+        retry_after: Option<Duration>,
+    },
     #[error("{url}: body larger than the {limit}-byte cap (sources[].max_bytes){}",
         .declared.map(|d| format!("; Content-Length says {d}")).unwrap_or_default())]
     TooLarge {
@@ -63,8 +92,18 @@ pub enum FetchError {
     },
 }
 
+impl FetchError {
+    /// How long the site asked us to wait before reading again, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
 /// The validators of a good read, sent back to make the next GET conditional.
-/// Kept in memory by the watcher; empty means "unconditional".
+/// Kept in memory by the poller; empty means "unconditional".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Validators {
     /// `ETag`, sent back as `If-None-Match`.
@@ -111,13 +150,25 @@ pub struct HttpMeta {
 }
 
 /// An HTTP client configured for one source: user agent, connect and total
-/// timeouts, gzip, and at most [`MAX_REDIRECTS`] redirects.
+/// timeouts, gzip, and the redirect and address rules of [`super::guard`].
 pub fn client_for(source: &SourceConfig) -> Result<reqwest::Client, FetchError> {
+    client_with_resolver(source, Arc::new(SystemResolver))
+}
+
+/// [`client_for`] with `names` standing in for the system's resolver (tests
+/// give a table); the address guard applies to whatever it answers.
+pub fn client_with_resolver(
+    source: &SourceConfig,
+    names: Arc<dyn Resolve>,
+) -> Result<reqwest::Client, FetchError> {
     reqwest::Client::builder()
         .user_agent(source.user_agent.clone())
         .timeout(source.timeout)
         .connect_timeout(source.connect_timeout)
-        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+        .redirect(super::guard::redirect_policy(&source.url))
+        .dns_resolver(Arc::new(GuardedResolver::new(&source.url, names)))
+        // A proxy would resolve names itself, out of the guard's reach.
+        .no_proxy()
         .gzip(true)
         .build()
         .map_err(FetchError::Client)
@@ -138,17 +189,37 @@ fn chain(error: &dyn std::error::Error) -> String {
     out
 }
 
+/// The first error in `error`'s chain of causes that is a `T`.
+fn find_cause<T: std::error::Error + 'static>(error: &reqwest::Error) -> Option<&T> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = next {
+        if let Some(found) = cause.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = cause.source();
+    }
+    None
+}
+
 fn classify(url: &Url, timeout: Duration, source: reqwest::Error) -> FetchError {
-    let url = url.to_string();
-    if source.is_timeout() {
+    // reqwest's errors end with the URL, unredacted: drop it, ours is in front.
+    let source = source.without_url();
+    let url = Redacted(url).to_string();
+    if let Some(refused) = find_cause::<RefusedRedirect>(&source) {
+        FetchError::Redirect {
+            url,
+            to: refused.to.clone(),
+            refusal: refused.refusal.clone(),
+        }
+    } else if let Some(refused) = find_cause::<RefusedAddress>(&source) {
+        FetchError::LocalAddress {
+            url,
+            host: refused.host.clone(),
+        }
+    } else if source.is_timeout() {
         FetchError::Timeout {
             url,
             after: timeout,
-        }
-    } else if source.is_redirect() {
-        FetchError::Redirects {
-            url,
-            limit: MAX_REDIRECTS,
         }
     } else if source.is_connect() {
         FetchError::Connect {
@@ -163,6 +234,28 @@ fn classify(url: &Url, timeout: Duration, source: reqwest::Error) -> FetchError 
             source,
         }
     }
+}
+
+/// A `Retry-After` value — seconds, or an HTTP date (IMF-fixdate, RFC 850 or
+/// asctime) — as a wait from `now`, at most [`MAX_RETRY_AFTER`]; a date in
+/// the past is no wait. `None` when it is neither.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    let wait = if let Ok(secs) = value.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let at = DateTime::parse_from_rfc2822(value)
+            .map(|d| d.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+                    .iter()
+                    .find_map(|f| NaiveDateTime::parse_from_str(value, f).ok())
+                    .map(|d| d.and_utc())
+            })?;
+        (at - now).to_std().unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
@@ -182,6 +275,7 @@ pub async fn fetch(
     validators: &Validators,
 ) -> Result<FetchOutcome, FetchError> {
     let (url, max_bytes) = (&source.url, source.max_bytes);
+    let shown = || Redacted(url).to_string();
     let fail = |e| classify(url, source.timeout, e);
     let mut request = client.get(url.clone());
     if let Some(etag) = &validators.etag {
@@ -196,13 +290,20 @@ pub async fn fetch(
         return Ok(FetchOutcome::NotModified);
     }
     if !status.is_success() {
+        let asks_to_wait = matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        );
         return Err(FetchError::Status {
-            url: url.to_string(),
+            url: shown(),
             status: status.as_u16(),
+            retry_after: header(response.headers(), RETRY_AFTER)
+                .filter(|_| asks_to_wait)
+                .and_then(|v| parse_retry_after(&v, Utc::now())),
         });
     }
     let too_large = |declared| FetchError::TooLarge {
-        url: url.to_string(),
+        url: shown(),
         limit: max_bytes,
         declared,
     };
@@ -253,4 +354,43 @@ pub fn read_file(path: &std::path::Path) -> Result<Decoded, FetchError> {
         source,
     })?;
     Ok(charset::decode(&body, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date_capped_at_an_hour() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let parse = |v| parse_retry_after(v, now);
+        assert_eq!(parse("10"), Some(Duration::from_secs(10)));
+        assert_eq!(parse(" 0 "), Some(Duration::ZERO));
+        assert_eq!(parse("86400"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse("Wednesday, 21-Oct-15 07:28:30 GMT"),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse("Wed Oct 21 07:29:00 2015"),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse("Wed, 21 Oct 2015 07:00:00 GMT"),
+            Some(Duration::ZERO),
+            "past"
+        );
+        assert_eq!(
+            parse("Thu, 22 Oct 2015 07:28:00 GMT"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse("soon"), None);
+        assert_eq!(parse("-5"), None);
+    }
 }

@@ -1,6 +1,7 @@
 //! Where releases come from: fetching a page and extracting items and page chrome.
 //!
-//! Fetching ([`fetch`]) is the only part that does I/O; extraction ([`extract()`]
+//! Fetching ([`fetch`]) is the only part that does I/O, within what [`guard`]
+//! lets a site make us reach; extraction ([`extract()`]
 //! dispatching to [`extract`](mod@extract) for HTML and [`feed`] for feeds),
 //! character-set decoding ([`charset`]) and Cloudflare e-mail decoding
 //! ([`cfemail`]) are pure functions, tested on fixtures.
@@ -10,6 +11,7 @@ pub mod charset;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
+pub mod guard;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -44,7 +46,7 @@ pub fn extract(source: &SourceConfig, text: &str, base: &Url) -> Result<Page, Ex
     match effective_kind(source.kind, text) {
         SourceKind::Feed => Ok(Page {
             items: feed::extract_feed(text, base).map_err(|source| ExtractError::Feed {
-                url: base.to_string(),
+                url: crate::redact::Redacted(base).to_string(),
                 source,
             })?,
             contacts: Contacts::default(),

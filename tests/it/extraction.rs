@@ -116,7 +116,7 @@ fn relative_links_resolve_against_the_page_url() {
     assert_eq!(page.items[1].id, "127.0.0.1/fnapr/7153");
 }
 
-// ---- every fixture, through the one entry point the watcher uses ----------------------------
+// ---- every fixture, through the one entry point the poller uses ----------------------------
 
 use embassy_bot::config::SourceKind;
 use embassy_bot::source::charset::{self, CharsetFrom};

@@ -1,19 +1,22 @@
 //! Fetch behaviour against a fake site over loopback: conditional GET and 304,
-//! gzip, the size cap (declared, chunked, gzip bomb), timeouts, redirect loops,
+//! gzip, the size cap (declared, chunked, gzip bomb), timeouts, the redirect
+//! rules (count, host, port, the www twin) and the address guard, `Retry-After`,
 //! the user agent, and the site's literal-`&` list paths.
 
 use std::time::{Duration, Instant};
 
 use embassy_bot::config::{Config, SourceConfig};
 use embassy_bot::source::fetch::{
-    FetchError, FetchOutcome, Fetched, Validators, client_for, fetch,
+    FetchError, FetchOutcome, Fetched, MAX_RETRY_AFTER, Validators, client_for,
+    client_with_resolver, fetch,
 };
+use embassy_bot::source::guard::{MAX_REDIRECTS, RedirectRefusal};
 use embassy_bot::store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
 use crate::support::fixture;
-use crate::support::site::{Behaviour, FakeSite};
+use crate::support::site::{Behaviour, FakeSite, closed_port};
 
 fn source(url: &str, extra: &str) -> SourceConfig {
     Config::from_toml(&format!(
@@ -64,7 +67,7 @@ async fn validators_make_the_second_get_conditional_and_304_is_not_modified() {
 }
 
 #[tokio::test]
-async fn the_watcher_keeps_validators_in_memory_and_treats_304_as_success() {
+async fn the_poller_keeps_validators_in_memory_and_treats_304_as_success() {
     let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
     site.behave(Behaviour {
         etag: Some("\"v1\"".into()),
@@ -161,7 +164,7 @@ async fn a_slow_site_times_out_with_a_clear_error() {
 }
 
 #[tokio::test]
-async fn a_redirect_loop_ends_with_a_clear_error() {
+async fn a_redirect_loop_ends_after_five_redirects_with_a_clear_error() {
     let site = FakeSite::start("loop").await;
     site.behave(Behaviour {
         redirect_to: Some("/again".into()),
@@ -169,9 +172,169 @@ async fn a_redirect_loop_ends_with_a_clear_error() {
     });
     let src = source(&site.url, "");
     let err = get(&src, &Validators::default()).await.unwrap_err();
-    assert!(matches!(err, FetchError::Redirects { .. }), "{err:?}");
-    assert!(err.to_string().contains("redirect"), "{err}");
-    assert!(site.hits() <= 7, "bounded: {}", site.hits());
+    assert!(
+        matches!(
+            err,
+            FetchError::Redirect {
+                refusal: RedirectRefusal::TooMany,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("more than 5 redirects"), "{err}");
+    assert_eq!(
+        site.hits(),
+        1 + MAX_REDIRECTS,
+        "the first read and 5 redirects"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_refused_before_it_is_read() {
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    // The same server under another name: only the configured host is followed.
+    site.redirect(
+        "/",
+        format!("http://localhost:{}/internal.xml", site.port()),
+    );
+    let src = source(&site.url, "");
+    let err = get(&src, &Validators::default()).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            FetchError::Redirect {
+                refusal: RedirectRefusal::OtherSite { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("redirect to http://localhost:") && text.contains("another site"),
+        "{text}"
+    );
+    assert_eq!(site.paths(), ["/"], "the internal page was never asked for");
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_port_is_refused_without_connecting() {
+    let site = FakeSite::start("x").await;
+    let other = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let src = source(&site.url, "");
+    for port in [other.port(), closed_port().await] {
+        site.redirect("/", format!("http://127.0.0.1:{port}/"));
+        let err = get(&src, &Validators::default()).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FetchError::Redirect {
+                    refusal: RedirectRefusal::OtherPort { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Refused before connecting: an open port and a closed one read alike.
+        let text = err.to_string();
+        assert!(text.contains(&format!("another port ({port})")), "{text}");
+        assert!(
+            !text.to_lowercase().contains("connection refused"),
+            "{text}"
+        );
+    }
+    assert_eq!(other.hits(), 0);
+}
+
+#[tokio::test]
+async fn a_redirect_to_the_www_twin_is_followed() {
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let port = site.port();
+    site.redirect("/", format!("http://www.localhost:{port}/list"));
+    let src = source(&format!("http://localhost:{port}/"), "");
+    let got = fetched(get(&src, &Validators::default()).await.unwrap());
+    assert_eq!(
+        got.http.final_url.as_str(),
+        format!("http://www.localhost:{port}/list")
+    );
+    assert!(got.body.text.contains("fnapr/7153"));
+    assert_eq!(site.paths(), ["/", "/list"]);
+    assert_eq!(
+        site.requests()[1].header("host"),
+        Some(format!("www.localhost:{port}").as_str())
+    );
+}
+
+/// A stand-in for DNS that answers every name with one address.
+struct Dns(std::net::IpAddr);
+
+impl reqwest::dns::Resolve for Dns {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let addr = std::net::SocketAddr::new(self.0, 0);
+        Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs) })
+    }
+}
+
+#[tokio::test]
+async fn a_public_name_that_resolves_to_loopback_is_refused_before_connecting() {
+    // news.example looks public; its DNS answer (the fake's loopback address)
+    // is what DNS rebinding would give. The guard refuses it.
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let src = source(&format!("http://news.example:{}/", site.port()), "");
+    let dns = std::sync::Arc::new(Dns("127.0.0.1".parse().unwrap()));
+    let client = client_with_resolver(&src, dns).unwrap();
+    let err = fetch(&client, &src, &Validators::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FetchError::LocalAddress { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("news.example resolves only to loopback, private or link-local"),
+        "{text}"
+    );
+    assert_eq!(site.hits(), 0);
+}
+
+#[tokio::test]
+async fn retry_after_comes_back_with_429_and_503_capped_at_an_hour() {
+    let site = FakeSite::start("x").await;
+    let src = source(&site.url, "");
+    let answer = |status: u16, retry_after: String| {
+        site.set_status(status, "busy");
+        site.behave(Behaviour {
+            retry_after: Some(retry_after),
+            ..Behaviour::default()
+        });
+        let src = src.clone();
+        async move { get(&src, &Validators::default()).await.unwrap_err() }
+    };
+    let err = answer(503, "10".into()).await;
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(10)));
+    assert!(
+        err.to_string()
+            .contains("HTTP status 503 (the site asks to wait 10 s)"),
+        "{err}"
+    );
+
+    let at = chrono::Utc::now() + chrono::Duration::seconds(600);
+    let err = answer(429, at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()).await;
+    let wait = err.retry_after().expect("an HTTP date");
+    assert!(
+        wait <= Duration::from_secs(600) && wait >= Duration::from_secs(500),
+        "{wait:?}"
+    );
+
+    assert_eq!(
+        answer(503, "86400".into()).await.retry_after(),
+        Some(MAX_RETRY_AFTER)
+    );
+    assert_eq!(
+        answer(500, "10".into()).await.retry_after(),
+        None,
+        "only 429 and 503"
+    );
+    assert_eq!(answer(503, "later".into()).await.retry_after(), None);
 }
 
 #[tokio::test]
@@ -180,7 +343,14 @@ async fn error_statuses_name_the_url() {
     site.set_status(503, "busy");
     let src = source(&site.url, "");
     let err = get(&src, &Validators::default()).await.unwrap_err();
-    assert!(matches!(err, FetchError::Status { status: 503, .. }));
+    assert!(matches!(
+        err,
+        FetchError::Status {
+            status: 503,
+            retry_after: None,
+            ..
+        }
+    ));
     assert!(err.to_string().contains(&site.url), "{err}");
 }
 

@@ -11,6 +11,8 @@ mod extraction;
 mod fanout;
 mod fetch;
 mod flood;
+mod secrets;
+mod site_rules;
 mod sources;
 mod store;
 mod support;

@@ -1,6 +1,6 @@
 //! A fake web site over loopback: serves whatever page the test sets, counts and
 //! records requests, and can behave like a real server (validators and 304, gzip,
-//! slowness, redirects) when a test asks for it with [`Behaviour`].
+//! slowness, redirects, `Retry-After`) when a test asks for it with [`Behaviour`].
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,6 +24,10 @@ pub struct Behaviour {
     pub delay: Option<Duration>,
     /// Answer every request with a 302 to this path (itself: a loop).
     pub redirect_to: Option<String>,
+    /// Answer a request for the first path with a 302 to the second (any URL).
+    pub redirects: Vec<(String, String)>,
+    /// Sent as `Retry-After` with every answer that is not a redirect.
+    pub retry_after: Option<String>,
 }
 
 impl Default for Behaviour {
@@ -36,6 +40,8 @@ impl Default for Behaviour {
             gzip: false,
             delay: None,
             redirect_to: None,
+            redirects: Vec::new(),
+            retry_after: None,
         }
     }
 }
@@ -80,13 +86,19 @@ impl FakeSite {
                         .last_modified
                         .as_deref()
                         .is_some_and(|d| req.header("if-modified-since") == Some(d));
+                let redirect = how.redirect_to.clone().or_else(|| {
+                    how.redirects
+                        .iter()
+                        .find(|(from, _)| *from == req.path)
+                        .map(|(_, to)| to.clone())
+                });
                 r.lock().unwrap().push(req);
                 if let Some(delay) = how.delay {
                     tokio::time::sleep(delay).await;
                 }
                 let (status, body) = p.lock().unwrap().clone();
                 h.fetch_add(1, Ordering::SeqCst);
-                if let Some(to) = how.redirect_to {
+                if let Some(to) = redirect {
                     let mut resp = Response::new(302, "text/plain", "moved");
                     resp.headers.push(("Location".into(), to));
                     return Some(resp);
@@ -109,6 +121,7 @@ impl FakeSite {
                 add("Last-Modified", how.last_modified);
                 add("Cache-Control", how.cache_control);
                 add("Content-Encoding", how.gzip.then(|| "gzip".into()));
+                add("Retry-After", how.retry_after);
                 Some(resp)
             })
         });
@@ -120,6 +133,15 @@ impl FakeSite {
             behaviour,
             requests,
         }
+    }
+
+    /// From the next request on, answers `from` with a 302 to `to` (and
+    /// everything else with the page).
+    pub fn redirect(&self, from: &str, to: String) {
+        self.behave(Behaviour {
+            redirects: vec![(from.into(), to)],
+            ..Behaviour::default()
+        });
     }
 
     /// Changes how the site answers from the next request on.
@@ -138,6 +160,21 @@ impl FakeSite {
 
     pub fn set_status(&self, status: u16, body: impl Into<Vec<u8>>) {
         *self.page.lock().unwrap() = (status, body.into());
+    }
+
+    /// The paths requested so far, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.requests().into_iter().map(|r| r.path).collect()
+    }
+
+    /// The port the site listens on (its URL is `http://127.0.0.1:<port>/`).
+    pub fn port(&self) -> u16 {
+        self.url
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the fake's URL ends in its port")
     }
 
     /// The User-Agent of the last request.
@@ -163,4 +200,12 @@ impl FakeSite {
         }
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
+}
+
+/// A loopback port nothing listens on (bound, then let go).
+pub async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    listener.local_addr().expect("local addr").port()
 }

@@ -206,6 +206,30 @@ impl FakeTelegram {
         all[before].clone()
     }
 
+    /// Sends `text` as `user_id` every 200 ms until the reply satisfies `done`;
+    /// returns that reply. After 20 s, panics with the last reply and the log.
+    pub async fn ask_until(
+        &self,
+        user_id: i64,
+        text: &str,
+        bot: &super::BotProcess,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let reply = self.ask(user_id, text).await.text;
+            if done(&reply) {
+                return reply;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out asking {text}; last reply: {reply}\nlog:\n{}",
+                bot.log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Waits until the bot is long-polling (it has called getUpdates at least `n` times).
     pub async fn wait_for_polls(&self, n: usize, timeout: Duration, bot: &super::BotProcess) {
         super::eventually(timeout, "the bot never polled getUpdates", bot, || {
