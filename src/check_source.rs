@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::config::{Config, SourceConfig, SourceKind, is_valid_source_name};
 use crate::render::shorten;
-use crate::source::charset::Decoded;
+use crate::source::charset::{CharsetFrom, Decoded};
 use crate::source::fetch::{FetchOutcome, HttpMeta, Validators, client_for, fetch, read_file};
 use crate::source::{Item, Page, effective_kind, extract};
 use crate::store::PollPolicy;
@@ -159,11 +159,14 @@ pub fn describe(read: &OneRead, page: &Page, today: NaiveDate) -> String {
             let _ = writeln!(out, "read from a file; links resolve against {}", read.base);
         }
     }
-    let _ = writeln!(
-        out,
-        "charset: {} (from the {})",
-        read.body.charset, read.body.from
-    );
+    let _ = match read.body.from {
+        CharsetFrom::Detected => writeln!(
+            out,
+            "charset: detected {} (no usable declaration, and the bytes are not UTF-8)",
+            read.body.charset
+        ),
+        from => writeln!(out, "charset: {} (from the {from})", read.body.charset),
+    };
     if let Some(note) = &read.body.note {
         let _ = writeln!(out, "  note: {note}");
     }
