@@ -9,6 +9,7 @@ mod e2e;
 mod extraction;
 mod fanout;
 mod fetch;
+mod realworld;
 mod sources;
 mod store;
 mod support;
