@@ -79,29 +79,22 @@ pub fn parse_date(text: &str) -> Option<When> {
     if text.len() > 80 || !text.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    FORMS.iter().find_map(|form| {
-        let c = form.captures(text)?;
-        let whole = c.get(0)?;
-        (whole.start() == 0 && text[whole.end()..].trim().is_empty())
-            .then(|| read(&c))
-            .flatten()
-    })
+    let c = DATE.captures(text)?;
+    let whole = c.get(0)?;
+    (whole.start() == 0 && text[whole.end()..].trim().is_empty())
+        .then(|| read(&c))
+        .flatten()
 }
 
 /// The first date anywhere in `text` ("Published 21 May 2022, 10:00"), and
-/// where it is. Each form is one regex: the earliest real date of any form wins.
+/// where it is. A match that is no real date ("31.02.2020") is passed over.
 pub fn find_date(text: &str) -> Option<(When, Range<usize>)> {
     // Every form has digits; most text searched (titles, short lines) has none.
     if !text.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    FORMS
-        .iter()
-        .filter_map(|form| {
-            form.captures_iter(text)
-                .find_map(|c| Some((read(&c)?, c.get(0)?.range())))
-        })
-        .min_by_key(|(_, span)| (span.start, usize::MAX - span.end))
+    DATE.captures_iter(text)
+        .find_map(|c| Some((read(&c)?, c.get(0)?.range())))
 }
 
 // ---- the forms ---------------------------------------------------------------------------
@@ -110,30 +103,30 @@ pub fn find_date(text: &str) -> Option<(When, Range<usize>)> {
 static WEEKDAY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\p{L}{2,12}\.?,\s*").expect("valid regex"));
 
-/// The time and zone that may follow any date form.
-const TIME: &str = r"(?:(?:\s*[,T|–—-]\s*|\s+)(?:(?:at|в|um|à)\s+)?(?<hour>\d{1,2}):(?<minute>\d{2})(?::(?<second>\d{2})(?:[.,]\d{1,9})?)?(?:\s*(?<ampm>(?i:[ap]\.?m)\b\.?))?(?:\s*(?<zone>[+-]\d{1,2}(?::?\d{2})?|(?:UTC|GMT|UT)(?:[+-]\d{1,2}(?::?\d{2})?)?|Z|[ECMP][SD]T|AK[SD]T|HST|MS[KD]|BST|CES?T|EES?T|WES?T|JST|KST)\b)?)?";
-
-static FORMS: LazyLock<[Regex; 4]> = LazyLock::new(|| {
-    let form = |date: &str| Regex::new(&format!(r"\b{date}{TIME}")).expect("valid regex");
-    [
-        // ISO 8601: 2018-09-18, 2018-09-18 14:38:10, 2023-01-25T19:03:02+01:00.
-        form(r"(?<year>\d{4})[-/](?<month>\d{1,2})[-/](?<day>\d{1,2})"),
-        // DD.MM.YYYY, the embassy's form.
-        form(r"(?<day>\d{1,2})\.(?<month>\d{1,2})\.(?<year>\d{4})\b"),
-        // D Month YYYY: 21 May 2022, 1 марта 2018 г., Wed, 22 Jan 2014, 07 Dec 17.
-        form(
-            r"(?<day>\d{1,2})(?:\.|st|nd|rd|th)?\s+(?<mname>\p{L}{3,12})\.?,?\s+(?<year>\d{4}|\d{2})\b(?:\s*(?:г\.|года\b|г\b))?",
-        ),
-        // Month D, YYYY: September 3, 2019; Sat, Dec 16 2023.
-        form(r"(?<mname>\p{L}{3,12})\.?\s+(?<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?<year>\d{4})\b"),
-    ]
+/// Every date form, then an optional time and zone. One regex, so text is
+/// scanned once; word boundaries are ASCII (`(?-u:\b)`), which keeps the
+/// regex crate on its fast engines for Cyrillic text too. The forms:
+/// ISO 8601 (`2018-09-18`, `2023-01-25T19:03:02+01:00`); `DD.MM.YYYY`;
+/// `D Month YYYY` (`21 May 2022`, `1 марта 2018 г.`, `Wed, 22 Jan 2014`,
+/// `07 Dec 17 10:00`); `Month D, YYYY` (`September 3, 2019`, `Dec 16 2023`).
+static DATE: LazyLock<Regex> = LazyLock::new(|| {
+    let iso = r"(?<iy>\d{4})[-/](?<im>\d{1,2})[-/](?<id>\d{1,2})";
+    let dmy = r"(?<nd>\d{1,2})\.(?<nm>\d{1,2})\.(?<ny>\d{4})(?-u:\b)";
+    let day_first = r"(?<dd>\d{1,2})(?:\.|st|nd|rd|th)?\s+(?<dm>\p{L}{3,12})\.?,?\s+(?<dy>\d{4}|\d{2})(?-u:\b)(?:\s*(?:года|г\.?))?";
+    let month_first =
+        r"(?<mm>\p{L}{3,12})\.?\s+(?<md>\d{1,2})(?:st|nd|rd|th)?,?\s+(?<my>\d{4})(?-u:\b)";
+    let time = r"(?:(?:\s*[,T|–—-]\s*|\s+)(?:(?:at|в|um|à)\s+)?(?<hour>\d{1,2}):(?<minute>\d{2})(?::(?<second>\d{2})(?:[.,]\d{1,9})?)?(?:\s*(?<ampm>(?i:[ap]\.?m)(?-u:\b)\.?))?(?:\s*(?<zone>[+-]\d{1,2}(?::?\d{2})?|(?:UTC|GMT|UT)(?:[+-]\d{1,2}(?::?\d{2})?)?|Z|[ECMP][SD]T|AK[SD]T|HST|MS[KD]|BST|CES?T|EES?T|WES?T|JST|KST)(?-u:\b))?)?";
+    Regex::new(&format!(
+        r"(?-u:\b)(?:{iso}|{dmy}|{day_first}|{month_first}){time}"
+    ))
+    .expect("valid regex")
 });
 
-/// A date from one form's captures, or `None` when they name no real date.
+/// A date from the captures, or `None` when they name no real date.
 fn read(c: &Captures<'_>) -> Option<When> {
-    let number = |name: &str| c.name(name)?.as_str().parse::<u32>().ok();
+    let any = |names: &[&str]| names.iter().find_map(|name| c.name(name));
     let has_time = c.name("hour").is_some();
-    let year = match c.name("year")?.as_str() {
+    let year = match any(&["iy", "ny", "dy", "my"])?.as_str() {
         // Two-digit years only in RFC 822 timestamps (a time follows).
         y if y.len() == 2 && has_time => {
             let y: i32 = y.parse().ok()?;
@@ -145,11 +138,12 @@ fn read(c: &Captures<'_>) -> Option<When> {
     if !(1900..=2199).contains(&year) {
         return None;
     }
-    let month = match c.name("mname") {
+    let month = match any(&["dm", "mm"]) {
         Some(name) => month_number(name.as_str())?,
-        None => number("month")?,
+        None => any(&["im", "nm"])?.as_str().parse().ok()?,
     };
-    let day = NaiveDate::from_ymd_opt(year, month, number("day")?)?;
+    let day = any(&["id", "nd", "dd", "md"])?.as_str().parse().ok()?;
+    let day = NaiveDate::from_ymd_opt(year, month, day)?;
     if !has_time {
         return Some(When::Day(day));
     }

@@ -224,12 +224,18 @@ fn date_line(text: &str) -> Option<When> {
         return None;
     }
     let (when, span) = find_date(text)?;
+    alone(text, &span).then_some(when)
+}
+
+/// Whether the date at `span` stands nearly alone in `text`: at most three
+/// words before it and one after.
+fn alone(text: &str, span: &Range<usize>) -> bool {
     let words = |part: &str| {
         part.split(|c: char| !c.is_alphanumeric())
             .filter(|word| !word.is_empty())
             .count()
     };
-    (words(&text[..span.start]) <= 3 && words(&text[span.end..]) <= 1).then_some(when)
+    words(&text[..span.start]) <= 3 && words(&text[span.end..]) <= 1
 }
 
 /// Separators between a date and a title: dashes, bars, bullets, colons.
@@ -315,28 +321,30 @@ fn link_text(flat: &Flat, link: &LinkSpan) -> (String, Option<When>) {
 /// "Title (DD.MM.YYYY)", or a text that is only a date (no title then). Any
 /// other text is all title, even when it mentions a date.
 fn split_dated_title(text: &str) -> (String, Option<When>) {
-    if let Some((when, span)) = find_date(text).filter(|(_, span)| span.start == 0) {
+    let Some((first, span)) = find_date(text) else {
+        return (text.to_string(), None);
+    };
+    if span.start == 0 {
         let rest = text[span.end..].trim_start();
         if rest.is_empty() {
-            return (String::new(), Some(when));
+            return (String::new(), Some(first));
         }
         if rest.starts_with(['-', '–', '—', '|', ':']) {
             return (
                 rest.trim_start_matches(is_separator).to_string(),
-                Some(when),
+                Some(first),
             );
         }
     }
     let end = tail(text, MAX_DATE_LINE);
     if let Some((when, start)) = date_at_end(end) {
-        let title = &text[..text.len() - end.len() + start];
-        let trimmed = title.trim_end();
-        if let Some(title) = trimmed.strip_suffix(['-', '–', '—', '|', '(', '[']) {
+        let title = text[..text.len() - end.len() + start].trim_end();
+        if let Some(title) = title.strip_suffix(['-', '–', '—', '|', '(', '[']) {
             return (title.trim_end_matches(is_separator).to_string(), Some(when));
         }
     }
-    if let Some(when) = date_line(text) {
-        return (String::new(), Some(when));
+    if text.len() <= MAX_DATE_LINE && alone(text, &span) {
+        return (String::new(), Some(first));
     }
     (text.to_string(), None)
 }
@@ -475,6 +483,9 @@ fn first_date(flat: &Flat) -> Option<When> {
 
 // ---- contacts -----------------------------------------------------------------------------
 
+/// The header label the contacts follow, in any letter case.
+static CONSULAR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)consular\s+queries").expect("valid regex"));
 static PHONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+?\d[\d ()\-]{6,}\d").expect("valid regex"));
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -483,13 +494,10 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Phone and e-mail that follow the "Consular queries" label in the header.
 fn extract_contacts(text: &str) -> Contacts {
-    let lower = text.to_lowercase();
-    let Some(at) = lower.find("consular queries") else {
+    let Some(label) = CONSULAR.find(text) else {
         return Contacts::default();
     };
-    // `to_lowercase` can change byte lengths for some scripts; fall back safely.
-    let start = if text.is_char_boundary(at) { at } else { 0 };
-    let window: String = text[start..].chars().take(300).collect();
+    let window: String = text[label.start()..].chars().take(300).collect();
     Contacts {
         phone: PHONE.find(&window).map(|m| m.as_str().trim().to_string()),
         email: EMAIL.find(&window).map(|m| m.as_str().to_string()),

@@ -114,17 +114,25 @@ struct Builder {
 }
 
 impl Builder {
+    /// Appends `s` with its runs of whitespace made one space (none at the start
+    /// of a line). Word by word: this runs over every character of the page.
     fn push_text(&mut self, s: &str) {
-        for c in s.chars() {
-            if c.is_whitespace() {
+        let mut rest = s;
+        loop {
+            let word = rest.trim_start();
+            if word.len() != rest.len() {
                 self.pending_space = true;
-            } else {
-                if self.pending_space && !self.text.is_empty() && !self.text.ends_with('\n') {
-                    self.text.push(' ');
-                }
-                self.pending_space = false;
-                self.text.push(c);
             }
+            if word.is_empty() {
+                return;
+            }
+            let end = word.find(char::is_whitespace).unwrap_or(word.len());
+            if self.pending_space && !self.text.is_empty() && !self.text.ends_with('\n') {
+                self.text.push(' ');
+            }
+            self.pending_space = false;
+            self.text.push_str(&word[..end]);
+            rest = &word[end..];
         }
     }
 
