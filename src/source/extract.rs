@@ -25,7 +25,7 @@
 //! each selected item. Either way a read yields at most the source's
 //! `max_items`, and every pass is linear in the page.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -80,7 +80,7 @@ fn candidates<'a>(flat: &'a Flat, base: &Url, source: &SourceConfig) -> Vec<Cand
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for link in &flat.links {
         let Some(url) = release_url(&link.href, base) else {
             continue;
@@ -95,11 +95,11 @@ fn candidates<'a>(flat: &'a Flat, base: &Url, source: &SourceConfig) -> Vec<Cand
         let Some(id) = canonical_id(&url, &source.tracking_params) else {
             continue;
         };
-        if !seen.contains_key(&id) {
+        if !seen.contains(&id) {
             if seen.len() == source.max_items {
                 break;
             }
-            seen.insert(id.clone(), ());
+            seen.insert(id.clone());
         }
         let url = without_tracking(&url, &source.tracking_params);
         out.push(Candidate { link, url, id });
