@@ -160,6 +160,8 @@ fn extract_items(flat: &Flat, base: &Url, source: &SourceConfig) -> Vec<Item> {
 /// start at `window.end`.
 fn read_link(flat: &Flat, link: &LinkSpan, window: Range<usize>) -> Found {
     let text = &flat.text;
+    // Links never overlap in a parsed tree; should one ever, its window shrinks.
+    let window = window.start.min(link.start)..window.end.max(link.end);
     let (title, in_link) = link_text(flat, link);
     // The link's line: from the line break before it (or the previous link)
     // to the line break after it (or the next link).

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use embassy_bot::check_source::read_target;
+use embassy_bot::check_source::{OneRead, describe, read_target};
 use embassy_bot::config::{Config, SourceConfig, SourceKind};
 use embassy_bot::source::charset::{self, CharsetFrom};
 use embassy_bot::source::{MAX_TEXT_CHARS, MAX_URL_LEN, Page, extract};
@@ -465,4 +465,19 @@ fn undeclared_legacy_charsets_are_detected_and_said_so() {
     assert!(page.items[0].title.starts_with("Посольство России"));
     // No zone: 14:38 in Moscow, the same calendar day.
     assert_eq!(page.items[0].date, date(2018, 9, 18));
+    // check-source says where the charset came from.
+    let read = OneRead {
+        shown: "saved.xml".into(),
+        source: feed_source(),
+        base: base(),
+        body,
+        http: None,
+    };
+    let report = describe(&read, &page, NaiveDate::from_ymd_opt(2018, 9, 19).unwrap());
+    assert!(
+        report.contains(
+            "charset: detected windows-1251 (no usable declaration, and the bytes are not UTF-8)"
+        ),
+        "{report}"
+    );
 }
