@@ -219,6 +219,12 @@ pub fn warnings(source: &SourceConfig, items: &[Item], today: NaiveDate) -> Vec<
     } else if undated > 0 {
         out.push(format!("{undated} of {} items have no date", items.len()));
     }
+    if items.len() >= source.max_items {
+        out.push(format!(
+            "{} items = max_items: the read stopped there, and the page may hold more",
+            items.len()
+        ));
+    }
     // The watcher's own guard, so what is said here is what it would do.
     let policy = PollPolicy::new(source.max_new_items, source.max_age_days, today);
     if policy.is_flood(items.len()) {

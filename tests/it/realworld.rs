@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use embassy_bot::check_source::{OneRead, describe, read_target};
+use embassy_bot::check_source::{OneRead, describe, read_target, warnings};
 use embassy_bot::config::{Config, SourceConfig, SourceKind};
 use embassy_bot::source::charset::{self, CharsetFrom};
 use embassy_bot::source::{MAX_TEXT_CHARS, MAX_URL_LEN, Page, extract};
@@ -363,7 +363,15 @@ fn a_read_yields_at_most_max_items() {
     // The cap is per source, and holds for feeds and selectors too.
     let mut small = embassy();
     small.max_items = 3;
-    assert_eq!(extract(&small, &html, &base()).unwrap().items.len(), 3);
+    let capped = extract(&small, &html, &base()).unwrap().items;
+    assert_eq!(capped.len(), 3);
+    let today = NaiveDate::from_ymd_opt(2022, 5, 21).unwrap();
+    assert!(
+        warnings(&small, &capped, today)
+            .iter()
+            .any(|w| w.contains("max_items")),
+        "check-source says the read was cut"
+    );
     let mut feed = String::from("<rss version=\"2.0\"><channel><title>F</title>");
     for n in 0..1_000 {
         feed.push_str(&format!(
