@@ -6,6 +6,10 @@
 //!
 //! - unchanged: a conditional GET answered 304 (nothing decoded, nothing stored);
 //! - changed: a full 200 body, decoded, extracted and recorded in a temporary store.
+//!
+//! Then extraction alone (no I/O, no store), where the work of reading the page
+//! is: the same page decoded and extracted, and a hostile 4 MB page of 60,000
+//! release links (the source's `max_items` stops it at 500), with the peak RSS.
 
 #[allow(dead_code)]
 #[path = "../tests/it/support/http.rs"]
@@ -153,4 +157,58 @@ fn main() {
     }
     drop(child.stdin.take());
     let _ = child.wait();
+    extraction(source);
+}
+
+/// Peak resident set size of this process so far, in MiB.
+fn peak_rss_mib() -> f64 {
+    // SAFETY: as in `cpu_time`.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+/// Decoding and extraction alone, on the embassy page and on a flood page.
+fn extraction(source: &embassy_bot::config::SourceConfig) {
+    use embassy_bot::source::{charset, extract};
+    let base = source.url.clone();
+    let embassy = page();
+    let mut flood = String::with_capacity(4 << 20);
+    for n in 0..60_000 {
+        flood.push_str(&format!(
+            "<p><a href=\"/fnapr/{n}\">21.05.2022 - Release number {n} of the flood</a></p>\n"
+        ));
+    }
+    println!(
+        "{:<34} {:>14} {:>14}",
+        "extraction only", "CPU/read", "items"
+    );
+    for (name, bytes, reads) in [
+        ("embassy page (13 KB)", embassy, CYCLES),
+        ("flood page (4 MB, 60,000 links)", flood.into_bytes(), 5),
+    ] {
+        let read = || {
+            let body = charset::decode(&bytes, Some("text/html; charset=utf-8"));
+            extract(source, &body.text, &base)
+                .expect("html")
+                .items
+                .len()
+        };
+        read();
+        let cpu0 = cpu_time();
+        let mut items = 0;
+        for _ in 0..reads {
+            items = read();
+        }
+        let cpu = cpu_time() - cpu0;
+        println!(
+            "{name:<34} {:>11.1} µs {:>14}",
+            cpu.as_secs_f64() * 1e6 / f64::from(reads),
+            items
+        );
+    }
+    println!("peak RSS of the bench process: {:.0} MiB", peak_rss_mib());
 }

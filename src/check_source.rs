@@ -15,7 +15,7 @@ use url::Url;
 use crate::config::{Config, SourceConfig, SourceKind, is_valid_source_name};
 use crate::redact::Redacted;
 use crate::render::shorten;
-use crate::source::charset::Decoded;
+use crate::source::charset::{CharsetFrom, Decoded};
 use crate::source::fetch::{FetchOutcome, HttpMeta, Validators, client_for, fetch, read_file};
 use crate::source::{Item, Page, effective_kind, extract};
 use crate::store::PollPolicy;
@@ -172,11 +172,14 @@ pub fn describe(read: &OneRead, page: &Page, today: NaiveDate) -> String {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "charset: {} (from the {})",
-        read.body.charset, read.body.from
-    );
+    let _ = match read.body.from {
+        CharsetFrom::Detected => writeln!(
+            out,
+            "charset: detected {} (no usable declaration, and the bytes are not UTF-8)",
+            read.body.charset
+        ),
+        from => writeln!(out, "charset: {} (from the {from})", read.body.charset),
+    };
     if let Some(note) = &read.body.note {
         let _ = writeln!(out, "  note: {note}");
     }
@@ -228,6 +231,12 @@ pub fn warnings(source: &SourceConfig, items: &[Item], today: NaiveDate) -> Vec<
         );
     } else if undated > 0 {
         out.push(format!("{undated} of {} items have no date", items.len()));
+    }
+    if items.len() >= source.max_items {
+        out.push(format!(
+            "{} items = max_items: the read stopped there, and the page may hold more",
+            items.len()
+        ));
     }
     // The poller's own guard, so what is said here is what it would do.
     let policy = PollPolicy::new(source.max_new_items, source.max_age_days, today);

@@ -145,6 +145,16 @@ pub struct SourceConfig {
     /// Admins hear once when the source has been failing this long (and once
     /// when it recovers); shorter outages are normal and stay in the logs.
     pub alert_after: Duration,
+    /// Where the source publishes: a time written without a zone is wall-clock
+    /// time here, and an item's date is its calendar day here.
+    pub time_zone: Tz,
+    /// At most this many items per read: a page or feed cannot make a read cost
+    /// more than this, whatever it holds.
+    pub max_items: usize,
+    /// Query parameters (beyond the built-in `utm_*`, `fbclid`, ...) that only
+    /// track readers: dropped before an item is keyed, so rotating them does
+    /// not make a release new. A trailing `*` matches a prefix.
+    pub tracking_params: Vec<String>,
 }
 
 /// How a source's body is turned into items.
@@ -260,6 +270,9 @@ struct RawSource {
     max_new_items: Option<usize>,
     max_age_days: Option<u32>,
     alert_after_secs: Option<u64>,
+    time_zone: Option<String>,
+    max_items: Option<usize>,
+    tracking_params: Option<Vec<String>>,
 }
 
 impl RawSource {
@@ -278,6 +291,10 @@ impl RawSource {
             max_new_items: None,
             max_age_days: None,
             alert_after_secs: None,
+            // The embassy dates its pages in Moscow.
+            time_zone: Some("Europe/Moscow".into()),
+            max_items: None,
+            tracking_params: None,
         }
     }
 }
@@ -348,6 +365,8 @@ const DEFAULT_MAX_NEW_ITEMS: usize = 8;
 const DEFAULT_MAX_AGE_DAYS: u32 = 14;
 const DEFAULT_ALERT_AFTER_SECS: u64 = 900;
 const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
+const DEFAULT_MAX_ITEMS: usize = 500;
+const MAX_MAX_ITEMS: usize = 10_000;
 const DEFAULT_LONG_POLL_SECS: u64 = 10;
 const DEFAULT_MESSAGES_PER_SEC: f64 = 30.0;
 const DEFAULT_SEND_CONCURRENCY: usize = 32;
@@ -714,6 +733,31 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
             "must be between 1 and 604800 (a week)",
         ));
     }
+    let time_zone = parse_zone(&key("time_zone"), s.time_zone.as_deref().unwrap_or("UTC"))?;
+    let max_items = s.max_items.unwrap_or(DEFAULT_MAX_ITEMS);
+    if !(1..=MAX_MAX_ITEMS).contains(&max_items) {
+        return Err(invalid(
+            key("max_items"),
+            format!("must be between 1 and {MAX_MAX_ITEMS}"),
+        ));
+    }
+    let tracking_params = s.tracking_params.unwrap_or_default();
+    for (j, param) in tracking_params.iter().enumerate() {
+        let name = param.strip_suffix('*').unwrap_or(param);
+        if name.is_empty()
+            || name.len() > 64
+            || name
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '&' | '=' | '#' | '*' | '?'))
+        {
+            return Err(invalid(
+                format!("sources[{i}].tracking_params[{j}]"),
+                format!(
+                    "`{param}` must be a query parameter name (at most 64 characters, no spaces or & = # ?), optionally ending in * for a prefix"
+                ),
+            ));
+        }
+    }
     Ok(SourceConfig {
         name,
         url,
@@ -728,6 +772,9 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
         max_new_items,
         max_age_days,
         alert_after: Duration::from_secs(alert_after_secs),
+        time_zone,
+        max_items,
+        tracking_params,
     })
 }
 

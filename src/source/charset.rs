@@ -3,15 +3,18 @@
 //! reqwest only honours the Content-Type charset; the site's encoding is unknown
 //! (Russian pages may be windows-1251), so we look at the HTTP header, then an
 //! in-document declaration (`<meta charset>`, `<meta http-equiv="Content-Type">`
-//! or an XML declaration's `encoding=`), then a byte-order mark, and only then
-//! assume UTF-8.
+//! or an XML declaration's `encoding=`), then a byte-order mark. With none of
+//! those, bytes that are valid UTF-8 are UTF-8, and only bytes that are not are
+//! handed to chardetng (Firefox's detector for undeclared legacy pages).
 //!
-//! Declarations can be wrong. Two cheap checks catch the common mistakes without
-//! any statistical guessing: a declaration of UTF-8 that the bytes contradict
-//! gives way to the next declaration that decodes cleanly, and a legacy
+//! Declarations can be wrong. Two cheap checks catch the common mistakes: a
+//! declaration of UTF-8 that the bytes contradict gives way to the next
+//! declaration that decodes cleanly (or, with none, to detection), and a legacy
 //! single-byte declaration over bytes that are valid, non-ASCII UTF-8 gives way
 //! to UTF-8 (real windows-1251 or KOI8-R text is practically never valid UTF-8).
-//! Either correction is reported in [`Decoded::note`] so `check-source` can show it.
+//! A UTF-8 page with a few stray bad bytes stays UTF-8: detection would turn
+//! every correct character into mojibake to fix a handful.
+//! Each correction is reported in [`Decoded::note`] so `check-source` can show it.
 
 use encoding_rs::Encoding;
 
@@ -28,6 +31,8 @@ pub enum CharsetFrom {
     Default,
     /// A declaration was contradicted by the bytes, which are valid UTF-8.
     Sniffed,
+    /// Nothing usable declared and the bytes are not UTF-8: chardetng's guess.
+    Detected,
 }
 
 impl std::fmt::Display for CharsetFrom {
@@ -38,6 +43,7 @@ impl std::fmt::Display for CharsetFrom {
             CharsetFrom::Bom => "byte-order mark",
             CharsetFrom::Default => "default: nothing declared",
             CharsetFrom::Sniffed => "bytes: valid UTF-8, against the declaration",
+            CharsetFrom::Detected => "bytes: no usable declaration, and they are not UTF-8",
         })
     }
 }
@@ -71,7 +77,7 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Decoded {
         candidates.push((enc, CharsetFrom::Bom));
     }
     let Some(&(first, first_from)) = candidates.first() else {
-        return decode_as(body, encoding_rs::UTF_8, CharsetFrom::Default, None);
+        return undeclared(body, None);
     };
 
     if first == encoding_rs::UTF_8 {
@@ -96,7 +102,7 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Decoded {
                 }
             }
         }
-        return decode_as(body, first, first_from, None);
+        return undeclared(body, Some(first_from));
     }
 
     let single_byte = first.is_single_byte();
@@ -108,6 +114,51 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Decoded {
         return decode_as(body, encoding_rs::UTF_8, CharsetFrom::Sniffed, Some(note));
     }
     decode_as(body, first, first_from, None)
+}
+
+/// Bytes with no usable declaration (none at all, or a UTF-8 one they
+/// contradict, named by `declared`): UTF-8 when they are, or nearly are;
+/// chardetng's guess otherwise.
+fn undeclared(body: &[u8], declared: Option<CharsetFrom>) -> Decoded {
+    let (good, bad) = utf8_health(strip_utf8_bom(body));
+    if bad == 0 {
+        return decode_as(body, encoding_rs::UTF_8, CharsetFrom::Default, None);
+    }
+    let from = declared.unwrap_or(CharsetFrom::Default);
+    // Legacy Cyrillic or CJK text is almost never valid UTF-8 at all; a UTF-8
+    // page damaged in a few places has many more good characters than bad bytes.
+    if good >= 8 * bad {
+        return decode_as(body, encoding_rs::UTF_8, from, None);
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(body, true);
+    let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
+    let note = declared.map(|from| {
+        format!(
+            "declared UTF-8 ({from}) but the bytes are not UTF-8; detected {}",
+            guess.name()
+        )
+    });
+    decode_as(body, guess, CharsetFrom::Detected, note)
+}
+
+/// How many non-ASCII characters of `bytes` are well-formed UTF-8, and how many
+/// sequences are not. One linear pass.
+fn utf8_health(mut bytes: &[u8]) -> (usize, usize) {
+    let lead_bytes = |valid: &[u8]| valid.iter().filter(|&&b| b >= 0xC0).count();
+    let (mut good, mut bad) = (0, 0);
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(_) => return (good + lead_bytes(bytes), bad),
+            Err(e) => {
+                let valid = e.valid_up_to();
+                good += lead_bytes(&bytes[..valid]);
+                bad += 1;
+                let skip = e.error_len().unwrap_or(bytes.len() - valid);
+                bytes = &bytes[valid + skip..];
+            }
+        }
+    }
 }
 
 fn strip_utf8_bom(body: &[u8]) -> &[u8] {
@@ -264,10 +315,10 @@ mod tests {
         let d = decode(&body, Some("text/html; charset=utf-8"));
         assert_eq!((d.charset, d.from), ("windows-1251", CharsetFrom::Meta));
         assert!(d.text.contains("Привет") && d.note.is_some());
-        // Declared UTF-8 with nothing better: lossy, noted.
-        let d = decode(PRIVET_1251, Some("text/html; charset=utf-8"));
-        assert_eq!(d.charset, "UTF-8");
-        assert!(d.text.contains('\u{fffd}') && d.note.is_some());
+        // Declared UTF-8 with nothing better: detected, noted.
+        let d = decode(&russian_1251(), Some("text/html; charset=utf-8"));
+        assert_eq!((d.charset, d.from), ("windows-1251", CharsetFrom::Detected));
+        assert!(d.text.contains("Посольство") && d.note.is_some(), "{d:?}");
         // Declared windows-1251 but the bytes are UTF-8.
         let d = decode(
             "<p>Привет</p>".as_bytes(),
@@ -278,5 +329,58 @@ mod tests {
         // Plain ASCII under a legacy declaration stays as declared.
         let d = decode(b"<p>Hello</p>", Some("text/html; charset=koi8-r"));
         assert_eq!((d.charset, d.from), ("KOI8-R", CharsetFrom::Header));
+    }
+
+    /// A paragraph of Russian in windows-1251, long enough to detect.
+    fn russian_1251() -> Vec<u8> {
+        let text = "<p>Посольство обращает внимание на заявления британской стороны \
+            о продовольственном кризисе и напоминает, что вопросы остаются без ответа.</p>";
+        encoding_rs::WINDOWS_1251.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn undeclared_legacy_bytes_are_detected() {
+        let d = decode(&russian_1251(), None);
+        assert_eq!((d.charset, d.from), ("windows-1251", CharsetFrom::Detected));
+        assert!(
+            d.text.contains("Посольство обращает внимание"),
+            "{}",
+            d.text
+        );
+        assert!(d.note.is_none());
+
+        let koi = encoding_rs::KOI8_R
+            .encode("<title>Как пережить новогоднюю ночь, не теряя головы</title>")
+            .0
+            .into_owned();
+        let d = decode(&koi, None);
+        // chardetng names KOI8-U, which decodes Russian exactly as KOI8-R does.
+        assert_eq!((d.charset, d.from), ("KOI8-U", CharsetFrom::Detected));
+        assert!(
+            d.text.contains("Как пережить новогоднюю ночь"),
+            "{}",
+            d.text
+        );
+
+        let latin = encoding_rs::WINDOWS_1252
+            .encode("<title>Últimas Notícias: eleições e simulações de 2º turno</title>")
+            .0
+            .into_owned();
+        let d = decode(&latin, None);
+        assert_eq!((d.charset, d.from), ("windows-1252", CharsetFrom::Detected));
+        assert!(d.text.contains("Últimas Notícias"), "{}", d.text);
+    }
+
+    #[test]
+    fn utf8_with_a_stray_byte_stays_utf8() {
+        let mut body = "<p>Посольство обращает внимание на заявления – «вопросы»</p>"
+            .as_bytes()
+            .to_vec();
+        body.insert(10, 0xFF);
+        let d = decode(&body, None);
+        assert_eq!((d.charset, d.from), ("UTF-8", CharsetFrom::Default));
+        assert!(d.text.contains("обращает внимание") && d.note.is_some());
+        assert_eq!(utf8_health(b"ab\xff\xfe\xc3\xa9"), (1, 2));
+        assert_eq!(utf8_health("ёж".as_bytes()), (2, 0));
     }
 }

@@ -2,591 +2,396 @@
 //!
 //! The real site's markup is unknown (our fixtures rebuild its text with invented
 //! tags), so by default nothing here looks at class names. The page is flattened
-//! into lines of text with the positions of its links; a release is a link whose
-//! path matches a configured pattern, its date is in the link text
-//! ("DD.MM.YYYY - Title") or on a line just before it, and its lead is the first
-//! paragraph after it. When an operator configures CSS selectors for a source,
-//! [`extract_with_selectors`] uses them instead, with the same fallbacks inside
-//! each selected item.
+//! into lines of text with the positions of its links ([`super::flat`]); a
+//! release is a link whose path matches a configured pattern, and its lead is
+//! the first paragraph after it. Its date, in this order of trust:
 //!
-//! Hostile pages must not hurt: the tree is walked iteratively (no recursion, so
-//! 100 000 nested tags cannot overflow the stack), every pass is linear in the
-//! page, and selector mode looks at no more than [`MAX_SELECTED_ITEMS`] items.
+//! 1. in the link text: `DD.MM.YYYY - Title`, `Title – DD.MM.YYYY`, a
+//!    `<time datetime>` inside the link, or a link that is only a date
+//!    (`Posted on September 3, 2019`, which then gives no title);
+//! 2. on the link's own line: just before it (`<span>20.05.2022</span> - <a>`,
+//!    with a dash or nothing between) or just after it (`<a>Title</a> (20.05.2022)`);
+//! 3. on a line of its own (a date with a few words around it, or a
+//!    `<time datetime>`) among the two lines before the link or the two after.
+//!
+//! Where links share a line (2) or the lines between two links hold one date
+//! (3), the date could be either neighbour's: the side on which the page's links
+//! find their dates more often wins, since a page lays out every release alike.
+//! Links that say nothing ("here", "read more", "3 Comments") give no title; a
+//! release needs one from some link.
+//!
+//! When an operator configures CSS selectors for a source,
+//! [`extract_with_selectors`] uses them instead, with the same fallbacks inside
+//! each selected item. Either way a read yields at most the source's
+//! `max_items`, and every pass is linear in the page.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
-use ego_tree::iter::Edge;
 use regex::Regex;
-use scraper::{Html, Node};
 use url::Url;
 
-use super::{Contacts, Item, Page, cfemail};
-use crate::config::Selectors;
+use super::canonical::{canonical_id, site_host, without_tracking};
+use super::date::{When, find_date};
+use super::flat::{Flat, LinkSpan, flatten, flatten_node, lead_after, one_line, parse_document};
+use super::{Contacts, Item, MAX_URL_LEN, Page, cut};
+use crate::config::{Selectors, SourceConfig};
 
-/// Selector mode stops after this many item matches: no list page has more, and
-/// nested matches on a hostile page would otherwise cost quadratic time.
-pub const MAX_SELECTED_ITEMS: usize = 200;
-
-/// Extracts items and contacts. `base` is the page's URL: it resolves relative
-/// links and tells which host names belong to the site.
-pub fn extract_page(html: &str, base: &Url, link_patterns: &[Regex]) -> Page {
+/// Extracts items (with `source`'s link patterns, time zone, tracking
+/// parameters and item cap) and contacts. `base` is the page's URL: it
+/// resolves relative links and tells which host names belong to the site.
+pub fn extract_page(html: &str, base: &Url, source: &SourceConfig) -> Page {
     let flat = flatten(html);
     Page {
-        items: extract_items(&flat, base, link_patterns),
+        items: extract_items(&flat, base, source),
         contacts: extract_contacts(&flat.text),
-    }
-}
-
-/// The identity of a release URL: host without `www.`/`m.`, path without a
-/// trailing slash, the query if any; scheme and fragment ignored.
-pub fn canonical_id(url: &Url) -> Option<String> {
-    let host = site_host(url)?;
-    let path = url.path().trim_end_matches('/');
-    Some(match url.query() {
-        Some(q) if !q.is_empty() => format!("{host}{path}?{q}"),
-        _ => format!("{host}{path}"),
-    })
-}
-
-/// The host with the prefixes that name the same site stripped.
-fn site_host(url: &Url) -> Option<String> {
-    let host = url.host_str()?.to_ascii_lowercase();
-    let host = host
-        .strip_prefix("www.")
-        .or_else(|| host.strip_prefix("m."))
-        .unwrap_or(&host);
-    Some(host.to_string())
-}
-
-/// Parses the date forms the site uses: `DD.MM.YYYY` and `D Month YYYY`, the
-/// month in English or Russian (nominative or genitive: "21 мая 2022", "1 март
-/// 2018"), optionally followed by "г." or "года". The whole text must be a date.
-pub fn parse_site_date(text: &str) -> Option<NaiveDate> {
-    let text = text.trim();
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%d.%m.%Y") {
-        return Some(date);
-    }
-    let c = WORDY_DATE.captures(text)?;
-    if c.get(0)?.len() != text.len() {
-        return None;
-    }
-    wordy_date(&c)
-}
-
-/// The first date of a site form found anywhere in `text` ("Published 21 May 2022, 10:00").
-pub fn find_date(text: &str) -> Option<NaiveDate> {
-    ANY_DATE.captures_iter(text).find_map(|c| {
-        if let Some(numeric) = c.name("numeric") {
-            NaiveDate::parse_from_str(numeric.as_str(), "%d.%m.%Y").ok()
-        } else {
-            wordy_date(&c)
-        }
-    })
-}
-
-static WORDY_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?<day>\d{1,2})\s+(?<month>\p{L}+)\.?,?\s+(?<year>\d{4})(?:\s*(?:г\.?|года))?")
-        .expect("valid regex")
-});
-
-static ANY_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"\b(?<numeric>\d{1,2}\.\d{1,2}\.\d{4})\b|\b(?<day>\d{1,2})\s+(?<month>\p{L}+)\.?,?\s+(?<year>\d{4})\b",
-    )
-    .expect("valid regex")
-});
-
-fn wordy_date(c: &regex::Captures<'_>) -> Option<NaiveDate> {
-    let day: u32 = c.name("day")?.as_str().parse().ok()?;
-    let month = month_number(c.name("month")?.as_str())?;
-    let year: i32 = c.name("year")?.as_str().parse().ok()?;
-    NaiveDate::from_ymd_opt(year, month, day)
-}
-
-/// A month's number from its English name (full or three letters) or its Russian
-/// name (nominative, genitive, or the usual abbreviations).
-fn month_number(word: &str) -> Option<u32> {
-    const MONTHS: [(&[&str], u32); 12] = [
-        (&["january", "jan", "январь", "января", "янв"], 1),
-        (&["february", "feb", "февраль", "февраля", "фев"], 2),
-        (&["march", "mar", "март", "марта", "мар"], 3),
-        (&["april", "apr", "апрель", "апреля", "апр"], 4),
-        (&["may", "май", "мая"], 5),
-        (&["june", "jun", "июнь", "июня", "июн"], 6),
-        (&["july", "jul", "июль", "июля", "июл"], 7),
-        (&["august", "aug", "август", "августа", "авг"], 8),
-        (
-            &[
-                "september",
-                "sep",
-                "sept",
-                "сентябрь",
-                "сентября",
-                "сен",
-                "сент",
-            ],
-            9,
-        ),
-        (&["october", "oct", "октябрь", "октября", "окт"], 10),
-        (&["november", "nov", "ноябрь", "ноября", "ноя"], 11),
-        (&["december", "dec", "декабрь", "декабря", "дек"], 12),
-    ];
-    if word.len() > 24 {
-        return None;
-    }
-    let word = word.to_lowercase();
-    MONTHS
-        .iter()
-        .find(|(names, _)| names.contains(&word.as_str()))
-        .map(|&(_, n)| n)
-}
-
-/// Text of an HTML fragment (a feed summary, a title with markup): tags dropped,
-/// entities decoded, whitespace normalised to single spaces on one line.
-pub fn plain_text(fragment: &str) -> String {
-    let doc = parse_fragment(fragment);
-    one_line(&flatten_node(doc.tree.root()).text)
-}
-
-/// The first paragraph-like line of an HTML fragment (a feed entry's summary).
-pub fn first_paragraph(fragment: &str) -> String {
-    let doc = parse_fragment(fragment);
-    let flat = flatten_node(doc.tree.root());
-    let lead = lead_after(&flat.text);
-    if lead.is_empty() {
-        one_line(flat.text.lines().next().unwrap_or(""))
-    } else {
-        lead
-    }
-}
-
-// ---- flattening ---------------------------------------------------------------------------
-
-/// A page as lines of normalised text plus where each link's text sits in it.
-struct Flat {
-    text: String,
-    links: Vec<LinkSpan>,
-}
-
-struct LinkSpan {
-    start: usize,
-    end: usize,
-    href: String,
-}
-
-fn is_block(name: &str) -> bool {
-    matches!(
-        name,
-        "p" | "div"
-            | "br"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "li"
-            | "ul"
-            | "ol"
-            | "tr"
-            | "td"
-            | "th"
-            | "table"
-            | "section"
-            | "article"
-            | "header"
-            | "footer"
-            | "nav"
-            | "main"
-            | "aside"
-            | "blockquote"
-            | "dl"
-            | "dt"
-            | "dd"
-            | "pre"
-            | "hr"
-            | "form"
-            | "body"
-            | "center"
-            | "figure"
-            | "figcaption"
-    )
-}
-
-fn is_skipped(name: &str) -> bool {
-    matches!(
-        name,
-        "script" | "style" | "noscript" | "template" | "head" | "svg" | "iframe"
-    )
-}
-
-struct Builder {
-    text: String,
-    pending_space: bool,
-}
-
-impl Builder {
-    fn push_text(&mut self, s: &str) {
-        for c in s.chars() {
-            if c.is_whitespace() {
-                self.pending_space = true;
-            } else {
-                if self.pending_space && !self.text.is_empty() && !self.text.ends_with('\n') {
-                    self.text.push(' ');
-                }
-                self.pending_space = false;
-                self.text.push(c);
-            }
-        }
-    }
-
-    fn push_break(&mut self) {
-        self.pending_space = false;
-        if !self.text.is_empty() && !self.text.ends_with('\n') {
-            self.text.push('\n');
-        }
-    }
-}
-
-fn flatten(html: &str) -> Flat {
-    let doc = parse_document(html);
-    flatten_node(doc.tree.root())
-}
-
-// ---- parsing with bounded nesting ----------------------------------------------------------
-
-/// Nesting deeper than this is flattened before parsing. Real pages nest a few
-/// dozen levels; html5ever scans its stack of open elements for many start tags
-/// (every `<div>` looks for an open `<p>`), so 100 000 nested blocks cost
-/// quadratic time — minutes — unless the depth is bounded first.
-pub const MAX_NESTING: usize = 256;
-
-/// Parses a document after [`tame_nesting`].
-fn parse_document(html: &str) -> Html {
-    Html::parse_document(&tame_nesting(html))
-}
-
-/// Parses a fragment (a feed summary) after [`tame_nesting`].
-fn parse_fragment(html: &str) -> Html {
-    Html::parse_fragment(&tame_nesting(html))
-}
-
-/// Elements that never have content, and those whose end tag is optional (they
-/// close each other), do not deepen a real page; neither counts.
-fn is_shallow(name: &str) -> bool {
-    matches!(
-        name,
-        "area"
-            | "base"
-            | "br"
-            | "col"
-            | "embed"
-            | "hr"
-            | "img"
-            | "input"
-            | "link"
-            | "meta"
-            | "param"
-            | "source"
-            | "track"
-            | "wbr"
-            | "p"
-            | "li"
-            | "dt"
-            | "dd"
-            | "tr"
-            | "td"
-            | "th"
-            | "option"
-            | "optgroup"
-            | "thead"
-            | "tbody"
-            | "tfoot"
-            | "colgroup"
-            | "rb"
-            | "rt"
-            | "rp"
-            | "html"
-            | "head"
-            | "body"
-    )
-}
-
-/// The input, or when its tags nest deeper than [`MAX_NESTING`], a copy without
-/// the start tags past that depth (except links, which carry the releases). One
-/// linear pass over the bytes with a rough tag scanner; pages within the bound
-/// are returned untouched.
-pub fn tame_nesting(html: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = html.as_bytes();
-    let mut depth: usize = 0;
-    let mut out: Option<String> = None;
-    let mut copied = 0; // bytes of `html` already copied into `out`
-    let mut i = 0;
-    while let Some(off) = memchr_lt(&bytes[i..]) {
-        let start = i + off;
-        let rest = &bytes[start + 1..];
-        // Comments, doctypes and processing instructions: skip whole.
-        if rest.starts_with(b"!--") {
-            i = find(bytes, start + 4, b"-->").map_or(bytes.len(), |e| e + 3);
-            continue;
-        }
-        if rest.first().is_some_and(|&b| b == b'!' || b == b'?') {
-            i = find(bytes, start + 1, b">").map_or(bytes.len(), |e| e + 1);
-            continue;
-        }
-        let closing = rest.first() == Some(&b'/');
-        let name_start = start + 1 + usize::from(closing);
-        let name_len = bytes[name_start..]
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric())
-            .count();
-        if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() {
-            i = start + 1;
-            continue;
-        }
-        let name = html[name_start..name_start + name_len].to_ascii_lowercase();
-        let end = find(bytes, name_start + name_len, b">").map_or(bytes.len(), |e| e + 1);
-        let self_closing = end >= 2 && bytes[end - 2] == b'/';
-        if closing {
-            if !is_shallow(&name) {
-                depth = depth.saturating_sub(1);
-            }
-        } else if matches!(
-            name.as_str(),
-            "script" | "style" | "textarea" | "title" | "xmp"
-        ) {
-            // Raw text: tags inside are not tags. Jump to the end tag.
-            let close = format!("</{name}");
-            i = find_ignore_case(bytes, end, close.as_bytes()).unwrap_or(bytes.len());
-            continue;
-        } else if !self_closing && !is_shallow(&name) {
-            if depth >= MAX_NESTING && name != "a" {
-                let buf = out.get_or_insert_with(|| String::with_capacity(html.len()));
-                buf.push_str(&html[copied..start]);
-                copied = end;
-            } else {
-                depth += 1;
-            }
-        }
-        i = end;
-    }
-    match out {
-        None => std::borrow::Cow::Borrowed(html),
-        Some(mut buf) => {
-            buf.push_str(&html[copied..]);
-            std::borrow::Cow::Owned(buf)
-        }
-    }
-}
-
-fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'<')
-}
-
-fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
-}
-
-fn find_ignore_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-        .map(|p| p + from)
-}
-
-/// Flattens the subtree under `root` (iteratively: the tree may be very deep).
-fn flatten_node(root: ego_tree::NodeRef<'_, Node>) -> Flat {
-    let mut out = Builder {
-        text: String::new(),
-        pending_space: false,
-    };
-    let mut links = Vec::new();
-    let mut open_links: Vec<(ego_tree::NodeId, usize, String)> = Vec::new();
-    let mut skipping: Option<ego_tree::NodeId> = None;
-
-    for edge in root.traverse() {
-        match edge {
-            Edge::Open(node) => {
-                if skipping.is_some() {
-                    continue;
-                }
-                match node.value() {
-                    Node::Text(t) => out.push_text(t),
-                    Node::Element(el) => {
-                        let name = el.name();
-                        if is_skipped(name) {
-                            skipping = Some(node.id());
-                            continue;
-                        }
-                        // Cloudflare hides e-mail: trust the attribute, not the visible text.
-                        let protected = el
-                            .attr("data-cfemail")
-                            .or_else(|| el.attr("href").and_then(cfemail::hex_from_href));
-                        if let Some(hex) = protected {
-                            if let Some(email) = cfemail::decode(hex) {
-                                out.push_text(" ");
-                                out.push_text(&email);
-                                out.pending_space = true;
-                            }
-                            skipping = Some(node.id());
-                            continue;
-                        }
-                        if is_block(name) {
-                            out.push_break();
-                        }
-                        if name == "a" {
-                            if let Some(href) = el.attr("href") {
-                                open_links.push((node.id(), out.text.len(), href.to_string()));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Edge::Close(node) => {
-                if skipping == Some(node.id()) {
-                    skipping = None;
-                    continue;
-                }
-                if skipping.is_some() {
-                    continue;
-                }
-                if let Node::Element(el) = node.value() {
-                    if el.name() == "a" {
-                        if let Some(pos) =
-                            open_links.iter().rposition(|(id, _, _)| *id == node.id())
-                        {
-                            let (_, start, href) = open_links.remove(pos);
-                            links.push(LinkSpan {
-                                start,
-                                end: out.text.len(),
-                                href,
-                            });
-                        }
-                    }
-                    if is_block(el.name()) {
-                        out.push_break();
-                    }
-                }
-            }
-        }
-    }
-    links.sort_by_key(|l| l.start);
-    Flat {
-        text: out.text,
-        links,
     }
 }
 
 // ---- items --------------------------------------------------------------------------------
 
-static DATED_TITLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(\d{1,2}\.\d{1,2}\.\d{4}|\d{1,2}\s+\p{L}+\.?,?\s+\d{4}(?:\s*г\.)?)\s*[-–—]\s*(.+)$",
-    )
-    .expect("valid regex")
-});
-
-/// Splits "DD.MM.YYYY - Title" (or "D Month YYYY - Title") into date and title;
-/// text that does not start with a real date is all title.
-fn split_dated_title(text: &str) -> (Option<NaiveDate>, String) {
-    if let Some(c) = DATED_TITLE.captures(text) {
-        if let Some(date) = parse_site_date(&c[1]) {
-            return (Some(date), c[2].trim().to_string());
-        }
-    }
-    (None, text.to_string())
+/// A link that names a release.
+struct Candidate<'a> {
+    link: &'a LinkSpan,
+    url: Url,
+    id: String,
 }
 
-/// `s` on one line, its runs of whitespace made single spaces.
-pub(super) fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+/// What one release link says about its release.
+#[derive(Default)]
+struct Found {
+    title: String,
+    /// From the link text itself: the surest.
+    in_link: Option<When>,
+    same_before: Option<When>,
+    same_after: Option<When>,
+    /// Another release link shares the link's line.
+    shares_line: bool,
+    own_before: Option<When>,
+    own_after: Option<When>,
+    lead: String,
 }
 
-fn extract_items(flat: &Flat, base: &Url, patterns: &[Regex]) -> Vec<Item> {
+/// The release links of the page in page order, up to the one that would be
+/// the `max_items + 1`-th release.
+fn candidates<'a>(flat: &'a Flat, base: &Url, source: &SourceConfig) -> Vec<Candidate<'a>> {
     let Some(base_host) = site_host(base) else {
         return Vec::new();
     };
-    // Release links in page order, with their resolved URL and identity.
-    let candidates: Vec<(&LinkSpan, Url, String)> = flat
-        .links
-        .iter()
-        .filter_map(|link| {
-            let url = base.join(link.href.trim()).ok()?;
-            if !matches!(url.scheme(), "http" | "https") || site_host(&url)? != base_host {
-                return None;
+    let mut out = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    for link in &flat.links {
+        let Some(url) = release_url(&link.href, base) else {
+            continue;
+        };
+        if site_host(&url).as_ref() != Some(&base_host) {
+            continue;
+        }
+        let path = url.path().trim_end_matches('/');
+        if !source.link_patterns.iter().any(|p| p.is_match(path)) {
+            continue;
+        }
+        let Some(id) = canonical_id(&url, &source.tracking_params) else {
+            continue;
+        };
+        if !seen.contains(&id) {
+            if seen.len() == source.max_items {
+                break;
             }
-            let path = url.path().trim_end_matches('/');
-            if !patterns.iter().any(|p| p.is_match(path)) {
-                return None;
-            }
-            let id = canonical_id(&url)?;
-            Some((link, url, id))
+            seen.insert(id.clone());
+        }
+        let url = without_tracking(&url, &source.tracking_params);
+        out.push(Candidate { link, url, id });
+    }
+    out
+}
+
+/// `href` resolved against `base`, when it is a web link of a sane length.
+fn release_url(href: &str, base: &Url) -> Option<Url> {
+    if href.len() > MAX_URL_LEN {
+        return None;
+    }
+    let url = base.join(href.trim()).ok()?;
+    (matches!(url.scheme(), "http" | "https") && url.as_str().len() <= MAX_URL_LEN).then_some(url)
+}
+
+fn extract_items(flat: &Flat, base: &Url, source: &SourceConfig) -> Vec<Item> {
+    let candidates = candidates(flat, base, source);
+    let found: Vec<Found> = (0..candidates.len())
+        .map(|k| {
+            let window_start = k.checked_sub(1).map_or(0, |p| candidates[p].link.end);
+            let window_end = candidates
+                .get(k + 1)
+                .map_or(flat.text.len(), |c| c.link.start);
+            read_link(flat, candidates[k].link, window_start..window_end)
         })
         .collect();
+    // The side on which this page's dates sit, for dates two links could claim.
+    let count = |side: fn(&Found) -> bool| found.iter().filter(|f| side(f)).count();
+    let same_after = count(|f| f.shares_line && f.same_after.is_some())
+        > count(|f| f.shares_line && f.same_before.is_some());
+    let own_after = count(|f| f.own_after.is_some()) > count(|f| f.own_before.is_some());
 
     let mut items: Vec<Item> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut previous_end = 0;
-    for (k, (link, url, id)) in candidates.iter().enumerate() {
-        let next_start = candidates
-            .get(k + 1)
-            .map_or(flat.text.len(), |(l, _, _)| l.start);
-        let before = &flat.text[previous_end.min(link.start)..link.start];
-        let after = &flat.text[link.end..next_start.max(link.end)];
-        previous_end = link.end;
-
-        let link_text = one_line(&flat.text[link.start..link.end]);
-        let (date, title) = match split_dated_title(&link_text) {
-            (Some(date), title) => (Some(date), title),
-            (None, title) => (date_just_before(before), title),
+    for (candidate, f) in candidates.iter().zip(found) {
+        let same_line = match (f.shares_line, same_after) {
+            (false, _) => f.same_before.or(f.same_after),
+            (true, false) => f.same_before,
+            (true, true) => f.same_after,
         };
-        let lead = lead_after(after);
-        merge_item(&mut items, &mut index, id, url, title, date, lead);
+        let own_line = if own_after { f.own_after } else { f.own_before };
+        let date = f.in_link.or(same_line).or(own_line);
+        let item = Item {
+            id: candidate.id.clone(),
+            url: candidate.url.to_string(),
+            title: f.title,
+            date: date.map(|d| d.day_in(source.time_zone)),
+            lead: f.lead,
+        };
+        merge_item(&mut items, &mut index, item);
     }
     items.retain(|item| !item.title.is_empty());
     items
 }
 
+/// Reads one release link whose neighbours' links end at `window.start` and
+/// start at `window.end`.
+fn read_link(flat: &Flat, link: &LinkSpan, window: Range<usize>) -> Found {
+    let text = &flat.text;
+    // Links never overlap in a parsed tree; should one ever, its window shrinks.
+    let window = window.start.min(link.start)..window.end.max(link.end);
+    let (title, in_link) = link_text(flat, link);
+    // The link's line: from the line break before it (or the previous link)
+    // to the line break after it (or the next link).
+    let before = &text[window.start..link.start];
+    let line_start = before.rfind('\n').map(|i| window.start + i + 1);
+    let after = &text[link.end..window.end];
+    let line_end = after.find('\n').map(|i| link.end + i);
+    let same_start = line_start.unwrap_or(window.start);
+    let same_end = line_end.unwrap_or(window.end);
+
+    let own_before = line_start.and_then(|start| {
+        lines_of(text, window.start..start)
+            .rev()
+            .take(2)
+            .find_map(|line| date_of_line(flat, line))
+    });
+    let own_after = line_end.and_then(|end| {
+        lines_of(text, end..window.end)
+            .take(2)
+            .find_map(|line| date_of_line(flat, line))
+    });
+    Found {
+        title,
+        in_link,
+        same_before: date_ending(flat, same_start..link.start),
+        same_after: date_starting(flat, link.end..same_end),
+        shares_line: line_start.is_none() && window.start > 0
+            || line_end.is_none() && window.end < text.len(),
+        own_before,
+        own_after,
+        lead: lead_after(after),
+    }
+}
+
+/// The non-empty lines within `range` of `text`, as ranges of `text`.
+fn lines_of(text: &str, range: Range<usize>) -> impl DoubleEndedIterator<Item = Range<usize>> + '_ {
+    let origin = text.as_ptr() as usize;
+    text[range]
+        .split('\n')
+        .filter(|line| !line.trim().is_empty())
+        .map(move |line| {
+            let start = line.as_ptr() as usize - origin;
+            start..start + line.len()
+        })
+}
+
+/// Lines longer than this are paragraphs, not dates: not searched for one.
+const MAX_DATE_LINE: usize = 160;
+
+/// A line of its own that is a date: a `<time datetime>`, or a date with at
+/// most three words before it ("Posted on", "Опубликовано:") and one after
+/// ("Uhr"). A dated title ("01.01.2020 - Another release") is not a date line.
+fn date_of_line(flat: &Flat, line: Range<usize>) -> Option<When> {
+    if let Some(mark) = flat.mark_in(line.clone()) {
+        return Some(mark.when);
+    }
+    date_line(&flat.text[line])
+}
+
+fn date_line(text: &str) -> Option<When> {
+    if text.len() > MAX_DATE_LINE {
+        return None;
+    }
+    let (when, span) = find_date(text)?;
+    alone(text, &span).then_some(when)
+}
+
+/// Whether the date at `span` stands nearly alone in `text`: at most three
+/// words before it and one after.
+fn alone(text: &str, span: &Range<usize>) -> bool {
+    let words = |part: &str| {
+        part.split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .count()
+    };
+    words(&text[..span.start]) <= 3 && words(&text[span.end..]) <= 1
+}
+
+/// Separators between a date and a title: dashes, bars, bullets, colons.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '–' | '—' | '|' | '•' | '·' | ':' | '/')
+}
+
+/// A date ending `range` (separators may follow), or a `<time datetime>` in it.
+fn date_ending(flat: &Flat, range: Range<usize>) -> Option<When> {
+    if let Some(mark) = flat.mark_in(range.clone()) {
+        return Some(mark.when);
+    }
+    let text = tail(&flat.text[range], MAX_DATE_LINE);
+    date_at_end(text.trim_end_matches(is_separator)).map(|(when, _)| when)
+}
+
+/// A date starting `range` (after separators or an opening bracket), or a
+/// `<time datetime>` in it.
+fn date_starting(flat: &Flat, range: Range<usize>) -> Option<When> {
+    if let Some(mark) = flat.mark_in(range.clone()) {
+        return Some(mark.when);
+    }
+    let text = head(&flat.text[range], MAX_DATE_LINE);
+    let text = text.trim_start_matches(|c| is_separator(c) || matches!(c, '(' | '[' | ','));
+    find_date(text)
+        .filter(|(_, span)| span.start == 0)
+        .map(|(when, _)| when)
+}
+
+/// The last date in `text` when nothing but closing brackets, full stops and
+/// spaces follow it; with where it starts.
+fn date_at_end(text: &str) -> Option<(When, usize)> {
+    let mut from = 0;
+    while let Some((when, span)) = find_date(&text[from..]) {
+        let (start, end) = (from + span.start, from + span.end);
+        if text[end..]
+            .trim_matches(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '.'))
+            .is_empty()
+        {
+            return Some((when, start));
+        }
+        from = end;
+    }
+    None
+}
+
+/// At most the last `max` bytes of `text`, cut at a character boundary.
+fn tail(text: &str, max: usize) -> &str {
+    let mut at = text.len().saturating_sub(max);
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    &text[at..]
+}
+
+/// At most the first `max` bytes of `text`, cut at a character boundary.
+fn head(text: &str, max: usize) -> &str {
+    let mut at = text.len().min(max);
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    &text[..at]
+}
+
+/// The title and date a link's own text gives.
+fn link_text(flat: &Flat, link: &LinkSpan) -> (String, Option<When>) {
+    if let Some(mark) = flat.mark_in(link.start..link.end) {
+        // `<a><time datetime="…">20 May</time> Title</a>`: the title is the rest.
+        let outside = format!(
+            "{} {}",
+            &flat.text[link.start..mark.span.start],
+            &flat.text[mark.span.end.min(link.end)..link.end]
+        );
+        let title = one_line(&outside);
+        let title = title.trim_matches(is_separator);
+        return (tidy_title(title), Some(mark.when));
+    }
+    let (title, date) = split_dated_title(&one_line(&flat.text[link.start..link.end]));
+    (tidy_title(&title), date)
+}
+
+/// Splits the date off a link text: "DD.MM.YYYY - Title", "Title – DD.MM.YYYY",
+/// "Title (DD.MM.YYYY)", or a text that is only a date (no title then). Any
+/// other text is all title, even when it mentions a date.
+fn split_dated_title(text: &str) -> (String, Option<When>) {
+    let Some((first, span)) = find_date(text) else {
+        return (text.to_string(), None);
+    };
+    if span.start == 0 {
+        let rest = text[span.end..].trim_start();
+        if rest.is_empty() {
+            return (String::new(), Some(first));
+        }
+        if rest.starts_with(['-', '–', '—', '|', ':']) {
+            return (
+                rest.trim_start_matches(is_separator).to_string(),
+                Some(first),
+            );
+        }
+    }
+    let end = tail(text, MAX_DATE_LINE);
+    if let Some((when, start)) = date_at_end(end) {
+        let title = text[..text.len() - end.len() + start].trim_end();
+        if let Some(title) = title.strip_suffix(['-', '–', '—', '|', '(', '[']) {
+            return (title.trim_end_matches(is_separator).to_string(), Some(when));
+        }
+    }
+    if text.len() <= MAX_DATE_LINE && alone(text, &span) {
+        return (String::new(), Some(first));
+    }
+    (text.to_string(), None)
+}
+
+/// Link texts that name no release: "read more" links, comment counts.
+static SAYS_NOTHING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:here|click here|more|read more|read on|continue reading|full story|details|\d*\s*comments?|mehr|weiterlesen|plus|lire la suite|leggi tutto|leer más|leia mais|подробнее|далее|читать далее|читать полностью|ещё|еще)$",
+    )
+    .expect("valid regex")
+});
+
+/// A link text as a title: empty when it says nothing about the release.
+fn tidy_title(text: &str) -> String {
+    let core = text.trim_matches(|c: char| !c.is_alphanumeric());
+    if core.is_empty() || core.len() < 40 && SAYS_NOTHING.is_match(core) {
+        String::new()
+    } else {
+        text.to_string()
+    }
+}
+
 /// Adds a release, or fills the gaps of one already seen under the same id
-/// (the same release linked twice: title and "read more").
-fn merge_item(
-    items: &mut Vec<Item>,
-    index: &mut HashMap<String, usize>,
-    id: &str,
-    url: &Url,
-    title: String,
-    date: Option<NaiveDate>,
-    lead: String,
-) {
-    match index.get(id) {
+/// (the same release linked twice: title and "read more"). Titles and leads
+/// are cut to [`super::MAX_TEXT_CHARS`].
+fn merge_item(items: &mut Vec<Item>, index: &mut HashMap<String, usize>, new: Item) {
+    match index.get(&new.id) {
         Some(&i) => {
             let item = &mut items[i];
             if item.title.is_empty() {
-                item.title = title;
+                item.title = cut(new.title);
             }
             if item.date.is_none() {
-                item.date = date;
+                item.date = new.date;
             }
             if item.lead.is_empty() {
-                item.lead = lead;
+                item.lead = cut(new.lead);
             }
         }
         None => {
-            index.insert(id.to_string(), items.len());
+            index.insert(new.id.clone(), items.len());
             items.push(Item {
-                id: id.to_string(),
-                url: url.to_string(),
-                title,
-                date,
-                lead,
+                title: cut(new.title),
+                lead: cut(new.lead),
+                ..new
             });
         }
     }
@@ -596,14 +401,21 @@ fn merge_item(
 
 /// Extracts items with an operator's CSS selectors, and contacts as usual. Link
 /// patterns do not apply: the selectors already say what a release is. Each
-/// missing part falls back to the heuristics used without selectors.
-pub fn extract_with_selectors(html: &str, base: &Url, selectors: &Selectors) -> Page {
+/// missing part falls back to the heuristics used without selectors. At most
+/// `max_items` matches are looked at: nested matches on a hostile page would
+/// otherwise cost quadratic time.
+pub fn extract_with_selectors(
+    html: &str,
+    base: &Url,
+    selectors: &Selectors,
+    source: &SourceConfig,
+) -> Page {
     let doc = parse_document(html);
     let contacts = extract_contacts(&flatten_node(doc.tree.root()).text);
     let any_link = scraper::Selector::parse("a[href]").expect("valid selector");
     let mut items = Vec::new();
     let mut index = HashMap::new();
-    for element in doc.select(&selectors.item).take(MAX_SELECTED_ITEMS) {
+    for element in doc.select(&selectors.item).take(source.max_items) {
         let link = match &selectors.link {
             Some(sel) => element.select(sel).next(),
             None if element.value().name() == "a" && element.value().attr("href").is_some() => {
@@ -615,67 +427,67 @@ pub fn extract_with_selectors(html: &str, base: &Url, selectors: &Selectors) -> 
         let Some(href) = link.value().attr("href") else {
             continue;
         };
-        let Ok(url) = base.join(href.trim()) else {
+        let Some(url) = release_url(href, base) else {
             continue;
         };
-        if !matches!(url.scheme(), "http" | "https") {
-            continue;
-        }
-        let Some(id) = canonical_id(&url) else {
+        let Some(id) = canonical_id(&url, &source.tracking_params) else {
             continue;
         };
         let flat = flatten_node(*element);
         let text_of = |sel: &Option<scraper::Selector>| {
             sel.as_ref()
                 .and_then(|s| element.select(s).next())
-                .map(|e| one_line(&flatten_node(*e).text))
+                .map(|e| flatten_node(*e))
         };
-        let title_text =
-            text_of(&selectors.title).unwrap_or_else(|| one_line(&flatten_node(*link).text));
-        let (title_date, title) = split_dated_title(&title_text);
+        let (title, title_date) = match text_of(&selectors.title) {
+            Some(title) => split_dated_title(&one_line(&title.text)),
+            None => {
+                let own = flatten_node(*link);
+                match own.links.first() {
+                    Some(span) => link_text(&own, span),
+                    None => split_dated_title(&one_line(&own.text)),
+                }
+            }
+        };
         let date = match text_of(&selectors.date) {
-            Some(text) => find_date(&text),
-            None => title_date.or_else(|| find_date(&flat.text)),
+            Some(date) => first_date(&date),
+            None => title_date.or_else(|| first_date(&flat)),
         };
-        let lead = text_of(&selectors.lead).unwrap_or_else(|| {
-            flat.links
-                .iter()
-                .find(|l| l.href == href)
-                .map(|l| lead_after(&flat.text[l.end..]))
-                .unwrap_or_default()
-        });
-        merge_item(&mut items, &mut index, &id, &url, title, date, lead);
+        let lead = text_of(&selectors.lead)
+            .map(|lead| one_line(&lead.text))
+            .unwrap_or_else(|| {
+                flat.links
+                    .iter()
+                    .find(|l| l.href == href)
+                    .map(|l| lead_after(&flat.text[l.end..]))
+                    .unwrap_or_default()
+            });
+        let item = Item {
+            id,
+            url: without_tracking(&url, &source.tracking_params).to_string(),
+            title: tidy_title(&title),
+            date: date.map(|d| d.day_in(source.time_zone)),
+            lead,
+        };
+        merge_item(&mut items, &mut index, item);
     }
     items.retain(|item| !item.title.is_empty());
     Page { items, contacts }
 }
 
-/// A date standing alone on one of the two lines right before a link.
-fn date_just_before(before: &str) -> Option<NaiveDate> {
-    before
-        .lines()
-        .rev()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(2)
-        .find_map(parse_site_date)
-}
-
-/// The first line after a link that reads like a paragraph rather than a heading.
-fn lead_after(after: &str) -> String {
-    after
-        .lines()
-        .map(str::trim)
-        .find(|line| {
-            let letters = line.chars().filter(|c| c.is_alphabetic()).take(20).count();
-            letters >= 20 && line.chars().any(char::is_lowercase) && parse_site_date(line).is_none()
-        })
-        .unwrap_or("")
-        .to_string()
+/// The first `<time datetime>` of a flattened element, else the first date in its text.
+fn first_date(flat: &Flat) -> Option<When> {
+    flat.marks
+        .first()
+        .map(|mark| mark.when)
+        .or_else(|| find_date(&flat.text).map(|(when, _)| when))
 }
 
 // ---- contacts -----------------------------------------------------------------------------
 
+/// The header label the contacts follow, in any letter case.
+static CONSULAR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)consular\s+queries").expect("valid regex"));
 static PHONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+?\d[\d ()\-]{6,}\d").expect("valid regex"));
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -684,13 +496,10 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Phone and e-mail that follow the "Consular queries" label in the header.
 fn extract_contacts(text: &str) -> Contacts {
-    let lower = text.to_lowercase();
-    let Some(at) = lower.find("consular queries") else {
+    let Some(label) = CONSULAR.find(text) else {
         return Contacts::default();
     };
-    // `to_lowercase` can change byte lengths for some scripts; fall back safely.
-    let start = if text.is_char_boundary(at) { at } else { 0 };
-    let window: String = text[start..].chars().take(300).collect();
+    let window: String = text[label.start()..].chars().take(300).collect();
     Contacts {
         phone: PHONE.find(&window).map(|m| m.as_str().trim().to_string()),
         email: EMAIL.find(&window).map(|m| m.as_str().to_string()),
@@ -700,46 +509,14 @@ fn extract_contacts(text: &str) -> Contacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
-    fn patterns() -> Vec<Regex> {
-        crate::config::DEFAULT_LINK_PATTERNS
-            .iter()
-            .map(|p| Regex::new(p).unwrap())
-            .collect()
+    fn source() -> SourceConfig {
+        crate::config::Config::default().sources.remove(0)
     }
 
     fn base() -> Url {
         Url::parse("https://www.rusemb.org.uk/").unwrap()
-    }
-
-    #[test]
-    fn canonical_ids_ignore_host_variants() {
-        let ids: Vec<_> = [
-            "https://www.rusemb.org.uk/fnapr/7160",
-            "http://rusemb.org.uk/fnapr/7160/",
-            "https://m.rusemb.org.uk/fnapr/7160#top",
-        ]
-        .iter()
-        .map(|u| canonical_id(&Url::parse(u).unwrap()).unwrap())
-        .collect();
-        assert!(
-            ids.iter().all(|id| id == "rusemb.org.uk/fnapr/7160"),
-            "{ids:?}"
-        );
-    }
-
-    #[test]
-    fn dates_in_both_site_forms() {
-        assert_eq!(
-            parse_site_date("28.01.2022"),
-            NaiveDate::from_ymd_opt(2022, 1, 28)
-        );
-        assert_eq!(
-            parse_site_date(" 21 May 2022 "),
-            NaiveDate::from_ymd_opt(2022, 5, 21)
-        );
-        assert_eq!(parse_site_date("32.01.2022"), None);
-        assert_eq!(parse_site_date("Moscow: 11:16"), None);
     }
 
     #[test]
@@ -753,7 +530,7 @@ mod tests {
             <a href="/fnapr/x">01.01.2020 - Not a release</a>
             <p>No date here</p><a href="/ambarticles/9">Ambassador writes</a>
         </body>"#;
-        let page = extract_page(html, &base(), &patterns());
+        let page = extract_page(html, &base(), &source());
         let got: Vec<_> = page
             .items
             .iter()
@@ -783,6 +560,40 @@ mod tests {
     }
 
     #[test]
+    fn link_texts_that_are_dates_or_say_nothing_give_no_title() {
+        for (text, title, dated) in [
+            ("20.05.2022 - Title", "Title", true),
+            ("Title – 20.05.2022", "Title", true),
+            ("Title (21 May 2022)", "Title", true),
+            ("Posted on September 3, 2019 at 6:09 AM", "", true),
+            (
+                "Answer to a question, Moscow, January 27, 2022",
+                "Answer to a question, Moscow, January 27, 2022",
+                false,
+            ),
+            (
+                "21 May 2022 marks an anniversary",
+                "21 May 2022 marks an anniversary",
+                false,
+            ),
+        ] {
+            let (got, date) = split_dated_title(text);
+            assert_eq!((got.as_str(), date.is_some()), (title, dated), "{text}");
+        }
+        for text in [
+            "here",
+            "Read more »",
+            "mehr...",
+            "3 Comments",
+            "Подробнее",
+            "…",
+        ] {
+            assert_eq!(tidy_title(text), "", "{text}");
+        }
+        assert_eq!(tidy_title("Here and now"), "Here and now");
+    }
+
+    #[test]
     fn garbage_gives_nothing_and_does_not_panic() {
         for input in [
             "",
@@ -791,12 +602,12 @@ mod tests {
             "<<<>>>&&&",
             "<div><div><div>",
         ] {
-            let page = extract_page(input, &base(), &patterns());
+            let page = extract_page(input, &base(), &source());
             assert!(page.items.len() <= 1);
             assert!(page.contacts.is_empty());
         }
         let deep = "<div>".repeat(5000) + "<a href='/fnapr/3'>03.03.2021 - Deep</a>";
-        let page = extract_page(&deep, &base(), &patterns());
+        let page = extract_page(&deep, &base(), &source());
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.items[0].title, "Deep");
     }

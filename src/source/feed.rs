@@ -1,57 +1,84 @@
-//! Feeds (RSS 2.0/1.0, Atom, JSON Feed) through feed-rs, mapped to [`Item`]s.
+//! Feeds (RSS 0.9x/1.0/2.0, Atom, JSON Feed) through feed-rs, mapped to [`Item`]s.
 //!
 //! The parser is maintained elsewhere; what is ours is the mapping: an entry's
 //! identity is the canonical URL of its link (so a feed and an HTML page naming
 //! the same release agree), falling back to the entry's own id; titles and leads
-//! are plain text whatever markup the feed carried.
+//! are plain text whatever markup the feed carried; timestamps go through our
+//! date reader ([`super::date`]), which knows the wild's forms and the source's
+//! time zone.
+//!
+//! feed-rs 3.0 picks its RSS parser by the root's `version` and reads RSS
+//! elements only in no namespace (or RSS 1.0's), so it refuses an `<rss>` root
+//! without a version and finds nothing under one that declares a default
+//! namespace (`xmlns="http://backend.userland.com/rss2"`, common in Russian CMS
+//! feeds). [`readable_root`] rewrites just the root's start tag before parsing.
+//! (feed-rs fixed the missing version upstream in PR #280, unreleased as of 3.0.0.)
+
+use std::borrow::Cow;
 
 use url::Url;
 
-use super::Item;
-use super::extract::{canonical_id, first_paragraph, one_line, plain_text};
+use super::canonical::{canonical_id, without_tracking};
+use super::flat::{first_paragraph, one_line, plain_text};
+use super::{Item, MAX_URL_LEN, cut, date};
+use crate::config::SourceConfig;
 
 /// Why a body could not be read as a feed.
 #[derive(Debug, thiserror::Error)]
 #[error("not a readable feed: {0}")]
 pub struct FeedError(String);
 
-/// Items of the feed in `text` (already decoded), in feed order; relative links
-/// resolve against `base`. Entries without a title are dropped.
-pub fn extract_feed(text: &str, base: &Url) -> Result<Vec<Item>, FeedError> {
+/// Items of the feed in `text` (already decoded), in feed order, at most
+/// `source.max_items`; relative links resolve against `base`. Entries without
+/// a title are dropped.
+pub fn extract_feed(text: &str, base: &Url, source: &SourceConfig) -> Result<Vec<Item>, FeedError> {
     // The text is already UTF-8: an XML declaration naming another encoding would
     // make the parser decode it a second time.
-    let body = strip_xml_declaration(text);
+    let body = readable_root(strip_xml_declaration(text));
+    let zone = source.time_zone;
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
+        .timestamp_parser(move |text| date::parse_timestamp(text, zone))
         .build()
         .parse(body.as_bytes())
         .map_err(|e| FeedError(e.to_string()))?;
+    let web = |url: Url| {
+        (matches!(url.scheme(), "http" | "https") && url.as_str().len() <= MAX_URL_LEN)
+            .then_some(url)
+    };
     let items = feed
         .entries
         .into_iter()
+        .take(source.max_items)
         .filter_map(|entry| {
             let link = entry
                 .links
                 .iter()
                 .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
                 .or_else(|| entry.links.first())
+                .filter(|l| l.href.len() <= MAX_URL_LEN)
                 .and_then(|l| base.join(l.href.trim()).ok())
-                .filter(|u| matches!(u.scheme(), "http" | "https"));
+                .and_then(web);
             let title = entry.title.as_ref().map(text_of).unwrap_or_default();
             if title.is_empty() {
                 return None;
             }
-            let id_url = Url::parse(entry.id.trim())
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https"));
+            let entry_id = entry.id.trim();
+            let id_url = Url::parse(entry_id).ok().and_then(web);
             let id = link
                 .as_ref()
-                .and_then(canonical_id)
-                .unwrap_or_else(|| entry.id.trim().to_string());
-            if id.is_empty() {
+                .and_then(|l| canonical_id(l, &source.tracking_params))
+                .unwrap_or_else(|| entry_id.to_string());
+            if id.is_empty() || id.len() > MAX_URL_LEN {
                 return None;
             }
-            let url = link.or(id_url).unwrap_or_else(|| base.clone()).to_string();
+            let url = link
+                .or(id_url)
+                .map_or_else(
+                    || base.clone(),
+                    |u| without_tracking(&u, &source.tracking_params),
+                )
+                .to_string();
             let lead = entry
                 .summary
                 .as_ref()
@@ -68,10 +95,12 @@ pub fn extract_feed(text: &str, base: &Url) -> Result<Vec<Item>, FeedError> {
             Some(Item {
                 id,
                 url,
-                title,
-                // feed-rs gives UTC; the UTC calendar day is the honest reading.
-                date: entry.published.or(entry.updated).map(|d| d.date_naive()),
-                lead,
+                title: cut(title),
+                date: entry
+                    .published
+                    .or(entry.updated)
+                    .map(|d| d.with_timezone(&zone).date_naive()),
+                lead: cut(lead),
             })
         })
         .collect();
@@ -99,27 +128,31 @@ fn strip_xml_declaration(text: &str) -> &str {
     trimmed
 }
 
+/// Where the root element's start tag begins: after comments, processing
+/// instructions and a doctype. `None` when the text ends first.
+fn root_start(text: &str) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let rest = &text[at..];
+        let trimmed = rest.trim_start();
+        at += rest.len() - trimmed.len();
+        if let Some(after) = trimmed.strip_prefix("<!--") {
+            at += 4 + after.find("-->")? + 3;
+        } else if trimmed.starts_with("<?") || trimmed.starts_with("<!") {
+            at += trimmed.find('>')? + 1;
+        } else {
+            return Some(at);
+        }
+    }
+}
+
 /// True when `text` starts like a feed (an RSS, RDF or Atom root, or a JSON
 /// object) rather than an HTML page; used when a source's kind is `auto`.
 pub fn looks_like_feed(text: &str) -> bool {
-    let mut rest = strip_xml_declaration(text);
-    // Skip comments, processing instructions and a doctype before the root.
-    loop {
-        rest = rest.trim_start();
-        if let Some(after) = rest.strip_prefix("<!--") {
-            match after.find("-->") {
-                Some(end) => rest = &after[end + 3..],
-                None => return false,
-            }
-        } else if rest.starts_with("<?") || rest.starts_with("<!") {
-            match rest.find('>') {
-                Some(end) => rest = &rest[end + 1..],
-                None => return false,
-            }
-        } else {
-            break;
-        }
-    }
+    let text = strip_xml_declaration(text);
+    let Some(rest) = root_start(text).map(|at| &text[at..]) else {
+        return false;
+    };
     if rest.starts_with('{') {
         return true;
     }
@@ -131,4 +164,187 @@ pub fn looks_like_feed(text: &str) -> bool {
     ["<rss", "<feed", "<rdf:rdf"]
         .iter()
         .any(|root| head.starts_with(root))
+}
+
+/// RSS 0.90's namespace, which feed-rs does not know.
+const NETSCAPE_RSS: &str = "http://my.netscape.com/rdf/simple/0.9/";
+/// RSS 1.0's namespace, which feed-rs reads as RSS, as an attribute value.
+const RSS_1_QUOTED: &str = "\"http://purl.org/rss/1.0/\"";
+
+/// `text` with its root start tag rewritten so feed-rs reads RSS of any
+/// version: an `<rss>` root loses a default namespace and says `version="2.0"`
+/// unless it says 0.91 or 0.92 (feed-rs's other RSS parser); an RSS 0.90
+/// `<rdf:RDF>` root declares RSS 1.0's namespace instead of Netscape's.
+/// Anything else is returned untouched.
+fn readable_root(text: &str) -> Cow<'_, str> {
+    let Some(start) = root_start(text) else {
+        return Cow::Borrowed(text);
+    };
+    let Some(tag) = StartTag::parse(&text[start..]) else {
+        return Cow::Borrowed(text);
+    };
+    let mut attrs = tag.attrs.clone();
+    match tag.name {
+        "rss" => {
+            attrs.retain(|(name, _)| *name != "xmlns");
+            let version = attrs
+                .iter()
+                .find(|(name, _)| *name == "version")
+                .map(|(_, v)| v.trim_matches(['"', '\'']).trim());
+            if !matches!(version, Some("0.91" | "0.92" | "2.0")) {
+                attrs.retain(|(name, _)| *name != "version");
+                attrs.push(("version", "\"2.0\""));
+            }
+        }
+        name if name == "RDF" || name.ends_with(":RDF") => {
+            for (name, value) in attrs.iter_mut() {
+                if *name == "xmlns" && value.trim_matches(['"', '\'']) == NETSCAPE_RSS {
+                    *value = RSS_1_QUOTED;
+                }
+            }
+        }
+        _ => return Cow::Borrowed(text),
+    }
+    if attrs == tag.attrs {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(&text[..start]);
+    out.push('<');
+    out.push_str(tag.name);
+    for (name, value) in &attrs {
+        out.push(' ');
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+    }
+    out.push_str(if tag.empty { "/>" } else { ">" });
+    out.push_str(&text[start + tag.len..]);
+    Cow::Owned(out)
+}
+
+/// An XML start tag, read just well enough to rewrite its attributes.
+struct StartTag<'a> {
+    name: &'a str,
+    /// Names and values as written (values with their quotes).
+    attrs: Vec<(&'a str, &'a str)>,
+    /// `<x/>`.
+    empty: bool,
+    /// Bytes from `<` to `>` inclusive.
+    len: usize,
+}
+
+impl<'a> StartTag<'a> {
+    /// The start tag at the beginning of `text`, or `None` if it is not one
+    /// (or has an attribute without a quoted value, which XML forbids).
+    fn parse(text: &'a str) -> Option<StartTag<'a>> {
+        let is_name = |c: char| !c.is_whitespace() && !matches!(c, '=' | '>' | '/' | '"' | '\'');
+        let rest = text.strip_prefix('<')?;
+        let name_len = rest.find(|c: char| !is_name(c)).unwrap_or(rest.len());
+        let name = &rest[..name_len];
+        if name.is_empty() {
+            return None;
+        }
+        let mut at = 1 + name_len;
+        let mut attrs = Vec::new();
+        loop {
+            let rest = &text[at..];
+            let trimmed = rest.trim_start();
+            at += rest.len() - trimmed.len();
+            if trimmed.starts_with('>') {
+                return Some(StartTag {
+                    name,
+                    attrs,
+                    empty: false,
+                    len: at + 1,
+                });
+            }
+            if trimmed.starts_with("/>") {
+                return Some(StartTag {
+                    name,
+                    attrs,
+                    empty: true,
+                    len: at + 2,
+                });
+            }
+            let attr_len = trimmed.find(|c: char| !is_name(c)).unwrap_or(trimmed.len());
+            if attr_len == 0 {
+                return None;
+            }
+            let attr = &trimmed[..attr_len];
+            let after = trimmed[attr_len..].trim_start();
+            let after = after.strip_prefix('=')?.trim_start();
+            let quote = after.chars().next().filter(|q| matches!(q, '"' | '\''))?;
+            let close = after[1..].find(quote)? + 2;
+            let value = &after[..close];
+            attrs.push((attr, value));
+            at = text.len() - after.len() + close;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source() -> SourceConfig {
+        let mut source = crate::config::Config::default().sources.remove(0);
+        source.time_zone = chrono_tz::UTC;
+        source
+    }
+
+    fn items(xml: &str) -> Vec<Item> {
+        extract_feed(xml, &Url::parse("https://e.org/feed").unwrap(), &source()).unwrap()
+    }
+
+    const ITEM: &str = "<channel><title>C</title><item><title>One</title><link>https://e.org/1</link><pubDate>2018-09-18 14:38:10</pubDate></item></channel>";
+
+    #[test]
+    fn rss_roots_of_every_kind_are_read() {
+        for root in [
+            "<rss version=\"2.0\">",
+            "<rss>",
+            "<rss version='0.94'>",
+            "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\" xmlns:yandex=\"http://news.yandex.ru\">",
+            "<rss xmlns='http://backend.userland.com/rss'\n\n>",
+            "<rss version=\"0.91\">",
+        ] {
+            let got = items(&format!(
+                "<?xml version=\"1.0\"?>\n<!-- c -->\n{root}{ITEM}</rss>"
+            ));
+            assert_eq!(got.len(), 1, "{root}");
+            assert_eq!(got[0].title, "One");
+            assert_eq!(got[0].id, "e.org/1");
+            assert_eq!(got[0].date, chrono::NaiveDate::from_ymd_opt(2018, 9, 18));
+        }
+        // RSS 0.90: RDF with Netscape's namespace, items beside the channel.
+        let rss090 = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">\
+            <channel><title>C</title><link>https://e.org/</link><description>d</description></channel>\
+            <item><title>Ninety</title><link>https://e.org/90</link></item></rdf:RDF>";
+        let got = items(rss090);
+        assert_eq!((got.len(), got[0].title.as_str()), (1, "Ninety"));
+    }
+
+    #[test]
+    fn root_tags_are_rewritten_minimally() {
+        assert!(matches!(
+            readable_root("<feed xmlns=\"http://www.w3.org/2005/Atom\">"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            readable_root("<rss version=\"2.0\" xmlns:a=\"x\">"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            readable_root("<!-- > --><rss xmlns=\"u\" a:b='>'\n>x"),
+            "<!-- > --><rss a:b='>' version=\"2.0\">x"
+        );
+        // Not XML enough to touch: left to the parser's own error.
+        assert_eq!(readable_root("<rss version=2.0>"), "<rss version=2.0>");
+        assert_eq!(readable_root("<rss"), "<rss");
+        assert!(looks_like_feed(
+            "\u{feff}<?xml version='1.0'?><!DOCTYPE x><rss>"
+        ));
+        assert!(!looks_like_feed("<!-- unterminated"));
+    }
 }

@@ -11,6 +11,7 @@ mod extraction;
 mod fanout;
 mod fetch;
 mod flood;
+mod realworld;
 mod secrets;
 mod site_rules;
 mod sources;

@@ -82,11 +82,7 @@ pub fn extract_fixture(name: &str) -> embassy_bot::source::Page {
 /// Extracts a fixture as if it had been read from `base`.
 pub fn extract_at(name: &str, base: &url::Url) -> embassy_bot::source::Page {
     let config = embassy_bot::config::Config::default();
-    embassy_bot::source::extract::extract_page(
-        &fixture_text(name),
-        base,
-        &config.sources[0].link_patterns,
-    )
+    embassy_bot::source::extract::extract_page(&fixture_text(name), base, &config.sources[0])
 }
 
 /// The 23 May page with one more release on top, for "new item after restart".
