@@ -1,0 +1,303 @@
+//! Configuration: a TOML file (optional) plus environment overrides.
+//!
+//! Everything that ties the engine to one web site — sources, clocks, counters,
+//! the fallback contact — lives here, so the same binary can watch another site.
+//! [`Config::default`] is the embassy, so the bot runs with no file at all.
+
+mod defaults;
+mod raw;
+mod toml_error;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use regex::Regex;
+use scraper::Selector;
+use serde::Deserialize;
+use url::Url;
+
+use raw::RawConfig;
+use toml_error::toml_error;
+
+pub use defaults::{DEFAULT_LINK_PATTERNS, DEFAULT_SOURCE_URL, DEFAULT_SOURCES};
+pub use validate::{MAX_SOURCE_NAME, is_valid_source_name};
+
+/// Environment variable holding the bot token; wins over the file so secrets
+/// need not be written to disk.
+pub const TOKEN_ENV: &str = "TELOXIDE_TOKEN";
+/// Environment variable naming the Bot API server (self-hosted, or a test fake).
+pub const API_URL_ENV: &str = "TELOXIDE_API_URL";
+/// Environment variable overriding `data_dir` (the Docker image points it at its volume).
+pub const DATA_DIR_ENV: &str = "EMBASSY_BOT_DATA_DIR";
+
+/// Values from the environment that win over the file.
+#[derive(Debug, Default)]
+struct EnvOverrides {
+    token: Option<String>,
+    api_url: Option<String>,
+    data_dir: Option<PathBuf>,
+}
+
+/// Why the configuration cannot be used; each variant names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named with `--config` could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, has an unknown key, or a value of the wrong type.
+    /// The message gives the line, column and key, never the line's text.
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    /// A key has a value of the right type but an unusable meaning.
+    #[error("config key `{key}`: {reason}")]
+    Invalid { key: String, reason: String },
+    /// No token in the environment nor in the file.
+    #[error(
+        "no bot token: set {TOKEN_ENV} (get one from @BotFather) or `telegram.token` in the config file"
+    )]
+    MissingToken,
+}
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The whole validated configuration of one bot process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where sled keeps items, subscribers and the delivery journal.
+    pub data_dir: PathBuf,
+    /// Chats that may see operator information (`/status`).
+    pub admin_chats: Vec<i64>,
+    pub telegram: TelegramConfig,
+    pub sources: Vec<SourceConfig>,
+    pub time: TimeConfig,
+    pub counters: Vec<CounterConfig>,
+    pub contact: ContactConfig,
+}
+
+/// Telegram's own Bot API server: where `telegram.api_url` points when unset.
+pub const TELEGRAM_API: &str = "https://api.telegram.org";
+
+/// How to reach Telegram. Its `Debug` never shows the token.
+#[derive(Clone)]
+pub struct TelegramConfig {
+    /// Bot token; `None` until [`Config::require_token`] checks it.
+    pub token: Option<String>,
+    /// Bot API base URL; `None` means Telegram's own.
+    pub api_url: Option<Url>,
+    /// Long-polling timeout for getUpdates.
+    pub long_poll: Duration,
+    /// Respect Telegram's flood limits client-side (off only for tests/benchmarks).
+    pub throttle: bool,
+    /// The global send rate when `throttle` is on (Telegram allows about 30/s).
+    pub messages_per_sec: f64,
+    /// How many chats pushes go to at once.
+    pub send_concurrency: usize,
+}
+
+impl TelegramConfig {
+    /// The limits every send respects; `None` when throttling is off.
+    pub fn rate_limits(&self) -> Option<crate::limiter::RateLimits> {
+        self.throttle
+            .then(|| crate::limiter::RateLimits::telegram(self.messages_per_sec))
+    }
+}
+
+impl std::fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("api_url", &self.api_url)
+            .field("long_poll", &self.long_poll)
+            .field("throttle", &self.throttle)
+            .field("messages_per_sec", &self.messages_per_sec)
+            .field("send_concurrency", &self.send_concurrency)
+            .finish()
+    }
+}
+
+/// One watched web page or feed.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Short lowercase name (`[a-z0-9_-]{1,32}`): shown in logs, keyed in the
+    /// database and typed by users in `/subscribe <name>`, hence the strict shape.
+    pub name: String,
+    pub url: Url,
+    /// How the body is read: an HTML page or a feed.
+    pub kind: SourceKind,
+    pub interval: Duration,
+    /// Some sites (mid.ru) reset connections from default user agents.
+    pub user_agent: String,
+    /// Total time allowed for one fetch, body included.
+    pub timeout: Duration,
+    /// Time allowed to open the connection; shorter than `timeout` so a dead
+    /// host fails fast.
+    pub connect_timeout: Duration,
+    /// Bodies larger than this (after gzip decoding) are refused.
+    pub max_bytes: usize,
+    /// Regexes over a link's path that mark it as a release (HTML without selectors).
+    pub link_patterns: Vec<Regex>,
+    /// CSS selectors that replace the link-pattern heuristics for this source.
+    pub selectors: Option<Selectors>,
+    /// Flood guard: more new items than this in one poll are held back, not pushed.
+    pub max_new_items: usize,
+    /// Items dated more than this many days ago are recorded but not pushed.
+    pub max_age_days: u32,
+    /// Admins hear once when the source has been failing this long (and once
+    /// when it recovers); shorter outages are normal and stay in the logs.
+    pub alert_after: Duration,
+    /// Where the source publishes: a time written without a zone is wall-clock
+    /// time here, and an item's date is its calendar day here.
+    pub time_zone: Tz,
+    /// At most this many items per read: a page or feed cannot make a read cost
+    /// more than this, whatever it holds.
+    pub max_items: usize,
+    /// Query parameters (beyond the built-in `utm_*`, `fbclid`, ...) that only
+    /// track readers: dropped before an item is keyed, so rotating them does
+    /// not make a release new. A trailing `*` matches a prefix.
+    pub tracking_params: Vec<String>,
+}
+
+/// How a source's body is turned into items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// An HTML page: link patterns, or `selectors` when given.
+    Html,
+    /// RSS 2.0/1.0, Atom or JSON Feed.
+    Feed,
+    /// Decide from the body itself (a feed if it starts like one, else HTML);
+    /// what `check-source` uses for a bare URL or file.
+    Auto,
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SourceKind::Html => "html",
+            SourceKind::Feed => "feed",
+            SourceKind::Auto => "auto",
+        })
+    }
+}
+
+/// CSS selectors for pages whose layout the link patterns do not fit. Parsed
+/// once at load time, so a typo stops the start with the key named.
+#[derive(Debug, Clone)]
+pub struct Selectors {
+    /// Each match is one release.
+    pub item: Selector,
+    /// Inside an item: the element whose `href` is the release link
+    /// (default: the item itself if it is a link, else its first `a[href]`).
+    pub link: Option<Selector>,
+    /// Inside an item: the title (default: the link's text).
+    pub title: Option<Selector>,
+    /// Inside an item: the date (default: the first date in the item's text).
+    pub date: Option<Selector>,
+    /// Inside an item: the lead (default: the first paragraph after the link).
+    pub lead: Option<Selector>,
+}
+
+/// The site's header clocks.
+#[derive(Debug, Clone)]
+pub struct TimeConfig {
+    /// Zone whose calendar date heads the clocks (the site shows Moscow's).
+    pub date_zone: Tz,
+    pub clocks: Vec<ClockConfig>,
+}
+
+/// One labelled clock, e.g. "Moscow" in Europe/Moscow.
+#[derive(Debug, Clone)]
+pub struct ClockConfig {
+    pub label: String,
+    pub zone: Tz,
+}
+
+/// One "N days have passed since ..." line.
+#[derive(Debug, Clone)]
+pub struct CounterConfig {
+    /// Text with a `{days}` placeholder.
+    pub text: String,
+    pub since: NaiveDate,
+    /// Zone whose calendar date counts (the site counts on Moscow's).
+    pub zone: Tz,
+}
+
+/// Contact shown by /contact when the live page has not been read.
+#[derive(Debug, Clone)]
+pub struct ContactConfig {
+    pub phone: String,
+    pub email: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // Built from an empty file so defaults live in exactly one place.
+        Config::from_raw(RawConfig::default(), EnvOverrides::default())
+            .expect("built-in defaults are valid")
+    }
+}
+
+impl Config {
+    /// The source a user or operator named; names are case-insensitive.
+    pub fn source_named(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Reads `path` (or uses the defaults when `None`) and applies environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let raw = match path {
+            None => RawConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: toml_error(&text, &e),
+                })?
+            }
+        };
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        let env = EnvOverrides {
+            token: var(TOKEN_ENV),
+            api_url: var(API_URL_ENV),
+            data_dir: var(DATA_DIR_ENV).map(PathBuf::from),
+        };
+        Config::from_raw(raw, env)
+    }
+
+    /// Parses TOML text without touching the environment (for tests and `check`).
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<inline>"),
+            message: toml_error(text, &e),
+        })?;
+        Config::from_raw(raw, EnvOverrides::default())
+    }
+
+    /// The token, or the one-line error that tells the operator how to supply it.
+    pub fn require_token(&self) -> Result<&str, ConfigError> {
+        self.telegram
+            .token
+            .as_deref()
+            .ok_or(ConfigError::MissingToken)
+    }
+}

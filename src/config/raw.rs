@@ -1,0 +1,115 @@
+//! The configuration file's shape, as serde reads it: every key optional,
+//! unknown keys refused. [`super::validate`] turns it into a [`super::Config`].
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::SourceKind;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) data_dir: Option<PathBuf>,
+    pub(super) admin_chats: Option<Vec<i64>>,
+    pub(super) telegram: Option<RawTelegram>,
+    pub(super) sources: Option<Vec<RawSource>>,
+    pub(super) time: Option<RawTime>,
+    pub(super) counters: Option<Vec<RawCounter>>,
+    pub(super) contact: Option<RawContact>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTelegram {
+    pub(super) token: Option<String>,
+    pub(super) api_url: Option<String>,
+    pub(super) long_poll_secs: Option<u64>,
+    pub(super) throttle: Option<bool>,
+    pub(super) messages_per_sec: Option<f64>,
+    pub(super) send_concurrency: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSource {
+    pub(super) name: Option<String>,
+    pub(super) url: String,
+    pub(super) kind: Option<SourceKind>,
+    pub(super) interval_secs: Option<u64>,
+    pub(super) user_agent: Option<String>,
+    pub(super) timeout_secs: Option<u64>,
+    pub(super) connect_timeout_secs: Option<u64>,
+    pub(super) max_bytes: Option<usize>,
+    pub(super) link_patterns: Option<Vec<String>>,
+    pub(super) selectors: Option<RawSelectors>,
+    pub(super) max_new_items: Option<usize>,
+    pub(super) max_age_days: Option<u32>,
+    pub(super) alert_after_secs: Option<u64>,
+    pub(super) time_zone: Option<String>,
+    pub(super) max_items: Option<usize>,
+    pub(super) tracking_params: Option<Vec<String>>,
+}
+
+impl RawSource {
+    pub(super) fn at(name: &str, url: &str) -> RawSource {
+        RawSource {
+            name: Some(name.into()),
+            url: url.into(),
+            kind: None,
+            interval_secs: None,
+            user_agent: None,
+            timeout_secs: None,
+            connect_timeout_secs: None,
+            max_bytes: None,
+            link_patterns: None,
+            selectors: None,
+            max_new_items: None,
+            max_age_days: None,
+            alert_after_secs: None,
+            // The embassy dates its pages in Moscow.
+            time_zone: Some("Europe/Moscow".into()),
+            max_items: None,
+            tracking_params: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSelectors {
+    pub(super) item: String,
+    pub(super) link: Option<String>,
+    pub(super) title: Option<String>,
+    pub(super) date: Option<String>,
+    pub(super) lead: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTime {
+    pub(super) date_zone: Option<String>,
+    pub(super) clocks: Option<Vec<RawClock>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClock {
+    pub(super) label: String,
+    pub(super) zone: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCounter {
+    pub(super) text: String,
+    pub(super) since: String,
+    pub(super) zone: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawContact {
+    pub(super) phone: Option<String>,
+    pub(super) email: Option<String>,
+}

@@ -1,0 +1,435 @@
+//! From the file's shape to a validated [`Config`]: every default applied,
+//! every value checked, each error naming its key.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use regex::Regex;
+use url::Url;
+
+use super::defaults::*;
+use super::raw::*;
+use super::*;
+
+impl Config {
+    pub(super) fn from_raw(raw: RawConfig, env: EnvOverrides) -> Result<Config, ConfigError> {
+        let telegram = raw.telegram.unwrap_or_default();
+        let token = env
+            .token
+            .or(telegram.token.filter(|t| !t.trim().is_empty()));
+        if let Some(token) = &token {
+            validate_token(token)?;
+        }
+        let api_key = if env.api_url.is_some() {
+            API_URL_ENV
+        } else {
+            "telegram.api_url"
+        };
+        let api_url = env
+            .api_url
+            .or(telegram.api_url)
+            .map(|u| parse_http_url(api_key, &u))
+            .transpose()?;
+        let long_poll_secs = telegram.long_poll_secs.unwrap_or(DEFAULT_LONG_POLL_SECS);
+        if long_poll_secs > 50 {
+            return Err(invalid(
+                "telegram.long_poll_secs",
+                "must be at most 50 (Telegram closes longer polls)",
+            ));
+        }
+        let messages_per_sec = telegram
+            .messages_per_sec
+            .unwrap_or(DEFAULT_MESSAGES_PER_SEC);
+        if !(messages_per_sec > 0.0 && messages_per_sec <= 1_000.0) {
+            return Err(invalid(
+                "telegram.messages_per_sec",
+                "must be above 0 and at most 1000 (Telegram allows about 30)",
+            ));
+        }
+        let send_concurrency = telegram
+            .send_concurrency
+            .unwrap_or(DEFAULT_SEND_CONCURRENCY);
+        if !(1..=1_024).contains(&send_concurrency) {
+            return Err(invalid(
+                "telegram.send_concurrency",
+                "must be between 1 and 1024",
+            ));
+        }
+
+        let raw_sources = raw.sources.unwrap_or_else(|| {
+            DEFAULT_SOURCES
+                .iter()
+                .map(|(name, url)| RawSource::at(name, url))
+                .collect()
+        });
+        if raw_sources.is_empty() {
+            return Err(invalid("sources", "list at least one source to watch"));
+        }
+        let mut sources = Vec::with_capacity(raw_sources.len());
+        for (i, s) in raw_sources.into_iter().enumerate() {
+            let source = source_from_raw(i, s)?;
+            if let Some(j) = sources
+                .iter()
+                .position(|o: &SourceConfig| o.name.eq_ignore_ascii_case(&source.name))
+            {
+                return Err(invalid(
+                    format!("sources[{i}].name"),
+                    format!(
+                        "`{}` is already the name of sources[{j}]; names must be unique (set `name` when two sources share a host)",
+                        source.name
+                    ),
+                ));
+            }
+            sources.push(source);
+        }
+
+        let time = raw.time.unwrap_or_default();
+        let date_zone = parse_zone(
+            "time.date_zone",
+            time.date_zone.as_deref().unwrap_or("Europe/Moscow"),
+        )?;
+        let clocks = match time.clocks {
+            None => vec![
+                ClockConfig {
+                    label: "Moscow".into(),
+                    zone: chrono_tz::Europe::Moscow,
+                },
+                ClockConfig {
+                    label: "London".into(),
+                    zone: chrono_tz::Europe::London,
+                },
+            ],
+            Some(list) => list
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if c.label.trim().is_empty() {
+                        return Err(invalid(
+                            format!("time.clocks[{i}].label"),
+                            "must not be empty",
+                        ));
+                    }
+                    Ok(ClockConfig {
+                        label: c.label,
+                        zone: parse_zone(&format!("time.clocks[{i}].zone"), &c.zone)?,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        let counters = match raw.counters {
+            None => vec![
+                CounterConfig {
+                    text: SALISBURY.into(),
+                    since: NaiveDate::from_ymd_opt(2018, 3, 4).expect("valid date"),
+                    zone: chrono_tz::Europe::Moscow,
+                },
+                CounterConfig {
+                    text: GLUSHKOV.into(),
+                    since: NaiveDate::from_ymd_opt(2018, 3, 12).expect("valid date"),
+                    zone: chrono_tz::Europe::Moscow,
+                },
+            ],
+            Some(list) => list
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if !c.text.contains("{days}") {
+                        return Err(invalid(
+                            format!("counters[{i}].text"),
+                            "must contain the {days} placeholder",
+                        ));
+                    }
+                    let since =
+                        NaiveDate::parse_from_str(c.since.trim(), "%Y-%m-%d").map_err(|_| {
+                            invalid(
+                                format!("counters[{i}].since"),
+                                format!("`{}` is not a date in YYYY-MM-DD form", c.since),
+                            )
+                        })?;
+                    let zone = parse_zone(
+                        &format!("counters[{i}].zone"),
+                        c.zone.as_deref().unwrap_or("Europe/Moscow"),
+                    )?;
+                    Ok(CounterConfig {
+                        text: c.text,
+                        since,
+                        zone,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        let contact = raw.contact.unwrap_or_default();
+        let contact = ContactConfig {
+            phone: contact
+                .phone
+                .unwrap_or_else(|| "+44 (0) 203 161 8858".into()),
+            email: contact.email.unwrap_or_else(|| "info@rusemb.org.uk".into()),
+        };
+
+        let data_dir = env
+            .data_dir
+            .or(raw.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+
+        Ok(Config {
+            data_dir,
+            admin_chats: raw.admin_chats.unwrap_or_default(),
+            telegram: TelegramConfig {
+                token,
+                api_url,
+                long_poll: Duration::from_secs(long_poll_secs),
+                throttle: telegram.throttle.unwrap_or(true),
+                messages_per_sec,
+                send_concurrency,
+            },
+            sources,
+            time: TimeConfig { date_zone, clocks },
+            counters,
+            contact,
+        })
+    }
+}
+
+/// The longest source name: it is typed in `/subscribe <name>`.
+pub const MAX_SOURCE_NAME: usize = 32;
+
+/// True for a usable source name: 1 to 32 of `a-z`, `0-9`, `_`, `-`.
+pub fn is_valid_source_name(name: &str) -> bool {
+    (1..=MAX_SOURCE_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A name for a source that has none: its host, shaped to the name rules.
+fn name_from_url(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("source");
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let name: String = host
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '_' | '-') => c,
+            _ => '-',
+        })
+        .take(MAX_SOURCE_NAME)
+        .collect();
+    if name.is_empty() {
+        "source".into()
+    } else {
+        name
+    }
+}
+
+fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> {
+    let key = |field: &str| format!("sources[{i}].{field}");
+    let url = parse_http_url(&key("url"), &s.url)?;
+    let name = s.name.unwrap_or_else(|| name_from_url(&url));
+    if !is_valid_source_name(&name) {
+        return Err(invalid(
+            key("name"),
+            format!(
+                "`{name}` must be 1 to {MAX_SOURCE_NAME} characters of a-z, 0-9, `_` or `-` (users type it in /subscribe)"
+            ),
+        ));
+    }
+    let interval_secs = s.interval_secs.unwrap_or(DEFAULT_INTERVAL_SECS);
+    if interval_secs == 0 {
+        return Err(invalid(
+            key("interval_secs"),
+            "must be at least 1 (the default is 300; be kind to the site)",
+        ));
+    }
+    let timeout_secs = s.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
+    if timeout_secs == 0 {
+        return Err(invalid(key("timeout_secs"), "must be at least 1"));
+    }
+    let connect_timeout_secs = s
+        .connect_timeout_secs
+        .unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS.min(timeout_secs));
+    if connect_timeout_secs == 0 || connect_timeout_secs > timeout_secs {
+        return Err(invalid(
+            key("connect_timeout_secs"),
+            format!("must be between 1 and timeout_secs ({timeout_secs})"),
+        ));
+    }
+    let max_bytes = s.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
+    if max_bytes < 1024 {
+        return Err(invalid(key("max_bytes"), "must be at least 1024"));
+    }
+    let user_agent = s
+        .user_agent
+        .unwrap_or_else(|| DEFAULT_USER_AGENT.to_string());
+    if user_agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(&user_agent).is_err()
+    {
+        return Err(invalid(
+            key("user_agent"),
+            "must be non-empty printable ASCII",
+        ));
+    }
+    let patterns: Vec<String> = s.link_patterns.unwrap_or_else(|| {
+        DEFAULT_LINK_PATTERNS
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
+    });
+    if patterns.is_empty() {
+        return Err(invalid(key("link_patterns"), "list at least one pattern"));
+    }
+    let link_patterns = patterns
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            Regex::new(p)
+                .map_err(|e| invalid(format!("sources[{i}].link_patterns[{j}]"), e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let selectors = s
+        .selectors
+        .map(|raw| parse_selectors(&key("selectors"), raw))
+        .transpose()?;
+    let max_new_items = s.max_new_items.unwrap_or(DEFAULT_MAX_NEW_ITEMS);
+    if max_new_items == 0 {
+        return Err(invalid(
+            key("max_new_items"),
+            "must be at least 1 (it is how many new items one poll may push)",
+        ));
+    }
+    let max_age_days = s.max_age_days.unwrap_or(DEFAULT_MAX_AGE_DAYS);
+    if max_age_days == 0 {
+        return Err(invalid(key("max_age_days"), "must be at least 1"));
+    }
+    let alert_after_secs = s.alert_after_secs.unwrap_or(DEFAULT_ALERT_AFTER_SECS);
+    if !(1..=7 * 24 * 3600).contains(&alert_after_secs) {
+        return Err(invalid(
+            key("alert_after_secs"),
+            "must be between 1 and 604800 (a week)",
+        ));
+    }
+    let time_zone = parse_zone(&key("time_zone"), s.time_zone.as_deref().unwrap_or("UTC"))?;
+    let max_items = s.max_items.unwrap_or(DEFAULT_MAX_ITEMS);
+    if !(1..=MAX_MAX_ITEMS).contains(&max_items) {
+        return Err(invalid(
+            key("max_items"),
+            format!("must be between 1 and {MAX_MAX_ITEMS}"),
+        ));
+    }
+    let tracking_params = s.tracking_params.unwrap_or_default();
+    for (j, param) in tracking_params.iter().enumerate() {
+        let name = param.strip_suffix('*').unwrap_or(param);
+        if name.is_empty()
+            || name.len() > 64
+            || name
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '&' | '=' | '#' | '*' | '?'))
+        {
+            return Err(invalid(
+                format!("sources[{i}].tracking_params[{j}]"),
+                format!(
+                    "`{param}` must be a query parameter name (at most 64 characters, no spaces or & = # ?), optionally ending in * for a prefix"
+                ),
+            ));
+        }
+    }
+    Ok(SourceConfig {
+        name,
+        url,
+        kind: s.kind.unwrap_or(SourceKind::Html),
+        interval: Duration::from_secs(interval_secs),
+        user_agent,
+        timeout: Duration::from_secs(timeout_secs),
+        connect_timeout: Duration::from_secs(connect_timeout_secs),
+        max_bytes,
+        link_patterns,
+        selectors,
+        max_new_items,
+        max_age_days,
+        alert_after: Duration::from_secs(alert_after_secs),
+        time_zone,
+        max_items,
+        tracking_params,
+    })
+}
+
+fn parse_selectors(key: &str, raw: RawSelectors) -> Result<Selectors, ConfigError> {
+    let one = |field: &str, text: &str| {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(invalid(format!("{key}.{field}"), "must not be empty"));
+        }
+        Selector::parse(text).map_err(|e| {
+            invalid(
+                format!("{key}.{field}"),
+                format!("`{text}` is not a CSS selector: {e}"),
+            )
+        })
+    };
+    let optional = |field: &str, text: Option<String>| text.map(|t| one(field, &t)).transpose();
+    Ok(Selectors {
+        item: one("item", &raw.item)?,
+        link: optional("link", raw.link)?,
+        title: optional("title", raw.title)?,
+        date: optional("date", raw.date)?,
+        lead: optional("lead", raw.lead)?,
+    })
+}
+
+fn validate_token(token: &str) -> Result<(), ConfigError> {
+    // Telegram tokens look like `123456:ABC-def_...`; catching typos here beats a 401 later.
+    let ok = token.split_once(':').is_some_and(|(id, secret)| {
+        !id.is_empty()
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && !secret.is_empty()
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    });
+    if ok {
+        Ok(())
+    } else {
+        // Never echo the token itself: it is a secret.
+        Err(invalid(
+            "telegram.token",
+            format!(
+                "the token (from {TOKEN_ENV} or the file) is not of the form <digits>:<letters> given by @BotFather"
+            ),
+        ))
+    }
+}
+
+fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        // Echoed only when nothing in it can be a credential or a key.
+        let shown = if text.contains(['@', '?', '#']) {
+            String::new()
+        } else {
+            format!("`{text}` ")
+        };
+        invalid(key, format!("{shown}is not a URL: {e}"))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            key,
+            format!(
+                "`{}` must be an http:// or https:// URL",
+                crate::redact::Redacted(&url)
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_zone(key: &str, name: &str) -> Result<Tz, ConfigError> {
+    name.trim().parse::<Tz>().map_err(|_| {
+        invalid(
+            key,
+            format!("`{name}` is not an IANA time zone (for example Europe/Moscow)"),
+        )
+    })
+}
