@@ -80,6 +80,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let ctx = Context {
         store: store.clone(),
         config: config.clone(),
+        limiter: limiter.clone(),
     };
     let mut dispatcher = Dispatcher::builder(bot.clone(), telegram::schema())
         .dependencies(dptree::deps![

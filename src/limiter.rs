@@ -4,7 +4,11 @@
 //!
 //! The global limit hands out send slots one interval apart (no bursts); a
 //! sender first waits until its chat may receive again, and only then takes a
-//! global slot, so a chat that must wait never holds up the others.
+//! global slot, so a chat that must wait never holds up the others. The
+//! interval follows an adaptive rate ([`rate`]): the configured one is a
+//! ceiling, and Telegram's refusals find what it accepts.
+
+mod rate;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,6 +17,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::shutdown::Shutdown;
+use rate::AdaptiveRate;
 
 /// The limits to respect; `None` in [`Limiter::new`] means none at all (tests, benchmarks).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +68,18 @@ struct State {
     paused_until: Option<Instant>,
     /// The last 429: which chat and when, to tell a global flood from a chat's.
     last_flood: Option<(i64, Instant)>,
+    /// The global rate in force; made at the first send (it reads the clock).
+    rate: Option<AdaptiveRate>,
+    /// How many global pauses there have been: a slot handed out before one
+    /// began is void.
+    pauses: u64,
+}
+
+impl State {
+    fn rate(&mut self, limits: &RateLimits, now: Instant) -> &mut AdaptiveRate {
+        self.rate
+            .get_or_insert_with(|| AdaptiveRate::new(limits.per_second, now))
+    }
 }
 
 /// Prune the per-chat table when it grows past this; only recent chats matter.
@@ -84,7 +101,7 @@ impl Limiter {
         };
         // First the chat's own gap, without reserving a global slot meanwhile;
         // then, if nobody served the chat while we waited, a global slot.
-        let slot = loop {
+        loop {
             let chat_ready = {
                 let state = self.lock();
                 let mut ready = state
@@ -101,47 +118,88 @@ impl Limiter {
             {
                 return false;
             }
+            let (slot, pauses, before) = {
+                let mut state = self.lock();
+                let now = Instant::now();
+                if state
+                    .last_sent
+                    .get(&chat)
+                    .is_some_and(|t| *t + limits.gap_for(chat) > now)
+                {
+                    continue; // another sender to this chat got there first
+                }
+                let mut slot = now;
+                if let Some(next) = state.next_slot {
+                    slot = slot.max(next);
+                }
+                if let Some(paused) = state.paused_until {
+                    slot = slot.max(paused);
+                }
+                let rate = state.rate(&limits, now);
+                rate.sent(slot);
+                let interval = Duration::from_secs_f64(1.0 / rate.current(now));
+                state.next_slot = Some(slot + interval);
+                if state.last_sent.len() >= PRUNE_AT {
+                    let horizon = limits.private_gap.max(limits.group_gap);
+                    state.last_sent.retain(|_, t| *t + horizon > now);
+                }
+                let before = state.last_sent.insert(chat, slot);
+                (slot, state.pauses, before)
+            };
+            if !sleep_until(slot, shutdown).await {
+                return false;
+            }
             let mut state = self.lock();
-            let now = Instant::now();
-            if state
-                .last_sent
-                .get(&chat)
-                .is_some_and(|t| *t + limits.gap_for(chat) > now)
-            {
-                continue; // another sender to this chat got there first
+            if state.pauses == pauses {
+                return true;
             }
-            let mut slot = now;
-            if let Some(next) = state.next_slot {
-                slot = slot.max(next);
+            // A global pause began while this slot waited: it is void, and
+            // the chat has not been sent to after all. Queue again behind it.
+            if let Some(rate) = state.rate.as_mut() {
+                rate.unsent(slot);
             }
-            if let Some(paused) = state.paused_until {
-                slot = slot.max(paused);
+            if state.last_sent.get(&chat) == Some(&slot) {
+                match before {
+                    Some(before) => state.last_sent.insert(chat, before),
+                    None => state.last_sent.remove(&chat),
+                };
             }
-            state.next_slot = Some(slot + Duration::from_secs_f64(1.0 / limits.per_second));
-            if state.last_sent.len() >= PRUNE_AT {
-                let horizon = limits.private_gap.max(limits.group_gap);
-                state.last_sent.retain(|_, t| *t + horizon > now);
-            }
-            state.last_sent.insert(chat, slot);
-            break slot;
-        };
-        sleep_until(slot, shutdown).await
+        }
     }
 
-    /// Telegram answered 429 for `chat`. The chat itself is retried later by its
-    /// sender; if another chat was flood-limited moments ago, the limit is
-    /// global and every send pauses for `after`.
+    /// Telegram answered 429 for `chat`. The chat itself is retried later by
+    /// its sender. If the limit looks global — another chat was refused moments
+    /// ago, or we had sent about all our rate allows in the last second — every
+    /// send pauses for `after` (the longest pause asked for wins, never
+    /// longer), and the global rate is lowered ([`rate`]).
     pub fn flood_limited(&self, chat: i64, after: Duration) {
         let now = Instant::now();
         let mut state = self.lock();
-        if let Some((other, at)) = state.last_flood
-            && other != chat
-            && now.duration_since(at) < Duration::from_secs(1)
-        {
-            let until = now + after;
-            state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
-        }
+        let other_chat_too = state.last_flood.is_some_and(|(other, at)| {
+            other != chat && now.duration_since(at) < Duration::from_secs(1)
+        });
         state.last_flood = Some((chat, now));
+        let global = match self.limits {
+            Some(limits) => state.rate(&limits, now).refused(now, other_chat_too),
+            None => other_chat_too,
+        };
+        if global {
+            let until = now + after;
+            let until = state.paused_until.map_or(until, |p| p.max(until));
+            state.paused_until = Some(until);
+            // Slots handed out before the pause are void; after it, sends
+            // start again at the (lowered) rate.
+            state.pauses += 1;
+            state.next_slot = Some(until);
+        }
+    }
+
+    /// The global rate in force (messages per second), for operators; `None`
+    /// when there are no limits.
+    pub fn current_rate(&self) -> Option<f64> {
+        let limits = self.limits?;
+        let now = Instant::now();
+        Some(self.lock().rate(&limits, now).current(now))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

@@ -23,6 +23,8 @@ use crate::store::{Store, StoreError};
 pub struct Context {
     pub store: Store,
     pub config: Arc<Config>,
+    /// Telegram's limits as the bot currently keeps them (for `/status`).
+    pub limiter: Arc<crate::limiter::Limiter>,
 }
 
 /// A command the bot understands, with its arguments parsed.

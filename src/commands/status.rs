@@ -26,6 +26,13 @@ pub fn reply(ctx: &Context, chat: i64) -> Result<String, StoreError> {
         stats.given_up,
         stats.chats_migrated,
     );
+    text.push_str(&match ctx.limiter.current_rate() {
+        Some(rate) => format!(
+            "\nSend rate now: {rate:.1} messages/s (at most {}; lowered when Telegram answers 429)",
+            ctx.config.telegram.messages_per_sec
+        ),
+        None => "\nSend rate: not limited (telegram.throttle = false)".to_string(),
+    });
     for source in &ctx.config.sources {
         text.push_str("\n\n");
         text.push_str(&super::sources::source_block(store, source)?);

@@ -544,6 +544,8 @@ async fn a_broken_site_records_nothing_until_it_recovers() {
         "{status}"
     );
     assert!(!status.contains("Last good read: never"), "{status}");
+    // The test config turns throttling off: /status says the rate is free.
+    assert!(status.contains("Send rate: not limited"), "{status}");
     bot.stop_cleanly().await;
 }
 

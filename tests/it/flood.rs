@@ -123,15 +123,10 @@ async fn one_release_for(chats: std::ops::RangeInclusive<i64>) -> (tempfile::Tem
 async fn deliver_until(
     store: &Store,
     server: &StrictServer,
-    limiter: Option<RateLimits>,
+    limiter: Arc<Limiter>,
     expected: usize,
 ) -> Vec<(i64, Instant)> {
-    let delivery = Delivery::new(
-        store.clone(),
-        server.clone(),
-        Arc::new(Limiter::new(limiter)),
-        32,
-    );
+    let delivery = Delivery::new(store.clone(), server.clone(), limiter, 32);
     let wake = Arc::new(tokio::sync::Notify::new());
     let (trigger, shutdown) = Shutdown::new();
     let worker = tokio::spawn(delivery.run(wake.clone(), shutdown));
@@ -169,7 +164,7 @@ fn longest_pause(accepted: &[(i64, Instant)]) -> Duration {
 async fn without_throttling_a_storm_of_429s_delays_but_never_stalls_the_fan_out() {
     let (_dir, store) = one_release_for(1..=1_000).await;
     let server = StrictServer::new(30);
-    let accepted = deliver_until(&store, &server, None, 1_000).await;
+    let accepted = deliver_until(&store, &server, Arc::new(Limiter::new(None)), 1_000).await;
     let mut chats: Vec<i64> = accepted.iter().map(|(c, _)| *c).collect();
     chats.sort();
     chats.dedup();
@@ -190,7 +185,8 @@ async fn after_a_storm_every_deferred_push_comes_back_when_its_retry_after_ends(
     let storm = Duration::from_secs(3);
     let storm_ends = Instant::now() + storm;
     server.storm_for(storm);
-    let accepted = deliver_until(&store, &server, Some(RateLimits::telegram(30.0)), 300).await;
+    let limiter = Arc::new(Limiter::new(Some(RateLimits::telegram(30.0))));
+    let accepted = deliver_until(&store, &server, limiter, 300).await;
     assert!(server.refused() > 0, "the storm refused sends");
     let first = accepted.iter().map(|(_, t)| *t).min().unwrap();
     // Pushes refused at the storm's end come back after their retry_after
@@ -203,4 +199,33 @@ async fn after_a_storm_every_deferred_push_comes_back_when_its_retry_after_ends(
     let pause = longest_pause(&accepted);
     assert!(pause <= Duration::from_secs(2), "a pause of {pause:?}");
     assert_eq!(accepted.len(), 300, "each chat once");
+}
+
+/// Pushes per second from the first accepted push to the last.
+fn achieved_rate(accepted: &[(i64, Instant)]) -> f64 {
+    let mut times: Vec<Instant> = accepted.iter().map(|(_, t)| *t).collect();
+    times.sort();
+    let span = (times[times.len() - 1] - times[0]).as_secs_f64();
+    (times.len() - 1) as f64 / span
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_send_rate_converges_on_what_a_stricter_server_accepts() {
+    let (_dir, store) = one_release_for(1..=1_000).await;
+    // Configured for Telegram's 30/s; this server takes 20.
+    let server = StrictServer::new(20);
+    let limiter = Arc::new(Limiter::new(Some(RateLimits::telegram(30.0))));
+    let accepted = deliver_until(&store, &server, limiter.clone(), 1_000).await;
+    assert_eq!(accepted.len(), 1_000);
+    let refused = server.refused();
+    assert!(refused <= 5, "{refused} pushes refused with 429");
+    let rate = achieved_rate(&accepted);
+    assert!(rate >= 0.95 * 20.0, "{rate:.2} pushes a second");
+    assert!(rate <= 20.0, "{rate:.2} pushes a second");
+    let settled = limiter.current_rate().unwrap();
+    eprintln!("refused {refused}, achieved {rate:.2}/s, settled at {settled:.2}/s");
+    assert!(
+        (19.0..20.0).contains(&settled),
+        "the rate settled at {settled:.2}"
+    );
 }
