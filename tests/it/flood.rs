@@ -35,6 +35,8 @@ struct Strict {
     refused: usize,
     /// While set, every send is refused (a storm).
     storm_until: Option<Instant>,
+    /// Chats whose next send fails with a 500.
+    fail_once: Vec<i64>,
 }
 
 impl StrictServer {
@@ -47,6 +49,7 @@ impl StrictServer {
                 accepted: Vec::new(),
                 refused: 0,
                 storm_until: None,
+                fail_once: Vec::new(),
             })),
         }
     }
@@ -74,6 +77,13 @@ impl Messenger for StrictServer {
             .is_some_and(|t| now - *t >= Duration::from_secs(1))
         {
             s.window.pop_front();
+        }
+        if let Some(i) = s.fail_once.iter().position(|c| *c == chat) {
+            s.fail_once.remove(i);
+            return Err(SendError::Retry {
+                after: None,
+                reason: "Internal Server Error".into(),
+            });
         }
         let storm = s.storm_until.is_some_and(|until| now < until);
         let chat_too_soon = s
@@ -228,4 +238,32 @@ async fn the_send_rate_converges_on_what_a_stricter_server_accepts() {
         (19.0..20.0).contains(&settled),
         "the rate settled at {settled:.2}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_500_in_the_middle_of_a_fan_out_delays_only_that_chat() {
+    let (_dir, store) = one_release_for(1..=300).await;
+    let server = StrictServer::new(30);
+    server.state.lock().unwrap().fail_once.push(150);
+    let limiter = Arc::new(Limiter::new(Some(RateLimits::telegram(30.0))));
+    let accepted = deliver_until(&store, &server, limiter, 300).await;
+    assert_eq!(
+        accepted.len(),
+        300,
+        "every chat, the failed one included, once"
+    );
+    let when = |chat| accepted.iter().find(|(c, _)| *c == chat).unwrap().1;
+    // The others went on at the server's pace, in chat order, without it.
+    let others: Vec<Instant> = (1..=300).filter(|c| *c != 150).map(when).collect();
+    assert!(others.windows(2).all(|w| w[0] <= w[1]), "in order");
+    assert!(longest_pause(&accepted) < Duration::from_millis(500));
+    assert_eq!(server.refused(), 0, "no 429 at all");
+    // Chat 150 came back after its backoff (0.5–1 s) and a place in the
+    // send queue (32 sends in flight at 30/s: about 1.1 s), not at the end.
+    let retried = when(150) - when(149);
+    assert!(
+        (Duration::from_millis(500)..Duration::from_secs(3)).contains(&retried),
+        "{retried:?}"
+    );
+    assert!(when(150) < when(300), "long before the walk ended");
 }
