@@ -10,7 +10,12 @@
 //! - with limits on (30 messages/s): the achieved rate against the configured
 //!   one, and how many 429s the fake answered. The fake enforces Telegram's
 //!   limits: a token bucket of 30 messages/s (bursts of up to 5) overall, and
-//!   one message per second to a chat.
+//!   one message per second to a chat;
+//! - against a strict server (at most N accepted messages in any one-second
+//!   window, one a second per chat), one release to 1,000 subscribers: at
+//!   30/s and at 20/s with the bot configured for 30/s (the adaptive rate must
+//!   find the stricter limit), and at 30/s with throttling off (every push
+//!   delivered, and the longest pause between two accepted pushes).
 //!
 //! `BENCH_SUBSCRIBERS=10000,100000` and `BENCH_LIMITED=1000` change the sizes.
 //! Results go to stdout; BENCHMARKS.md records them with the machine.
@@ -67,7 +72,43 @@ async fn run() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000);
-    limited(limited_chats).await;
+    if std::env::var_os("BENCH_STRICT_ONLY").is_none() {
+        limited(limited_chats).await;
+    }
+    strict(limited_chats, 30, true).await;
+    strict(limited_chats, 20, true).await;
+    strict(limited_chats, 30, false).await;
+}
+
+/// One new release to `n` subscribers against a server that accepts at most
+/// `per_second` messages in any one-second window, the bot configured for
+/// 30/s with throttling `throttle`.
+async fn strict(n: usize, per_second: usize, throttle: bool) {
+    let telegram = FakeTelegram::start(Enforce::Window(per_second)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = FakeSite::start().await;
+    prepare(dir.path(), &telegram, &site, n, throttle).await;
+    site.add_release();
+    let mut bot = spawn_bot(dir.path());
+    telegram
+        .wait_for(n, Duration::from_secs(60 + 2 * n as u64))
+        .await;
+    stop(&mut bot);
+    let accepted = telegram.accepted_times();
+    let span = (accepted[accepted.len() - 1] - accepted[0]).as_secs_f64();
+    let rate = (accepted.len() - 1) as f64 / span;
+    let longest = accepted
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or_default();
+    println!(
+        "strict server {per_second}/s, bot at 30/s with throttle = {throttle}, {n} subscribers: {} delivered, {rate:.2} msg/s = {:.1} % of the server's limit, {} answered 429, longest pause {:.2} s",
+        accepted.len(),
+        100.0 * rate / per_second as f64,
+        telegram.too_many.load(Ordering::SeqCst),
+        longest.as_secs_f64()
+    );
 }
 
 fn print_machine() {
@@ -87,7 +128,7 @@ fn print_machine() {
 /// Fans one release out to `n` subscribers with limits off, then sends the same
 /// requests with a bare loop.
 async fn unlimited(n: usize) {
-    let telegram = FakeTelegram::start(false).await;
+    let telegram = FakeTelegram::start(Enforce::Nothing).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let site = FakeSite::start().await;
     prepare(dir.path(), &telegram, &site, n, false).await;
@@ -130,7 +171,7 @@ async fn unlimited(n: usize) {
     // process (as the bot is) against a fresh fake.
     let mut bare = (Duration::MAX, 0.0);
     for _ in 0..3 {
-        let fake = FakeTelegram::start(false).await;
+        let fake = FakeTelegram::start(Enforce::Nothing).await;
         let run = bare_loop_process(&fake.url, n).await;
         if run.0 < bare.0 {
             bare = run;
@@ -155,7 +196,7 @@ async fn unlimited(n: usize) {
 
 /// Two new releases to `n` subscribers at 30 messages/s against a fake that enforces the limits.
 async fn limited(n: usize) {
-    let telegram = FakeTelegram::start(true).await;
+    let telegram = FakeTelegram::start(Enforce::TokenBucket).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let site = FakeSite::start().await;
     prepare(dir.path(), &telegram, &site, n, true).await;
@@ -326,10 +367,24 @@ async fn bare_loop(api: &str, n: usize) -> Duration {
 
 // ---- fakes ----------------------------------------------------------------------------------
 
+/// What the fake Bot API enforces.
+#[derive(Clone, Copy, PartialEq)]
+enum Enforce {
+    Nothing,
+    /// 30 messages/s with bursts of up to 5.
+    TokenBucket,
+    /// At most this many accepted messages in any one-second window.
+    Window(usize),
+}
+
 struct Limits {
     tokens: f64,
     refilled: Instant,
+    /// Accepted sends of the last second (for `Enforce::Window`).
+    window: std::collections::VecDeque<Instant>,
     last_per_chat: HashMap<i64, Instant>,
+    /// When each message was accepted.
+    accepted: Vec<Instant>,
 }
 
 /// One bot process pushing one release.
@@ -345,22 +400,30 @@ struct FakeTelegram {
     sent: Arc<AtomicUsize>,
     too_many: Arc<AtomicUsize>,
     times: Arc<Mutex<(Option<Instant>, Option<Instant>)>>,
+    limits: Arc<Mutex<Limits>>,
 }
 
 impl FakeTelegram {
-    async fn start(enforce_limits: bool) -> FakeTelegram {
+    async fn start(enforce: Enforce) -> FakeTelegram {
         let sent = Arc::new(AtomicUsize::new(0));
         let too_many = Arc::new(AtomicUsize::new(0));
         let times = Arc::new(Mutex::new((None, None)));
         let limits = Arc::new(Mutex::new(Limits {
             tokens: 5.0,
             refilled: Instant::now(),
+            window: Default::default(),
             last_per_chat: HashMap::new(),
+            accepted: Vec::new(),
         }));
-        let (s, t, tm) = (sent.clone(), too_many.clone(), times.clone());
+        let (s, t, tm, l) = (
+            sent.clone(),
+            too_many.clone(),
+            times.clone(),
+            limits.clone(),
+        );
         let handler: http::Handler = Arc::new(move |req| {
-            let (s, t, tm, l) = (s.clone(), t.clone(), tm.clone(), limits.clone());
-            Box::pin(async move { answer(req, &s, &t, &tm, enforce_limits.then_some(&*l)).await })
+            let (s, t, tm, l) = (s.clone(), t.clone(), tm.clone(), l.clone());
+            Box::pin(async move { answer(req, &s, &t, &tm, enforce, &l).await })
         });
         let addr = http::serve(handler).await;
         FakeTelegram {
@@ -368,7 +431,13 @@ impl FakeTelegram {
             sent,
             too_many,
             times,
+            limits,
         }
+    }
+
+    /// When each push was accepted, in order (kept only while enforcing limits).
+    fn accepted_times(&self) -> Vec<Instant> {
+        self.limits.lock().unwrap().accepted.clone()
     }
 
     fn count(&self) -> usize {
@@ -407,7 +476,8 @@ async fn answer(
     sent: &AtomicUsize,
     too_many: &AtomicUsize,
     times: &Mutex<(Option<Instant>, Option<Instant>)>,
-    limits: Option<&Mutex<Limits>>,
+    enforce: Enforce,
+    limits: &Mutex<Limits>,
 ) -> Option<Response> {
     let method = req
         .path
@@ -433,16 +503,28 @@ async fn answer(
         "sendmessage" => {
             let chat = params["chat_id"].as_i64().unwrap_or(0);
             let now = Instant::now();
-            if let Some(limits) = limits {
+            // The unlimited runs never touch the lock: the fake stays as fast as before.
+            if enforce != Enforce::Nothing {
                 let mut l = limits.lock().unwrap();
                 l.tokens = (l.tokens + now.duration_since(l.refilled).as_secs_f64() * LIMITED_RATE)
                     .min(5.0);
                 l.refilled = now;
+                while l
+                    .window
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+                {
+                    l.window.pop_front();
+                }
+                let over = match enforce {
+                    Enforce::Window(per_second) => l.window.len() >= per_second,
+                    _ => l.tokens < 1.0,
+                };
                 let chat_too_soon = l
                     .last_per_chat
                     .get(&chat)
                     .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1));
-                if l.tokens < 1.0 || chat_too_soon {
+                if over || chat_too_soon {
                     too_many.fetch_add(1, Ordering::SeqCst);
                     return Some(Response::json(
                         429,
@@ -452,6 +534,8 @@ async fn answer(
                     ));
                 }
                 l.tokens -= 1.0;
+                l.window.push_back(now);
+                l.accepted.push(now);
                 l.last_per_chat.insert(chat, now);
             }
             {

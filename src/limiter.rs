@@ -169,9 +169,11 @@ impl Limiter {
 
     /// Telegram answered 429 for `chat`. The chat itself is retried later by
     /// its sender. If the limit looks global — another chat was refused moments
-    /// ago, or we had sent about all our rate allows in the last second — every
-    /// send pauses for `after` (the longest pause asked for wins, never
-    /// longer), and the global rate is lowered ([`rate`]).
+    /// ago, or we had sent about all our rate allows in the last second — the
+    /// global rate is lowered ([`rate`]); if another chat was refused too,
+    /// every send also pauses for `after` (the longest pause asked for wins,
+    /// never longer). A lone refusal at our own pace (jitter squeezed one send
+    /// too many into Telegram's second) costs no pause: the lower rate fixes it.
     pub fn flood_limited(&self, chat: i64, after: Duration) {
         let now = Instant::now();
         let mut state = self.lock();
@@ -179,11 +181,20 @@ impl Limiter {
             other != chat && now.duration_since(at) < Duration::from_secs(1)
         });
         state.last_flood = Some((chat, now));
-        let global = match self.limits {
-            Some(limits) => state.rate(&limits, now).refused(now, other_chat_too),
-            None => other_chat_too,
-        };
-        if global {
+        if let Some(limits) = self.limits {
+            let rate = state.rate(&limits, now);
+            let before = rate.current(now);
+            rate.refused(now, other_chat_too);
+            let after = rate.current(now);
+            if after < before {
+                tracing::info!(
+                    from = format!("{before:.1}/s"),
+                    to = format!("{after:.1}/s"),
+                    "Telegram refused a send (429): the global send rate is lowered"
+                );
+            }
+        }
+        if other_chat_too {
             let until = now + after;
             let until = state.paused_until.map_or(until, |p| p.max(until));
             state.paused_until = Some(until);
@@ -346,17 +357,29 @@ mod tests {
         let limiter = Limiter::new(Some(RateLimits::telegram(10.0)));
         let (_trigger, shutdown) = Shutdown::new();
         let start = Instant::now();
+        // Paced just under the configured 10/s (see `rate`).
+        let interval = Duration::from_secs_f64(1.0 / limiter.current_rate().unwrap());
+        assert!(interval > Duration::from_millis(100) && interval < Duration::from_millis(104));
+        let about = |got: Duration, want: Duration| {
+            assert!(
+                got.abs_diff(want) < Duration::from_millis(1),
+                "{got:?}, not {want:?}"
+            );
+        };
         for chat in 1..=5 {
             assert!(limiter.acquire(chat, &shutdown).await);
         }
-        // Five chats at 10/s: the fifth slot starts 400 ms after the first.
-        assert_eq!(Instant::now() - start, Duration::from_millis(400));
+        // Five chats: the fifth slot starts four intervals after the first.
+        about(Instant::now() - start, interval * 4);
         assert!(limiter.acquire(1, &shutdown).await);
         // Chat 1 got its first slot at 0 ms, so it waits for its 1.05 s gap.
-        assert_eq!(Instant::now() - start, Duration::from_millis(1_050));
+        about(Instant::now() - start, Duration::from_millis(1_050));
         assert!(limiter.acquire(-7, &shutdown).await);
         assert!(limiter.acquire(-7, &shutdown).await);
-        assert_eq!(Instant::now() - start, Duration::from_millis(1_150 + 3_050));
+        about(
+            Instant::now() - start,
+            Duration::from_millis(1_050 + 3_050) + interval,
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -21,8 +21,10 @@ const MIN_RATE: f64 = 1.0;
 const AFTER_REFUSAL: f64 = 0.95;
 /// After a global refusal in a second that was not full: this share of the rate.
 const AFTER_QUIET_REFUSAL: f64 = 0.8;
-/// Below the level a refusal revealed, the rate climbs back to this share of it.
-const HEADROOM: f64 = 0.98;
+/// The rate stays at this share of the ceiling, or of the level a refusal
+/// revealed: paced at exactly a server's limit, any network jitter squeezes
+/// one message too many into its second. At 30/s, 2.5 % leaves 25 ms.
+const HEADROOM: f64 = 0.975;
 /// What a quiet second adds, as a share of the ceiling.
 const RAISE_PER_QUIET_SECOND: f64 = 0.01;
 /// What each quiet minute adds to the level a refusal revealed (the server
@@ -52,12 +54,12 @@ pub struct AdaptiveRate {
 }
 
 impl AdaptiveRate {
-    /// Starts at the ceiling (messages per second).
+    /// Starts just under the ceiling (messages per second).
     pub fn new(ceiling: f64, now: Instant) -> AdaptiveRate {
         let ceiling = ceiling.max(MIN_RATE);
         AdaptiveRate {
             ceiling,
-            current: ceiling,
+            current: (ceiling * HEADROOM).max(MIN_RATE),
             level: None,
             last_refusal: None,
             raised_at: now,
@@ -133,15 +135,18 @@ impl AdaptiveRate {
         true
     }
 
-    /// How high quiet seconds may take the rate: the ceiling, or just under
-    /// the level the last refusal revealed, which rises with quiet minutes.
+    /// How high quiet seconds may take the rate: just under the ceiling, or
+    /// under the level the last refusal revealed, which rises with quiet minutes.
     fn cap(&self, now: Instant) -> f64 {
-        let (Some(level), Some(at)) = (self.level, self.last_refusal) else {
-            return self.ceiling;
+        let limit = match (self.level, self.last_refusal) {
+            (Some(level), Some(at)) => {
+                let minutes = now.saturating_duration_since(at).as_secs() / 60;
+                let rise = (1.0 + LEVEL_RISE_PER_QUIET_MINUTE).powi(minutes.min(100) as i32);
+                (level * rise).min(self.ceiling)
+            }
+            _ => self.ceiling,
         };
-        let minutes = now.saturating_duration_since(at).as_secs() / 60;
-        let level = level * (1.0 + LEVEL_RISE_PER_QUIET_MINUTE).powi(minutes.min(100) as i32);
-        (level * HEADROOM).min(self.ceiling)
+        (limit * HEADROOM).max(MIN_RATE)
     }
 }
 
@@ -168,10 +173,12 @@ mod tests {
             rate.sent(now);
             if window.len() >= limit {
                 refused += 1;
-                // Every send goes to another chat.
+                // Every send goes to another chat; two refused within a
+                // second pause everyone, as the limiter does.
                 let other = last_refused.is_some_and(|t| now - t < Duration::from_secs(1));
                 last_refused = Some(now);
-                if rate.refused(now, other) {
+                rate.refused(now, other);
+                if other {
                     paused_until = now + Duration::from_secs(1);
                 }
             } else {
@@ -212,8 +219,11 @@ mod tests {
         // Quiet seconds bring it back to just under what was accepted, not beyond.
         let later = rate.current(now + Duration::from_secs(30));
         assert!(later > lowered && later < 29.0, "{later}");
-        // Quiet minutes let it try the ceiling again.
-        assert_eq!(rate.current(now + Duration::from_secs(600)), 30.0);
+        // Quiet minutes let it try just under the ceiling again.
+        assert_eq!(
+            rate.current(now + Duration::from_secs(600)),
+            30.0 * HEADROOM
+        );
     }
 
     #[test]
@@ -222,11 +232,16 @@ mod tests {
         let mut rate = AdaptiveRate::new(30.0, start);
         rate.sent(start);
         rate.sent(start + Duration::from_millis(100));
+        let at_start = rate.current(start);
+        assert_eq!(at_start, 30.0 * HEADROOM, "just under the ceiling");
         assert!(!rate.refused(start + Duration::from_millis(200), false));
-        assert_eq!(rate.current(start + Duration::from_millis(200)), 30.0);
+        assert_eq!(rate.current(start + Duration::from_millis(200)), at_start);
         // Two chats refused within a second is global, however quiet: a fifth less.
         assert!(rate.refused(start + Duration::from_millis(300), true));
-        assert_eq!(rate.current(start + Duration::from_millis(300)), 24.0);
+        assert_eq!(
+            rate.current(start + Duration::from_millis(300)),
+            at_start * 0.8
+        );
         // Refusals in the same second lower it once.
         let once = rate.current(start + Duration::from_millis(300));
         assert!(rate.refused(start + Duration::from_millis(400), true));
