@@ -71,13 +71,15 @@ pub async fn serve(
     webhook: Option<Inbox>,
     shutdown: Shutdown,
 ) {
-    let local = listener.local_addr().ok();
     let router = router(store, config, webhook);
+    match listener.local_addr() {
+        Ok(address) => tracing::info!(%address, "HTTP server listening"),
+        Err(e) => tracing::warn!(error = %e, "HTTP server listening on an unknown address"),
+    }
     let listener = Guarded {
         listener,
         slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
     };
-    tracing::info!(address = ?local, "HTTP server listening");
     let stop = async move { shutdown.requested().await };
     if let Err(e) = axum::serve(listener, router)
         .with_graceful_shutdown(stop)
