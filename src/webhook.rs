@@ -87,18 +87,19 @@ impl Inbox {
         given.is_some_and(|g| same_secret(g, self.secret.as_bytes()))
     }
 
-    /// Queues one update's JSON. An update that cannot be read is logged and
-    /// dropped (`Ok`): Telegram would only send it again.
-    pub async fn deliver(&self, body: &[u8]) -> Result<(), Refusal> {
+    /// Queues one update's JSON: `Ok(true)` when queued. An update that
+    /// cannot be read is logged and dropped (`Ok(false)`): Telegram would only
+    /// send it again.
+    pub async fn deliver(&self, body: &[u8]) -> Result<bool, Refusal> {
         let update: Update = match serde_json::from_slice(body) {
             Ok(update) => update,
             Err(e) => {
                 tracing::warn!(error = %e, bytes = body.len(), "cannot read an update Telegram posted; dropping it");
-                return Ok(());
+                return Ok(false);
             }
         };
         match self.queue.send_timeout(update, QUEUE_WAIT).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => Err(Refusal::Busy),
             Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(Refusal::Stopping),
         }

@@ -198,8 +198,8 @@ async fn telegram_update(State(s): State<Served>, request: Request) -> Response 
     };
     crate::health::vitals().telegram_answered(chrono::Utc::now());
     match inbox.deliver(&body).await {
-        Ok(()) => {
-            count("accepted");
+        Ok(queued) => {
+            count(if queued { "accepted" } else { "unreadable" });
             StatusCode::OK.into_response()
         }
         Err(Refusal::Busy) => {
@@ -316,5 +316,43 @@ impl AsyncWrite for GuardedStream {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::serve::Listener as _;
+    use tokio::io::AsyncReadExt as _;
+
+    async fn guarded(slots: usize) -> (Guarded, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let slots = Arc::new(Semaphore::new(slots));
+        (Guarded { listener, slots }, addr)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_moves_no_byte_is_closed_after_idle() {
+        let (mut listener, addr) = guarded(1).await;
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (mut stream, _) = listener.accept().await;
+        let started = Instant::now();
+        let error = stream.read(&mut [0u8; 8]).await.unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+        assert!(Instant::now() - started >= IDLE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn connections_past_the_limit_wait_for_a_slot() {
+        let (mut listener, addr) = guarded(1).await;
+        let _first = TcpStream::connect(addr).await.unwrap();
+        let (held, _) = listener.accept().await;
+        let _second = TcpStream::connect(addr).await.unwrap();
+        let waiting = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await;
+        assert!(waiting.is_err(), "no slot while the first is open");
+        drop(held);
+        let next = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await;
+        assert!(next.is_ok(), "a slot came free");
     }
 }

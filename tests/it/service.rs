@@ -526,6 +526,52 @@ async fn webhook_mode_answers_commands_only_with_the_secret() {
         "no polling while a webhook is set"
     );
     assert_eq!(s.get("/telegram").await.0, 405, "only POST");
+    // Bounds: a body past 1 MiB is refused; one that is no update is dropped.
+    let huge = client()
+        .post(s.url("/telegram"))
+        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+        .body(vec![b' '; 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status().as_u16(), 413);
+    let garbage = client()
+        .post(s.url("/telegram"))
+        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+        .body("{\"not\": \"an update\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        garbage.status().as_u16(),
+        200,
+        "Telegram must not send it again"
+    );
+    let samples = scrape(&s).await;
+    assert_eq!(
+        value(
+            &samples,
+            "embassy_webhook_requests_total",
+            &[("result", "bad_secret")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "embassy_webhook_requests_total",
+            &[("result", "accepted")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "embassy_webhook_requests_total",
+            &[("result", "unreadable")]
+        ),
+        2.0
+    );
     s.bot.stop_cleanly().await;
 
     // Back to long polling: the webhook is deleted, then getUpdates works.
@@ -620,4 +666,24 @@ fn service_keys_are_checked_with_errors_that_name_them() {
         "a base URL"
     );
     assert!(Config::default().http.listen.is_none(), "off by default");
+}
+
+#[test]
+fn the_image_turns_the_server_on_and_checks_its_own_health() {
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    let joined = dockerfile.replace("\\\n", " ");
+    let health = joined
+        .lines()
+        .find(|l| l.starts_with("HEALTHCHECK"))
+        .expect("a HEALTHCHECK");
+    assert!(
+        health.contains(r#"CMD ["/usr/local/bin/embassy-bot", "healthcheck"]"#),
+        "{health}"
+    );
+    let listen = joined
+        .lines()
+        .find_map(|l| l.strip_prefix("ENV EMBASSY_BOT_HTTP_LISTEN="))
+        .expect("the image turns the HTTP server on");
+    assert!(listen.parse::<SocketAddr>().is_ok(), "{listen}");
 }
