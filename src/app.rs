@@ -66,7 +66,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             shutdown.clone(),
         ));
     }
-    crate::metrics::get()
+    let metrics = crate::metrics::get();
+    metrics.declare_sources(config.sources.iter().map(|s| s.name.as_str()));
+    metrics
         .send_rate
         .set(config.telegram.rate_limits().map_or(0.0, |l| l.per_second));
 

@@ -293,7 +293,42 @@ impl Metrics {
         );
         m.start_time
             .set(Utc::now().timestamp_millis() as f64 / 1000.0);
+        // Every series that can appear exists from the start, at 0, so a rate
+        // or an alert sees it before its first event.
+        for format in ["html", "plain"] {
+            m.pushes_sent
+                .get_or_create(&FormatLabel { format })
+                .inc_by(0);
+        }
+        for reason in ["flood_limited", "error", "migrated"] {
+            m.pushes_retried
+                .get_or_create(&ReasonLabel { reason })
+                .inc_by(0);
+        }
+        for reason in ["chat_gone", "unsubscribed"] {
+            m.pushes_dropped
+                .get_or_create(&ReasonLabel { reason })
+                .inc_by(0);
+        }
+        for result in ["accepted", "bad_secret", "unreadable", "busy", "stopping"] {
+            m.webhook_requests
+                .get_or_create(&WebhookLabel { result })
+                .inc_by(0);
+        }
         m
+    }
+
+    /// Creates the per-source series of `sources` at 0 (the configured
+    /// sources are known only once the configuration is read).
+    pub fn declare_sources<'a>(&self, sources: impl IntoIterator<Item = &'a str>) {
+        for source in sources {
+            let label = SourceLabel {
+                source: source.to_string(),
+            };
+            self.releases_stored.get_or_create(&label).inc_by(0);
+            self.releases_announced.get_or_create(&label).inc_by(0);
+            let _ = self.poll_duration.get_or_create(&label);
+        }
     }
 
     /// Records that Telegram answered a request at `now`.
