@@ -51,7 +51,16 @@ max_age_days = 36500
 alert_after_secs = 5
 TOML
 chmod 644 "$W/config.toml"
-sleep 1
+listening() { # listening PORT: wait until something accepts connections there
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+listening "$TG_PORT"
+listening "$SITE_PORT"
 podman run -d --name "$NAME" --network host -v "$W/config.toml:/etc/embassy-bot/config.toml:ro" \
   -e EMBASSY_BOT_CONFIG=/etc/embassy-bot/config.toml -e TELOXIDE_TOKEN=123:abc \
   -e TELOXIDE_API_URL="http://127.0.0.1:$TG_PORT/" "$IMG" >/dev/null
@@ -70,9 +79,17 @@ wait_for() { # wait_for STATUS SECONDS
 }
 wait_for healthy 60
 podman exec "$NAME" /usr/local/bin/embassy-bot healthcheck
+# The container shares the host's network: its /readyz says the site was read.
+for _ in $(seq 30); do
+  curl --noproxy '*' -fsS "http://127.0.0.1:9184/readyz" && { echo; break; }
+  sleep 1
+done
+curl --noproxy '*' -fsS -o /dev/null "http://127.0.0.1:9184/readyz"
+curl --noproxy '*' -fsS "http://127.0.0.1:9184/feed.atom" | grep -c '<entry>' | sed 's/^/feed entries: /'
 
+# Failed checks count only after the image's 60 s start period.
 log "the site goes away: unhealthy after alert_after_secs and three failed checks"
 kill "$SITE"
-wait_for unhealthy 60
+wait_for unhealthy 120
 podman exec "$NAME" /usr/local/bin/embassy-bot healthcheck && exit 1 || echo "healthcheck exit $? (expected 1)"
 echo "docker health check: OK"
