@@ -232,7 +232,7 @@ pub fn describe(config: &Config) -> String {
             .as_ref()
             .map_or(TELEGRAM_API.to_string(), |u| Redacted(u).to_string()),
         match &config.telegram.webhook_url {
-            Some(url) => format!("webhook at {url}"),
+            Some(url) => format!("webhook at {}", Redacted(url)),
             None => format!("long poll {}s", config.telegram.long_poll.as_secs()),
         },
         config.telegram.throttle,
@@ -251,7 +251,7 @@ pub fn describe(config: &Config) -> String {
                 .http
                 .public_url
                 .as_ref()
-                .map(|u| format!(", public at {u}"))
+                .map(|u| format!(", public at {}", Redacted(u)))
                 .unwrap_or_default()
         )),
         None => out.push_str("http: off (set http.listen for health, metrics and feeds)\n"),

@@ -687,3 +687,27 @@ fn the_image_turns_the_server_on_and_checks_its_own_health() {
         .expect("the image turns the HTTP server on");
     assert!(listen.parse::<SocketAddr>().is_ok(), "{listen}");
 }
+
+#[test]
+fn check_config_shows_the_http_server_and_webhook_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        "[telegram]\nwebhook_url = \"https://bot.example.org/telegram\"\n[http]\nlisten = \"127.0.0.1:9184\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        run_binary(&["--config", path.to_str().unwrap(), "check-config"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("webhook at https://bot.example.org/telegram"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("http: listening on 127.0.0.1:9184"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = run_binary(&["check-config"], &[]);
+    assert!(stdout.contains("http: off"), "{stdout}");
+}
