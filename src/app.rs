@@ -191,7 +191,8 @@ async fn keep_in_touch(bot: Bot, silence: Duration, shutdown: Shutdown) {
         let now = chrono::Utc::now();
         let quiet = vitals
             .telegram_last_answer()
-            .is_none_or(|at| (now - at).to_std().is_ok_and(|d| d >= every));
+            // Half a period: a wake just short of a full one still asks.
+            .is_none_or(|at| (now - at).to_std().is_ok_and(|d| d >= every / 2));
         if quiet {
             match bot.get_me().await {
                 Ok(_) => vitals.telegram_answered(chrono::Utc::now()),
