@@ -23,7 +23,7 @@ use crate::store::Store;
 
 /// A store probe is reused for this long, so a flood of `/healthz` requests
 /// costs one write and flush, not one each.
-const PROBE_REUSE: Duration = Duration::from_secs(10);
+pub const PROBE_REUSE: Duration = Duration::from_secs(10);
 
 /// What health reads beyond the store, kept by the parts that see it: when
 /// the process started, when Telegram last answered, the last store probe.

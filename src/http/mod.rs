@@ -7,7 +7,7 @@
 //! | `GET /healthz` | 200 or 503, JSON: [`crate::health::Verdict`] |
 //! | `GET /readyz` | 200 once every source has been read, else 503 |
 //! | `GET /metrics` | Prometheus text ([`crate::metrics`]) |
-//! | `GET /feed.atom`, `/feed.json` | every source's releases ([`feeds`]) |
+//! | `GET /feed.atom`, `/feed.json` | every source's releases (`feeds.rs`) |
 //! | `GET /feed/<source>.atom`, `.json` | one source's |
 //! | `POST <path of telegram.webhook_url>` | updates from Telegram ([`crate::webhook`]) |
 //!
