@@ -22,8 +22,18 @@ COPY config.example.toml /etc/embassy-bot/config.example.toml
 # Seen releases, subscribers and pending pushes live here: keep it on a volume.
 ENV EMBASSY_BOT_DATA_DIR=/data
 VOLUME ["/data"]
+# The HTTP server (health, metrics, feeds, webhook) is on in the image, so the health
+# check works whatever config file is mounted; publish the port to reach it from outside.
+ENV EMBASSY_BOT_HTTP_LISTEN=0.0.0.0:9184
+EXPOSE 9184
 USER embassy
 WORKDIR /data
+# The bot asks its own /healthz (no curl in the image): unhealthy when the store cannot
+# be written, Telegram has not answered for http.telegram_silence_secs, or a source has
+# failed for longer than its alert_after_secs. A custom config must be named by
+# EMBASSY_BOT_CONFIG (not --config) so that this command reads it too.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["/usr/local/bin/embassy-bot", "healthcheck"]
 # docker stop sends SIGTERM: the bot finishes in-flight sends, flushes and exits 0.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/embassy-bot"]

@@ -20,6 +20,8 @@
 //! `BENCH_SUBSCRIBERS=10000,100000` and `BENCH_LIMITED=1000` change the sizes.
 //! Results go to stdout; BENCHMARKS.md records them with the machine.
 
+mod proc_stats;
+
 #[path = "../tests/it/support/http.rs"]
 #[allow(dead_code)]
 mod http;
@@ -52,7 +54,11 @@ fn main() {
         let url = &args[at + 1];
         let n: usize = args[at + 2].parse().expect("request count");
         let took = runtime.block_on(bare_loop(url, n));
-        println!("{} {}", took.as_nanos(), cpu_seconds(std::process::id()));
+        println!(
+            "{} {}",
+            took.as_nanos(),
+            proc_stats::cpu_seconds(std::process::id())
+        );
         return;
     }
     runtime.block_on(run());
@@ -144,8 +150,8 @@ async fn unlimited(n: usize) {
         let mut bot = spawn_bot(dir.path());
         telegram.wait_for(run * n, Duration::from_secs(300)).await;
         let wall = started.elapsed();
-        peak_rss_kb = peak_rss_kb.max(peak_rss_of(bot.id()));
-        let cpu = cpu_seconds(bot.id());
+        peak_rss_kb = peak_rss_kb.max(proc_stats::status_kib(bot.id(), "VmHWM:"));
+        let cpu = proc_stats::cpu_seconds(bot.id());
         stop(&mut bot);
         assert_eq!(
             telegram.count(),
@@ -286,38 +292,6 @@ fn stop(bot: &mut std::process::Child) {
     unsafe { libc::kill(bot.id() as libc::pid_t, libc::SIGTERM) };
     let status = bot.wait().expect("wait for the bot");
     assert!(status.success(), "the bot exited with {status}");
-}
-
-/// The process's peak resident set (VmHWM), in KiB.
-fn peak_rss_of(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) the process has used so far, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // SAFETY: sysconf has no preconditions.
-    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (ticks(11) + ticks(12)) / per_sec
 }
 
 /// Runs [`bare_loop`] in a child process; returns its time and CPU seconds.

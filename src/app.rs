@@ -1,5 +1,6 @@
-//! Running the bot: open the store, start pollers and delivery, dispatch
-//! updates, and shut down cleanly on SIGTERM or SIGINT (flush, exit 0).
+//! Running the bot: open the store, start the HTTP server (when configured),
+//! pollers and delivery, dispatch updates (long polling, or the webhook), and
+//! shut down cleanly on SIGTERM or SIGINT (flush, exit 0).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,17 +38,49 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (trigger, shutdown) = Shutdown::new();
     let trigger = Arc::new(trigger);
     let signals = tokio::spawn(wait_for_signal(trigger.clone()));
+    let config = Arc::new(config);
+    let mut workers = JoinSet::new();
+
+    // Webhook mode: the HTTP route's inbox, and the dispatcher's listener.
+    let (inbox, webhook) = match &config.telegram.webhook_url {
+        Some(url) => {
+            let (inbox, listener) =
+                crate::webhook::channel(bot.clone(), url.clone(), crate::webhook::new_secret()?);
+            (Some(inbox), Some(listener))
+        }
+        None => (None, None),
+    };
+    // Up before Telegram is reached: health, metrics and feeds do not need it.
+    if let Some(addr) = config.http.listen {
+        let listener = crate::http::bind(addr).await?;
+        workers.spawn(crate::http::serve(
+            listener,
+            store.clone(),
+            config.clone(),
+            inbox,
+            shutdown.clone(),
+        ));
+        workers.spawn(keep_in_touch(
+            bot.clone(),
+            config.http.telegram_silence,
+            shutdown.clone(),
+        ));
+    }
+    let metrics = crate::metrics::get();
+    metrics.declare_sources(config.sources.iter().map(|s| s.name.as_str()));
+    // The limiter keeps it current from its first send; 0 means no limits.
+    metrics
+        .send_rate
+        .set(config.telegram.rate_limits().map_or(0.0, |l| l.per_second));
 
     let Some(me) = connect(&bot, &shutdown).await? else {
-        store.close().await?;
-        return Ok(());
+        return finish(workers, &store).await;
     };
     tracing::info!(username = %me.username(), "connected to Telegram");
     if let Err(e) = telegram::register_menu(&bot, &config).await {
         tracing::warn!(error = %e, "could not register the command menu; commands still work");
     }
 
-    let config = Arc::new(config);
     let wake = Arc::new(Notify::new());
     let telegram_api = url::Url::parse(TELEGRAM_API)?;
     let messenger = HttpMessenger::new(
@@ -56,7 +89,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         SEND_TIMEOUT,
     )?;
     let alerts = Alerts::new(messenger.clone(), &config.admin_chats);
-    let mut workers = JoinSet::new();
+    let messenger = messenger.paid_broadcast(config.telegram.allow_paid_broadcast);
     for source in &config.sources {
         workers.spawn(crate::poller::run(
             source.clone(),
@@ -95,26 +128,44 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "error in a command handler",
         ))
         .build();
-    let listener = Polling::builder(bot.clone())
-        .timeout(config.telegram.long_poll)
-        .delete_webhook()
-        .await
-        .build();
     tokio::spawn(stop_dispatcher_on_shutdown(
         dispatcher.shutdown_token(),
         shutdown.clone(),
     ));
-    dispatcher
-        .try_dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("error while polling Telegram"),
-        )
-        .await
-        .context("cannot start receiving updates from Telegram")?;
+    let dispatched = match webhook {
+        Some(listener) => {
+            dispatcher
+                .try_dispatch_with_listener(
+                    listener,
+                    LoggingErrorHandler::with_custom_text("error while receiving webhook updates"),
+                )
+                .await
+        }
+        None => {
+            // Deleting the webhook first is what switches a bot back to polling.
+            let listener = Polling::builder(bot.clone())
+                .timeout(config.telegram.long_poll)
+                .delete_webhook()
+                .await
+                .build();
+            dispatcher
+                .try_dispatch_with_listener(
+                    listener,
+                    LoggingErrorHandler::with_custom_text("error while polling Telegram"),
+                )
+                .await
+        }
+    };
+    dispatched.context("cannot start receiving updates from Telegram")?;
 
     // The dispatcher only returns once shutdown began; make sure everyone hears it.
     trigger.trigger();
     signals.abort();
+    finish(workers, &store).await
+}
+
+/// Waits for every worker (cut short after [`SHUTDOWN_GRACE`]), then closes the store.
+async fn finish(mut workers: JoinSet<()>, store: &Store) -> anyhow::Result<()> {
     let finished = async { while workers.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, finished)
         .await
@@ -128,11 +179,40 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Asks Telegram for `getMe` whenever it has answered nothing for a while, so
+/// health knows whether Telegram is reachable even when no push or update
+/// has gone either way (a quiet day, or webhook mode with nobody writing).
+async fn keep_in_touch(bot: Bot, silence: Duration, shutdown: Shutdown) {
+    let every = (silence / 3).min(Duration::from_secs(60));
+    let vitals = crate::health::vitals();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.requested() => return,
+        }
+        let now = chrono::Utc::now();
+        let quiet = vitals
+            .telegram_last_answer()
+            // Half a period: a wake just short of a full one still asks.
+            .is_none_or(|at| (now - at).to_std().is_ok_and(|d| d >= every / 2));
+        if quiet {
+            match bot.get_me().await {
+                Ok(_) => vitals.telegram_answered(chrono::Utc::now()),
+                Err(e) => tracing::debug!(error = %e, "Telegram did not answer getMe"),
+            }
+        }
+    }
+}
+
 /// Waits for getMe to succeed; `None` if shutdown came first. A rejected token is fatal.
 async fn connect(bot: &Bot, shutdown: &Shutdown) -> anyhow::Result<Option<teloxide::types::Me>> {
     let mut delay = Duration::from_secs(1);
     loop {
-        match bot.get_me().await {
+        let answer = bot.get_me().await;
+        if answer.is_ok() {
+            crate::health::vitals().telegram_answered(chrono::Utc::now());
+        }
+        match answer {
             Ok(me) if me.user.username.is_some() => return Ok(Some(me)),
             Ok(_) => anyhow::bail!("Telegram's getMe returned a bot without a username"),
             Err(teloxide::RequestError::Api(teloxide::ApiError::InvalidToken)) => {

@@ -1,4 +1,4 @@
-//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config]`,
+//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | healthcheck]`,
 //! parsed by clap (help, version and usage errors come from there), and logging set-up.
 
 use std::io::IsTerminal;
@@ -23,6 +23,7 @@ Environment (wins over the configuration file):
   TELOXIDE_TOKEN        the bot token from @BotFather (needed by `run`)
   TELOXIDE_API_URL      a self-hosted Bot API server
   EMBASSY_BOT_DATA_DIR  the database directory (`data_dir`)
+  EMBASSY_BOT_HTTP_LISTEN  the HTTP server's address (`http.listen`)
   RUST_LOG              logging, for example RUST_LOG=debug";
 
 /// What the user asked for: the global options and the subcommand.
@@ -83,6 +84,17 @@ pub enum Command {
     },
     /// Validate the configuration and print the effective values (never the token)
     CheckConfig,
+    /// Ask the running bot's /healthz; exit 0 when healthy, 1 when not
+    ///
+    /// For a container's health check (the image has no curl). Reads
+    /// `http.listen` from the configuration (or EMBASSY_BOT_HTTP_LISTEN) and
+    /// prints the answer.
+    #[command(verbatim_doc_comment)]
+    Healthcheck {
+        /// Give up after this many seconds
+        #[arg(long, default_value_t = 5, value_name = "SECS")]
+        timeout: u64,
+    },
 }
 
 impl Cli {
@@ -129,6 +141,18 @@ impl Cli {
                 }
                 Ok(())
             }
+            Command::Healthcheck { timeout } => {
+                let config = Config::load(config.as_deref())?;
+                let (healthy, answer) = runtime()?.block_on(healthcheck(
+                    &config,
+                    std::time::Duration::from_secs(timeout),
+                ))?;
+                println!("{answer}");
+                if !healthy {
+                    anyhow::bail!("the bot is not healthy");
+                }
+                Ok(())
+            }
             Command::Run => {
                 init_logging("info");
                 let config = Config::load(config.as_deref())?;
@@ -137,6 +161,38 @@ impl Cli {
             }
         }
     }
+}
+
+/// Asks `/healthz` of the bot configured by `config`: whether it answered
+/// 200, and what it said.
+async fn healthcheck(
+    config: &Config,
+    timeout: std::time::Duration,
+) -> anyhow::Result<(bool, String)> {
+    let Some(mut addr) = config.http.listen else {
+        anyhow::bail!(
+            "the HTTP server is off: set http.listen (or EMBASSY_BOT_HTTP_LISTEN) for the bot and for this command"
+        );
+    };
+    // A server on every address is reached on loopback.
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .build()?;
+    let response = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .with_context(|| format!("no answer from http://{addr}/healthz"))?;
+    let healthy = response.status() == reqwest::StatusCode::OK;
+    let body = response.text().await.unwrap_or_default();
+    Ok((healthy, body.trim_end().to_string()))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -164,7 +220,7 @@ pub fn describe(config: &Config) -> String {
         config.data_dir.display()
     );
     out.push_str(&format!(
-        "telegram: token {}, api {}, long poll {}s, throttle {} ({}/s, {} chats at once)\n",
+        "telegram: token {}, api {}, {}, throttle {} ({}/s{}, {} chats at once)\n",
         if config.telegram.token.is_some() {
             "set"
         } else {
@@ -175,11 +231,31 @@ pub fn describe(config: &Config) -> String {
             .api_url
             .as_ref()
             .map_or(TELEGRAM_API.to_string(), |u| Redacted(u).to_string()),
-        config.telegram.long_poll.as_secs(),
+        match &config.telegram.webhook_url {
+            Some(url) => format!("webhook at {}", Redacted(url)),
+            None => format!("long poll {}s", config.telegram.long_poll.as_secs()),
+        },
         config.telegram.throttle,
         config.telegram.messages_per_sec,
+        if config.telegram.allow_paid_broadcast {
+            ", paid broadcasts"
+        } else {
+            ""
+        },
         config.telegram.send_concurrency
     ));
+    match config.http.listen {
+        Some(addr) => out.push_str(&format!(
+            "http: listening on {addr} (/healthz, /readyz, /metrics, /feed.atom){}\n",
+            config
+                .http
+                .public_url
+                .as_ref()
+                .map(|u| format!(", public at {}", Redacted(u)))
+                .unwrap_or_default()
+        )),
+        None => out.push_str("http: off (set http.listen for health, metrics and feeds)\n"),
+    }
     for s in &config.sources {
         out.push_str(&format!(
             "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures\n",

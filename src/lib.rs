@@ -40,7 +40,12 @@
 //! - [`shutdown`] — how every long-running part hears that it should stop.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
 //! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
-//! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`) and logging set-up.
+//! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`, `healthcheck`) and logging set-up.
+//! - [`http`] — the embedded HTTP server (off by default): health, metrics, feeds, the webhook route.
+//! - [`health`] — whether the bot is well and ready, for `/healthz`, `/readyz` and `healthcheck`.
+//! - [`metrics`] — every Prometheus metric, declared in one place; parts bump them as they work.
+//! - [`feed`] — the stored releases as Atom and JSON Feed (pure).
+//! - [`webhook`] — webhook mode, a Telegram edge: the secret, `setWebhook`, the update listener.
 
 pub mod alerts;
 pub mod app;
@@ -51,8 +56,12 @@ pub mod commands;
 pub mod config;
 pub mod counters;
 pub mod delivery;
+pub mod feed;
+pub mod health;
+pub mod http;
 pub mod limiter;
 pub mod messenger;
+pub mod metrics;
 pub mod poller;
 pub mod preview;
 pub mod redact;
@@ -62,3 +71,4 @@ pub mod shutdown;
 pub mod source;
 pub mod store;
 pub mod telegram;
+pub mod webhook;

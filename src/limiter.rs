@@ -137,7 +137,9 @@ impl Limiter {
                 }
                 let rate = state.rate(&limits, now);
                 rate.sent(slot);
-                let interval = Duration::from_secs_f64(1.0 / rate.current(now));
+                let per_second = rate.current(now);
+                crate::metrics::get().send_rate.set(per_second);
+                let interval = Duration::from_secs_f64(1.0 / per_second);
                 state.next_slot = Some(slot + interval);
                 if state.last_sent.len() >= PRUNE_AT {
                     let horizon = limits.private_gap.max(limits.group_gap);
@@ -186,6 +188,7 @@ impl Limiter {
             let before = rate.current(now);
             rate.refused(now, other_chat_too);
             let after = rate.current(now);
+            crate::metrics::get().send_rate.set(after);
             if after < before {
                 tracing::info!(
                     from = format!("{before:.1}/s"),

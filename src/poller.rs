@@ -42,6 +42,28 @@ pub enum PollError {
     Store(#[from] StoreError),
 }
 
+impl PollError {
+    /// A short fixed name for the kind of failure (a metrics label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PollError::Fetch(e) => match e {
+                FetchError::Client(_) => "client",
+                FetchError::Connect { .. } => "connect",
+                FetchError::Timeout { .. } => "timeout",
+                FetchError::Redirect { .. } => "redirect_refused",
+                FetchError::LocalAddress { .. } => "local_address",
+                FetchError::Network { .. } => "network",
+                FetchError::Status { .. } => "http_status",
+                FetchError::TooLarge { .. } => "too_large",
+                FetchError::File { .. } => "file",
+            },
+            PollError::Extract(_) => "unreadable",
+            PollError::NoItems { .. } => "no_items",
+            PollError::Store(_) => "store",
+        }
+    }
+}
+
 /// Reads `source` once (conditionally, with `validators` from the last good read)
 /// and records what it shows, under the source's flood guard at `now`.
 /// `Ok(None)` means 304 Not Modified: a successful read with nothing to record
@@ -127,7 +149,9 @@ pub async fn run(
         }
         let now = Utc::now();
         let health_before = health.clone();
+        let started = std::time::Instant::now();
         let result = poll_once(&source, &client, &store, &mut validators, now).await;
+        count_poll(&source.name, &result, started.elapsed());
         let delay = match result {
             Ok(outcome) => {
                 if let Some(outcome) = outcome {
@@ -178,6 +202,23 @@ pub async fn run(
             _ = shutdown.requested() => {}
         }
     }
+}
+
+/// Counts one read in the metrics: its duration, result and what it recorded.
+fn count_poll(source: &str, result: &Result<Option<PollOutcome>, PollError>, took: Duration) {
+    let metrics = crate::metrics::get();
+    let kind = match result {
+        Ok(Some(outcome)) => {
+            let stored = outcome.new_items.len() as u64;
+            crate::metrics::Metrics::per_source(&metrics.releases_stored, source, stored);
+            let queued = outcome.queued as u64;
+            crate::metrics::Metrics::per_source(&metrics.releases_announced, source, queued);
+            "ok"
+        }
+        Ok(None) => "not_modified",
+        Err(e) => e.kind(),
+    };
+    metrics.poll(source, kind, took);
 }
 
 /// Logs what a recorded read brought, and tells operators about a flood.

@@ -30,6 +30,13 @@ pub(super) const MAX_MAX_ITEMS: usize = 10_000;
 pub(super) const DEFAULT_LONG_POLL_SECS: u64 = 10;
 pub(super) const DEFAULT_MESSAGES_PER_SEC: f64 = 30.0;
 pub(super) const DEFAULT_SEND_CONCURRENCY: usize = 32;
+/// Telegram's free broadcast rate; more needs `allow_paid_broadcast`.
+pub(super) const FREE_MESSAGES_PER_SEC: f64 = 30.0;
+/// What Telegram allows with `allow_paid_broadcast`.
+pub(super) const MAX_PAID_MESSAGES_PER_SEC: f64 = 1_000.0;
+pub(super) const DEFAULT_FEED_ENTRIES: usize = 50;
+pub(super) const MAX_FEED_ENTRIES: usize = 500;
+pub(super) const DEFAULT_TELEGRAM_SILENCE_SECS: u64 = 300;
 pub(super) const DEFAULT_USER_AGENT: &str = concat!("embassy-bot/", env!("CARGO_PKG_VERSION"));
 pub(super) const SALISBURY: &str = "{days} days have passed since the Salisbury incident - no credible information or response from the British authorities";
 pub(super) const GLUSHKOV: &str = "{days} days have passed since the death of Nikolay Glushkov on British soil - no credible information or response from the British authorities";

@@ -32,6 +32,9 @@ pub const TOKEN_ENV: &str = "TELOXIDE_TOKEN";
 pub const API_URL_ENV: &str = "TELOXIDE_API_URL";
 /// Environment variable overriding `data_dir` (the Docker image points it at its volume).
 pub const DATA_DIR_ENV: &str = "EMBASSY_BOT_DATA_DIR";
+/// Environment variable overriding `http.listen` (the Docker image turns the
+/// HTTP server on with it, so its health check works with any config file).
+pub const HTTP_LISTEN_ENV: &str = "EMBASSY_BOT_HTTP_LISTEN";
 
 /// Values from the environment that win over the file.
 #[derive(Debug, Default)]
@@ -39,6 +42,7 @@ struct EnvOverrides {
     token: Option<String>,
     api_url: Option<String>,
     data_dir: Option<PathBuf>,
+    http_listen: Option<String>,
 }
 
 /// Why the configuration cannot be used; each variant names what to fix.
@@ -83,6 +87,23 @@ pub struct Config {
     pub time: TimeConfig,
     pub counters: Vec<CounterConfig>,
     pub contact: ContactConfig,
+    pub http: HttpConfig,
+}
+
+/// The embedded HTTP server: health, metrics, feeds and the webhook. Off
+/// unless `listen` is set.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Where to listen (`None`: no server).
+    pub listen: Option<std::net::SocketAddr>,
+    /// The server's public address (behind a reverse proxy): feeds name
+    /// themselves by it (`rel="self"` link and feed id).
+    pub public_url: Option<Url>,
+    /// How many releases a feed shows, newest first.
+    pub feed_entries: usize,
+    /// `/healthz` reports Telegram as unreachable once it has answered
+    /// nothing for this long.
+    pub telegram_silence: Duration,
 }
 
 /// Telegram's own Bot API server: where `telegram.api_url` points when unset.
@@ -103,6 +124,11 @@ pub struct TelegramConfig {
     pub messages_per_sec: f64,
     /// How many chats pushes go to at once.
     pub send_concurrency: usize,
+    /// Pushes are sent with `allow_paid_broadcast`: beyond the free ~30/s,
+    /// up to 1,000/s, paid in Telegram Stars per message.
+    pub allow_paid_broadcast: bool,
+    /// Telegram posts updates here (webhook mode) instead of the bot long-polling.
+    pub webhook_url: Option<Url>,
 }
 
 impl TelegramConfig {
@@ -122,6 +148,8 @@ impl std::fmt::Debug for TelegramConfig {
             .field("throttle", &self.throttle)
             .field("messages_per_sec", &self.messages_per_sec)
             .field("send_concurrency", &self.send_concurrency)
+            .field("allow_paid_broadcast", &self.allow_paid_broadcast)
+            .field("webhook_url", &self.webhook_url)
             .finish()
     }
 }
@@ -280,6 +308,7 @@ impl Config {
             token: var(TOKEN_ENV),
             api_url: var(API_URL_ENV),
             data_dir: var(DATA_DIR_ENV).map(PathBuf::from),
+            http_listen: var(HTTP_LISTEN_ENV),
         };
         Config::from_raw(raw, env)
     }

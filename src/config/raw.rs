@@ -17,6 +17,7 @@ pub(super) struct RawConfig {
     pub(super) time: Option<RawTime>,
     pub(super) counters: Option<Vec<RawCounter>>,
     pub(super) contact: Option<RawContact>,
+    pub(super) http: Option<RawHttp>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +29,17 @@ pub(super) struct RawTelegram {
     pub(super) throttle: Option<bool>,
     pub(super) messages_per_sec: Option<f64>,
     pub(super) send_concurrency: Option<usize>,
+    pub(super) allow_paid_broadcast: Option<bool>,
+    pub(super) webhook_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttp {
+    pub(super) listen: Option<String>,
+    pub(super) public_url: Option<String>,
+    pub(super) feed_entries: Option<usize>,
+    pub(super) telegram_silence_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -42,10 +42,19 @@ impl Config {
         let messages_per_sec = telegram
             .messages_per_sec
             .unwrap_or(DEFAULT_MESSAGES_PER_SEC);
-        if !(messages_per_sec > 0.0 && messages_per_sec <= 1_000.0) {
+        let allow_paid_broadcast = telegram.allow_paid_broadcast.unwrap_or(false);
+        if !(messages_per_sec > 0.0 && messages_per_sec <= MAX_PAID_MESSAGES_PER_SEC) {
             return Err(invalid(
                 "telegram.messages_per_sec",
-                "must be above 0 and at most 1000 (Telegram allows about 30)",
+                "must be above 0 and at most 1000 (Telegram allows about 30, up to 1000 with allow_paid_broadcast)",
+            ));
+        }
+        if messages_per_sec > FREE_MESSAGES_PER_SEC && !allow_paid_broadcast {
+            return Err(invalid(
+                "telegram.messages_per_sec",
+                format!(
+                    "{messages_per_sec} is more than Telegram's free {FREE_MESSAGES_PER_SEC} a second: set telegram.allow_paid_broadcast = true (paid in Telegram Stars) or lower it"
+                ),
             ));
         }
         let send_concurrency = telegram
@@ -55,6 +64,21 @@ impl Config {
             return Err(invalid(
                 "telegram.send_concurrency",
                 "must be between 1 and 1024",
+            ));
+        }
+
+        let webhook_url = telegram
+            .webhook_url
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| parse_webhook_url(&u))
+            .transpose()?;
+        let http = http_from_raw(raw.http.unwrap_or_default(), env.http_listen)?;
+        if webhook_url.is_some() && http.listen.is_none() {
+            return Err(invalid(
+                "telegram.webhook_url",
+                format!(
+                    "webhook mode needs the HTTP server, which receives Telegram's updates: set http.listen (or {HTTP_LISTEN_ENV})"
+                ),
             ));
         }
 
@@ -188,11 +212,14 @@ impl Config {
                 throttle: telegram.throttle.unwrap_or(true),
                 messages_per_sec,
                 send_concurrency,
+                allow_paid_broadcast,
+                webhook_url,
             },
             sources,
             time: TimeConfig { date_zone, clocks },
             counters,
             contact,
+            http,
         })
     }
 }
@@ -423,6 +450,106 @@ fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
         ));
     }
     Ok(url)
+}
+
+/// Paths the HTTP server answers itself; a webhook path may not take one.
+const SERVER_PATHS: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/feed.atom",
+    "/feed.json",
+];
+
+/// Telegram's webhook rules: HTTPS, on port 443, 80, 88 or 8443; no query or
+/// fragment (the path alone routes the request on our server).
+fn parse_webhook_url(text: &str) -> Result<Url, ConfigError> {
+    const KEY: &str = "telegram.webhook_url";
+    let url = parse_http_url(KEY, text)?;
+    if url.scheme() != "https" {
+        return Err(invalid(
+            KEY,
+            "must be an https:// URL (Telegram posts only over HTTPS)",
+        ));
+    }
+    let port = url.port_or_known_default().unwrap_or(443);
+    if ![443, 80, 88, 8443].contains(&port) {
+        return Err(invalid(
+            KEY,
+            format!("port {port}: Telegram posts only to ports 443, 80, 88 and 8443"),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(invalid(
+            KEY,
+            "must have no query, fragment or user info (the secret goes in a header)",
+        ));
+    }
+    let path = url.path();
+    if path == "/" || SERVER_PATHS.contains(&path) || path.starts_with("/feed/") {
+        return Err(invalid(
+            KEY,
+            format!(
+                "its path `{path}` is where updates arrive on the bot's HTTP server: pick one of its own, such as /telegram"
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+fn http_from_raw(raw: RawHttp, env_listen: Option<String>) -> Result<HttpConfig, ConfigError> {
+    let listen_key = if env_listen.is_some() {
+        HTTP_LISTEN_ENV
+    } else {
+        "http.listen"
+    };
+    let listen = env_listen
+        .or(raw.listen)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.trim().parse::<std::net::SocketAddr>().map_err(|_| {
+                invalid(
+                    listen_key,
+                    format!(
+                        "`{l}` is not an address and port such as 127.0.0.1:9184 or [::1]:9184"
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let public_url = raw
+        .public_url
+        .map(|u| parse_http_url("http.public_url", &u))
+        .transpose()?
+        .map(|mut u| {
+            // A base: relative feed paths are joined onto it.
+            if !u.path().ends_with('/') {
+                u.set_path(&format!("{}/", u.path()));
+            }
+            u
+        });
+    let feed_entries = raw.feed_entries.unwrap_or(DEFAULT_FEED_ENTRIES);
+    if !(1..=MAX_FEED_ENTRIES).contains(&feed_entries) {
+        return Err(invalid(
+            "http.feed_entries",
+            format!("must be between 1 and {MAX_FEED_ENTRIES}"),
+        ));
+    }
+    let silence = raw
+        .telegram_silence_secs
+        .unwrap_or(DEFAULT_TELEGRAM_SILENCE_SECS);
+    if !(30..=7 * 24 * 3600).contains(&silence) {
+        return Err(invalid(
+            "http.telegram_silence_secs",
+            "must be between 30 and 604800 (a week)",
+        ));
+    }
+    Ok(HttpConfig {
+        listen,
+        public_url,
+        feed_entries,
+        telegram_silence: Duration::from_secs(silence),
+    })
 }
 
 fn parse_zone(key: &str, name: &str) -> Result<Tz, ConfigError> {

@@ -314,6 +314,9 @@ impl<M: Messenger> Delivery<M> {
             }
         };
         reports.since_idle.fanned_out += page.chats.len() + page.journaled;
+        crate::metrics::get()
+            .fan_out_chats
+            .inc_by((page.chats.len() + page.journaled) as u64);
         if page.journaled > 0 {
             sweep.rescan();
         }

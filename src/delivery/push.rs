@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::fanout::WalkedRelease;
 use super::{Delivery, PassReport};
 use crate::messenger::{Format, Messenger, SendError};
+use crate::metrics::Metrics;
 use crate::render::{push_message, shorten, to_plain};
 use crate::shutdown::Shutdown;
 use crate::store::{JournalEntry, Removal, StoreError};
@@ -143,6 +144,7 @@ impl<M: Messenger> Delivery<M> {
             let Some(rendered) = self.rendered(&entry.item_id)? else {
                 tracing::warn!(item = %entry.item_id, "journaled item is missing; dropping the push");
                 self.store.give_up(entry).await?;
+                crate::metrics::get().pushes_given_up.inc();
                 report.given_up += 1;
                 continue;
             };
@@ -153,6 +155,7 @@ impl<M: Messenger> Delivery<M> {
                 .is_some_and(|s| rendered.sources.iter().any(|source| s.wants(source)))
             {
                 self.fan_out.complete(entry).await?;
+                Metrics::reason(&crate::metrics::get().pushes_dropped, "unsubscribed", 1);
                 report.skipped += 1;
                 continue;
             }
@@ -203,7 +206,10 @@ impl<M: Messenger> Delivery<M> {
             result = self.send(chat, plain, Format::Plain, shutdown).await;
             if matches!(result, Some(Ok(()))) {
                 report.sent_plain += 1;
+                count_sent("plain");
             }
+        } else if matches!(result, Some(Ok(()))) {
+            count_sent("html");
         }
         result
     }
@@ -223,12 +229,15 @@ impl<M: Messenger> Delivery<M> {
             SendError::Rejected(reason) => {
                 tracing::error!(chat, item = %entry.item_id, %reason, "Telegram refused the push for good; giving up on it");
                 self.store.give_up(entry).await?;
+                crate::metrics::get().pushes_given_up.inc();
                 report.given_up += 1;
                 Ok(true)
             }
             SendError::ChatGone(reason) => {
                 let dropped = self.store.remove_chat(chat, Removal::ChatGone).await?;
                 tracing::warn!(chat, %reason, dropped, "chat can no longer receive messages; unsubscribed it");
+                let metrics = crate::metrics::get();
+                Metrics::reason(&metrics.pushes_dropped, "chat_gone", dropped as u64);
                 report.chats_removed += 1;
                 Ok(false)
             }
@@ -239,6 +248,7 @@ impl<M: Messenger> Delivery<M> {
                     "group migrated to a supergroup; moving its subscription"
                 );
                 self.fan_out.migrate_chat(chat, new_chat).await?;
+                Metrics::reason(&crate::metrics::get().pushes_retried, "migrated", 1);
                 // The new id is served as a chat of its own (the sweep
                 // comes back for it), never by this task alongside another.
                 report.chats_migrated += 1;
@@ -246,6 +256,12 @@ impl<M: Messenger> Delivery<M> {
                 Ok(false)
             }
             SendError::Retry { after, reason } => {
+                let why = if after.is_some() {
+                    "flood_limited"
+                } else {
+                    "error"
+                };
+                Metrics::reason(&crate::metrics::get().pushes_retried, why, 1);
                 if let Some(after) = after {
                     self.limiter.flood_limited(chat, after);
                 }
@@ -270,6 +286,14 @@ impl<M: Messenger> Delivery<M> {
         }
         Some(self.messenger.send(chat, text, format).await)
     }
+}
+
+/// Counts a push Telegram accepted, by format.
+fn count_sent(format: &'static str) {
+    crate::metrics::get()
+        .pushes_sent
+        .get_or_create(&crate::metrics::FormatLabel { format })
+        .inc();
 }
 
 /// Refusals that plain text fixes: our HTML did not parse, or Telegram

@@ -155,6 +155,16 @@ impl Store {
 
     /// The newest `n` releases by the site's date, newest first.
     pub fn latest(&self, n: usize) -> Result<Vec<StoredItem>, StoreError> {
+        self.latest_matching(n, |_| true)
+    }
+
+    /// The newest `n` releases for which `wanted` holds (a source's feed),
+    /// newest first.
+    pub fn latest_matching(
+        &self,
+        n: usize,
+        wanted: impl Fn(&StoredItem) -> bool,
+    ) -> Result<Vec<StoredItem>, StoreError> {
         let mut out = Vec::with_capacity(n.min(100));
         for entry in self.by_date.iter().rev() {
             if out.len() >= n {
@@ -162,7 +172,9 @@ impl Store {
             }
             let (_, id) = entry?;
             let id = String::from_utf8(id.to_vec()).map_err(|e| corrupt("by_date", e))?;
-            if let Some(item) = self.item(&id)? {
+            if let Some(item) = self.item(&id)?
+                && wanted(&item)
+            {
                 out.push(item);
             }
         }

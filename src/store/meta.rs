@@ -11,6 +11,8 @@ use crate::source::Contacts;
 /// The next item sequence number.
 pub(super) const NEXT_SEQ: &[u8] = b"next_seq";
 const CONTACTS: &[u8] = b"contacts";
+/// Written and flushed by health checks.
+const HEALTH_PROBE: &[u8] = b"health_probe";
 
 /// Present once a source has been read successfully; holds the last success time.
 pub(super) fn primed_key(source: &str) -> Vec<u8> {
@@ -123,6 +125,15 @@ impl Store {
     /// The last contacts read from the live page, and when.
     pub fn contacts(&self) -> Result<Option<(Contacts, DateTime<Utc>)>, StoreError> {
         self.get_stamped(CONTACTS)
+    }
+
+    /// Writes a small record and waits for it to be durable: whether the
+    /// database can still be written (for health checks; a full or read-only
+    /// disk fails here).
+    pub async fn probe_writable(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.meta
+            .insert(HEALTH_PROBE, &now.timestamp().to_be_bytes())?;
+        self.flush().await
     }
 
     /// Stores `value` in `meta` together with the instant it was observed.

@@ -13,6 +13,7 @@ mod fetch;
 mod flood;
 mod realworld;
 mod secrets;
+mod service;
 mod site_rules;
 mod sources;
 mod store;

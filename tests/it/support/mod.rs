@@ -202,6 +202,7 @@ impl BotProcess {
             .env_remove("TELOXIDE_API_URL")
             .env_remove("EMBASSY_BOT_CONFIG")
             .env_remove("EMBASSY_BOT_DATA_DIR")
+            .env_remove("EMBASSY_BOT_HTTP_LISTEN")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -264,6 +265,7 @@ pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, 
         .env_remove("TELOXIDE_API_URL")
         .env_remove("EMBASSY_BOT_CONFIG")
         .env_remove("EMBASSY_BOT_DATA_DIR")
+        .env_remove("EMBASSY_BOT_HTTP_LISTEN")
         .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);

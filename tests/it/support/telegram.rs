@@ -1,7 +1,8 @@
 //! A fake Telegram Bot API over loopback, speaking the real JSON shapes so the
-//! unchanged binary works against it: getMe, getWebhookInfo, deleteWebhook,
-//! setMyCommands, getUpdates (long polling with offset), sendMessage. Faults can
-//! be queued per chat to imitate Telegram's errors.
+//! unchanged binary works against it: getMe, getWebhookInfo, setWebhook (its
+//! parameters recorded), deleteWebhook, setMyCommands, getUpdates (long
+//! polling with offset), sendMessage. Faults can be queued per chat to imitate
+//! Telegram's errors.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,8 @@ pub struct Sent {
     pub chat_id: i64,
     pub text: String,
     pub parse_mode: Option<String>,
+    /// Sent with `allow_paid_broadcast: true`.
+    pub paid: bool,
 }
 
 /// A scripted failure for the next sendMessage to a chat.
@@ -50,6 +53,8 @@ struct State {
     calls: HashMap<String, usize>,
     /// Every sendMessage waits this long before answering (to stretch a fan-out).
     send_delay: Duration,
+    /// The parameters of the last setWebhook call.
+    webhook: Option<Value>,
 }
 
 #[derive(Clone)]
@@ -96,30 +101,23 @@ impl FakeTelegram {
         self.push_message(user_id, chat, text);
     }
 
+    /// The update a user's private message `text` makes, without queueing it
+    /// (for posting it to the bot in webhook mode).
+    pub fn private_update(&self, user_id: i64, text: &str) -> Value {
+        let chat = json!({"id": user_id, "type": "private", "first_name": "User", "username": format!("user{user_id}")});
+        let mut st = self.lock();
+        message_update(&mut st, user_id, chat, text)
+    }
+
+    /// The parameters of the last setWebhook call, if any.
+    pub fn webhook(&self) -> Option<Value> {
+        self.lock().webhook.clone()
+    }
+
     fn push_message(&self, user_id: i64, chat: Value, text: &str) {
         let mut st = self.lock();
-        let update_id = st.next_update_id;
-        st.next_update_id += 1;
-        let message_id = st.next_message_id;
-        st.next_message_id += 1;
-        let mut message = json!({
-            "message_id": message_id,
-            "date": 1_653_120_000,
-            "chat": chat,
-            "from": {"id": user_id, "is_bot": false, "first_name": "User", "language_code": "en"},
-            "text": text,
-        });
-        if text.starts_with('/') {
-            let len = text
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .encode_utf16()
-                .count();
-            message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
-        }
-        st.updates
-            .push(json!({"update_id": update_id, "message": message}));
+        let update = message_update(&mut st, user_id, chat, text);
+        st.updates.push(update);
         drop(st);
         self.changed.notify_waiters();
     }
@@ -239,6 +237,51 @@ impl FakeTelegram {
     }
 }
 
+/// The text fields of a multipart/form-data body, as a JSON object.
+fn form_fields(body: &str, boundary: &str) -> Value {
+    let mut fields = serde_json::Map::new();
+    for part in body.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        else {
+            continue;
+        };
+        let value = value.strip_suffix("\r\n").unwrap_or(value);
+        fields.insert(name.to_string(), Value::String(value.to_string()));
+    }
+    Value::Object(fields)
+}
+
+/// A new update holding `text` from `user_id` in `chat`, numbered from `st`.
+fn message_update(st: &mut State, user_id: i64, chat: Value, text: &str) -> Value {
+    let update_id = st.next_update_id;
+    st.next_update_id += 1;
+    let message_id = st.next_message_id;
+    st.next_message_id += 1;
+    let mut message = json!({
+        "message_id": message_id,
+        "date": 1_653_120_000,
+        "chat": chat,
+        "from": {"id": user_id, "is_bot": false, "first_name": "User", "language_code": "en"},
+        "text": text,
+    });
+    if text.starts_with('/') {
+        let len = text
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .encode_utf16()
+            .count();
+        message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
+    }
+    json!({"update_id": update_id, "message": message})
+}
+
 fn bot_user() -> Value {
     json!({"id": BOT_ID, "is_bot": true, "first_name": "Embassy Test", "username": BOT_USERNAME})
 }
@@ -266,6 +309,13 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
     }
     let params: Value = if req.body.is_empty() {
         json!({})
+    } else if let Some(boundary) = req
+        .header("content-type")
+        .and_then(|t| t.split_once("boundary="))
+        .map(|(_, b)| b.trim_matches('"').to_string())
+    {
+        // teloxide sends methods that may carry a file (setWebhook) as a form.
+        form_fields(&String::from_utf8_lossy(&req.body), &boundary)
     } else {
         serde_json::from_slice(&req.body).unwrap_or(json!({}))
     };
@@ -287,9 +337,22 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false
         })),
         "getwebhookinfo" => {
-            ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+            let url = state
+                .lock()
+                .unwrap()
+                .webhook
+                .as_ref()
+                .map_or(json!(""), |w| w["url"].clone());
+            ok(json!({"url": url, "has_custom_certificate": false, "pending_update_count": 0}))
         }
-        "deletewebhook" => ok(json!(true)),
+        "deletewebhook" => {
+            state.lock().unwrap().webhook = None;
+            ok(json!(true))
+        }
+        "setwebhook" => {
+            state.lock().unwrap().webhook = Some(params.clone());
+            ok(json!(true))
+        }
         "setmycommands" => {
             state.lock().unwrap().commands = Some(params["commands"].clone());
             ok(json!(true))
@@ -348,6 +411,7 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             }
             let text = params["text"].as_str().unwrap_or("").to_string();
             let parse_mode = params["parse_mode"].as_str().map(str::to_string);
+            let paid = params["allow_paid_broadcast"].as_bool().unwrap_or(false);
             let mut st = state.lock().unwrap();
             let message_id = st.next_message_id;
             st.next_message_id += 1;
@@ -355,6 +419,7 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
                 chat_id,
                 text: text.clone(),
                 parse_mode,
+                paid,
             });
             let chat = if chat_id < 0 {
                 json!({"id": chat_id, "type": "group", "title": "Test group"})

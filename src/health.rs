@@ -1,0 +1,284 @@
+//! Whether the bot is well, as `/healthz` and `/readyz` tell a container
+//! runtime or a load balancer, and `embassy-bot healthcheck` tells Docker.
+//!
+//! Unhealthy means a human (or a restart) is needed: the store cannot be
+//! written, Telegram has answered nothing for `http.telegram_silence_secs`, or
+//! a source has been failing for longer than its `alert_after_secs` (the same
+//! moment `admin_chats` hear of it). Ready means every source has been read
+//! successfully at least once, so the feeds show what the site shows.
+//!
+//! The verdict is a pure function of what [`Vitals`] and the store hold,
+//! given `now` ([`assess`]).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::poller::Health;
+use crate::store::Store;
+
+/// A store probe is reused for this long, so a flood of `/healthz` requests
+/// costs one write and flush, not one each.
+pub const PROBE_REUSE: Duration = Duration::from_secs(10);
+
+/// What health reads beyond the store, kept by the parts that see it: when
+/// the process started, when Telegram last answered, the last store probe.
+pub struct Vitals {
+    started: DateTime<Utc>,
+    /// Unix milliseconds of Telegram's last answer; 0: none yet.
+    telegram_answered: AtomicI64,
+    /// When the store was last probed, and the error if it failed.
+    probe: Mutex<Option<(DateTime<Utc>, Option<String>)>>,
+}
+
+/// The process's vitals, shared by whoever records or reads them.
+pub fn vitals() -> &'static Vitals {
+    static VITALS: std::sync::LazyLock<Vitals> = std::sync::LazyLock::new(|| Vitals {
+        started: Utc::now(),
+        telegram_answered: AtomicI64::new(0),
+        probe: Mutex::new(None),
+    });
+    &VITALS
+}
+
+impl Vitals {
+    /// When the process started (as far as health knows).
+    pub fn started(&self) -> DateTime<Utc> {
+        self.started
+    }
+
+    /// Telegram answered a request at `now` (any Bot API answer, an error
+    /// included: the service is reachable).
+    pub fn telegram_answered(&self, now: DateTime<Utc>) {
+        self.telegram_answered
+            .fetch_max(now.timestamp_millis(), Ordering::Relaxed);
+        crate::metrics::get().telegram_answered(now);
+    }
+
+    /// When Telegram last answered, if it has.
+    pub fn telegram_last_answer(&self) -> Option<DateTime<Utc>> {
+        match self.telegram_answered.load(Ordering::Relaxed) {
+            0 => None,
+            ms => DateTime::from_timestamp_millis(ms),
+        }
+    }
+
+    /// Whether the store can be written: a small record written and flushed,
+    /// or the result of a probe less than [`PROBE_REUSE`] old.
+    pub async fn store_problem(&self, store: &Store, now: DateTime<Utc>) -> Option<String> {
+        if let Some((at, result)) = self.lock_probe().clone()
+            && (now - at).to_std().is_ok_and(|age| age < PROBE_REUSE)
+        {
+            return result;
+        }
+        let result = store.probe_writable(now).await.err().map(|e| e.to_string());
+        *self.lock_probe() = Some((now, result.clone()));
+        result
+    }
+
+    fn lock_probe(&self) -> std::sync::MutexGuard<'_, Option<(DateTime<Utc>, Option<String>)>> {
+        self.probe.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Everything [`assess`] weighs, gathered at one instant.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub started: DateTime<Utc>,
+    pub telegram_last_answer: Option<DateTime<Utc>>,
+    pub telegram_silence: Duration,
+    /// Why the store cannot be written, if it cannot.
+    pub store_problem: Option<String>,
+    pub sources: Vec<SourceInputs>,
+}
+
+/// One source as health sees it.
+#[derive(Debug, Clone)]
+pub struct SourceInputs {
+    pub name: String,
+    pub alert_after: Duration,
+    /// The poller's record of the current run of failures.
+    pub health: Health,
+    pub last_success: Option<DateTime<Utc>>,
+    /// The last error, as stored (URLs already redacted).
+    pub last_error: Option<String>,
+}
+
+/// The answer of `/healthz` and `/readyz`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// `ok` or `unhealthy`.
+    pub status: &'static str,
+    /// What is wrong, one sentence each; empty when healthy.
+    pub problems: Vec<String>,
+    /// Every source has been read successfully at least once.
+    pub ready: bool,
+    /// Sources never read successfully yet.
+    pub unread: Vec<String>,
+    pub uptime_secs: i64,
+    /// Seconds since Telegram last answered (`None`: not yet).
+    pub telegram_answered_secs_ago: Option<i64>,
+}
+
+impl Verdict {
+    pub fn healthy(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Weighs `inputs` at `now`.
+pub fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
+    let secs = |since: DateTime<Utc>| (now - since).num_seconds().max(0);
+    let mut problems = Vec::new();
+    if let Some(problem) = &inputs.store_problem {
+        problems.push(format!("the store cannot be written: {problem}"));
+    }
+    let silent_since = inputs.telegram_last_answer.unwrap_or(inputs.started);
+    let silence = secs(silent_since);
+    if silence as u64 >= inputs.telegram_silence.as_secs() {
+        problems.push(match inputs.telegram_last_answer {
+            Some(_) => format!(
+                "Telegram has not answered for {silence} s (http.telegram_silence_secs is {})",
+                inputs.telegram_silence.as_secs()
+            ),
+            None => format!("Telegram has not answered since the start, {silence} s ago"),
+        });
+    }
+    for source in &inputs.sources {
+        let Some(since) = source.health.failing_since else {
+            continue;
+        };
+        let failing = secs(since);
+        if failing as u64 >= source.alert_after.as_secs() {
+            let mut problem = format!(
+                "source `{}` has been failing for {failing} s (alert_after_secs is {})",
+                source.name,
+                source.alert_after.as_secs()
+            );
+            if let Some(error) = &source.last_error {
+                problem.push_str(": ");
+                problem.push_str(&crate::render::shorten(error, 200));
+            }
+            problems.push(problem);
+        }
+    }
+    let unread: Vec<String> = inputs
+        .sources
+        .iter()
+        .filter(|s| s.last_success.is_none())
+        .map(|s| s.name.clone())
+        .collect();
+    Verdict {
+        status: if problems.is_empty() {
+            "ok"
+        } else {
+            "unhealthy"
+        },
+        problems,
+        ready: unread.is_empty(),
+        unread,
+        uptime_secs: secs(inputs.started),
+        telegram_answered_secs_ago: inputs.telegram_last_answer.map(secs),
+    }
+}
+
+/// Gathers the inputs for `config`'s sources from the store and [`vitals`],
+/// probing the store, and weighs them at `now`.
+pub async fn check(store: &Store, config: &Config, now: DateTime<Utc>) -> Verdict {
+    let vitals = vitals();
+    let mut store_problem = vitals.store_problem(store, now).await;
+    let mut sources = Vec::with_capacity(config.sources.len());
+    for source in &config.sources {
+        let read = || -> Result<SourceInputs, crate::store::StoreError> {
+            Ok(SourceInputs {
+                name: source.name.clone(),
+                alert_after: source.alert_after,
+                health: store.source_state(&source.name)?.unwrap_or_default(),
+                last_success: store.last_success(&source.name)?,
+                last_error: store.last_failure(&source.name)?.map(|(e, _)| e),
+            })
+        };
+        match read() {
+            Ok(inputs) => sources.push(inputs),
+            Err(e) => {
+                store_problem.get_or_insert_with(|| format!("cannot read the store: {e}"));
+            }
+        }
+    }
+    let inputs = Inputs {
+        started: vitals.started,
+        telegram_last_answer: vitals.telegram_last_answer(),
+        telegram_silence: config.http.telegram_silence,
+        store_problem,
+        sources,
+    };
+    assess(&inputs, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    fn inputs() -> Inputs {
+        Inputs {
+            started: at(0),
+            telegram_last_answer: Some(at(0)),
+            telegram_silence: Duration::from_secs(300),
+            store_problem: None,
+            sources: vec![SourceInputs {
+                name: "home".into(),
+                alert_after: Duration::from_secs(900),
+                health: Health::default(),
+                last_success: Some(at(0)),
+                last_error: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_source_is_a_problem_once_it_fails_past_alert_after() {
+        let mut i = inputs();
+        i.telegram_last_answer = Some(at(990));
+        i.sources[0].health.failing_since = Some(at(100));
+        i.sources[0].last_error = Some("HTTP status 500".into());
+        assert!(assess(&i, at(999)).healthy(), "899 s < 900 s");
+        let v = assess(&i, at(1_000));
+        assert_eq!(v.status, "unhealthy");
+        assert!(v.problems[0].contains("`home`") && v.problems[0].contains("HTTP status 500"));
+        assert!(v.ready, "failing now, but it was read once");
+    }
+
+    #[test]
+    fn telegram_silence_counts_from_the_last_answer_or_the_start() {
+        let mut i = inputs();
+        i.telegram_last_answer = Some(at(50));
+        assert!(assess(&i, at(349)).healthy());
+        assert!(!assess(&i, at(350)).healthy());
+        i.telegram_last_answer = None;
+        assert!(
+            assess(&i, at(299)).healthy(),
+            "a grace period after the start"
+        );
+        let v = assess(&i, at(300));
+        assert!(v.problems[0].contains("since the start"), "{v:?}");
+    }
+
+    #[test]
+    fn the_store_and_unread_sources() {
+        let mut i = inputs();
+        i.store_problem = Some("No space left on device".into());
+        i.sources[0].last_success = None;
+        let v = assess(&i, at(1));
+        assert!(!v.healthy() && v.problems[0].contains("No space left"));
+        assert!(!v.ready);
+        assert_eq!(v.unread, vec!["home".to_string()]);
+    }
+}

@@ -1,0 +1,435 @@
+//! What a monitoring system scrapes at `/metrics`: counters and histograms that
+//! the parts of the bot bump as they work, and gauges read from the store at
+//! scrape time, written in the Prometheus text format (0.0.4) by Prometheus'
+//! own client library.
+//!
+//! One process-wide set ([`get`]), so a part records an event with one line
+//! and no handle threaded through its constructor; recording costs an atomic
+//! add, whether or not anything scrapes. Every metric is declared here, with
+//! its help text and labels, so the whole list reads in one place. Labels take
+//! only a few values each (a configured source's name, a result, a reason):
+//! never a chat id, a URL or an error message.
+//!
+//! Names follow Prometheus conventions: an `embassy_` prefix, base units
+//! (`_seconds`), and `_total` on counters (added by the library).
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// The `Content-Type` of what [`render`] writes.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// A configured source, by name.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    pub source: String,
+}
+
+/// One read of a source and how it ended: `ok`, `not_modified`, or an error
+/// kind (see [`crate::poller::PollError::kind`]).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PollLabels {
+    pub source: String,
+    pub result: &'static str,
+}
+
+/// Why something happened, from a short fixed list.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+/// How a push went out: `html`, or `plain` after Telegram refused the HTML.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FormatLabel {
+    pub format: &'static str,
+}
+
+/// A kind of chat: `private`, `group` or `supergroup_or_channel` (told apart by
+/// the id's range, as Telegram assigns them).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChatKindLabel {
+    pub chat_kind: &'static str,
+}
+
+/// A webhook request and what became of it: `accepted`, `bad_secret`,
+/// `unreadable`, `busy` (the queue stayed full), `stopping`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabel {
+    pub result: &'static str,
+}
+
+type Seconds = Gauge<f64, AtomicU64>;
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Every metric of the process. Counters and histograms are public for the
+/// parts to bump; gauges that mirror the store are set by [`render`].
+pub struct Metrics {
+    /// New releases recorded, per source that first listed them.
+    pub releases_stored: Family<SourceLabel, Counter>,
+    /// Releases queued for their subscribers (not the first read, not held
+    /// back by the flood or age guard), per source.
+    pub releases_announced: Family<SourceLabel, Counter>,
+    /// Pushes Telegram accepted.
+    pub pushes_sent: Family<FormatLabel, Counter>,
+    /// Pushes that failed for now and wait for a retry: `flood_limited` (a
+    /// 429 with `retry_after`) or `error` (network, 5xx, no answer).
+    pub pushes_retried: Family<ReasonLabel, Counter>,
+    /// Pushes Telegram refused for good (or whose release is no longer stored).
+    pub pushes_given_up: Counter,
+    /// Pushes dropped without a send: `chat_gone` (the chat blocked the bot,
+    /// was deleted, ...: everything it was owed) or `unsubscribed` (it left meanwhile).
+    pub pushes_dropped: Family<ReasonLabel, Counter>,
+    /// Chats a fan-out walk handed a release to (pushed at once or journaled):
+    /// its rate is the fan-out's progress.
+    pub fan_out_chats: Counter,
+    /// Time from a push's request to Telegram's answer, whatever the answer.
+    pub send_duration: Histogram,
+    /// Answers of 429 (Too Many Requests) to a push or an alert.
+    pub flood_limited: Counter,
+    /// The `retry_after` seconds those 429s asked for, added up.
+    pub retry_after_seconds: Counter<f64, AtomicU64>,
+    /// One read of a source, from request to recorded result.
+    pub poll_duration: HistogramFamily<SourceLabel>,
+    /// Reads of a source by result.
+    pub polls: Family<PollLabels, Counter>,
+    /// The global send rate the limiter allows now (messages per second).
+    pub send_rate: Seconds,
+    /// Webhook requests by what became of them.
+    pub webhook_requests: Family<WebhookLabel, Counter>,
+
+    releases: Gauge,
+    subscriptions: Family<ChatKindLabel, Gauge>,
+    journal_depth: Gauge,
+    outbox_depth: Gauge,
+    last_success: Family<SourceLabel, Seconds>,
+    telegram_last_answer: Seconds,
+    uptime: Seconds,
+    start_time: Seconds,
+
+    registry: Registry,
+    started: Instant,
+    /// One scrape at a time, so gauges set for one are the ones it writes.
+    scrape: Mutex<()>,
+}
+
+/// The process's metrics.
+pub fn get() -> &'static Metrics {
+    static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+    &METRICS
+}
+
+fn poll_histogram() -> Histogram {
+    // From a fast 304 to a read that hits its 30 s timeout.
+    Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0])
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut m = Metrics {
+            releases_stored: Family::default(),
+            releases_announced: Family::default(),
+            pushes_sent: Family::default(),
+            pushes_retried: Family::default(),
+            pushes_given_up: Counter::default(),
+            pushes_dropped: Family::default(),
+            fan_out_chats: Counter::default(),
+            // From a loopback answer to Telegram's slowest; the send timeout is 30 s.
+            send_duration: Histogram::new([
+                0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+            flood_limited: Counter::default(),
+            retry_after_seconds: Counter::default(),
+            poll_duration: Family::new_with_constructor(poll_histogram),
+            polls: Family::default(),
+            send_rate: Gauge::default(),
+            webhook_requests: Family::default(),
+            releases: Gauge::default(),
+            subscriptions: Family::default(),
+            journal_depth: Gauge::default(),
+            outbox_depth: Gauge::default(),
+            last_success: Family::default(),
+            telegram_last_answer: Gauge::default(),
+            uptime: Gauge::default(),
+            start_time: Gauge::default(),
+            registry: Registry::with_prefix("embassy"),
+            started: Instant::now(),
+            scrape: Mutex::new(()),
+        };
+        let r = &mut m.registry;
+        r.register(
+            "releases_stored",
+            "New releases recorded, by the source that first listed them",
+            m.releases_stored.clone(),
+        );
+        r.register(
+            "releases_announced",
+            "Releases queued for their subscribers, by source",
+            m.releases_announced.clone(),
+        );
+        r.register("releases", "Releases in the store", m.releases.clone());
+        r.register(
+            "subscriptions",
+            "Subscribed chats by kind (private, group, supergroup_or_channel)",
+            m.subscriptions.clone(),
+        );
+        r.register(
+            "pushes_sent",
+            "Pushes Telegram accepted, by format (plain: after Telegram refused the HTML)",
+            m.pushes_sent.clone(),
+        );
+        r.register(
+            "pushes_retried",
+            "Pushes that failed for now and wait for a retry, by reason (flood_limited, error)",
+            m.pushes_retried.clone(),
+        );
+        r.register(
+            "pushes_given_up",
+            "Pushes Telegram refused for good, or whose release is gone",
+            m.pushes_given_up.clone(),
+        );
+        r.register(
+            "pushes_dropped",
+            "Pushes dropped unsent, by reason (chat_gone, unsubscribed)",
+            m.pushes_dropped.clone(),
+        );
+        r.register(
+            "journal_entries",
+            "Pushes owed to chats, waiting in the journal",
+            m.journal_depth.clone(),
+        );
+        r.register(
+            "outbox_entries",
+            "Releases whose fan-out walk has not finished",
+            m.outbox_depth.clone(),
+        );
+        r.register(
+            "fan_out_chats",
+            "Chats a fan-out walk handed a release to",
+            m.fan_out_chats.clone(),
+        );
+        r.register_with_unit(
+            "telegram_send_duration",
+            "Time from a push's sendMessage request to Telegram's answer",
+            Unit::Seconds,
+            m.send_duration.clone(),
+        );
+        r.register(
+            "telegram_flood_limited",
+            "Answers of 429 Too Many Requests to a push or an alert",
+            m.flood_limited.clone(),
+        );
+        r.register_with_unit(
+            "telegram_retry_after",
+            "Seconds that 429 answers asked to wait (retry_after), added up",
+            Unit::Seconds,
+            m.retry_after_seconds.clone(),
+        );
+        r.register_with_unit(
+            "telegram_last_answer_timestamp",
+            "When Telegram last answered a request (Unix time; 0: not yet)",
+            Unit::Seconds,
+            m.telegram_last_answer.clone(),
+        );
+        r.register(
+            "telegram_send_rate",
+            "The global send rate allowed now, in messages per second",
+            m.send_rate.clone(),
+        );
+        r.register(
+            "webhook_requests",
+            "Webhook requests, by result (accepted, bad_secret, unreadable, busy, stopping)",
+            m.webhook_requests.clone(),
+        );
+        r.register_with_unit(
+            "source_poll_duration",
+            "Time one read of a source took, by source",
+            Unit::Seconds,
+            m.poll_duration.clone(),
+        );
+        r.register(
+            "source_polls",
+            "Reads of a source, by source and result (ok, not_modified, or an error kind)",
+            m.polls.clone(),
+        );
+        r.register_with_unit(
+            "source_last_success_timestamp",
+            "When a source was last read successfully (Unix time)",
+            Unit::Seconds,
+            m.last_success.clone(),
+        );
+        r.register_with_unit(
+            "uptime",
+            "Time since the process started",
+            Unit::Seconds,
+            m.uptime.clone(),
+        );
+        r.register_with_unit(
+            "process_start_time",
+            "When the process started (Unix time)",
+            Unit::Seconds,
+            m.start_time.clone(),
+        );
+        r.register(
+            "build",
+            "The running build",
+            Info::new(vec![
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("name", env!("CARGO_PKG_NAME")),
+            ]),
+        );
+        m.start_time
+            .set(Utc::now().timestamp_millis() as f64 / 1000.0);
+        // Every series that can appear exists from the start, at 0, so a rate
+        // or an alert sees it before its first event.
+        for format in ["html", "plain"] {
+            m.pushes_sent
+                .get_or_create(&FormatLabel { format })
+                .inc_by(0);
+        }
+        for reason in ["flood_limited", "error", "migrated"] {
+            m.pushes_retried
+                .get_or_create(&ReasonLabel { reason })
+                .inc_by(0);
+        }
+        for reason in ["chat_gone", "unsubscribed"] {
+            m.pushes_dropped
+                .get_or_create(&ReasonLabel { reason })
+                .inc_by(0);
+        }
+        for result in ["accepted", "bad_secret", "unreadable", "busy", "stopping"] {
+            m.webhook_requests
+                .get_or_create(&WebhookLabel { result })
+                .inc_by(0);
+        }
+        m
+    }
+
+    /// Creates the per-source series of `sources` at 0 (the configured
+    /// sources are known only once the configuration is read).
+    pub fn declare_sources<'a>(&self, sources: impl IntoIterator<Item = &'a str>) {
+        for source in sources {
+            let label = SourceLabel {
+                source: source.to_string(),
+            };
+            self.releases_stored.get_or_create(&label).inc_by(0);
+            self.releases_announced.get_or_create(&label).inc_by(0);
+            let _ = self.poll_duration.get_or_create(&label);
+        }
+    }
+
+    /// Records that Telegram answered a request at `now`.
+    pub fn telegram_answered(&self, now: DateTime<Utc>) {
+        self.telegram_last_answer
+            .set(now.timestamp_millis() as f64 / 1000.0);
+    }
+
+    /// Records one read of `source` that took `took` and ended as `result`.
+    pub fn poll(&self, source: &str, result: &'static str, took: Duration) {
+        self.poll_duration
+            .get_or_create(&SourceLabel {
+                source: source.to_string(),
+            })
+            .observe(took.as_secs_f64());
+        self.polls
+            .get_or_create(&PollLabels {
+                source: source.to_string(),
+                result,
+            })
+            .inc();
+    }
+
+    /// Counts `n` of a per-source counter.
+    pub fn per_source(family: &Family<SourceLabel, Counter>, source: &str, n: u64) {
+        if n > 0 {
+            family
+                .get_or_create(&SourceLabel {
+                    source: source.to_string(),
+                })
+                .inc_by(n);
+        }
+    }
+
+    /// Counts one of a counter by reason.
+    pub fn reason(family: &Family<ReasonLabel, Counter>, reason: &'static str, n: u64) {
+        family.get_or_create(&ReasonLabel { reason }).inc_by(n);
+    }
+}
+
+/// Chat kind by id: users are positive, basic groups negative, supergroups
+/// and channels below -10^12 (`-100…` ids).
+pub fn chat_kind(chat: i64) -> &'static str {
+    if chat > 0 {
+        "private"
+    } else if chat > -1_000_000_000_000 {
+        "group"
+    } else {
+        "supergroup_or_channel"
+    }
+}
+
+/// Every metric in the Prometheus text format, with the gauges that mirror
+/// the store read now. Walks the subscriber list and the journal: a scrape
+/// costs about as much as `/status`.
+pub fn render(store: &Store, config: &Config) -> Result<String, crate::store::StoreError> {
+    let m = get();
+    let _one = m.scrape.lock().unwrap_or_else(|p| p.into_inner());
+    m.releases.set(store.item_count() as i64);
+    m.journal_depth.set(store.pending_count() as i64);
+    m.outbox_depth.set(store.outbox_len() as i64);
+    let mut kinds = [
+        ("private", 0i64),
+        ("group", 0),
+        ("supergroup_or_channel", 0),
+    ];
+    for chat in store.subscribers()? {
+        let kind = chat_kind(chat);
+        if let Some(slot) = kinds.iter_mut().find(|(k, _)| *k == kind) {
+            slot.1 += 1;
+        }
+    }
+    for (chat_kind, n) in kinds {
+        m.subscriptions
+            .get_or_create(&ChatKindLabel { chat_kind })
+            .set(n);
+    }
+    for source in &config.sources {
+        if let Some(at) = store.last_success(&source.name)? {
+            m.last_success
+                .get_or_create(&SourceLabel {
+                    source: source.name.clone(),
+                })
+                .set(at.timestamp() as f64);
+        }
+    }
+    m.uptime.set(m.started.elapsed().as_secs_f64());
+    let mut text = String::with_capacity(16 * 1024);
+    prometheus_client::encoding::prometheus_text::encode(&mut text, &m.registry)
+        .expect("writing to a String cannot fail");
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_kinds_follow_telegrams_id_ranges() {
+        assert_eq!(chat_kind(42), "private");
+        assert_eq!(chat_kind(-4242), "group");
+        assert_eq!(chat_kind(-1_001_234_567_890), "supergroup_or_channel");
+    }
+}
