@@ -17,8 +17,11 @@
 //! - `subscribers`: chat id → [`Subscription`] (JSON);
 //! - `outbox`: outbox key → [`OutboxEntry`], written in the same transaction that
 //!   records the release, so it cannot be lost between the two;
-//! - `deliveries`: (chat id, item sequence) → item id, the journal. Keyed by chat
-//!   first, so a chat's entries are contiguous and oldest first;
+//! - `deliveries`: (chat id, item sequence[, topic]) → item id, the journal. Keyed
+//!   by chat first, so a chat's entries are contiguous and oldest first; an
+//!   entry for a forum topic has the topic's thread id after the sequence
+//!   (20 bytes instead of 16), so it sorts right after the chat's own entry for
+//!   the same release;
 //! - `meta`: per-source read state, the sequence counter, contacts, counters.
 //!
 //! Durability: every call that changes what a user was told or what is owed
@@ -47,7 +50,7 @@ pub use fanout_log::FanOutLog;
 pub use items::{PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
 pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
-pub use subscribers::{Removal, Subscription};
+pub use subscribers::{MAX_TOPICS, Removal, Subscription, Target, Topic};
 
 /// Why the store cannot do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -249,6 +252,46 @@ fn journal_key(chat: i64, seq: u64) -> [u8; 16] {
     key[..8].copy_from_slice(&chat_key(chat));
     key[8..].copy_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// A journal entry's key, for the chat itself (16 bytes, the first format) or
+/// for one of its forum topics (20 bytes: the thread id follows).
+struct EntryKey {
+    bytes: [u8; 20],
+    len: usize,
+}
+
+impl AsRef<[u8]> for EntryKey {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+fn target_journal_key(chat: i64, thread: Option<i32>, seq: u64) -> EntryKey {
+    let mut bytes = [0u8; 20];
+    bytes[..16].copy_from_slice(&journal_key(chat, seq));
+    let len = match thread {
+        None => 16,
+        Some(t) => {
+            bytes[16..].copy_from_slice(&thread_key(t));
+            20
+        }
+    };
+    EntryKey { bytes, len }
+}
+
+fn entry_key(entry: &JournalEntry) -> EntryKey {
+    target_journal_key(entry.chat, entry.thread, entry.seq)
+}
+
+/// Thread ids are signed like chat ids: the same flip keeps byte order numeric.
+fn thread_key(thread: i32) -> [u8; 4] {
+    ((thread as u32) ^ (1 << 31)).to_be_bytes()
+}
+
+fn thread_from_key(bytes: &[u8]) -> Option<i32> {
+    let arr: [u8; 4] = bytes.try_into().ok()?;
+    Some((u32::from_be_bytes(arr) ^ (1 << 31)) as i32)
 }
 
 /// The key an outbox entry is stored under, as a number.
