@@ -8,6 +8,7 @@
 //! - [`outbox`](self::outbox): outbox entries, the releases being fanned out, with
 //!   their cursors: the persistent half of the fan-out walk;
 //! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
+//! - [`channels`](self::channels): which channels each person subscribed;
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
 //!   beyond its saved cursor.
 //!
@@ -22,7 +23,9 @@
 //!   entry for a forum topic has the topic's thread id after the sequence
 //!   (20 bytes instead of 16), so it sorts right after the chat's own entry for
 //!   the same release;
-//! - `meta`: per-source read state, the sequence counter, contacts, counters.
+//! - `meta`: per-source read state, the sequence counter, contacts, counters;
+//! - `channels`: (user id, channel id) → [`ChannelNote`]: the channels a person
+//!   subscribed from a private chat (their subscriptions are in `subscribers`).
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns, except where the caller owns the crash
@@ -31,6 +34,7 @@
 //! grouped ([`Store::commit`]): whoever arrives while one is running shares the
 //! next, so fifty concurrent completions cost one fsync.
 
+mod channels;
 mod fanout_log;
 mod items;
 mod journal;
@@ -46,6 +50,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+pub use channels::{ChannelNote, MAX_CHANNELS_PER_USER};
 pub use fanout_log::FanOutLog;
 pub use items::{PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
@@ -96,6 +101,8 @@ pub struct Store {
     /// The journal (the tree keeps its first name on disk).
     journal: sled::Tree,
     meta: sled::Tree,
+    /// Who subscribed which channel ([`channels`](self::channels)).
+    channels: sled::Tree,
     commits: Arc<GroupCommit>,
     fan_out_log: FanOutLog,
     /// Counts subscription changes that can end a chat's wish for a release,
@@ -142,6 +149,7 @@ impl Store {
             outbox: db.open_tree("outbox")?,
             journal: db.open_tree("deliveries")?,
             meta: db.open_tree("meta")?,
+            channels: db.open_tree("channels")?,
             db,
             commits: Arc::default(),
             fan_out_log,
