@@ -319,10 +319,13 @@ mod tests {
     use super::*;
     use crate::limiter::RateLimits;
 
+    /// One message sent: chat, topic, text, when.
+    type Record = (i64, Option<i32>, String, Instant);
+
     /// Records what was sent, and when.
     #[derive(Clone, Default)]
     struct Recorder {
-        sent: Arc<Mutex<Vec<(i64, Option<i32>, String, Instant)>>>,
+        sent: Arc<Mutex<Vec<Record>>>,
     }
 
     impl Messenger for Recorder {

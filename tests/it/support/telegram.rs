@@ -164,21 +164,19 @@ impl FakeTelegram {
         if thread.is_some() {
             chat["is_forum"] = json!(true);
         }
-        let message = self.push_message(Some(user_id), chat, text);
-        if let Some(thread) = thread {
-            self.edit_last(message, |m| {
+        self.push_edited(Some(user_id), chat, text, |m| {
+            if let Some(thread) = thread {
                 m["message_thread_id"] = json!(thread);
                 m["is_topic_message"] = json!(true);
-            });
-        }
+            }
+        });
     }
 
     /// An anonymous administrator writes `text` in a supergroup: Telegram
     /// sends it from GroupAnonymousBot, with the group as `sender_chat`.
     pub fn anonymous_admin_says(&self, chat_id: i64, text: &str) {
         let chat = json!({"id": chat_id, "type": "supergroup", "title": "Test supergroup"});
-        let message = self.push_message(Some(GROUP_ANONYMOUS_BOT), chat.clone(), text);
-        self.edit_last(message, |m| {
+        self.push_edited(Some(GROUP_ANONYMOUS_BOT), chat.clone(), text, |m| {
             m["from"] = json!({"id": GROUP_ANONYMOUS_BOT, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot"});
             m["sender_chat"] = chat;
         });
@@ -187,8 +185,7 @@ impl FakeTelegram {
     /// A message posted in a supergroup on behalf of another channel.
     pub fn channel_speaks_in_group(&self, chat_id: i64, channel_id: i64, text: &str) {
         let chat = json!({"id": chat_id, "type": "supergroup", "title": "Test supergroup"});
-        let message = self.push_message(Some(136_817_688), chat, text);
-        self.edit_last(message, |m| {
+        self.push_edited(Some(136_817_688), chat, text, |m| {
             m["from"] = json!({"id": 136_817_688, "is_bot": true, "first_name": "Channel", "username": "Channel_Bot"});
             m["sender_chat"] = json!({"id": channel_id, "type": "channel", "title": "Some channel"});
         });
@@ -197,20 +194,7 @@ impl FakeTelegram {
     /// `text` is posted in a channel (a `channel_post` update, with no `from`).
     pub fn channel_posts(&self, chat_id: i64, text: &str) {
         let chat = json!({"id": chat_id, "type": "channel", "title": "Test channel"});
-        let message = self.push_message(None, chat.clone(), text);
-        let mut st = self.lock();
-        if let Some(update) = st
-            .updates
-            .iter_mut()
-            .find(|u| u["message"]["message_id"] == json!(message))
-        {
-            let mut post = update["message"].take();
-            post["sender_chat"] = chat;
-            update["channel_post"] = post;
-            update.as_object_mut().map(|o| o.remove("message"));
-        }
-        drop(st);
-        self.changed.notify_waiters();
+        self.push_edited(None, chat.clone(), text, |m| m["sender_chat"] = chat);
     }
 
     /// The bot's own standing in `chat` (of `kind`: "private", "group",
@@ -274,19 +258,19 @@ impl FakeTelegram {
             .collect()
     }
 
-    fn edit_last(&self, message_id: i64, edit: impl FnOnce(&mut Value)) {
-        let mut st = self.lock();
-        if let Some(update) = st
-            .updates
-            .iter_mut()
-            .find(|u| u["message"]["message_id"] == json!(message_id))
-        {
-            edit(&mut update["message"]);
-        }
-    }
-
     /// Queues a message update; returns its message id.
     fn push_message(&self, user_id: Option<i64>, chat: Value, text: &str) -> i64 {
+        self.push_edited(user_id, chat, text, |_| {})
+    }
+
+    /// Queues a message update, changed by `edit` before anyone can see it.
+    fn push_edited(
+        &self,
+        user_id: Option<i64>,
+        chat: Value,
+        text: &str,
+        edit: impl FnOnce(&mut Value),
+    ) -> i64 {
         let mut st = self.lock();
         let update_id = st.next_update_id;
         st.next_update_id += 1;
@@ -310,8 +294,13 @@ impl FakeTelegram {
                 .count();
             message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
         }
-        st.updates
-            .push(json!({"update_id": update_id, "message": message}));
+        edit(&mut message);
+        let update = if message["chat"]["type"] == json!("channel") {
+            json!({"update_id": update_id, "channel_post": message})
+        } else {
+            json!({"update_id": update_id, "message": message})
+        };
+        st.updates.push(update);
         drop(st);
         self.changed.notify_waiters();
         message_id
@@ -378,6 +367,30 @@ impl FakeTelegram {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// How many distinct chats in `chats` received at least one push.
+    pub fn chats_pushed(&self, chats: std::ops::RangeInclusive<i64>) -> usize {
+        let st = self.lock();
+        let pushed: std::collections::HashSet<i64> = st
+            .sent
+            .iter()
+            .filter(|m| chats.contains(&m.chat_id) && m.text.starts_with("🆕"))
+            .map(|m| m.chat_id)
+            .collect();
+        pushed.len()
+    }
+
+    /// How many distinct chats in `chats` received anything.
+    pub fn chats_told(&self, chats: std::ops::RangeInclusive<i64>) -> usize {
+        let st = self.lock();
+        let told: std::collections::HashSet<i64> = st
+            .sent
+            .iter()
+            .filter(|m| chats.contains(&m.chat_id))
+            .map(|m| m.chat_id)
+            .collect();
+        told.len()
     }
 
     /// The pushes (release messages, not command replies) `chat_id` received, in order.
