@@ -180,6 +180,10 @@ pub fn describe(config: &Config) -> String {
         config.telegram.messages_per_sec,
         config.telegram.send_concurrency
     ));
+    out.push_str(&format!(
+        "operators (user ids): {:?}; groups: who_can_subscribe = {}; commands: {} per user per minute\n",
+        config.operators, config.groups.who_can_subscribe, config.commands_per_user_per_minute
+    ));
     for s in &config.sources {
         out.push_str(&format!(
             "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures\n",
