@@ -469,9 +469,12 @@ async fn during_a_throttled_fan_out_a_command_is_answered_within_a_slot_and_tele
     eprintln!("reply latency during a 30/s fan-out to {chats} chats: {summary}");
     assert!(latencies.len() >= 5, "{summary}");
     // A reply waits for at most a few push slots (100 ms of them), not for
-    // the fan-out; 1.5 s leaves room for a busy machine.
+    // the pushes booked before it: without that priority, it waited behind
+    // `send_concurrency` (32) booked slots, 1.07 s at 30/s, every time. So the
+    // bound is below that (the issue asks for 1.5 s), and still several times
+    // what a busy 2-core machine measured (BENCHMARKS.md).
     assert!(
-        latencies.iter().all(|l| *l < Duration::from_millis(1_500)),
+        latencies.iter().all(|l| *l < Duration::from_millis(1_000)),
         "{summary}"
     );
     assert_eq!(t.too_many(), 0, "Telegram answered 429");
