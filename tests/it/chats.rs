@@ -342,7 +342,27 @@ async fn a_removed_or_blocked_bot_sends_nothing_more_and_a_new_group_hears_a_wel
             == 2
     })
     .await;
-    publish_and_wait(&run, fixture("rusemb/home-2022-05-23.html"), &[stayer], 1).await;
+    // A basic group that became a supergroup: the bot "leaves" the old id,
+    // but the subscription moves with the next push instead of ending.
+    let (old_group, new_group) = (-901, -100_901);
+    t.set_member(old_group, 804, Status::Creator);
+    t.group_says(old_group, 804, "/subscribe");
+    t.wait_for(old_group, 1, WAIT).await;
+    t.upgrade(old_group, new_group);
+    t.bot_membership(old_group, "group", 804, Status::Member, Status::Left);
+    eventually(WAIT, "the bot asks about the old group", &run.bot, || {
+        t.calls("getChat") >= 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.fail_next(old_group, Fault::MigrateTo(new_group));
+    publish_and_wait(
+        &run,
+        fixture("rusemb/home-2022-05-23.html"),
+        &[stayer, new_group],
+        1,
+    )
+    .await;
     assert!(t.pushes_to(group).is_empty(), "{:?}", t.sent_to(group));
     assert!(t.pushes_to(blocker).is_empty());
     let status = t.ask(ADMIN, "/status").await.text;

@@ -449,3 +449,57 @@ async fn a_forum_topic_is_a_target_of_its_own_beside_its_chat() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn the_channels_a_person_subscribed_are_remembered_up_to_a_bound() {
+    use embassy_bot::store::MAX_CHANNELS_PER_USER;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let user = 77;
+    for n in 0..MAX_CHANNELS_PER_USER as i64 {
+        let channel = -1_000_000_000_000 - n;
+        assert!(
+            store
+                .remember_channel(user, channel, Some("A channel"), None, now)
+                .await
+                .unwrap()
+        );
+    }
+    // One more is refused; one already known is renamed, not added.
+    assert!(
+        !store
+            .remember_channel(user, -5, Some("One too many"), None, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .remember_channel(
+                user,
+                -1_000_000_000_000,
+                Some("Renamed"),
+                Some("renamed"),
+                now
+            )
+            .await
+            .unwrap()
+    );
+    let channels = store.channels_of(user).unwrap();
+    assert_eq!(channels.len(), MAX_CHANNELS_PER_USER);
+    assert!(
+        channels
+            .iter()
+            .any(|(id, note)| *id == -1_000_000_000_000
+                && note.username.as_deref() == Some("renamed"))
+    );
+    assert!(store.channels_of(78).unwrap().is_empty(), "per person");
+    store
+        .forget_channel(user, -1_000_000_000_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.channels_of(user).unwrap().len(),
+        MAX_CHANNELS_PER_USER - 1
+    );
+}

@@ -105,6 +105,8 @@ struct State {
     chats: HashMap<i64, ChatSpec>,
     /// (chat, user) → standing; anyone else in a known group is a member.
     members: HashMap<(i64, i64), Status>,
+    /// Basic groups that became supergroups: old id → new id.
+    upgraded: HashMap<i64, i64>,
     /// The `allowed_updates` of the last getUpdates that named them.
     allowed_updates: Option<Value>,
     /// When each sendMessage was accepted, by chat.
@@ -223,6 +225,11 @@ impl FakeTelegram {
     /// Declares a chat getChat answers for (by id, and by @username if it has one).
     pub fn add_chat(&self, chat: ChatSpec) {
         self.lock().chats.insert(chat.id, chat);
+    }
+
+    /// Basic group `old` became supergroup `new`: getChat on the old id says so.
+    pub fn upgrade(&self, old: i64, new: i64) {
+        self.lock().upgraded.insert(old, new);
     }
 
     /// Sets `user`'s standing in `chat` (the bot's: user [`BOT_ID`]).
@@ -596,6 +603,16 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
         }
         "getchat" => {
             let st = state.lock().unwrap();
+            if let Some(new) = params["chat_id"]
+                .as_i64()
+                .and_then(|id| st.upgraded.get(&id))
+            {
+                return api_error(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    Some(json!({"migrate_to_chat_id": new})),
+                );
+            }
             match find_chat(&st, &params["chat_id"]) {
                 Some(chat) => {
                     let mut out = json!({"id": chat.id, "type": chat.kind, "title": chat.title,
