@@ -17,6 +17,9 @@ pub fn reply(config: &Config) -> String {
     for (name, description) in super::menu(config) {
         text.push_str(&format!("\n/{name} — {}", escape(&description)));
     }
+    text.push_str(
+        "\n\nIn a group, an administrator sends /subscribe there (in a forum, inside the topic that should get the releases). For a channel you administer, add me there as an administrator allowed to post, then send /subscribe @channel here.",
+    );
     if config.sources.len() > 1 {
         text.push_str(&format!(
             "\n\nSources: {}. /subscribe &lt;name&gt; gets one of them only.",
