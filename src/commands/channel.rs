@@ -25,6 +25,20 @@ fn name_of(info: &ChatInfo) -> String {
     }
 }
 
+/// The person asking (in a private chat only) and the configured source
+/// they named; else the reply.
+fn who_and_what(
+    ctx: &Context,
+    origin: &Origin,
+    source: Option<&str>,
+) -> Result<(i64, Option<String>), String> {
+    let Some(user) = origin.user.filter(|_| origin.kind == ChatKind::Private) else {
+        return Err(PRIVATE_ONLY.into());
+    };
+    let source = source.map(|name| resolve(ctx, name)).transpose()?;
+    Ok((user, source.map(|s| s.name.clone())))
+}
+
 /// Subscribes `channel` for `origin`'s user, once every check passed.
 pub async fn subscribe(
     ctx: &Context,
@@ -33,11 +47,8 @@ pub async fn subscribe(
     source: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
-    let Some(user) = origin.user.filter(|_| origin.kind == ChatKind::Private) else {
-        return Ok(PRIVATE_ONLY.into());
-    };
-    let source = match source.map(|name| resolve(ctx, name)).transpose() {
-        Ok(source) => source.map(|s| s.name.clone()),
+    let (user, source) = match who_and_what(ctx, origin, source) {
+        Ok(asked) => asked,
         Err(reply) => return Ok(reply),
     };
     let info = match checked(ctx, user, &channel).await {
@@ -81,11 +92,8 @@ pub async fn unsubscribe(
     channel: ChatRef,
     source: Option<&str>,
 ) -> Result<String, StoreError> {
-    let Some(user) = origin.user.filter(|_| origin.kind == ChatKind::Private) else {
-        return Ok(PRIVATE_ONLY.into());
-    };
-    let source = match source.map(|name| resolve(ctx, name)).transpose() {
-        Ok(source) => source.map(|s| s.name.clone()),
+    let (user, source) = match who_and_what(ctx, origin, source) {
+        Ok(asked) => asked,
         Err(reply) => return Ok(reply),
     };
     // A channel this person subscribed is theirs to stop, even if the bot
