@@ -29,7 +29,7 @@ impl Alerts {
             admins: admins.into(),
             send: Arc::new(move |chat, text| {
                 let messenger = messenger.clone();
-                Box::pin(async move { messenger.send(chat, text, Format::Html).await })
+                Box::pin(async move { messenger.send(chat, None, text, Format::Html).await })
             }),
         }
     }

@@ -15,9 +15,12 @@ use tokio::task::JoinSet;
 
 use crate::alerts::Alerts;
 use crate::commands::Context;
+use crate::commands::access::Access;
 use crate::config::{Config, TELEGRAM_API};
+use crate::conversations::{Conversations, Limits};
 use crate::delivery::Delivery;
 use crate::limiter::Limiter;
+use crate::lookup::HttpLookup;
 use crate::sender::HttpMessenger;
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
@@ -88,7 +91,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &token,
         SEND_TIMEOUT,
     )?;
-    let alerts = Alerts::new(messenger.clone(), &config.admin_chats);
+    // Operators are people: alerts go to their private chats with the bot.
+    // Alerts and command replies are never paid broadcasts; pushes may be.
+    let alerts = Alerts::new(messenger.clone(), &config.operators);
+    let replies = messenger.clone();
     let messenger = messenger.paid_broadcast(config.telegram.allow_paid_broadcast);
     for source in &config.sources {
         workers.spawn(crate::poller::run(
@@ -100,6 +106,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ));
     }
     let limiter = Arc::new(Limiter::new(config.telegram.rate_limits()));
+    let conversations = Conversations::new(
+        replies,
+        limiter.clone(),
+        Limits {
+            user_budget: config.commands_per_user_per_minute,
+            ..Limits::default()
+        },
+        shutdown.clone(),
+    );
     let delivery = Delivery::new(
         store.clone(),
         messenger,
@@ -110,19 +125,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     wake.notify_one();
     workers.spawn(delivery.run(wake.clone(), shutdown.clone()));
 
+    let bot_id = i64::try_from(me.user.id.0).context("the bot's user id is out of range")?;
+    let lookup = HttpLookup::new(
+        config.telegram.api_url.as_ref().unwrap_or(&telegram_api),
+        &token,
+        bot_id,
+    )?;
     let ctx = Context {
         store: store.clone(),
         config: config.clone(),
         limiter: limiter.clone(),
+        access: Arc::new(Access::new(
+            Arc::new(lookup),
+            config.groups.who_can_subscribe,
+        )),
     };
+    // Handlers only queue work (see `Conversations`): a chat's queue in the
+    // dispatcher never fills, so no chat can hold up the others.
     let mut dispatcher = Dispatcher::builder(bot.clone(), telegram::schema())
-        .dependencies(dptree::deps![
-            ctx,
-            telegram::Replies {
-                limiter,
-                shutdown: shutdown.clone(),
-            }
-        ])
+        .dependencies(dptree::deps![ctx, conversations])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text(
             "error in a command handler",

@@ -256,6 +256,10 @@ pub fn describe(config: &Config) -> String {
         )),
         None => out.push_str("http: off (set http.listen for health, metrics and feeds)\n"),
     }
+    out.push_str(&format!(
+        "operators (user ids): {:?}; groups: who_can_subscribe = {}; commands: {} per user per minute\n",
+        config.operators, config.groups.who_can_subscribe, config.commands_per_user_per_minute
+    ));
     for s in &config.sources {
         out.push_str(&format!(
             "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures\n",

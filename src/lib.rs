@@ -9,7 +9,9 @@
 //!   ([`source::Item`]) is a release as one read of a page shows it, keyed by
 //!   its canonical URL; a *stored item* ([`store::StoredItem`]) is a release
 //!   as the store keeps it.
-//! - **subscription**: what a chat asked to get: every source, or some.
+//! - **subscription**: what a chat asked to get: every source, or some; a
+//!   forum topic may have one of its own. A chat or topic that gets pushes is
+//!   a *target* ([`store::Target`]).
 //! - **push**: one message telling one chat about one release.
 //! - **outbox entry**: a release queued for its subscribers, written in the
 //!   same transaction that records it, until its fan-out walk is finished.
@@ -26,17 +28,22 @@
 //!   journal, source state, and the fan-out log beside them; one file per concern.
 //! - [`poller`] — reads each source on its interval and records what it finds, under
 //!   the flood guard; backs off on failures and decides what operators hear.
-//! - [`alerts`] — rare operator messages to `admin_chats`, sent in the background.
+//! - [`alerts`] — rare operator messages to the operators' private chats, sent in the background.
 //! - [`delivery`] — the fan-out walk and the journal sweep, oldest first per chat;
 //!   owns the crash window (what a `kill -9` may repeat).
 //! - [`messenger`] — what delivery needs of Telegram: send one message, learn how it failed.
 //! - [`sender`] — pushes as plain `sendMessage` calls, and Telegram's answers classified.
 //! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
-//! - [`commands`] — one file per bot command; each turns a request into reply text.
+//! - [`commands`] — one file per bot command; each turns a request into reply text;
+//!   `commands::access` decides who may change a chat's subscription.
+//! - [`conversations`] — per-chat command queues, bounded, answered in the limiter's reply slots.
+//! - [`lookup`] — `getChatMember` and `getChat`: who administers a chat, which chat a @name is.
+//! - [`ttl`] — the expiring, size-capped map behind every per-chat and per-user table.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
 //! - [`redact`] — source URLs shown without credentials or secret query values.
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
-//! - [`telegram`] — the teloxide edge: the client, the command menu, the update handler.
+//! - [`telegram`] — the teloxide edge: the client, the command menu, the update handlers
+//!   (messages, channel posts, the bot's own membership).
 //! - [`shutdown`] — how every long-running part hears that it should stop.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
 //! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
@@ -54,12 +61,14 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod conversations;
 pub mod counters;
 pub mod delivery;
 pub mod feed;
 pub mod health;
 pub mod http;
 pub mod limiter;
+pub mod lookup;
 pub mod messenger;
 pub mod metrics;
 pub mod poller;
@@ -71,4 +80,5 @@ pub mod shutdown;
 pub mod source;
 pub mod store;
 pub mod telegram;
+pub mod ttl;
 pub mod webhook;

@@ -85,6 +85,33 @@ impl State {
 /// Prune the per-chat table when it grows past this; only recent chats matter.
 const PRUNE_AT: usize = 4_096;
 
+/// How far ahead a push may book a global slot. Replies book past at most
+/// this much of pushes (a few slots at 30/s), whatever the fan-out's size;
+/// and a global pause finds few slots already handed out.
+const PUSH_HORIZON: Duration = Duration::from_millis(100);
+
+/// What one look at the state gave a sender.
+enum Booking {
+    /// Send at `at`, unless a global pause begins first (`pauses` tells);
+    /// `before` is when the chat was last sent to, to restore if it does.
+    Slot {
+        at: Instant,
+        pauses: u64,
+        before: Option<Instant>,
+    },
+    /// Another sender to the chat got there first: wait for its gap again.
+    ChatTaken,
+    /// A push would book too far ahead: look again at this instant.
+    TooFarAhead(Instant),
+}
+
+/// Who is asking for a slot: a reply jumps the pushes that wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Priority {
+    Push,
+    Reply,
+}
+
 impl Limiter {
     pub fn new(limits: Option<RateLimits>) -> Limiter {
         Limiter {
@@ -93,9 +120,21 @@ impl Limiter {
         }
     }
 
-    /// Waits until a message to `chat` may go out. Returns false if `shutdown`
+    /// Waits until a push to `chat` may go out. Returns false if `shutdown`
     /// turned true while waiting (the caller then sends nothing).
     pub async fn acquire(&self, chat: i64, shutdown: &Shutdown) -> bool {
+        self.acquire_as(chat, Priority::Push, shutdown).await
+    }
+
+    /// Waits until a command reply to `chat` may go out: like
+    /// [`Limiter::acquire`], but ahead of every push still waiting for a
+    /// global slot, so a user who asks during a large fan-out is answered
+    /// within a few slots, not after the pushes queued before.
+    pub async fn acquire_reply(&self, chat: i64, shutdown: &Shutdown) -> bool {
+        self.acquire_as(chat, Priority::Reply, shutdown).await
+    }
+
+    async fn acquire_as(&self, chat: i64, priority: Priority, shutdown: &Shutdown) -> bool {
         let Some(limits) = self.limits else {
             return !shutdown.is_requested();
         };
@@ -118,35 +157,16 @@ impl Limiter {
             {
                 return false;
             }
-            let (slot, pauses, before) = {
-                let mut state = self.lock();
-                let now = Instant::now();
-                if state
-                    .last_sent
-                    .get(&chat)
-                    .is_some_and(|t| *t + limits.gap_for(chat) > now)
-                {
-                    continue; // another sender to this chat got there first
+            let booked = self.book(chat, priority, &limits);
+            let (slot, pauses, before) = match booked {
+                Booking::Slot { at, pauses, before } => (at, pauses, before),
+                Booking::ChatTaken => continue,
+                Booking::TooFarAhead(retry_at) => {
+                    if !sleep_until(retry_at, shutdown).await {
+                        return false;
+                    }
+                    continue;
                 }
-                let mut slot = now;
-                if let Some(next) = state.next_slot {
-                    slot = slot.max(next);
-                }
-                if let Some(paused) = state.paused_until {
-                    slot = slot.max(paused);
-                }
-                let rate = state.rate(&limits, now);
-                rate.sent(slot);
-                let per_second = rate.current(now);
-                crate::metrics::get().send_rate.set(per_second);
-                let interval = Duration::from_secs_f64(1.0 / per_second);
-                state.next_slot = Some(slot + interval);
-                if state.last_sent.len() >= PRUNE_AT {
-                    let horizon = limits.private_gap.max(limits.group_gap);
-                    state.last_sent.retain(|_, t| *t + horizon > now);
-                }
-                let before = state.last_sent.insert(chat, slot);
-                (slot, state.pauses, before)
             };
             if !sleep_until(slot, shutdown).await {
                 return false;
@@ -166,6 +186,47 @@ impl Limiter {
                     None => state.last_sent.remove(&chat),
                 };
             }
+        }
+    }
+
+    /// One look at the state: a global slot for `chat`, or why not yet.
+    fn book(&self, chat: i64, priority: Priority, limits: &RateLimits) -> Booking {
+        let mut state = self.lock();
+        let now = Instant::now();
+        if state
+            .last_sent
+            .get(&chat)
+            .is_some_and(|t| *t + limits.gap_for(chat) > now)
+        {
+            return Booking::ChatTaken; // another sender to this chat got there first
+        }
+        let mut slot = now;
+        if let Some(next) = state.next_slot {
+            slot = slot.max(next);
+        }
+        if let Some(paused) = state.paused_until {
+            slot = slot.max(paused);
+        }
+        // Pushes book no further ahead than PUSH_HORIZON: a reply that comes
+        // meanwhile books the next slot past those few, ahead of every push
+        // still waiting here.
+        if priority == Priority::Push && slot > now + PUSH_HORIZON {
+            return Booking::TooFarAhead(slot - PUSH_HORIZON);
+        }
+        let rate = state.rate(limits, now);
+        rate.sent(slot);
+        let per_second = rate.current(now);
+        crate::metrics::get().send_rate.set(per_second);
+        state.next_slot = Some(slot + Duration::from_secs_f64(1.0 / per_second));
+        if state.last_sent.len() >= PRUNE_AT {
+            let horizon = limits.private_gap.max(limits.group_gap);
+            state.last_sent.retain(|_, t| *t + horizon > now);
+        }
+        let before = state.last_sent.insert(chat, slot);
+        Booking::Slot {
+            at: slot,
+            pauses: state.pauses,
+            before,
         }
     }
 
@@ -411,6 +472,38 @@ mod tests {
         assert!(a && b);
         // A reply and a push to one group: 3.05 s apart, not both after the first gap.
         assert!(Instant::now() - start >= Duration::from_millis(2 * 3_050 - 10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reply_jumps_the_pushes_waiting_for_a_global_slot() {
+        let limiter = std::sync::Arc::new(Limiter::new(Some(RateLimits::telegram(30.0))));
+        let (_trigger, shutdown) = Shutdown::new();
+        let start = Instant::now();
+        // 64 pushes to distinct chats want slots at once: over 2 s of slots at 30/s.
+        let mut pushes = tokio::task::JoinSet::new();
+        for chat in 1..=64 {
+            let (limiter, shutdown) = (limiter.clone(), shutdown.clone());
+            pushes.spawn(async move {
+                assert!(limiter.acquire(chat, &shutdown).await);
+                Instant::now()
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(limiter.acquire_reply(10_000, &shutdown).await);
+        let waited = Instant::now() - start - Duration::from_millis(500);
+        // Past the pushes booked within the horizon (100 ms), not the 1.6 s left.
+        assert!(waited <= Duration::from_millis(150), "{waited:?}");
+        let mut times = Vec::new();
+        while let Some(at) = pushes.join_next().await {
+            times.push(at.unwrap());
+        }
+        times.sort();
+        // The global pace holds for pushes and the reply together.
+        times.push(start + Duration::from_millis(500) + waited);
+        times.sort();
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_millis(33), "{pair:?}");
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,6 +10,9 @@ use std::time::Duration;
 pub enum SendError {
     /// The chat cannot receive messages any more (blocked, kicked, deleted).
     ChatGone(String),
+    /// The forum topic the message was for is closed or deleted; the chat
+    /// itself, and its other topics, may still receive.
+    TopicGone(String),
     /// The group became a supergroup with this id.
     Migrated(i64),
     /// This message can never be sent as it is (Telegram refused its content).
@@ -32,9 +35,12 @@ pub enum Format {
 
 /// Something that can deliver a message to a chat.
 pub trait Messenger: Clone + Send + Sync + 'static {
+    /// Sends `text` to `chat`, into forum topic `thread` when one is given
+    /// (`None`: the chat itself, or a forum's General topic).
     fn send(
         &self,
         chat: i64,
+        thread: Option<i32>,
         text: String,
         format: Format,
     ) -> impl Future<Output = Result<(), SendError>> + Send;

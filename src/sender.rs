@@ -58,9 +58,16 @@ impl HttpMessenger {
 }
 
 impl Messenger for HttpMessenger {
-    async fn send(&self, chat: i64, text: String, format: Format) -> Result<(), SendError> {
+    async fn send(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        text: String,
+        format: Format,
+    ) -> Result<(), SendError> {
         let body = serde_json::to_vec(&SendMessage {
             chat_id: chat,
+            message_thread_id: thread,
             text: &text,
             parse_mode: (format == Format::Html).then_some("HTML"),
             link_preview_options: LinkPreview { is_disabled: true },
@@ -113,6 +120,8 @@ fn observe(status: u16, answer: &Answer, result: &Result<(), SendError>, took: D
 #[derive(Serialize)]
 struct SendMessage<'a> {
     chat_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_thread_id: Option<i32>,
     text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     parse_mode: Option<&'static str>,
@@ -147,6 +156,17 @@ struct Parameters {
     #[serde(default)]
     pub retry_after: Option<u64>,
 }
+
+/// Descriptions of 400 answers that mean the forum topic is closed or
+/// deleted: only that topic's subscription ends.
+const TOPIC_GONE_400: &[&str] = &[
+    "message thread not found",
+    "topic_closed",
+    "topic_deleted",
+    "topic closed",
+    "topic deleted",
+    "topic not found",
+];
 
 /// Descriptions of 400 answers that mean the chat itself is gone for good.
 /// ("not enough rights" is left out on purpose: a restricted bot may be
@@ -194,6 +214,9 @@ fn classify(status: u16, answer: &Answer) -> Result<(), SendError> {
         }),
         403 if lower.starts_with("forbidden") => Err(SendError::ChatGone(description)),
         400 if GONE_400.iter().any(|g| lower.contains(g)) => Err(SendError::ChatGone(description)),
+        400 if TOPIC_GONE_400.iter().any(|g| lower.contains(g)) => {
+            Err(SendError::TopicGone(description))
+        }
         // Our request was refused as it is: bad markup, too long, no rights, and so on.
         400 | 403 => Err(SendError::Rejected(description)),
         // A wrong token is the operator's to fix; keep the pushes meanwhile.
@@ -236,6 +259,16 @@ mod tests {
         ] {
             assert!(
                 matches!(gone(status, text), Err(SendError::ChatGone(_))),
+                "{text}"
+            );
+        }
+        for text in [
+            "Bad Request: message thread not found",
+            "Bad Request: TOPIC_CLOSED",
+            "Bad Request: TOPIC_DELETED",
+        ] {
+            assert!(
+                matches!(gone(400, text), Err(SendError::TopicGone(_))),
                 "{text}"
             );
         }

@@ -1,21 +1,23 @@
 //! The teloxide edge: building the client, the command menu, and the update
-//! handler that feeds [`crate::commands`]. Only this module and [`crate::app`],
-//! which runs the dispatcher, see teloxide types. (Pushes take a leaner path:
+//! handlers that feed [`crate::commands`] (through [`Conversations`], so no
+//! handler ever waits for Telegram) and follow the bot's own membership.
+//! Only this module and [`crate::app`], which runs the dispatcher, see
+//! teloxide types. (Replies and pushes are sent over a leaner path:
 //! [`crate::sender`].)
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use teloxide::RequestError;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, LinkPreviewOptions, Me, ParseMode};
+use teloxide::types::{BotCommand, ChatMemberKind, ChatMemberUpdated, Me};
 
-use crate::commands::{self, Context};
+use crate::commands::{self, Context, Origin};
 use crate::config::Config;
-use crate::limiter::Limiter;
-use crate::shutdown::Shutdown;
+use crate::conversations::{Accepted, Conversations, Job, Outgoing};
+use crate::lookup::{ChatKind, ChatRef, LookupError};
+use crate::store::Removal;
 
 /// Builds the client from the validated config.
 pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
@@ -38,62 +40,152 @@ pub async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestErro
     bot.set_my_commands(menu).await.map(|_| ())
 }
 
-/// The update handler tree: every message is parsed and answered by [`crate::commands`].
+/// The update handler tree: messages and channel posts are commands for
+/// [`crate::commands`], queued per chat by [`Conversations`]; `my_chat_member`
+/// tells the bot it was added to or removed from a chat. teloxide asks
+/// getUpdates for exactly these kinds (it reads them off this tree).
 pub fn schema() -> Handler<'static, anyhow::Result<()>, DpHandlerDescription> {
-    Update::filter_message().endpoint(on_message)
+    dptree::entry()
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_channel_post().endpoint(on_message))
+        .branch(Update::filter_my_chat_member().endpoint(on_my_chat_member))
 }
 
-/// What the update handler needs besides the command context.
-#[derive(Clone)]
-pub struct Replies {
-    /// The same limiter pushes use: replies count against Telegram's limits too.
-    pub limiter: Arc<Limiter>,
-    pub shutdown: Shutdown,
+/// Telegram's service account that anonymous group administrators post as.
+const GROUP_ANONYMOUS_BOT: u64 = 1_087_968_824;
+
+/// Where a message came from and who sent it, as commands see it.
+fn origin_of(msg: &Message) -> Origin {
+    let chat = &msg.chat;
+    let kind = if chat.is_private() {
+        ChatKind::Private
+    } else if chat.is_channel() {
+        ChatKind::Channel
+    } else if chat.is_supergroup() {
+        ChatKind::Supergroup
+    } else {
+        ChatKind::Group
+    };
+    // Only a message posted as the group itself comes from an anonymous
+    // administrator; one posted on behalf of a channel comes from nobody we
+    // can check.
+    let anonymous_admin = msg.sender_chat.as_ref().is_some_and(|c| c.id == chat.id);
+    let user = match (&msg.sender_chat, &msg.from) {
+        (None, Some(from)) if from.id.0 != GROUP_ANONYMOUS_BOT => i64::try_from(from.id.0).ok(),
+        _ => None,
+    };
+    // Replies in a non-forum group have a thread id too; only a forum
+    // topic's messages are answered there.
+    let thread = msg
+        .is_topic_message
+        .then(|| msg.thread_id.map(|t| t.0.0))
+        .flatten();
+    Origin {
+        chat: chat.id.0,
+        thread,
+        kind,
+        user,
+        anonymous_admin,
+    }
 }
+
+/// What is said when a command fails on our side.
+const SORRY: &str = "Sorry, something went wrong on my side. Please try again later.";
 
 async fn on_message(
-    bot: Bot,
     msg: Message,
     me: Me,
     ctx: Context,
-    replies: Replies,
+    conversations: Conversations,
 ) -> anyhow::Result<()> {
     let Some(text) = msg.text() else {
         return Ok(());
     };
+    let origin = origin_of(&msg);
     let parsed = commands::parse(text, me.username());
-    let reply = commands::respond(
-        &ctx,
-        msg.chat.id.0,
-        parsed,
-        msg.chat.is_private(),
-        Utc::now(),
-    )
-    .await;
-    let reply = match reply {
-        Ok(Some(reply)) => reply,
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            tracing::error!(error = %e, chat = msg.chat.id.0, "command failed");
-            "Sorry, something went wrong on my side. Please try again later.".to_string()
-        }
-    };
-    if !replies
-        .limiter
-        .acquire(msg.chat.id.0, &replies.shutdown)
-        .await
-    {
-        return Ok(()); // shutting down
+    if !commands::needs_answer(&parsed, origin.kind == ChatKind::Private) {
+        return Ok(());
     }
-    bot.send_message(msg.chat.id, reply)
-        .parse_mode(ParseMode::Html)
-        .link_preview_options(LinkPreviewOptions {
-            is_disabled: true,
-            url: None,
-            prefer_small_media: false,
-            prefer_large_media: false,
-            show_above_text: false,
+    let (chat, thread, user) = (origin.chat, origin.thread, origin.user);
+    let job: Job = Box::new(move || {
+        Box::pin(async move {
+            let reply = match commands::respond(&ctx, &origin, parsed, Utc::now()).await {
+                Ok(Some(reply)) => reply,
+                Ok(None) => return Vec::new(),
+                Err(e) => {
+                    tracing::error!(error = %e, chat = origin.chat, "command failed");
+                    commands::Reply {
+                        text: SORRY.to_string(),
+                        privately: false,
+                    }
+                }
+            };
+            let (chat, thread) = match (reply.privately, origin.user) {
+                (true, Some(user)) => (user, None),
+                _ => (origin.chat, origin.thread),
+            };
+            vec![Outgoing {
+                chat,
+                thread,
+                text: reply.text,
+            }]
         })
-        .await?;
+    });
+    let accepted = conversations.accept(chat, thread, user, job);
+    if accepted != Accepted::Queued {
+        tracing::debug!(chat, ?accepted, "command not queued");
+    }
     Ok(())
+}
+
+/// The bot's own membership changed: removed, kicked or blocked ends the
+/// chat's subscription and whatever it was owed, at once; added to a group
+/// gets one short welcome.
+async fn on_my_chat_member(
+    update: ChatMemberUpdated,
+    ctx: Context,
+    conversations: Conversations,
+) -> anyhow::Result<()> {
+    let chat = update.chat.id.0;
+    let out =
+        |kind: &ChatMemberKind| matches!(kind, ChatMemberKind::Left | ChatMemberKind::Banned(_));
+    if out(&update.new_chat_member.kind) {
+        if update.chat.is_group()
+            && matches!(update.new_chat_member.kind, ChatMemberKind::Left)
+            && upgraded(&ctx, chat).await
+        {
+            // The group became a supergroup: its subscription moves with the
+            // next push (see delivery), not ends.
+            return Ok(());
+        }
+        conversations.forget(chat);
+        ctx.access.forget_chat(chat);
+        let dropped = ctx.store.remove_chat(chat, Removal::ChatGone).await?;
+        tracing::info!(
+            chat,
+            dropped,
+            "the bot was removed from the chat (or blocked); its subscription ended"
+        );
+        return Ok(());
+    }
+    let joined = out(&update.old_chat_member.kind);
+    if joined && (update.chat.is_group() || update.chat.is_supergroup()) {
+        conversations.notify(
+            chat,
+            None,
+            commands::help::welcome(&ctx.config, ctx.access.who()),
+        );
+    }
+    Ok(())
+}
+
+/// Whether basic group `chat` was upgraded to a supergroup (Telegram then
+/// says so when asked about the old id).
+async fn upgraded(ctx: &Context, chat: i64) -> bool {
+    match ctx.access.lookup().chat(ChatRef::Id(chat)).await {
+        Err(LookupError::Refused(description)) => description
+            .to_ascii_lowercase()
+            .contains("upgraded to a supergroup"),
+        _ => false,
+    }
 }

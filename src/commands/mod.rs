@@ -2,6 +2,8 @@
 //! turns a request into reply text (Telegram HTML). Nothing here knows teloxide,
 //! so every command is testable without Telegram.
 
+pub mod access;
+pub mod channel;
 pub mod contact;
 pub mod counters;
 pub mod help;
@@ -9,6 +11,7 @@ pub mod latest;
 pub mod sources;
 pub mod status;
 pub mod subscribe;
+pub mod subscriptions;
 pub mod time;
 
 use std::sync::Arc;
@@ -16,7 +19,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::lookup::{ChatKind, ChatRef, LookupError};
+use crate::store::{Store, StoreError, Target};
+use access::{Access, Verdict};
 
 /// What a command handler may read or change.
 #[derive(Clone)]
@@ -25,6 +30,71 @@ pub struct Context {
     pub config: Arc<Config>,
     /// Telegram's limits as the bot currently keeps them (for `/status`).
     pub limiter: Arc<crate::limiter::Limiter>,
+    /// Who may change what, and what Telegram says about chats and people.
+    pub access: Arc<Access>,
+}
+
+/// Where a command came from, and who sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub chat: i64,
+    /// The forum topic it was sent in (`None`: not a forum, or its General topic).
+    pub thread: Option<i32>,
+    pub kind: ChatKind,
+    /// The person who sent it: `None` for a channel post, or a message sent
+    /// on behalf of a chat.
+    pub user: Option<i64>,
+    /// Sent by an anonymous administrator: `sender_chat` is the group itself.
+    pub anonymous_admin: bool,
+}
+
+impl Origin {
+    /// A private chat with `user` (its chat id is the user id).
+    pub fn private(user: i64) -> Origin {
+        Origin {
+            chat: user,
+            thread: None,
+            kind: ChatKind::Private,
+            user: Some(user),
+            anonymous_admin: false,
+        }
+    }
+
+    /// Where this chat's pushes go: the chat, or the topic the command came from.
+    pub fn target(&self) -> Target {
+        Target {
+            chat: self.chat,
+            thread: self.thread,
+        }
+    }
+
+    fn is_private(&self) -> bool {
+        self.kind == ChatKind::Private
+    }
+
+    /// Whether the sender is one of the bot's operators (a person, by user id).
+    fn is_operator(&self, config: &Config) -> bool {
+        self.user.is_some_and(|u| config.is_operator(u))
+    }
+}
+
+/// What to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Telegram HTML.
+    pub text: String,
+    /// Send it to the sender's private chat, not where the command came from
+    /// (operator information asked for in a group).
+    pub privately: bool,
+}
+
+impl Reply {
+    fn here(text: String) -> Reply {
+        Reply {
+            text,
+            privately: false,
+        }
+    }
 }
 
 /// A command the bot understands, with its arguments parsed.
@@ -34,15 +104,25 @@ pub enum Command {
     Help,
     Latest(usize),
     /// Every source (`None`) or one, by the name as typed (lowercased; checked
-    /// against the config when run, since parsing does not know it).
-    Subscribe(Option<String>),
-    Unsubscribe(Option<String>),
+    /// against the config when run, since parsing does not know it); for this
+    /// chat, or for a channel named in a private chat.
+    Subscribe {
+        channel: Option<ChatRef>,
+        source: Option<String>,
+    },
+    Unsubscribe {
+        channel: Option<ChatRef>,
+        source: Option<String>,
+    },
     /// The watched sources, this chat's subscription, and how reads are going.
     Sources,
+    /// What this chat (or topic) gets, and in a private chat the channels
+    /// the user subscribed.
+    Subscriptions,
     Time,
     Counters,
     Contact,
-    /// Operators only (`admin_chats`); not in the public menu.
+    /// Operators only (`admin_users`, `admin_chats`); not in the public menu.
     Status,
 }
 
@@ -88,6 +168,10 @@ pub fn menu(config: &Config) -> Vec<(&'static str, String)> {
             "Stop them: /unsubscribe [source], all by default".into(),
         ),
         ("sources", "Watched pages, what you get, last reads".into()),
+        (
+            "subscriptions",
+            "What this chat gets, and channels you subscribed".into(),
+        ),
         ("contact", "Phone and e-mail as the site shows them".into()),
         ("time", format!("{date_label} date{clocks}")),
         ("counters", "The site's day counters".into()),
@@ -100,17 +184,34 @@ pub const LATEST_DEFAULT: usize = 5;
 pub const LATEST_MAX: usize = 20;
 
 const LATEST_USAGE: &str = "Usage: /latest [n], where n is a number from 1 to 20 (default 5).";
-const SUBSCRIBE_USAGE: &str =
-    "Usage: /subscribe for every source, or /subscribe <name> for one (/sources lists them).";
-const UNSUBSCRIBE_USAGE: &str =
-    "Usage: /unsubscribe for every source, or /unsubscribe <name> for one (/sources lists them).";
+const SUBSCRIBE_USAGE: &str = "Usage: /subscribe for every source, or /subscribe <name> for one (/sources lists them). For a channel: /subscribe @channel [name], in a private chat with me.";
+const UNSUBSCRIBE_USAGE: &str = "Usage: /unsubscribe for every source, or /unsubscribe <name> for one (/sources lists them). For a channel: /unsubscribe @channel [name], in a private chat with me.";
 
-/// No argument, or one word: the optional source name of `/subscribe` and `/unsubscribe`.
-fn optional_source(args: &str) -> Option<Option<String>> {
-    match args {
-        "" => Some(None),
-        _ if args.contains(char::is_whitespace) => None,
-        name => Some(Some(name.to_lowercase())),
+/// The arguments of `/subscribe` and `/unsubscribe`: an optional channel
+/// (`@username` or a `-100…` id), then an optional source name.
+fn subscription_args(args: &str) -> Option<(Option<ChatRef>, Option<String>)> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let channel = |word: &str| -> Option<ChatRef> {
+        if let Some(name) = word.strip_prefix('@') {
+            // Telegram usernames: 5–32 of A–Z, a–z, 0–9 and _.
+            let valid = (5..=32).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            return valid.then(|| ChatRef::Username(name.to_string()));
+        }
+        word.strip_prefix('-')
+            .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|_| word.parse::<i64>().ok())
+            .map(ChatRef::Id)
+    };
+    let looks_like_channel = |word: &str| word.starts_with('@') || word.starts_with('-');
+    match words.as_slice() {
+        [] => Some((None, None)),
+        [one] if looks_like_channel(one) => Some((Some(channel(one)?), None)),
+        [one] => Some((None, Some(one.to_lowercase()))),
+        [chan, source] if looks_like_channel(chan) => {
+            Some((Some(channel(chan)?), Some(source.to_lowercase())))
+        }
+        _ => None,
     }
 }
 
@@ -158,19 +259,23 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
                 },
             }
         }
-        "subscribe" => optional_source(args).map_or(
+        "subscribe" => subscription_args(args).map_or(
             Parsed::BadArgs {
                 usage: SUBSCRIBE_USAGE,
             },
-            |source| Parsed::Command(Command::Subscribe(source)),
+            |(channel, source)| Parsed::Command(Command::Subscribe { channel, source }),
         ),
-        "unsubscribe" => optional_source(args).map_or(
+        "unsubscribe" => subscription_args(args).map_or(
             Parsed::BadArgs {
                 usage: UNSUBSCRIBE_USAGE,
             },
-            |source| Parsed::Command(Command::Unsubscribe(source)),
+            |(channel, source)| Parsed::Command(Command::Unsubscribe { channel, source }),
         ),
         "sources" => no_args(Command::Sources, "Usage: /sources (no arguments)"),
+        "subscriptions" => no_args(
+            Command::Subscriptions,
+            "Usage: /subscriptions (no arguments)",
+        ),
         "time" => no_args(Command::Time, "Usage: /time (no arguments)"),
         "counters" => no_args(Command::Counters, "Usage: /counters (no arguments)"),
         "contact" | "contacts" => no_args(Command::Contact, "Usage: /contact (no arguments)"),
@@ -179,21 +284,21 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
     }
 }
 
-/// The reply to a parsed message, or `None` to stay silent. In groups the bot
-/// answers only commands, and unknown ones only when addressed to it.
+/// The reply to a parsed message, or `None` to stay silent. In groups and
+/// channels the bot answers only commands, unknown ones only when addressed
+/// to it, and operator commands only to operators.
 pub async fn respond(
     ctx: &Context,
-    chat: i64,
+    origin: &Origin,
     parsed: Parsed,
-    private_chat: bool,
     now: DateTime<Utc>,
-) -> Result<Option<String>, StoreError> {
-    let reply = match parsed {
-        Parsed::Command(command) => execute(ctx, chat, command, now).await?,
+) -> Result<Option<Reply>, StoreError> {
+    let text = match parsed {
+        Parsed::Command(command) => return execute(ctx, origin, command, now).await,
         Parsed::NotForUs => return Ok(None),
         Parsed::BadArgs { usage } => crate::render::escape(usage),
         Parsed::Unknown { name, addressed } => {
-            if !private_chat && !addressed {
+            if !origin.is_private() && !addressed {
                 return Ok(None);
             }
             format!(
@@ -202,37 +307,107 @@ pub async fn respond(
             )
         }
         Parsed::NotACommand => {
-            if !private_chat {
+            if !origin.is_private() {
                 return Ok(None);
             }
             "I answer commands only. Send /help to see them.".to_string()
         }
     };
-    Ok(Some(reply))
+    Ok(Some(Reply::here(text)))
 }
+
+/// Whether a message needs any work at all: what a group's chatter and
+/// other bots' commands are, so they never take a place in a queue.
+pub fn needs_answer(parsed: &Parsed, private_chat: bool) -> bool {
+    match parsed {
+        Parsed::Command(_) | Parsed::BadArgs { .. } => true,
+        Parsed::NotForUs => false,
+        Parsed::Unknown { addressed, .. } => private_chat || *addressed,
+        Parsed::NotACommand => private_chat,
+    }
+}
+
+/// What a chat that may not change its subscription hears (at most once a minute).
+const ADMINS_ONLY: &str =
+    "Only this group's administrators can change what it gets. /sources shows what it gets now.";
 
 /// Runs one command.
 pub async fn execute(
     ctx: &Context,
-    chat: i64,
+    origin: &Origin,
     command: Command,
     now: DateTime<Utc>,
-) -> Result<String, StoreError> {
-    Ok(match command {
+) -> Result<Option<Reply>, StoreError> {
+    let text = match command {
         Command::Start | Command::Help => help::reply(&ctx.config),
         Command::Latest(n) => latest::reply(&ctx.store, n)?,
-        Command::Subscribe(source) => {
-            subscribe::subscribe(ctx, chat, source.as_deref(), now).await?
-        }
-        Command::Unsubscribe(source) => {
-            subscribe::unsubscribe(ctx, chat, source.as_deref()).await?
-        }
-        Command::Sources => sources::reply(ctx, chat)?,
+        Command::Subscribe {
+            channel: Some(channel),
+            source,
+        } => channel::subscribe(ctx, origin, channel, source.as_deref(), now).await?,
+        Command::Unsubscribe {
+            channel: Some(channel),
+            source,
+        } => channel::unsubscribe(ctx, origin, channel, source.as_deref()).await?,
+        Command::Subscribe {
+            channel: None,
+            source,
+        } => match may_change(ctx, origin).await {
+            Ok(()) => subscribe::subscribe(ctx, origin.target(), source.as_deref(), now).await?,
+            Err(refusal) => return Ok(refusal),
+        },
+        Command::Unsubscribe {
+            channel: None,
+            source,
+        } => match may_change(ctx, origin).await {
+            Ok(()) => subscribe::unsubscribe(ctx, origin.target(), source.as_deref()).await?,
+            Err(refusal) => return Ok(refusal),
+        },
+        Command::Sources => sources::reply(ctx, origin.target(), origin.is_operator(&ctx.config))?,
+        Command::Subscriptions => subscriptions::reply(ctx, origin)?,
         Command::Time => time::reply(now, &ctx.config.time),
         Command::Counters => counters::reply(now, &ctx.config.counters),
         Command::Contact => contact::reply(ctx.store.contacts()?, &ctx.config.contact),
-        Command::Status => status::reply(ctx, chat)?,
-    })
+        Command::Status => {
+            if origin.is_operator(&ctx.config) {
+                // In a group, operator information goes to the operator alone.
+                return Ok(Some(Reply {
+                    text: status::reply(ctx)?,
+                    privately: !origin.is_private(),
+                }));
+            }
+            if !origin.is_private() {
+                return Ok(None); // others' /status in a group: not a word
+            }
+            status::REFUSAL.to_string()
+        }
+    };
+    Ok(Some(Reply::here(text)))
+}
+
+/// `Ok` when the sender may change this chat's subscription; else the reply
+/// to give (`None`: stay silent, the chat was told a moment ago).
+async fn may_change(ctx: &Context, origin: &Origin) -> Result<(), Option<Reply>> {
+    match ctx.access.may_change(origin).await {
+        Verdict::Allowed => Ok(()),
+        Verdict::Refused { tell } => Err(tell.then(|| Reply::here(ADMINS_ONLY.to_string()))),
+        Verdict::Unknown(e) => {
+            tracing::warn!(chat = origin.chat, error = %e, "cannot check a sender's rights");
+            Err(Some(Reply::here(
+                "I could not check your rights in this chat (Telegram did not answer). Please try again in a minute.".to_string(),
+            )))
+        }
+    }
+}
+
+/// The words for a lookup that failed, for replies.
+pub(crate) fn lookup_trouble(e: &LookupError) -> String {
+    match e {
+        LookupError::Unavailable(_) => {
+            "Telegram did not answer my question; please try again in a minute.".to_string()
+        }
+        other => crate::render::escape(&other.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -312,14 +487,20 @@ mod tests {
         assert_eq!(p("hello"), Parsed::NotACommand);
         assert_eq!(p("/"), Parsed::NotACommand);
         assert_eq!(p("  /help  "), Parsed::Command(Command::Help));
-        assert_eq!(p("/subscribe"), Parsed::Command(Command::Subscribe(None)));
-        assert_eq!(
-            p("/subscribe Press"),
-            Parsed::Command(Command::Subscribe(Some("press".into())))
-        );
+        let subscribe = |channel: Option<ChatRef>, source: Option<&str>| {
+            Parsed::Command(Command::Subscribe {
+                channel,
+                source: source.map(str::to_string),
+            })
+        };
+        assert_eq!(p("/subscribe"), subscribe(None, None));
+        assert_eq!(p("/subscribe Press"), subscribe(None, Some("press")));
         assert_eq!(
             p("/unsubscribe@EmbassyBot informs"),
-            Parsed::Command(Command::Unsubscribe(Some("informs".into())))
+            Parsed::Command(Command::Unsubscribe {
+                channel: None,
+                source: Some("informs".into())
+            })
         );
         assert_eq!(
             p("/subscribe press informs"),
@@ -327,6 +508,26 @@ mod tests {
                 usage: SUBSCRIBE_USAGE
             }
         );
+        let news = || Some(ChatRef::Username("embassy_news".into()));
+        assert_eq!(p("/subscribe @embassy_news"), subscribe(news(), None));
+        assert_eq!(
+            p("/subscribe @embassy_news Press"),
+            subscribe(news(), Some("press"))
+        );
+        assert_eq!(
+            p("/subscribe -1001234567890 press"),
+            subscribe(Some(ChatRef::Id(-1_001_234_567_890)), Some("press"))
+        );
+        for bad in [
+            "/subscribe @abc",
+            "/subscribe @has-dash",
+            "/subscribe -12x",
+            "/subscribe @embassy_news press extra",
+            "/subscribe press @embassy_news",
+        ] {
+            assert!(matches!(p(bad), Parsed::BadArgs { .. }), "{bad}");
+        }
+        assert_eq!(p("/subscriptions"), Parsed::Command(Command::Subscriptions));
         assert_eq!(p("/sources"), Parsed::Command(Command::Sources));
         assert!(matches!(p("/sources all"), Parsed::BadArgs { .. }));
     }

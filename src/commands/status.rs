@@ -1,16 +1,18 @@
 //! `/status`: what an operator needs to know at a glance — counts, pending
 //! pushes, and each source's last success (with how many releases it showed)
-//! and last failure. Only for `admin_chats`, who also get alerts when a source
-//! fails for long, empties or floods (see [`crate::poller`]).
+//! and last failure. Only for operators (`admin_users`, `admin_chats`: people,
+//! by user id), who also get alerts when a source fails for long, empties or
+//! floods (see [`crate::poller`]). Asked in a group, it answers privately.
 
 use super::Context;
 use crate::store::StoreError;
 
-/// The status report, or a refusal for chats that are not operators.
-pub fn reply(ctx: &Context, chat: i64) -> Result<String, StoreError> {
-    if !ctx.config.admin_chats.contains(&chat) {
-        return Ok("/status is for the bot's operators (the admin_chats setting).".into());
-    }
+/// What a person who is not an operator hears in a private chat (in a
+/// group: nothing).
+pub const REFUSAL: &str = "/status is for the bot's operators (the admin_users setting).";
+
+/// The status report; the caller checks that an operator asked.
+pub fn reply(ctx: &Context) -> Result<String, StoreError> {
     let store = &ctx.store;
     let stats = store.delivery_stats()?;
     let mut text = format!(
@@ -35,7 +37,7 @@ pub fn reply(ctx: &Context, chat: i64) -> Result<String, StoreError> {
     });
     for source in &ctx.config.sources {
         text.push_str("\n\n");
-        text.push_str(&super::sources::source_block(store, source)?);
+        text.push_str(&super::sources::source_block(store, source, true)?);
     }
     Ok(text)
 }

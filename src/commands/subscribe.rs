@@ -1,13 +1,13 @@
 //! `/subscribe [source]` and `/unsubscribe [source]`: every source, or one by
-//! its configured name (case-insensitive). Idempotent, durable before the reply
-//! is sent.
+//! its configured name (case-insensitive), for the chat or the forum topic the
+//! command came from. Idempotent, durable before the reply is sent.
 
 use chrono::{DateTime, Utc};
 
 use super::Context;
 use crate::config::{Config, SourceConfig};
 use crate::render::{escape, shorten};
-use crate::store::StoreError;
+use crate::store::{MAX_TOPICS, StoreError, Target};
 
 /// The configured source a user named, or the reply listing the valid names.
 pub fn resolve<'a>(ctx: &'a Context, name: &str) -> Result<&'a SourceConfig, String> {
@@ -26,16 +26,25 @@ pub fn source_names(config: &Config) -> String {
     names.join(", ")
 }
 
-/// Subscribes the chat to every source (`None`) or to one, and says what changed.
+/// Subscribes the target to every source (`None`) or to one, and says what changed.
 pub async fn subscribe(
     ctx: &Context,
-    chat: i64,
+    target: Target,
     source: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
     let store = &ctx.store;
+    if let Some(thread) = target.thread
+        && store
+            .subscription(target.chat)?
+            .is_some_and(|s| s.topics.len() >= MAX_TOPICS && !s.topics.contains_key(&thread))
+    {
+        return Ok(format!(
+            "{MAX_TOPICS} topics of this group are subscribed already; /unsubscribe in one of them first."
+        ));
+    }
     let Some(name) = source else {
-        return Ok(if store.subscribe(chat, None, now).await? {
+        return Ok(if store.subscribe(target, None, now).await? {
             "Subscribed: every new release will arrive here. /unsubscribe stops it.".into()
         } else {
             "You are already subscribed. /unsubscribe stops the messages.".into()
@@ -47,14 +56,14 @@ pub async fn subscribe(
     };
     let name = escape(&source.name);
     if store
-        .subscription(chat)?
-        .is_some_and(|s| s.sources.is_none())
+        .subscription(target.chat)?
+        .is_some_and(|s| s.sources_of(target.thread) == Some(&None))
     {
         return Ok(format!(
             "You already get every source, {name} included. To get only {name}, send /unsubscribe and then /subscribe {name}."
         ));
     }
-    Ok(if store.subscribe(chat, Some(&source.name), now).await? {
+    Ok(if store.subscribe(target, Some(&source.name), now).await? {
         format!(
             "Subscribed to {name}: its new releases will arrive here. /sources shows what you get; /unsubscribe {name} stops it."
         )
@@ -63,17 +72,17 @@ pub async fn subscribe(
     })
 }
 
-/// Unsubscribes the chat from everything (`None`) or from one source, and says
-/// what it still gets.
+/// Unsubscribes the target from everything (`None`) or from one source, and
+/// says what it still gets.
 pub async fn unsubscribe(
     ctx: &Context,
-    chat: i64,
+    target: Target,
     source: Option<&str>,
 ) -> Result<String, StoreError> {
     let store = &ctx.store;
     let configured: Vec<String> = ctx.config.sources.iter().map(|s| s.name.clone()).collect();
     let Some(name) = source else {
-        return Ok(if store.unsubscribe(chat, None, &configured).await? {
+        return Ok(if store.unsubscribe(target, None, &configured).await? {
             "Unsubscribed: no more release messages. /subscribe brings them back.".into()
         } else {
             "You were not subscribed. /subscribe to get every new release.".into()
@@ -85,14 +94,17 @@ pub async fn unsubscribe(
     };
     let name = escape(&source.name);
     if !store
-        .unsubscribe(chat, Some(&source.name), &configured)
+        .unsubscribe(target, Some(&source.name), &configured)
         .await?
     {
         return Ok(format!(
             "You were not subscribed to {name}. /subscribe {name} to get it."
         ));
     }
-    Ok(match store.subscription(chat)?.and_then(|s| s.sources) {
+    let left = store
+        .subscription(target.chat)?
+        .and_then(|s| s.sources_of(target.thread).cloned().flatten());
+    Ok(match left {
         Some(left) => format!(
             "Unsubscribed from {name}. You still get: {}.",
             escape(&left.into_iter().collect::<Vec<_>>().join(", "))

@@ -40,3 +40,6 @@ pub(super) const DEFAULT_TELEGRAM_SILENCE_SECS: u64 = 300;
 pub(super) const DEFAULT_USER_AGENT: &str = concat!("embassy-bot/", env!("CARGO_PKG_VERSION"));
 pub(super) const SALISBURY: &str = "{days} days have passed since the Salisbury incident - no credible information or response from the British authorities";
 pub(super) const GLUSHKOV: &str = "{days} days have passed since the death of Nikolay Glushkov on British soil - no credible information or response from the British authorities";
+
+/// Commands one user may send per minute, over all chats.
+pub const DEFAULT_COMMANDS_PER_USER_PER_MINUTE: u32 = 20;

@@ -80,8 +80,16 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
 pub struct Config {
     /// Where sled keeps items, subscribers and the delivery journal.
     pub data_dir: PathBuf,
-    /// Chats that may see operator information (`/status`).
-    pub admin_chats: Vec<i64>,
+    /// Operators: the user ids of `admin_users` and `admin_chats` together.
+    /// They may use `/status`, see sources' errors, and get alerts in their
+    /// private chats with the bot. People, never groups: a group's members
+    /// are not all operators.
+    pub operators: Vec<i64>,
+    /// Who may change a group's subscription.
+    pub groups: GroupsConfig,
+    /// How many commands a user may send per minute, over all chats
+    /// (`commands.per_user_per_minute`); the rest go unanswered.
+    pub commands_per_user_per_minute: u32,
     pub telegram: TelegramConfig,
     pub sources: Vec<SourceConfig>,
     pub time: TimeConfig,
@@ -104,6 +112,39 @@ pub struct HttpConfig {
     /// `/healthz` reports Telegram as unreachable once it has answered
     /// nothing for this long.
     pub telegram_silence: Duration,
+}
+
+/// Who may change what a group or supergroup gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhoCanSubscribe {
+    /// The group's creator and administrators (anonymous ones included).
+    Admins,
+    /// Every member.
+    Anyone,
+}
+
+impl std::fmt::Display for WhoCanSubscribe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WhoCanSubscribe::Admins => "admins",
+            WhoCanSubscribe::Anyone => "anyone",
+        })
+    }
+}
+
+/// How the bot behaves in groups and supergroups (`[groups]`).
+#[derive(Debug, Clone)]
+pub struct GroupsConfig {
+    /// Who may `/subscribe` and `/unsubscribe` a group (`groups.who_can_subscribe`).
+    pub who_can_subscribe: WhoCanSubscribe,
+}
+
+impl Config {
+    /// Whether `user` is one of the bot's operators.
+    pub fn is_operator(&self, user: i64) -> bool {
+        self.operators.contains(&user)
+    }
 }
 
 /// Telegram's own Bot API server: where `telegram.api_url` points when unset.

@@ -12,12 +12,27 @@ use super::SourceKind;
 pub(super) struct RawConfig {
     pub(super) data_dir: Option<PathBuf>,
     pub(super) admin_chats: Option<Vec<i64>>,
+    pub(super) admin_users: Option<Vec<i64>>,
+    pub(super) groups: Option<RawGroups>,
+    pub(super) commands: Option<RawCommands>,
     pub(super) telegram: Option<RawTelegram>,
     pub(super) sources: Option<Vec<RawSource>>,
     pub(super) time: Option<RawTime>,
     pub(super) counters: Option<Vec<RawCounter>>,
     pub(super) contact: Option<RawContact>,
     pub(super) http: Option<RawHttp>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCommands {
+    pub(super) per_user_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGroups {
+    pub(super) who_can_subscribe: Option<super::WhoCanSubscribe>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -202,9 +202,48 @@ impl Config {
             return Err(invalid("data_dir", "must not be empty"));
         }
 
+        let mut operators = Vec::new();
+        for (key, ids) in [
+            ("admin_chats", &raw.admin_chats),
+            ("admin_users", &raw.admin_users),
+        ] {
+            for (i, id) in ids.iter().flatten().enumerate() {
+                if *id <= 0 {
+                    return Err(invalid(
+                        format!("{key}[{i}]"),
+                        format!(
+                            "{id} is a group or channel id; operators are people: list their user ids (in a private chat with the bot, the chat id is the user id)"
+                        ),
+                    ));
+                }
+                if !operators.contains(id) {
+                    operators.push(*id);
+                }
+            }
+        }
+        let groups = GroupsConfig {
+            who_can_subscribe: raw
+                .groups
+                .and_then(|g| g.who_can_subscribe)
+                .unwrap_or(WhoCanSubscribe::Admins),
+        };
+
+        let commands_per_user_per_minute = raw
+            .commands
+            .and_then(|c| c.per_user_per_minute)
+            .unwrap_or(DEFAULT_COMMANDS_PER_USER_PER_MINUTE);
+        if !(1..=10_000).contains(&commands_per_user_per_minute) {
+            return Err(invalid(
+                "commands.per_user_per_minute",
+                "must be between 1 and 10000",
+            ));
+        }
+
         Ok(Config {
             data_dir,
-            admin_chats: raw.admin_chats.unwrap_or_default(),
+            operators,
+            groups,
+            commands_per_user_per_minute,
             telegram: TelegramConfig {
                 token,
                 api_url,

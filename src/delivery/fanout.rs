@@ -34,7 +34,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::shutdown::Shutdown;
-use crate::store::{FanOutLog, JournalEntry, OutboxEntry, Store, StoreError, WalkPosition};
+use crate::store::{FanOutLog, JournalEntry, OutboxEntry, Store, StoreError, Target, WalkPosition};
 
 /// The cursor is saved (not flushed) after this many chats; the log covers the rest.
 const SAVE_EVERY: usize = 64;
@@ -242,15 +242,33 @@ impl FanOut {
         let mut journaled = Vec::new();
         for (chat, subscription) in &listed.chats {
             let chat = *chat;
-            if w.handled.remove(&chat) || !w.entry.reaches(subscription) {
+            if w.handled.remove(&chat) {
                 continue;
             }
-            if owed.contains(&chat) || defer(chat) {
-                self.store()
-                    .journal(chat, w.release.item_seq, &w.release.item_id)?;
-                journaled.push(chat);
+            // Forum topics of their own go through the journal: a chat with
+            // several targets is then served one push at a time, each
+            // completion inside the crash window like any other.
+            let targets = if subscription.topics.is_empty() {
+                if w.entry.reaches(subscription) {
+                    vec![None]
+                } else {
+                    continue;
+                }
             } else {
+                w.entry.targets(subscription)
+            };
+            if targets.is_empty() {
+                continue;
+            }
+            if targets == [None] && !owed.contains(&chat) && !defer(chat) {
                 chats.push(chat);
+            } else {
+                for thread in targets {
+                    let target = Target { chat, thread };
+                    self.store()
+                        .journal(target, w.release.item_seq, &w.release.item_id)?;
+                }
+                journaled.push(chat);
             }
         }
         if listed.skipped_corrupt > 0 {
@@ -332,6 +350,7 @@ impl FanOut {
         Ok(JournalEntry {
             seq: release.item_seq,
             chat,
+            thread: None,
             item_id: release.item_id.clone(),
         })
     }

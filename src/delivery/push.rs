@@ -12,7 +12,7 @@ use crate::messenger::{Format, Messenger, SendError};
 use crate::metrics::Metrics;
 use crate::render::{push_message, shorten, to_plain};
 use crate::shutdown::Shutdown;
-use crate::store::{JournalEntry, Removal, StoreError};
+use crate::store::{JournalEntry, Removal, StoreError, Target};
 
 /// Rendered releases kept while pushing (a burst of releases is rarely larger).
 const RENDERED_CACHE: usize = 64;
@@ -101,7 +101,13 @@ impl<M: Messenger> Delivery<M> {
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
         let result = self
-            .send_push(chat, &release.item_id, rendered, &mut report, shutdown)
+            .send_push(
+                chat.into(),
+                &release.item_id,
+                rendered,
+                &mut report,
+                shutdown,
+            )
             .await;
         if let Some(Ok(())) = result {
             self.fan_out.sent(release, chat)?;
@@ -148,19 +154,26 @@ impl<M: Messenger> Delivery<M> {
                 report.given_up += 1;
                 continue;
             };
-            // The chat may have unsubscribed (from this source) since fan-out.
-            if !self
-                .store
-                .subscription(chat)?
-                .is_some_and(|s| rendered.sources.iter().any(|source| s.wants(source)))
-            {
+            // The chat (or topic) may have unsubscribed (from this source) since fan-out.
+            if !self.store.subscription(chat)?.is_some_and(|s| {
+                rendered
+                    .sources
+                    .iter()
+                    .any(|source| s.target_wants(entry.thread, source))
+            }) {
                 self.fan_out.complete(entry).await?;
                 Metrics::reason(&crate::metrics::get().pushes_dropped, "unsubscribed", 1);
                 report.skipped += 1;
                 continue;
             }
             let result = self
-                .send_push(chat, &entry.item_id, &rendered, &mut report, shutdown)
+                .send_push(
+                    entry.target(),
+                    &entry.item_id,
+                    &rendered,
+                    &mut report,
+                    shutdown,
+                )
                 .await;
             let Some(result) = result else {
                 report.deferred += total - done; // shutting down
@@ -189,21 +202,22 @@ impl<M: Messenger> Delivery<M> {
     /// HTML. `None` when shutdown came first.
     async fn send_push(
         &self,
-        chat: i64,
+        to: Target,
         item_id: &str,
         rendered: &Rendered,
         report: &mut PassReport,
         shutdown: &Shutdown,
     ) -> Option<Result<(), SendError>> {
+        let chat = to.chat;
         let html = &rendered.html;
-        let mut result = self.send(chat, html.clone(), Format::Html, shutdown).await;
+        let mut result = self.send(to, html.clone(), Format::Html, shutdown).await;
         if let Some(Err(SendError::Rejected(reason))) = &result
             && needs_plain_text(reason)
         {
             tracing::warn!(chat, item = %item_id, %reason, "Telegram refused the HTML; re-sending as plain text");
             // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
             let plain = shorten(&to_plain(html), 2_048);
-            result = self.send(chat, plain, Format::Plain, shutdown).await;
+            result = self.send(to, plain, Format::Plain, shutdown).await;
             if matches!(result, Some(Ok(()))) {
                 report.sent_plain += 1;
                 count_sent("plain");
@@ -226,7 +240,17 @@ impl<M: Messenger> Delivery<M> {
     ) -> Result<bool, StoreError> {
         let chat = entry.chat;
         match error {
-            SendError::Rejected(reason) => {
+            SendError::TopicGone(reason) if entry.thread.is_some() => {
+                let dropped = self
+                    .store
+                    .remove_target(entry.target(), Removal::ChatGone)
+                    .await?;
+                tracing::warn!(chat, thread = entry.thread, %reason, dropped, "forum topic is closed or deleted; its subscription ended");
+                report.skipped += 1;
+                // The chat's other targets go on.
+                Ok(true)
+            }
+            SendError::Rejected(reason) | SendError::TopicGone(reason) => {
                 tracing::error!(chat, item = %entry.item_id, %reason, "Telegram refused the push for good; giving up on it");
                 self.store.give_up(entry).await?;
                 crate::metrics::get().pushes_given_up.inc();
@@ -276,15 +300,16 @@ impl<M: Messenger> Delivery<M> {
     /// One send through the limiter; `None` when shutdown came first.
     async fn send(
         &self,
-        chat: i64,
+        to: Target,
         text: String,
         format: Format,
         shutdown: &Shutdown,
     ) -> Option<Result<(), SendError>> {
-        if !self.limiter.acquire(chat, shutdown).await {
+        // Telegram's limits are per chat, whichever topic a message goes to.
+        if !self.limiter.acquire(to.chat, shutdown).await {
             return None;
         }
-        Some(self.messenger.send(chat, text, format).await)
+        Some(self.messenger.send(to.chat, to.thread, text, format).await)
     }
 }
 

@@ -9,14 +9,30 @@ use std::ops::Bound;
 
 use sled::Transactional;
 
-use super::{Store, StoreError, bump, chat_from_key, chat_key, corrupt, journal_key, read_u64};
+use super::{
+    Store, StoreError, Target, bump, chat_from_key, chat_key, corrupt, entry_key, read_u64,
+    target_journal_key, thread_from_key,
+};
 
-/// One journal entry: push release `item_id` (sequence `seq`) to `chat`.
+/// One journal entry: push release `item_id` (sequence `seq`) to `chat`, or
+/// to its forum topic `thread`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
     pub seq: u64,
     pub chat: i64,
+    /// `None`: the chat itself.
+    pub thread: Option<i32>,
     pub item_id: String,
+}
+
+impl JournalEntry {
+    /// Where the push goes.
+    pub fn target(&self) -> Target {
+        Target {
+            chat: self.chat,
+            thread: self.thread,
+        }
+    }
 }
 
 /// Counters operators see in `/status`; they survive restarts.
@@ -39,11 +55,19 @@ pub(super) const STAT_GIVEN_UP: &[u8] = b"stat:given_up";
 pub(super) const STAT_CHATS_MIGRATED: &[u8] = b"stat:chats_migrated";
 
 impl Store {
-    /// Journals `item_id` (sequence `seq`) for `chat`. Not flushed: the caller
-    /// flushes before it counts the chat as handled.
-    pub fn journal(&self, chat: i64, seq: u64, item_id: &str) -> Result<(), StoreError> {
-        self.journal
-            .insert(journal_key(chat, seq), item_id.as_bytes())?;
+    /// Journals `item_id` (sequence `seq`) for `target` (a chat, or one of its
+    /// topics). Not flushed: the caller flushes before it counts the chat as handled.
+    pub fn journal(
+        &self,
+        target: impl Into<Target>,
+        seq: u64,
+        item_id: &str,
+    ) -> Result<(), StoreError> {
+        let target = target.into();
+        self.journal.insert(
+            target_journal_key(target.chat, target.thread, seq).as_ref(),
+            item_id.as_bytes(),
+        )?;
         Ok(())
     }
 
@@ -54,12 +78,14 @@ impl Store {
         after: Option<i64>,
         max_chats: usize,
     ) -> Result<Vec<(i64, Vec<JournalEntry>)>, StoreError> {
+        // Past every key of chat `after`, its topics' entries included.
         let start = match after {
-            Some(chat) => Bound::Excluded(journal_key(chat, u64::MAX)),
+            Some(i64::MAX) => return Ok(Vec::new()),
+            Some(chat) => Bound::Included(chat_key(chat + 1)),
             None => Bound::Unbounded,
         };
         let mut out: Vec<(i64, Vec<JournalEntry>)> = Vec::new();
-        for entry in self.journal.range::<[u8; 16], _>((start, Bound::Unbounded)) {
+        for entry in self.journal.range::<[u8; 8], _>((start, Bound::Unbounded)) {
             let entry = decode_entry(entry?)?;
             if let Some((chat, list)) = out.last_mut()
                 && *chat == entry.chat
@@ -77,12 +103,10 @@ impl Store {
 
     /// Whether `entry` is still in the journal (a listing may be stale by the time it is sent).
     pub fn is_pending(&self, entry: &JournalEntry) -> Result<bool, StoreError> {
-        Ok(self
-            .journal
-            .contains_key(journal_key(entry.chat, entry.seq))?)
+        Ok(self.journal.contains_key(entry_key(entry))?)
     }
 
-    /// The journal entries of one chat, oldest first.
+    /// The journal entries of one chat (its topics' included), oldest first.
     pub fn pending_for(&self, chat: i64) -> Result<Vec<JournalEntry>, StoreError> {
         self.journal
             .scan_prefix(chat_key(chat))
@@ -107,16 +131,16 @@ impl Store {
     /// longer wanted. Not flushed: delivery decides how many removals may wait
     /// for a flush (its crash window) and commits.
     pub fn complete_unflushed(&self, entry: &JournalEntry) -> Result<(), StoreError> {
-        self.journal.remove(journal_key(entry.chat, entry.seq))?;
+        self.journal.remove(entry_key(entry))?;
         Ok(())
     }
 
     /// Gives a journal entry up (Telegram refused the push for good), counted
     /// for operators. Durable on return.
     pub async fn give_up(&self, entry: &JournalEntry) -> Result<(), StoreError> {
-        let key = journal_key(entry.chat, entry.seq);
+        let key = entry_key(entry);
         (&self.journal, &self.meta).transaction(|(journal_t, meta_t)| {
-            journal_t.remove(&key)?;
+            journal_t.remove(key.as_ref())?;
             bump(meta_t, STAT_GIVEN_UP, 1)?;
             Ok(())
         })?;
@@ -136,15 +160,62 @@ impl Store {
 }
 
 fn decode_entry((key, value): (sled::IVec, sled::IVec)) -> Result<JournalEntry, StoreError> {
-    if key.len() != 16 {
-        return Err(corrupt("deliveries", "key is not 16 bytes"));
-    }
+    // 16 bytes: the chat itself (the first format); 20: one of its topics.
+    let thread = match key.len() {
+        16 => None,
+        20 => Some(thread_from_key(&key[16..]).ok_or_else(|| corrupt("deliveries", "bad key"))?),
+        _ => return Err(corrupt("deliveries", "key is neither 16 nor 20 bytes")),
+    };
     let chat = chat_from_key(&key[..8]).ok_or_else(|| corrupt("deliveries", "bad key"))?;
     let seq = u64::from_be_bytes(
-        key[8..]
+        key[8..16]
             .try_into()
             .map_err(|_| corrupt("deliveries", "bad key"))?,
     );
     let item_id = String::from_utf8(value.to_vec()).map_err(|e| corrupt("deliveries", e))?;
-    Ok(JournalEntry { seq, chat, item_id })
+    Ok(JournalEntry {
+        seq,
+        chat,
+        thread,
+        item_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::journal_key;
+
+    #[test]
+    fn entries_of_earlier_versions_read_back_and_topics_sort_after_their_chat() {
+        // A 16-byte key, as every version before topics wrote it.
+        let old = decode_entry((journal_key(-42, 7).as_ref().into(), b"site/1".into())).unwrap();
+        assert_eq!(
+            old,
+            JournalEntry {
+                seq: 7,
+                chat: -42,
+                thread: None,
+                item_id: "site/1".into()
+            }
+        );
+        let topic = JournalEntry {
+            thread: Some(3),
+            ..old.clone()
+        };
+        let key = entry_key(&topic);
+        assert_eq!(key.as_ref().len(), 20);
+        assert_eq!(
+            decode_entry((key.as_ref().into(), b"site/1".into())).unwrap(),
+            topic
+        );
+        // The chat's own entry, then its topics', then the next release.
+        let next = JournalEntry {
+            seq: 8,
+            ..old.clone()
+        };
+        assert!(entry_key(&old).as_ref() < key.as_ref());
+        assert!(key.as_ref() < entry_key(&next).as_ref());
+        assert!(decode_entry((vec![0u8; 12].into(), b"x".into())).is_err());
+    }
 }

@@ -8,6 +8,7 @@
 //! - [`outbox`](self::outbox): outbox entries, the releases being fanned out, with
 //!   their cursors: the persistent half of the fan-out walk;
 //! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
+//! - [`channels`](self::channels): which channels each person subscribed;
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
 //!   beyond its saved cursor.
 //!
@@ -17,9 +18,14 @@
 //! - `subscribers`: chat id → [`Subscription`] (JSON);
 //! - `outbox`: outbox key → [`OutboxEntry`], written in the same transaction that
 //!   records the release, so it cannot be lost between the two;
-//! - `deliveries`: (chat id, item sequence) → item id, the journal. Keyed by chat
-//!   first, so a chat's entries are contiguous and oldest first;
-//! - `meta`: per-source read state, the sequence counter, contacts, counters.
+//! - `deliveries`: (chat id, item sequence[, topic]) → item id, the journal. Keyed
+//!   by chat first, so a chat's entries are contiguous and oldest first; an
+//!   entry for a forum topic has the topic's thread id after the sequence
+//!   (20 bytes instead of 16), so it sorts right after the chat's own entry for
+//!   the same release;
+//! - `meta`: per-source read state, the sequence counter, contacts, counters;
+//! - `channels`: (user id, channel id) → [`ChannelNote`]: the channels a person
+//!   subscribed from a private chat (their subscriptions are in `subscribers`).
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns, except where the caller owns the crash
@@ -28,6 +34,7 @@
 //! grouped ([`Store::commit`]): whoever arrives while one is running shares the
 //! next, so fifty concurrent completions cost one fsync.
 
+mod channels;
 mod fanout_log;
 mod items;
 mod journal;
@@ -43,11 +50,12 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+pub use channels::{ChannelNote, MAX_CHANNELS_PER_USER};
 pub use fanout_log::FanOutLog;
 pub use items::{PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
 pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
-pub use subscribers::{Removal, Subscription};
+pub use subscribers::{MAX_TOPICS, Removal, Subscription, Target, Topic};
 
 /// Why the store cannot do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +101,8 @@ pub struct Store {
     /// The journal (the tree keeps its first name on disk).
     journal: sled::Tree,
     meta: sled::Tree,
+    /// Who subscribed which channel ([`channels`](self::channels)).
+    channels: sled::Tree,
     commits: Arc<GroupCommit>,
     fan_out_log: FanOutLog,
     /// Counts subscription changes that can end a chat's wish for a release,
@@ -139,6 +149,7 @@ impl Store {
             outbox: db.open_tree("outbox")?,
             journal: db.open_tree("deliveries")?,
             meta: db.open_tree("meta")?,
+            channels: db.open_tree("channels")?,
             db,
             commits: Arc::default(),
             fan_out_log,
@@ -249,6 +260,46 @@ fn journal_key(chat: i64, seq: u64) -> [u8; 16] {
     key[..8].copy_from_slice(&chat_key(chat));
     key[8..].copy_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// A journal entry's key, for the chat itself (16 bytes, the first format) or
+/// for one of its forum topics (20 bytes: the thread id follows).
+struct EntryKey {
+    bytes: [u8; 20],
+    len: usize,
+}
+
+impl AsRef<[u8]> for EntryKey {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+fn target_journal_key(chat: i64, thread: Option<i32>, seq: u64) -> EntryKey {
+    let mut bytes = [0u8; 20];
+    bytes[..16].copy_from_slice(&journal_key(chat, seq));
+    let len = match thread {
+        None => 16,
+        Some(t) => {
+            bytes[16..].copy_from_slice(&thread_key(t));
+            20
+        }
+    };
+    EntryKey { bytes, len }
+}
+
+fn entry_key(entry: &JournalEntry) -> EntryKey {
+    target_journal_key(entry.chat, entry.thread, entry.seq)
+}
+
+/// Thread ids are signed like chat ids: the same flip keeps byte order numeric.
+fn thread_key(thread: i32) -> [u8; 4] {
+    ((thread as u32) ^ (1 << 31)).to_be_bytes()
+}
+
+fn thread_from_key(bytes: &[u8]) -> Option<i32> {
+    let arr: [u8; 4] = bytes.try_into().ok()?;
+    Some((u32::from_be_bytes(arr) ^ (1 << 31)) as i32)
 }
 
 /// The key an outbox entry is stored under, as a number.

@@ -57,9 +57,29 @@ impl OutboxEntry {
         self.item_seq.unwrap_or(key)
     }
 
-    /// Whether a chat with `subscription` should get this release from this entry.
+    /// Whether a chat with `subscription` should get this release from this
+    /// entry, in the chat itself.
     pub fn reaches(&self, subscription: &Subscription) -> bool {
-        subscription.wants(&self.source) && !self.already_told.iter().any(|s| subscription.wants(s))
+        self.reaches_target(subscription, None)
+    }
+
+    /// Whether `thread` of a chat with `subscription` (`None`: the chat
+    /// itself) should get this release from this entry.
+    pub fn reaches_target(&self, subscription: &Subscription, thread: Option<i32>) -> bool {
+        subscription.target_wants(thread, &self.source)
+            && !self
+                .already_told
+                .iter()
+                .any(|s| subscription.target_wants(thread, s))
+    }
+
+    /// Every target of a chat with `subscription` this entry reaches: the
+    /// chat itself (`None`) first, then its topics in thread order.
+    pub fn targets(&self, subscription: &Subscription) -> Vec<Option<i32>> {
+        std::iter::once(None)
+            .chain(subscription.topics.keys().map(|t| Some(*t)))
+            .filter(|thread| self.reaches_target(subscription, *thread))
+            .collect()
     }
 }
 

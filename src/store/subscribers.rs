@@ -1,8 +1,12 @@
-//! Subscriptions: which chats get which sources, and chats that leave (by
-//! their own wish, or because Telegram says they are gone) or move (a group
-//! that became a supergroup).
+//! Subscriptions: which chats (and forum topics) get which sources, and chats
+//! that leave (by their own wish, or because Telegram says they are gone) or
+//! move (a group that became a supergroup).
+//!
+//! One record per chat, keyed by the chat id: the chat's own subscription and
+//! those of its forum topics live in it together, so the fan-out walk, its
+//! cursor and its log stay per chat (Telegram's rate limits are per chat too).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -13,22 +17,114 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use super::journal::{STAT_CHATS_MIGRATED, STAT_CHATS_REMOVED, STAT_PUSHES_DROPPED};
 use super::{
     JournalEntry, OutboxEntry, Store, StoreError, WalkPosition, abort, bump, chat_from_key,
-    chat_key, corrupt, encode, journal_key, outbox_key_from,
+    chat_key, corrupt, encode, entry_key, journal_key, outbox_key_from,
 };
 
-/// What a chat asked for: every source, or only some.
+/// Where pushes go: a chat, or one forum topic of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    pub chat: i64,
+    /// The topic's `message_thread_id`; `None`: the chat itself (in a forum,
+    /// its General topic, which Telegram addresses without a thread id).
+    pub thread: Option<i32>,
+}
+
+impl Target {
+    /// One forum topic of `chat`.
+    pub fn topic(chat: i64, thread: i32) -> Target {
+        Target {
+            chat,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl From<i64> for Target {
+    fn from(chat: i64) -> Target {
+        Target { chat, thread: None }
+    }
+}
+
+/// At most this many forum topics of one chat subscribe on their own: a
+/// chat's record, and the pushes one release makes for it, stay small.
+pub const MAX_TOPICS: usize = 32;
+
+/// What a chat asked for: every source, or only some; and what each of its
+/// forum topics that subscribed on its own asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
     /// When the chat first subscribed (Unix seconds).
     pub since: i64,
     /// `None`: every source, including ones added to the config later.
     pub sources: Option<BTreeSet<String>>,
+    /// Whether the chat itself gets pushes; false when only some of its
+    /// topics subscribed (then `since` and `sources` mean nothing). Records
+    /// written before topics existed lack it: they are whole-chat ones.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub whole_chat: bool,
+    /// Forum topics subscribed on their own, by thread id (at most [`MAX_TOPICS`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics: BTreeMap<i32, Topic>,
+}
+
+/// What one forum topic asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topic {
+    pub since: i64,
+    /// `None`: every source.
+    pub sources: Option<BTreeSet<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn picks(sources: &Option<BTreeSet<String>>, source: &str) -> bool {
+    sources.as_ref().is_none_or(|s| s.contains(source))
 }
 
 impl Subscription {
-    /// Whether releases of `source` go to this chat.
+    /// Whether releases of `source` go to the chat itself.
     pub fn wants(&self, source: &str) -> bool {
-        self.sources.as_ref().is_none_or(|s| s.contains(source))
+        self.whole_chat && picks(&self.sources, source)
+    }
+
+    /// The sources `thread` (`None`: the chat itself) asked for, if it is subscribed:
+    /// `Some(None)` means every source.
+    pub fn sources_of(&self, thread: Option<i32>) -> Option<&Option<BTreeSet<String>>> {
+        match thread {
+            None => self.whole_chat.then_some(&self.sources),
+            Some(t) => self.topics.get(&t).map(|topic| &topic.sources),
+        }
+    }
+
+    /// Whether releases of `source` go to `thread` (`None`: the chat itself).
+    pub fn target_wants(&self, thread: Option<i32>, source: &str) -> bool {
+        self.sources_of(thread)
+            .is_some_and(|sources| picks(sources, source))
+    }
+
+    /// Neither the chat nor any topic is subscribed: the record can go.
+    fn is_empty(&self) -> bool {
+        !self.whole_chat && self.topics.is_empty()
+    }
+}
+
+/// Adds `source` (`None`: every source) to what a target gets; `fresh` when
+/// the target was not subscribed before.
+fn widen(sources: &mut Option<BTreeSet<String>>, fresh: bool, source: Option<&str>) {
+    match (fresh, source) {
+        (_, None) => *sources = None,
+        (true, Some(s)) => *sources = Some(BTreeSet::from([s.to_string()])),
+        (false, Some(s)) => {
+            if let Some(set) = sources.as_mut() {
+                set.insert(s.to_string());
+            }
+        }
     }
 }
 
@@ -47,6 +143,8 @@ pub(super) fn decode_subscription(bytes: &[u8]) -> Result<Subscription, StoreErr
         return Ok(Subscription {
             since: i64::from_be_bytes(raw),
             sources: None,
+            whole_chat: true,
+            topics: BTreeMap::new(),
         });
     }
     serde_json::from_slice(bytes).map_err(|e| corrupt("subscribers", e))
@@ -55,59 +153,77 @@ pub(super) fn decode_subscription(bytes: &[u8]) -> Result<Subscription, StoreErr
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 impl Store {
-    /// Subscribes `chat` to `source` (`None`: every source). Returns false when
-    /// nothing changed. Durable on return.
+    /// Subscribes `target` (a chat, or one forum topic of it) to `source`
+    /// (`None`: every source). Returns false when nothing changed, or when the
+    /// chat already has [`MAX_TOPICS`] topics subscribed. Durable on return.
     pub async fn subscribe(
         &self,
-        chat: i64,
+        target: impl Into<Target>,
         source: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let target = target.into();
         let mut changed = false;
-        self.subscribers.fetch_and_update(chat_key(chat), |old| {
-            let old = old.and_then(|b| decode_subscription(b).ok());
-            let next = match (old.clone(), source) {
-                (None, None) => Subscription {
+        self.subscribers
+            .fetch_and_update(chat_key(target.chat), |old| {
+                let old = old.and_then(|b| decode_subscription(b).ok());
+                let mut next = old.clone().unwrap_or(Subscription {
                     since: now.timestamp(),
                     sources: None,
-                },
-                (None, Some(s)) => Subscription {
-                    since: now.timestamp(),
-                    sources: Some(BTreeSet::from([s.to_string()])),
-                },
-                (Some(sub), None) => Subscription {
-                    sources: None,
-                    ..sub
-                },
-                (Some(mut sub), Some(s)) => {
-                    if let Some(set) = sub.sources.as_mut() {
-                        set.insert(s.to_string());
+                    whole_chat: false,
+                    topics: BTreeMap::new(),
+                });
+                match target.thread {
+                    None => {
+                        let fresh = !next.whole_chat;
+                        if fresh {
+                            next.since = now.timestamp();
+                            next.whole_chat = true;
+                        }
+                        widen(&mut next.sources, fresh, source);
                     }
-                    sub
+                    Some(thread) => {
+                        let fresh = !next.topics.contains_key(&thread);
+                        if !(fresh && next.topics.len() >= MAX_TOPICS) {
+                            let topic = next.topics.entry(thread).or_insert(Topic {
+                                since: now.timestamp(),
+                                sources: None,
+                            });
+                            widen(&mut topic.sources, fresh, source);
+                        }
+                    }
                 }
-            };
-            changed = old.as_ref() != Some(&next);
-            serde_json::to_vec(&next).ok()
-        })?;
+                if next.is_empty() {
+                    // A topic over the limit of a chat with no record: nothing to keep.
+                    changed = false;
+                    return None;
+                }
+                changed = old.as_ref() != Some(&next);
+                serde_json::to_vec(&next).ok()
+            })?;
         self.commit().await?;
         Ok(changed)
     }
 
-    /// Ends `chat`'s subscription to `source` (`None`: all of it) and drops the
-    /// pushes no longer wanted. A chat subscribed to every source that drops one
-    /// keeps the rest of `configured` (every configured source name, including
-    /// ones never read yet). Returns false when there was nothing to end.
-    /// Durable on return.
+    /// Ends `target`'s subscription to `source` (`None`: all of it) and drops
+    /// the pushes no longer wanted. A target subscribed to every source that
+    /// drops one keeps the rest of `configured` (every configured source name,
+    /// including ones never read yet). Returns false when there was nothing
+    /// to end. Durable on return.
     pub async fn unsubscribe(
         &self,
-        chat: i64,
+        target: impl Into<Target>,
         source: Option<&str>,
         configured: &[String],
     ) -> Result<bool, StoreError> {
-        let Some(current) = self.subscription(chat)? else {
+        let target = target.into();
+        let Some(current) = self.subscription(target.chat)? else {
             return Ok(false);
         };
-        let remaining = match (source, current.sources.clone()) {
+        let Some(sources) = current.sources_of(target.thread) else {
+            return Ok(false);
+        };
+        let remaining = match (source, sources.clone()) {
             (None, _) => None,
             (Some(s), Some(mut set)) => {
                 if !set.remove(s) {
@@ -127,21 +243,71 @@ impl Store {
         };
         match remaining {
             None => {
-                self.remove_chat(chat, Removal::ByUser).await?;
+                self.remove_target(target, Removal::ByUser).await?;
             }
             Some(set) => {
-                let record = Subscription {
-                    sources: Some(set),
-                    ..current
-                };
+                let mut record = current;
+                match target.thread {
+                    None => record.sources = Some(set),
+                    Some(t) => {
+                        if let Some(topic) = record.topics.get_mut(&t) {
+                            topic.sources = Some(set);
+                        }
+                    }
+                }
                 self.subscribers
-                    .insert(chat_key(chat), encode("subscribers", &record)?)?;
+                    .insert(chat_key(target.chat), encode("subscribers", &record)?)?;
                 self.subscriptions_changed();
                 // Pushes of the dropped source are skipped at send time.
                 self.commit().await?;
             }
         }
         Ok(true)
+    }
+
+    /// Ends one target's subscription and drops the journal entries owed to
+    /// it, in one transaction; the chat's other targets keep theirs. The last
+    /// target of a chat ends as [`Store::remove_chat`] does. Durable on return.
+    pub async fn remove_target(&self, target: Target, why: Removal) -> Result<usize, StoreError> {
+        let Some(current) = self.subscription(target.chat)? else {
+            return Ok(0);
+        };
+        let mut next = current.clone();
+        match target.thread {
+            None => next.whole_chat = false,
+            Some(t) => {
+                next.topics.remove(&t);
+            }
+        }
+        if next.is_empty() {
+            return self.remove_chat(target.chat, why).await;
+        }
+        if next == current {
+            return Ok(0);
+        }
+        let keys: Vec<sled::IVec> = self
+            .pending_for(target.chat)?
+            .iter()
+            .filter(|e| e.thread == target.thread)
+            .map(|e| sled::IVec::from(entry_key(e).as_ref()))
+            .collect();
+        let record = encode("subscribers", &next)?;
+        let key = chat_key(target.chat);
+        (&self.subscribers, &self.journal, &self.meta).transaction(
+            |(subs_t, journal_t, meta_t)| {
+                subs_t.insert(&key, record.clone())?;
+                for k in &keys {
+                    journal_t.remove(k.as_ref())?;
+                }
+                if why == Removal::ChatGone {
+                    bump(meta_t, STAT_PUSHES_DROPPED, keys.len() as u64)?;
+                }
+                Ok(())
+            },
+        )?;
+        self.subscriptions_changed();
+        self.commit().await?;
+        Ok(keys.len())
     }
 
     /// What `chat` is subscribed to, if anything.
@@ -152,7 +318,7 @@ impl Store {
             .transpose()
     }
 
-    /// Whether `chat` is subscribed to anything.
+    /// Whether `chat` (or any of its topics) is subscribed to anything.
     pub fn is_subscribed(&self, chat: i64) -> Result<bool, StoreError> {
         Ok(self.subscribers.contains_key(chat_key(chat))?)
     }
@@ -260,14 +426,20 @@ impl Store {
                     }
                 }
                 for entry in &owed {
-                    journal_t.remove(&journal_key(from, entry.seq))?;
+                    journal_t.remove(entry_key(entry).as_ref())?;
                     let walk_reaches = |subscription: &Subscription| {
-                        walk.is_some_and(|at| walk_will_reach(at, entry.seq, to, subscription))
+                        entry.thread.is_none()
+                            && walk
+                                .is_some_and(|at| walk_will_reach(at, entry.seq, to, subscription))
                     };
                     if let Some(subscription) = &moved
                         && !walk_reaches(subscription)
                     {
-                        journal_t.insert(&journal_key(to, entry.seq), entry.item_id.as_bytes())?;
+                        let moved = JournalEntry {
+                            chat: to,
+                            ..entry.clone()
+                        };
+                        journal_t.insert(entry_key(&moved).as_ref(), entry.item_id.as_bytes())?;
                     }
                 }
                 bump(meta_t, STAT_CHATS_MIGRATED, 1)?;
@@ -290,9 +462,13 @@ impl Store {
             }
             self.journal.transaction(|journal_t| {
                 for entry in &left {
-                    journal_t.remove(&journal_key(from, entry.seq))?;
+                    journal_t.remove(entry_key(entry).as_ref())?;
                     if !to_had_own {
-                        journal_t.insert(&journal_key(to, entry.seq), entry.item_id.as_bytes())?;
+                        let moved = JournalEntry {
+                            chat: to,
+                            ..entry.clone()
+                        };
+                        journal_t.insert(entry_key(&moved).as_ref(), entry.item_id.as_bytes())?;
                     }
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
@@ -354,4 +530,38 @@ fn journal_what_the_walk_passed(
 /// itself: then the group's journaled copy must not be moved there too.
 fn walk_will_reach(at: &WalkPosition, seq: u64, to: i64, subscription: &Subscription) -> bool {
     at.item_seq() == seq && at.page_end.is_none_or(|end| to > end) && at.entry.reaches(subscription)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_of_earlier_versions_read_as_whole_chat_subscriptions() {
+        // The first format: a bare timestamp.
+        let first = decode_subscription(&1_653_120_000i64.to_be_bytes()).unwrap();
+        assert!(first.whole_chat && first.sources.is_none() && first.topics.is_empty());
+        // The format before topics, as that version wrote it.
+        let before = decode_subscription(br#"{"since":1653120000,"sources":["press"]}"#).unwrap();
+        assert_eq!(before.since, 1_653_120_000);
+        assert!(before.whole_chat && before.wants("press") && !before.wants("home"));
+        // A record without topics is written exactly as before.
+        assert_eq!(
+            serde_json::to_string(&before).unwrap(),
+            r#"{"since":1653120000,"sources":["press"]}"#
+        );
+        // A topic-only record reads back.
+        let mut topics = before.clone();
+        topics.whole_chat = false;
+        topics.topics.insert(
+            7,
+            Topic {
+                since: 1,
+                sources: None,
+            },
+        );
+        let again = decode_subscription(&serde_json::to_vec(&topics).unwrap()).unwrap();
+        assert_eq!(again, topics);
+        assert!(!again.wants("press") && again.target_wants(Some(7), "home"));
+    }
 }

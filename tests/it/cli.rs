@@ -58,6 +58,16 @@ fn bad_config_values_name_the_key() {
         ),
         ("[telegram]\napi_url = \"not a url\"\n", "telegram.api_url"),
         ("sources = []\n", "sources"),
+        ("admin_chats = [4242, -1001234]\n", "admin_chats[1]"),
+        ("admin_users = [-5]\n", "admin_users[0]"),
+        (
+            "[groups]\nwho_can_subscribe = \"everyone\"\n",
+            "who_can_subscribe",
+        ),
+        (
+            "[commands]\nper_user_per_minute = 0\n",
+            "commands.per_user_per_minute",
+        ),
     ];
     for (text, key) in cases {
         let err = Config::from_toml(text).expect_err(text);
@@ -67,6 +77,29 @@ fn bad_config_values_name_the_key() {
         Config::from_toml("[[counters]]\ntext=\"x\"\n"),
         Err(ConfigError::Parse { .. })
     ));
+    // A group in admin_chats is refused with what to do instead.
+    let err = Config::from_toml("admin_chats = [-1001234]\n").unwrap_err();
+    assert!(err.to_string().contains("operators are people"), "{err}");
+}
+
+#[test]
+fn operators_are_people_from_both_keys() {
+    let config = Config::from_toml(
+        "admin_chats = [7, 8]\nadmin_users = [8, 9]\n[groups]\nwho_can_subscribe = \"anyone\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.operators, vec![7, 8, 9]);
+    assert!(config.is_operator(9) && !config.is_operator(-1));
+    assert_eq!(
+        config.groups.who_can_subscribe,
+        embassy_bot::config::WhoCanSubscribe::Anyone
+    );
+    let default = Config::default();
+    assert_eq!(
+        default.groups.who_can_subscribe,
+        embassy_bot::config::WhoCanSubscribe::Admins
+    );
+    assert_eq!(default.commands_per_user_per_minute, 20);
 }
 
 #[test]

@@ -58,7 +58,13 @@ impl Scripted {
 }
 
 impl Messenger for Scripted {
-    async fn send(&self, chat: i64, html: String, _format: Format) -> Result<(), SendError> {
+    async fn send(
+        &self,
+        chat: i64,
+        _thread: Option<i32>,
+        html: String,
+        _format: Format,
+    ) -> Result<(), SendError> {
         if let Some(error) = self
             .failures
             .lock()
@@ -265,7 +271,13 @@ struct Clocked {
 }
 
 impl Messenger for Clocked {
-    async fn send(&self, chat: i64, _text: String, _format: Format) -> Result<(), SendError> {
+    async fn send(
+        &self,
+        chat: i64,
+        _thread: Option<i32>,
+        _text: String,
+        _format: Format,
+    ) -> Result<(), SendError> {
         self.at
             .lock()
             .unwrap()
@@ -448,7 +460,13 @@ struct Slow {
 }
 
 impl Messenger for Slow {
-    async fn send(&self, _chat: i64, _text: String, _format: Format) -> Result<(), SendError> {
+    async fn send(
+        &self,
+        _chat: i64,
+        _thread: Option<i32>,
+        _text: String,
+        _format: Format,
+    ) -> Result<(), SendError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
         *self.sent.lock().unwrap() += 1;
         Ok(())
@@ -495,7 +513,13 @@ struct SlowFirst {
 }
 
 impl Messenger for SlowFirst {
-    async fn send(&self, chat: i64, text: String, _format: Format) -> Result<(), SendError> {
+    async fn send(
+        &self,
+        chat: i64,
+        _thread: Option<i32>,
+        text: String,
+        _format: Format,
+    ) -> Result<(), SendError> {
         let first = !self.sent.lock().unwrap().iter().any(|(c, _)| *c == chat);
         if first {
             tokio::time::sleep(Duration::from_millis(300)).await;

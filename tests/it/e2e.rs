@@ -8,7 +8,7 @@ use embassy_bot::config::Config;
 use embassy_bot::render::to_plain;
 
 use crate::support::site::FakeSite;
-use crate::support::telegram::{BOT_USERNAME, FakeTelegram, Fault};
+use crate::support::telegram::{BOT_USERNAME, FakeTelegram, Fault, Status};
 use crate::support::{ADMIN, BotProcess, eventually, fixture, page_with_extra_item, write_config};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -209,6 +209,7 @@ async fn commands_pushes_and_restart() {
             .text
             .contains("not subscribed")
     );
+    telegram.set_member(group, 77, Status::Creator);
     telegram.group_says(group, 77, &format!("/subscribe@{BOT_USERNAME}"));
     assert!(
         telegram.wait_for(group, 1, WAIT).await[0]
@@ -361,6 +362,8 @@ async fn telegram_faults_and_pending_pushes_across_restart() {
                 .starts_with("Subscribed")
         );
     }
+    telegram.set_member(group, 9, Status::Admin { can_post: false });
+    telegram.set_member(supergroup, 9, Status::Admin { can_post: false });
     telegram.group_says(group, 9, "/subscribe");
     telegram.wait_for(group, 1, WAIT).await;
 

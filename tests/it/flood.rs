@@ -68,7 +68,13 @@ impl StrictServer {
 }
 
 impl Messenger for StrictServer {
-    async fn send(&self, chat: i64, _text: String, _format: Format) -> Result<(), SendError> {
+    async fn send(
+        &self,
+        chat: i64,
+        _thread: Option<i32>,
+        _text: String,
+        _format: Format,
+    ) -> Result<(), SendError> {
         let now = Instant::now();
         let mut s = self.state.lock().unwrap();
         while s

@@ -146,9 +146,15 @@ async fn the_running_bot_never_shows_a_source_urls_credentials() {
     })
     .await;
     site.set_status(503, "busy");
+    // Errors are for operators; a reader sees since when it fails.
     let sources = telegram
-        .ask_until(reader, "/sources", &bot, |r| r.contains("HTTP status 503"))
+        .ask_until(ADMIN, "/sources", &bot, |r| r.contains("HTTP status 503"))
         .await;
+    let for_reader = telegram.ask(reader, "/sources").await.text;
+    assert!(
+        for_reader.contains("Failing since") && !for_reader.contains("HTTP status"),
+        "{for_reader}"
+    );
     // Named in the heading and in the error.
     assert_eq!(
         sources.matches(&redacted_html(&site)).count(),

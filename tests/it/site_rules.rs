@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::support::ADMIN;
 use crate::support::site::{Behaviour, FakeSite, closed_port};
 use crate::support::telegram::FakeTelegram;
 use crate::support::{BotProcess, release_page, source_toml, write_config_sources};
@@ -51,7 +52,7 @@ async fn refused_redirects_store_nothing_and_probe_no_port() {
     let bot = BotProcess::spawn(&config, "bot.log");
 
     let reply = telegram
-        .ask_until(999_010, "/sources", &bot, |r| {
+        .ask_until(ADMIN, "/sources", &bot, |r| {
             r.contains("redirect to http://localhost:")
                 && r.contains(&format!("redirect to http://127.0.0.1:{closed}/"))
                 && r.matches("Last good read: never").count() == 2
@@ -107,7 +108,7 @@ async fn a_site_that_asks_to_wait_is_not_read_again_before_then() {
     let bot = BotProcess::spawn(&config, "bot.log");
 
     let reply = telegram
-        .ask_until(999_010, "/sources", &bot, |r| {
+        .ask_until(ADMIN, "/sources", &bot, |r| {
             r.contains("HTTP status 503 (the site asks to wait 3600 s)")
         })
         .await;

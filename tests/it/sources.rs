@@ -219,6 +219,11 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
     assert_eq!(admin_told(&telegram, "has been failing"), 1, "told once");
     let sources = telegram.ask(reader, "/sources").await.text;
     assert!(
+        sources.contains("Failing since") && !sources.contains("500"),
+        "a reader sees no error text: {sources}"
+    );
+    let sources = telegram.ask(ADMIN, "/sources").await.text;
+    assert!(
         sources.contains("Last error:") && sources.contains("500"),
         "{sources}"
     );

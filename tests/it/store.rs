@@ -360,3 +360,146 @@ async fn an_outage_that_spans_a_restart_still_ends_with_its_recovery_message() {
     );
     assert!(store.source_state::<Health>("press").unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_forum_topic_is_a_target_of_its_own_beside_its_chat() {
+    use embassy_bot::store::{MAX_TOPICS, Removal, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let forum = -100_777;
+    poll(&store, "s", &[item("t/1", None)], now).await;
+    assert!(
+        store
+            .subscribe(Target::topic(forum, 5), None, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .subscribe(Target::topic(forum, 9), None, now)
+            .await
+            .unwrap()
+    );
+    assert!(store.subscribe(forum, None, now).await.unwrap());
+    assert!(store.subscribe(1, None, now).await.unwrap());
+    let record = store.subscription(forum).unwrap().unwrap();
+    assert!(record.whole_chat && record.topics.len() == 2);
+    assert_eq!(
+        store.subscribers().unwrap(),
+        vec![forum, 1],
+        "one record per chat"
+    );
+
+    // A release reaches the chat, then each topic, as journal entries in order.
+    poll(&store, "s", &[item("t/2", None), item("t/1", None)], now).await;
+    let pending = pending_all(&store).await;
+    let targets: Vec<Target> = pending.iter().map(JournalEntry::target).collect();
+    assert_eq!(
+        targets,
+        vec![
+            Target::from(forum),
+            Target::topic(forum, 5),
+            Target::topic(forum, 9),
+            Target::from(1),
+        ]
+    );
+
+    // A topic that is gone ends alone, with what it was owed.
+    let dropped = store
+        .remove_target(Target::topic(forum, 5), Removal::ChatGone)
+        .await
+        .unwrap();
+    assert_eq!(dropped, 1);
+    let left: Vec<Option<i32>> = store
+        .pending_for(forum)
+        .unwrap()
+        .iter()
+        .map(|e| e.thread)
+        .collect();
+    assert_eq!(left, vec![None, Some(9)]);
+    // The chat itself leaves; its topic stays subscribed.
+    assert!(store.unsubscribe(forum, None, &[]).await.unwrap());
+    let record = store.subscription(forum).unwrap().unwrap();
+    assert!(!record.whole_chat && record.topics.keys().eq([&9]));
+    assert_eq!(store.pending_for(forum).unwrap().len(), 1);
+    // Its last topic leaving ends the record.
+    assert!(
+        store
+            .unsubscribe(Target::topic(forum, 9), None, &[])
+            .await
+            .unwrap()
+    );
+    assert!(store.subscription(forum).unwrap().is_none());
+    assert!(store.pending_for(forum).unwrap().is_empty());
+
+    // Topics of one chat are bounded.
+    for thread in 0..MAX_TOPICS as i32 + 3 {
+        store
+            .subscribe(Target::topic(-5, thread + 1), None, now)
+            .await
+            .unwrap();
+    }
+    let record = store.subscription(-5).unwrap().unwrap();
+    assert_eq!(record.topics.len(), MAX_TOPICS);
+    assert!(
+        !store
+            .subscribe(Target::topic(-5, 10_000), None, now)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn the_channels_a_person_subscribed_are_remembered_up_to_a_bound() {
+    use embassy_bot::store::MAX_CHANNELS_PER_USER;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let user = 77;
+    for n in 0..MAX_CHANNELS_PER_USER as i64 {
+        let channel = -1_000_000_000_000 - n;
+        assert!(
+            store
+                .remember_channel(user, channel, Some("A channel"), None, now)
+                .await
+                .unwrap()
+        );
+    }
+    // One more is refused; one already known is renamed, not added.
+    assert!(
+        !store
+            .remember_channel(user, -5, Some("One too many"), None, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .remember_channel(
+                user,
+                -1_000_000_000_000,
+                Some("Renamed"),
+                Some("renamed"),
+                now
+            )
+            .await
+            .unwrap()
+    );
+    let channels = store.channels_of(user).unwrap();
+    assert_eq!(channels.len(), MAX_CHANNELS_PER_USER);
+    assert!(
+        channels
+            .iter()
+            .any(|(id, note)| *id == -1_000_000_000_000
+                && note.username.as_deref() == Some("renamed"))
+    );
+    assert!(store.channels_of(78).unwrap().is_empty(), "per person");
+    store
+        .forget_channel(user, -1_000_000_000_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.channels_of(user).unwrap().len(),
+        MAX_CHANNELS_PER_USER - 1
+    );
+}

@@ -1,8 +1,11 @@
 //! A fake Telegram Bot API over loopback, speaking the real JSON shapes so the
 //! unchanged binary works against it: getMe, getWebhookInfo, setWebhook (its
-//! parameters recorded), deleteWebhook, setMyCommands, getUpdates (long
-//! polling with offset), sendMessage. Faults can be queued per chat to imitate
-//! Telegram's errors.
+//! parameters recorded), deleteWebhook,
+//! setMyCommands, getUpdates (long polling with offset), sendMessage (with
+//! `message_thread_id`), getChat and getChatMember over chats the test
+//! declares. Updates: messages in private chats, groups and forum topics,
+//! from anonymous admins (`sender_chat`), channel posts, and `my_chat_member`.
+//! Faults can be queued per chat to imitate Telegram's errors.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -15,7 +18,9 @@ use super::http::{self, Request, Response};
 
 pub const TOKEN: &str = "123456:TEST-token_ok";
 pub const BOT_USERNAME: &str = "embassy_test_bot";
-const BOT_ID: i64 = 123456;
+pub const BOT_ID: i64 = 123456;
+/// Telegram's service account that anonymous group admins post as.
+const GROUP_ANONYMOUS_BOT: i64 = 1_087_968_824;
 
 /// One message the bot sent.
 #[derive(Debug, Clone)]
@@ -25,6 +30,52 @@ pub struct Sent {
     pub parse_mode: Option<String>,
     /// Sent with `allow_paid_broadcast: true`.
     pub paid: bool,
+    /// The forum topic it went to.
+    pub thread: Option<i64>,
+}
+
+/// A chat getChat knows.
+#[derive(Debug, Clone)]
+pub struct ChatSpec {
+    pub id: i64,
+    /// "group", "supergroup" or "channel".
+    pub kind: &'static str,
+    pub title: String,
+    pub username: Option<String>,
+    pub is_forum: bool,
+}
+
+/// Someone's standing in a chat, as getChatMember answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Creator,
+    /// An administrator; `can_post` is the channel right to post.
+    Admin {
+        can_post: bool,
+    },
+    Member,
+    Left,
+    Kicked,
+}
+
+impl Status {
+    fn json(self, user: Value) -> Value {
+        match self {
+            Status::Creator => json!({"user": user, "status": "creator", "is_anonymous": false}),
+            Status::Admin { can_post } => json!({
+                "user": user, "status": "administrator", "can_be_edited": false,
+                "is_anonymous": false, "can_manage_chat": true, "can_delete_messages": true,
+                "can_manage_video_chats": true, "can_restrict_members": true,
+                "can_promote_members": false, "can_change_info": true, "can_invite_users": true,
+                "can_post_stories": false, "can_edit_stories": false, "can_delete_stories": false,
+                "can_post_messages": can_post, "can_edit_messages": can_post,
+                "can_pin_messages": true, "can_manage_topics": false
+            }),
+            Status::Member => json!({"user": user, "status": "member"}),
+            Status::Left => json!({"user": user, "status": "left"}),
+            Status::Kicked => json!({"user": user, "status": "kicked", "until_date": 0}),
+        }
+    }
 }
 
 /// A scripted failure for the next sendMessage to a chat.
@@ -55,6 +106,19 @@ struct State {
     send_delay: Duration,
     /// The parameters of the last setWebhook call.
     webhook: Option<Value>,
+    /// Chats getChat knows, by id.
+    chats: HashMap<i64, ChatSpec>,
+    /// (chat, user) → standing; anyone else in a known group is a member.
+    members: HashMap<(i64, i64), Status>,
+    /// Basic groups that became supergroups: old id → new id.
+    upgraded: HashMap<i64, i64>,
+    /// The `allowed_updates` of the last getUpdates that named them.
+    allowed_updates: Option<Value>,
+    /// When each sendMessage was accepted, by chat.
+    sent_at: Vec<(i64, tokio::time::Instant)>,
+    /// Refuse sends over Telegram's limits with 429s, counted (see `over_limits`).
+    strict: Option<Bucket>,
+    too_many: usize,
 }
 
 #[derive(Clone)]
@@ -92,13 +156,13 @@ impl FakeTelegram {
     /// A user writes `text` in a private chat (chat id = user id).
     pub fn user_says(&self, user_id: i64, text: &str) {
         let chat = json!({"id": user_id, "type": "private", "first_name": "User", "username": format!("user{user_id}")});
-        self.push_message(user_id, chat, text);
+        self.push_message(Some(user_id), chat, text);
     }
 
     /// A user writes `text` in a group (negative chat id).
     pub fn group_says(&self, chat_id: i64, user_id: i64, text: &str) {
         let chat = json!({"id": chat_id, "type": "group", "title": "Test group"});
-        self.push_message(user_id, chat, text);
+        self.push_message(Some(user_id), chat, text);
     }
 
     /// The update a user's private message `text` makes, without queueing it
@@ -114,12 +178,157 @@ impl FakeTelegram {
         self.lock().webhook.clone()
     }
 
-    fn push_message(&self, user_id: i64, chat: Value, text: &str) {
+    /// A user writes `text` in a supergroup; with `thread`, inside that forum topic.
+    pub fn supergroup_says(&self, chat_id: i64, user_id: i64, thread: Option<i64>, text: &str) {
+        let mut chat = json!({"id": chat_id, "type": "supergroup", "title": "Test supergroup"});
+        if thread.is_some() {
+            chat["is_forum"] = json!(true);
+        }
+        self.push_edited(Some(user_id), chat, text, |m| {
+            if let Some(thread) = thread {
+                m["message_thread_id"] = json!(thread);
+                m["is_topic_message"] = json!(true);
+            }
+        });
+    }
+
+    /// An anonymous administrator writes `text` in a supergroup: Telegram
+    /// sends it from GroupAnonymousBot, with the group as `sender_chat`.
+    pub fn anonymous_admin_says(&self, chat_id: i64, text: &str) {
+        let chat = json!({"id": chat_id, "type": "supergroup", "title": "Test supergroup"});
+        self.push_edited(Some(GROUP_ANONYMOUS_BOT), chat.clone(), text, |m| {
+            m["from"] = json!({"id": GROUP_ANONYMOUS_BOT, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot"});
+            m["sender_chat"] = chat;
+        });
+    }
+
+    /// A message posted in a supergroup on behalf of another channel.
+    pub fn channel_speaks_in_group(&self, chat_id: i64, channel_id: i64, text: &str) {
+        let chat = json!({"id": chat_id, "type": "supergroup", "title": "Test supergroup"});
+        self.push_edited(Some(136_817_688), chat, text, |m| {
+            m["from"] = json!({"id": 136_817_688, "is_bot": true, "first_name": "Channel", "username": "Channel_Bot"});
+            m["sender_chat"] = json!({"id": channel_id, "type": "channel", "title": "Some channel"});
+        });
+    }
+
+    /// `text` is posted in a channel (a `channel_post` update, with no `from`).
+    pub fn channel_posts(&self, chat_id: i64, text: &str) {
+        let chat = json!({"id": chat_id, "type": "channel", "title": "Test channel"});
+        self.push_edited(None, chat.clone(), text, |m| m["sender_chat"] = chat);
+    }
+
+    /// The bot's own standing in `chat` (of `kind`: "private", "group",
+    /// "supergroup", "channel") changed from `old` to `new`, by `by`.
+    pub fn bot_membership(&self, chat_id: i64, kind: &str, by: i64, old: Status, new: Status) {
+        let chat = if kind == "private" {
+            json!({"id": chat_id, "type": "private", "first_name": "User"})
+        } else {
+            json!({"id": chat_id, "type": kind, "title": "Test chat"})
+        };
         let mut st = self.lock();
-        let update = message_update(&mut st, user_id, chat, text);
+        let update_id = st.next_update_id;
+        st.next_update_id += 1;
+        st.updates
+            .push(json!({"update_id": update_id, "my_chat_member": {
+                "chat": chat,
+                "from": {"id": by, "is_bot": false, "first_name": "User"},
+                "date": 1_653_120_000,
+                "old_chat_member": old.json(bot_user()),
+                "new_chat_member": new.json(bot_user()),
+            }}));
+        drop(st);
+        self.changed.notify_waiters();
+    }
+
+    /// Declares a chat getChat answers for (by id, and by @username if it has one).
+    pub fn add_chat(&self, chat: ChatSpec) {
+        self.lock().chats.insert(chat.id, chat);
+    }
+
+    /// Basic group `old` became supergroup `new`: getChat on the old id says so.
+    pub fn upgrade(&self, old: i64, new: i64) {
+        self.lock().upgraded.insert(old, new);
+    }
+
+    /// Sets `user`'s standing in `chat` (the bot's: user [`BOT_ID`]).
+    pub fn set_member(&self, chat: i64, user: i64, status: Status) {
+        self.lock().members.insert((chat, user), status);
+    }
+
+    /// The `allowed_updates` the bot last asked getUpdates for.
+    pub fn allowed_updates(&self) -> Option<Value> {
+        self.lock().allowed_updates.clone()
+    }
+
+    /// Enforce Telegram's send limits with 429s (see [`FakeTelegram::too_many`]).
+    pub fn set_strict(&self) {
+        self.lock().strict = Some(Bucket {
+            tokens: BURST,
+            at: tokio::time::Instant::now(),
+        });
+    }
+
+    /// How many sends were refused with 429 for going over the limits.
+    pub fn too_many(&self) -> usize {
+        self.lock().too_many
+    }
+
+    /// When each message to `chat_id` was accepted.
+    pub fn sent_times(&self, chat_id: i64) -> Vec<tokio::time::Instant> {
+        self.lock()
+            .sent_at
+            .iter()
+            .filter(|(c, _)| *c == chat_id)
+            .map(|(_, t)| *t)
+            .collect()
+    }
+
+    /// Queues a message update; returns its message id.
+    fn push_message(&self, user_id: Option<i64>, chat: Value, text: &str) -> i64 {
+        self.push_edited(user_id, chat, text, |_| {})
+    }
+
+    /// Queues a message update, changed by `edit` before anyone can see it.
+    fn push_edited(
+        &self,
+        user_id: Option<i64>,
+        chat: Value,
+        text: &str,
+        edit: impl FnOnce(&mut Value),
+    ) -> i64 {
+        let mut st = self.lock();
+        let update_id = st.next_update_id;
+        st.next_update_id += 1;
+        let message_id = st.next_message_id;
+        st.next_message_id += 1;
+        let mut message = json!({
+            "message_id": message_id,
+            "date": 1_653_120_000,
+            "chat": chat,
+            "text": text,
+        });
+        if let Some(user_id) = user_id {
+            message["from"] = json!({"id": user_id, "is_bot": false, "first_name": "User", "language_code": "en"});
+        }
+        if text.starts_with('/') {
+            let len = text
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .encode_utf16()
+                .count();
+            message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
+        }
+        edit(&mut message);
+        let update = if message["chat"]["type"] == json!("channel") {
+            json!({"update_id": update_id, "channel_post": message})
+        } else {
+            json!({"update_id": update_id, "message": message})
+        };
         st.updates.push(update);
         drop(st);
         self.changed.notify_waiters();
+        message_id
     }
 
     pub fn fail_next(&self, chat_id: i64, fault: Fault) {
@@ -183,6 +392,30 @@ impl FakeTelegram {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// How many distinct chats in `chats` received at least one push.
+    pub fn chats_pushed(&self, chats: std::ops::RangeInclusive<i64>) -> usize {
+        let st = self.lock();
+        let pushed: std::collections::HashSet<i64> = st
+            .sent
+            .iter()
+            .filter(|m| chats.contains(&m.chat_id) && m.text.starts_with("🆕"))
+            .map(|m| m.chat_id)
+            .collect();
+        pushed.len()
+    }
+
+    /// How many distinct chats in `chats` received anything.
+    pub fn chats_told(&self, chats: std::ops::RangeInclusive<i64>) -> usize {
+        let st = self.lock();
+        let told: std::collections::HashSet<i64> = st
+            .sent
+            .iter()
+            .filter(|m| chats.contains(&m.chat_id))
+            .map(|m| m.chat_id)
+            .collect();
+        told.len()
     }
 
     /// The pushes (release messages, not command replies) `chat_id` received, in order.
@@ -358,6 +591,9 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             ok(json!(true))
         }
         "getupdates" => {
+            if !params["allowed_updates"].is_null() {
+                state.lock().unwrap().allowed_updates = Some(params["allowed_updates"].clone());
+            }
             let offset = params["offset"].as_i64().unwrap_or(0);
             let timeout = params["timeout"].as_u64().unwrap_or(0).min(5);
             let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
@@ -412,7 +648,26 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             let text = params["text"].as_str().unwrap_or("").to_string();
             let parse_mode = params["parse_mode"].as_str().map(str::to_string);
             let paid = params["allow_paid_broadcast"].as_bool().unwrap_or(false);
+            let thread = params["message_thread_id"].as_i64();
             let mut st = state.lock().unwrap();
+            let now = tokio::time::Instant::now();
+            let over = match st.strict.take() {
+                Some(mut bucket) => {
+                    let over = over_limits(&mut bucket, &st.sent_at, chat_id, now);
+                    st.strict = Some(bucket);
+                    over
+                }
+                None => false,
+            };
+            if over {
+                st.too_many += 1;
+                return api_error(
+                    429,
+                    "Too Many Requests: retry after 1",
+                    Some(json!({"retry_after": 1})),
+                );
+            }
+            st.sent_at.push((chat_id, now));
             let message_id = st.next_message_id;
             st.next_message_id += 1;
             st.sent.push(Sent {
@@ -420,6 +675,7 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
                 text: text.clone(),
                 parse_mode,
                 paid,
+                thread,
             });
             let chat = if chat_id < 0 {
                 json!({"id": chat_id, "type": "group", "title": "Test group"})
@@ -430,6 +686,127 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
                 json!({"message_id": message_id, "date": 1_653_120_000, "chat": chat, "from": bot_user(), "text": text}),
             )
         }
+        "getchat" => {
+            let st = state.lock().unwrap();
+            if let Some(new) = params["chat_id"]
+                .as_i64()
+                .and_then(|id| st.upgraded.get(&id))
+            {
+                return api_error(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    Some(json!({"migrate_to_chat_id": new})),
+                );
+            }
+            match find_chat(&st, &params["chat_id"]) {
+                Some(chat) => {
+                    let mut out = json!({"id": chat.id, "type": chat.kind, "title": chat.title,
+                        "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": {}});
+                    if let Some(username) = &chat.username {
+                        out["username"] = json!(username);
+                    }
+                    if chat.is_forum {
+                        out["is_forum"] = json!(true);
+                    }
+                    ok(out)
+                }
+                None => api_error(400, "Bad Request: chat not found", None),
+            }
+        }
+        "getchatmember" => {
+            let st = state.lock().unwrap();
+            // A group the test did not declare: an ordinary group.
+            let undeclared;
+            let chat = match find_chat(&st, &params["chat_id"]) {
+                Some(chat) => chat,
+                None => match params["chat_id"].as_i64() {
+                    Some(id) if id < 0 => {
+                        undeclared = ChatSpec {
+                            id,
+                            kind: "group",
+                            title: "Test group".into(),
+                            username: None,
+                            is_forum: false,
+                        };
+                        &undeclared
+                    }
+                    _ => return api_error(400, "Bad Request: chat not found", None),
+                },
+            };
+            let user_id = params["user_id"].as_i64().unwrap_or(0);
+            let bot_status = st.members.get(&(chat.id, BOT_ID)).copied();
+            let bot_is_admin = matches!(bot_status, Some(Status::Admin { .. } | Status::Creator));
+            // In a channel, only an administrator bot may ask about others.
+            if chat.kind == "channel" && user_id != BOT_ID && !bot_is_admin {
+                return api_error(400, "Bad Request: member list is inaccessible", None);
+            }
+            let status = st.members.get(&(chat.id, user_id)).copied().unwrap_or(
+                if chat.kind == "channel" || user_id == BOT_ID {
+                    Status::Left
+                } else {
+                    Status::Member
+                },
+            );
+            let user = json!({"id": user_id, "is_bot": user_id == BOT_ID, "first_name": "User"});
+            ok(status.json(user))
+        }
         other => api_error(404, &format!("Not Found: method {other}"), None),
     }
+}
+
+/// The chat `chat_id` (a number, or "@username") names, if declared.
+fn find_chat<'a>(st: &'a State, chat_id: &Value) -> Option<&'a ChatSpec> {
+    match chat_id {
+        Value::Number(n) => st.chats.get(&n.as_i64()?),
+        Value::String(s) => match s.strip_prefix('@') {
+            Some(name) => st.chats.values().find(|c| {
+                c.username
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(name))
+            }),
+            None => st.chats.get(&s.parse().ok()?),
+        },
+        _ => None,
+    }
+}
+
+/// The global limit: 30 messages a second, with bursts of up to [`BURST`].
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: tokio::time::Instant,
+}
+
+/// A busy machine bunches sends that left evenly spaced (either process may
+/// be descheduled for a moment); a sender that goes over the rate for long
+/// still drains the bucket: replies sent on top of a 30/s fan-out (a reply
+/// every 1.5 s) would, within 15 s.
+const BURST: f64 = 10.0;
+
+/// Whether one more message to `chat` now would break Telegram's limits (and
+/// if not, counts it): 30 a second overall (a token bucket), one a second to
+/// a chat (0.9 s, for jitter), 20 a minute to a group.
+fn over_limits(
+    bucket: &mut Bucket,
+    sent: &[(i64, tokio::time::Instant)],
+    chat: i64,
+    now: tokio::time::Instant,
+) -> bool {
+    bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * 30.0).min(BURST);
+    bucket.at = now;
+    let recent = sent
+        .iter()
+        .rev()
+        .take_while(|(_, t)| now.duration_since(*t) < Duration::from_secs(60))
+        .filter(|(c, _)| *c == chat);
+    let (mut too_soon, mut in_minute) = (false, 0);
+    for (_, t) in recent {
+        in_minute += 1;
+        too_soon |= now.duration_since(*t) < Duration::from_millis(900);
+    }
+    if bucket.tokens < 1.0 || too_soon || (chat < 0 && in_minute >= 20) {
+        return true;
+    }
+    bucket.tokens -= 1.0;
+    false
 }

@@ -1,0 +1,118 @@
+//! Who may change a chat's subscription: anyone in a private chat; in a
+//! group or supergroup its creator and administrators (`groups.who_can_subscribe
+//! = "admins"`, the default) or every member (`"anyone"`); in a channel,
+//! whoever posts (only administrators can). An anonymous administrator posts
+//! as the group itself (`sender_chat` is the chat), and counts as one.
+//!
+//! Member status comes from `getChatMember`, cached for [`MEMBER_TTL`] so a
+//! busy group does not cost a request per command; a refusal is said at most
+//! once per [`REFUSAL_EVERY`] per chat, so a crowd cannot make the bot spam.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Origin;
+use crate::config::WhoCanSubscribe;
+use crate::lookup::{ChatKind, ChatRef, Lookup, LookupError, MemberStatus};
+use crate::ttl::TtlMap;
+
+/// How long a member's status is trusted.
+pub const MEMBER_TTL: Duration = Duration::from_secs(60);
+/// A chat hears "only administrators ..." at most this often.
+pub const REFUSAL_EVERY: Duration = Duration::from_secs(60);
+/// Entries kept in each table (members, refusals); the oldest go first.
+const TABLE_SIZE: usize = 10_000;
+
+/// The answer to "may this sender change this chat's subscription?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// No; `tell` is false when the chat was told less than a minute ago.
+    Refused {
+        tell: bool,
+    },
+    /// Telegram could not be asked.
+    Unknown(LookupError),
+}
+
+/// Permission checks with their caches; shared by every command.
+pub struct Access {
+    lookup: Arc<dyn Lookup>,
+    who: WhoCanSubscribe,
+    members: Mutex<TtlMap<(i64, i64), MemberStatus>>,
+    refused: Mutex<TtlMap<i64, ()>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Caches: whatever a panicked holder left is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Access {
+    pub fn new(lookup: Arc<dyn Lookup>, who: WhoCanSubscribe) -> Access {
+        Access {
+            lookup,
+            who,
+            members: Mutex::new(TtlMap::new(MEMBER_TTL, TABLE_SIZE)),
+            refused: Mutex::new(TtlMap::new(REFUSAL_EVERY, TABLE_SIZE)),
+        }
+    }
+
+    /// What commands ask of Telegram.
+    pub fn lookup(&self) -> &dyn Lookup {
+        &*self.lookup
+    }
+
+    /// Who may change a group's subscription, as configured.
+    pub fn who(&self) -> WhoCanSubscribe {
+        self.who
+    }
+
+    /// Whether the sender of `origin` may change its chat's subscription.
+    pub async fn may_change(&self, origin: &Origin) -> Verdict {
+        let allowed = match origin.kind {
+            ChatKind::Private | ChatKind::Channel => true,
+            ChatKind::Group | ChatKind::Supergroup => {
+                if self.who == WhoCanSubscribe::Anyone || origin.anonymous_admin {
+                    true
+                } else if let Some(user) = origin.user {
+                    match self.member(origin.chat, user).await {
+                        Ok(status) => status.is_admin(),
+                        Err(e) => return Verdict::Unknown(e),
+                    }
+                } else {
+                    // Sent on behalf of another chat (a channel): not an admin.
+                    false
+                }
+            }
+        };
+        if allowed {
+            return Verdict::Allowed;
+        }
+        let now = Instant::now();
+        let mut refused = lock(&self.refused);
+        let tell = refused.get(&origin.chat, now).is_none();
+        if tell {
+            refused.insert(origin.chat, (), now);
+        }
+        Verdict::Refused { tell }
+    }
+
+    /// `user`'s status in group `chat`, cached for [`MEMBER_TTL`].
+    async fn member(&self, chat: i64, user: i64) -> Result<MemberStatus, LookupError> {
+        if let Some(status) = lock(&self.members).get(&(chat, user), Instant::now()) {
+            return Ok(*status);
+        }
+        let status = self.lookup.member(ChatRef::Id(chat), user).await?;
+        lock(&self.members).insert((chat, user), status, Instant::now());
+        Ok(status)
+    }
+
+    /// The bot was removed from `chat`, or its members changed: ask again.
+    pub fn forget_chat(&self, chat: i64) {
+        // Rare, and the table is bounded: a linear pass is fine.
+        lock(&self.members).retain(|(c, _)| *c != chat);
+    }
+}

@@ -1,0 +1,498 @@
+//! The command path, which nothing can stall: each chat's commands wait in a
+//! short queue of their own, are answered in order by a task of their own,
+//! and every reply waits for the limiter there, never in teloxide's
+//! dispatcher (whose per-chat queue, once full, stops every chat).
+//!
+//! Every table is bounded: a chat queues at most [`Limits::per_chat`]
+//! commands (the rest of a flood is dropped, with one "slow down" notice);
+//! at most [`Limits::max_chats`] chats wait at once; a command older than
+//! [`Limits::max_age`] when its turn comes is dropped unanswered; a user
+//! gets [`Limits::user_budget`] commands per [`Limits::budget_window`],
+//! across all chats. Replies take the limiter's reply slots
+//! ([`Limiter::acquire_reply`]), ahead of pushes.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::time::Instant;
+
+use crate::limiter::Limiter;
+use crate::messenger::{Format, Messenger, SendError};
+use crate::shutdown::Shutdown;
+use crate::ttl::TtlMap;
+
+/// One message to send in answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub chat: i64,
+    /// The forum topic the command came from, if any.
+    pub thread: Option<i32>,
+    /// Telegram HTML.
+    pub text: String,
+}
+
+/// A command's work: run when its turn comes, it yields the messages to send.
+pub type Job = Box<dyn FnOnce() -> BoxFuture<'static, Vec<Outgoing>> + Send>;
+
+/// Sends one message; what [`Conversations`] is built on.
+type SendFn =
+    dyn Fn(i64, Option<i32>, String) -> BoxFuture<'static, Result<(), SendError>> + Send + Sync;
+
+/// The bounds of the command path.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Commands one chat may have waiting.
+    pub per_chat: usize,
+    /// Chats that may have commands waiting at once.
+    pub max_chats: usize,
+    /// A command that waited longer is dropped: its answer would come too late.
+    pub max_age: Duration,
+    /// Commands a user may send per window, over all chats.
+    pub user_budget: u32,
+    pub budget_window: Duration,
+    /// Users whose budget is tracked at once.
+    pub max_users: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            per_chat: 8,
+            max_chats: 10_000,
+            max_age: Duration::from_secs(60),
+            user_budget: 20,
+            budget_window: Duration::from_secs(60),
+            max_users: 100_000,
+        }
+    }
+}
+
+/// The answer to a chat that floods, once per flood.
+pub const SLOW_DOWN: &str =
+    "Too many messages at once: I answer the first few and skip the rest. Please wait a moment.";
+/// The answer to a user over their budget, once per window, in private chats.
+pub const OVER_BUDGET: &str =
+    "You have sent many commands in the last minute; I will answer again in a moment.";
+
+/// What [`Conversations::accept`] did with a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    Queued,
+    /// The chat's queue was full (a flood).
+    ChatFull,
+    /// The user used up their budget.
+    OverBudget,
+    /// Too many chats are waiting, or the bot is stopping.
+    Busy,
+}
+
+/// The per-chat command queues; cheap to clone.
+#[derive(Clone)]
+pub struct Conversations {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    send: Arc<SendFn>,
+    limiter: Arc<Limiter>,
+    shutdown: Shutdown,
+    limits: Limits,
+}
+
+struct State {
+    /// A chat is here while its task runs: from its first queued command
+    /// until its queue is empty.
+    chats: HashMap<i64, ChatQueue>,
+    /// Commands each user sent in the current window, and whether they were
+    /// told they are over budget.
+    budgets: TtlMap<i64, (u32, bool)>,
+}
+
+#[derive(Default)]
+struct ChatQueue {
+    jobs: VecDeque<(Instant, Job)>,
+    /// The "slow down" notice of this flood is queued or sent.
+    warned: bool,
+    /// The bot was removed from the chat: send nothing more.
+    forgotten: bool,
+}
+
+impl Conversations {
+    /// Queues that answer through `messenger`, within `limiter`'s reply slots.
+    pub fn new<M: Messenger>(
+        messenger: M,
+        limiter: Arc<Limiter>,
+        limits: Limits,
+        shutdown: Shutdown,
+    ) -> Conversations {
+        let send: Arc<SendFn> = Arc::new(move |chat, thread, text| {
+            let messenger = messenger.clone();
+            Box::pin(async move { messenger.send(chat, thread, text, Format::Html).await })
+        });
+        Conversations {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    chats: HashMap::new(),
+                    budgets: TtlMap::new(limits.budget_window, limits.max_users),
+                }),
+                send,
+                limiter,
+                shutdown,
+                limits,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Plain tables: a panicked holder leaves them usable.
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a command from `user` (`None`: a channel post, or a service
+    /// update) in `chat`, topic `thread`; returns at once. Never waits.
+    pub fn accept(&self, chat: i64, thread: Option<i32>, user: Option<i64>, job: Job) -> Accepted {
+        if self.inner.shutdown.is_requested() {
+            return Accepted::Busy;
+        }
+        let now = Instant::now();
+        let mut state = self.lock();
+        if let Some(user) = user {
+            let budget = self.inner.limits.user_budget;
+            match state.budgets.get_mut(&user, now) {
+                Some((used, told)) if *used >= budget => {
+                    // Told once per window, and only in the private chat.
+                    let tell = !*told && chat == user;
+                    *told |= tell;
+                    if tell {
+                        self.queue_notice(&mut state, chat, thread, OVER_BUDGET, now);
+                    }
+                    return Accepted::OverBudget;
+                }
+                Some((used, _)) => *used += 1,
+                None => state.budgets.insert(user, (1, false), now),
+            }
+        }
+        self.queue(&mut state, chat, job, now)
+    }
+
+    /// Queues a message of the bot's own (a welcome) for `chat`, in turn
+    /// with its commands and within the same bounds; counts against no user.
+    pub fn notify(&self, chat: i64, thread: Option<i32>, text: String) -> Accepted {
+        if self.inner.shutdown.is_requested() {
+            return Accepted::Busy;
+        }
+        let now = Instant::now();
+        let mut state = self.lock();
+        self.queue(&mut state, chat, notice(chat, thread, text), now)
+    }
+
+    /// Drops what `chat` has waiting (the bot was removed from it).
+    pub fn forget(&self, chat: i64) {
+        if let Some(queue) = self.lock().chats.get_mut(&chat) {
+            queue.jobs.clear();
+            queue.forgotten = true;
+        }
+    }
+
+    /// How many chats have commands waiting or being answered (for tests).
+    pub fn busy_chats(&self) -> usize {
+        self.lock().chats.len()
+    }
+
+    fn queue(&self, state: &mut State, chat: i64, job: Job, now: Instant) -> Accepted {
+        let limits = &self.inner.limits;
+        let waiting = state.chats.len();
+        match state.chats.get_mut(&chat) {
+            Some(queue) if queue.jobs.len() >= limits.per_chat => {
+                if !queue.warned {
+                    queue.warned = true;
+                    // One past the bound, once per flood.
+                    queue
+                        .jobs
+                        .push_back((now, notice(chat, None, SLOW_DOWN.into())));
+                }
+                Accepted::ChatFull
+            }
+            Some(queue) => {
+                queue.jobs.push_back((now, job));
+                Accepted::Queued
+            }
+            None if waiting >= limits.max_chats => Accepted::Busy,
+            None => {
+                let mut queue = ChatQueue::default();
+                queue.jobs.push_back((now, job));
+                state.chats.insert(chat, queue);
+                tokio::spawn(self.clone().answer(chat));
+                Accepted::Queued
+            }
+        }
+    }
+
+    fn queue_notice(
+        &self,
+        state: &mut State,
+        chat: i64,
+        thread: Option<i32>,
+        text: &str,
+        now: Instant,
+    ) {
+        let _ = self.queue(state, chat, notice(chat, thread, text.into()), now);
+    }
+
+    /// The task of one chat: answers its commands in order until its queue
+    /// is empty (or the bot stops).
+    async fn answer(self, chat: i64) {
+        loop {
+            let next = {
+                let mut state = self.lock();
+                let queue = state.chats.get_mut(&chat);
+                match queue.and_then(|q| q.jobs.pop_front()) {
+                    Some(job) if !self.inner.shutdown.is_requested() => job,
+                    _ => {
+                        state.chats.remove(&chat);
+                        return;
+                    }
+                }
+            };
+            let (queued_at, job) = next;
+            if queued_at.elapsed() > self.inner.limits.max_age {
+                tracing::debug!(chat, "a command waited too long; dropped unanswered");
+                continue;
+            }
+            for message in job().await {
+                self.send(message).await;
+            }
+        }
+    }
+
+    /// Sends one answer within the reply slots; one retry after a short
+    /// flood wait, else the answer is dropped (logged).
+    async fn send(&self, message: Outgoing) {
+        let inner = &self.inner;
+        for attempt in 0..2 {
+            if !inner
+                .limiter
+                .acquire_reply(message.chat, &inner.shutdown)
+                .await
+            {
+                return;
+            }
+            let forgotten = self
+                .lock()
+                .chats
+                .get(&message.chat)
+                .is_some_and(|q| q.forgotten);
+            if forgotten {
+                return;
+            }
+            let sent = (inner.send)(message.chat, message.thread, message.text.clone()).await;
+            match sent {
+                Ok(()) => return,
+                Err(SendError::Retry {
+                    after: Some(after), ..
+                }) if attempt == 0 && after <= Duration::from_secs(10) => {
+                    inner.limiter.flood_limited(message.chat, after);
+                    tokio::select! {
+                        _ = tokio::time::sleep(after) => {}
+                        _ = inner.shutdown.requested() => return,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(chat = message.chat, error = ?e, "could not send a reply");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A job that only sends `text`.
+fn notice(chat: i64, thread: Option<i32>, text: String) -> Job {
+    Box::new(move || Box::pin(async move { vec![Outgoing { chat, thread, text }] }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limiter::RateLimits;
+
+    /// One message sent: chat, topic, text, when.
+    type Record = (i64, Option<i32>, String, Instant);
+
+    /// Records what was sent, and when.
+    #[derive(Clone, Default)]
+    struct Recorder {
+        sent: Arc<Mutex<Vec<Record>>>,
+    }
+
+    impl Messenger for Recorder {
+        async fn send(
+            &self,
+            chat: i64,
+            thread: Option<i32>,
+            text: String,
+            _format: Format,
+        ) -> Result<(), SendError> {
+            self.sent
+                .lock()
+                .unwrap()
+                .push((chat, thread, text, Instant::now()));
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        fn to(&self, chat: i64) -> Vec<(String, Instant)> {
+            self.sent
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| m.0 == chat)
+                .map(|m| (m.2.clone(), m.3))
+                .collect()
+        }
+    }
+
+    fn echo(chat: i64, text: &str) -> Job {
+        let text = text.to_string();
+        Box::new(move || {
+            Box::pin(async move {
+                vec![Outgoing {
+                    chat,
+                    thread: None,
+                    text,
+                }]
+            })
+        })
+    }
+
+    fn conversations(
+        limits: Limits,
+    ) -> (Conversations, Recorder, crate::shutdown::ShutdownTrigger) {
+        let recorder = Recorder::default();
+        let (trigger, shutdown) = Shutdown::new();
+        let limiter = Arc::new(Limiter::new(Some(RateLimits::telegram(30.0))));
+        (
+            Conversations::new(recorder.clone(), limiter, limits, shutdown),
+            recorder,
+            trigger,
+        )
+    }
+
+    async fn settle() {
+        tokio::time::sleep(Duration::from_secs(120)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flooding_chat_keeps_a_few_and_hears_slow_down_once_while_others_are_answered() {
+        let (talks, recorder, _stop) = conversations(Limits::default());
+        let start = Instant::now();
+        let (flooder, other) = (1, 2);
+        let mut outcomes = Vec::new();
+        for n in 0..100 {
+            // Anonymous posts: the per-user budget is not what stops this flood.
+            outcomes.push(talks.accept(flooder, None, None, echo(flooder, &format!("{n}"))));
+        }
+        assert_eq!(
+            talks.accept(other, None, Some(2), echo(other, "time")),
+            Accepted::Queued
+        );
+        let queued = outcomes.iter().filter(|a| **a == Accepted::Queued).count();
+        assert_eq!(queued, 8);
+        assert!(outcomes[8..].iter().all(|a| *a == Accepted::ChatFull));
+        settle().await;
+        let answered = recorder.to(other);
+        assert_eq!(answered.len(), 1);
+        // Within a few global slots, not behind the flooder's one-a-second replies.
+        assert!(
+            answered[0].1 - start <= Duration::from_millis(100),
+            "{:?}",
+            answered[0].1 - start
+        );
+        let flood: Vec<String> = recorder.to(flooder).into_iter().map(|m| m.0).collect();
+        assert_eq!(flood.len(), 9, "{flood:?}");
+        assert_eq!(
+            flood[..8],
+            (0..8).map(|n| n.to_string()).collect::<Vec<_>>()
+        );
+        assert_eq!(flood[8], SLOW_DOWN);
+        assert_eq!(talks.busy_chats(), 0, "finished chats leave the table");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_user_has_a_budget_across_chats() {
+        let (talks, recorder, _stop) = conversations(Limits {
+            per_chat: 100,
+            ..Limits::default()
+        });
+        let user = 7;
+        let mut queued = 0;
+        for n in 0..30 {
+            // Alternating between a group and the private chat.
+            let chat = if n % 2 == 0 { -50 } else { user };
+            if talks.accept(chat, None, Some(user), echo(chat, "x")) == Accepted::Queued {
+                queued += 1;
+            }
+        }
+        assert_eq!(queued, 20);
+        settle().await;
+        let private: Vec<String> = recorder.to(user).into_iter().map(|m| m.0).collect();
+        assert_eq!(
+            private.iter().filter(|t| *t == OVER_BUDGET).count(),
+            1,
+            "{private:?}"
+        );
+        assert!(
+            recorder.to(-50).iter().all(|m| m.0 != OVER_BUDGET),
+            "never told in a group"
+        );
+        // A new window, a new budget.
+        assert_eq!(
+            talks.accept(user, None, Some(user), echo(user, "y")),
+            Accepted::Queued
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_number_of_waiting_chats_is_bounded_and_stale_commands_are_dropped() {
+        let (talks, recorder, _stop) = conversations(Limits {
+            max_chats: 3,
+            max_age: Duration::from_secs(5),
+            ..Limits::default()
+        });
+        // Each chat's first reply goes at once; its second waits a second.
+        for chat in 1..=3 {
+            assert_eq!(
+                talks.accept(chat, None, None, echo(chat, "a")),
+                Accepted::Queued
+            );
+        }
+        assert_eq!(talks.accept(4, None, None, echo(4, "a")), Accepted::Busy);
+        // A chat whose replies must wait for its one-a-second gap: the 8th
+        // waits about 7 s, past max_age, and is dropped.
+        for n in 0..7 {
+            talks.accept(1, None, None, echo(1, &format!("{n}")));
+        }
+        settle().await;
+        let to_one = recorder.to(1);
+        assert!(to_one.len() < 8, "{} answers", to_one.len());
+        assert!(to_one.len() >= 5, "{} answers", to_one.len());
+        assert_eq!(talks.busy_chats(), 0);
+        assert_eq!(talks.accept(4, None, None, echo(4, "a")), Accepted::Queued);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_forgotten_chat_gets_nothing_more() {
+        let (talks, recorder, _stop) = conversations(Limits::default());
+        for n in 0..5 {
+            talks.accept(-9, None, None, echo(-9, &format!("{n}")));
+        }
+        tokio::task::yield_now().await;
+        talks.forget(-9);
+        settle().await;
+        assert!(recorder.to(-9).len() <= 1, "{:?}", recorder.to(-9));
+    }
+}
