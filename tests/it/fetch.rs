@@ -3,7 +3,7 @@
 //! rules (count, host, port, the www twin) and the address guard, `Retry-After`,
 //! the user agent, and the site's literal-`&` list paths.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use embassy_bot::config::{Config, SourceConfig};
 use embassy_bot::source::fetch::{
@@ -156,9 +156,8 @@ async fn a_slow_site_times_out_with_a_clear_error() {
         timeout: Duration::from_millis(500),
         ..src
     };
-    let started = Instant::now();
+    // The site answers after 4 s: a timeout error means we did not wait for it.
     let err = get(&src, &Validators::default()).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3));
     assert!(matches!(err, FetchError::Timeout { .. }), "{err:?}");
     assert!(err.to_string().contains("timeout_secs"), "{err}");
 }
@@ -400,7 +399,8 @@ async fn a_declared_length_over_the_cap_is_refused_without_reading() {
     )
     .await;
     let src = source(&url, "");
-    let started = Instant::now();
+    // The server never sends the body: reading it would end in a timeout,
+    // so `TooLarge` with the declared length means it was refused unread.
     let err = get(&src, &Validators::default()).await.unwrap_err();
     assert!(
         matches!(
@@ -411,10 +411,6 @@ async fn a_declared_length_over_the_cap_is_refused_without_reading() {
             }
         ),
         "{err:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "did not wait for the body"
     );
 }
 
