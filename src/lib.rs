@@ -34,6 +34,7 @@
 //! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
 //! - [`commands`] — one file per bot command; each turns a request into reply text.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
+//! - [`matching`] — words and phrases against a release's text (`/search`), pure.
 //! - [`redact`] — source URLs shown without credentials or secret query values.
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handler.
@@ -52,6 +53,7 @@ pub mod config;
 pub mod counters;
 pub mod delivery;
 pub mod limiter;
+pub mod matching;
 pub mod messenger;
 pub mod poller;
 pub mod preview;
