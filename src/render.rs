@@ -75,25 +75,42 @@ pub fn push_message(item: &Item) -> String {
 /// Joins blocks under a header, shortening leads (and at worst dropping the
 /// oldest blocks) until the message fits Telegram's limit.
 pub fn fit_list(header: &str, items: &[Item]) -> String {
+    let (text, shown) = fit_blocks(header, items, 0);
+    if shown == items.len() {
+        return text;
+    }
+    let note = |shown: usize| {
+        format!(
+            "\n\n({} more not shown: ask for fewer)",
+            items.len() - shown
+        )
+    };
+    let (text, shown) = fit_blocks(header, items, utf16_len(&note(0)));
+    text + &note(shown)
+}
+
+/// Blocks under a header, leads shortened (and at worst the last blocks
+/// dropped) until the text leaves `reserve` UTF-16 units of Telegram's limit
+/// free for a line the caller adds; the text and how many blocks it holds
+/// (at least one, if there is any).
+pub fn fit_blocks(header: &str, items: &[Item], reserve: usize) -> (String, usize) {
+    let limit = MAX_MESSAGE_UTF16.saturating_sub(reserve);
     for lead_chars in [300, 160, 80, 0] {
         let text = join_blocks(header, items, lead_chars);
-        if utf16_len(&text) <= MAX_MESSAGE_UTF16 {
-            return text;
+        if utf16_len(&text) <= limit {
+            return (text, items.len());
         }
     }
     let mut shown = items.len();
     while shown > 1 {
         shown -= 1;
         let text = join_blocks(header, &items[..shown], 0);
-        let note = format!(
-            "\n\n({} more not shown: ask for fewer)",
-            items.len() - shown
-        );
-        if utf16_len(&text) + utf16_len(&note) <= MAX_MESSAGE_UTF16 {
-            return text + &note;
+        if utf16_len(&text) <= limit {
+            return (text, shown);
         }
     }
-    join_blocks(header, &items[..shown.min(1)], 0)
+    let shown = shown.min(1);
+    (join_blocks(header, &items[..shown], 0), shown)
 }
 
 fn join_blocks(header: &str, items: &[Item], lead_chars: usize) -> String {

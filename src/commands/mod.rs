@@ -6,6 +6,7 @@ pub mod contact;
 pub mod counters;
 pub mod help;
 pub mod latest;
+pub mod search;
 pub mod sources;
 pub mod status;
 pub mod subscribe;
@@ -33,6 +34,8 @@ pub enum Command {
     Start,
     Help,
     Latest(usize),
+    /// Stored releases whose title and lead match, newest first.
+    Search(crate::matching::Query),
     /// Every source (`None`) or one, by the name as typed (lowercased; checked
     /// against the config when run, since parsing does not know it).
     Subscribe(Option<String>),
@@ -79,6 +82,10 @@ pub fn menu(config: &Config) -> Vec<(&'static str, String)> {
     };
     vec![
         ("latest", "Newest releases: /latest [n], n up to 20".into()),
+        (
+            "search",
+            "Find releases: /search words or \"a phrase\"".into(),
+        ),
         (
             "subscribe",
             "Get new releases: /subscribe [source], all by default".into(),
@@ -158,6 +165,12 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
                 },
             }
         }
+        "search" => match crate::matching::Query::parse(args) {
+            Ok(query) => Parsed::Command(Command::Search(query)),
+            Err(_) => Parsed::BadArgs {
+                usage: search::USAGE,
+            },
+        },
         "subscribe" => optional_source(args).map_or(
             Parsed::BadArgs {
                 usage: SUBSCRIBE_USAGE,
@@ -221,6 +234,7 @@ pub async fn execute(
     Ok(match command {
         Command::Start | Command::Help => help::reply(&ctx.config),
         Command::Latest(n) => latest::reply(&ctx.store, n)?,
+        Command::Search(query) => search::reply(&ctx.store, &query)?,
         Command::Subscribe(source) => {
             subscribe::subscribe(ctx, chat, source.as_deref(), now).await?
         }
@@ -327,6 +341,23 @@ mod tests {
                 usage: SUBSCRIBE_USAGE
             }
         );
+        assert_eq!(
+            p("/search visa “visa centre”"),
+            Parsed::Command(Command::Search(
+                crate::matching::Query::parse("visa \"visa centre\"").unwrap()
+            ))
+        );
+        for bad in ["/search", "/search  ?! ", "/search -visa"] {
+            assert_eq!(
+                p(bad),
+                Parsed::BadArgs {
+                    usage: search::USAGE
+                },
+                "{bad}"
+            );
+        }
+        let too_long = format!("/search {}", "visa ".repeat(50));
+        assert!(matches!(p(&too_long), Parsed::BadArgs { .. }));
         assert_eq!(p("/sources"), Parsed::Command(Command::Sources));
         assert!(matches!(p("/sources all"), Parsed::BadArgs { .. }));
     }

@@ -125,8 +125,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<PollOutcome, StoreError> {
         let ordered = oldest_first(items);
-        let outcome = (&self.items, &self.by_date, &self.outbox, &self.meta).transaction(
-            |(items_t, by_date_t, outbox_t, meta_t)| {
+        let (outcome, written) = (&self.items, &self.by_date, &self.outbox, &self.meta)
+            .transaction(|(items_t, by_date_t, outbox_t, meta_t)| {
                 let trees = PollTrees {
                     items: items_t,
                     by_date: by_date_t,
@@ -139,9 +139,9 @@ impl Store {
                     read.record(item)?;
                 }
                 read.finish(items.len())
-            },
-        )?;
+            })?;
         self.commit().await?;
+        self.reindex(written.iter().map(String::as_str));
         Ok(outcome)
     }
 
@@ -155,18 +155,7 @@ impl Store {
 
     /// The newest `n` releases by the site's date, newest first.
     pub fn latest(&self, n: usize) -> Result<Vec<StoredItem>, StoreError> {
-        let mut out = Vec::with_capacity(n.min(100));
-        for entry in self.by_date.iter().rev() {
-            if out.len() >= n {
-                break;
-            }
-            let (_, id) = entry?;
-            let id = String::from_utf8(id.to_vec()).map_err(|e| corrupt("by_date", e))?;
-            if let Some(item) = self.item(&id)? {
-                out.push(item);
-            }
-        }
-        Ok(out)
+        Ok(self.latest_page(0, n)?.items)
     }
 
     /// How many releases are stored.
@@ -201,6 +190,8 @@ struct ReadInProgress<'a> {
     now: DateTime<Utc>,
     next_seq: u64,
     outcome: PollOutcome,
+    /// Ids of the releases written, for the search index.
+    written: Vec<String>,
 }
 
 impl<'a> ReadInProgress<'a> {
@@ -229,6 +220,7 @@ impl<'a> ReadInProgress<'a> {
                 first_poll,
                 ..PollOutcome::default()
             },
+            written: Vec::new(),
         })
     }
 
@@ -284,6 +276,7 @@ impl<'a> ReadInProgress<'a> {
         )?;
         let bytes = serde_json::to_vec(&stored).map_err(|e| abort("items", e))?;
         self.trees.items.insert(item.id.as_bytes(), bytes)?;
+        self.written.push(item.id.clone());
         Ok(())
     }
 
@@ -348,8 +341,9 @@ impl<'a> ReadInProgress<'a> {
         Ok(())
     }
 
-    /// Saves the counters and the source's read state; the read's outcome.
-    fn finish(self, items_on_page: usize) -> TxResult<PollOutcome> {
+    /// Saves the counters and the source's read state; the read's outcome and
+    /// the ids written.
+    fn finish(self, items_on_page: usize) -> TxResult<(PollOutcome, Vec<String>)> {
         let meta = self.trees.meta;
         meta.insert(NEXT_SEQ, &self.next_seq.to_be_bytes())?;
         meta.insert(primed_key(self.source), &self.now.timestamp().to_be_bytes())?;
@@ -357,7 +351,7 @@ impl<'a> ReadInProgress<'a> {
             item_count_key(self.source),
             &(items_on_page as u64).to_be_bytes(),
         )?;
-        Ok(self.outcome)
+        Ok((self.outcome, self.written))
     }
 }
 

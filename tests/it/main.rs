@@ -12,6 +12,7 @@ mod fanout;
 mod fetch;
 mod flood;
 mod realworld;
+mod search;
 mod secrets;
 mod site_rules;
 mod sources;
