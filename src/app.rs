@@ -17,6 +17,7 @@ use crate::commands::Context;
 use crate::config::{Config, TELEGRAM_API};
 use crate::delivery::Delivery;
 use crate::limiter::Limiter;
+use crate::render::SourceLabels;
 use crate::sender::HttpMessenger;
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
@@ -69,10 +70,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let limiter = Arc::new(Limiter::new(config.telegram.rate_limits()));
     let delivery = Delivery::new(
         store.clone(),
-        messenger,
+        messenger.with_link_preview(config.telegram.link_preview.push),
         limiter.clone(),
         config.telegram.send_concurrency,
-    );
+    )
+    .with_source_labels(SourceLabels::from_config(&config));
     // Pushes journaled before a restart go out now.
     wake.notify_one();
     workers.spawn(delivery.run(wake.clone(), shutdown.clone()));

@@ -160,11 +160,12 @@ fn init_logging(default: &str) {
 /// without credentials or secret query values).
 pub fn describe(config: &Config) -> String {
     let mut out = format!(
-        "configuration is valid\ndata_dir = {}\n",
-        config.data_dir.display()
+        "configuration is valid\ndata_dir = {}\nsite_name = {}\n",
+        config.data_dir.display(),
+        config.site_name
     );
     out.push_str(&format!(
-        "telegram: token {}, api {}, long poll {}s, throttle {} ({}/s, {} chats at once)\n",
+        "telegram: token {}, api {}, long poll {}s, throttle {} ({}/s, {} chats at once), link preview on pushes {}\n",
         if config.telegram.token.is_some() {
             "set"
         } else {
@@ -178,19 +179,30 @@ pub fn describe(config: &Config) -> String {
         config.telegram.long_poll.as_secs(),
         config.telegram.throttle,
         config.telegram.messages_per_sec,
-        config.telegram.send_concurrency
+        config.telegram.send_concurrency,
+        if config.telegram.link_preview.push {
+            "on"
+        } else {
+            "off"
+        }
     ));
     for s in &config.sources {
         out.push_str(&format!(
-            "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures\n",
+            "source `{}` \"{}\" ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures{}\n",
             s.name,
+            s.label,
             s.kind,
             if s.selectors.is_some() { ", CSS selectors" } else { "" },
             Redacted(&s.url),
             s.interval.as_secs(),
             s.max_new_items,
             s.max_age_days,
-            s.alert_after.as_secs()
+            s.alert_after.as_secs(),
+            s.archive.as_ref().map_or(String::new(), |a| format!(
+                ", archive from {} ({} a page)",
+                Redacted(&a.url(1)),
+                a.page_size()
+            ))
         ));
     }
     for c in &config.time.clocks {

@@ -20,6 +20,8 @@ pub struct HttpMessenger {
     client: reqwest::Client,
     /// `{api}/bot{token}/sendMessage`, parsed once. Holds the token: never log it.
     endpoint: reqwest::Url,
+    /// Whether Telegram may show a preview card of the message's first link.
+    link_preview: bool,
 }
 
 impl HttpMessenger {
@@ -39,7 +41,20 @@ impl HttpMessenger {
         // Never put the URL in the error: it carries the token.
         let endpoint = reqwest::Url::parse(&endpoint)
             .map_err(|e| anyhow::anyhow!("the Bot API address does not form a valid URL: {e}"))?;
-        Ok(HttpMessenger { client, endpoint })
+        Ok(HttpMessenger {
+            client,
+            endpoint,
+            link_preview: false,
+        })
+    }
+
+    /// The same messenger (one connection pool) for a kind of message that
+    /// shows link previews, or not (`telegram.link_preview`); off by default.
+    pub fn with_link_preview(&self, show: bool) -> HttpMessenger {
+        HttpMessenger {
+            link_preview: show,
+            ..self.clone()
+        }
     }
 }
 
@@ -49,7 +64,9 @@ impl Messenger for HttpMessenger {
             chat_id: chat,
             text: &text,
             parse_mode: (format == Format::Html).then_some("HTML"),
-            link_preview_options: LinkPreview { is_disabled: true },
+            link_preview_options: LinkPreview {
+                is_disabled: !self.link_preview,
+            },
         })
         .map_err(|e| SendError::Rejected(format!("cannot encode the message: {e}")))?;
         let network = |e: reqwest::Error| SendError::Retry {
@@ -82,7 +99,7 @@ struct SendMessage<'a> {
     link_preview_options: LinkPreview,
 }
 
-/// Pushes link to the site; a preview card would only repeat the text.
+/// Telegram's `link_preview_options`, as much of it as we set.
 #[derive(Serialize)]
 struct LinkPreview {
     is_disabled: bool,

@@ -58,12 +58,10 @@ impl Config {
             ));
         }
 
-        let raw_sources = raw.sources.unwrap_or_else(|| {
-            DEFAULT_SOURCES
-                .iter()
-                .map(|(name, url)| RawSource::at(name, url))
-                .collect()
-        });
+        let builtin_sources = raw.sources.is_none();
+        let raw_sources = raw
+            .sources
+            .unwrap_or_else(|| DEFAULT_SOURCES.iter().map(RawSource::builtin).collect());
         if raw_sources.is_empty() {
             return Err(invalid("sources", "list at least one source to watch"));
         }
@@ -84,6 +82,22 @@ impl Config {
             }
             sources.push(source);
         }
+
+        let site_name = match raw.site_name {
+            Some(name) => display_name("site_name", name)?,
+            None if builtin_sources => DEFAULT_SITE_NAME.to_string(),
+            None => {
+                // Each host once, in the order the sources name them.
+                let mut hosts: Vec<&str> = Vec::new();
+                for s in &sources {
+                    let host = s.url.host_str().unwrap_or(s.url.as_str());
+                    if !hosts.contains(&host) {
+                        hosts.push(host);
+                    }
+                }
+                hosts.join(", ")
+            }
+        };
 
         let time = raw.time.unwrap_or_default();
         let date_zone = parse_zone(
@@ -178,9 +192,11 @@ impl Config {
             return Err(invalid("data_dir", "must not be empty"));
         }
 
+        let link_preview = telegram.link_preview.unwrap_or_default();
         Ok(Config {
             data_dir,
             admin_chats: raw.admin_chats.unwrap_or_default(),
+            site_name,
             telegram: TelegramConfig {
                 token,
                 api_url,
@@ -188,6 +204,9 @@ impl Config {
                 throttle: telegram.throttle.unwrap_or(true),
                 messages_per_sec,
                 send_concurrency,
+                link_preview: LinkPreviews {
+                    push: link_preview.push.unwrap_or(true),
+                },
             },
             sources,
             time: TimeConfig { date_zone, clocks },
@@ -195,6 +214,19 @@ impl Config {
             contact,
         })
     }
+}
+
+/// A name shown to people (`site_name`, `sources[].label`): one line, not empty, not long.
+fn display_name(key: &str, name: String) -> Result<String, ConfigError> {
+    let name = name.trim().to_string();
+    if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME || name.contains(char::is_control)
+    {
+        return Err(invalid(
+            key,
+            format!("must be 1 to {MAX_DISPLAY_NAME} characters on one line"),
+        ));
+    }
+    Ok(name)
 }
 
 /// The longest source name: it is typed in `/subscribe <name>`.
@@ -337,9 +369,38 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
             ));
         }
     }
+    let label = match s.label {
+        Some(label) => display_name(&key("label"), label)?,
+        None => name.clone(),
+    };
+    let archive = s
+        .archive
+        .map(|template| {
+            ArchiveTemplate::new(
+                &template,
+                s.archive_page_size.unwrap_or(DEFAULT_ARCHIVE_PAGE_SIZE),
+            )
+            .map_err(|reason| {
+                let key = if reason.starts_with("archive_page_size") {
+                    key("archive_page_size")
+                } else {
+                    key("archive")
+                };
+                invalid(key, reason)
+            })
+        })
+        .transpose()?;
+    if archive.is_none() && s.archive_page_size.is_some() {
+        return Err(invalid(
+            key("archive_page_size"),
+            "is used only with `archive` (the archive's URL template)",
+        ));
+    }
     Ok(SourceConfig {
         name,
         url,
+        label,
+        archive,
         kind: s.kind.unwrap_or(SourceKind::Html),
         interval: Duration::from_secs(interval_secs),
         user_agent,

@@ -11,6 +11,7 @@ mod extraction;
 mod fanout;
 mod fetch;
 mod flood;
+mod reading;
 mod realworld;
 mod search;
 mod secrets;

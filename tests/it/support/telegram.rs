@@ -22,6 +22,8 @@ pub struct Sent {
     pub chat_id: i64,
     pub text: String,
     pub parse_mode: Option<String>,
+    /// `link_preview_options.is_disabled` as sent (`None`: not sent).
+    pub preview_disabled: Option<bool>,
 }
 
 /// A scripted failure for the next sendMessage to a chat.
@@ -348,6 +350,7 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             }
             let text = params["text"].as_str().unwrap_or("").to_string();
             let parse_mode = params["parse_mode"].as_str().map(str::to_string);
+            let preview_disabled = params["link_preview_options"]["is_disabled"].as_bool();
             let mut st = state.lock().unwrap();
             let message_id = st.next_message_id;
             st.next_message_id += 1;
@@ -355,6 +358,7 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
                 chat_id,
                 text: text.clone(),
                 parse_mode,
+                preview_disabled,
             });
             let chat = if chat_id < 0 {
                 json!({"id": chat_id, "type": "group", "title": "Test group"})
