@@ -1,4 +1,4 @@
-//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config]`,
+//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | backfill [SOURCE] [--pages N]]`,
 //! parsed by clap (help, version and usage errors come from there), and logging set-up.
 
 use std::io::IsTerminal;
@@ -83,6 +83,24 @@ pub enum Command {
     },
     /// Validate the configuration and print the effective values (never the token)
     CheckConfig,
+    /// Read sources' archive pages and record every release silently
+    ///
+    /// For the history in /latest and /search. One request a second; nothing
+    /// is pushed. Starts at page 1 of a source never read (page 2 once the bot
+    /// has read it), and stops at the first page with nothing new once a page
+    /// has brought something new, at the archive's end, or after --pages.
+    /// Needs the data directory: stop the running bot first.
+    #[command(verbatim_doc_comment)]
+    Backfill {
+        /// A source with an `archive` URL template (default: every such source)
+        source: Option<String>,
+        /// Read at most N pages of each source (default 1000)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=crate::backfill::MAX_PAGES as i64))]
+        pages: Option<u32>,
+        /// Milliseconds between requests; shorter than the default only for tests
+        #[arg(long, hide = true, default_value_t = crate::backfill::PACE.as_millis() as u64)]
+        pace_ms: u64,
+    },
 }
 
 impl Cli {
@@ -127,6 +145,22 @@ impl Cli {
                 if report.items == 0 {
                     anyhow::bail!("no items found in {target}");
                 }
+                Ok(())
+            }
+            Command::Backfill {
+                source,
+                pages,
+                pace_ms,
+            } => {
+                init_logging("warn");
+                let config = Config::load(config.as_deref())?;
+                let options = crate::backfill::Options {
+                    source,
+                    pages,
+                    pace: std::time::Duration::from_millis(pace_ms),
+                };
+                let summary = runtime()?.block_on(crate::backfill::run(&config, &options))?;
+                print!("{summary}");
                 Ok(())
             }
             Command::Run => {

@@ -41,10 +41,12 @@
 //! - [`shutdown`] — how every long-running part hears that it should stop.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
 //! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
-//! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`) and logging set-up.
+//! - [`backfill`] — reads a source's archive pages and records the history silently.
+//! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`, `backfill`) and logging set-up.
 
 pub mod alerts;
 pub mod app;
+pub mod backfill;
 pub mod check_source;
 pub mod cli;
 pub mod clock;

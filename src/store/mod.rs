@@ -49,7 +49,7 @@ use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use fanout_log::FanOutLog;
-pub use items::{PollOutcome, PollPolicy, StoredItem};
+pub use items::{ArchiveOutcome, PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
 pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
 pub use search::{Hits, IndexSize, ReleasePage, SearchIndex, SearchResults};

@@ -107,7 +107,7 @@ fn unknown_commands_and_flags_are_usage_errors_that_name_them() {
     }
 }
 
-const COMMANDS: [&str; 4] = ["run", "preview", "check-source", "check-config"];
+const COMMANDS: [&str; 5] = ["run", "preview", "check-source", "check-config", "backfill"];
 
 #[test]
 fn help_lists_the_commands_and_the_environment_but_no_values() {

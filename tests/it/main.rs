@@ -1,6 +1,7 @@
 //! Integration tests: one binary, modules by topic. Nothing here reaches the
 //! internet: Telegram and the site are fakes on loopback owned by the tests.
 
+mod backfill;
 mod cli;
 mod clocks;
 mod crash;
