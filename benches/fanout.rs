@@ -23,6 +23,8 @@
 #[path = "../tests/it/support/http.rs"]
 #[allow(dead_code)]
 mod http;
+#[path = "support/machine.rs"]
+mod machine;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -59,7 +61,7 @@ fn main() {
 }
 
 async fn run() {
-    print_machine();
+    machine::print_machine();
     let sizes: Vec<usize> = std::env::var("BENCH_SUBSCRIBERS")
         .unwrap_or_else(|_| "10000,100000".into())
         .split(',')
@@ -109,20 +111,6 @@ async fn strict(n: usize, per_second: usize, throttle: bool) {
         telegram.too_many.load(Ordering::SeqCst),
         longest.as_secs_f64()
     );
-}
-
-fn print_machine() {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("machine: {cpu}, {cores} cores");
 }
 
 /// Fans one release out to `n` subscribers with limits off, then sends the same

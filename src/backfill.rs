@@ -64,7 +64,9 @@ pub enum WalkEnd {
 /// What a walk over one source's archive did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalkReport {
+    /// The source's name.
     pub source: String,
+    /// The page the walk began at (1, or 2 when the live poller owns page 1).
     pub first_page: u32,
     /// Pages read (a page that ended the walk by repeating the one before included).
     pub pages: u32,
@@ -74,12 +76,14 @@ pub struct WalkReport {
     pub new_here: usize,
     /// Releases this source had listed before.
     pub known: usize,
+    /// Why it stopped.
     pub end: WalkEnd,
 }
 
 /// Reads one archive page: its releases in page order (the network in the
 /// bot, a table in tests).
 pub trait PageReader {
+    /// Archive page `page` (1 for the newest).
     fn read(&mut self, page: u32) -> impl Future<Output = anyhow::Result<Vec<Item>>>;
 }
 
@@ -91,6 +95,7 @@ pub struct Pacer {
 }
 
 impl Pacer {
+    /// Requests at least `every` apart.
     pub fn new(every: Duration) -> Pacer {
         Pacer { every, last: None }
     }

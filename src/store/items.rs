@@ -143,24 +143,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<PollOutcome, StoreError> {
         let ordered = oldest_first(items);
-        let (outcome, written) = (&self.items, &self.by_date, &self.outbox, &self.meta)
-            .transaction(|(items_t, by_date_t, outbox_t, meta_t)| {
-                let trees = PollTrees {
-                    items: items_t,
-                    by_date: by_date_t,
-                    outbox: outbox_t,
-                    meta: meta_t,
-                };
-                let mut read = ReadInProgress::begin(trees, source, policy, now)?;
-                read.judge_flood(&ordered)?;
-                for item in &ordered {
-                    read.record(item)?;
-                }
-                read.finish(items.len())
-            })?;
-        self.commit().await?;
-        self.reindex(written.iter().map(String::as_str));
-        Ok(outcome)
+        self.record_read(source, policy, now, |read| {
+            read.judge_flood(&ordered)?;
+            for item in &ordered {
+                read.record(item)?;
+            }
+            read.finish(items.len())
+        })
+        .await
     }
 
     /// Records one page of `source`'s archive, silently: its releases are
@@ -181,35 +171,51 @@ impl Store {
     ) -> Result<ArchiveOutcome, StoreError> {
         let ordered = oldest_first(items);
         let undated_at = place_undated(items);
-        let (outcome, written) = (&self.items, &self.by_date, &self.outbox, &self.meta)
-            .transaction(|(items_t, by_date_t, outbox_t, meta_t)| {
-                let trees = PollTrees {
-                    items: items_t,
-                    by_date: by_date_t,
-                    outbox: outbox_t,
-                    meta: meta_t,
-                };
-                let policy = PollPolicy::unguarded();
-                let mut read = ReadInProgress::begin(trees, source, &policy, now)?;
-                read.silent = true;
-                read.undated_at = undated_at.clone();
-                let mut outcome = ArchiveOutcome::default();
-                for item in &ordered {
-                    match read.stored(&item.id)? {
-                        None => outcome.new += 1,
-                        Some(known) if known.listed_on(source) => outcome.known += 1,
-                        Some(_) => outcome.new_here += 1,
-                    }
-                    read.record(item)?;
+        self.record_read(source, &PollPolicy::unguarded(), now, |read| {
+            read.silent = true;
+            read.undated_at = undated_at.clone();
+            let mut outcome = ArchiveOutcome::default();
+            for item in &ordered {
+                match read.stored(&item.id)? {
+                    None => outcome.new += 1,
+                    Some(known) if known.listed_on(source) => outcome.known += 1,
+                    Some(_) => outcome.new_here += 1,
                 }
-                read.trees
-                    .meta
-                    .insert(NEXT_SEQ, &read.next_seq.to_be_bytes())?;
-                Ok((outcome, std::mem::take(&mut read.written)))
+                read.record(item)?;
+            }
+            read.trees
+                .meta
+                .insert(NEXT_SEQ, &read.next_seq.to_be_bytes())?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    /// Runs `body` over one read of `source` inside the transaction that
+    /// records it (sled may run it more than once), then makes it durable and
+    /// brings the search index up to date with what it wrote.
+    async fn record_read<T>(
+        &self,
+        source: &str,
+        policy: &PollPolicy,
+        now: DateTime<Utc>,
+        body: impl Fn(&mut ReadInProgress<'_>) -> TxResult<T>,
+    ) -> Result<T, StoreError> {
+        let (result, written) = (&self.items, &self.by_date, &self.outbox, &self.meta)
+            .transaction(|(items, by_date, outbox, meta)| {
+                let trees = PollTrees {
+                    items,
+                    by_date,
+                    outbox,
+                    meta,
+                };
+                let mut read = ReadInProgress::begin(trees, source, policy, now)?;
+                let result = body(&mut read)?;
+                Ok((result, std::mem::take(&mut read.written)))
             })?;
         self.commit().await?;
         self.reindex(written.iter().map(String::as_str));
-        Ok(outcome)
+        Ok(result)
     }
 
     /// One stored release by id.
@@ -437,9 +443,8 @@ impl<'a> ReadInProgress<'a> {
         Ok(())
     }
 
-    /// Saves the counters and the source's read state; the read's outcome and
-    /// the ids written.
-    fn finish(self, items_on_page: usize) -> TxResult<(PollOutcome, Vec<String>)> {
+    /// Saves the counters and the source's read state; the read's outcome.
+    fn finish(&mut self, items_on_page: usize) -> TxResult<PollOutcome> {
         let meta = self.trees.meta;
         meta.insert(NEXT_SEQ, &self.next_seq.to_be_bytes())?;
         meta.insert(primed_key(self.source), &self.now.timestamp().to_be_bytes())?;
@@ -447,7 +452,7 @@ impl<'a> ReadInProgress<'a> {
             item_count_key(self.source),
             &(items_on_page as u64).to_be_bytes(),
         )?;
-        Ok((self.outcome, self.written))
+        Ok(std::mem::take(&mut self.outcome))
     }
 }
 

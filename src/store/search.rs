@@ -25,11 +25,12 @@ use crate::source::MAX_TEXT_CHARS;
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
 /// the `by_date` key (twice), and the nodes of the two maps — an estimate
 /// checked against the process's RSS in the search benchmark.
-pub const ENTRY_OVERHEAD: usize = 160;
+pub const ENTRY_OVERHEAD: usize = 240;
 
 /// Some releases, newest first, and where they sit in the whole list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReleasePage {
+    /// Newest first by the site's date.
     pub items: Vec<StoredItem>,
     /// How many newer releases come before this page (0: it starts at the newest).
     pub offset: usize,
@@ -47,13 +48,16 @@ impl ReleasePage {
 /// A page of search results, and how many releases match in all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchResults {
+    /// The page asked for.
     pub page: ReleasePage,
+    /// How many releases match in all.
     pub total: usize,
 }
 
 /// How much the search index holds (for benchmarks and operators).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexSize {
+    /// Releases indexed.
     pub releases: usize,
     /// Bytes of words held, plus [`ENTRY_OVERHEAD`] per release.
     pub bytes: usize,
@@ -62,7 +66,9 @@ pub struct IndexSize {
 /// The ids a query matched on one page, and how many match in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hits {
+    /// The page's releases, newest first.
     pub ids: Vec<Arc<str>>,
+    /// How many releases match in all.
     pub total: usize,
 }
 
