@@ -25,6 +25,8 @@ mod proc_stats;
 #[path = "../tests/it/support/http.rs"]
 #[allow(dead_code)]
 mod http;
+#[path = "support/machine.rs"]
+mod machine;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -65,7 +67,7 @@ fn main() {
 }
 
 async fn run() {
-    print_machine();
+    machine::print_machine();
     let sizes: Vec<usize> = std::env::var("BENCH_SUBSCRIBERS")
         .unwrap_or_else(|_| "10000,100000".into())
         .split(',')
@@ -115,20 +117,6 @@ async fn strict(n: usize, per_second: usize, throttle: bool) {
         telegram.too_many.load(Ordering::SeqCst),
         longest.as_secs_f64()
     );
-}
-
-fn print_machine() {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("machine: {cpu}, {cores} cores");
 }
 
 /// Fans one release out to `n` subscribers with limits off, then sends the same
@@ -317,12 +305,12 @@ async fn bare_loop(api: &str, n: usize) -> Duration {
     let client = reqwest::Client::new();
     let url = format!("{api}/bot{TOKEN}/sendMessage");
     // The same text the bot sends for the bench site's new release.
-    let text = "🆕 <b>Embassy statement number 11</b>\n<i>12.05.2022</i>\nA lead paragraph for statement 11, long enough to count as a lead.\n<a href=\"http://127.0.0.1/fnapr/9011\">Read on the site</a>";
+    let text = "🆕 <a href=\"http://127.0.0.1/fnapr/9011\"><b>Embassy statement number 11</b></a>\n<i>12.05.2022</i> · bench\n\nA lead paragraph for statement 11, long enough to count as a lead.";
     let started = Instant::now();
     let mut requests = futures::stream::iter(1..=n as i64)
         .map(|chat| {
             let body = json!({"chat_id": chat, "text": text, "parse_mode": "HTML",
-                "link_preview_options": {"is_disabled": true}})
+                "link_preview_options": {"is_disabled": false}})
             .to_string();
             let request = client
                 .post(&url)

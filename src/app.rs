@@ -21,6 +21,7 @@ use crate::conversations::{Conversations, Limits};
 use crate::delivery::Delivery;
 use crate::limiter::Limiter;
 use crate::lookup::HttpLookup;
+use crate::render::SourceLabels;
 use crate::sender::HttpMessenger;
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
@@ -117,10 +118,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let delivery = Delivery::new(
         store.clone(),
-        messenger,
+        messenger.with_link_preview(config.telegram.link_preview.push),
         limiter.clone(),
         config.telegram.send_concurrency,
-    );
+    )
+    .with_source_labels(SourceLabels::from_config(&config));
     // Pushes journaled before a restart go out now.
     wake.notify_one();
     workers.spawn(delivery.run(wake.clone(), shutdown.clone()));

@@ -1,4 +1,4 @@
-//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | healthcheck]`,
+//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | healthcheck | backfill [SOURCE] [--pages N]]`,
 //! parsed by clap (help, version and usage errors come from there), and logging set-up.
 
 use std::io::IsTerminal;
@@ -95,6 +95,24 @@ pub enum Command {
         #[arg(long, default_value_t = 5, value_name = "SECS")]
         timeout: u64,
     },
+    /// Read sources' archive pages and record every release silently
+    ///
+    /// For the history in /latest and /search. One request a second; nothing
+    /// is pushed. Starts at page 1 of a source never read (page 2 once the bot
+    /// has read it), and stops at the first page with nothing new once a page
+    /// has brought something new, at the archive's end, or after --pages.
+    /// Needs the data directory: stop the running bot first.
+    #[command(verbatim_doc_comment)]
+    Backfill {
+        /// A source with an `archive` URL template (default: every such source)
+        source: Option<String>,
+        /// Read at most N pages of each source (default 1000)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=crate::backfill::MAX_PAGES as i64))]
+        pages: Option<u32>,
+        /// Milliseconds between requests; shorter than the default only for tests
+        #[arg(long, hide = true, default_value_t = crate::backfill::PACE.as_millis() as u64)]
+        pace_ms: u64,
+    },
 }
 
 impl Cli {
@@ -151,6 +169,22 @@ impl Cli {
                 if !healthy {
                     anyhow::bail!("the bot is not healthy");
                 }
+                Ok(())
+            }
+            Command::Backfill {
+                source,
+                pages,
+                pace_ms,
+            } => {
+                init_logging("warn");
+                let config = Config::load(config.as_deref())?;
+                let options = crate::backfill::Options {
+                    source,
+                    pages,
+                    pace: std::time::Duration::from_millis(pace_ms),
+                };
+                let summary = runtime()?.block_on(crate::backfill::run(&config, &options))?;
+                print!("{summary}");
                 Ok(())
             }
             Command::Run => {
@@ -216,11 +250,12 @@ fn init_logging(default: &str) {
 /// without credentials or secret query values).
 pub fn describe(config: &Config) -> String {
     let mut out = format!(
-        "configuration is valid\ndata_dir = {}\n",
-        config.data_dir.display()
+        "configuration is valid\ndata_dir = {}\nsite_name = {}\n",
+        config.data_dir.display(),
+        config.site_name
     );
     out.push_str(&format!(
-        "telegram: token {}, api {}, {}, throttle {} ({}/s{}, {} chats at once)\n",
+        "telegram: token {}, api {}, {}, throttle {} ({}/s{}, {} chats at once), link preview on pushes {}\n",
         if config.telegram.token.is_some() {
             "set"
         } else {
@@ -242,7 +277,12 @@ pub fn describe(config: &Config) -> String {
         } else {
             ""
         },
-        config.telegram.send_concurrency
+        config.telegram.send_concurrency,
+        if config.telegram.link_preview.push {
+            "on"
+        } else {
+            "off"
+        }
     ));
     match config.http.listen {
         Some(addr) => out.push_str(&format!(
@@ -262,15 +302,21 @@ pub fn describe(config: &Config) -> String {
     ));
     for s in &config.sources {
         out.push_str(&format!(
-            "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures\n",
+            "source `{}` \"{}\" ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures{}\n",
             s.name,
+            s.label,
             s.kind,
             if s.selectors.is_some() { ", CSS selectors" } else { "" },
             Redacted(&s.url),
             s.interval.as_secs(),
             s.max_new_items,
             s.max_age_days,
-            s.alert_after.as_secs()
+            s.alert_after.as_secs(),
+            s.archive.as_ref().map_or(String::new(), |a| format!(
+                ", archive from {} ({} a page)",
+                Redacted(&a.url(1)),
+                a.page_size()
+            ))
         ));
     }
     for c in &config.time.clocks {

@@ -40,6 +40,7 @@
 //! - [`lookup`] — `getChatMember` and `getChat`: who administers a chat, which chat a @name is.
 //! - [`ttl`] — the expiring, size-capped map behind every per-chat and per-user table.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
+//! - [`matching`] — words and phrases against a release's text (`/search`), pure.
 //! - [`redact`] — source URLs shown without credentials or secret query values.
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handlers
@@ -47,7 +48,8 @@
 //! - [`shutdown`] — how every long-running part hears that it should stop.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
 //! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
-//! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`, `healthcheck`) and logging set-up.
+//! - [`backfill`] — reads a source's archive pages and records the history silently.
+//! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`, `healthcheck`, `backfill`) and logging set-up.
 //! - [`http`] — the embedded HTTP server (off by default): health, metrics, feeds, the webhook route.
 //! - [`health`] — whether the bot is well and ready, for `/healthz`, `/readyz` and `healthcheck`.
 //! - [`metrics`] — every Prometheus metric, declared in one place; parts bump them as they work.
@@ -56,6 +58,7 @@
 
 pub mod alerts;
 pub mod app;
+pub mod backfill;
 pub mod check_source;
 pub mod cli;
 pub mod clock;
@@ -69,6 +72,7 @@ pub mod health;
 pub mod http;
 pub mod limiter;
 pub mod lookup;
+pub mod matching;
 pub mod messenger;
 pub mod metrics;
 pub mod poller;

@@ -3,6 +3,9 @@
 //! Every reply uses Telegram's HTML parse mode, so all site text passes through
 //! [`escape`]; lengths are checked in UTF-16 units, the way Telegram counts.
 
+use std::collections::HashMap;
+
+use crate::config::Config;
 use crate::source::Item;
 
 /// Telegram's limit on one message's text.
@@ -49,7 +52,7 @@ pub fn shorten(text: &str, max_chars: usize) -> String {
 }
 
 /// One release as a block of HTML: bold title, date, lead shortened to
-/// `lead_chars`, link. Used by pushes and by `/latest`.
+/// `lead_chars`, link. Used by `/latest` and `/search`.
 pub fn item_block(item: &Item, lead_chars: usize) -> String {
     let mut out = format!("<b>{}</b>", escape(&shorten(&item.title, 600)));
     if let Some(date) = item.date {
@@ -67,33 +70,110 @@ pub fn item_block(item: &Item, lead_chars: usize) -> String {
     out
 }
 
-/// The message pushed to subscribers for a new release.
-pub fn push_message(item: &Item) -> String {
-    format!("🆕 {}", item_block(item, 1200))
+/// The message pushed to subscribers for a new release, laid out like news:
+/// the title in bold as the link, the date and `source` (see
+/// [`SourceLabels::describe`]), then the lead. Telegram's preview card, when
+/// on, shows the one link: the release's page.
+pub fn push_message(item: &Item, source: &str) -> String {
+    let title = if item.title.trim().is_empty() {
+        &item.url
+    } else {
+        &item.title
+    };
+    let mut out = format!(
+        "🆕 <a href=\"{}\"><b>{}</b></a>",
+        escape(&item.url),
+        escape(&shorten(title, 600))
+    );
+    let mut byline = Vec::new();
+    if let Some(date) = item.date {
+        byline.push(format!("<i>{}</i>", date.format("%d.%m.%Y")));
+    }
+    if !source.is_empty() {
+        byline.push(escape(source));
+    }
+    if !byline.is_empty() {
+        out.push('\n');
+        out.push_str(&byline.join(" · "));
+    }
+    let lead = shorten(&item.lead, 1200);
+    if !lead.is_empty() {
+        out.push_str("\n\n");
+        out.push_str(&escape(&lead));
+    }
+    out
+}
+
+/// How messages name a release's sources for people: each source's `label`
+/// by its name.
+#[derive(Debug, Clone, Default)]
+pub struct SourceLabels(HashMap<String, String>);
+
+impl SourceLabels {
+    /// The configured sources' labels.
+    pub fn from_config(config: &Config) -> SourceLabels {
+        SourceLabels(
+            config
+                .sources
+                .iter()
+                .map(|s| (s.name.clone(), s.label.clone()))
+                .collect(),
+        )
+    }
+
+    /// The labels of `sources`, each once, in order, joined by ", "; a source
+    /// no longer configured shows its name.
+    pub fn describe<'a>(&'a self, sources: impl IntoIterator<Item = &'a str>) -> String {
+        let mut labels: Vec<&str> = Vec::new();
+        for name in sources {
+            let label = self.0.get(name).map_or(name, String::as_str);
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+        labels.join(", ")
+    }
 }
 
 /// Joins blocks under a header, shortening leads (and at worst dropping the
 /// oldest blocks) until the message fits Telegram's limit.
 pub fn fit_list(header: &str, items: &[Item]) -> String {
+    let (text, shown) = fit_blocks(header, items, 0);
+    if shown == items.len() {
+        return text;
+    }
+    let note = |shown: usize| {
+        format!(
+            "\n\n({} more not shown: ask for fewer)",
+            items.len() - shown
+        )
+    };
+    let (text, shown) = fit_blocks(header, items, utf16_len(&note(0)));
+    text + &note(shown)
+}
+
+/// Blocks under a header, leads shortened (and at worst the last blocks
+/// dropped) until the text leaves `reserve` UTF-16 units of Telegram's limit
+/// free for a line the caller adds; the text and how many blocks it holds
+/// (at least one, if there is any).
+pub fn fit_blocks(header: &str, items: &[Item], reserve: usize) -> (String, usize) {
+    let limit = MAX_MESSAGE_UTF16.saturating_sub(reserve);
     for lead_chars in [300, 160, 80, 0] {
         let text = join_blocks(header, items, lead_chars);
-        if utf16_len(&text) <= MAX_MESSAGE_UTF16 {
-            return text;
+        if utf16_len(&text) <= limit {
+            return (text, items.len());
         }
     }
     let mut shown = items.len();
     while shown > 1 {
         shown -= 1;
         let text = join_blocks(header, &items[..shown], 0);
-        let note = format!(
-            "\n\n({} more not shown: ask for fewer)",
-            items.len() - shown
-        );
-        if utf16_len(&text) + utf16_len(&note) <= MAX_MESSAGE_UTF16 {
-            return text + &note;
+        if utf16_len(&text) <= limit {
+            return (text, shown);
         }
     }
-    join_blocks(header, &items[..shown.min(1)], 0)
+    let shown = shown.min(1);
+    (join_blocks(header, &items[..shown], 0), shown)
 }
 
 fn join_blocks(header: &str, items: &[Item], lead_chars: usize) -> String {

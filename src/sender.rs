@@ -22,6 +22,8 @@ pub struct HttpMessenger {
     endpoint: reqwest::Url,
     /// Send with `allow_paid_broadcast` (`telegram.allow_paid_broadcast`).
     paid_broadcast: bool,
+    /// Whether Telegram may show a preview card of the message's first link.
+    link_preview: bool,
 }
 
 impl HttpMessenger {
@@ -45,6 +47,7 @@ impl HttpMessenger {
             client,
             endpoint,
             paid_broadcast: false,
+            link_preview: false,
         })
     }
 
@@ -54,6 +57,15 @@ impl HttpMessenger {
     pub fn paid_broadcast(mut self, paid: bool) -> HttpMessenger {
         self.paid_broadcast = paid;
         self
+    }
+
+    /// The same messenger (one connection pool) for a kind of message that
+    /// shows link previews, or not (`telegram.link_preview`); off by default.
+    pub fn with_link_preview(&self, show: bool) -> HttpMessenger {
+        HttpMessenger {
+            link_preview: show,
+            ..self.clone()
+        }
     }
 }
 
@@ -70,7 +82,9 @@ impl Messenger for HttpMessenger {
             message_thread_id: thread,
             text: &text,
             parse_mode: (format == Format::Html).then_some("HTML"),
-            link_preview_options: LinkPreview { is_disabled: true },
+            link_preview_options: LinkPreview {
+                is_disabled: !self.link_preview,
+            },
             allow_paid_broadcast: self.paid_broadcast,
         })
         .map_err(|e| SendError::Rejected(format!("cannot encode the message: {e}")))?;
@@ -131,7 +145,7 @@ struct SendMessage<'a> {
     allow_paid_broadcast: bool,
 }
 
-/// Pushes link to the site; a preview card would only repeat the text.
+/// Telegram's `link_preview_options`, as much of it as we set.
 #[derive(Serialize)]
 struct LinkPreview {
     is_disabled: bool,

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod counters;
 pub mod help;
 pub mod latest;
+pub mod search;
 pub mod sources;
 pub mod status;
 pub mod subscribe;
@@ -103,6 +104,8 @@ pub enum Command {
     Start,
     Help,
     Latest(usize),
+    /// Stored releases whose title and lead match, newest first.
+    Search(crate::matching::Query),
     /// Every source (`None`) or one, by the name as typed (lowercased; checked
     /// against the config when run, since parsing does not know it); for this
     /// chat, or for a channel named in a private chat.
@@ -159,6 +162,10 @@ pub fn menu(config: &Config) -> Vec<(&'static str, String)> {
     };
     vec![
         ("latest", "Newest releases: /latest [n], n up to 20".into()),
+        (
+            "search",
+            "Find releases: /search words or \"a phrase\"".into(),
+        ),
         (
             "subscribe",
             "Get new releases: /subscribe [source], all by default".into(),
@@ -259,6 +266,12 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
                 },
             }
         }
+        "search" => match crate::matching::Query::parse(args) {
+            Ok(query) => Parsed::Command(Command::Search(query)),
+            Err(_) => Parsed::BadArgs {
+                usage: search::USAGE,
+            },
+        },
         "subscribe" => subscription_args(args).map_or(
             Parsed::BadArgs {
                 usage: SUBSCRIBE_USAGE,
@@ -365,6 +378,7 @@ pub async fn execute(
         },
         Command::Sources => sources::reply(ctx, origin.target(), origin.is_operator(&ctx.config))?,
         Command::Subscriptions => subscriptions::reply(ctx, origin)?,
+        Command::Search(query) => search::reply(&ctx.store, &query)?,
         Command::Time => time::reply(now, &ctx.config.time),
         Command::Counters => counters::reply(now, &ctx.config.counters),
         Command::Contact => contact::reply(ctx.store.contacts()?, &ctx.config.contact),
@@ -528,6 +542,23 @@ mod tests {
             assert!(matches!(p(bad), Parsed::BadArgs { .. }), "{bad}");
         }
         assert_eq!(p("/subscriptions"), Parsed::Command(Command::Subscriptions));
+        assert_eq!(
+            p("/search visa “visa centre”"),
+            Parsed::Command(Command::Search(
+                crate::matching::Query::parse("visa \"visa centre\"").unwrap()
+            ))
+        );
+        for bad in ["/search", "/search  ?! ", "/search -visa"] {
+            assert_eq!(
+                p(bad),
+                Parsed::BadArgs {
+                    usage: search::USAGE
+                },
+                "{bad}"
+            );
+        }
+        let too_long = format!("/search {}", "visa ".repeat(50));
+        assert!(matches!(p(&too_long), Parsed::BadArgs { .. }));
         assert_eq!(p("/sources"), Parsed::Command(Command::Sources));
         assert!(matches!(p("/sources all"), Parsed::BadArgs { .. }));
     }

@@ -2,18 +2,42 @@
 
 /// The embassy's home page, watched (with its two lists) when no source is configured.
 pub const DEFAULT_SOURCE_URL: &str = "https://www.rusemb.org.uk/";
+/// What `/start` calls the site when no source is configured.
+pub const DEFAULT_SITE_NAME: &str = "the Embassy of the Russian Federation in the UK";
+
+/// One of the sources watched when none is configured.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinSource {
+    pub name: &'static str,
+    pub url: &'static str,
+    /// How pushes and `/start` name it.
+    pub label: &'static str,
+    /// Its older list pages (`sources[].archive`), for `backfill`.
+    pub archive: Option<&'static str>,
+}
+
 /// The built-in sources: the home page, the press archive and "Embassy informs".
-/// The lists' odd paths (a literal `&` right after the path, no `?`) are the site's own.
-pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
-    ("home", DEFAULT_SOURCE_URL),
-    (
-        "press",
-        "https://www.rusemb.org.uk/apress_arh/&start=1&ps=10&ppp=15",
-    ),
-    (
-        "informs",
-        "https://www.rusemb.org.uk/newarh/&start=1&ps=10&ppp=15",
-    ),
+/// The lists' odd paths (a literal `&` right after the path, no `?`) are the
+/// site's own; their pages go on at `start` = 11, 21, … (DESIGN.md).
+pub const DEFAULT_SOURCES: &[BuiltinSource] = &[
+    BuiltinSource {
+        name: "home",
+        url: DEFAULT_SOURCE_URL,
+        label: "Home page",
+        archive: None,
+    },
+    BuiltinSource {
+        name: "press",
+        url: "https://www.rusemb.org.uk/apress_arh/&start=1&ps=10&ppp=15",
+        label: "Press releases",
+        archive: Some("https://www.rusemb.org.uk/apress_arh/&start={start}&ps=10&ppp=15"),
+    },
+    BuiltinSource {
+        name: "informs",
+        url: "https://www.rusemb.org.uk/newarh/&start=1&ps=10&ppp=15",
+        label: "Embassy informs",
+        archive: Some("https://www.rusemb.org.uk/newarh/&start={start}&ps=10&ppp=15"),
+    },
 ];
 /// Release links on the embassy site: press releases, articles, ambassador's articles.
 pub const DEFAULT_LINK_PATTERNS: &[&str] =
@@ -37,6 +61,8 @@ pub(super) const MAX_PAID_MESSAGES_PER_SEC: f64 = 1_000.0;
 pub(super) const DEFAULT_FEED_ENTRIES: usize = 50;
 pub(super) const MAX_FEED_ENTRIES: usize = 500;
 pub(super) const DEFAULT_TELEGRAM_SILENCE_SECS: u64 = 300;
+/// Longest `site_name` and `sources[].label`: they head messages.
+pub(super) const MAX_DISPLAY_NAME: usize = 100;
 pub(super) const DEFAULT_USER_AGENT: &str = concat!("embassy-bot/", env!("CARGO_PKG_VERSION"));
 pub(super) const SALISBURY: &str = "{days} days have passed since the Salisbury incident - no credible information or response from the British authorities";
 pub(super) const GLUSHKOV: &str = "{days} days have passed since the death of Nikolay Glushkov on British soil - no credible information or response from the British authorities";

@@ -4,6 +4,7 @@
 //! the fallback contact — lives here, so the same binary can watch another site.
 //! [`Config::default`] is the embassy, so the bot runs with no file at all.
 
+mod archive;
 mod defaults;
 mod raw;
 mod toml_error;
@@ -22,7 +23,10 @@ use url::Url;
 use raw::RawConfig;
 use toml_error::toml_error;
 
-pub use defaults::{DEFAULT_LINK_PATTERNS, DEFAULT_SOURCE_URL, DEFAULT_SOURCES};
+pub use archive::{ArchiveTemplate, DEFAULT_ARCHIVE_PAGE_SIZE, MAX_ARCHIVE_PAGE_SIZE};
+pub use defaults::{
+    BuiltinSource, DEFAULT_LINK_PATTERNS, DEFAULT_SITE_NAME, DEFAULT_SOURCE_URL, DEFAULT_SOURCES,
+};
 pub use validate::{MAX_SOURCE_NAME, is_valid_source_name};
 
 /// Environment variable holding the bot token; wins over the file so secrets
@@ -90,6 +94,9 @@ pub struct Config {
     /// How many commands a user may send per minute, over all chats
     /// (`commands.per_user_per_minute`); the rest go unanswered.
     pub commands_per_user_per_minute: u32,
+    /// What `/start` calls the watched site, once ("the Embassy of the Russian
+    /// Federation in the UK"); by default the sources' hosts when they are configured.
+    pub site_name: String,
     pub telegram: TelegramConfig,
     pub sources: Vec<SourceConfig>,
     pub time: TimeConfig,
@@ -170,6 +177,18 @@ pub struct TelegramConfig {
     pub allow_paid_broadcast: bool,
     /// Telegram posts updates here (webhook mode) instead of the bot long-polling.
     pub webhook_url: Option<Url>,
+    /// Which kinds of message show a preview card of their link.
+    pub link_preview: LinkPreviews,
+}
+
+/// Whether Telegram shows a preview card under a message's first link, per
+/// kind of message (`[telegram.link_preview]`, a key per kind). A push is one
+/// release, so its card is the release's page; a message listing many
+/// releases would preview only the first, so lists go without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkPreviews {
+    /// A push of one release (`link_preview.push`, default on).
+    pub push: bool,
 }
 
 impl TelegramConfig {
@@ -191,6 +210,7 @@ impl std::fmt::Debug for TelegramConfig {
             .field("send_concurrency", &self.send_concurrency)
             .field("allow_paid_broadcast", &self.allow_paid_broadcast)
             .field("webhook_url", &self.webhook_url)
+            .field("link_preview", &self.link_preview)
             .finish()
     }
 }
@@ -202,6 +222,10 @@ pub struct SourceConfig {
     /// database and typed by users in `/subscribe <name>`, hence the strict shape.
     pub name: String,
     pub url: Url,
+    /// How pushes and `/start` name the source for people ("Press releases").
+    pub label: String,
+    /// Its older list pages, page by page, for `backfill`.
+    pub archive: Option<ArchiveTemplate>,
     /// How the body is read: an HTML page or a feed.
     pub kind: SourceKind,
     pub interval: Duration,

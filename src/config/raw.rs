@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::SourceKind;
+use super::defaults::BuiltinSource;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,6 +16,7 @@ pub(super) struct RawConfig {
     pub(super) admin_users: Option<Vec<i64>>,
     pub(super) groups: Option<RawGroups>,
     pub(super) commands: Option<RawCommands>,
+    pub(super) site_name: Option<String>,
     pub(super) telegram: Option<RawTelegram>,
     pub(super) sources: Option<Vec<RawSource>>,
     pub(super) time: Option<RawTime>,
@@ -46,6 +48,14 @@ pub(super) struct RawTelegram {
     pub(super) send_concurrency: Option<usize>,
     pub(super) allow_paid_broadcast: Option<bool>,
     pub(super) webhook_url: Option<String>,
+    pub(super) link_preview: Option<RawLinkPreview>,
+}
+
+/// `[telegram.link_preview]`: one key per kind of message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLinkPreview {
+    pub(super) push: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,13 +86,16 @@ pub(super) struct RawSource {
     pub(super) time_zone: Option<String>,
     pub(super) max_items: Option<usize>,
     pub(super) tracking_params: Option<Vec<String>>,
+    pub(super) label: Option<String>,
+    pub(super) archive: Option<String>,
+    pub(super) archive_page_size: Option<u32>,
 }
 
 impl RawSource {
-    pub(super) fn at(name: &str, url: &str) -> RawSource {
+    pub(super) fn builtin(source: &BuiltinSource) -> RawSource {
         RawSource {
-            name: Some(name.into()),
-            url: url.into(),
+            name: Some(source.name.into()),
+            url: source.url.into(),
             kind: None,
             interval_secs: None,
             user_agent: None,
@@ -98,6 +111,9 @@ impl RawSource {
             time_zone: Some("Europe/Moscow".into()),
             max_items: None,
             tracking_params: None,
+            label: Some(source.label.into()),
+            archive: source.archive.map(str::to_string),
+            archive_page_size: None,
         }
     }
 }

@@ -82,12 +82,10 @@ impl Config {
             ));
         }
 
-        let raw_sources = raw.sources.unwrap_or_else(|| {
-            DEFAULT_SOURCES
-                .iter()
-                .map(|(name, url)| RawSource::at(name, url))
-                .collect()
-        });
+        let builtin_sources = raw.sources.is_none();
+        let raw_sources = raw
+            .sources
+            .unwrap_or_else(|| DEFAULT_SOURCES.iter().map(RawSource::builtin).collect());
         if raw_sources.is_empty() {
             return Err(invalid("sources", "list at least one source to watch"));
         }
@@ -108,6 +106,22 @@ impl Config {
             }
             sources.push(source);
         }
+
+        let site_name = match raw.site_name {
+            Some(name) => display_name("site_name", name)?,
+            None if builtin_sources => DEFAULT_SITE_NAME.to_string(),
+            None => {
+                // Each host once, in the order the sources name them.
+                let mut hosts: Vec<&str> = Vec::new();
+                for s in &sources {
+                    let host = s.url.host_str().unwrap_or(s.url.as_str());
+                    if !hosts.contains(&host) {
+                        hosts.push(host);
+                    }
+                }
+                hosts.join(", ")
+            }
+        };
 
         let time = raw.time.unwrap_or_default();
         let date_zone = parse_zone(
@@ -239,11 +253,13 @@ impl Config {
             ));
         }
 
+        let link_preview = telegram.link_preview.unwrap_or_default();
         Ok(Config {
             data_dir,
             operators,
             groups,
             commands_per_user_per_minute,
+            site_name,
             telegram: TelegramConfig {
                 token,
                 api_url,
@@ -253,6 +269,9 @@ impl Config {
                 send_concurrency,
                 allow_paid_broadcast,
                 webhook_url,
+                link_preview: LinkPreviews {
+                    push: link_preview.push.unwrap_or(true),
+                },
             },
             sources,
             time: TimeConfig { date_zone, clocks },
@@ -261,6 +280,19 @@ impl Config {
             http,
         })
     }
+}
+
+/// A name shown to people (`site_name`, `sources[].label`): one line, not empty, not long.
+fn display_name(key: &str, name: String) -> Result<String, ConfigError> {
+    let name = name.trim().to_string();
+    if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME || name.contains(char::is_control)
+    {
+        return Err(invalid(
+            key,
+            format!("must be 1 to {MAX_DISPLAY_NAME} characters on one line"),
+        ));
+    }
+    Ok(name)
 }
 
 /// The longest source name: it is typed in `/subscribe <name>`.
@@ -403,9 +435,38 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
             ));
         }
     }
+    let label = match s.label {
+        Some(label) => display_name(&key("label"), label)?,
+        None => name.clone(),
+    };
+    let archive = s
+        .archive
+        .map(|template| {
+            ArchiveTemplate::new(
+                &template,
+                s.archive_page_size.unwrap_or(DEFAULT_ARCHIVE_PAGE_SIZE),
+            )
+            .map_err(|reason| {
+                let key = if reason.starts_with("archive_page_size") {
+                    key("archive_page_size")
+                } else {
+                    key("archive")
+                };
+                invalid(key, reason)
+            })
+        })
+        .transpose()?;
+    if archive.is_none() && s.archive_page_size.is_some() {
+        return Err(invalid(
+            key("archive_page_size"),
+            "is used only with `archive` (the archive's URL template)",
+        ));
+    }
     Ok(SourceConfig {
         name,
         url,
+        label,
+        archive,
         kind: s.kind.unwrap_or(SourceKind::Html),
         interval: Duration::from_secs(interval_secs),
         user_agent,

@@ -39,6 +39,7 @@ pub use fanout::{FanOut, FanOutPage, FanOutStep, WalkedRelease};
 
 use crate::limiter::{Backoff, Limiter};
 use crate::messenger::Messenger;
+use crate::render::SourceLabels;
 use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 use push::{Job, RenderCache, Served};
@@ -98,6 +99,8 @@ pub struct Delivery<M> {
     concurrency: usize,
     fan_out: FanOut,
     render_cache: Arc<RenderCache>,
+    /// How pushes name their sources.
+    labels: Arc<SourceLabels>,
 }
 
 /// What the loop has done: in all, and since it was last idle (logged then).
@@ -121,7 +124,14 @@ impl<M: Messenger> Delivery<M> {
             backoff: Arc::default(),
             concurrency,
             render_cache: Arc::default(),
+            labels: Arc::default(),
         }
+    }
+
+    /// Pushes name their sources by these labels (by default, by their names).
+    pub fn with_source_labels(mut self, labels: SourceLabels) -> Self {
+        self.labels = Arc::new(labels);
+        self
     }
 
     /// Runs until shutdown. Work never waits for a pass to end: a new release

@@ -63,7 +63,7 @@ impl<M: Messenger> Delivery<M> {
             return Ok(None);
         };
         let rendered = Arc::new(Rendered {
-            html: push_message(&stored.item),
+            html: push_message(&stored.item, &self.labels.describe(stored.sources())),
             sources: stored.sources().map(str::to_string).collect(),
         });
         let mut cache = self.render_cache.lock();

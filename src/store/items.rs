@@ -1,7 +1,7 @@
 //! Releases as the sources show them, and recording one read of a source:
 //! new releases are stored and queued in the outbox in one transaction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -65,6 +65,24 @@ pub struct PollOutcome {
     pub too_old: usize,
 }
 
+/// What recording one page of a source's archive changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArchiveOutcome {
+    /// Releases the store did not have.
+    pub new: usize,
+    /// Releases stored before from another source, listed on this one for the first time.
+    pub new_here: usize,
+    /// Releases this source had listed before.
+    pub known: usize,
+}
+
+impl ArchiveOutcome {
+    /// Whether the page told the store anything about this source it did not know.
+    pub fn anything_new(&self) -> bool {
+        self.new + self.new_here > 0
+    }
+}
+
 /// The flood guard one read is recorded under, decided inside the same
 /// transaction that records the releases, so what is queued always matches
 /// what the store knew at that instant.
@@ -125,24 +143,79 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<PollOutcome, StoreError> {
         let ordered = oldest_first(items);
-        let outcome = (&self.items, &self.by_date, &self.outbox, &self.meta).transaction(
-            |(items_t, by_date_t, outbox_t, meta_t)| {
+        self.record_read(source, policy, now, |read| {
+            read.judge_flood(&ordered)?;
+            for item in &ordered {
+                read.record(item)?;
+            }
+            read.finish(items.len())
+        })
+        .await
+    }
+
+    /// Records one page of `source`'s archive, silently: its releases are
+    /// stored (or their edits taken) like a read's, but nothing is queued for
+    /// anyone, and the source's read state — whether it was ever read, how
+    /// many releases its page showed, which the poller's first-read rule and
+    /// emptied-page alert rely on — is left to the live poller. A release
+    /// another source had is marked as listed here too, so the live poller
+    /// does not take it for news later. `items` is in page order (newest
+    /// first); an undated new release is placed at the date of its nearest
+    /// dated neighbour on the page (the one after it, else before it), since
+    /// when we first saw it says nothing about its age.
+    pub async fn record_archive(
+        &self,
+        source: &str,
+        items: &[Item],
+        now: DateTime<Utc>,
+    ) -> Result<ArchiveOutcome, StoreError> {
+        let ordered = oldest_first(items);
+        let undated_at = place_undated(items);
+        self.record_read(source, &PollPolicy::unguarded(), now, |read| {
+            read.silent = true;
+            read.undated_at = undated_at.clone();
+            let mut outcome = ArchiveOutcome::default();
+            for item in &ordered {
+                match read.stored(&item.id)? {
+                    None => outcome.new += 1,
+                    Some(known) if known.listed_on(source) => outcome.known += 1,
+                    Some(_) => outcome.new_here += 1,
+                }
+                read.record(item)?;
+            }
+            read.trees
+                .meta
+                .insert(NEXT_SEQ, &read.next_seq.to_be_bytes())?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    /// Runs `body` over one read of `source` inside the transaction that
+    /// records it (sled may run it more than once), then makes it durable and
+    /// brings the search index up to date with what it wrote.
+    async fn record_read<T>(
+        &self,
+        source: &str,
+        policy: &PollPolicy,
+        now: DateTime<Utc>,
+        body: impl Fn(&mut ReadInProgress<'_>) -> TxResult<T>,
+    ) -> Result<T, StoreError> {
+        let (result, written) = (&self.items, &self.by_date, &self.outbox, &self.meta)
+            .transaction(|(items, by_date, outbox, meta)| {
                 let trees = PollTrees {
-                    items: items_t,
-                    by_date: by_date_t,
-                    outbox: outbox_t,
-                    meta: meta_t,
+                    items,
+                    by_date,
+                    outbox,
+                    meta,
                 };
                 let mut read = ReadInProgress::begin(trees, source, policy, now)?;
-                read.judge_flood(&ordered)?;
-                for item in &ordered {
-                    read.record(item)?;
-                }
-                read.finish(items.len())
-            },
-        )?;
+                let result = body(&mut read)?;
+                Ok((result, std::mem::take(&mut read.written)))
+            })?;
         self.commit().await?;
-        Ok(outcome)
+        self.reindex(written.iter().map(String::as_str));
+        Ok(result)
     }
 
     /// One stored release by id.
@@ -155,7 +228,7 @@ impl Store {
 
     /// The newest `n` releases by the site's date, newest first.
     pub fn latest(&self, n: usize) -> Result<Vec<StoredItem>, StoreError> {
-        self.latest_matching(n, |_| true)
+        Ok(self.latest_page(0, n)?.items)
     }
 
     /// The newest `n` releases for which `wanted` holds (a source's feed),
@@ -187,6 +260,25 @@ impl Store {
     }
 }
 
+/// When each undated release of a page (in page order) should count as first
+/// seen: midnight UTC of its nearest dated neighbour, the older one (after it)
+/// first. Releases with no dated neighbour are left out (they count as seen now).
+fn place_undated(items: &[Item]) -> HashMap<String, i64> {
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
+    let mut out = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if item.date.is_some() {
+            continue;
+        }
+        let after = items[i + 1..].iter().find_map(|o| o.date);
+        let before = items[..i].iter().rev().find_map(|o| o.date);
+        if let Some(at) = after.or(before).and_then(midnight) {
+            out.insert(item.id.clone(), at);
+        }
+    }
+    out
+}
+
 /// Oldest first: reverse page order, then by date (undated ones count as newest).
 fn oldest_first(items: &[Item]) -> Vec<&Item> {
     let mut ordered: Vec<&Item> = items.iter().rev().collect();
@@ -213,6 +305,12 @@ struct ReadInProgress<'a> {
     now: DateTime<Utc>,
     next_seq: u64,
     outcome: PollOutcome,
+    /// Ids of the releases written, for the search index.
+    written: Vec<String>,
+    /// An archive page: nothing is queued ([`Store::record_archive`]).
+    silent: bool,
+    /// For an archive page: when undated new releases count as first seen.
+    undated_at: HashMap<String, i64>,
 }
 
 impl<'a> ReadInProgress<'a> {
@@ -241,6 +339,9 @@ impl<'a> ReadInProgress<'a> {
                 first_poll,
                 ..PollOutcome::default()
             },
+            written: Vec::new(),
+            silent: false,
+            undated_at: HashMap::new(),
         })
     }
 
@@ -272,7 +373,7 @@ impl<'a> ReadInProgress<'a> {
     /// Whether a release new to this source may be queued: not on the first
     /// read, not in a flood, and not too old (counted when it is).
     fn may_queue(&mut self, item: &Item) -> bool {
-        if self.outcome.first_poll || self.outcome.flood {
+        if self.silent || self.outcome.first_poll || self.outcome.flood {
             return false;
         }
         let fresh = self.policy.is_fresh(item);
@@ -296,6 +397,7 @@ impl<'a> ReadInProgress<'a> {
         )?;
         let bytes = serde_json::to_vec(&stored).map_err(|e| abort("items", e))?;
         self.trees.items.insert(item.id.as_bytes(), bytes)?;
+        self.written.push(item.id.clone());
         Ok(())
     }
 
@@ -305,7 +407,11 @@ impl<'a> ReadInProgress<'a> {
             item: item.clone(),
             source: self.source.to_string(),
             also_on: BTreeSet::new(),
-            first_seen: self.now.timestamp(),
+            first_seen: self
+                .undated_at
+                .get(&item.id)
+                .copied()
+                .unwrap_or_else(|| self.now.timestamp()),
             seq: self.take_seq(),
         };
         if self.may_queue(item) {
@@ -361,7 +467,7 @@ impl<'a> ReadInProgress<'a> {
     }
 
     /// Saves the counters and the source's read state; the read's outcome.
-    fn finish(self, items_on_page: usize) -> TxResult<PollOutcome> {
+    fn finish(&mut self, items_on_page: usize) -> TxResult<PollOutcome> {
         let meta = self.trees.meta;
         meta.insert(NEXT_SEQ, &self.next_seq.to_be_bytes())?;
         meta.insert(primed_key(self.source), &self.now.timestamp().to_be_bytes())?;
@@ -369,7 +475,7 @@ impl<'a> ReadInProgress<'a> {
             item_count_key(self.source),
             &(items_on_page as u64).to_be_bytes(),
         )?;
-        Ok(self.outcome)
+        Ok(std::mem::take(&mut self.outcome))
     }
 }
 

@@ -10,7 +10,11 @@
 //! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
 //! - [`channels`](self::channels): which channels each person subscribed;
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
-//!   beyond its saved cursor.
+//!   beyond its saved cursor;
+//! - [`search`](self::search): pages of releases for `/latest` and `/search`, and the
+//!   search index in memory. **Every write to `items` (or removal from it) must pass
+//!   the ids it touched to `Store::reindex` after its transaction**, or `/search`
+//!   goes on showing what it was.
 //!
 //! Trees (keys big-endian so iteration order means something):
 //! - `items`: item id → [`StoredItem`] (JSON);
@@ -40,6 +44,7 @@ mod items;
 mod journal;
 mod meta;
 mod outbox;
+mod search;
 mod subscribers;
 
 use std::path::{Path, PathBuf};
@@ -52,9 +57,10 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use channels::{ChannelNote, MAX_CHANNELS_PER_USER};
 pub use fanout_log::FanOutLog;
-pub use items::{PollOutcome, PollPolicy, StoredItem};
+pub use items::{ArchiveOutcome, PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
 pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
+pub use search::{Hits, IndexSize, ReleasePage, SearchIndex, SearchResults};
 pub use subscribers::{MAX_TOPICS, Removal, Subscription, Target, Topic};
 
 /// Why the store cannot do what was asked.
@@ -109,6 +115,8 @@ pub struct Store {
     /// so a page of chats read earlier knows when to look again. In memory:
     /// no listing outlives the process.
     subscription_changes: Arc<AtomicU64>,
+    /// Every release's words for `/search`, built at the first search.
+    search: Arc<search::SharedIndex>,
 }
 
 /// Coalesces flushes: `written` counts writes that want to be durable,
@@ -154,6 +162,7 @@ impl Store {
             commits: Arc::default(),
             fan_out_log,
             subscription_changes: Arc::default(),
+            search: Arc::default(),
         })
     }
 

@@ -140,12 +140,13 @@ fn unknown_commands_and_flags_are_usage_errors_that_name_them() {
     }
 }
 
-const COMMANDS: [&str; 5] = [
+const COMMANDS: [&str; 6] = [
     "run",
     "preview",
     "check-source",
     "check-config",
     "healthcheck",
+    "backfill",
 ];
 
 #[test]

@@ -94,7 +94,7 @@ fn home_page_of_23_may_has_the_new_item_intact() {
         "7134 fell off the page"
     );
 
-    let html = push_message(new);
+    let html = push_message(new, "Home page");
     assert!(
         html.contains("Embassy comment on the “Salisbury incident” questions &amp; the British authorities’ &lt;silence&gt;"),
         "{html}"

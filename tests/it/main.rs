@@ -1,6 +1,7 @@
 //! Integration tests: one binary, modules by topic. Nothing here reaches the
 //! internet: Telegram and the site are fakes on loopback owned by the tests.
 
+mod backfill;
 mod chats;
 mod cli;
 mod clocks;
@@ -12,7 +13,9 @@ mod extraction;
 mod fanout;
 mod fetch;
 mod flood;
+mod reading;
 mod realworld;
+mod search;
 mod secrets;
 mod service;
 mod site_rules;

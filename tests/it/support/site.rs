@@ -2,6 +2,7 @@
 //! records requests, and can behave like a real server (validators and 304, gzip,
 //! slowness, redirects, `Retry-After`) when a test asks for it with [`Behaviour`].
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,6 +51,8 @@ impl Default for Behaviour {
 pub struct FakeSite {
     pub url: String,
     page: Arc<Mutex<(u16, Vec<u8>)>>,
+    /// Pages served at their own paths (query included), instead of `page`.
+    pages: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     hits: Arc<AtomicUsize>,
     behaviour: Arc<Mutex<Behaviour>>,
     requests: Arc<Mutex<Vec<Request>>>,
@@ -65,17 +68,19 @@ pub fn gzip(body: &[u8]) -> Vec<u8> {
 impl FakeSite {
     pub async fn start(page: impl Into<Vec<u8>>) -> FakeSite {
         let page = Arc::new(Mutex::new((200u16, page.into())));
+        let pages: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
         let hits = Arc::new(AtomicUsize::new(0));
         let behaviour = Arc::new(Mutex::new(Behaviour::default()));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (p, h, b, r) = (
+        let (p, ps, h, b, r) = (
             page.clone(),
+            pages.clone(),
             hits.clone(),
             behaviour.clone(),
             requests.clone(),
         );
         let handler: http::Handler = Arc::new(move |req| {
-            let (p, h, b, r) = (p.clone(), h.clone(), b.clone(), r.clone());
+            let (p, ps, h, b, r) = (p.clone(), ps.clone(), h.clone(), b.clone(), r.clone());
             Box::pin(async move {
                 let how = b.lock().unwrap().clone();
                 let conditional_hit = how
@@ -92,11 +97,15 @@ impl FakeSite {
                         .find(|(from, _)| *from == req.path)
                         .map(|(_, to)| to.clone())
                 });
+                let at_path = ps.lock().unwrap().get(&req.path).cloned();
                 r.lock().unwrap().push(req);
                 if let Some(delay) = how.delay {
                     tokio::time::sleep(delay).await;
                 }
-                let (status, body) = p.lock().unwrap().clone();
+                let (status, body) = match at_path {
+                    Some(body) => (200, body),
+                    None => p.lock().unwrap().clone(),
+                };
                 h.fetch_add(1, Ordering::SeqCst);
                 if let Some(to) = redirect {
                     let mut resp = Response::new(302, "text/plain", "moved");
@@ -129,6 +138,7 @@ impl FakeSite {
         FakeSite {
             url: format!("http://{addr}/"),
             page,
+            pages,
             hits,
             behaviour,
             requests,
@@ -156,6 +166,15 @@ impl FakeSite {
 
     pub fn set_page(&self, body: impl Into<Vec<u8>>) {
         *self.page.lock().unwrap() = (200, body.into());
+    }
+
+    /// Serves `body` at `path` (with its query, as requested: `/list/&start=11`),
+    /// and the page set with [`FakeSite::set_page`] everywhere else.
+    pub fn set_page_at(&self, path: &str, body: impl Into<Vec<u8>>) {
+        self.pages
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), body.into());
     }
 
     pub fn set_status(&self, status: u16, body: impl Into<Vec<u8>>) {

@@ -32,6 +32,8 @@ pub struct Sent {
     pub paid: bool,
     /// The forum topic it went to.
     pub thread: Option<i64>,
+    /// `link_preview_options.is_disabled` as sent (`None`: not sent).
+    pub preview_disabled: Option<bool>,
 }
 
 /// A chat getChat knows.
@@ -649,6 +651,7 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             let parse_mode = params["parse_mode"].as_str().map(str::to_string);
             let paid = params["allow_paid_broadcast"].as_bool().unwrap_or(false);
             let thread = params["message_thread_id"].as_i64();
+            let preview_disabled = params["link_preview_options"]["is_disabled"].as_bool();
             let mut st = state.lock().unwrap();
             let now = tokio::time::Instant::now();
             let over = match st.strict.take() {
@@ -676,6 +679,7 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
                 parse_mode,
                 paid,
                 thread,
+                preview_disabled,
             });
             let chat = if chat_id < 0 {
                 json!({"id": chat_id, "type": "group", "title": "Test group"})

@@ -1,0 +1,349 @@
+//! Pages of releases, newest first: the newest ones (`/latest`) and the ones
+//! a query matches (`/search`), each page with whether older ones follow, so
+//! "older" / "newer" buttons can ask for the next one by its offset.
+//!
+//! Search runs over an index in memory: each release's title and lead as words
+//! ([`Normalized`]), in `by_date` order. A scan of the `items` tree would decode
+//! 20,000 JSON records per query; the index answers in a few milliseconds
+//! (BENCHMARKS.md). It is built from `items` at the first search, so a process
+//! nobody searches (or a tool such as `backfill`) pays nothing, and from then
+//! on every write to `items` passes its ids to [`Store::reindex`].
+//!
+//! Memory: the words of a title and a lead (each at most
+//! [`MAX_TEXT_CHARS`] characters, however old the record) plus about
+//! [`ENTRY_OVERHEAD`] bytes of bookkeeping per release; the total grows with
+//! the releases stored, which retention bounds. [`Store::search_index_size`]
+//! reports it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use super::{Store, StoreError, StoredItem, date_key};
+use crate::matching::{Normalized, Query, normalize};
+use crate::source::MAX_TEXT_CHARS;
+
+/// Bookkeeping per indexed release beyond its words: the id (twice, shared),
+/// the `by_date` key (twice), and the nodes of the two maps — an estimate
+/// checked against the process's RSS in the search benchmark.
+pub const ENTRY_OVERHEAD: usize = 240;
+
+/// Some releases, newest first, and where they sit in the whole list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleasePage {
+    /// Newest first by the site's date.
+    pub items: Vec<StoredItem>,
+    /// How many newer releases come before this page (0: it starts at the newest).
+    pub offset: usize,
+    /// Whether older releases follow this page.
+    pub has_more: bool,
+}
+
+impl ReleasePage {
+    /// Whether newer releases come before this page.
+    pub fn has_newer(&self) -> bool {
+        self.offset > 0
+    }
+}
+
+/// A page of search results, and how many releases match in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchResults {
+    /// The page asked for.
+    pub page: ReleasePage,
+    /// How many releases match in all.
+    pub total: usize,
+}
+
+/// How much the search index holds (for benchmarks and operators).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexSize {
+    /// Releases indexed.
+    pub releases: usize,
+    /// Bytes of words held, plus [`ENTRY_OVERHEAD`] per release.
+    pub bytes: usize,
+}
+
+/// The ids a query matched on one page, and how many match in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hits {
+    /// The page's releases, newest first.
+    pub ids: Vec<Arc<str>>,
+    /// How many releases match in all.
+    pub total: usize,
+}
+
+/// Every release's words, in `by_date` order. Pure: knows nothing of sled.
+#[derive(Debug, Default)]
+pub struct SearchIndex {
+    /// By `by_date` key (site date, sequence): from the back, newest first.
+    entries: BTreeMap<[u8; 12], Entry>,
+    /// Where each release sits in `entries`, to move it when its date changes.
+    keys: HashMap<Arc<str>, [u8; 12]>,
+    /// Bytes of words held.
+    word_bytes: usize,
+}
+
+#[derive(Debug)]
+struct Entry {
+    id: Arc<str>,
+    words: Normalized,
+}
+
+/// What a release is searched by: its title and lead, each as long as
+/// extraction lets a new one be.
+fn words_of(stored: &StoredItem) -> Normalized {
+    let capped = |text: &str| text.chars().take(MAX_TEXT_CHARS).collect::<String>();
+    let mut words = normalize(&capped(&stored.item.title));
+    words.push(&capped(&stored.item.lead));
+    words.shrink()
+}
+
+impl SearchIndex {
+    /// Adds `stored`, or brings its entry up to date.
+    pub fn insert(&mut self, stored: &StoredItem) {
+        self.remove(&stored.item.id);
+        let id: Arc<str> = Arc::from(stored.item.id.as_str());
+        let key = date_key(stored.sort_date(), stored.seq);
+        let words = words_of(stored);
+        self.word_bytes += words.capacity();
+        self.keys.insert(id.clone(), key);
+        self.entries.insert(key, Entry { id, words });
+    }
+
+    /// Forgets the release `id` (it is no longer stored).
+    pub fn remove(&mut self, id: &str) {
+        if let Some(key) = self.keys.remove(id)
+            && let Some(old) = self.entries.remove(&key)
+        {
+            self.word_bytes -= old.words.capacity();
+        }
+    }
+
+    /// The releases matching `query`, newest first: `limit` of them after
+    /// skipping `offset`, and how many match in all.
+    pub fn find(&self, query: &Query, offset: usize, limit: usize) -> Hits {
+        let mut ids = Vec::with_capacity(limit.min(64));
+        let mut total = 0;
+        for entry in self.entries.values().rev() {
+            if query.matches(&entry.words) {
+                if total >= offset && ids.len() < limit {
+                    ids.push(entry.id.clone());
+                }
+                total += 1;
+            }
+        }
+        Hits { ids, total }
+    }
+
+    /// How much it holds.
+    pub fn size(&self) -> IndexSize {
+        IndexSize {
+            releases: self.entries.len(),
+            bytes: self.word_bytes + self.entries.len() * ENTRY_OVERHEAD,
+        }
+    }
+}
+
+/// The index behind a store: `None` until the first search builds it.
+#[derive(Default)]
+pub(super) struct SharedIndex(RwLock<Option<SearchIndex>>);
+
+impl SharedIndex {
+    fn read(&self) -> RwLockReadGuard<'_, Option<SearchIndex>> {
+        // The index is rebuilt from sled when in doubt; a panic elsewhere
+        // leaves it as consistent as any write in progress allows.
+        self.0.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Option<SearchIndex>> {
+        self.0.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Store {
+    /// The releases matching `query`, newest first by the site's date: at most
+    /// `limit` after skipping `offset`, with how many match in all.
+    pub fn search(
+        &self,
+        query: &Query,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SearchResults, StoreError> {
+        let hits = loop {
+            if let Some(index) = self.search.read().as_ref() {
+                break index.find(query, offset, limit);
+            }
+            let mut building = self.search.write();
+            if building.is_none() {
+                *building = Some(self.build_index()?);
+            }
+        };
+        let mut items = Vec::with_capacity(hits.ids.len());
+        for id in &hits.ids {
+            // Gone since the index was read (pruned): skipped.
+            if let Some(stored) = self.item(id)? {
+                items.push(stored);
+            }
+        }
+        Ok(SearchResults {
+            page: ReleasePage {
+                has_more: offset + hits.ids.len() < hits.total,
+                items,
+                offset,
+            },
+            total: hits.total,
+        })
+    }
+
+    /// The newest releases by the site's date: at most `limit` after skipping
+    /// the `offset` newest.
+    pub fn latest_page(&self, offset: usize, limit: usize) -> Result<ReleasePage, StoreError> {
+        let mut items = Vec::with_capacity(limit.min(100));
+        let mut has_more = false;
+        for entry in self.by_date.iter().rev().skip(offset) {
+            if items.len() >= limit {
+                has_more = true;
+                break;
+            }
+            let (_, id) = entry?;
+            let id = String::from_utf8(id.to_vec()).map_err(|e| super::corrupt("by_date", e))?;
+            if let Some(item) = self.item(&id)? {
+                items.push(item);
+            }
+        }
+        Ok(ReleasePage {
+            items,
+            offset,
+            has_more,
+        })
+    }
+
+    /// The search index's size, once a search has built it.
+    pub fn search_index_size(&self) -> Option<IndexSize> {
+        self.search.read().as_ref().map(SearchIndex::size)
+    }
+
+    /// Brings the search index up to date with the `items` tree for `ids`,
+    /// which were just written (or removed). Every write to `items` calls it
+    /// after its transaction. It reads the committed records under the
+    /// index's lock, so two writers of one release leave the later version.
+    /// It never fails: when a record cannot be read, the index is dropped and
+    /// the next search rebuilds it.
+    pub(super) fn reindex<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        let mut guard = self.search.write();
+        let Some(index) = guard.as_mut() else {
+            return; // not built yet: the build will read what was committed
+        };
+        for id in ids {
+            match self.item(id) {
+                Ok(Some(stored)) => index.insert(&stored),
+                Ok(None) => index.remove(id),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot update the search index; it is rebuilt at the next search");
+                    *guard = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads every stored release into a new index. A record that cannot be
+    /// decoded is left out (and logged) rather than breaking every search.
+    fn build_index(&self) -> Result<SearchIndex, StoreError> {
+        let started = std::time::Instant::now();
+        let mut index = SearchIndex::default();
+        let mut unreadable = 0usize;
+        for entry in self.items.iter() {
+            let (_, bytes) = entry?;
+            match serde_json::from_slice::<StoredItem>(&bytes) {
+                Ok(stored) => index.insert(&stored),
+                Err(_) => unreadable += 1,
+            }
+        }
+        let size = index.size();
+        tracing::info!(
+            releases = size.releases,
+            bytes = size.bytes,
+            unreadable,
+            took_ms = started.elapsed().as_millis() as u64,
+            "search index built"
+        );
+        Ok(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Item;
+    use chrono::NaiveDate;
+
+    fn stored(seq: u64, day: u32, title: &str, lead: &str) -> StoredItem {
+        StoredItem {
+            item: Item {
+                id: format!("x/{seq}"),
+                url: format!("https://x/{seq}"),
+                title: title.into(),
+                date: NaiveDate::from_ymd_opt(2022, 5, day),
+                lead: lead.into(),
+            },
+            source: "s".into(),
+            also_on: Default::default(),
+            first_seen: 0,
+            seq,
+        }
+    }
+
+    fn ids(hits: &Hits) -> Vec<&str> {
+        hits.ids.iter().map(|id| &**id).collect()
+    }
+
+    #[test]
+    fn finds_newest_first_by_the_sites_date_and_pages() {
+        let mut index = SearchIndex::default();
+        // Sequence order is not date order: the site's date decides.
+        index.insert(&stored(1, 20, "Visa rules", ""));
+        index.insert(&stored(2, 10, "Old visa news", ""));
+        index.insert(&stored(3, 25, "Concert", "No visas needed"));
+        index.insert(&stored(4, 22, "Trade", "Nothing here"));
+        let visa = Query::parse("visa").unwrap();
+        let all = index.find(&visa, 0, 10);
+        assert_eq!(ids(&all), ["x/3", "x/1", "x/2"]);
+        assert_eq!(all.total, 3);
+        let second = index.find(&visa, 1, 1);
+        assert_eq!((ids(&second), second.total), (vec!["x/1"], 3));
+        assert!(index.find(&visa, 3, 10).ids.is_empty());
+    }
+
+    #[test]
+    fn an_edited_release_moves_and_a_removed_one_goes() {
+        let mut index = SearchIndex::default();
+        index.insert(&stored(1, 20, "Visa rules", ""));
+        index.insert(&stored(2, 21, "Visa fees", ""));
+        let bytes = index.size().bytes;
+        // Re-dated and retitled: one entry, at its new place.
+        index.insert(&stored(1, 23, "Visa rules changed", ""));
+        let visa = Query::parse("visa").unwrap();
+        assert_eq!(ids(&index.find(&visa, 0, 10)), ["x/1", "x/2"]);
+        assert_eq!(index.size().releases, 2);
+        assert!(index.size().bytes > bytes);
+        assert_eq!(
+            ids(&index.find(&Query::parse("changed").unwrap(), 0, 10)),
+            ["x/1"]
+        );
+        index.remove("x/1");
+        index.remove("x/unknown");
+        assert_eq!(ids(&index.find(&visa, 0, 10)), ["x/2"]);
+        index.remove("x/2");
+        assert_eq!(index.size().bytes, 0);
+    }
+
+    #[test]
+    fn the_words_held_are_bounded_whatever_the_record() {
+        let mut index = SearchIndex::default();
+        let huge = "слово ".repeat(10 * MAX_TEXT_CHARS);
+        index.insert(&stored(1, 1, &huge, &huge));
+        // Two texts of at most MAX_TEXT_CHARS characters, two bytes each.
+        assert!(index.size().bytes <= 4 * MAX_TEXT_CHARS + ENTRY_OVERHEAD + 16);
+    }
+}

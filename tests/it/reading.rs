@@ -1,0 +1,266 @@
+//! What a reader sees first and most: `/start` naming the site once with its
+//! sources under it, and pushes laid out like news (title as the link, date and
+//! source, lead) with link previews as configured.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use embassy_bot::commands::help;
+use embassy_bot::config::Config;
+use embassy_bot::render::{SourceLabels, push_message, to_plain};
+use embassy_bot::source::Item;
+
+use crate::support::site::FakeSite;
+use crate::support::telegram::FakeTelegram;
+use crate::support::{BotProcess, release_page, source_toml, write_config_sources};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn start_names_the_embassy_once_with_its_sources_under_it() {
+    let text = help::reply(&Config::default());
+    assert!(
+        text.starts_with(
+            "I watch <b>the Embassy of the Russian Federation in the UK</b> and can send you"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("rusemb.org.uk"),
+        "no host, once or thrice: {text}"
+    );
+    assert!(
+        text.contains("Sources:\n• Home page (home)\n• Press releases (press)\n• Embassy informs (informs)\n/subscribe &lt;name&gt; gets one of them only."),
+        "{text}"
+    );
+    for command in [
+        "/latest",
+        "/search",
+        "/subscribe",
+        "/sources",
+        "/time",
+        "/help",
+    ] {
+        assert!(text.contains(command), "{command}: {text}");
+    }
+}
+
+#[test]
+fn site_name_and_labels_are_configurable() {
+    // Sources of one's own: the site is named by their hosts, each once.
+    let own = Config::from_toml(
+        "[[sources]]\nurl = \"https://example.org/news\"\n\
+         [[sources]]\nname = \"blog\"\nurl = \"https://example.org/blog\"\nlabel = \"The blog\"\n\
+         [[sources]]\nurl = \"https://other.example/feed\"\n",
+    )
+    .unwrap();
+    assert_eq!(own.site_name, "example.org, other.example");
+    let text = help::reply(&own);
+    assert!(
+        text.starts_with("I watch <b>example.org, other.example</b>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("• example-org (example-org)\n• The blog (blog)"),
+        "{text}"
+    );
+
+    let named = Config::from_toml(
+        "site_name = \"  Our <Consulate> & Co \"\n[[sources]]\nname = \"news\"\nurl = \"https://example.org/\"\n",
+    )
+    .unwrap();
+    let text = help::reply(&named);
+    assert!(
+        text.starts_with("I watch <b>Our &lt;Consulate&gt; &amp; Co</b>"),
+        "{text}"
+    );
+    assert!(!text.contains("one of them only"), "one source: {text}");
+
+    for (toml, key) in [
+        ("site_name = \"\"\n", "site_name"),
+        ("site_name = \"two\\nlines\"\n", "site_name"),
+        (
+            "[[sources]]\nurl = \"https://example.org/\"\nlabel = \"  \"\n",
+            "sources[0].label",
+        ),
+        (
+            &format!(
+                "[[sources]]\nurl = \"https://example.org/\"\nlabel = \"{}\"\n",
+                "x".repeat(101)
+            ),
+            "sources[0].label",
+        ),
+        ("[telegram.link_preview]\ndigests = true\n", "digests"),
+    ] {
+        let err = Config::from_toml(toml).expect_err(toml).to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+    assert!(Config::default().telegram.link_preview.push);
+    let off = Config::from_toml("[telegram.link_preview]\npush = false\n").unwrap();
+    assert!(!off.telegram.link_preview.push);
+}
+
+fn item(title: &str, lead: &str) -> Item {
+    Item {
+        id: "rusemb.org.uk/fnapr/7160".into(),
+        url: "https://www.rusemb.org.uk/fnapr/7160?a=1&b=2".into(),
+        title: title.into(),
+        date: NaiveDate::from_ymd_opt(2022, 5, 23),
+        lead: lead.into(),
+    }
+}
+
+#[test]
+fn a_push_reads_like_news() {
+    let html = push_message(
+        &item("Comment on <silence> & more", "The Embassy notes."),
+        "Press releases",
+    );
+    assert_eq!(
+        html,
+        "🆕 <a href=\"https://www.rusemb.org.uk/fnapr/7160?a=1&amp;b=2\"><b>Comment on &lt;silence&gt; &amp; more</b></a>\n\
+         <i>23.05.2022</i> · Press releases\n\nThe Embassy notes."
+    );
+    // The plain-text fallback (Telegram refusing the HTML) keeps every part.
+    assert_eq!(
+        to_plain(&html),
+        "🆕 Comment on <silence> & more (https://www.rusemb.org.uk/fnapr/7160?a=1&b=2)\n\
+         23.05.2022 · Press releases\n\nThe Embassy notes."
+    );
+    // No date, no lead, no title: what is there, and the link still has text.
+    let mut bare = item("", "");
+    bare.date = None;
+    let html = push_message(&bare, "");
+    assert_eq!(
+        html,
+        "🆕 <a href=\"https://www.rusemb.org.uk/fnapr/7160?a=1&amp;b=2\"><b>https://www.rusemb.org.uk/fnapr/7160?a=1&amp;b=2</b></a>"
+    );
+}
+
+#[test]
+fn a_push_names_every_source_that_listed_it_once() {
+    let config = Config::default();
+    let labels = SourceLabels::from_config(&config);
+    assert_eq!(
+        labels.describe(["home", "press", "home"]),
+        "Home page, Press releases"
+    );
+    assert_eq!(
+        labels.describe(["gone"]),
+        "gone",
+        "a source no longer configured"
+    );
+    assert_eq!(SourceLabels::default().describe(["press"]), "press");
+}
+
+/// Starts the bot on `site` with the source labelled, `extra` appended to the config.
+fn config(
+    dir: &std::path::Path,
+    telegram: &FakeTelegram,
+    site: &FakeSite,
+    extra: &str,
+) -> std::path::PathBuf {
+    let source = source_toml(
+        "fake",
+        &site.url,
+        1,
+        "max_age_days = 36500\nlabel = \"Press releases\"\n",
+    );
+    let path = write_config_sources(dir, &telegram.url, &source);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("site_name = \"the Test Embassy\"\n{text}{extra}"),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_show_a_preview_unless_configured_off_and_replies_never() {
+    let day = |d| NaiveDate::from_ymd_opt(2022, 5, d).unwrap();
+    let mut releases = vec![(7001, day(20), "First release")];
+    let telegram = FakeTelegram::start().await;
+    let site = FakeSite::start(release_page(&releases)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let alice = 1001;
+
+    let path = config(dir.path(), &telegram, &site, "");
+    let bot = BotProcess::spawn(&path, "bot.log");
+    let start = telegram.ask(alice, "/start").await;
+    assert!(
+        start.text.starts_with("I watch <b>the Test Embassy</b>"),
+        "{}",
+        start.text
+    );
+    assert!(
+        start.text.contains("• Press releases (fake)"),
+        "{}",
+        start.text
+    );
+    assert_eq!(
+        start.preview_disabled,
+        Some(true),
+        "replies list links: no card"
+    );
+    telegram
+        .ask_until(alice, "/latest 1", &bot, |r| r.contains("First release"))
+        .await;
+    assert!(
+        telegram
+            .ask(alice, "/subscribe")
+            .await
+            .text
+            .starts_with("Subscribed")
+    );
+    releases.insert(0, (7002, day(21), "Second release"));
+    site.set_page(release_page(&releases));
+    crate::support::eventually(WAIT, "the second release is pushed", &bot, || {
+        !telegram.pushes_to(alice).is_empty()
+    })
+    .await;
+    let push = telegram
+        .sent_to(alice)
+        .into_iter()
+        .find(|m| m.text.starts_with("🆕"))
+        .expect("a push");
+    assert_eq!(
+        push.preview_disabled,
+        Some(false),
+        "a push shows its page's card"
+    );
+    assert!(
+        push.text.starts_with(&format!(
+            "🆕 <a href=\"{}fnapr/7002\"><b>Second release</b></a>\n<i>21.05.2022</i> · Press releases\n\nA lead", site.url
+        )),
+        "{}",
+        push.text
+    );
+    bot.stop_cleanly().await;
+
+    // Off in the file: pushes go without a card.
+    let path = config(
+        dir.path(),
+        &telegram,
+        &site,
+        "\n[telegram.link_preview]\npush = false\n",
+    );
+    let bot = BotProcess::spawn(&path, "bot2.log");
+    telegram
+        .wait_for_polls(telegram.calls("getUpdates") + 1, WAIT, &bot)
+        .await;
+    releases.insert(0, (7003, day(22), "Third release"));
+    site.set_page(release_page(&releases));
+    crate::support::eventually(WAIT, "the third release is pushed", &bot, || {
+        telegram.pushes_to(alice).len() >= 2
+    })
+    .await;
+    let third = telegram
+        .sent_to(alice)
+        .into_iter()
+        .rfind(|m| m.text.starts_with("🆕"))
+        .unwrap();
+    assert!(third.text.contains("Third release"), "{}", third.text);
+    assert_eq!(third.preview_disabled, Some(true));
+    bot.stop_cleanly().await;
+}
