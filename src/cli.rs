@@ -133,6 +133,8 @@ impl Cli {
                 init_logging("info");
                 let config = Config::load(config.as_deref())?;
                 config.require_token()?;
+                // Whatever sled creates in the data directory later stays private.
+                crate::store::restrict_umask();
                 runtime()?.block_on(crate::app::run(config))
             }
         }
@@ -182,7 +184,7 @@ pub fn describe(config: &Config) -> String {
     ));
     for s in &config.sources {
         out.push_str(&format!(
-            "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures\n",
+            "source `{}` ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures, keeps {} releases and {} ids of pruned ones\n",
             s.name,
             s.kind,
             if s.selectors.is_some() { ", CSS selectors" } else { "" },
@@ -190,7 +192,9 @@ pub fn describe(config: &Config) -> String {
             s.interval.as_secs(),
             s.max_new_items,
             s.max_age_days,
-            s.alert_after.as_secs()
+            s.alert_after.as_secs(),
+            s.retention.keep_items,
+            s.retention.keep_seen_ids
         ));
     }
     for c in &config.time.clocks {

@@ -49,6 +49,8 @@ pub(super) struct RawSource {
     pub(super) time_zone: Option<String>,
     pub(super) max_items: Option<usize>,
     pub(super) tracking_params: Option<Vec<String>>,
+    pub(super) keep_items: Option<usize>,
+    pub(super) keep_seen_ids: Option<usize>,
 }
 
 impl RawSource {
@@ -71,6 +73,8 @@ impl RawSource {
             time_zone: Some("Europe/Moscow".into()),
             max_items: None,
             tracking_params: None,
+            keep_items: None,
+            keep_seen_ids: None,
         }
     }
 }

@@ -30,14 +30,10 @@ impl FanOutLog {
 
     /// Opens (creating) the log and cuts off a torn last record.
     pub(super) fn open(path: &Path) -> Result<FanOutLog, StoreError> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| StoreError::Log {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let file = super::files::private_append(path).map_err(|source| StoreError::Log {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let log = FanOutLog {
             file: Arc::new(file),
             path: path.into(),

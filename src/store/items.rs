@@ -9,6 +9,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::meta::{NEXT_SEQ, item_count_key, primed_key};
+use super::retention::{Retention, index_new, was_pruned};
 use super::{OutboxEntry, Store, StoreError, abort, corrupt, date_key};
 use crate::source::Item;
 
@@ -63,6 +64,11 @@ pub struct PollOutcome {
     /// New releases recorded but not queued because they are dated before
     /// [`PollPolicy::oldest_date`] (an old release that surfaced on the page).
     pub too_old: usize,
+    /// Releases on the page that were pruned long ago and are remembered
+    /// only as seen: not recorded again, never queued.
+    pub pruned_before: usize,
+    /// What keeping the source within [`PollPolicy::retention`] pruned.
+    pub pruned: super::Pruned,
 }
 
 /// The flood guard one read is recorded under, decided inside the same
@@ -75,6 +81,8 @@ pub struct PollPolicy {
     /// New releases dated before this day are recorded but not queued; undated
     /// ones always count as fresh (their age cannot be told).
     pub oldest_date: Option<NaiveDate>,
+    /// How much of the source's history is kept once the read is recorded.
+    pub retention: Retention,
 }
 
 impl PollPolicy {
@@ -84,7 +92,13 @@ impl PollPolicy {
         PollPolicy {
             max_new,
             oldest_date: today.checked_sub_days(chrono::Days::new(u64::from(max_age_days))),
+            retention: Retention::DEFAULT,
         }
+    }
+
+    /// The same guard, keeping `retention` of the source's history.
+    pub fn retaining(self, retention: Retention) -> PollPolicy {
+        PollPolicy { retention, ..self }
     }
 
     /// No guard at all: every new release is queued (tests and tools).
@@ -92,6 +106,7 @@ impl PollPolicy {
         PollPolicy {
             max_new: usize::MAX,
             oldest_date: None,
+            retention: Retention::DEFAULT,
         }
     }
 
@@ -116,7 +131,9 @@ impl Store {
     /// Known releases are updated in place (edited titles) and never queued
     /// again for the same source. `items` is in page order (newest first); new
     /// releases get sequence numbers oldest first. The read's item count is
-    /// remembered ([`Store::item_count_of`]).
+    /// remembered ([`Store::item_count_of`]). Releases pruned long ago are
+    /// known by their id's hash and stay quiet; when the read brought new
+    /// releases, the source is pruned down to `policy.retention`.
     pub async fn record_poll(
         &self,
         source: &str,
@@ -125,13 +142,23 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<PollOutcome, StoreError> {
         let ordered = oldest_first(items);
-        let outcome = (&self.items, &self.by_date, &self.outbox, &self.meta).transaction(
-            |(items_t, by_date_t, outbox_t, meta_t)| {
+        let trees = (
+            &self.items,
+            &self.by_date,
+            &self.outbox,
+            &self.meta,
+            &self.by_source,
+            &self.seen,
+        );
+        let mut outcome = trees.transaction(
+            |(items_t, by_date_t, outbox_t, meta_t, by_source_t, seen_t)| {
                 let trees = PollTrees {
                     items: items_t,
                     by_date: by_date_t,
                     outbox: outbox_t,
                     meta: meta_t,
+                    by_source: by_source_t,
+                    seen: seen_t,
                 };
                 let mut read = ReadInProgress::begin(trees, source, policy, now)?;
                 read.judge_flood(&ordered)?;
@@ -141,6 +168,9 @@ impl Store {
                 read.finish(items.len())
             },
         )?;
+        if !outcome.new_items.is_empty() {
+            outcome.pruned = self.prune(source, &policy.retention)?;
+        }
         self.commit().await?;
         Ok(outcome)
     }
@@ -190,6 +220,8 @@ struct PollTrees<'t> {
     by_date: &'t TransactionalTree,
     outbox: &'t TransactionalTree,
     meta: &'t TransactionalTree,
+    by_source: &'t TransactionalTree,
+    seen: &'t TransactionalTree,
 }
 
 /// One read being recorded, inside its transaction (which sled may run more
@@ -246,10 +278,11 @@ impl<'a> ReadInProgress<'a> {
     fn judge_flood(&mut self, ordered: &[&Item]) -> TxResult<()> {
         let mut new_here = 0;
         for item in ordered {
-            if !self
-                .stored(&item.id)?
-                .is_some_and(|s| s.listed_on(self.source))
-            {
+            let new = match self.stored(&item.id)? {
+                Some(stored) => !stored.listed_on(self.source),
+                None => !was_pruned(self.trees.seen, &item.id)?,
+            };
+            if new {
                 new_here += 1;
             }
         }
@@ -276,6 +309,10 @@ impl<'a> ReadInProgress<'a> {
                 Some(updated) => updated,
                 None => return Ok(()), // unchanged
             },
+            None if was_pruned(self.trees.seen, &item.id)? => {
+                self.outcome.pruned_before += 1;
+                return Ok(());
+            }
             None => self.add_new(item)?,
         };
         self.trees.by_date.insert(
@@ -296,6 +333,13 @@ impl<'a> ReadInProgress<'a> {
             first_seen: self.now.timestamp(),
             seq: self.take_seq(),
         };
+        index_new(
+            self.trees.by_source,
+            self.trees.meta,
+            self.source,
+            stored.seq,
+            &item.id,
+        )?;
         if self.may_queue(item) {
             // Its outbox key is its own sequence number.
             let entry = OutboxEntry::new(&item.id, self.source, None, Vec::new());

@@ -12,6 +12,19 @@ use crate::source::Contacts;
 pub(super) const NEXT_SEQ: &[u8] = b"next_seq";
 const CONTACTS: &[u8] = b"contacts";
 
+/// Present once the retention index covers every stored release.
+pub(super) const META_RETENTION_INDEXED: &[u8] = b"schema:retention";
+
+/// How many releases `source` keeps whole (see `retention`).
+pub(super) fn kept_count_key(source: &str) -> Vec<u8> {
+    format!("kept:{source}").into_bytes()
+}
+
+/// How many ids of `source`'s pruned releases are remembered.
+pub(super) fn seen_count_key(source: &str) -> Vec<u8> {
+    format!("seen:{source}").into_bytes()
+}
+
 /// Present once a source has been read successfully; holds the last success time.
 pub(super) fn primed_key(source: &str) -> Vec<u8> {
     format!("primed:{source}").into_bytes()

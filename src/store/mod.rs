@@ -8,6 +8,8 @@
 //! - [`outbox`](self::outbox): outbox entries, the releases being fanned out, with
 //!   their cursors: the persistent half of the fan-out walk;
 //! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
+//! - [`retention`](self::retention): how much of each source's history is kept,
+//!   and the seen-set that remembers what was pruned;
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
 //!   beyond its saved cursor.
 //!
@@ -19,6 +21,8 @@
 //!   records the release, so it cannot be lost between the two;
 //! - `deliveries`: (chat id, item sequence) → item id, the journal. Keyed by chat
 //!   first, so a chat's entries are contiguous and oldest first;
+//! - `by_source`, `seen`: which releases each source keeps, and hashes of the
+//!   ids of those pruned ([`retention`](self::retention));
 //! - `meta`: per-source read state, the sequence counter, contacts, counters.
 //!
 //! Durability: every call that changes what a user was told or what is owed
@@ -29,10 +33,12 @@
 //! next, so fifty concurrent completions cost one fsync.
 
 mod fanout_log;
+mod files;
 mod items;
 mod journal;
 mod meta;
 mod outbox;
+mod retention;
 mod subscribers;
 
 use std::path::{Path, PathBuf};
@@ -44,9 +50,11 @@ use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use fanout_log::FanOutLog;
+pub use files::restrict_umask;
 pub use items::{PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
 pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
+pub use retention::{Pruned, Retained, Retention};
 pub use subscribers::{Removal, Subscription};
 
 /// Why the store cannot do what was asked.
@@ -93,6 +101,8 @@ pub struct Store {
     /// The journal (the tree keeps its first name on disk).
     journal: sled::Tree,
     meta: sled::Tree,
+    by_source: sled::Tree,
+    seen: sled::Tree,
     commits: Arc<GroupCommit>,
     fan_out_log: FanOutLog,
     /// Counts subscription changes that can end a chat's wish for a release,
@@ -114,12 +124,15 @@ impl Store {
     /// Opens (creating if needed) the database under `dir`. A second process on
     /// the same directory gets [`StoreError::Locked`].
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        let sled_dir = dir.join("db");
+        for private in [dir, &sled_dir] {
+            files::private_dir(private).map_err(|source| StoreError::CreateDir {
+                path: private.to_path_buf(),
+                source,
+            })?;
+        }
         let db = sled::Config::new()
-            .path(dir.join("db"))
+            .path(&sled_dir)
             // sled's default cache is 1 GiB; our working set is small.
             .cache_capacity(16 * 1024 * 1024)
             .flush_every_ms(Some(500))
@@ -130,20 +143,28 @@ impl Store {
                 }
                 other => StoreError::Sled(other),
             })?;
-        // Opened after sled, whose lock keeps a second process out of the directory.
+        // After sled's lock, which keeps a second process out of the directory:
+        // files an older version created world-readable become private.
+        if let Err(e) = files::tighten_tree(&sled_dir) {
+            tracing::warn!(dir = %sled_dir.display(), error = %e, "cannot make the database files private (0600)");
+        }
         let fan_out_log = FanOutLog::open(&dir.join("fanout.log"))?;
-        Ok(Store {
+        let store = Store {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
             subscribers: db.open_tree("subscribers")?,
             outbox: db.open_tree("outbox")?,
             journal: db.open_tree("deliveries")?,
             meta: db.open_tree("meta")?,
+            by_source: db.open_tree("by_source")?,
+            seen: db.open_tree("seen")?,
             db,
             commits: Arc::default(),
             fan_out_log,
             subscription_changes: Arc::default(),
-        })
+        };
+        store.index_for_retention()?;
+        Ok(store)
     }
 
     /// Makes every write so far durable.

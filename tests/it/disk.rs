@@ -1,0 +1,69 @@
+//! What a disk can do to the bot: its files stay private, a full disk ends
+//! in a prompt exit (and a clean restart once there is room), a database
+//! that opens behind what it held announces nothing again, and an export
+//! rebuilds the whole state.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::support::site::FakeSite;
+use crate::support::telegram::FakeTelegram;
+use crate::support::{BotProcess, fixture, reopen_store, write_config};
+
+/// Every directory and file under `dir` with a mode other than 0700 / 0600.
+fn not_private(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    if mode(dir) != 0o700 {
+        found.push(format!("{} {:o}", dir.display(), mode(dir)));
+    }
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(not_private(&path));
+        } else if mode(&path) != 0o600 {
+            found.push(format!("{} {:o}", path.display(), mode(&path)));
+        }
+    }
+    found
+}
+
+/// Makes everything under `dir` world-readable, as older versions left it.
+fn open_up(dir: &Path) {
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            open_up(&path);
+        } else {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_private_and_older_ones_are_made_so() {
+    let telegram = FakeTelegram::start().await;
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &telegram.url, &site.url, 3_600);
+    let data = dir.path().join("data");
+
+    let bot = BotProcess::spawn(&config, "bot1.log");
+    site.wait_for_hits(0, 1, Duration::from_secs(30)).await;
+    telegram.ask(7, "/subscribe").await;
+    bot.stop_cleanly().await;
+    let files = std::fs::read_dir(data.join("db")).unwrap().count();
+    assert!(files >= 2, "sled wrote its files");
+    assert_eq!(not_private(&data), Vec::<String>::new());
+
+    // A directory an older version left world-readable is made private.
+    open_up(&data);
+    assert!(!not_private(&data).is_empty());
+    let bot = BotProcess::spawn(&config, "bot2.log");
+    site.wait_for_hits(1, 1, Duration::from_secs(30)).await;
+    bot.stop_cleanly().await;
+    assert_eq!(not_private(&data), Vec::<String>::new());
+    assert!(reopen_store(&data).is_subscribed(7).unwrap());
+}
