@@ -56,6 +56,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         SEND_TIMEOUT,
     )?;
     let alerts = Alerts::new(messenger.clone(), &config.admin_chats);
+    if let Some(rollback) = store.rollback() {
+        alerts.send(format!(
+            "⚠️ {}",
+            crate::render::escape(&rollback.to_string())
+        ));
+    }
     let mut workers = JoinSet::new();
     for source in &config.sources {
         workers.spawn(crate::poller::run(

@@ -56,7 +56,6 @@ pub(super) fn private_append(path: &Path) -> io::Result<File> {
 }
 
 /// Creates (or truncates) `path` for writing, private.
-#[allow(dead_code)] // used by the next commits
 pub(crate) fn private_create(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.create(true).write(true).truncate(true);

@@ -150,7 +150,7 @@ impl Store {
             &self.by_source,
             &self.seen,
         );
-        let mut outcome = trees.transaction(
+        let (mut outcome, next_seq) = trees.transaction(
             |(items_t, by_date_t, outbox_t, meta_t, by_source_t, seen_t)| {
                 let trees = PollTrees {
                     items: items_t,
@@ -172,6 +172,8 @@ impl Store {
             outcome.pruned = self.prune(source, &policy.retention)?;
         }
         self.commit().await?;
+        // Only once the counter this read wrote is durable.
+        self.raise_high_water(next_seq).await?;
         Ok(outcome)
     }
 
@@ -392,8 +394,9 @@ impl<'a> ReadInProgress<'a> {
         Ok(())
     }
 
-    /// Saves the counters and the source's read state; the read's outcome.
-    fn finish(self, items_on_page: usize) -> TxResult<PollOutcome> {
+    /// Saves the counters and the source's read state; the read's outcome,
+    /// and the sequence counter as this read left it.
+    fn finish(self, items_on_page: usize) -> TxResult<(PollOutcome, u64)> {
         let meta = self.trees.meta;
         meta.insert(NEXT_SEQ, &self.next_seq.to_be_bytes())?;
         meta.insert(primed_key(self.source), &self.now.timestamp().to_be_bytes())?;
@@ -401,7 +404,7 @@ impl<'a> ReadInProgress<'a> {
             item_count_key(self.source),
             &(items_on_page as u64).to_be_bytes(),
         )?;
-        Ok(self.outcome)
+        Ok((self.outcome, self.next_seq))
     }
 }
 

@@ -27,7 +27,12 @@ pub(super) fn seen_count_key(source: &str) -> Vec<u8> {
 
 /// Present once a source has been read successfully; holds the last success time.
 pub(super) fn primed_key(source: &str) -> Vec<u8> {
-    format!("primed:{source}").into_bytes()
+    format!("{}{source}", primed_prefix()).into_bytes()
+}
+
+/// What every [`primed_key`] starts with.
+pub(super) fn primed_prefix() -> &'static str {
+    "primed:"
 }
 
 /// How many items the source's last good read showed (to tell an emptied page from a quiet one).

@@ -11,7 +11,9 @@
 //! - [`retention`](self::retention): how much of each source's history is kept,
 //!   and the seen-set that remembers what was pruned;
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
-//!   beyond its saved cursor.
+//!   beyond its saved cursor;
+//! - [`highwater`](self::highwater): the file beside sled that tells a database which
+//!   lost recent writes from a sound one.
 //!
 //! Trees (keys big-endian so iteration order means something):
 //! - `items`: item id → [`StoredItem`] (JSON);
@@ -34,6 +36,7 @@
 
 mod fanout_log;
 mod files;
+mod highwater;
 mod items;
 mod journal;
 mod meta;
@@ -51,6 +54,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use fanout_log::FanOutLog;
 pub use files::restrict_umask;
+pub use highwater::Rollback;
 pub use items::{PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
 pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
@@ -79,6 +83,11 @@ pub enum StoreError {
     },
     #[error("corrupt record in tree `{tree}`: {detail}")]
     Corrupt { tree: &'static str, detail: String },
+    #[error("cannot write the high-water mark {path}: {source}")]
+    HighWater {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -105,6 +114,9 @@ pub struct Store {
     seen: sled::Tree,
     commits: Arc<GroupCommit>,
     fan_out_log: FanOutLog,
+    high_water: Arc<highwater::HighWater>,
+    /// Set when the database opened behind its high-water mark.
+    rollback: Option<Rollback>,
     /// Counts subscription changes that can end a chat's wish for a release,
     /// so a page of chats read earlier knows when to look again. In memory:
     /// no listing outlives the process.
@@ -149,7 +161,8 @@ impl Store {
             tracing::warn!(dir = %sled_dir.display(), error = %e, "cannot make the database files private (0600)");
         }
         let fan_out_log = FanOutLog::open(&dir.join("fanout.log"))?;
-        let store = Store {
+        let (high_water, mark) = highwater::HighWater::open(&dir.join("highwater"));
+        let mut store = Store {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
             subscribers: db.open_tree("subscribers")?,
@@ -161,9 +174,12 @@ impl Store {
             db,
             commits: Arc::default(),
             fan_out_log,
+            high_water: Arc::new(high_water),
+            rollback: None,
             subscription_changes: Arc::default(),
         };
         store.index_for_retention()?;
+        store.rollback = store.check_high_water(mark)?;
         Ok(store)
     }
 

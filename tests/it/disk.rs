@@ -67,3 +67,70 @@ async fn the_data_directory_is_private_and_older_ones_are_made_so() {
     assert_eq!(not_private(&data), Vec::<String>::new());
     assert!(reopen_store(&data).is_subscribed(7).unwrap());
 }
+
+/// Copies the directory `from` to `to` (which must not exist).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_opens_behind_what_it_held_announces_nothing_again() {
+    let telegram = FakeTelegram::start().await;
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &telegram.url, &site.url, 1);
+    let data = dir.path().join("data");
+
+    // The first read (silent) and a subscriber, then a copy of the database.
+    let bot = BotProcess::spawn(&config, "bot1.log");
+    site.wait_for_hits(0, 1, Duration::from_secs(30)).await;
+    telegram.ask(7, "/subscribe").await;
+    bot.stop_cleanly().await;
+    let early = dir.path().join("early-db");
+    copy_dir(&data.join("db"), &early);
+
+    // Two new releases reach the subscriber.
+    site.set_page(crate::support::page_with_extra_item());
+    let bot = BotProcess::spawn(&config, "bot2.log");
+    let pushed = telegram.wait_for(7, 3, Duration::from_secs(30)).await;
+    assert_eq!(pushed.len(), 3, "the reply to /subscribe and two pushes");
+    bot.stop_cleanly().await;
+
+    // The disk gives back the earlier database (as a truncated log with its
+    // snapshot gone did): it holds neither release.
+    std::fs::remove_dir_all(data.join("db")).unwrap();
+    copy_dir(&early, &data.join("db"));
+    let bot = BotProcess::spawn(&config, "bot3.log");
+    let hits = site.hits();
+    site.wait_for_hits(hits, 3, Duration::from_secs(30)).await;
+    assert_eq!(telegram.sent_to(7).len(), 3, "nothing announced again");
+    let alert = telegram
+        .wait_for(crate::support::ADMIN, 1, Duration::from_secs(10))
+        .await;
+    assert!(
+        alert[0].text.contains("high-water mark"),
+        "operators hear of it: {}",
+        alert[0].text
+    );
+    assert!(bot.log().contains("opened behind its high-water mark"));
+
+    // Later releases are announced as ever.
+    site.set_page(crate::support::page_with_extra_item().replacen(
+        "/fnapr/7161\">24.05.2022 - Embassy statement on a later day",
+        "/fnapr/7162\">25.05.2022 - Embassy statement on the next day</a><p>A lead.</p><a href=\"/fnapr/7161\">24.05.2022 - Embassy statement on a later day",
+        1,
+    ));
+    let pushed = telegram.wait_for(7, 4, Duration::from_secs(30)).await;
+    assert!(pushed[3].text.contains("/fnapr/7162"), "{}", pushed[3].text);
+    bot.stop_cleanly().await;
+    assert_eq!(telegram.sent_to(7).len(), 4);
+}
