@@ -34,6 +34,25 @@ impl Alerts {
         }
     }
 
+    /// Sends `html` to every admin chat and waits for the sends, at most
+    /// `within` (the process is about to end).
+    pub async fn send_and_wait(&self, html: String, within: std::time::Duration) {
+        let sends = self.admins.iter().map(|&chat| {
+            let send = (self.send)(chat, html.clone());
+            async move {
+                if let Err(e) = send.await {
+                    tracing::warn!(chat, error = ?e, "could not send an operator alert");
+                }
+            }
+        });
+        if tokio::time::timeout(within, futures::future::join_all(sends))
+            .await
+            .is_err()
+        {
+            tracing::warn!("operator alerts did not go out in time");
+        }
+    }
+
     /// Sends `html` to every admin chat in the background; returns at once.
     /// Must be called inside a tokio runtime.
     pub fn send(&self, html: String) {

@@ -62,6 +62,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             crate::render::escape(&rollback.to_string())
         ));
     }
+    tokio::spawn(crate::storage::stop_on_fault(
+        store.clone(),
+        alerts.clone(),
+        trigger.clone(),
+    ));
     let mut workers = JoinSet::new();
     for source in &config.sources {
         workers.spawn(crate::poller::run(

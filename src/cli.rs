@@ -150,7 +150,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},sled=warn")));
+        // sled::tree logs a failed flush once per tree as the handles drop after
+        // a storage fault, which crate::storage has already reported.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{default},sled=warn,sled::tree=off"))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

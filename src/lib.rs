@@ -38,6 +38,8 @@
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handler.
 //! - [`shutdown`] — how every long-running part hears that it should stop.
+//! - [`storage`] — a failed database: one alert, a stop, a non-zero exit for the supervisor.
+//! - [`log_limit`] — error lines that could repeat many times a second, at most one a second.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
 //! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
 //! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`) and logging set-up.
@@ -52,6 +54,7 @@ pub mod config;
 pub mod counters;
 pub mod delivery;
 pub mod limiter;
+pub mod log_limit;
 pub mod messenger;
 pub mod poller;
 pub mod preview;
@@ -60,5 +63,6 @@ pub mod render;
 pub mod sender;
 pub mod shutdown;
 pub mod source;
+pub mod storage;
 pub mod store;
 pub mod telegram;

@@ -74,7 +74,9 @@ async fn on_message(
         Ok(Some(reply)) => reply,
         Ok(None) => return Ok(()),
         Err(e) => {
-            tracing::error!(error = %e, chat = msg.chat.id.0, "command failed");
+            if let Some(held_back) = crate::log_limit::allow("command failed") {
+                tracing::error!(error = %e, chat = msg.chat.id.0, held_back, "command failed");
+            }
             "Sorry, something went wrong on my side. Please try again later.".to_string()
         }
     };

@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::log_limit;
 use crate::shutdown::Shutdown;
 use crate::store::{FanOutLog, JournalEntry, OutboxEntry, Store, StoreError, WalkPosition};
 
@@ -411,15 +412,18 @@ impl FanOut {
                 }
                 if store.unflushed() > 0
                     && let Err(e) = store.commit().await
+                    && let Some(held_back) = log_limit::allow("flush delivery progress")
                 {
-                    tracing::error!(error = %e, "cannot flush delivery progress");
+                    tracing::error!(error = %e, held_back, "cannot flush delivery progress");
                 }
                 if last_sync.elapsed() >= SYNC_LOG_EVERY {
                     last_sync = Instant::now();
                     let log = store.fan_out_log().clone();
                     let synced = tokio::task::spawn_blocking(move || log.sync()).await;
-                    if let Ok(Err(e)) = synced {
-                        tracing::error!(error = %e, "cannot sync the fan-out log");
+                    if let Ok(Err(e)) = synced
+                        && let Some(held_back) = log_limit::allow("sync the fan-out log")
+                    {
+                        tracing::error!(error = %e, held_back, "cannot sync the fan-out log");
                     }
                 }
             }

@@ -66,6 +66,14 @@ pub(crate) fn private_create(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Makes the file at `path` private if it exists.
+pub(super) fn tighten_file(path: &Path) -> io::Result<()> {
+    match tighten(path, false) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
 /// Makes everything under `dir` private: directories 0700, files 0600
 /// (databases written by versions that did not).
 pub(super) fn tighten_tree(dir: &Path) -> io::Result<()> {

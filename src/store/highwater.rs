@@ -68,6 +68,9 @@ impl HighWater {
                 None
             }
         };
+        if let Err(e) = files::tighten_file(path) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot make the high-water mark private (0600)");
+        }
         let water = HighWater {
             path: path.to_path_buf(),
             mark: Mutex::new(recorded.unwrap_or(0)),

@@ -172,8 +172,13 @@ impl Store {
             outcome.pruned = self.prune(source, &policy.retention)?;
         }
         self.commit().await?;
-        // Only once the counter this read wrote is durable.
-        self.raise_high_water(next_seq).await?;
+        // Only once the counter this read wrote is durable. A mark that
+        // cannot be raised costs only the check it allows: the read stands.
+        if let Err(e) = self.raise_high_water(next_seq).await
+            && let Some(held_back) = crate::log_limit::allow("raise the high-water mark")
+        {
+            tracing::warn!(error = %e, held_back, "cannot raise the high-water mark; a rollback to before this read would go unnoticed");
+        }
         Ok(outcome)
     }
 

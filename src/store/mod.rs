@@ -35,6 +35,7 @@
 //! next, so fifty concurrent completions cost one fsync.
 
 mod fanout_log;
+mod fault;
 mod files;
 mod highwater;
 mod items;
@@ -83,6 +84,12 @@ pub enum StoreError {
     },
     #[error("corrupt record in tree `{tree}`: {detail}")]
     Corrupt { tree: &'static str, detail: String },
+    /// sled met an I/O error earlier; it will not write again until the
+    /// database is opened again (see `fault`).
+    #[error(
+        "the database failed ({0}) and cannot be written until embassy-bot restarts; free space or fix the disk"
+    )]
+    Failed(Arc<str>),
     #[error("cannot write the high-water mark {path}: {source}")]
     HighWater {
         path: PathBuf,
@@ -103,6 +110,9 @@ impl From<TransactionError<StoreError>> for StoreError {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// sled's configuration, which keeps the first error of its background writes.
+    config: sled::Config,
+    fault: Arc<fault::Fault>,
     items: sled::Tree,
     by_date: sled::Tree,
     subscribers: sled::Tree,
@@ -143,18 +153,17 @@ impl Store {
                 source,
             })?;
         }
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&sled_dir)
             // sled's default cache is 1 GiB; our working set is small.
             .cache_capacity(16 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked(dir.to_path_buf())
-                }
-                other => StoreError::Sled(other),
-            })?;
+            .flush_every_ms(Some(500));
+        let db = config.open().map_err(|e| match e {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Locked(dir.to_path_buf())
+            }
+            other => StoreError::Sled(other),
+        })?;
         // After sled's lock, which keeps a second process out of the directory:
         // files an older version created world-readable become private.
         if let Err(e) = files::tighten_tree(&sled_dir) {
@@ -172,6 +181,8 @@ impl Store {
             by_source: db.open_tree("by_source")?,
             seen: db.open_tree("seen")?,
             db,
+            config,
+            fault: Arc::default(),
             commits: Arc::default(),
             fan_out_log,
             high_water: Arc::new(high_water),
@@ -193,8 +204,14 @@ impl Store {
 
     /// The last step of a clean stop, once every writer has finished: makes
     /// the database and the fan-out log durable.
+    /// After a storage fault it syncs what it can and returns
+    /// [`StoreError::Failed`].
     pub async fn close(&self) -> Result<(), StoreError> {
-        self.fan_out_log.sync()?;
+        let synced = self.fan_out_log.sync();
+        if let Some(fault) = self.fault() {
+            return Err(StoreError::Failed(fault));
+        }
+        synced?;
         self.flush().await
     }
 
@@ -233,6 +250,9 @@ impl Store {
         if self.commits.durable.load(Ordering::SeqCst) >= ticket {
             return Ok(());
         }
+        if let Some(fault) = self.fault() {
+            return Err(StoreError::Failed(fault));
+        }
         let db = self.db.clone();
         let commits = self.commits.clone();
         let flushed = tokio::task::spawn_blocking(move || {
@@ -247,7 +267,7 @@ impl Store {
         })
         .await;
         match flushed {
-            Ok(result) => Ok(result?),
+            Ok(result) => self.note_flush(result),
             Err(join) => Err(StoreError::Sled(sled::Error::ReportableBug(format!(
                 "the flush thread ended abnormally: {join}"
             )))),
