@@ -1,8 +1,8 @@
-//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config]`,
+//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | export [FILE] | import FILE]`,
 //! parsed by clap (help, version and usage errors come from there), and logging set-up.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::builder::{OsStringValueParser, TypedValueParser as _};
@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, TELEGRAM_API};
 use crate::redact::Redacted;
+use crate::store::Store;
 
 /// Environment variable naming the configuration file when `--config` is not given
 /// (the flag wins), so a container can point at a mounted file without changing its command.
@@ -83,6 +84,21 @@ pub enum Command {
     },
     /// Validate the configuration and print the effective values (never the token)
     CheckConfig,
+    /// Write the bot's whole state (data_dir) as JSON Lines, to FILE or stdout
+    ///
+    /// Subscriptions, releases, ids of pruned releases, pushes still owed and
+    /// each source's state: what `import` needs to rebuild it exactly. Stop the
+    /// bot first: a running bot holds the database.
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// Where to write (default, or `-`: stdout); replaced only once complete
+        file: Option<PathBuf>,
+    },
+    /// Rebuild the bot's state from an export, into an empty data_dir
+    Import {
+        /// A file written by `export`
+        file: PathBuf,
+    },
 }
 
 impl Cli {
@@ -129,6 +145,23 @@ impl Cli {
                 }
                 Ok(())
             }
+            Command::Export { file } => {
+                init_logging("warn");
+                let config = Config::load(config.as_deref())?;
+                crate::store::restrict_umask();
+                export(&config.data_dir, file.filter(|f| f.as_os_str() != "-"))
+            }
+            Command::Import { file } => {
+                init_logging("warn");
+                let config = Config::load(config.as_deref())?;
+                crate::store::restrict_umask();
+                let input = std::fs::File::open(&file)
+                    .with_context(|| format!("cannot open {}", file.display()))?;
+                let summary = Store::import(&config.data_dir, std::io::BufReader::new(input))
+                    .with_context(|| format!("cannot import {}", file.display()))?;
+                eprintln!("imported {summary} into {}", config.data_dir.display());
+                Ok(())
+            }
             Command::Run => {
                 init_logging("info");
                 let config = Config::load(config.as_deref())?;
@@ -139,6 +172,41 @@ impl Cli {
             }
         }
     }
+}
+
+/// Writes the export of the store in `data_dir` to `file` (through a
+/// temporary file beside it, so an earlier export there survives a failure)
+/// or to stdout.
+fn export(data_dir: &Path, file: Option<PathBuf>) -> anyhow::Result<()> {
+    let store = Store::open(data_dir)?;
+    let now = chrono::Utc::now();
+    let summary = match &file {
+        None => store.export(&mut std::io::stdout().lock(), now)?,
+        Some(path) => {
+            let mut partial = path.clone().into_os_string();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
+            let written = (|| {
+                let created = crate::store::private_create(&partial)
+                    .with_context(|| format!("cannot create {}", partial.display()))?;
+                let mut out = std::io::BufWriter::new(created);
+                let summary = store.export(&mut out, now)?;
+                out.into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|f| f.sync_all())
+                    .and_then(|()| std::fs::rename(&partial, path))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                anyhow::Ok(summary)
+            })();
+            if written.is_err() {
+                let _ = std::fs::remove_file(&partial);
+            }
+            written?
+        }
+    };
+    let to = file.map_or("stdout".to_string(), |f| f.display().to_string());
+    eprintln!("exported {summary} from {} to {to}", data_dir.display());
+    Ok(())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -55,8 +55,9 @@ pub(super) fn private_append(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-/// Creates (or truncates) `path` for writing, private.
-pub(crate) fn private_create(path: &Path) -> io::Result<File> {
+/// Creates (or truncates) `path` for writing, private (the data directory's
+/// files, and exports of it, hold chat ids).
+pub fn private_create(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.create(true).write(true).truncate(true);
     #[cfg(unix)]

@@ -158,7 +158,7 @@ impl super::Store {
         }
     }
 
-    fn raise_high_water_now(&self, next_seq: u64) -> Result<(), StoreError> {
+    pub(super) fn raise_high_water_now(&self, next_seq: u64) -> Result<(), StoreError> {
         self.high_water
             .raise(next_seq)
             .map_err(|source| self.high_water_error(source))

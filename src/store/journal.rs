@@ -135,7 +135,9 @@ impl Store {
     }
 }
 
-fn decode_entry((key, value): (sled::IVec, sled::IVec)) -> Result<JournalEntry, StoreError> {
+pub(super) fn decode_entry(
+    (key, value): (sled::IVec, sled::IVec),
+) -> Result<JournalEntry, StoreError> {
     if key.len() != 16 {
         return Err(corrupt("deliveries", "key is not 16 bytes"));
     }

@@ -13,7 +13,9 @@
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
 //!   beyond its saved cursor;
 //! - [`highwater`](self::highwater): the file beside sled that tells a database which
-//!   lost recent writes from a sound one.
+//!   lost recent writes from a sound one;
+//! - [`export`](self::export): the whole state as JSON Lines and back, a way out of sled;
+//! - [`fault`](self::fault): noticing sled's sticky I/O errors.
 //!
 //! Trees (keys big-endian so iteration order means something):
 //! - `items`: item id → [`StoredItem`] (JSON);
@@ -34,6 +36,7 @@
 //! grouped ([`Store::commit`]): whoever arrives while one is running shares the
 //! next, so fifty concurrent completions cost one fsync.
 
+mod export;
 mod fanout_log;
 mod fault;
 mod files;
@@ -53,8 +56,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+pub use export::{EXPORT_FORMAT, EXPORT_VERSION, TransferError, TransferSummary};
 pub use fanout_log::FanOutLog;
-pub use files::restrict_umask;
+pub use files::{private_create, restrict_umask};
 pub use highwater::Rollback;
 pub use items::{PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};

@@ -28,9 +28,9 @@ use super::meta::{META_RETENTION_INDEXED, kept_count_key, seen_count_key};
 use super::{Store, StoreError, StoredItem, abort, corrupt, date_key, outbox_key_from, read_u64};
 
 /// Kind byte of a kept release in `by_source`.
-const KEPT: u8 = b'k';
+pub(super) const KEPT: u8 = b'k';
 /// Kind byte of a pruned release's hash in `by_source`.
-const SEEN: u8 = b's';
+pub(super) const SEEN: u8 = b's';
 /// Releases pruned (or hashes dropped) per transaction.
 const CHUNK: usize = 512;
 
@@ -94,10 +94,19 @@ fn prefix(source: &str, kind: u8) -> Vec<u8> {
     key
 }
 
-fn by_source_key(source: &str, kind: u8, seq: u64) -> Vec<u8> {
+pub(super) fn by_source_key(source: &str, kind: u8, seq: u64) -> Vec<u8> {
     let mut key = prefix(source, kind);
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// A `by_source` key taken apart: (source, kind, sequence).
+pub(super) fn split_key(key: &[u8]) -> Option<(&str, u8, u64)> {
+    let at = key.len().checked_sub(10)?;
+    let source = std::str::from_utf8(&key[..at]).ok()?;
+    (key[at] == 0).then_some(())?;
+    let seq = u64::from_be_bytes(key[at + 2..].try_into().ok()?);
+    Some((source, key[at + 1], seq))
 }
 
 fn seq_of(key: &[u8]) -> Result<u64, StoreError> {
@@ -109,7 +118,7 @@ fn seq_of(key: &[u8]) -> Result<u64, StoreError> {
 }
 
 /// A `seen` record: the sequence number, then the source.
-fn seen_value(seq: u64, source: &str) -> Vec<u8> {
+pub(super) fn seen_value(seq: u64, source: &str) -> Vec<u8> {
     let mut value = seq.to_be_bytes().to_vec();
     value.extend_from_slice(source.as_bytes());
     value

@@ -8,6 +8,7 @@ mod delivery;
 mod disk;
 mod docker;
 mod e2e;
+mod export;
 mod extraction;
 mod fanout;
 mod fetch;
