@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::fanout_log::FanOutLog;
 use super::journal::decode_entry;
 use super::meta::{META_RETENTION_INDEXED, NEXT_SEQ, kept_count_key, seen_count_key};
-use super::retention::{KEPT, SEEN, by_source_key, seen_value};
+use super::retention::{source_key, split_key};
 use super::subscribers::decode_subscription;
 use super::{
     OutboxEntry, Store, StoreError, StoredItem, Subscription, chat_from_key, chat_key, corrupt,
@@ -83,11 +83,13 @@ enum Record {
         #[serde(flatten)]
         release: StoredItem,
     },
+    /// The hashes of the ids of releases pruned together, oldest first.
     Seen {
         source: String,
-        seq: u64,
-        /// 16 hex digits.
-        hash: String,
+        /// The sequence number of the oldest of them.
+        from_seq: u64,
+        /// 16 hex digits each.
+        hashes: Vec<String>,
     },
     Outbox {
         key: u64,
@@ -230,16 +232,15 @@ impl Store {
             lines.summary.releases += 1;
             lines.record(&Record::Release { release })?;
         }
-        for record in self.by_source.iter() {
-            let (key, value) = record?;
-            let Some((source, SEEN, seq)) = super::retention::split_key(&key) else {
-                continue;
-            };
-            lines.summary.seen += 1;
+        for record in self.seen.iter() {
+            let (key, chunk) = record?;
+            let (source, from_seq) = split_key(&key).ok_or_else(|| corrupt("seen", "bad key"))?;
+            let hashes: Vec<String> = chunk.chunks_exact(8).map(hex).collect();
+            lines.summary.seen += hashes.len();
             lines.record(&Record::Seen {
                 source: source.to_string(),
-                seq,
-                hash: hex(&value),
+                from_seq,
+                hashes,
             })?;
         }
         for record in self.outbox.iter() {
@@ -471,20 +472,27 @@ impl<'a> Importer<'a> {
                 )?;
                 self.put(
                     "by_source",
-                    by_source_key(&release.source, KEPT, release.seq),
+                    source_key(&release.source, release.seq),
                     id.as_bytes(),
                 )?;
                 *self.kept.entry(release.source.clone()).or_default() += 1;
                 self.put("items", id.as_bytes(), encode("items", &release)?)?;
             }
-            Record::Seen { source, seq, hash } => {
-                let hash = unhex(&hash)
-                    .filter(|h| h.len() == 8)
-                    .ok_or_else(|| bad("seen: the hash is not 16 hex digits".into()))?;
-                self.summary.seen += 1;
-                self.put("by_source", by_source_key(&source, SEEN, seq), &hash)?;
-                self.put("seen", &hash, seen_value(seq, &source))?;
-                *self.seen.entry(source).or_default() += 1;
+            Record::Seen {
+                source,
+                from_seq,
+                hashes,
+            } => {
+                let mut chunk = Vec::with_capacity(hashes.len() * 8);
+                for hash in &hashes {
+                    let bytes = unhex(hash)
+                        .filter(|h| h.len() == 8)
+                        .ok_or_else(|| bad(format!("seen: `{hash}` is not 16 hex digits")))?;
+                    chunk.extend_from_slice(&bytes);
+                }
+                self.summary.seen += hashes.len();
+                self.put("seen", source_key(&source, from_seq), chunk)?;
+                *self.seen.entry(source).or_default() += hashes.len() as u64;
             }
             Record::Outbox { key, entry } => {
                 self.summary.outbox += 1;
@@ -522,6 +530,7 @@ impl<'a> Importer<'a> {
         self.store.fan_out_log.sync()?;
         self.store.db.flush()?;
         self.store.raise_high_water_now(self.next_seq)?;
+        self.store.load_seen_set()?;
         Ok(self.summary)
     }
 }

@@ -9,7 +9,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::meta::{NEXT_SEQ, item_count_key, primed_key};
-use super::retention::{Retention, index_new, was_pruned};
+use super::retention::{Retention, id_hash, index_new};
 use super::{OutboxEntry, Store, StoreError, abort, corrupt, date_key};
 use crate::source::Item;
 
@@ -148,26 +148,27 @@ impl Store {
             &self.outbox,
             &self.meta,
             &self.by_source,
-            &self.seen,
         );
-        let (mut outcome, next_seq) = trees.transaction(
-            |(items_t, by_date_t, outbox_t, meta_t, by_source_t, seen_t)| {
+        let (mut outcome, next_seq) = {
+            // No pruning moves a release into the seen-set meanwhile.
+            let seen = self.seen_set.read();
+            let pruned = |id: &str| seen.contains_key(&id_hash(id));
+            trees.transaction(|(items_t, by_date_t, outbox_t, meta_t, by_source_t)| {
                 let trees = PollTrees {
                     items: items_t,
                     by_date: by_date_t,
                     outbox: outbox_t,
                     meta: meta_t,
                     by_source: by_source_t,
-                    seen: seen_t,
                 };
-                let mut read = ReadInProgress::begin(trees, source, policy, now)?;
+                let mut read = ReadInProgress::begin(trees, &pruned, source, policy, now)?;
                 read.judge_flood(&ordered)?;
                 for item in &ordered {
                     read.record(item)?;
                 }
                 read.finish(items.len())
-            },
-        )?;
+            })?
+        };
         if !outcome.new_items.is_empty() {
             outcome.pruned = self.prune(source, &policy.retention)?;
         }
@@ -228,13 +229,14 @@ struct PollTrees<'t> {
     outbox: &'t TransactionalTree,
     meta: &'t TransactionalTree,
     by_source: &'t TransactionalTree,
-    seen: &'t TransactionalTree,
 }
 
 /// One read being recorded, inside its transaction (which sled may run more
 /// than once: nothing here does I/O of its own).
 struct ReadInProgress<'a> {
     trees: PollTrees<'a>,
+    /// Whether an id is in the seen-set (a release pruned long ago).
+    was_pruned: &'a dyn Fn(&str) -> bool,
     source: &'a str,
     policy: &'a PollPolicy,
     now: DateTime<Utc>,
@@ -245,6 +247,7 @@ struct ReadInProgress<'a> {
 impl<'a> ReadInProgress<'a> {
     fn begin(
         trees: PollTrees<'a>,
+        was_pruned: &'a dyn Fn(&str) -> bool,
         source: &'a str,
         policy: &'a PollPolicy,
         now: DateTime<Utc>,
@@ -260,6 +263,7 @@ impl<'a> ReadInProgress<'a> {
         };
         Ok(ReadInProgress {
             trees,
+            was_pruned,
             source,
             policy,
             now,
@@ -287,7 +291,7 @@ impl<'a> ReadInProgress<'a> {
         for item in ordered {
             let new = match self.stored(&item.id)? {
                 Some(stored) => !stored.listed_on(self.source),
-                None => !was_pruned(self.trees.seen, &item.id)?,
+                None => !(self.was_pruned)(&item.id),
             };
             if new {
                 new_here += 1;
@@ -316,7 +320,7 @@ impl<'a> ReadInProgress<'a> {
                 Some(updated) => updated,
                 None => return Ok(()), // unchanged
             },
-            None if was_pruned(self.trees.seen, &item.id)? => {
+            None if (self.was_pruned)(&item.id) => {
                 self.outcome.pruned_before += 1;
                 return Ok(());
             }

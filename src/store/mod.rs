@@ -26,7 +26,7 @@
 //! - `deliveries`: (chat id, item sequence) → item id, the journal. Keyed by chat
 //!   first, so a chat's entries are contiguous and oldest first;
 //! - `by_source`, `seen`: which releases each source keeps, and hashes of the
-//!   ids of those pruned ([`retention`](self::retention));
+//!   ids of those pruned, a chunk a pruning ([`retention`](self::retention));
 //! - `meta`: per-source read state, the sequence counter, contacts, counters.
 //!
 //! Durability: every call that changes what a user was told or what is owed
@@ -126,6 +126,8 @@ pub struct Store {
     meta: sled::Tree,
     by_source: sled::Tree,
     seen: sled::Tree,
+    /// The seen-set in memory, where reads look it up.
+    seen_set: Arc<retention::SeenSet>,
     commits: Arc<GroupCommit>,
     fan_out_log: FanOutLog,
     high_water: Arc<highwater::HighWater>,
@@ -187,6 +189,7 @@ impl Store {
             db,
             config,
             fault: Arc::default(),
+            seen_set: Arc::default(),
             commits: Arc::default(),
             fan_out_log,
             high_water: Arc::new(high_water),
@@ -194,6 +197,7 @@ impl Store {
             subscription_changes: Arc::default(),
         };
         store.index_for_retention()?;
+        store.load_seen_set()?;
         store.rollback = store.check_high_water(mark)?;
         Ok(store)
     }

@@ -14,12 +14,17 @@
 //! Pruning never touches a release that an outbox or journal entry still
 //! needs; those go once their pushes are done (at the next pruning).
 //!
-//! Trees: `by_source`: (source, kind, sequence) → the item id (kind
-//! [`KEPT`]) or its hash ([`SEEN`]), in the order pruning takes them;
-//! `seen`: hash → (sequence, source), for the lookup. Counters in `meta`
+//! Storage: `by_source` indexes the kept releases, (source, sequence) → item
+//! id, in the order pruning takes them. The seen-set is stored in *chunks*,
+//! one per pruning batch: `seen`: (source, first sequence) → the batch's
+//! hashes, 8 bytes each, oldest first. One sled record per batch rather than
+//! per id: as single records, 50,000 ids cost sled about 40 MB of file. The
+//! set is also held in memory (8 bytes and a little a hash), where reads look
+//! it up; a lock keeps it in step with the database. Counters in `meta`
 //! (`kept:<source>`, `seen:<source>`) spare a count by scanning.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
@@ -27,12 +32,10 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use super::meta::{META_RETENTION_INDEXED, kept_count_key, seen_count_key};
 use super::{Store, StoreError, StoredItem, abort, corrupt, date_key, outbox_key_from, read_u64};
 
-/// Kind byte of a kept release in `by_source`.
-pub(super) const KEPT: u8 = b'k';
-/// Kind byte of a pruned release's hash in `by_source`.
-pub(super) const SEEN: u8 = b's';
-/// Releases pruned (or hashes dropped) per transaction.
+/// Releases pruned (or hashes dropped) per transaction: one seen chunk.
 const CHUNK: usize = 512;
+/// Bytes of one hash in a chunk.
+const HASH: usize = 8;
 
 /// How much of one source's history the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,53 +78,85 @@ pub struct Retained {
     pub seen: u64,
 }
 
+/// The seen-set in memory: every remembered hash, with how many chunks hold
+/// it (an id can be pruned again after its first hash was dropped).
+#[derive(Default)]
+pub(super) struct SeenSet {
+    hashes: RwLock<HashMap<[u8; HASH], u32>>,
+}
+
+impl SeenSet {
+    /// Held while a read is recorded, so no pruning moves a release from the
+    /// database to the set in the middle of it.
+    pub(super) fn read(&self) -> RwLockReadGuard<'_, HashMap<[u8; HASH], u32>> {
+        self.hashes.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<[u8; HASH], u32>> {
+        self.hashes.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn add(set: &mut HashMap<[u8; HASH], u32>, chunk: &[u8]) {
+    for hash in hashes(chunk) {
+        *set.entry(hash).or_default() += 1;
+    }
+}
+
+fn remove(set: &mut HashMap<[u8; HASH], u32>, chunk: &[u8]) {
+    for hash in hashes(chunk) {
+        if let Some(n) = set.get_mut(&hash) {
+            *n -= 1;
+            if *n == 0 {
+                set.remove(&hash);
+            }
+        }
+    }
+}
+
+fn hashes(chunk: &[u8]) -> impl Iterator<Item = [u8; HASH]> + '_ {
+    chunk.chunks_exact(HASH).filter_map(|h| h.try_into().ok())
+}
+
 /// The seen-set's key for a release id: the first 8 bytes of its SHA-256.
 /// A site cannot aim a collision at another site's future release (that
 /// would take a second preimage of SHA-256), and a chance one is about one
 /// in 2^64 / (ids remembered).
-pub(super) fn id_hash(id: &str) -> [u8; 8] {
+pub(super) fn id_hash(id: &str) -> [u8; HASH] {
     let digest = ring::digest::digest(&ring::digest::SHA256, id.as_bytes());
-    let mut hash = [0u8; 8];
-    hash.copy_from_slice(&digest.as_ref()[..8]);
+    let mut hash = [0u8; HASH];
+    hash.copy_from_slice(&digest.as_ref()[..HASH]);
     hash
 }
 
-fn prefix(source: &str, kind: u8) -> Vec<u8> {
-    let mut key = Vec::with_capacity(source.len() + 10);
+/// `source`, then a 0 byte: what every key of the source starts with.
+fn prefix(source: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(source.len() + 9);
     key.extend_from_slice(source.as_bytes());
     key.push(0);
-    key.push(kind);
     key
 }
 
-pub(super) fn by_source_key(source: &str, kind: u8, seq: u64) -> Vec<u8> {
-    let mut key = prefix(source, kind);
+/// A key of `by_source` or `seen`: the source, then a sequence number.
+pub(super) fn source_key(source: &str, seq: u64) -> Vec<u8> {
+    let mut key = prefix(source);
     key.extend_from_slice(&seq.to_be_bytes());
     key
 }
 
-/// A `by_source` key taken apart: (source, kind, sequence).
-pub(super) fn split_key(key: &[u8]) -> Option<(&str, u8, u64)> {
-    let at = key.len().checked_sub(10)?;
+/// A [`source_key`] taken apart.
+pub(super) fn split_key(key: &[u8]) -> Option<(&str, u64)> {
+    let at = key.len().checked_sub(9)?;
     let source = std::str::from_utf8(&key[..at]).ok()?;
     (key[at] == 0).then_some(())?;
-    let seq = u64::from_be_bytes(key[at + 2..].try_into().ok()?);
-    Some((source, key[at + 1], seq))
+    let seq = u64::from_be_bytes(key[at + 1..].try_into().ok()?);
+    Some((source, seq))
 }
 
 fn seq_of(key: &[u8]) -> Result<u64, StoreError> {
-    key.len()
-        .checked_sub(8)
-        .and_then(|at| key[at..].try_into().ok())
-        .map(u64::from_be_bytes)
-        .ok_or_else(|| corrupt("by_source", "key too short"))
-}
-
-/// A `seen` record: the sequence number, then the source.
-pub(super) fn seen_value(seq: u64, source: &str) -> Vec<u8> {
-    let mut value = seq.to_be_bytes().to_vec();
-    value.extend_from_slice(source.as_bytes());
-    value
+    split_key(key)
+        .map(|(_, seq)| seq)
+        .ok_or_else(|| corrupt("by_source", "bad key"))
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -134,13 +169,8 @@ pub(super) fn index_new(
     seq: u64,
     id: &str,
 ) -> TxResult<()> {
-    by_source.insert(by_source_key(source, KEPT, seq), id.as_bytes())?;
+    by_source.insert(source_key(source, seq), id.as_bytes())?;
     adjust(meta, &kept_count_key(source), 1)
-}
-
-/// Inside a transaction: whether `id` is a pruned release.
-pub(super) fn was_pruned(seen: &TransactionalTree, id: &str) -> TxResult<bool> {
-    Ok(seen.get(id_hash(id))?.is_some())
 }
 
 /// Adds `delta` to a counter in `meta` (never below zero).
@@ -168,7 +198,7 @@ impl Store {
             }
         }
         while let Some(excess) = self.excess(&seen_count_key(source), retention.keep_seen_ids)? {
-            let dropped = self.drop_oldest_seen(source, excess.min(CHUNK))?;
+            let dropped = self.drop_oldest_seen(source, excess)?;
             if dropped == 0 {
                 break;
             }
@@ -186,8 +216,8 @@ impl Store {
     }
 
     /// Whether `id` is a release that was pruned and is remembered as seen.
-    pub fn was_pruned(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.seen.contains_key(id_hash(id))?)
+    pub fn was_pruned(&self, id: &str) -> bool {
+        self.seen_set.read().contains_key(&id_hash(id))
     }
 
     /// How far the counter `key` is over `limit`, if it is.
@@ -225,7 +255,7 @@ impl Store {
         needed: &HashSet<u64>,
     ) -> Result<Vec<(u64, String)>, StoreError> {
         let mut batch = Vec::with_capacity(max);
-        for record in self.by_source.scan_prefix(prefix(source, KEPT)) {
+        for record in self.by_source.scan_prefix(prefix(source)) {
             if batch.len() >= max {
                 break;
             }
@@ -240,8 +270,13 @@ impl Store {
         Ok(batch)
     }
 
-    /// Turns kept releases of `source` into seen ids, in one transaction.
+    /// Turns kept releases of `source` into one chunk of seen ids, in one
+    /// transaction, under the seen-set's lock.
     fn forget_releases(&self, source: &str, batch: &[(u64, String)]) -> Result<usize, StoreError> {
+        let Some(first) = batch.iter().map(|(seq, _)| *seq).min() else {
+            return Ok(0);
+        };
+        let mut set = self.seen_set.write();
         let trees = (
             &self.items,
             &self.by_date,
@@ -249,13 +284,10 @@ impl Store {
             &self.seen,
             &self.meta,
         );
-        let forgotten = trees.transaction(|(items, by_date, by_source, seen, meta)| {
-            let mut forgotten = 0i64;
+        let chunk = trees.transaction(|(items, by_date, by_source, seen, meta)| {
+            let mut chunk = Vec::with_capacity(batch.len() * HASH);
             for (seq, id) in batch {
-                if by_source
-                    .remove(by_source_key(source, KEPT, *seq))?
-                    .is_none()
-                {
+                if by_source.remove(source_key(source, *seq))?.is_none() {
                     continue; // pruned meanwhile
                 }
                 if let Some(bytes) = items.remove(id.as_bytes())? {
@@ -263,47 +295,67 @@ impl Store {
                         serde_json::from_slice(&bytes).map_err(|e| abort("items", e))?;
                     by_date.remove(&date_key(stored.sort_date(), stored.seq))?;
                 }
-                let hash = id_hash(id);
-                by_source.insert(by_source_key(source, SEEN, *seq), &hash)?;
-                seen.insert(&hash, seen_value(*seq, source))?;
-                forgotten += 1;
+                chunk.extend_from_slice(&id_hash(id));
+            }
+            let forgotten = (chunk.len() / HASH) as i64;
+            if forgotten > 0 {
+                seen.insert(source_key(source, first), chunk.as_slice())?;
             }
             adjust(meta, &kept_count_key(source), -forgotten)?;
             adjust(meta, &seen_count_key(source), forgotten)?;
-            Ok(forgotten as usize)
+            Ok(chunk)
         })?;
-        Ok(forgotten)
+        add(&mut set, &chunk);
+        Ok(chunk.len() / HASH)
     }
 
-    /// Drops the `max` oldest seen ids of `source`; how many went.
+    /// Drops up to `max` of the oldest seen ids of `source` (whole chunks,
+    /// and the oldest part of the next); how many went.
     fn drop_oldest_seen(&self, source: &str, max: usize) -> Result<usize, StoreError> {
-        let batch: Vec<(sled::IVec, sled::IVec)> = self
-            .by_source
-            .scan_prefix(prefix(source, SEEN))
-            .take(max)
-            .collect::<Result<_, _>>()?;
-        let dropped =
-            (&self.by_source, &self.seen, &self.meta).transaction(|(by_source, seen, meta)| {
-                let mut dropped = 0i64;
-                for (key, hash) in &batch {
-                    if by_source.remove(key)?.is_none() {
-                        continue;
-                    }
-                    let seq = seq_of(key).map_err(ConflictableTransactionError::Abort)?;
-                    // The same id may have been seen, dropped, recorded and
-                    // pruned again since: only this entry's own record goes.
-                    if seen
-                        .get(hash)?
-                        .is_some_and(|v| v == seen_value(seq, source))
-                    {
-                        seen.remove(hash)?;
-                    }
-                    dropped += 1;
-                }
-                adjust(meta, &seen_count_key(source), -dropped)?;
-                Ok(dropped as usize)
-            })?;
-        Ok(dropped)
+        let mut set = self.seen_set.write();
+        let mut dropped: Vec<(sled::IVec, Vec<u8>)> = Vec::new();
+        let mut kept_part: Option<(sled::IVec, Vec<u8>)> = None;
+        let mut left = max;
+        for record in self.seen.scan_prefix(prefix(source)) {
+            if left == 0 {
+                break;
+            }
+            let (key, chunk) = record?;
+            let ids = chunk.len() / HASH;
+            if ids <= left {
+                left -= ids;
+                dropped.push((key, chunk.to_vec()));
+            } else {
+                let (old, rest) = chunk.split_at(left * HASH);
+                dropped.push((key.clone(), old.to_vec()));
+                kept_part = Some((key, rest.to_vec()));
+                left = 0;
+            }
+        }
+        let count = dropped.iter().map(|(_, c)| c.len() / HASH).sum::<usize>();
+        (&self.seen, &self.meta).transaction(|(seen, meta)| {
+            for (key, _) in &dropped {
+                seen.remove(key)?;
+            }
+            if let Some((key, rest)) = &kept_part {
+                seen.insert(key, rest.as_slice())?;
+            }
+            adjust(meta, &seen_count_key(source), -(count as i64))
+        })?;
+        for (_, chunk) in &dropped {
+            remove(&mut set, chunk);
+        }
+        Ok(count)
+    }
+
+    /// Reads the seen-set into memory (at open).
+    pub(super) fn load_seen_set(&self) -> Result<(), StoreError> {
+        let mut set = self.seen_set.write();
+        set.clear();
+        for chunk in self.seen.iter().values() {
+            add(&mut set, &chunk?);
+        }
+        Ok(())
     }
 
     /// Builds the retention index of a database written before it existed
@@ -324,7 +376,7 @@ impl Store {
                 tracing::warn!(id = %String::from_utf8_lossy(&id), "an unreadable release record is left out of retention");
                 continue;
             };
-            batch.insert(by_source_key(&stored.source, KEPT, stored.seq), id);
+            batch.insert(source_key(&stored.source, stored.seq), id);
             *counts.entry(stored.source).or_default() += 1;
             batched += 1;
             if batched == CHUNK {

@@ -68,7 +68,7 @@ async fn a_source_keeps_its_newest_releases_and_remembers_the_ids_of_older_ones(
     assert_eq!(store.item_count(), 10);
     assert_eq!(store.retained("s").unwrap(), Retained { kept: 10, seen: 6 });
     assert!(store.item("site/fnapr/5").unwrap().is_none());
-    assert!(store.was_pruned("site/fnapr/5").unwrap());
+    assert!(store.was_pruned("site/fnapr/5"));
     assert!(store.item("site/fnapr/6").unwrap().is_some());
     let latest: Vec<String> = store
         .latest(100)
@@ -109,12 +109,48 @@ async fn the_seen_set_is_bounded_and_drops_its_oldest_ids_first() {
     // 50..60 are kept, the ids of 30..50 remembered; 0..30 were dropped,
     // oldest first.
     assert!(store.item("site/fnapr/50").unwrap().is_some());
-    assert!(store.was_pruned("site/fnapr/30").unwrap());
-    assert!(store.was_pruned("site/fnapr/49").unwrap());
-    assert!(!store.was_pruned("site/fnapr/29").unwrap());
+    assert!(store.was_pruned("site/fnapr/30"));
+    assert!(store.was_pruned("site/fnapr/49"));
+    assert!(!store.was_pruned("site/fnapr/29"));
     // The trade-off: an id dropped from the seen-set is new again if shown.
     let back = flood(&store, &[item(29)]).await;
     assert_eq!(back.new_items.len(), 1);
+}
+
+#[tokio::test]
+async fn the_seen_set_holds_exactly_its_cap_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = Retention {
+        keep_items: 10,
+        keep_seen_ids: 15,
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let today = Utc::now().date_naive();
+        for round in 0..5u64 {
+            let policy = PollPolicy::new(0, 36_500, today).retaining(cap);
+            let items = page(round * 10, round * 10 + 10);
+            store
+                .record_poll("s", &items, &policy, Utc::now())
+                .await
+                .unwrap();
+        }
+        // 40..50 kept; of the 40 pruned, the newest 15 (25..40) remembered:
+        // the batch of 20..30 was cut in the middle.
+        assert_eq!(
+            store.retained("s").unwrap(),
+            Retained { kept: 10, seen: 15 }
+        );
+    }
+    let store = reopen_store(dir.path());
+    assert_eq!(
+        store.retained("s").unwrap(),
+        Retained { kept: 10, seen: 15 }
+    );
+    assert!(!store.was_pruned("site/fnapr/24"));
+    assert!(store.was_pruned("site/fnapr/25"));
+    assert!(store.was_pruned("site/fnapr/39"));
+    assert!(store.item("site/fnapr/40").unwrap().is_some());
 }
 
 #[tokio::test]
@@ -141,7 +177,7 @@ async fn pruning_spares_releases_that_still_have_pushes_owed() {
     assert!(fan_out_page(&fan_out, 100, |_| true).await.is_none());
     flood(&store, &page(31, 32)).await;
     assert!(store.item("site/fnapr/10").unwrap().is_none());
-    assert!(store.was_pruned("site/fnapr/10").unwrap());
+    assert!(store.was_pruned("site/fnapr/10"));
     assert_eq!(store.retained("s").unwrap().kept, 10);
 }
 
@@ -178,7 +214,7 @@ async fn a_database_written_before_retention_is_indexed_when_opened() {
         store.retained("s").unwrap(),
         Retained { kept: 10, seen: 20 }
     );
-    assert!(store.was_pruned("site/fnapr/20").unwrap());
+    assert!(store.was_pruned("site/fnapr/20"));
 }
 
 /// A page of `links` release links with ids from `first`, about 70 bytes
