@@ -36,18 +36,7 @@ async fn sigkill_during_a_fan_out_loses_nothing() {
     let total = CHATS as usize;
     for kill in 1..=KILLS {
         let bot = BotProcess::spawn(&config, &format!("bot{kill}.log"));
-        let target = kill * total / (KILLS + 1);
-        let start = Instant::now();
-        while telegram.sent_count() < target {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the fan-out stalled at {} sends; log:\n{}",
-                telegram.sent_count(),
-                bot.log()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        bot.kill().await;
+        kill_at(bot, &telegram, kill * total / (KILLS + 1)).await;
     }
     let bot = BotProcess::spawn(&config, "bot-final.log");
     every_chat_gets_it(&telegram, CHATS, &bot, Duration::from_secs(90)).await;
@@ -74,6 +63,21 @@ async fn sigkill_during_a_fan_out_loses_nothing() {
             .iter()
             .all(|m| m.text.contains("/fnapr/7160"))
     );
+}
+
+/// SIGKILLs `bot` as soon as the fake Telegram has taken `sends` messages in all.
+async fn kill_at(bot: BotProcess, telegram: &FakeTelegram, sends: usize) {
+    let start = Instant::now();
+    while telegram.sent_count() < sends {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the fan-out stalled at {} sends; log:\n{}",
+            telegram.sent_count(),
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    bot.kill().await;
 }
 
 /// How many pushes each chat received.
@@ -149,17 +153,7 @@ async fn at_telegrams_rate_a_kill_repeats_only_the_sends_in_flight() {
     for kill in 1..=THROTTLED_KILLS {
         let bot = BotProcess::spawn(&config, &format!("bot{kill}.log"));
         let target = telegram.sent_count() + SENDS_BETWEEN_KILLS;
-        let start = Instant::now();
-        while telegram.sent_count() < target {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the fan-out stalled at {} sends; log:\n{}",
-                telegram.sent_count(),
-                bot.log()
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        bot.kill().await;
+        kill_at(bot, &telegram, target).await;
     }
     let bot = BotProcess::spawn(&config, "bot-final.log");
     every_chat_gets_it(&telegram, chats, &bot, Duration::from_secs(60)).await;
