@@ -23,7 +23,8 @@
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
 //! - [`source`] — fetch a page (conditional GET, size cap, charset) and extract items (HTML or feed) and contacts (pure).
 //! - [`store`] — the only module that knows sled: items, subscriptions, outbox,
-//!   journal, source state, and the fan-out log beside them; one file per concern.
+//!   journal, source state, retention and the seen-set, export and import, and
+//!   beside them the fan-out log and the high-water mark; one file per concern.
 //! - [`poller`] — reads each source on its interval and records what it finds, under
 //!   the flood guard; backs off on failures and decides what operators hear.
 //! - [`alerts`] — rare operator messages to `admin_chats`, sent in the background.
