@@ -321,7 +321,10 @@ fn peak_rss_mib() -> f64 {
 /// Decoding and extraction alone, on the embassy page and on a flood page.
 fn extraction(source: &embassy_bot::config::SourceConfig) {
     use embassy_bot::source::{charset, extract};
-    println!("peak RSS of the bench process before: {:.0} MiB", peak_rss_mib());
+    println!(
+        "peak RSS of the bench process before: {:.0} MiB",
+        peak_rss_mib()
+    );
     let base = source.url.clone();
     let embassy = page();
     let flood = flood_page(0);
