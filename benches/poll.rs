@@ -10,6 +10,12 @@
 //! Then extraction alone (no I/O, no store), where the work of reading the page
 //! is: the same page decoded and extracted, and a hostile 4 MB page of 60,000
 //! release links (the source's `max_items` stops it at 500), with the peak RSS.
+//!
+//! Last, hostile reads: a site that serves that 4 MB page with 60,000 new ids
+//! on every read, read again and again through `poll_once` into a store, once
+//! with the default retention and once with retention out of the way; the
+//! database's size as it grows and the peak RSS, each run in a process of
+//! its own (`BENCH_HOSTILE_READS` reads, 120 by default).
 
 #[allow(dead_code)]
 #[path = "../tests/it/support/http.rs"]
@@ -26,6 +32,10 @@ use embassy_bot::source::fetch::{Validators, client_for};
 use embassy_bot::store::Store;
 
 const SERVER_ENV: &str = "POLL_BENCH_SERVER";
+/// Set in the child that serves the flood page with new ids on every request.
+const FLOOD_SERVER_ENV: &str = "POLL_BENCH_FLOOD_SERVER";
+/// Set in the child that reads the flood: the retention's `keep_items`.
+const HOSTILE_ENV: &str = "POLL_BENCH_HOSTILE";
 const ETAG: &str = "\"bench-v1\"";
 const CYCLES: u32 = 300;
 const WARMUP: u32 = 20;
@@ -62,17 +72,154 @@ fn serve() {
                 Some(resp)
             })
         });
-        let addr = http::serve(handler).await;
-        println!("{addr}");
-        std::io::stdout().flush().expect("stdout");
-        // Serve until the parent closes our stdin.
-        tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            let _ = std::io::stdin().read_line(&mut line);
-        })
-        .await
-        .expect("stdin watcher");
+        serve_until_stdin_closes(handler).await;
     });
+}
+
+/// Serves with `handler`, prints the address, and serves until the parent
+/// closes our stdin.
+async fn serve_until_stdin_closes(handler: http::Handler) {
+    let addr = http::serve(handler).await;
+    println!("{addr}");
+    std::io::stdout().flush().expect("stdout");
+    tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    })
+    .await
+    .expect("stdin watcher");
+}
+
+/// A page of 60,000 release links with ids from `first` (about 4.5 MB).
+fn flood_page(first: u64) -> String {
+    let mut flood = String::with_capacity(5 << 20);
+    for n in first..first + 60_000 {
+        flood.push_str(&format!(
+            "<p><a href=\"/fnapr/{n}\">21.05.2022 - Release number {n} of the flood</a></p>\n"
+        ));
+    }
+    flood
+}
+
+/// The child: serve the flood page, with ids never shown before on every
+/// request, until stdin closes.
+fn serve_flood() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let handler: http::Handler = Arc::new(move |_req| {
+            let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move {
+                let body = flood_page(n * 60_000).into_bytes();
+                Some(http::Response::new(200, "text/html; charset=utf-8", body))
+            })
+        });
+        serve_until_stdin_closes(handler).await;
+    });
+}
+
+/// Starts this binary as a child with `env` set; the address it prints.
+fn start_child(env: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .env(env, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the fake site");
+    let mut addr = String::new();
+    BufReader::new(child.stdout.take().expect("child stdout"))
+        .read_line(&mut addr)
+        .expect("site address");
+    (child, format!("http://{}/", addr.trim()))
+}
+
+/// Bytes of every file under `dir`.
+fn size_of(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => size_of(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The child that reads the flood `reads` times, keeping `keep_items`
+/// releases (the rest of the source's settings are the defaults, but for
+/// `max_bytes`, raised to let the page in), and prints what it cost.
+fn read_the_flood(keep_items: usize, reads: u32) {
+    let (mut site, url) = start_child(FLOOD_SERVER_ENV);
+    let config = Config::from_toml(&format!(
+        "[[sources]]\nname = \"flood\"\nurl = \"{url}\"\nmax_bytes = 8388608\nkeep_items = {keep_items}\n"
+    ))
+    .expect("config");
+    let source = &config.sources[0];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = Store::open(dir.path()).expect("store");
+    let client = client_for(source).expect("client");
+    let cpu0 = cpu_time();
+    let mut sizes = Vec::new();
+    for read in 1..=reads {
+        let mut validators = Validators::default();
+        runtime
+            .block_on(poll_once(
+                source,
+                &client,
+                &store,
+                &mut validators,
+                chrono::Utc::now(),
+            ))
+            .expect("poll");
+        if read % (reads / 6).max(1) == 0 || read == reads {
+            runtime.block_on(store.flush()).expect("flush");
+            sizes.push(format!(
+                "{read}: {:.1} MB",
+                size_of(dir.path()) as f64 / 1e6
+            ));
+        }
+    }
+    let cpu = cpu_time() - cpu0;
+    let retained = store.retained("flood").expect("retained");
+    println!(
+        "keep_items {keep_items}: after {reads} reads {} releases kept, {} seen ids; database {}; CPU {:.0} ms/read; peak RSS {:.0} MiB",
+        retained.kept,
+        retained.seen,
+        sizes.join(", "),
+        cpu.as_secs_f64() * 1e3 / f64::from(reads),
+        peak_rss_mib()
+    );
+    drop(site.stdin.take());
+    let _ = site.wait();
+}
+
+/// Hostile reads, each retention in a process of its own.
+fn hostile_reads() {
+    let reads: u32 = std::env::var("BENCH_HOSTILE_READS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    println!(
+        "hostile reads: 60,000 new ids a read (500 taken, max_items), {reads} reads, database size as it grows"
+    );
+    for keep_items in [5_000, 1_000_000] {
+        let status = Command::new(std::env::current_exe().expect("own path"))
+            .env(HOSTILE_ENV, format!("{keep_items}:{reads}"))
+            .status()
+            .expect("hostile child");
+        assert!(status.success(), "the hostile-reads child failed");
+    }
 }
 
 /// User + system CPU time of this process so far.
@@ -94,17 +241,16 @@ fn main() {
         serve();
         return;
     }
-    let mut child = Command::new(std::env::current_exe().expect("own path"))
-        .env(SERVER_ENV, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the fake site");
-    let mut addr = String::new();
-    BufReader::new(child.stdout.take().expect("child stdout"))
-        .read_line(&mut addr)
-        .expect("site address");
-    let url = format!("http://{}/", addr.trim());
+    if std::env::var_os(FLOOD_SERVER_ENV).is_some() {
+        serve_flood();
+        return;
+    }
+    if let Ok(args) = std::env::var(HOSTILE_ENV) {
+        let (keep, reads) = args.split_once(':').expect("keep:reads");
+        read_the_flood(keep.parse().expect("keep"), reads.parse().expect("reads"));
+        return;
+    }
+    let (mut child, url) = start_child(SERVER_ENV);
 
     let config = Config::from_toml(&format!("[[sources]]\nname = \"bench\"\nurl = \"{url}\"\n"))
         .expect("config");
@@ -158,6 +304,7 @@ fn main() {
     drop(child.stdin.take());
     let _ = child.wait();
     extraction(source);
+    hostile_reads();
 }
 
 /// Peak resident set size of this process so far, in MiB.
@@ -174,14 +321,13 @@ fn peak_rss_mib() -> f64 {
 /// Decoding and extraction alone, on the embassy page and on a flood page.
 fn extraction(source: &embassy_bot::config::SourceConfig) {
     use embassy_bot::source::{charset, extract};
+    println!(
+        "peak RSS of the bench process before: {:.0} MiB",
+        peak_rss_mib()
+    );
     let base = source.url.clone();
     let embassy = page();
-    let mut flood = String::with_capacity(4 << 20);
-    for n in 0..60_000 {
-        flood.push_str(&format!(
-            "<p><a href=\"/fnapr/{n}\">21.05.2022 - Release number {n} of the flood</a></p>\n"
-        ));
-    }
+    let flood = flood_page(0);
     println!(
         "{:<34} {:>14} {:>14}",
         "extraction only", "CPU/read", "items"

@@ -1,4 +1,4 @@
-//! Operator alerts: a short message to every `admin_chats` chat when a source
+//! Operator alerts: a short message to every operator (`admin_users`) in their private chat when a source
 //! needs a human (failing for a while, recovered, emptied, flooded).
 //!
 //! Alerts are rare and best effort, so they skip the push journal: each one is
@@ -31,6 +31,25 @@ impl Alerts {
                 let messenger = messenger.clone();
                 Box::pin(async move { messenger.send(chat, None, text, Format::Html).await })
             }),
+        }
+    }
+
+    /// Sends `html` to every admin chat and waits for the sends, at most
+    /// `within` (the process is about to end).
+    pub async fn send_and_wait(&self, html: String, within: std::time::Duration) {
+        let sends = self.admins.iter().map(|&chat| {
+            let send = (self.send)(chat, html.clone());
+            async move {
+                if let Err(e) = send.await {
+                    tracing::warn!(chat, error = ?e, "could not send an operator alert");
+                }
+            }
+        });
+        if tokio::time::timeout(within, futures::future::join_all(sends))
+            .await
+            .is_err()
+        {
+            tracing::warn!("operator alerts did not go out in time");
         }
     }
 

@@ -97,6 +97,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let alerts = Alerts::new(messenger.clone(), &config.operators);
     let replies = messenger.clone();
     let messenger = messenger.paid_broadcast(config.telegram.allow_paid_broadcast);
+    if let Some(rollback) = store.rollback() {
+        alerts.send(format!(
+            "⚠️ {}",
+            crate::render::escape(&rollback.to_string())
+        ));
+    }
+    tokio::spawn(crate::storage::stop_on_fault(
+        store.clone(),
+        alerts.clone(),
+        trigger.clone(),
+    ));
     for source in &config.sources {
         workers.spawn(crate::poller::run(
             source.clone(),

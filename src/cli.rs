@@ -1,8 +1,8 @@
-//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | healthcheck | backfill [SOURCE] [--pages N]]`,
+//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | healthcheck | backfill [SOURCE] [--pages N] | export [FILE] | import FILE]`,
 //! parsed by clap (help, version and usage errors come from there), and logging set-up.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::builder::{OsStringValueParser, TypedValueParser as _};
@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, TELEGRAM_API};
 use crate::redact::Redacted;
+use crate::store::Store;
 
 /// Environment variable naming the configuration file when `--config` is not given
 /// (the flag wins), so a container can point at a mounted file without changing its command.
@@ -113,6 +114,21 @@ pub enum Command {
         #[arg(long, hide = true, default_value_t = crate::backfill::PACE.as_millis() as u64)]
         pace_ms: u64,
     },
+    /// Write the bot's whole state (data_dir) as JSON Lines, to FILE or stdout
+    ///
+    /// Subscriptions, releases, ids of pruned releases, pushes still owed and
+    /// each source's state: what `import` needs to rebuild it exactly. Stop the
+    /// bot first: a running bot holds the database.
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// Where to write (default, or `-`: stdout); replaced only once complete
+        file: Option<PathBuf>,
+    },
+    /// Rebuild the bot's state from an export, into an empty data_dir
+    Import {
+        /// A file written by `export`
+        file: PathBuf,
+    },
 }
 
 impl Cli {
@@ -187,10 +203,29 @@ impl Cli {
                 print!("{summary}");
                 Ok(())
             }
+            Command::Export { file } => {
+                init_logging("warn");
+                let config = Config::load(config.as_deref())?;
+                crate::store::restrict_umask();
+                export(&config.data_dir, file.filter(|f| f.as_os_str() != "-"))
+            }
+            Command::Import { file } => {
+                init_logging("warn");
+                let config = Config::load(config.as_deref())?;
+                crate::store::restrict_umask();
+                let input = std::fs::File::open(&file)
+                    .with_context(|| format!("cannot open {}", file.display()))?;
+                let summary = Store::import(&config.data_dir, std::io::BufReader::new(input))
+                    .with_context(|| format!("cannot import {}", file.display()))?;
+                eprintln!("imported {summary} into {}", config.data_dir.display());
+                Ok(())
+            }
             Command::Run => {
                 init_logging("info");
                 let config = Config::load(config.as_deref())?;
                 config.require_token()?;
+                // Whatever sled creates in the data directory later stays private.
+                crate::store::restrict_umask();
                 runtime()?.block_on(crate::app::run(config))
             }
         }
@@ -229,6 +264,41 @@ async fn healthcheck(
     Ok((healthy, body.trim_end().to_string()))
 }
 
+/// Writes the export of the store in `data_dir` to `file` (through a
+/// temporary file beside it, so an earlier export there survives a failure)
+/// or to stdout.
+fn export(data_dir: &Path, file: Option<PathBuf>) -> anyhow::Result<()> {
+    let store = Store::open(data_dir)?;
+    let now = chrono::Utc::now();
+    let summary = match &file {
+        None => store.export(&mut std::io::stdout().lock(), now)?,
+        Some(path) => {
+            let mut partial = path.clone().into_os_string();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
+            let written = (|| {
+                let created = crate::store::private_create(&partial)
+                    .with_context(|| format!("cannot create {}", partial.display()))?;
+                let mut out = std::io::BufWriter::new(created);
+                let summary = store.export(&mut out, now)?;
+                out.into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|f| f.sync_all())
+                    .and_then(|()| std::fs::rename(&partial, path))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                anyhow::Ok(summary)
+            })();
+            if written.is_err() {
+                let _ = std::fs::remove_file(&partial);
+            }
+            written?
+        }
+    };
+    let to = file.map_or("stdout".to_string(), |f| f.display().to_string());
+    eprintln!("exported {summary} from {} to {to}", data_dir.display());
+    Ok(())
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -238,7 +308,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},sled=warn")));
+        // sled::tree logs a failed flush once per tree as the handles drop after
+        // a storage fault, which crate::storage has already reported.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{default},sled=warn,sled::tree=off"))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -302,7 +376,7 @@ pub fn describe(config: &Config) -> String {
     ));
     for s in &config.sources {
         out.push_str(&format!(
-            "source `{}` \"{}\" ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures{}\n",
+            "source `{}` \"{}\" ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures, keeps {} releases and {} ids of pruned ones{}\n",
             s.name,
             s.label,
             s.kind,
@@ -312,6 +386,8 @@ pub fn describe(config: &Config) -> String {
             s.max_new_items,
             s.max_age_days,
             s.alert_after.as_secs(),
+            s.retention.keep_items,
+            s.retention.keep_seen_ids,
             s.archive.as_ref().map_or(String::new(), |a| format!(
                 ", archive from {} ({} a page)",
                 Redacted(&a.url(1)),

@@ -4,7 +4,7 @@
 //! Unhealthy means a human (or a restart) is needed: the store cannot be
 //! written, Telegram has answered nothing for `http.telegram_silence_secs`, or
 //! a source has been failing for longer than its `alert_after_secs` (the same
-//! moment `admin_chats` hear of it). Ready means every source has been read
+//! moment operators hear of it). Ready means every source has been read
 //! successfully at least once, so the feeds show what the site shows.
 //!
 //! The verdict is a pure function of what [`Vitals`] and the store hold,

@@ -25,7 +25,8 @@
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
 //! - [`source`] — fetch a page (conditional GET, size cap, charset) and extract items (HTML or feed) and contacts (pure).
 //! - [`store`] — the only module that knows sled: items, subscriptions, outbox,
-//!   journal, source state, and the fan-out log beside them; one file per concern.
+//!   journal, source state, retention and the seen-set, export and import, and
+//!   beside them the fan-out log and the high-water mark; one file per concern.
 //! - [`poller`] — reads each source on its interval and records what it finds, under
 //!   the flood guard; backs off on failures and decides what operators hear.
 //! - [`alerts`] — rare operator messages to the operators' private chats, sent in the background.
@@ -46,6 +47,8 @@
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handlers
 //!   (messages, channel posts, the bot's own membership).
 //! - [`shutdown`] — how every long-running part hears that it should stop.
+//! - [`storage`] — a failed database: one alert, a stop, a non-zero exit for the supervisor.
+//! - [`log_limit`] — error lines that could repeat many times a second, at most one a second.
 //! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
 //! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
 //! - [`backfill`] — reads a source's archive pages and records the history silently.
@@ -71,6 +74,7 @@ pub mod feed;
 pub mod health;
 pub mod http;
 pub mod limiter;
+pub mod log_limit;
 pub mod lookup;
 pub mod matching;
 pub mod messenger;
@@ -82,6 +86,7 @@ pub mod render;
 pub mod sender;
 pub mod shutdown;
 pub mod source;
+pub mod storage;
 pub mod store;
 pub mod telegram;
 pub mod ttl;

@@ -93,7 +93,8 @@ pub async fn poll_once(
     if !page.contacts.is_empty() {
         store.save_contacts(&page.contacts, now).await?;
     }
-    let policy = PollPolicy::new(source.max_new_items, source.max_age_days, now.date_naive());
+    let policy = PollPolicy::new(source.max_new_items, source.max_age_days, now.date_naive())
+        .retaining(source.retention);
     let outcome = store
         .record_poll(&source.name, &page.items, &policy, now)
         .await?;

@@ -113,7 +113,9 @@ async fn on_message(
                 Ok(Some(reply)) => reply,
                 Ok(None) => return Vec::new(),
                 Err(e) => {
-                    tracing::error!(error = %e, chat = origin.chat, "command failed");
+                    if let Some(held_back) = crate::log_limit::allow("command failed") {
+                        tracing::error!(error = %e, chat = origin.chat, held_back, "command failed");
+                    }
                     commands::Reply {
                         text: SORRY.to_string(),
                         privately: false,

@@ -259,6 +259,9 @@ pub struct SourceConfig {
     /// track readers: dropped before an item is keyed, so rotating them does
     /// not make a release new. A trailing `*` matches a prefix.
     pub tracking_params: Vec<String>,
+    /// How much of the source's history the store keeps (`keep_items`,
+    /// `keep_seen_ids`): a site that rotates its ids cannot fill the disk.
+    pub retention: crate::store::Retention,
 }
 
 /// How a source's body is turned into items.

@@ -89,6 +89,8 @@ pub(super) struct RawSource {
     pub(super) label: Option<String>,
     pub(super) archive: Option<String>,
     pub(super) archive_page_size: Option<u32>,
+    pub(super) keep_items: Option<usize>,
+    pub(super) keep_seen_ids: Option<usize>,
 }
 
 impl RawSource {
@@ -114,6 +116,8 @@ impl RawSource {
             label: Some(source.label.into()),
             archive: source.archive.map(str::to_string),
             archive_page_size: None,
+            keep_items: None,
+            keep_seen_ids: None,
         }
     }
 }

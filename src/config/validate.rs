@@ -418,6 +418,23 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
             format!("must be between 1 and {MAX_MAX_ITEMS}"),
         ));
     }
+    let default = crate::store::Retention::DEFAULT;
+    let keep_items = s.keep_items.unwrap_or(default.keep_items.max(max_items));
+    if !(max_items..=MAX_KEEP_ITEMS).contains(&keep_items) {
+        return Err(invalid(
+            key("keep_items"),
+            format!(
+                "must be between max_items ({max_items}: a read's own releases are never pruned at once) and {MAX_KEEP_ITEMS}"
+            ),
+        ));
+    }
+    let keep_seen_ids = s.keep_seen_ids.unwrap_or(default.keep_seen_ids);
+    if keep_seen_ids > MAX_KEEP_SEEN_IDS {
+        return Err(invalid(
+            key("keep_seen_ids"),
+            format!("must be at most {MAX_KEEP_SEEN_IDS}"),
+        ));
+    }
     let tracking_params = s.tracking_params.unwrap_or_default();
     for (j, param) in tracking_params.iter().enumerate() {
         let name = param.strip_suffix('*').unwrap_or(param);
@@ -481,6 +498,10 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
         time_zone,
         max_items,
         tracking_params,
+        retention: crate::store::Retention {
+            keep_items,
+            keep_seen_ids,
+        },
     })
 }
 

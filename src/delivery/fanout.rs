@@ -9,8 +9,11 @@
 //!   journaled and flushed, or no longer subscribed); it is saved, unflushed,
 //!   every [`SAVE_EVERY`] chats;
 //! - every chat handled beyond the cursor gets a record in the fan-out log,
-//!   after its send was accepted or its journal entry flushed; records wait
-//!   in memory at most `crash_window` at a time;
+//!   after its send was accepted or its journal entry flushed. When sends are
+//!   sparse (the log was last written [`WRITE_AT_ONCE_AFTER`] ago or more, as
+//!   at Telegram's 30 a second) the record is written at once: a `write(2)`
+//!   then costs nothing. Under load records wait in memory, at most
+//!   `crash_window` at a time and at most [`FLUSH_EVERY`] long;
 //! - journal completions ([`FanOut::complete`]) may run at most
 //!   `crash_window` removals ahead of the last flush;
 //! - [`FanOut::keep_durable`] flushes completions every few milliseconds and
@@ -33,13 +36,19 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::log_limit;
 use crate::shutdown::Shutdown;
 use crate::store::{FanOutLog, JournalEntry, OutboxEntry, Store, StoreError, Target, WalkPosition};
 
 /// The cursor is saved (not flushed) after this many chats; the log covers the rest.
 const SAVE_EVERY: usize = 64;
-/// How often journal completions are flushed in the background.
+/// How often journal completions are flushed, and buffered log records
+/// written, in the background.
 const FLUSH_EVERY: Duration = Duration::from_millis(2);
+/// A log record is written as soon as its send is confirmed when the log was
+/// last written at least this long ago: below a thousand sends a second the
+/// writes cost nothing, and a crash repeats only the sends in flight.
+const WRITE_AT_ONCE_AFTER: Duration = Duration::from_millis(1);
 /// How often the fan-out log is synced to disk (sled flushes every 500 ms too).
 const SYNC_LOG_EVERY: Duration = Duration::from_millis(500);
 
@@ -96,6 +105,8 @@ struct Walk {
     current: Option<Walking>,
     /// Log records not yet written (fewer than the crash window).
     unwritten: Vec<u8>,
+    /// When the log was last written to.
+    last_write: Option<Instant>,
 }
 
 /// Where the walk of one outbox entry stands.
@@ -415,12 +426,14 @@ impl FanOut {
     }
 
     /// Keeps delivery's progress durable until `shutdown`: flushes journal
-    /// completions every [`FLUSH_EVERY`], so senders rarely reach the crash
-    /// window and wait for an fsync themselves, and syncs the fan-out log every
-    /// [`SYNC_LOG_EVERY`], so a power cut repeats about as much of a fan-out
-    /// as sled's own half-second flush lets it.
+    /// completions and writes buffered log records every [`FLUSH_EVERY`], so
+    /// senders rarely reach the crash window and wait for an fsync
+    /// themselves, and syncs the fan-out log every [`SYNC_LOG_EVERY`], so a
+    /// power cut repeats about as much of a fan-out as sled's own half-second
+    /// flush lets it.
     pub fn keep_durable(&self, shutdown: Shutdown) -> impl Future<Output = ()> + Send + 'static {
         let store = self.store().clone();
+        let fan_out = self.clone();
         async move {
             let mut last_sync = Instant::now();
             loop {
@@ -428,17 +441,29 @@ impl FanOut {
                     _ = tokio::time::sleep(FLUSH_EVERY) => {}
                     _ = shutdown.requested() => return,
                 }
+                let written = {
+                    let mut walk = fan_out.walk();
+                    fan_out.write_log(&mut walk)
+                };
+                if let Err(e) = written
+                    && let Some(held_back) = log_limit::allow("write the fan-out log")
+                {
+                    tracing::error!(error = %e, held_back, "cannot write the fan-out log");
+                }
                 if store.unflushed() > 0
                     && let Err(e) = store.commit().await
+                    && let Some(held_back) = log_limit::allow("flush delivery progress")
                 {
-                    tracing::error!(error = %e, "cannot flush delivery progress");
+                    tracing::error!(error = %e, held_back, "cannot flush delivery progress");
                 }
                 if last_sync.elapsed() >= SYNC_LOG_EVERY {
                     last_sync = Instant::now();
                     let log = store.fan_out_log().clone();
                     let synced = tokio::task::spawn_blocking(move || log.sync()).await;
-                    if let Ok(Err(e)) = synced {
-                        tracing::error!(error = %e, "cannot sync the fan-out log");
+                    if let Ok(Err(e)) = synced
+                        && let Some(held_back) = log_limit::allow("sync the fan-out log")
+                    {
+                        tracing::error!(error = %e, held_back, "cannot sync the fan-out log");
                     }
                 }
             }
@@ -472,15 +497,22 @@ impl FanOut {
 
     fn log_handled(&self, walk: &mut Walk, key: u64, chat: i64) -> Result<(), StoreError> {
         FanOutLog::encode(&mut walk.unwritten, key, chat);
-        if walk.unwritten.len() >= self.inner.crash_window * FanOutLog::RECORD {
+        let sparse = walk
+            .last_write
+            .is_none_or(|at| at.elapsed() >= WRITE_AT_ONCE_AFTER);
+        if sparse || walk.unwritten.len() >= self.inner.crash_window * FanOutLog::RECORD {
             self.write_log(walk)?;
         }
         Ok(())
     }
 
     fn write_log(&self, walk: &mut Walk) -> Result<(), StoreError> {
+        if walk.unwritten.is_empty() {
+            return Ok(());
+        }
         self.log().append(&walk.unwritten)?;
         walk.unwritten.clear();
+        walk.last_write = Some(Instant::now());
         Ok(())
     }
 }

@@ -148,7 +148,9 @@ impl<M: Messenger> Delivery<M> {
                     break;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "delivery failed; retrying shortly");
+                    if let Some(held_back) = crate::log_limit::allow("delivery failed") {
+                        tracing::error!(error = %e, held_back, "delivery failed; retrying shortly");
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(STORE_RETRY) => {}
                         _ = shutdown.requested() => break,

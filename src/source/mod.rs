@@ -9,7 +9,8 @@
 //!
 //! Whatever a page holds, one read yields at most the source's `max_items`
 //! items, titles and leads of at most [`MAX_TEXT_CHARS`] characters, and no link
-//! longer than [`MAX_URL_LEN`] bytes.
+//! longer than [`MAX_URL_LEN`] bytes; and an HTML page is parsed only up to its
+//! first [`ANCHORS_PER_ITEM`] × `max_items` links.
 
 pub mod canonical;
 pub mod cfemail;
@@ -75,11 +76,40 @@ pub fn extract(source: &SourceConfig, text: &str, base: &Url) -> Result<Page, Ex
             })?,
             contacts: Contacts::default(),
         }),
-        _ => Ok(match &source.selectors {
-            Some(selectors) => extract::extract_with_selectors(text, base, selectors, source),
-            None => extract::extract_page(text, base, source),
-        }),
+        _ => {
+            let text = within_anchor_budget(text, source.max_items);
+            Ok(match &source.selectors {
+                Some(selectors) => extract::extract_with_selectors(text, base, selectors, source),
+                None => extract::extract_page(text, base, source),
+            })
+        }
     }
+}
+
+/// An HTML page is parsed up to this many links (`<a` tags) per item a read
+/// may take, and no further. Real pages have a few hundred links around their
+/// releases; a 4 MB page of 60,000 would cost a 50 MB parse tree for releases
+/// that `max_items` leaves untaken anyway.
+pub const ANCHORS_PER_ITEM: usize = 8;
+
+/// `html` up to its `ANCHORS_PER_ITEM × max_items`-th `<a` tag, or whole.
+fn within_anchor_budget(html: &str, max_items: usize) -> &str {
+    let budget = max_items.saturating_mul(ANCHORS_PER_ITEM);
+    let bytes = html.as_bytes();
+    let mut anchors = 0;
+    for (at, _) in html.match_indices('<') {
+        let is_anchor = matches!(bytes.get(at + 1), Some(b'a' | b'A'))
+            && bytes
+                .get(at + 2)
+                .is_none_or(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/');
+        if is_anchor {
+            anchors += 1;
+            if anchors > budget {
+                return &html[..at];
+            }
+        }
+    }
+    html
 }
 
 /// One release as the site lists it.
@@ -119,4 +149,24 @@ pub struct Page {
     /// Items in page order (the site lists newest first).
     pub items: Vec<Item>,
     pub contacts: Contacts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_parsed_up_to_its_anchor_budget() {
+        let page = "<p><a href=/1>1</a> <A\thref=/2>2</A><abbr>x</abbr><a>3</a></p>";
+        // 8 anchors an item: one item allows 8, so all three stay.
+        assert_eq!(within_anchor_budget(page, 1), page);
+        let many: String = (0..20).map(|n| format!("<a href=/{n}>{n}</a>")).collect();
+        let cut = within_anchor_budget(&many, 1);
+        assert_eq!(
+            cut.matches("<a ").count(),
+            8,
+            "<abbr> and </a> do not count"
+        );
+        assert!(cut.ends_with("<a href=/7>7</a>"));
+    }
 }

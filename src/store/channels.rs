@@ -21,7 +21,7 @@ pub struct ChannelNote {
     pub since: i64,
 }
 
-fn index_key(user: i64, channel: i64) -> [u8; 16] {
+pub(super) fn index_key(user: i64, channel: i64) -> [u8; 16] {
     let mut key = [0u8; 16];
     key[..8].copy_from_slice(&chat_key(user));
     key[8..].copy_from_slice(&chat_key(channel));

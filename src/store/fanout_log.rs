@@ -30,14 +30,10 @@ impl FanOutLog {
 
     /// Opens (creating) the log and cuts off a torn last record.
     pub(super) fn open(path: &Path) -> Result<FanOutLog, StoreError> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| StoreError::Log {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let file = super::files::private_append(path).map_err(|source| StoreError::Log {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let log = FanOutLog {
             file: Arc::new(file),
             path: path.into(),
@@ -69,13 +65,24 @@ impl FanOutLog {
 
     /// Chats after `after` that the log records as handled for outbox entry `key`.
     pub fn chats_handled(&self, key: u64, after: Option<i64>) -> Result<HashSet<i64>, StoreError> {
+        Ok(self
+            .records()?
+            .into_iter()
+            .filter(|(k, chat)| *k == key && after.is_none_or(|a| *chat > a))
+            .map(|(_, chat)| chat)
+            .collect())
+    }
+
+    /// Every record in the log: (outbox key, chat), oldest first.
+    pub fn records(&self) -> Result<Vec<(u64, i64)>, StoreError> {
         let bytes = std::fs::read(&self.path).map_err(|e| self.error(e))?;
         // The log is kept whole records long (see `align`).
         Ok(bytes
             .chunks_exact(RECORD)
-            .filter(|r| r[..8] == key.to_be_bytes())
-            .filter_map(|r| chat_from_key(&r[8..]))
-            .filter(|chat| after.is_none_or(|a| *chat > a))
+            .filter_map(|r| {
+                let key = u64::from_be_bytes(r[..8].try_into().ok()?);
+                Some((key, chat_from_key(&r[8..])?))
+            })
             .collect())
     }
 

@@ -9,6 +9,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::meta::{NEXT_SEQ, item_count_key, primed_key};
+use super::retention::{Retention, id_hash, index_new};
 use super::{OutboxEntry, Store, StoreError, abort, corrupt, date_key};
 use crate::source::Item;
 
@@ -63,6 +64,11 @@ pub struct PollOutcome {
     /// New releases recorded but not queued because they are dated before
     /// [`PollPolicy::oldest_date`] (an old release that surfaced on the page).
     pub too_old: usize,
+    /// Releases on the page that were pruned long ago and are remembered
+    /// only as seen: not recorded again, never queued.
+    pub pruned_before: usize,
+    /// What keeping the source within [`PollPolicy::retention`] pruned.
+    pub pruned: super::Pruned,
 }
 
 /// What recording one page of a source's archive changed.
@@ -93,6 +99,8 @@ pub struct PollPolicy {
     /// New releases dated before this day are recorded but not queued; undated
     /// ones always count as fresh (their age cannot be told).
     pub oldest_date: Option<NaiveDate>,
+    /// How much of the source's history is kept once the read is recorded.
+    pub retention: Retention,
 }
 
 impl PollPolicy {
@@ -102,7 +110,13 @@ impl PollPolicy {
         PollPolicy {
             max_new,
             oldest_date: today.checked_sub_days(chrono::Days::new(u64::from(max_age_days))),
+            retention: Retention::DEFAULT,
         }
+    }
+
+    /// The same guard, keeping `retention` of the source's history.
+    pub fn retaining(self, retention: Retention) -> PollPolicy {
+        PollPolicy { retention, ..self }
     }
 
     /// No guard at all: every new release is queued (tests and tools).
@@ -110,6 +124,7 @@ impl PollPolicy {
         PollPolicy {
             max_new: usize::MAX,
             oldest_date: None,
+            retention: Retention::DEFAULT,
         }
     }
 
@@ -134,7 +149,9 @@ impl Store {
     /// Known releases are updated in place (edited titles) and never queued
     /// again for the same source. `items` is in page order (newest first); new
     /// releases get sequence numbers oldest first. The read's item count is
-    /// remembered ([`Store::item_count_of`]).
+    /// remembered ([`Store::item_count_of`]). Releases pruned long ago are
+    /// known by their id's hash and stay quiet; when the read brought new
+    /// releases, the source is pruned down to `policy.retention`.
     pub async fn record_poll(
         &self,
         source: &str,
@@ -143,14 +160,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<PollOutcome, StoreError> {
         let ordered = oldest_first(items);
-        self.record_read(source, policy, now, |read| {
-            read.judge_flood(&ordered)?;
-            for item in &ordered {
-                read.record(item)?;
-            }
-            read.finish(items.len())
-        })
-        .await
+        let mut outcome = self
+            .record_read(source, policy, now, |read| {
+                read.judge_flood(&ordered)?;
+                for item in &ordered {
+                    read.record(item)?;
+                }
+                read.finish(items.len())
+            })
+            .await?;
+        if !outcome.new_items.is_empty() {
+            outcome.pruned = self.prune(source, &policy.retention)?;
+            self.commit().await?;
+        }
+        Ok(outcome)
     }
 
     /// Records one page of `source`'s archive, silently: its releases are
@@ -192,8 +215,9 @@ impl Store {
     }
 
     /// Runs `body` over one read of `source` inside the transaction that
-    /// records it (sled may run it more than once), then makes it durable and
-    /// brings the search index up to date with what it wrote.
+    /// records it (sled may run it more than once), then makes it durable,
+    /// raises the high-water mark to the sequence counter it left, and brings
+    /// the search index up to date with what it wrote.
     async fn record_read<T>(
         &self,
         source: &str,
@@ -201,19 +225,38 @@ impl Store {
         now: DateTime<Utc>,
         body: impl Fn(&mut ReadInProgress<'_>) -> TxResult<T>,
     ) -> Result<T, StoreError> {
-        let (result, written) = (&self.items, &self.by_date, &self.outbox, &self.meta)
-            .transaction(|(items, by_date, outbox, meta)| {
+        let trees = (
+            &self.items,
+            &self.by_date,
+            &self.outbox,
+            &self.meta,
+            &self.by_source,
+        );
+        let (result, written, next_seq) = {
+            // No pruning moves a release into the seen-set meanwhile.
+            let seen = self.seen_set.read();
+            let pruned = |id: &str| seen.contains_key(&id_hash(id));
+            trees.transaction(|(items, by_date, outbox, meta, by_source)| {
                 let trees = PollTrees {
                     items,
                     by_date,
                     outbox,
                     meta,
+                    by_source,
                 };
-                let mut read = ReadInProgress::begin(trees, source, policy, now)?;
+                let mut read = ReadInProgress::begin(trees, &pruned, source, policy, now)?;
                 let result = body(&mut read)?;
-                Ok((result, std::mem::take(&mut read.written)))
-            })?;
+                Ok((result, std::mem::take(&mut read.written), read.next_seq))
+            })?
+        };
         self.commit().await?;
+        // Only once the counter this read wrote is durable. A mark that
+        // cannot be raised costs only the check it allows: the read stands.
+        if let Err(e) = self.raise_high_water(next_seq).await
+            && let Some(held_back) = crate::log_limit::allow("raise the high-water mark")
+        {
+            tracing::warn!(error = %e, held_back, "cannot raise the high-water mark; a rollback to before this read would go unnoticed");
+        }
         self.reindex(written.iter().map(String::as_str));
         Ok(result)
     }
@@ -294,12 +337,15 @@ struct PollTrees<'t> {
     by_date: &'t TransactionalTree,
     outbox: &'t TransactionalTree,
     meta: &'t TransactionalTree,
+    by_source: &'t TransactionalTree,
 }
 
 /// One read being recorded, inside its transaction (which sled may run more
 /// than once: nothing here does I/O of its own).
 struct ReadInProgress<'a> {
     trees: PollTrees<'a>,
+    /// Whether an id is in the seen-set (a release pruned long ago).
+    was_pruned: &'a dyn Fn(&str) -> bool,
     source: &'a str,
     policy: &'a PollPolicy,
     now: DateTime<Utc>,
@@ -316,6 +362,7 @@ struct ReadInProgress<'a> {
 impl<'a> ReadInProgress<'a> {
     fn begin(
         trees: PollTrees<'a>,
+        was_pruned: &'a dyn Fn(&str) -> bool,
         source: &'a str,
         policy: &'a PollPolicy,
         now: DateTime<Utc>,
@@ -331,6 +378,7 @@ impl<'a> ReadInProgress<'a> {
         };
         Ok(ReadInProgress {
             trees,
+            was_pruned,
             source,
             policy,
             now,
@@ -359,10 +407,11 @@ impl<'a> ReadInProgress<'a> {
     fn judge_flood(&mut self, ordered: &[&Item]) -> TxResult<()> {
         let mut new_here = 0;
         for item in ordered {
-            if !self
-                .stored(&item.id)?
-                .is_some_and(|s| s.listed_on(self.source))
-            {
+            let new = match self.stored(&item.id)? {
+                Some(stored) => !stored.listed_on(self.source),
+                None => !(self.was_pruned)(&item.id),
+            };
+            if new {
                 new_here += 1;
             }
         }
@@ -389,6 +438,10 @@ impl<'a> ReadInProgress<'a> {
                 Some(updated) => updated,
                 None => return Ok(()), // unchanged
             },
+            None if (self.was_pruned)(&item.id) => {
+                self.outcome.pruned_before += 1;
+                return Ok(());
+            }
             None => self.add_new(item)?,
         };
         self.trees.by_date.insert(
@@ -414,6 +467,13 @@ impl<'a> ReadInProgress<'a> {
                 .unwrap_or_else(|| self.now.timestamp()),
             seq: self.take_seq(),
         };
+        index_new(
+            self.trees.by_source,
+            self.trees.meta,
+            self.source,
+            stored.seq,
+            &item.id,
+        )?;
         if self.may_queue(item) {
             // Its outbox key is its own sequence number.
             let entry = OutboxEntry::new(&item.id, self.source, None, Vec::new());

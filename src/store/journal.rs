@@ -159,7 +159,9 @@ impl Store {
     }
 }
 
-fn decode_entry((key, value): (sled::IVec, sled::IVec)) -> Result<JournalEntry, StoreError> {
+pub(super) fn decode_entry(
+    (key, value): (sled::IVec, sled::IVec),
+) -> Result<JournalEntry, StoreError> {
     // 16 bytes: the chat itself (the first format); 20: one of its topics.
     let thread = match key.len() {
         16 => None,

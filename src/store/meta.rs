@@ -14,9 +14,27 @@ const CONTACTS: &[u8] = b"contacts";
 /// Written and flushed by health checks.
 const HEALTH_PROBE: &[u8] = b"health_probe";
 
+/// Present once the retention index covers every stored release.
+pub(super) const META_RETENTION_INDEXED: &[u8] = b"schema:retention";
+
+/// How many releases `source` keeps whole (see `retention`).
+pub(super) fn kept_count_key(source: &str) -> Vec<u8> {
+    format!("kept:{source}").into_bytes()
+}
+
+/// How many ids of `source`'s pruned releases are remembered.
+pub(super) fn seen_count_key(source: &str) -> Vec<u8> {
+    format!("seen:{source}").into_bytes()
+}
+
 /// Present once a source has been read successfully; holds the last success time.
 pub(super) fn primed_key(source: &str) -> Vec<u8> {
-    format!("primed:{source}").into_bytes()
+    format!("{}{source}", primed_prefix()).into_bytes()
+}
+
+/// What every [`primed_key`] starts with.
+pub(super) fn primed_prefix() -> &'static str {
+    "primed:"
 }
 
 /// How many items the source's last good read showed (to tell an emptied page from a quiet one).

@@ -14,7 +14,13 @@
 //! - [`search`](self::search): pages of releases for `/latest` and `/search`, and the
 //!   search index in memory. **Every write to `items` (or removal from it) must pass
 //!   the ids it touched to `Store::reindex` after its transaction**, or `/search`
-//!   goes on showing what it was.
+//!   goes on showing what it was;
+//! - [`retention`](self::retention): how much of each source's history is kept,
+//!   and the seen-set that remembers what was pruned;
+//! - [`highwater`](self::highwater): the file beside sled that tells a database which
+//!   lost recent writes from a sound one;
+//! - [`export`](self::export): the whole state as JSON Lines and back, a way out of sled;
+//! - [`fault`](self::fault): noticing sled's sticky I/O errors.
 //!
 //! Trees (keys big-endian so iteration order means something):
 //! - `items`: item id → [`StoredItem`] (JSON);
@@ -29,7 +35,9 @@
 //!   the same release;
 //! - `meta`: per-source read state, the sequence counter, contacts, counters;
 //! - `channels`: (user id, channel id) → [`ChannelNote`]: the channels a person
-//!   subscribed from a private chat (their subscriptions are in `subscribers`).
+//!   subscribed from a private chat (their subscriptions are in `subscribers`);
+//! - `by_source`, `seen`: which releases each source keeps, and hashes of the
+//!   ids of those pruned, a chunk a pruning ([`retention`](self::retention)).
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns, except where the caller owns the crash
@@ -39,11 +47,16 @@
 //! next, so fifty concurrent completions cost one fsync.
 
 mod channels;
+mod export;
 mod fanout_log;
+mod fault;
+mod files;
+mod highwater;
 mod items;
 mod journal;
 mod meta;
 mod outbox;
+mod retention;
 mod search;
 mod subscribers;
 
@@ -56,10 +69,14 @@ use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use channels::{ChannelNote, MAX_CHANNELS_PER_USER};
+pub use export::{EXPORT_FORMAT, EXPORT_VERSION, TransferError, TransferSummary};
 pub use fanout_log::FanOutLog;
+pub use files::{private_create, restrict_umask};
+pub use highwater::Rollback;
 pub use items::{ArchiveOutcome, PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
 pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
+pub use retention::{Pruned, Retained, Retention};
 pub use search::{Hits, IndexSize, ReleasePage, SearchIndex, SearchResults};
 pub use subscribers::{MAX_TOPICS, Removal, Subscription, Target, Topic};
 
@@ -85,6 +102,17 @@ pub enum StoreError {
     },
     #[error("corrupt record in tree `{tree}`: {detail}")]
     Corrupt { tree: &'static str, detail: String },
+    /// sled met an I/O error earlier; it will not write again until the
+    /// database is opened again (see `fault`).
+    #[error(
+        "the database failed ({0}) and cannot be written until embassy-bot restarts; free space or fix the disk"
+    )]
+    Failed(Arc<str>),
+    #[error("cannot write the high-water mark {path}: {source}")]
+    HighWater {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -100,6 +128,9 @@ impl From<TransactionError<StoreError>> for StoreError {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// sled's configuration, which keeps the first error of its background writes.
+    config: sled::Config,
+    fault: Arc<fault::Fault>,
     items: sled::Tree,
     by_date: sled::Tree,
     subscribers: sled::Tree,
@@ -109,8 +140,15 @@ pub struct Store {
     meta: sled::Tree,
     /// Who subscribed which channel ([`channels`](self::channels)).
     channels: sled::Tree,
+    by_source: sled::Tree,
+    seen: sled::Tree,
+    /// The seen-set in memory, where reads look it up.
+    seen_set: Arc<retention::SeenSet>,
     commits: Arc<GroupCommit>,
     fan_out_log: FanOutLog,
+    high_water: Arc<highwater::HighWater>,
+    /// Set when the database opened behind its high-water mark.
+    rollback: Option<Rollback>,
     /// Counts subscription changes that can end a chat's wish for a release,
     /// so a page of chats read earlier knows when to look again. In memory:
     /// no listing outlives the process.
@@ -132,25 +170,32 @@ impl Store {
     /// Opens (creating if needed) the database under `dir`. A second process on
     /// the same directory gets [`StoreError::Locked`].
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let db = sled::Config::new()
-            .path(dir.join("db"))
+        let sled_dir = dir.join("db");
+        for private in [dir, &sled_dir] {
+            files::private_dir(private).map_err(|source| StoreError::CreateDir {
+                path: private.to_path_buf(),
+                source,
+            })?;
+        }
+        let config = sled::Config::new()
+            .path(&sled_dir)
             // sled's default cache is 1 GiB; our working set is small.
             .cache_capacity(16 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked(dir.to_path_buf())
-                }
-                other => StoreError::Sled(other),
-            })?;
-        // Opened after sled, whose lock keeps a second process out of the directory.
+            .flush_every_ms(Some(500));
+        let db = config.open().map_err(|e| match e {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Locked(dir.to_path_buf())
+            }
+            other => StoreError::Sled(other),
+        })?;
+        // After sled's lock, which keeps a second process out of the directory:
+        // files an older version created world-readable become private.
+        if let Err(e) = files::tighten_tree(&sled_dir) {
+            tracing::warn!(dir = %sled_dir.display(), error = %e, "cannot make the database files private (0600)");
+        }
         let fan_out_log = FanOutLog::open(&dir.join("fanout.log"))?;
-        Ok(Store {
+        let (high_water, mark) = highwater::HighWater::open(&dir.join("highwater"));
+        let mut store = Store {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
             subscribers: db.open_tree("subscribers")?,
@@ -158,12 +203,23 @@ impl Store {
             journal: db.open_tree("deliveries")?,
             meta: db.open_tree("meta")?,
             channels: db.open_tree("channels")?,
+            by_source: db.open_tree("by_source")?,
+            seen: db.open_tree("seen")?,
             db,
+            config,
+            fault: Arc::default(),
+            seen_set: Arc::default(),
             commits: Arc::default(),
             fan_out_log,
+            high_water: Arc::new(high_water),
+            rollback: None,
             subscription_changes: Arc::default(),
             search: Arc::default(),
-        })
+        };
+        store.index_for_retention()?;
+        store.load_seen_set()?;
+        store.rollback = store.check_high_water(mark)?;
+        Ok(store)
     }
 
     /// Makes every write so far durable.
@@ -176,8 +232,14 @@ impl Store {
 
     /// The last step of a clean stop, once every writer has finished: makes
     /// the database and the fan-out log durable.
+    /// After a storage fault it syncs what it can and returns
+    /// [`StoreError::Failed`].
     pub async fn close(&self) -> Result<(), StoreError> {
-        self.fan_out_log.sync()?;
+        let synced = self.fan_out_log.sync();
+        if let Some(fault) = self.fault() {
+            return Err(StoreError::Failed(fault));
+        }
+        synced?;
         self.flush().await
     }
 
@@ -216,6 +278,9 @@ impl Store {
         if self.commits.durable.load(Ordering::SeqCst) >= ticket {
             return Ok(());
         }
+        if let Some(fault) = self.fault() {
+            return Err(StoreError::Failed(fault));
+        }
         let db = self.db.clone();
         let commits = self.commits.clone();
         let flushed = tokio::task::spawn_blocking(move || {
@@ -230,7 +295,7 @@ impl Store {
         })
         .await;
         match flushed {
-            Ok(result) => Ok(result?),
+            Ok(result) => self.note_flush(result),
             Err(join) => Err(StoreError::Sled(sled::Error::ReportableBug(format!(
                 "the flush thread ended abnormally: {join}"
             )))),

@@ -63,7 +63,11 @@ pub struct Subscription {
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub whole_chat: bool,
     /// Forum topics subscribed on their own, by thread id (at most [`MAX_TOPICS`]).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "thread_keys"
+    )]
     pub topics: BTreeMap<i32, Topic>,
 }
 
@@ -73,6 +77,41 @@ pub struct Topic {
     pub since: i64,
     /// `None`: every source.
     pub sources: Option<BTreeSet<String>>,
+}
+
+/// Topics keyed by thread id, written as JSON writes any map (keys as
+/// strings) and read from strings explicitly: serde's buffered paths (an
+/// export record's tag) cannot turn a string key back into a number by
+/// themselves. The stored bytes are the same either way.
+mod thread_keys {
+    use std::collections::BTreeMap;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Topic;
+
+    pub fn serialize<S: Serializer>(
+        topics: &BTreeMap<i32, Topic>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let keyed: BTreeMap<String, &Topic> =
+            topics.iter().map(|(k, v)| (k.to_string(), v)).collect();
+        keyed.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<i32, Topic>, D::Error> {
+        BTreeMap::<String, Topic>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(k, v)| {
+                k.parse::<i32>()
+                    .map(|k| (k, v))
+                    .map_err(|_| D::Error::custom(format!("`{k}` is not a topic's thread id")))
+            })
+            .collect()
+    }
 }
 
 fn yes() -> bool {
