@@ -41,7 +41,12 @@
 //! - [`ttl`] — the expiring, size-capped map behind every per-chat and per-user table.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
 //! - [`redact`] — source URLs shown without credentials or secret query values.
-//! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
+//! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`;
+//!   the bot's own wall clock ([`clock::Clock`]), which tests can start at any instant.
+//! - [`settings`] — what a chat or topic chose: keyword filters, quiet hours, a daily
+//!   digest, its language; quiet hours and digests as pure functions of `now`.
+//! - [`matching`] — words and phrases in release text: case-insensitive, Unicode-aware,
+//!   on word boundaries, by prefix (pure).
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handlers
 //!   (messages, channel posts, the bot's own membership).
 //! - [`shutdown`] — how every long-running part hears that it should stop.
@@ -69,6 +74,7 @@ pub mod health;
 pub mod http;
 pub mod limiter;
 pub mod lookup;
+pub mod matching;
 pub mod messenger;
 pub mod metrics;
 pub mod poller;
@@ -76,6 +82,7 @@ pub mod preview;
 pub mod redact;
 pub mod render;
 pub mod sender;
+pub mod settings;
 pub mod shutdown;
 pub mod source;
 pub mod store;
