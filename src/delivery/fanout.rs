@@ -21,6 +21,12 @@
 //! What that bounds — at most 2 × `send_concurrency` repeats per crash — is
 //! explained once, in README "How it is built".
 //!
+//! The walk also applies each target's settings, read with its page of
+//! subscribers (one range read; chats without settings cost nothing): a
+//! release that a target's keyword filters refuse is simply passed over, with
+//! no journal entry, and a target in its quiet hours or on a daily digest is
+//! journaled, for the journal sweep to send when its time comes.
+//!
 //! After a crash the walk resumes at the saved cursor and skips the chats the
 //! log names. The log is emptied once the walked outbox entry is removed and
 //! the removal flushed; records of an older entry left by a crash at that
@@ -33,6 +39,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::clock::Clock;
+use crate::matching::Text;
+use crate::settings::{ChatSettings, QuietState, filter_text, quiet_state};
 use crate::shutdown::Shutdown;
 use crate::store::{FanOutLog, JournalEntry, OutboxEntry, Store, StoreError, Target, WalkPosition};
 
@@ -88,6 +97,8 @@ struct Inner {
     /// How many log records, and how many journal completions, may run ahead
     /// of what a crash remembers.
     crash_window: usize,
+    /// Whether a target is in its quiet hours is a question of wall-clock time.
+    clock: Clock,
     walk: Mutex<Walk>,
 }
 
@@ -111,6 +122,9 @@ struct Walking {
     /// Chats whose send is in flight: the cursor stays below the lowest.
     in_flight: BTreeSet<i64>,
     unsaved: usize,
+    /// The release's title and lead, as keyword filters read them (`None`:
+    /// the release cannot be read).
+    text: Option<Text>,
 }
 
 impl Walking {
@@ -143,10 +157,16 @@ impl FanOut {
     /// The walk over `store`'s outbox, letting at most `crash_window` log
     /// records and journal completions wait (each is a push a crash repeats).
     pub fn new(store: Store, crash_window: usize) -> FanOut {
+        FanOut::with_clock(store, crash_window, Clock::system())
+    }
+
+    /// The same, telling quiet hours and digests by `clock`.
+    pub fn with_clock(store: Store, crash_window: usize, clock: Clock) -> FanOut {
         FanOut {
             inner: Arc::new(Inner {
                 store,
                 crash_window: crash_window.max(1),
+                clock,
                 walk: Mutex::default(),
             }),
         }
@@ -234,10 +254,14 @@ impl FanOut {
             walk.current = None;
             return Ok(Next::Finished);
         };
-        let owed = match listed.chats.first() {
-            Some((first, _)) => self.store().chats_with_entries(*first, last)?,
-            None => HashSet::new(), // nothing but damaged records
+        let (owed, settings) = match listed.chats.first() {
+            Some((first, _)) => (
+                self.store().chats_with_entries(*first, last)?,
+                self.store().settings_between(*first, last)?,
+            ),
+            None => Default::default(), // nothing but damaged records
         };
+        let now = self.inner.clock.now();
         let mut chats = Vec::with_capacity(listed.chats.len());
         let mut journaled = Vec::new();
         for (chat, subscription) in &listed.chats {
@@ -248,7 +272,7 @@ impl FanOut {
             // Forum topics of their own go through the journal: a chat with
             // several targets is then served one push at a time, each
             // completion inside the crash window like any other.
-            let targets = if subscription.topics.is_empty() {
+            let mut targets = if subscription.topics.is_empty() {
                 if w.entry.reaches(subscription) {
                     vec![None]
                 } else {
@@ -257,16 +281,20 @@ impl FanOut {
             } else {
                 w.entry.targets(subscription)
             };
+            let mut held = false;
+            if let Some(chosen) = settings.get(&chat) {
+                held = apply_settings(&mut targets, chosen, w.text.as_ref(), now);
+            }
             if targets.is_empty() {
                 continue;
             }
-            if targets == [None] && !owed.contains(&chat) && !defer(chat) {
+            if targets == [None] && !held && !owed.contains(&chat) && !defer(chat) {
                 chats.push(chat);
             } else {
                 for thread in targets {
                     let target = Target { chat, thread };
                     self.store()
-                        .journal(target, w.release.item_seq, &w.release.item_id)?;
+                        .journal(target, w.release.item_seq, &w.release.item_id, now)?;
                 }
                 journaled.push(chat);
             }
@@ -300,6 +328,12 @@ impl FanOut {
             item_id: entry.item_id.clone(),
         };
         let handled = self.log().chats_handled(key, entry.after_chat)?;
+        // Read once per release for every target's filters; an unreadable
+        // release is left to the journal sweep, which gives it up.
+        let text = match self.store().item(&entry.item_id) {
+            Ok(Some(stored)) => Some(filter_text(&stored.item.title, &stored.item.lead)),
+            Ok(None) | Err(_) => None,
+        };
         Ok(Some(Walking {
             release,
             handled,
@@ -308,6 +342,7 @@ impl FanOut {
             entry,
             in_flight: BTreeSet::new(),
             unsaved: 0,
+            text,
         }))
     }
 
@@ -343,8 +378,9 @@ impl FanOut {
         release: &WalkedRelease,
         chat: i64,
     ) -> Result<JournalEntry, StoreError> {
+        let now = self.inner.clock.now();
         self.store()
-            .journal(chat, release.item_seq, &release.item_id)?;
+            .journal(chat, release.item_seq, &release.item_id, now)?;
         self.store().flush().await?;
         self.settle_taken(release, chat)?;
         Ok(JournalEntry {
@@ -352,6 +388,7 @@ impl FanOut {
             chat,
             thread: None,
             item_id: release.item_id.clone(),
+            journaled_at: Some(now.timestamp()),
         })
     }
 
@@ -363,10 +400,11 @@ impl FanOut {
         chats: impl IntoIterator<Item = i64>,
     ) -> Result<(), StoreError> {
         let mut journaled = Vec::new();
+        let now = self.inner.clock.now();
         for chat in chats {
             if self.take(page, chat)? {
                 self.store()
-                    .journal(chat, page.release.item_seq, &page.release.item_id)?;
+                    .journal(chat, page.release.item_seq, &page.release.item_id, now)?;
                 journaled.push(chat);
             }
         }
@@ -483,4 +521,21 @@ impl FanOut {
         walk.unwritten.clear();
         Ok(())
     }
+}
+
+/// Applies a chat's settings to the `targets` a release reaches: drops those
+/// whose keyword filters refuse it (`text`: the release's filter text), and
+/// says whether any that remain must wait (quiet hours, a digest) at `now`.
+fn apply_settings(
+    targets: &mut Vec<Option<i32>>,
+    chosen: &ChatSettings,
+    text: Option<&Text>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    targets.retain(|thread| chosen.of(*thread).is_none_or(|s| s.admits(text)));
+    targets.iter().any(|thread| {
+        chosen
+            .of(*thread)
+            .is_some_and(|s| quiet_state(now, s, Some(now)) != QuietState::Open)
+    })
 }

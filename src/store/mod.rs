@@ -9,6 +9,8 @@
 //!   their cursors: the persistent half of the fan-out walk;
 //! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
 //! - [`channels`](self::channels): which channels each person subscribed;
+//! - [`settings`](self::settings): what each chat or topic chose (filters, quiet
+//!   hours, digest, language);
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
 //!   beyond its saved cursor.
 //!
@@ -18,14 +20,19 @@
 //! - `subscribers`: chat id → [`Subscription`] (JSON);
 //! - `outbox`: outbox key → [`OutboxEntry`], written in the same transaction that
 //!   records the release, so it cannot be lost between the two;
-//! - `deliveries`: (chat id, item sequence[, topic]) → item id, the journal. Keyed
-//!   by chat first, so a chat's entries are contiguous and oldest first; an
-//!   entry for a forum topic has the topic's thread id after the sequence
-//!   (20 bytes instead of 16), so it sorts right after the chat's own entry for
-//!   the same release;
+//! - `deliveries`: (chat id, item sequence[, topic]) → item id [, 0, journaled at],
+//!   the journal. Keyed by chat first, so a chat's entries are contiguous and
+//!   oldest first; an entry for a forum topic has the topic's thread id after
+//!   the sequence (20 bytes instead of 16), so it sorts right after the chat's
+//!   own entry for the same release. The value is the item id, then (entries
+//!   written since settings existed) a zero byte and the Unix second it was
+//!   journaled, 8 bytes big-endian;
 //! - `meta`: per-source read state, the sequence counter, contacts, counters;
 //! - `channels`: (user id, channel id) → [`ChannelNote`]: the channels a person
-//!   subscribed from a private chat (their subscriptions are in `subscribers`).
+//!   subscribed from a private chat (their subscriptions are in `subscribers`);
+//! - `settings`: chat id [, topic thread id] → [`TargetSettings`](crate::settings::TargetSettings)
+//!   (JSON); 8 bytes for a chat itself, 12 for one of its forum topics, so a
+//!   chat's record sorts just before its topics'.
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns, except where the caller owns the crash
@@ -40,6 +47,7 @@ mod items;
 mod journal;
 mod meta;
 mod outbox;
+mod settings;
 mod subscribers;
 
 use std::path::{Path, PathBuf};
@@ -103,6 +111,8 @@ pub struct Store {
     meta: sled::Tree,
     /// Who subscribed which channel ([`channels`](self::channels)).
     channels: sled::Tree,
+    /// What each target chose ([`settings`](self::settings)).
+    settings: sled::Tree,
     commits: Arc<GroupCommit>,
     fan_out_log: FanOutLog,
     /// Counts subscription changes that can end a chat's wish for a release,
@@ -150,6 +160,7 @@ impl Store {
             journal: db.open_tree("deliveries")?,
             meta: db.open_tree("meta")?,
             channels: db.open_tree("channels")?,
+            settings: db.open_tree("settings")?,
             db,
             commits: Arc::default(),
             fan_out_log,
