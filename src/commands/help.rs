@@ -18,7 +18,7 @@ pub fn reply(config: &Config) -> String {
         text.push_str(&format!("\n/{name} — {}", escape(&description)));
     }
     text.push_str(
-        "\n\nIn a group, an administrator sends /subscribe there (in a forum, inside the topic that should get the releases). For a channel you administer, add me there as an administrator allowed to post, then send /subscribe @channel here.",
+        "\n\nIn a group, an administrator sends /subscribe there (in a forum, inside the topic that should get the releases). For a channel you administer, add me there as an administrator allowed to post, then send /subscribe @channel here. /filter, /quiet, /digest and /language work the same way: in the chat or topic they are for, or here with the channel first (/quiet @channel 23:00-07:00).",
     );
     if config.sources.len() > 1 {
         text.push_str(&format!(
