@@ -133,11 +133,12 @@ mod text {
             "Daily digest off: {} gets each release on its own again.",
             place.object
         );
-        if on_their_way > 0 {
-            text.push_str(&format!(
-                " The {} waiting for the digest are on their way.",
-                releases(on_their_way)
-            ));
+        match on_their_way {
+            0 => {}
+            1 => text.push_str(" The 1 release waiting for the digest is on its way."),
+            n => text.push_str(&format!(
+                " The {n} releases waiting for the digest are on their way."
+            )),
         }
         text
     }

@@ -182,11 +182,10 @@ pub(super) mod text {
             return format!("{} has no quiet hours.", place.subject);
         }
         let mut text = "Quiet hours are off: releases arrive as they are published.".to_string();
-        if on_their_way > 0 {
-            text.push_str(&format!(
-                " The {} held are on their way.",
-                releases(on_their_way)
-            ));
+        match on_their_way {
+            0 => {}
+            1 => text.push_str(" The 1 release held is on its way."),
+            n => text.push_str(&format!(" The {n} releases held are on their way.")),
         }
         text
     }

@@ -15,6 +15,7 @@ mod flood;
 mod realworld;
 mod secrets;
 mod service;
+mod settings;
 mod site_rules;
 mod sources;
 mod store;
