@@ -309,7 +309,7 @@ impl<M: Messenger> Delivery<M> {
                 return Ok(());
             };
             let now = Instant::now();
-            if self.backoff.is_waiting(chat, now) || self.holds.is_held(chat, now) {
+            if self.backoff.is_waiting(chat, now) || self.holds.is_held(chat, now, &list) {
                 continue; // its turn comes when the backoff or hold ends
             }
             let job = Job::Journal(Some(list));

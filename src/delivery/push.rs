@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::fanout::WalkedRelease;
+use super::schedule;
 use super::{Delivery, PassReport};
 use crate::matching::Text;
 use crate::messenger::{Format, Messenger, SendError};
@@ -161,6 +162,7 @@ impl<M: Messenger> Delivery<M> {
         let mut due_together: BTreeMap<Option<i32>, Vec<(JournalEntry, Arc<Rendered>)>> =
             BTreeMap::new();
         let mut held_until: Option<DateTime<Utc>> = None;
+        let mut held = Vec::new();
         let total = list.len();
         for (done, entry) in list.iter().enumerate() {
             let Some(rendered) = self.still_wanted(entry, &settings, &mut report).await? else {
@@ -170,6 +172,7 @@ impl<M: Messenger> Delivery<M> {
                 match quiet_state(now, chosen, journaled_at(entry)) {
                     QuietState::HeldUntil(at) => {
                         held_until = Some(held_until.map_or(at, |t| t.min(at)));
+                        held.push(entry.clone());
                         report.held += 1;
                     }
                     QuietState::Open => due_together
@@ -220,7 +223,8 @@ impl<M: Messenger> Delivery<M> {
             }
         }
         if let Some(at) = held_until {
-            self.holds.hold(chat, self.clock.instant_at(at));
+            let until = self.clock.instant_at(at);
+            self.holds.hold(chat, until, schedule::held(&held));
         }
         Ok(report)
     }

@@ -515,16 +515,17 @@ mod paused {
     /// Every message sent: to whom, what, and when (tokio's paused clock).
     #[derive(Clone, Default)]
     struct Recorder {
-        sent: Arc<Mutex<Vec<(i64, String, Instant)>>>,
+        sent: Arc<Mutex<Vec<(Target, String, Instant)>>>,
     }
 
     impl Recorder {
-        fn to(&self, chat: i64) -> Vec<(String, Instant)> {
+        fn to(&self, target: impl Into<Target>) -> Vec<(String, Instant)> {
+            let target = target.into();
             self.sent
                 .lock()
                 .unwrap()
                 .iter()
-                .filter(|(c, _, _)| *c == chat)
+                .filter(|(t, _, _)| *t == target)
                 .map(|(_, text, at)| (text.clone(), *at))
                 .collect()
         }
@@ -534,11 +535,15 @@ mod paused {
         async fn send(
             &self,
             chat: i64,
-            _thread: Option<i32>,
+            thread: Option<i32>,
             text: String,
             _format: Format,
         ) -> Result<(), SendError> {
-            self.sent.lock().unwrap().push((chat, text, Instant::now()));
+            let target = Target { chat, thread };
+            self.sent
+                .lock()
+                .unwrap()
+                .push((target, text, Instant::now()));
             Ok(())
         }
     }
@@ -648,6 +653,83 @@ mod paused {
                 .all(|(t, _)| t.starts_with("🆕"))
         );
         assert_eq!(store.pending_count(), 0, "every entry completed");
+        trigger.trigger();
+        worker.await.unwrap();
+    }
+    /// Starts delivery on `store` with `clock`; the trigger stops it.
+    fn deliver(
+        store: &Store,
+        recorder: &Recorder,
+        clock: Clock,
+    ) -> (
+        Arc<tokio::sync::Notify>,
+        embassy_bot::shutdown::ShutdownTrigger,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let delivery = Delivery::new(
+            store.clone(),
+            recorder.clone(),
+            Arc::new(Limiter::new(None)),
+            4,
+        )
+        .with_clock(clock);
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let (trigger, shutdown) = Shutdown::new();
+        let worker = tokio::spawn(delivery.run(wake.clone(), shutdown));
+        wake.notify_one();
+        (wake, trigger, worker)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_topic_holds_its_own_pushes_and_never_its_neighbours() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // 06:50 BST: ten minutes of quiet left.
+        let clock = Clock::starting_at(utc("2023-06-11T05:50:00Z"));
+        let now = clock.now();
+        poll(&store, "s", &[item(0)], now).await;
+        let forum = -1_001;
+        let (quiet_topic, busy_topic) = (Target::topic(forum, 1), Target::topic(forum, 2));
+        for topic in [quiet_topic, busy_topic] {
+            store.subscribe(topic, None, now).await.unwrap();
+        }
+        let quiet = embassy_bot::settings::QuietHours {
+            from: parse_time("23:00").unwrap(),
+            to: parse_time("07:00").unwrap(),
+            zone: chrono_tz::Europe::London,
+        };
+        store
+            .change_settings(quiet_topic, |s| s.quiet = Some(quiet))
+            .await
+            .unwrap();
+        let recorder = Recorder::default();
+        let (wake, trigger, worker) = deliver(&store, &recorder, clock);
+        poll(&store, "s", &[item(1), item(0)], now).await;
+        wake.notify_one();
+        while recorder.to(busy_topic).is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A minute later, the next release: the busy topic gets it at once,
+        // though the chat holds the quiet topic's first.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let second = Instant::now();
+        poll(&store, "s", &[item(2), item(1), item(0)], now).await;
+        wake.notify_one();
+        while recorder.to(busy_topic).len() < 2 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(recorder.to(busy_topic)[1].1 - second < Duration::from_secs(5));
+        assert!(recorder.to(quiet_topic).is_empty());
+        let end = clock.instant_at(utc("2023-06-11T06:00:00Z"));
+        tokio::time::sleep_until(end + Duration::from_secs(1)).await;
+        let digest = recorder.to(quiet_topic);
+        assert_eq!(digest.len(), 1);
+        assert!(
+            digest[0]
+                .0
+                .starts_with("🗞 During the quiet hours: 2 new releases")
+        );
+        assert!(digest[0].1 >= end);
         trigger.trigger();
         worker.await.unwrap();
     }
