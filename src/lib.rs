@@ -2,7 +2,7 @@
 //! of the Russian Federation in the UK) and pushes each new release to subscribers.
 //!
 //! Data flows one way: `source` → `store` → `delivery` → Telegram. Commands
-//! read the store, and write only a chat's own subscription.
+//! read the store, and write only a chat's own subscription and settings.
 //!
 //! Glossary — one word per thing, in code, comments and README alike:
 //! - **release**: one piece of news the site publishes. An *item*
@@ -20,6 +20,11 @@
 //! - **journal entry**: a push owed to one chat that could not go when the
 //!   walk reached it (the chat was owed older pushes, waiting out a failure,
 //!   or its send failed); removed once Telegram accepted it.
+//! - **settings**: what a target chose beyond its subscription: keyword
+//!   filters, quiet hours, a daily digest, and (per chat) its language.
+//! - **held** push: a journal entry waiting for its time (the end of quiet
+//!   hours, or the digest); a **digest** is one message bringing a target
+//!   several releases that came due together.
 //!
 //! Module map:
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.

@@ -9,7 +9,7 @@
 //!   their cursors: the persistent half of the fan-out walk;
 //! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
 //! - [`channels`](self::channels): which channels each person subscribed;
-//! - [`settings`](self::settings): what each chat or topic chose (filters, quiet
+//! - `settings`: what each chat or topic chose (filters, quiet
 //!   hours, digest, language);
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
 //!   beyond its saved cursor.
