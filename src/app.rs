@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::alerts::Alerts;
+use crate::clock::{Clock, TEST_CLOCK_VAR};
 use crate::commands::Context;
 use crate::commands::access::Access;
 use crate::config::{Config, TELEGRAM_API};
@@ -37,6 +38,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 /// Runs the bot until a termination signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let token = config.require_token()?.to_string();
+    // Read once, before anything looks at the time (see `Clock::from_env`).
+    let clock = Clock::from_env()?;
+    if clock.is_test() {
+        tracing::warn!(now = %clock.now(), "running on a test clock ({TEST_CLOCK_VAR}); never do this in production");
+    }
     let store = Store::open(&config.data_dir)?;
     let bot = telegram::build_bot(&config, &token)?;
     let (trigger, shutdown) = Shutdown::new();
@@ -133,7 +139,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         limiter.clone(),
         config.telegram.send_concurrency,
     )
-    .with_source_labels(SourceLabels::from_config(&config));
+    .with_source_labels(SourceLabels::from_config(&config))
+    .with_clock(clock);
+    let holds = delivery.holds();
     // Pushes journaled before a restart go out now.
     wake.notify_one();
     workers.spawn(delivery.run(wake.clone(), shutdown.clone()));
@@ -152,6 +160,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             Arc::new(lookup),
             config.groups.who_can_subscribe,
         )),
+        clock,
+        holds,
     };
     // Handlers only queue work (see `Conversations`): a chat's queue in the
     // dispatcher never fills, so no chat can hold up the others.

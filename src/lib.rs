@@ -2,7 +2,7 @@
 //! of the Russian Federation in the UK) and pushes each new release to subscribers.
 //!
 //! Data flows one way: `source` → `store` → `delivery` → Telegram. Commands
-//! read the store, and write only a chat's own subscription.
+//! read the store, and write only a chat's own subscription and settings.
 //!
 //! Glossary — one word per thing, in code, comments and README alike:
 //! - **release**: one piece of news the site publishes. An *item*
@@ -20,6 +20,11 @@
 //! - **journal entry**: a push owed to one chat that could not go when the
 //!   walk reached it (the chat was owed older pushes, waiting out a failure,
 //!   or its send failed); removed once Telegram accepted it.
+//! - **settings**: what a target chose beyond its subscription: keyword
+//!   filters, quiet hours, a daily digest, and (per chat) its language.
+//! - **held** push: a journal entry waiting for its time (the end of quiet
+//!   hours, or the digest); a **digest** is one message bringing a target
+//!   several releases that came due together.
 //!
 //! Module map:
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
@@ -41,9 +46,13 @@
 //! - [`lookup`] — `getChatMember` and `getChat`: who administers a chat, which chat a @name is.
 //! - [`ttl`] — the expiring, size-capped map behind every per-chat and per-user table.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
-//! - [`matching`] — words and phrases against a release's text (`/search`), pure.
 //! - [`redact`] — source URLs shown without credentials or secret query values.
-//! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`.
+//! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`;
+//!   the bot's own wall clock ([`clock::Clock`]), which tests can start at any instant.
+//! - [`settings`] — what a chat or topic chose: keyword filters, quiet hours, a daily
+//!   digest, its language; quiet hours and digests as pure functions of `now`.
+//! - [`matching`] — words and phrases in release text, for `/search` and keyword filters
+//!   alike: case-insensitive, Unicode-aware, on word boundaries, by prefix (pure).
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handlers
 //!   (messages, channel posts, the bot's own membership).
 //! - [`shutdown`] — how every long-running part hears that it should stop.
@@ -84,6 +93,7 @@ pub mod preview;
 pub mod redact;
 pub mod render;
 pub mod sender;
+pub mod settings;
 pub mod shutdown;
 pub mod source;
 pub mod storage;

@@ -1,5 +1,5 @@
 //! Matching words against a release's text: the one set of rules behind
-//! `/search` (and the keyword filters that will reuse it). Pure.
+//! `/search` and the keyword filters of `/filter`. Pure.
 //!
 //! The rules, which README states for users:
 //! - Text is compared as **words**: runs of letters and digits in any script,
@@ -16,6 +16,9 @@
 //! spaces (" visa free travel "): a pattern is then a plain substring, a space
 //! and its words (" visa free"), so matching is one `memmem` search over
 //! bytes — fast enough to scan 20,000 releases per `/search` (BENCHMARKS.md).
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use memchr::memmem::Finder;
 
@@ -71,6 +74,17 @@ pub fn normalize(text: &str) -> Normalized {
     out
 }
 
+/// What a release is matched by, for `/search` and keyword filters alike: its
+/// title and lead, each cut to what extraction lets a new release have (older
+/// records may be longer).
+pub fn release_words(title: &str, lead: &str) -> Normalized {
+    let max = crate::source::MAX_TEXT_CHARS;
+    let capped = |text: &str| text.chars().take(max).collect::<String>();
+    let mut words = normalize(&capped(title));
+    words.push(&capped(lead));
+    words
+}
+
 /// One word or phrase, ready to be searched for.
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -88,6 +102,45 @@ impl PartialEq for Pattern {
 
 impl Eq for Pattern {}
 
+impl Hash for Pattern {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.needle.hash(state);
+    }
+}
+
+/// The normal form: the word, or the phrase in straight quotes
+/// (`"visa centre"`). [`Pattern::parse`] reads it back as the same pattern.
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.words > 1 {
+            write!(f, "\"{}\"", self.text())
+        } else {
+            f.write_str(self.text())
+        }
+    }
+}
+
+/// Longest single word or phrase (a keyword filter), in characters.
+pub const MAX_PATTERN_CHARS: usize = 64;
+
+/// Why a word or phrase typed on its own (a keyword filter) cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("it has no letters or digits")]
+    Empty,
+    #[error("it is longer than {MAX_PATTERN_CHARS} characters")]
+    TooLong,
+    /// Several words separated by spaces, without quotes: a phrase or a slip?
+    #[error("several words need quotes to make a phrase")]
+    Unquoted,
+    #[error("a quote is not closed")]
+    Unclosed,
+}
+
+/// Quote pairs a phrase typed on its own may be written in: straight,
+/// English and Russian typography.
+const QUOTE_PAIRS: [(char, char); 4] = [('"', '"'), ('“', '”'), ('«', '»'), ('„', '“')];
+
 impl Pattern {
     /// The pattern for a word or phrase as typed; `None` when it has no word
     /// in it (only punctuation).
@@ -104,6 +157,31 @@ impl Pattern {
             words,
             finder,
         })
+    }
+
+    /// Reads one word (`visa`) or one phrase in quotes (`"visa centre"`,
+    /// `“…”`, `«…»`) typed on its own, strictly: unlike a query's [`terms`],
+    /// several unquoted words or an unclosed quote are an error to show, since
+    /// a filter that silently means something else would hide releases.
+    pub fn parse(input: &str) -> Result<Pattern, PatternError> {
+        let input = input.trim();
+        if input.chars().count() > MAX_PATTERN_CHARS {
+            return Err(PatternError::TooLong);
+        }
+        let quoted = QUOTE_PAIRS.iter().find_map(|(open, close)| {
+            input
+                .strip_prefix(*open)
+                .map(|rest| rest.strip_suffix(*close))
+        });
+        let inner = match quoted {
+            Some(Some(inner)) => inner,
+            Some(None) => return Err(PatternError::Unclosed),
+            None if input.split_whitespace().nth(1).is_some() => {
+                return Err(PatternError::Unquoted);
+            }
+            None => input,
+        };
+        Pattern::new(inner).ok_or(PatternError::Empty)
     }
 
     /// Whether the words occur in `text`, the last one possibly as a word's start.
@@ -232,11 +310,7 @@ impl Query {
         self.terms
             .iter()
             .map(|t| {
-                let words = if t.pattern.words() > 1 {
-                    format!("\"{}\"", t.pattern.text())
-                } else {
-                    t.pattern.text().to_string()
-                };
+                let words = t.pattern.to_string();
                 if t.exclude {
                     format!("-{words}")
                 } else {
@@ -337,6 +411,27 @@ mod tests {
         assert_eq!(
             Query::parse("“Visa Centre”").unwrap().describe(),
             "\"visa centre\""
+        );
+    }
+
+    #[test]
+    fn a_pattern_typed_on_its_own_is_strict_and_reads_back() {
+        let p = |s: &str| Pattern::parse(s);
+        assert_eq!(p("  "), Err(PatternError::Empty));
+        assert_eq!(p("\"--\""), Err(PatternError::Empty));
+        assert_eq!(p("visa centre"), Err(PatternError::Unquoted));
+        assert_eq!(p("\"visa centre"), Err(PatternError::Unclosed));
+        assert_eq!(p("\""), Err(PatternError::Unclosed));
+        assert_eq!(p(&"я".repeat(65)), Err(PatternError::TooLong));
+        assert!(p(&"я".repeat(64)).is_ok(), "characters, not bytes");
+        assert_eq!(p("visa-free"), p("\"visa free\""));
+        for typed in ["Visa", "«Визовый Центр»", "visa-free", "  sanctions "] {
+            let pattern = p(typed).unwrap();
+            assert_eq!(p(&pattern.to_string()), Ok(pattern.clone()), "{typed}");
+        }
+        assert_eq!(
+            p("«Визовый Центр»").unwrap().to_string(),
+            "\"визовый центр\""
         );
     }
 

@@ -91,7 +91,9 @@ pub struct Metrics {
     /// Pushes Telegram refused for good (or whose release is no longer stored).
     pub pushes_given_up: Counter,
     /// Pushes dropped without a send: `chat_gone` (the chat blocked the bot,
-    /// was deleted, ...: everything it was owed) or `unsubscribed` (it left meanwhile).
+    /// was deleted, ...: everything it was owed), `unsubscribed` (it left
+    /// meanwhile) or `filtered` (journaled, then refused by keyword filters
+    /// changed since).
     pub pushes_dropped: Family<ReasonLabel, Counter>,
     /// Chats a fan-out walk handed a release to (pushed at once or journaled):
     /// its rate is the fan-out's progress.
@@ -203,7 +205,7 @@ impl Metrics {
         );
         r.register(
             "pushes_dropped",
-            "Pushes dropped unsent, by reason (chat_gone, unsubscribed)",
+            "Pushes dropped unsent, by reason (chat_gone, unsubscribed, filtered)",
             m.pushes_dropped.clone(),
         );
         r.register(
@@ -305,7 +307,7 @@ impl Metrics {
                 .get_or_create(&ReasonLabel { reason })
                 .inc_by(0);
         }
-        for reason in ["chat_gone", "unsubscribed"] {
+        for reason in ["chat_gone", "unsubscribed", "filtered"] {
             m.pushes_dropped
                 .get_or_create(&ReasonLabel { reason })
                 .inc_by(0);

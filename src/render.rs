@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 
 use crate::config::Config;
+use std::ops::Range;
+
 use crate::source::Item;
 
 /// Telegram's limit on one message's text.
@@ -133,6 +135,69 @@ impl SourceLabels {
         }
         labels.join(", ")
     }
+}
+
+/// How much of a release's lead a digest shows (a push shows up to 1,200 characters).
+pub const DIGEST_LEAD_CHARS: usize = 300;
+
+/// Why several releases come in one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestKind {
+    /// The chat's daily digest (`/digest`).
+    Daily,
+    /// Releases held during the chat's quiet hours (`/quiet`).
+    Quiet,
+}
+
+/// The first line of a digest message (the words live here, together).
+fn digest_header(kind: DigestKind, releases: usize, part: usize, parts: usize) -> String {
+    let mut header = match kind {
+        DigestKind::Daily => format!("🗞 Daily digest: {releases} new releases"),
+        DigestKind::Quiet => format!("🗞 During the quiet hours: {releases} new releases"),
+    };
+    if parts > 1 {
+        header.push_str(&format!(" ({part}/{parts})"));
+    }
+    header
+}
+
+/// Releases that waited, oldest first, in as few messages as Telegram's limit
+/// allows: `blocks` (one [`item_block`] per release, in order) packed under
+/// a header, each message with the range of blocks it holds. Never more
+/// messages than releases; a block too long for any message goes alone (and
+/// delivery's plain-text fallback shortens it).
+pub fn digest(kind: DigestKind, blocks: &[String]) -> Vec<(String, Range<usize>)> {
+    let n = blocks.len();
+    // Room for the longest header any part can have.
+    let budget = MAX_MESSAGE_UTF16.saturating_sub(utf16_len(&digest_header(kind, n, n, n)));
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    let mut used = 0;
+    for (i, block) in blocks.iter().enumerate() {
+        let len = 2 + utf16_len(block); // "\n\n" before it
+        match ranges.last_mut() {
+            Some(range) if used + len <= budget => {
+                range.end = i + 1;
+                used += len;
+            }
+            _ => {
+                ranges.push(i..i + 1);
+                used = len;
+            }
+        }
+    }
+    let parts = ranges.len();
+    ranges
+        .into_iter()
+        .enumerate()
+        .map(|(part, range)| {
+            let mut text = digest_header(kind, n, part + 1, parts);
+            for block in &blocks[range.clone()] {
+                text.push_str("\n\n");
+                text.push_str(block);
+            }
+            (text, range)
+        })
+        .collect()
 }
 
 /// Joins blocks under a header, shortening leads (and at worst dropping the
@@ -266,5 +331,56 @@ mod tests {
             utf16_len(&text)
         );
         assert!(text.starts_with("Header"));
+    }
+
+    #[test]
+    fn digests_split_at_the_limit_in_order_and_never_exceed_their_releases() {
+        let item = |n: usize, lead: usize| Item {
+            id: format!("x/{n}"),
+            url: format!("https://www.rusemb.org.uk/fnapr/{n}"),
+            title: format!("Release {n} «Визы»"),
+            date: None,
+            lead: "слово ".repeat(lead),
+        };
+        let blocks: Vec<String> = (0..40)
+            .map(|n| item_block(&item(n, 100), DIGEST_LEAD_CHARS))
+            .collect();
+        let parts = digest(DigestKind::Daily, &blocks);
+        assert!(
+            parts.len() > 1 && parts.len() < blocks.len(),
+            "{}",
+            parts.len()
+        );
+        let mut next = 0;
+        for (i, (text, range)) in parts.iter().enumerate() {
+            assert!(utf16_len(text) <= MAX_MESSAGE_UTF16, "{}", utf16_len(text));
+            assert_eq!(range.start, next, "in order, nothing skipped");
+            next = range.end;
+            assert!(text.starts_with(&format!(
+                "🗞 Daily digest: 40 new releases ({}/{})",
+                i + 1,
+                parts.len()
+            )));
+            for n in range.clone() {
+                assert!(text.contains(&format!("Release {n} ")), "{n}");
+            }
+        }
+        assert_eq!(next, blocks.len());
+        // Few releases: one message, no part numbers.
+        let two = digest(DigestKind::Quiet, &blocks[..2]);
+        assert_eq!(two.len(), 1);
+        assert!(
+            two[0]
+                .0
+                .starts_with("🗞 During the quiet hours: 2 new releases\n\n")
+        );
+        // A block that fits nowhere still goes, alone.
+        let huge = vec!["x".repeat(5_000), "y".into(), "z".repeat(5_000)];
+        let alone = digest(DigestKind::Daily, &huge);
+        assert_eq!(
+            alone.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+            vec![0..1, 1..2, 2..3]
+        );
+        assert!(digest(DigestKind::Daily, &[]).is_empty());
     }
 }

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use teloxide::RequestError;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::prelude::*;
@@ -109,7 +108,8 @@ async fn on_message(
     let (chat, thread, user) = (origin.chat, origin.thread, origin.user);
     let job: Job = Box::new(move || {
         Box::pin(async move {
-            let reply = match commands::respond(&ctx, &origin, parsed, Utc::now()).await {
+            let now = ctx.clock.now();
+            let reply = match commands::respond(&ctx, &origin, parsed, now).await {
                 Ok(Some(reply)) => reply,
                 Ok(None) => return Vec::new(),
                 Err(e) => {

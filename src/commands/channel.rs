@@ -17,7 +17,7 @@ use crate::store::{MAX_CHANNELS_PER_USER, StoreError};
 const PRIVATE_ONLY: &str = "Channels are subscribed from a private chat with me: open it, and send /subscribe @channel there (you must be an administrator of the channel).";
 
 /// How a channel is named in replies: its @username, else its title, else its id.
-fn name_of(info: &ChatInfo) -> String {
+pub(super) fn name_of(info: &ChatInfo) -> String {
     match (&info.username, &info.title) {
         (Some(username), _) => format!("@{}", escape(username)),
         (None, Some(title)) => format!("“{}”", escape(title)),
@@ -96,30 +96,9 @@ pub async fn unsubscribe(
         Ok(asked) => asked,
         Err(reply) => return Ok(reply),
     };
-    // A channel this person subscribed is theirs to stop, even if the bot
-    // can no longer ask Telegram about it.
-    let known = ctx
-        .store
-        .channels_of(user)?
-        .into_iter()
-        .find(|(id, note)| match &channel {
-            ChatRef::Id(wanted) => id == wanted,
-            ChatRef::Username(wanted) => note
-                .username
-                .as_ref()
-                .is_some_and(|u| u.eq_ignore_ascii_case(wanted)),
-        });
-    let info = match known {
-        Some((id, note)) => ChatInfo {
-            id,
-            kind: ChatKind::Channel,
-            title: note.title,
-            username: note.username,
-        },
-        None => match administered(ctx, user, &channel).await {
-            Ok(info) => info,
-            Err(reply) => return Ok(reply),
-        },
+    let info = match theirs(ctx, user, &channel).await? {
+        Ok(info) => info,
+        Err(reply) => return Ok(reply),
     };
     let name = name_of(&info);
     let configured: Vec<String> = ctx.config.sources.iter().map(|s| s.name.clone()).collect();
@@ -135,6 +114,36 @@ pub async fn unsubscribe(
         (false, Some(s)) => format!("{name} was not subscribed to {}.", escape(&s)),
         (true, None) => format!("Unsubscribed {name}: no more release posts there."),
         (true, Some(s)) => format!("Unsubscribed {name} from {}.", escape(&s)),
+    })
+}
+
+/// The channel `channel` names, if it is `user`'s to manage: one they
+/// subscribed (even if the bot can no longer ask Telegram about it), or one
+/// Telegram says they administer; else the reply saying why not.
+pub(super) async fn theirs(
+    ctx: &Context,
+    user: i64,
+    channel: &ChatRef,
+) -> Result<Result<ChatInfo, String>, StoreError> {
+    let known = ctx
+        .store
+        .channels_of(user)?
+        .into_iter()
+        .find(|(id, note)| match channel {
+            ChatRef::Id(wanted) => id == wanted,
+            ChatRef::Username(wanted) => note
+                .username
+                .as_ref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(wanted)),
+        });
+    Ok(match known {
+        Some((id, note)) => Ok(ChatInfo {
+            id,
+            kind: ChatKind::Channel,
+            title: note.title,
+            username: note.username,
+        }),
+        None => administered(ctx, user, channel).await,
     })
 }
 

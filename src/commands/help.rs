@@ -19,7 +19,7 @@ mod text {
 
     pub const PICK_ONE: &str = "/subscribe &lt;name&gt; gets one of them only.";
 
-    pub const GROUPS_AND_CHANNELS: &str = "In a group, an administrator sends /subscribe there (in a forum, inside the topic that should get the releases). For a channel you administer, add me there as an administrator allowed to post, then send /subscribe @channel here.";
+    pub const GROUPS_AND_CHANNELS: &str = "In a group, an administrator sends /subscribe there (in a forum, inside the topic that should get the releases). For a channel you administer, add me there as an administrator allowed to post, then send /subscribe @channel here. /filter, /quiet, /digest and /language work the same way: in the chat or topic they are for, or here with the channel first (/quiet @channel 23:00-07:00).";
 
     /// The one message a group gets when the bot is added.
     pub fn welcome(site: &str, who: &str) -> String {

@@ -6,9 +6,14 @@ pub mod access;
 pub mod channel;
 pub mod contact;
 pub mod counters;
+pub mod digest;
+pub mod filter;
 pub mod help;
+pub mod language;
 pub mod latest;
+pub mod quiet;
 pub mod search;
+pub mod settings;
 pub mod sources;
 pub mod status;
 pub mod subscribe;
@@ -19,10 +24,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::clock::Clock;
 use crate::config::Config;
+use crate::delivery::Holds;
 use crate::lookup::{ChatKind, ChatRef, LookupError};
 use crate::store::{Store, StoreError, Target};
 use access::{Access, Verdict};
+use settings::SettingsArgs;
 
 /// What a command handler may read or change.
 #[derive(Clone)]
@@ -33,6 +41,11 @@ pub struct Context {
     pub limiter: Arc<crate::limiter::Limiter>,
     /// Who may change what, and what Telegram says about chats and people.
     pub access: Arc<Access>,
+    /// The bot's wall clock (a test's may start at any instant).
+    pub clock: Clock,
+    /// Chats whose pushes wait for their quiet hours or digest: a change of
+    /// either lifts the chat's hold, so delivery looks at it again at once.
+    pub holds: Arc<Holds>,
 }
 
 /// Where a command came from, and who sent it.
@@ -127,6 +140,15 @@ pub enum Command {
     Contact,
     /// Operators only (`admin_users`, `admin_chats`); not in the public menu.
     Status,
+    /// Keyword filters of this chat or topic, or of a channel named first
+    /// in a private chat; the rest is read by [`filter::parse`].
+    Filter(SettingsArgs),
+    /// Quiet hours ([`quiet::parse`]).
+    Quiet(SettingsArgs),
+    /// The daily digest ([`digest::parse`]).
+    Digest(SettingsArgs),
+    /// The chat's language ([`language::parse`]).
+    Language(SettingsArgs),
 }
 
 /// The outcome of reading a message's text.
@@ -179,6 +201,22 @@ pub fn menu(config: &Config) -> Vec<(&'static str, String)> {
             "subscriptions",
             "What this chat gets, and channels you subscribed".into(),
         ),
+        (
+            "filter",
+            "Only releases that mention a word: /filter add visa".into(),
+        ),
+        (
+            "quiet",
+            "Quiet hours: /quiet 23:00-07:00 [time zone]".into(),
+        ),
+        (
+            "digest",
+            "One message a day: /digest 09:00 [time zone]".into(),
+        ),
+        (
+            "language",
+            "This chat's language: /language en or ru".into(),
+        ),
         ("contact", "Phone and e-mail as the site shows them".into()),
         ("time", format!("{date_label} date{clocks}")),
         ("counters", "The site's day counters".into()),
@@ -194,22 +232,25 @@ const LATEST_USAGE: &str = "Usage: /latest [n], where n is a number from 1 to 20
 const SUBSCRIBE_USAGE: &str = "Usage: /subscribe for every source, or /subscribe <name> for one (/sources lists them). For a channel: /subscribe @channel [name], in a private chat with me.";
 const UNSUBSCRIBE_USAGE: &str = "Usage: /unsubscribe for every source, or /unsubscribe <name> for one (/sources lists them). For a channel: /unsubscribe @channel [name], in a private chat with me.";
 
+/// A channel as typed: `@username` or a `-100…` id.
+fn channel_ref(word: &str) -> Option<ChatRef> {
+    if let Some(name) = word.strip_prefix('@') {
+        // Telegram usernames: 5–32 of A–Z, a–z, 0–9 and _.
+        let valid = (5..=32).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        return valid.then(|| ChatRef::Username(name.to_string()));
+    }
+    word.strip_prefix('-')
+        .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|_| word.parse::<i64>().ok())
+        .map(ChatRef::Id)
+}
+
 /// The arguments of `/subscribe` and `/unsubscribe`: an optional channel
 /// (`@username` or a `-100…` id), then an optional source name.
 fn subscription_args(args: &str) -> Option<(Option<ChatRef>, Option<String>)> {
     let words: Vec<&str> = args.split_whitespace().collect();
-    let channel = |word: &str| -> Option<ChatRef> {
-        if let Some(name) = word.strip_prefix('@') {
-            // Telegram usernames: 5–32 of A–Z, a–z, 0–9 and _.
-            let valid = (5..=32).contains(&name.len())
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            return valid.then(|| ChatRef::Username(name.to_string()));
-        }
-        word.strip_prefix('-')
-            .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|_| word.parse::<i64>().ok())
-            .map(ChatRef::Id)
-    };
+    let channel = channel_ref;
     let looks_like_channel = |word: &str| word.starts_with('@') || word.starts_with('-');
     match words.as_slice() {
         [] => Some((None, None)),
@@ -219,6 +260,23 @@ fn subscription_args(args: &str) -> Option<(Option<ChatRef>, Option<String>)> {
             Some((Some(channel(chan)?), Some(source.to_lowercase())))
         }
         _ => None,
+    }
+}
+
+const FILTER_USAGE: &str = "Usage: /filter [add word | add -word | remove word | clear]; for a channel, in a private chat with me: /filter @channel …";
+const QUIET_USAGE: &str = "Usage: /quiet 23:00-07:00 [time zone] or /quiet off; for a channel, in a private chat with me: /quiet @channel …";
+const DIGEST_USAGE: &str = "Usage: /digest 09:00 [time zone] or /digest off; for a channel, in a private chat with me: /digest @channel …";
+const LANGUAGE_USAGE: &str = "Usage: /language en or /language ru; for a channel, in a private chat with me: /language @channel …";
+
+/// A settings command: a channel may come first; the rest is its command's to read.
+fn settings_command(
+    args: &str,
+    command: fn(SettingsArgs) -> Command,
+    usage: &'static str,
+) -> Parsed {
+    match SettingsArgs::parse(args) {
+        Some(args) => Parsed::Command(command(args)),
+        None => Parsed::BadArgs { usage },
     }
 }
 
@@ -293,6 +351,10 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
         "counters" => no_args(Command::Counters, "Usage: /counters (no arguments)"),
         "contact" | "contacts" => no_args(Command::Contact, "Usage: /contact (no arguments)"),
         "status" => no_args(Command::Status, "Usage: /status (no arguments)"),
+        "filter" | "filters" => settings_command(args, Command::Filter, FILTER_USAGE),
+        "quiet" => settings_command(args, Command::Quiet, QUIET_USAGE),
+        "digest" => settings_command(args, Command::Digest, DIGEST_USAGE),
+        "language" | "lang" => settings_command(args, Command::Language, LANGUAGE_USAGE),
         _ => Parsed::Unknown { name, addressed },
     }
 }
@@ -395,6 +457,42 @@ pub async fn execute(
             }
             status::REFUSAL.to_string()
         }
+        Command::Filter(a) => match filter::parse(&a.args) {
+            Err(usage) => usage,
+            Ok(request) => {
+                match settings::place(ctx, origin, a.channel, request.changes()).await? {
+                    Ok(place) => filter::run(ctx, &place, request).await?,
+                    Err(refusal) => return Ok(refusal),
+                }
+            }
+        },
+        Command::Quiet(a) => match quiet::parse(&a.args) {
+            Err(usage) => usage,
+            Ok(request) => {
+                match settings::place(ctx, origin, a.channel, request.changes()).await? {
+                    Ok(place) => quiet::run(ctx, &place, request, now).await?,
+                    Err(refusal) => return Ok(refusal),
+                }
+            }
+        },
+        Command::Digest(a) => match digest::parse(&a.args) {
+            Err(usage) => usage,
+            Ok(request) => {
+                match settings::place(ctx, origin, a.channel, request.changes()).await? {
+                    Ok(place) => digest::run(ctx, &place, request, now).await?,
+                    Err(refusal) => return Ok(refusal),
+                }
+            }
+        },
+        Command::Language(a) => match language::parse(&a.args) {
+            Err(usage) => usage,
+            Ok(request) => {
+                match settings::place(ctx, origin, a.channel, request.changes()).await? {
+                    Ok(place) => language::run(ctx, &place, request).await?,
+                    Err(refusal) => return Ok(refusal),
+                }
+            }
+        },
     };
     Ok(Some(Reply::here(text)))
 }
@@ -559,6 +657,26 @@ mod tests {
         }
         let too_long = format!("/search {}", "visa ".repeat(50));
         assert!(matches!(p(&too_long), Parsed::BadArgs { .. }));
+        assert_eq!(
+            p("/filter @embassy_news add visa"),
+            Parsed::Command(Command::Filter(SettingsArgs {
+                channel: Some(ChatRef::Username("embassy_news".into())),
+                args: "add visa".into()
+            }))
+        );
+        assert_eq!(
+            p("/quiet@EmbassyBot 23:00-07:00"),
+            Parsed::Command(Command::Quiet(SettingsArgs {
+                channel: None,
+                args: "23:00-07:00".into()
+            }))
+        );
+        assert_eq!(
+            p("/digest @no off"),
+            Parsed::BadArgs {
+                usage: DIGEST_USAGE
+            }
+        );
         assert_eq!(p("/sources"), Parsed::Command(Command::Sources));
         assert!(matches!(p("/sources all"), Parsed::BadArgs { .. }));
     }

@@ -24,6 +24,12 @@
 //! What that bounds — at most 2 × `send_concurrency` repeats per crash — is
 //! explained once, in README "How it is built".
 //!
+//! The walk also applies each target's settings, read with its page of
+//! subscribers (one range read; chats without settings cost nothing): a
+//! release that a target's keyword filters refuse is simply passed over, with
+//! no journal entry, and a target in its quiet hours or on a daily digest is
+//! journaled, for the journal sweep to send when its time comes.
+//!
 //! After a crash the walk resumes at the saved cursor and skips the chats the
 //! log names. The log is emptied once the walked outbox entry is removed and
 //! the removal flushed; records of an older entry left by a crash at that
@@ -36,7 +42,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::clock::Clock;
 use crate::log_limit;
+use crate::matching::Normalized;
+use crate::settings::{ChatSettings, QuietState, filter_text, quiet_state};
 use crate::shutdown::Shutdown;
 use crate::store::{FanOutLog, JournalEntry, OutboxEntry, Store, StoreError, Target, WalkPosition};
 
@@ -97,6 +106,8 @@ struct Inner {
     /// How many log records, and how many journal completions, may run ahead
     /// of what a crash remembers.
     crash_window: usize,
+    /// Whether a target is in its quiet hours is a question of wall-clock time.
+    clock: Clock,
     walk: Mutex<Walk>,
 }
 
@@ -122,6 +133,9 @@ struct Walking {
     /// Chats whose send is in flight: the cursor stays below the lowest.
     in_flight: BTreeSet<i64>,
     unsaved: usize,
+    /// The release's title and lead, as keyword filters read them (`None`:
+    /// the release cannot be read).
+    text: Option<Normalized>,
 }
 
 impl Walking {
@@ -154,10 +168,16 @@ impl FanOut {
     /// The walk over `store`'s outbox, letting at most `crash_window` log
     /// records and journal completions wait (each is a push a crash repeats).
     pub fn new(store: Store, crash_window: usize) -> FanOut {
+        FanOut::with_clock(store, crash_window, Clock::system())
+    }
+
+    /// The same, telling quiet hours and digests by `clock`.
+    pub fn with_clock(store: Store, crash_window: usize, clock: Clock) -> FanOut {
         FanOut {
             inner: Arc::new(Inner {
                 store,
                 crash_window: crash_window.max(1),
+                clock,
                 walk: Mutex::default(),
             }),
         }
@@ -245,10 +265,14 @@ impl FanOut {
             walk.current = None;
             return Ok(Next::Finished);
         };
-        let owed = match listed.chats.first() {
-            Some((first, _)) => self.store().chats_with_entries(*first, last)?,
-            None => HashSet::new(), // nothing but damaged records
+        let (owed, settings) = match listed.chats.first() {
+            Some((first, _)) => (
+                self.store().chats_with_entries(*first, last)?,
+                self.store().settings_between(*first, last)?,
+            ),
+            None => Default::default(), // nothing but damaged records
         };
+        let now = self.inner.clock.now();
         let mut chats = Vec::with_capacity(listed.chats.len());
         let mut journaled = Vec::new();
         for (chat, subscription) in &listed.chats {
@@ -259,7 +283,7 @@ impl FanOut {
             // Forum topics of their own go through the journal: a chat with
             // several targets is then served one push at a time, each
             // completion inside the crash window like any other.
-            let targets = if subscription.topics.is_empty() {
+            let mut targets = if subscription.topics.is_empty() {
                 if w.entry.reaches(subscription) {
                     vec![None]
                 } else {
@@ -268,16 +292,20 @@ impl FanOut {
             } else {
                 w.entry.targets(subscription)
             };
+            let mut held = false;
+            if let Some(chosen) = settings.get(&chat) {
+                held = apply_settings(&mut targets, chosen, w.text.as_ref(), now);
+            }
             if targets.is_empty() {
                 continue;
             }
-            if targets == [None] && !owed.contains(&chat) && !defer(chat) {
+            if targets == [None] && !held && !owed.contains(&chat) && !defer(chat) {
                 chats.push(chat);
             } else {
                 for thread in targets {
                     let target = Target { chat, thread };
                     self.store()
-                        .journal(target, w.release.item_seq, &w.release.item_id)?;
+                        .journal(target, w.release.item_seq, &w.release.item_id, now)?;
                 }
                 journaled.push(chat);
             }
@@ -311,6 +339,12 @@ impl FanOut {
             item_id: entry.item_id.clone(),
         };
         let handled = self.log().chats_handled(key, entry.after_chat)?;
+        // Read once per release for every target's filters; an unreadable
+        // release is left to the journal sweep, which gives it up.
+        let text = match self.store().item(&entry.item_id) {
+            Ok(Some(stored)) => Some(filter_text(&stored.item.title, &stored.item.lead)),
+            Ok(None) | Err(_) => None,
+        };
         Ok(Some(Walking {
             release,
             handled,
@@ -319,6 +353,7 @@ impl FanOut {
             entry,
             in_flight: BTreeSet::new(),
             unsaved: 0,
+            text,
         }))
     }
 
@@ -354,8 +389,9 @@ impl FanOut {
         release: &WalkedRelease,
         chat: i64,
     ) -> Result<JournalEntry, StoreError> {
+        let now = self.inner.clock.now();
         self.store()
-            .journal(chat, release.item_seq, &release.item_id)?;
+            .journal(chat, release.item_seq, &release.item_id, now)?;
         self.store().flush().await?;
         self.settle_taken(release, chat)?;
         Ok(JournalEntry {
@@ -363,6 +399,7 @@ impl FanOut {
             chat,
             thread: None,
             item_id: release.item_id.clone(),
+            journaled_at: Some(now.timestamp()),
         })
     }
 
@@ -374,10 +411,11 @@ impl FanOut {
         chats: impl IntoIterator<Item = i64>,
     ) -> Result<(), StoreError> {
         let mut journaled = Vec::new();
+        let now = self.inner.clock.now();
         for chat in chats {
             if self.take(page, chat)? {
                 self.store()
-                    .journal(chat, page.release.item_seq, &page.release.item_id)?;
+                    .journal(chat, page.release.item_seq, &page.release.item_id, now)?;
                 journaled.push(chat);
             }
         }
@@ -515,4 +553,21 @@ impl FanOut {
         walk.last_write = Some(Instant::now());
         Ok(())
     }
+}
+
+/// Applies a chat's settings to the `targets` a release reaches: drops those
+/// whose keyword filters refuse it (`text`: the release's filter text), and
+/// says whether any that remain must wait (quiet hours, a digest) at `now`.
+fn apply_settings(
+    targets: &mut Vec<Option<i32>>,
+    chosen: &ChatSettings,
+    text: Option<&Normalized>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    targets.retain(|thread| chosen.of(*thread).is_none_or(|s| s.admits(text)));
+    targets.iter().any(|thread| {
+        chosen
+            .of(*thread)
+            .is_some_and(|s| quiet_state(now, s, Some(now)) != QuietState::Open)
+    })
 }

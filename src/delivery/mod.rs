@@ -24,6 +24,13 @@
 //! Releases are fanned out one at a time, oldest first: the next starts when
 //! the last send of the one before has ended, so a slow answer (at most the
 //! send timeout) can hold the next release back by that long.
+//!
+//! A chat's settings are obeyed twice: when the walk reaches it (a release
+//! its keyword filters refuse is passed over; in its quiet hours or on a
+//! digest it is journaled) and when the journal sweep serves it (an entry
+//! journaled before the filters changed is dropped if they now refuse it; an
+//! entry whose time has not come waits, its chat [held](Holds) until then; the
+//! entries of a target that are due together go as one digest message).
 
 mod fanout;
 mod push;
@@ -36,7 +43,9 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 pub use fanout::{FanOut, FanOutPage, FanOutStep, WalkedRelease};
+pub use schedule::Holds;
 
+use crate::clock::Clock;
 use crate::limiter::{Backoff, Limiter};
 use crate::messenger::Messenger;
 use crate::render::SourceLabels;
@@ -67,6 +76,13 @@ pub struct PassReport {
     pub chats_migrated: usize,
     /// Pushes left in the journal for later (transient errors, shutdown).
     pub deferred: usize,
+    /// Pushes left in the journal for their time (quiet hours, a digest).
+    pub held: usize,
+    /// Pushes dropped at send time because the target's keyword filters,
+    /// changed since they were journaled, now refuse them.
+    pub filtered: usize,
+    /// Digest messages sent (their releases count in `sent`).
+    pub digests: usize,
     /// Chats a walked release was handed out to (pushed at once or journaled).
     pub fanned_out: usize,
 }
@@ -80,11 +96,20 @@ impl PassReport {
         self.chats_removed += other.chats_removed;
         self.chats_migrated += other.chats_migrated;
         self.deferred += other.deferred;
+        self.held += other.held;
+        self.filtered += other.filtered;
+        self.digests += other.digests;
         self.fanned_out += other.fanned_out;
     }
 
     fn did_something(&self) -> bool {
-        self.sent + self.given_up + self.skipped + self.chats_removed + self.chats_migrated > 0
+        self.sent
+            + self.given_up
+            + self.skipped
+            + self.filtered
+            + self.chats_removed
+            + self.chats_migrated
+            > 0
     }
 }
 
@@ -101,6 +126,10 @@ pub struct Delivery<M> {
     render_cache: Arc<RenderCache>,
     /// How pushes name their sources.
     labels: Arc<SourceLabels>,
+    /// Wall-clock time, for quiet hours and digests.
+    clock: Clock,
+    /// Chats whose pushes wait for a time.
+    holds: Arc<Holds>,
 }
 
 /// What the loop has done: in all, and since it was last idle (logged then).
@@ -125,6 +154,8 @@ impl<M: Messenger> Delivery<M> {
             concurrency,
             render_cache: Arc::default(),
             labels: Arc::default(),
+            clock: Clock::system(),
+            holds: Arc::default(),
         }
     }
 
@@ -132,6 +163,19 @@ impl<M: Messenger> Delivery<M> {
     pub fn with_source_labels(mut self, labels: SourceLabels) -> Self {
         self.labels = Arc::new(labels);
         self
+    }
+
+    /// Tells quiet hours and digests by `clock` (a test's); call before `run`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.fan_out = FanOut::with_clock(self.store.clone(), self.concurrency / 2, clock);
+        self.clock = clock;
+        self
+    }
+
+    /// Chats waiting for a time; commands lift a hold when a chat changes
+    /// its quiet hours or digest.
+    pub fn holds(&self) -> Arc<Holds> {
+        self.holds.clone()
     }
 
     /// Runs until shutdown. Work never waits for a pass to end: a new release
@@ -204,7 +248,11 @@ impl<M: Messenger> Delivery<M> {
                 // Nothing to do: the wait below ends with a new release, a
                 // chat whose backoff ended, or shutdown; then look again.
             }
-            let due = self.backoff.next_due(Instant::now()).filter(|_| continuous);
+            let due = [self.backoff.next_due(Instant::now()), self.holds.next_due()]
+                .into_iter()
+                .flatten()
+                .min()
+                .filter(|_| continuous);
             let more_now = (cursor.active || sweep.has_more()) && !idle && !stopping;
             tokio::select! {
                 // Sends in flight are polled first on every turn.
@@ -221,6 +269,7 @@ impl<M: Messenger> Delivery<M> {
                     }
                 }
                 _ = wait_for(wake), if continuous => cursor.active = true,
+                _ = self.holds.lifted(), if continuous => sweep.rescan(),
                 _ = sleep_until_some(due) => {}
                 _ = shutdown.requested(), if !stopping => {}
                 // More to fan out or sweep, and a slot is free: go on, after
@@ -233,15 +282,29 @@ impl<M: Messenger> Delivery<M> {
         }
     }
 
-    /// Starts the chats whose backoff has ended, while slots are free.
+    /// Starts the chats whose backoff or hold has ended, while slots are free.
     fn start_due_retries<'a>(&'a self, slots: &mut Slots<'a>, shutdown: &'a Shutdown) {
-        for chat in self.backoff.due(Instant::now()) {
+        let now = Instant::now();
+        for chat in self.backoff.due(now) {
             if !slots.has_room() {
-                break;
+                return;
             }
             slots.start(chat, || {
                 Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown))
             });
+        }
+        for chat in self.holds.due(now, self.concurrency) {
+            if !slots.has_room() {
+                return;
+            }
+            // Served now, or (busy) again when its current job ends; either
+            // way it is looked at afresh, and held again if it must wait.
+            self.holds.clear(chat);
+            if !slots.start(chat, || {
+                Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown))
+            }) {
+                slots.revisit(chat);
+            }
         }
     }
 
@@ -257,8 +320,9 @@ impl<M: Messenger> Delivery<M> {
             let Some((chat, list)) = sweep.next_chat(&self.store)? else {
                 return Ok(());
             };
-            if self.backoff.is_waiting(chat, Instant::now()) {
-                continue; // its turn comes when the backoff ends
+            let now = Instant::now();
+            if self.backoff.is_waiting(chat, now) || self.holds.is_held(chat, now, &list) {
+                continue; // its turn comes when the backoff or hold ends
             }
             let job = Job::Journal(Some(list));
             if !slots.start(chat, || Box::pin(self.serve_chat(chat, job, shutdown))) {

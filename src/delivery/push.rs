@@ -1,16 +1,23 @@
 //! Serving one chat: a push from the fan-out walk, or the chat's journal
-//! entries oldest first; and what each kind of failure does to that chat.
+//! entries oldest first (those due together for a target that holds pushes
+//! as one digest); and what each kind of failure does to that chat.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::fanout::WalkedRelease;
+use super::schedule;
 use super::{Delivery, PassReport};
+use crate::matching::Normalized;
 use crate::messenger::{Format, Messenger, SendError};
 use crate::metrics::Metrics;
-use crate::render::{push_message, shorten, to_plain};
+use crate::render::{
+    DIGEST_LEAD_CHARS, DigestKind, digest, item_block, push_message, shorten, to_plain,
+};
+use crate::settings::{ChatSettings, QuietState, TargetSettings, filter_text, quiet_state};
 use crate::shutdown::Shutdown;
 use crate::store::{JournalEntry, Removal, StoreError, Target};
 
@@ -22,6 +29,10 @@ pub(super) struct Rendered {
     /// Every source that listed it: a chat following any of them wants it.
     sources: Vec<String>,
     html: String,
+    /// Its block in a digest.
+    block: String,
+    /// Its title and lead as keyword filters read them.
+    text: Normalized,
 }
 
 /// Releases being pushed, rendered once: a fan-out sends one to every chat.
@@ -64,6 +75,8 @@ impl<M: Messenger> Delivery<M> {
         };
         let rendered = Arc::new(Rendered {
             html: push_message(&stored.item, &self.labels.describe(stored.sources())),
+            block: item_block(&stored.item, DIGEST_LEAD_CHARS),
+            text: filter_text(&stored.item.title, &stored.item.lead),
             sources: stored.sources().map(str::to_string).collect(),
         });
         let mut cache = self.render_cache.lock();
@@ -101,10 +114,10 @@ impl<M: Messenger> Delivery<M> {
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
         let result = self
-            .send_push(
+            .send_html(
                 chat.into(),
                 &release.item_id,
-                rendered,
+                &rendered.html,
                 &mut report,
                 shutdown,
             )
@@ -127,7 +140,9 @@ impl<M: Messenger> Delivery<M> {
     /// Pushes one chat's journal entries in order, stopping at the first
     /// failure. `listed` is what a sweep read for the chat; `None` reads it
     /// now. A listing may be stale, so each entry is checked again just before
-    /// its push goes.
+    /// its push goes. Entries of a target that holds pushes (quiet hours, a
+    /// digest) go when their time has come, those due together as one
+    /// digest; the rest wait, and the chat is held until the first is due.
     async fn push_journaled(
         &self,
         chat: i64,
@@ -142,35 +157,36 @@ impl<M: Messenger> Delivery<M> {
         if list.is_empty() {
             self.backoff.clear(chat);
         }
+        let settings = self.store.chat_settings(chat)?;
+        let now = self.clock.now();
+        let mut due_together: BTreeMap<Option<i32>, Vec<(JournalEntry, Arc<Rendered>)>> =
+            BTreeMap::new();
+        let mut held_until: Option<DateTime<Utc>> = None;
+        let mut held = Vec::new();
         let total = list.len();
         for (done, entry) in list.iter().enumerate() {
-            if !self.store.is_pending(entry)? {
-                continue; // sent or dropped since it was listed
-            }
-            let Some(rendered) = self.rendered(&entry.item_id)? else {
-                tracing::warn!(item = %entry.item_id, "journaled item is missing; dropping the push");
-                self.store.give_up(entry).await?;
-                crate::metrics::get().pushes_given_up.inc();
-                report.given_up += 1;
+            let Some(rendered) = self.still_wanted(entry, &settings, &mut report).await? else {
                 continue;
             };
-            // The chat (or topic) may have unsubscribed (from this source) since fan-out.
-            if !self.store.subscription(chat)?.is_some_and(|s| {
-                rendered
-                    .sources
-                    .iter()
-                    .any(|source| s.target_wants(entry.thread, source))
-            }) {
-                self.fan_out.complete(entry).await?;
-                Metrics::reason(&crate::metrics::get().pushes_dropped, "unsubscribed", 1);
-                report.skipped += 1;
+            if let Some(chosen) = settings.of(entry.thread).filter(|s| s.holds()) {
+                match quiet_state(now, chosen, journaled_at(entry)) {
+                    QuietState::HeldUntil(at) => {
+                        held_until = Some(held_until.map_or(at, |t| t.min(at)));
+                        held.push(entry.clone());
+                        report.held += 1;
+                    }
+                    QuietState::Open => due_together
+                        .entry(entry.thread)
+                        .or_default()
+                        .push((entry.clone(), rendered)),
+                }
                 continue;
             }
             let result = self
-                .send_push(
+                .send_html(
                     entry.target(),
                     &entry.item_id,
-                    &rendered,
+                    &rendered.html,
                     &mut report,
                     shutdown,
                 )
@@ -195,26 +211,150 @@ impl<M: Messenger> Delivery<M> {
                 }
             }
         }
+        for (thread, due) in due_together {
+            let kind = match settings.of(thread) {
+                Some(TargetSettings {
+                    digest: Some(_), ..
+                }) => DigestKind::Daily,
+                _ => DigestKind::Quiet,
+            };
+            if !self.push_together(due, kind, &mut report, shutdown).await? {
+                return Ok(report);
+            }
+        }
+        if let Some(at) = held_until {
+            let until = self.clock.instant_at(at);
+            self.holds.hold(chat, until, schedule::held(&held));
+        }
         Ok(report)
     }
 
-    /// Sends `rendered` to `chat`, again as plain text if Telegram refuses the
-    /// HTML. `None` when shutdown came first.
-    async fn send_push(
+    /// The release of `entry` if its push is still wanted; else the entry is
+    /// settled (already gone, given up as unreadable, or dropped because its
+    /// target unsubscribed or its keyword filters now refuse it).
+    async fn still_wanted(
+        &self,
+        entry: &JournalEntry,
+        settings: &ChatSettings,
+        report: &mut PassReport,
+    ) -> Result<Option<Arc<Rendered>>, StoreError> {
+        if !self.store.is_pending(entry)? {
+            return Ok(None); // sent or dropped since it was listed
+        }
+        let Some(rendered) = self.rendered(&entry.item_id)? else {
+            tracing::warn!(item = %entry.item_id, "journaled item is missing; dropping the push");
+            self.store.give_up(entry).await?;
+            crate::metrics::get().pushes_given_up.inc();
+            report.given_up += 1;
+            return Ok(None);
+        };
+        // The chat (or topic) may have unsubscribed (from this source) since fan-out.
+        if !self.store.subscription(entry.chat)?.is_some_and(|s| {
+            rendered
+                .sources
+                .iter()
+                .any(|source| s.target_wants(entry.thread, source))
+        }) {
+            self.fan_out.complete(entry).await?;
+            Metrics::reason(&crate::metrics::get().pushes_dropped, "unsubscribed", 1);
+            report.skipped += 1;
+            return Ok(None);
+        }
+        // Its filters may have changed since it was journaled: they decide now.
+        if !settings
+            .of(entry.thread)
+            .is_none_or(|s| s.admits(Some(&rendered.text)))
+        {
+            self.fan_out.complete(entry).await?;
+            Metrics::reason(&crate::metrics::get().pushes_dropped, "filtered", 1);
+            report.filtered += 1;
+            return Ok(None);
+        }
+        Ok(Some(rendered))
+    }
+
+    /// Sends one target's pushes that came due together: one alone as it
+    /// is, several as a digest (as few messages as Telegram's limit allows,
+    /// oldest first). Each message's entries are completed once Telegram
+    /// accepted it, through the crash window like any push, so a crash
+    /// repeats at most the messages the window allows (README "How it is
+    /// built"). False when the chat must stop for now (a failure, or shutdown).
+    async fn push_together(
+        &self,
+        due: Vec<(JournalEntry, Arc<Rendered>)>,
+        kind: DigestKind,
+        report: &mut PassReport,
+        shutdown: &Shutdown,
+    ) -> Result<bool, StoreError> {
+        let total = due.len();
+        let (to, item_id) = match due.first() {
+            Some((entry, _)) => (entry.target(), entry.item_id.clone()),
+            None => return Ok(true),
+        };
+        let messages = if total == 1 {
+            vec![(due[0].1.html.clone(), 0..1)]
+        } else {
+            let blocks: Vec<String> = due.iter().map(|(_, r)| r.block.clone()).collect();
+            digest(kind, &blocks)
+        };
+        for (text, range) in messages {
+            let what = if total == 1 {
+                item_id.as_str()
+            } else {
+                "digest"
+            };
+            let Some(result) = self.send_html(to, what, &text, report, shutdown).await else {
+                report.deferred += total - range.start; // shutting down
+                return Ok(false);
+            };
+            let part = &due[range.clone()];
+            match result {
+                Ok(()) => {
+                    for (entry, _) in part {
+                        self.fan_out.complete(entry).await?;
+                    }
+                    self.backoff.clear(to.chat);
+                    report.sent += part.len();
+                    report.digests += usize::from(total > 1);
+                }
+                // Refused even as plain text: every release in it is given up.
+                Err(SendError::Rejected(reason)) => {
+                    tracing::error!(chat = to.chat, %reason, releases = part.len(), "Telegram refused a digest for good; giving up on its releases");
+                    for (entry, _) in part {
+                        self.store.give_up(entry).await?;
+                        crate::metrics::get().pushes_given_up.inc();
+                    }
+                    report.given_up += part.len();
+                }
+                Err(error) => {
+                    let first = &part[0].0;
+                    return self
+                        .settle_failure(first, error, total - range.start, report)
+                        .await;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Sends `html` to `to`, again as plain text if Telegram refuses the
+    /// HTML; `what` names it in the log. `None` when shutdown came first.
+    async fn send_html(
         &self,
         to: Target,
-        item_id: &str,
-        rendered: &Rendered,
+        what: &str,
+        html: &str,
         report: &mut PassReport,
         shutdown: &Shutdown,
     ) -> Option<Result<(), SendError>> {
         let chat = to.chat;
-        let html = &rendered.html;
-        let mut result = self.send(to, html.clone(), Format::Html, shutdown).await;
+        let mut result = self
+            .send(to, html.to_string(), Format::Html, shutdown)
+            .await;
         if let Some(Err(SendError::Rejected(reason))) = &result
             && needs_plain_text(reason)
         {
-            tracing::warn!(chat, item = %item_id, %reason, "Telegram refused the HTML; re-sending as plain text");
+            tracing::warn!(chat, item = %what, %reason, "Telegram refused the HTML; re-sending as plain text");
             // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
             let plain = shorten(&to_plain(html), 2_048);
             result = self.send(to, plain, Format::Plain, shutdown).await;
@@ -326,4 +466,11 @@ fn count_sent(format: &'static str) {
 fn needs_plain_text(reason: &str) -> bool {
     let reason = reason.to_ascii_lowercase();
     reason.contains("can't parse entities") || reason.contains("message is too long")
+}
+
+/// When `entry` was journaled, if known.
+fn journaled_at(entry: &JournalEntry) -> Option<DateTime<Utc>> {
+    entry
+        .journaled_at
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
 }

@@ -4,7 +4,10 @@
 //! `meta` (sequence counter, each source's read state, contacts, counters),
 //! `subscription`, `release`, `seen` (the id hashes of pruned releases),
 //! `outbox` (releases being fanned out, with their cursors), `handled` (the
-//! fan-out log) and `journal` (pushes owed). `embassy-bot import` rebuilds a
+//! fan-out log), `journal` (pushes owed, with when they were journaled, which
+//! digests go by), `channel` (who subscribed which channel) and `settings`
+//! (each chat's or topic's filters, quiet hours, digest and language).
+//! `embassy-bot import` rebuilds a
 //! store from that in an empty data directory: exactly the same state, so
 //! nothing is announced or pushed twice, and nothing owed is lost. The
 //! indexes (`by_date`, `by_source`, the retention counters) are derived, so
@@ -23,14 +26,16 @@ use serde::{Deserialize, Serialize};
 
 use super::channels::index_key;
 use super::fanout_log::FanOutLog;
-use super::journal::decode_entry;
+use super::journal::{decode_entry, entry_value};
 use super::meta::{META_RETENTION_INDEXED, NEXT_SEQ, kept_count_key, seen_count_key};
 use super::retention::{source_key, split_key};
+use super::settings::{settings_key, target_of};
 use super::subscribers::decode_subscription;
 use super::{
-    ChannelNote, OutboxEntry, Store, StoreError, StoredItem, Subscription, chat_from_key, chat_key,
-    corrupt, date_key, encode, outbox_key_from, target_journal_key,
+    ChannelNote, OutboxEntry, Store, StoreError, StoredItem, Subscription, Target, chat_from_key,
+    chat_key, corrupt, date_key, encode, outbox_key_from, target_journal_key,
 };
+use crate::settings::TargetSettings;
 
 /// What the header's `format` says.
 pub const EXPORT_FORMAT: &str = "embassy-bot-export";
@@ -108,6 +113,17 @@ enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         thread: Option<i32>,
         item_id: String,
+        /// When it was journaled (Unix seconds); absent for entries of
+        /// versions that did not record it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        journaled_at: Option<i64>,
+    },
+    /// What a chat, or one forum topic of it, chose.
+    Settings {
+        chat: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<i32>,
+        settings: TargetSettings,
     },
     /// A channel a person subscribed from a private chat.
     Channel {
@@ -140,6 +156,7 @@ pub struct TransferSummary {
     pub handled: usize,
     pub journal: usize,
     pub channels: usize,
+    pub settings: usize,
     pub meta: usize,
 }
 
@@ -147,7 +164,7 @@ impl std::fmt::Display for TransferSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} subscriptions, {} releases, {} seen ids, {} releases being fanned out ({} chats handled), {} pending pushes, {} channels noted, {} state records",
+            "{} subscriptions, {} releases, {} seen ids, {} releases being fanned out ({} chats handled), {} pending pushes, {} channels noted, {} chats' and topics' settings, {} state records",
             self.subscriptions,
             self.releases,
             self.seen,
@@ -155,6 +172,7 @@ impl std::fmt::Display for TransferSummary {
             self.handled,
             self.journal,
             self.channels,
+            self.settings,
             self.meta
         )
     }
@@ -278,6 +296,19 @@ impl Store {
                 seq: entry.seq,
                 thread: entry.thread,
                 item_id: entry.item_id,
+                journaled_at: entry.journaled_at,
+            })?;
+        }
+        for record in self.settings.iter() {
+            let (key, value) = record?;
+            let target = target_of(&key).ok_or_else(|| corrupt("settings", "bad key"))?;
+            let settings: TargetSettings =
+                serde_json::from_slice(&value).map_err(|e| corrupt("settings", e))?;
+            lines.summary.settings += 1;
+            lines.record(&Record::Settings {
+                chat: target.chat,
+                thread: target.thread,
+                settings,
             })?;
         }
         for record in self.channels.iter() {
@@ -457,6 +488,7 @@ impl<'a> Importer<'a> {
             "seen" => &self.store.seen,
             "outbox" => &self.store.outbox,
             "channels" => &self.store.channels,
+            "settings" => &self.store.settings,
             _ => &self.store.journal,
         };
         tree.apply_batch(batch)?;
@@ -539,12 +571,25 @@ impl<'a> Importer<'a> {
                 seq,
                 thread,
                 item_id,
+                journaled_at,
             } => {
                 self.summary.journal += 1;
                 self.put(
                     "deliveries",
                     target_journal_key(chat, thread, seq),
-                    item_id.as_bytes(),
+                    entry_value(&item_id, journaled_at),
+                )?;
+            }
+            Record::Settings {
+                chat,
+                thread,
+                settings,
+            } => {
+                self.summary.settings += 1;
+                self.put(
+                    "settings",
+                    settings_key(Target { chat, thread }),
+                    encode("settings", &settings)?,
                 )?;
             }
             Record::Channel {

@@ -7,6 +7,7 @@
 
 use std::ops::Bound;
 
+use chrono::{DateTime, Utc};
 use sled::Transactional;
 
 use super::{
@@ -23,6 +24,9 @@ pub struct JournalEntry {
     /// `None`: the chat itself.
     pub thread: Option<i32>,
     pub item_id: String,
+    /// When it was journaled (Unix seconds): a digest holds what came since
+    /// the one before. `None` for entries of versions that did not record it.
+    pub journaled_at: Option<i64>,
 }
 
 impl JournalEntry {
@@ -56,17 +60,19 @@ pub(super) const STAT_CHATS_MIGRATED: &[u8] = b"stat:chats_migrated";
 
 impl Store {
     /// Journals `item_id` (sequence `seq`) for `target` (a chat, or one of its
-    /// topics). Not flushed: the caller flushes before it counts the chat as handled.
+    /// topics), as of `now`. Not flushed: the caller flushes before it counts
+    /// the chat as handled.
     pub fn journal(
         &self,
         target: impl Into<Target>,
         seq: u64,
         item_id: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let target = target.into();
         self.journal.insert(
             target_journal_key(target.chat, target.thread, seq).as_ref(),
-            item_id.as_bytes(),
+            entry_value(item_id, Some(now.timestamp())),
         )?;
         Ok(())
     }
@@ -159,6 +165,39 @@ impl Store {
     }
 }
 
+/// A journal entry's value: the item id, then (since settings) a zero byte
+/// and when it was journaled, 8 bytes big-endian. Item ids are URLs, which
+/// never hold a zero byte, so values of earlier versions (the id alone) read
+/// back as they were.
+pub(super) fn entry_value(item_id: &str, journaled_at: Option<i64>) -> Vec<u8> {
+    let mut value = Vec::with_capacity(item_id.len() + 9);
+    value.extend_from_slice(item_id.as_bytes());
+    if let Some(at) = journaled_at {
+        value.push(0);
+        value.extend_from_slice(&at.to_be_bytes());
+    }
+    value
+}
+
+/// The value `entry` is stored with.
+pub(super) fn value_of(entry: &JournalEntry) -> Vec<u8> {
+    entry_value(&entry.item_id, entry.journaled_at)
+}
+
+fn decode_value(value: &[u8]) -> Result<(String, Option<i64>), StoreError> {
+    let (id, at) = match value.len().checked_sub(9) {
+        Some(split) if value[split] == 0 => {
+            let at: [u8; 8] = value[split + 1..]
+                .try_into()
+                .map_err(|_| corrupt("deliveries", "bad value"))?;
+            (&value[..split], Some(i64::from_be_bytes(at)))
+        }
+        _ => (value, None),
+    };
+    let id = String::from_utf8(id.to_vec()).map_err(|e| corrupt("deliveries", e))?;
+    Ok((id, at))
+}
+
 pub(super) fn decode_entry(
     (key, value): (sled::IVec, sled::IVec),
 ) -> Result<JournalEntry, StoreError> {
@@ -174,12 +213,13 @@ pub(super) fn decode_entry(
             .try_into()
             .map_err(|_| corrupt("deliveries", "bad key"))?,
     );
-    let item_id = String::from_utf8(value.to_vec()).map_err(|e| corrupt("deliveries", e))?;
+    let (item_id, journaled_at) = decode_value(&value)?;
     Ok(JournalEntry {
         seq,
         chat,
         thread,
         item_id,
+        journaled_at,
     })
 }
 
@@ -198,9 +238,15 @@ mod tests {
                 seq: 7,
                 chat: -42,
                 thread: None,
-                item_id: "site/1".into()
+                item_id: "site/1".into(),
+                journaled_at: None,
             }
         );
+        // A value with its journaling time reads back with it.
+        let value = entry_value("site/1", Some(1_653_120_000));
+        let timed = decode_entry((journal_key(-42, 7).as_ref().into(), value.into())).unwrap();
+        assert_eq!(timed.item_id, "site/1");
+        assert_eq!(timed.journaled_at, Some(1_653_120_000));
         let topic = JournalEntry {
             thread: Some(3),
             ..old.clone()

@@ -9,6 +9,8 @@
 //!   their cursors: the persistent half of the fan-out walk;
 //! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
 //! - [`channels`](self::channels): which channels each person subscribed;
+//! - `settings`: what each chat or topic chose (filters, quiet
+//!   hours, digest, language);
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
 //!   beyond its saved cursor;
 //! - [`search`](self::search): pages of releases for `/latest` and `/search`, and the
@@ -28,16 +30,21 @@
 //! - `subscribers`: chat id → [`Subscription`] (JSON);
 //! - `outbox`: outbox key → [`OutboxEntry`], written in the same transaction that
 //!   records the release, so it cannot be lost between the two;
-//! - `deliveries`: (chat id, item sequence[, topic]) → item id, the journal. Keyed
-//!   by chat first, so a chat's entries are contiguous and oldest first; an
-//!   entry for a forum topic has the topic's thread id after the sequence
-//!   (20 bytes instead of 16), so it sorts right after the chat's own entry for
-//!   the same release;
+//! - `deliveries`: (chat id, item sequence[, topic]) → item id [, 0, journaled at],
+//!   the journal. Keyed by chat first, so a chat's entries are contiguous and
+//!   oldest first; an entry for a forum topic has the topic's thread id after
+//!   the sequence (20 bytes instead of 16), so it sorts right after the chat's
+//!   own entry for the same release. The value is the item id, then (entries
+//!   written since settings existed) a zero byte and the Unix second it was
+//!   journaled, 8 bytes big-endian;
 //! - `meta`: per-source read state, the sequence counter, contacts, counters;
 //! - `channels`: (user id, channel id) → [`ChannelNote`]: the channels a person
 //!   subscribed from a private chat (their subscriptions are in `subscribers`);
 //! - `by_source`, `seen`: which releases each source keeps, and hashes of the
 //!   ids of those pruned, a chunk a pruning ([`retention`](self::retention)).
+//! - `settings`: chat id [, topic thread id] → [`TargetSettings`](crate::settings::TargetSettings)
+//!   (JSON); 8 bytes for a chat itself, 12 for one of its forum topics, so a
+//!   chat's record sorts just before its topics'.
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns, except where the caller owns the crash
@@ -58,6 +65,7 @@ mod meta;
 mod outbox;
 mod retention;
 mod search;
+mod settings;
 mod subscribers;
 
 use std::path::{Path, PathBuf};
@@ -144,6 +152,8 @@ pub struct Store {
     seen: sled::Tree,
     /// The seen-set in memory, where reads look it up.
     seen_set: Arc<retention::SeenSet>,
+    /// What each target chose ([`settings`](self::settings)).
+    settings: sled::Tree,
     commits: Arc<GroupCommit>,
     fan_out_log: FanOutLog,
     high_water: Arc<highwater::HighWater>,
@@ -205,6 +215,7 @@ impl Store {
             channels: db.open_tree("channels")?,
             by_source: db.open_tree("by_source")?,
             seen: db.open_tree("seen")?,
+            settings: db.open_tree("settings")?,
             db,
             config,
             fault: Arc::default(),

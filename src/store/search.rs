@@ -19,8 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{Store, StoreError, StoredItem, date_key};
-use crate::matching::{Normalized, Query, normalize};
-use crate::source::MAX_TEXT_CHARS;
+use crate::matching::{Normalized, Query, release_words};
 
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
 /// the `by_date` key (twice), and the nodes of the two maps — an estimate
@@ -92,10 +91,7 @@ struct Entry {
 /// What a release is searched by: its title and lead, each as long as
 /// extraction lets a new one be.
 fn words_of(stored: &StoredItem) -> Normalized {
-    let capped = |text: &str| text.chars().take(MAX_TEXT_CHARS).collect::<String>();
-    let mut words = normalize(&capped(&stored.item.title));
-    words.push(&capped(&stored.item.lead));
-    words.shrink()
+    release_words(&stored.item.title, &stored.item.lead).shrink()
 }
 
 impl SearchIndex {
@@ -275,7 +271,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Item;
+    use crate::source::{Item, MAX_TEXT_CHARS};
     use chrono::NaiveDate;
 
     fn stored(seq: u64, day: u32, title: &str, lead: &str) -> StoredItem {

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::journal::{STAT_CHATS_MIGRATED, STAT_CHATS_REMOVED, STAT_PUSHES_DROPPED};
+use super::journal::{
+    STAT_CHATS_MIGRATED, STAT_CHATS_REMOVED, STAT_PUSHES_DROPPED, entry_value, value_of,
+};
 use super::{
     JournalEntry, OutboxEntry, Store, StoreError, WalkPosition, abort, bump, chat_from_key,
     chat_key, corrupt, encode, entry_key, journal_key, outbox_key_from,
@@ -191,6 +193,9 @@ pub(super) fn decode_subscription(bytes: &[u8]) -> Result<Subscription, StoreErr
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
+/// A settings record's key, and the key a migration moves it to (`None`: dropped).
+type SettingsMove = (sled::IVec, Option<Vec<u8>>);
+
 impl Store {
     /// Subscribes `target` (a chat, or one forum topic of it) to `source`
     /// (`None`: every source). Returns false when nothing changed, or when the
@@ -332,11 +337,18 @@ impl Store {
             .collect();
         let record = encode("subscribers", &next)?;
         let key = chat_key(target.chat);
-        (&self.subscribers, &self.journal, &self.meta).transaction(
-            |(subs_t, journal_t, meta_t)| {
+        // A topic that is gone takes its settings along (never the chat's own:
+        // the chat is still there).
+        let settings_key = (why == Removal::ChatGone && target.thread.is_some())
+            .then(|| super::settings::settings_key(target));
+        (&self.subscribers, &self.journal, &self.meta, &self.settings).transaction(
+            |(subs_t, journal_t, meta_t, settings_t)| {
                 subs_t.insert(&key, record.clone())?;
                 for k in &keys {
                     journal_t.remove(k.as_ref())?;
+                }
+                if let Some(k) = &settings_key {
+                    settings_t.remove(k.as_slice())?;
                 }
                 if why == Removal::ChatGone {
                     bump(meta_t, STAT_PUSHES_DROPPED, keys.len() as u64)?;
@@ -401,16 +413,27 @@ impl Store {
         // our transaction: a second look catches those stragglers. One that
         // comes later still (from a page read before the removal) is dropped
         // by the journal sweep, which finds no subscription for it.
+        // A chat that is gone for good takes its settings along; one that
+        // unsubscribed keeps them for when it comes back.
+        let settings = match why {
+            Removal::ChatGone => self.settings_keys(chat)?,
+            Removal::ByUser => Vec::new(),
+        };
         loop {
             let keys = self.pending_keys(chat)?;
             if !first && keys.is_empty() {
                 break;
             }
-            (&self.subscribers, &self.journal, &self.meta).transaction(
-                |(subs_t, journal_t, meta_t)| {
+            (&self.subscribers, &self.journal, &self.meta, &self.settings).transaction(
+                |(subs_t, journal_t, meta_t, settings_t)| {
                     let was_subscribed = first && subs_t.remove(&chat_key(chat))?.is_some();
                     for key in &keys {
                         journal_t.remove(key.as_ref())?;
+                    }
+                    if first {
+                        for key in &settings {
+                            settings_t.remove(key.as_ref())?;
+                        }
                     }
                     if why == Removal::ChatGone {
                         if was_subscribed {
@@ -450,8 +473,21 @@ impl Store {
             .map(|k| outbox_key_from(&k?))
             .collect::<Result<_, _>>()?;
         let owed = self.pending_for(from)?;
-        let to_had_own = (&self.subscribers, &self.journal, &self.outbox, &self.meta).transaction(
-            |(subs_t, journal_t, outbox_t, meta_t)| {
+        let settings = self.settings_moves(from, to)?;
+        let to_had_own = (
+            &self.subscribers,
+            &self.journal,
+            &self.outbox,
+            &self.meta,
+            &self.settings,
+        )
+            .transaction(|(subs_t, journal_t, outbox_t, meta_t, settings_t)| {
+                for (old, new) in &settings {
+                    let value = settings_t.remove(old.as_ref())?;
+                    if let (Some(new), Some(value)) = (new, value) {
+                        settings_t.insert(new.as_slice(), value)?;
+                    }
+                }
                 let (to_had_own, moved) = move_subscription(subs_t, from, to)?;
                 if let Some(subscription) = &moved {
                     for key in &outbox_keys {
@@ -478,15 +514,30 @@ impl Store {
                             chat: to,
                             ..entry.clone()
                         };
-                        journal_t.insert(entry_key(&moved).as_ref(), entry.item_id.as_bytes())?;
+                        journal_t.insert(entry_key(&moved).as_ref(), value_of(&moved))?;
                     }
                 }
                 bump(meta_t, STAT_CHATS_MIGRATED, 1)?;
                 Ok(to_had_own)
-            },
-        )?;
+            })?;
         self.subscriptions_changed();
         self.move_stragglers(from, to, to_had_own)
+    }
+
+    /// How a migration moves settings: each of `from`'s keys, and the key it
+    /// moves to (`None`: dropped, because `to` has settings of its own, as a
+    /// supergroup that subscribed on its own keeps its own subscription).
+    fn settings_moves(&self, from: i64, to: i64) -> Result<Vec<SettingsMove>, StoreError> {
+        let to_has_own = !self.settings_keys(to)?.is_empty();
+        Ok(self
+            .settings_keys(from)?
+            .into_iter()
+            .map(|key| {
+                let mut new = chat_key(to).to_vec();
+                new.extend_from_slice(&key[8..]);
+                (key, (!to_has_own).then_some(new))
+            })
+            .collect())
     }
 
     /// Journal entries made for the old id between our listing and the
@@ -507,7 +558,7 @@ impl Store {
                             chat: to,
                             ..entry.clone()
                         };
-                        journal_t.insert(entry_key(&moved).as_ref(), entry.item_id.as_bytes())?;
+                        journal_t.insert(entry_key(&moved).as_ref(), value_of(&moved))?;
                     }
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
@@ -557,9 +608,11 @@ fn journal_what_the_walk_passed(
     let passed_to = page_end.is_some_and(|end| to <= end);
     let serves_from = taken.is_some_and(|t| from <= t);
     if passed_to && !serves_from && entry.reaches(subscription) {
+        // Journaled now, in effect: no time is known inside the transaction,
+        // so a digest would send it at once (quiet hours still hold it).
         journal_t.insert(
             &journal_key(to, entry.item_seq_under(key)),
-            entry.item_id.as_bytes(),
+            entry_value(&entry.item_id, None),
         )?;
     }
     Ok(())

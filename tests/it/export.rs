@@ -1,7 +1,8 @@
 //! A way out of sled: `export` writes the whole state as JSON Lines and
 //! `import` rebuilds it exactly in an empty data directory — subscriptions,
 //! releases, ids of pruned releases, a fan-out walk half done, pushes owed
-//! (to chats and to forum topics), the channels people subscribed, and each
+//! (to chats and to forum topics), the channels people subscribed, what each
+//! chat and topic chose (filters, quiet hours, language), and each
 //! source's state — through the store and through the binary.
 
 use chrono::{DateTime, Utc};
@@ -9,6 +10,8 @@ use embassy_bot::delivery::FanOut;
 use embassy_bot::poller::Health;
 use embassy_bot::source::{Contacts, Item};
 use embassy_bot::store::{PollPolicy, Removal, Retention, Store, Target, TransferError};
+
+use embassy_bot::settings::{Filter, Language, QuietHours, parse_time, parse_zone};
 
 use crate::support::{fan_out_page, reopen_store, run_binary};
 
@@ -24,6 +27,13 @@ fn item(n: u32) -> Item {
 
 fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+}
+
+fn topic_target() -> Target {
+    Target {
+        chat: -200,
+        thread: Some(7),
+    }
 }
 
 /// A store holding a little of everything the bot keeps.
@@ -70,13 +80,28 @@ async fn busy_store(dir: &std::path::Path) -> Store {
     fan_out.save().unwrap();
     // A forum topic subscribed on its own, owed a push; a channel someone
     // subscribed from their private chat.
-    let topic = Target {
-        chat: -200,
-        thread: Some(7),
-    };
+    let topic = topic_target();
     store.subscribe(topic, None, at(4)).await.unwrap();
     let owed = store.item("site/fnapr/8").unwrap().unwrap();
-    store.journal(topic, owed.seq, &owed.item.id).unwrap();
+    store
+        .journal(topic, owed.seq, &owed.item.id, at(4))
+        .unwrap();
+    // What a topic and a chat chose: a filter, quiet hours, a language.
+    store
+        .change_settings(topic, |s| {
+            s.filters.push(Filter::parse("-\"visa centre\"").unwrap());
+            s.quiet = Some(QuietHours {
+                from: parse_time("23:00").unwrap(),
+                to: parse_time("07:00").unwrap(),
+                zone: parse_zone("Europe/London").unwrap(),
+            });
+        })
+        .await
+        .unwrap();
+    store
+        .change_settings(Target::from(3), |s| s.language = Some(Language::Ru))
+        .await
+        .unwrap();
     store
         .remember_channel(5_001, -1_009, Some("News"), Some("news"), at(5))
         .await
@@ -121,6 +146,7 @@ async fn an_export_imported_into_an_empty_directory_rebuilds_the_same_state() {
         "handled",
         "journal",
         "channel",
+        "settings",
     ] {
         assert!(
             exported.contains(&format!("{{\"kind\":\"{kind}\"")),
@@ -152,6 +178,16 @@ async fn an_export_imported_into_an_empty_directory_rebuilds_the_same_state() {
         store.channels_of(5_001).unwrap()
     );
     assert_eq!(copy.pending_count(), 2);
+    assert!(exported.contains("\"journaled_at\":1700000004"));
+    assert_eq!(
+        copy.settings(topic_target()).unwrap(),
+        store.settings(topic_target()).unwrap()
+    );
+    assert_eq!(
+        copy.settings(Target::from(3)).unwrap().language,
+        Some(Language::Ru)
+    );
+    assert_eq!(summary.settings, 2);
     assert_eq!(copy.retained("a").unwrap(), store.retained("a").unwrap());
     assert!(copy.was_pruned("site/fnapr/1"));
     assert_eq!(

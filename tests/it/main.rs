@@ -21,6 +21,7 @@ mod retention;
 mod search;
 mod secrets;
 mod service;
+mod settings;
 mod site_rules;
 mod sources;
 mod store;

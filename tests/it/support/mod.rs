@@ -198,6 +198,25 @@ impl BotProcess {
     }
 
     pub fn spawn_with_token(config: &Path, log_name: &str, token: &str) -> BotProcess {
+        BotProcess::spawn_with_env(config, log_name, token, &[])
+    }
+
+    /// The bot on a test clock that reads `now` (RFC 3339) as it starts.
+    pub fn spawn_at(config: &Path, log_name: &str, now: &str) -> BotProcess {
+        BotProcess::spawn_with_env(
+            config,
+            log_name,
+            telegram::TOKEN,
+            &[(embassy_bot::clock::TEST_CLOCK_VAR, now)],
+        )
+    }
+
+    fn spawn_with_env(
+        config: &Path,
+        log_name: &str,
+        token: &str,
+        env: &[(&str, &str)],
+    ) -> BotProcess {
         let log = config.with_file_name(log_name);
         let log_file = std::fs::File::create(&log).expect("create log");
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_embassy-bot"))
@@ -208,6 +227,8 @@ impl BotProcess {
             .env_remove("EMBASSY_BOT_CONFIG")
             .env_remove("EMBASSY_BOT_DATA_DIR")
             .env_remove("EMBASSY_BOT_HTTP_LISTEN")
+            .env_remove(embassy_bot::clock::TEST_CLOCK_VAR)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
