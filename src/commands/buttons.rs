@@ -380,4 +380,17 @@ mod tests {
         let labels: Vec<&str> = both.rows[0].iter().map(|b| b.label.as_str()).collect();
         assert_eq!(labels, ["◀ Newer", "Older ▶"]);
     }
+
+    #[test]
+    fn a_saved_query_reads_back_as_the_same_query() {
+        for typed in [
+            "visa",
+            "Visa  \"Visa Centre\"  -tax",
+            "консульский «отдел» -Визы",
+            "ё-mobile 2022",
+        ] {
+            let query = Query::parse(typed).unwrap();
+            assert_eq!(Query::parse(&query.describe()), Ok(query), "{typed}");
+        }
+    }
 }

@@ -180,7 +180,15 @@ async fn latest_pages_older_then_newer_in_place() {
         1,
         "every page went into the one message"
     );
-    assert_eq!(t.edits().len(), 4);
+    let edits = t.edits();
+    assert_eq!(edits.len(), 4);
+    assert!(
+        edits
+            .iter()
+            .all(|e| e.chat_id == user && e.message_id == first.message_id),
+        "{edits:?}"
+    );
+    assert_eq!(edits[3].text, top.text);
     assert!(
         !run.bot.log().contains("could not send a reply"),
         "{}",
@@ -373,8 +381,21 @@ async fn garbage_oversized_and_stale_buttons_are_answered_as_expired() {
         assert!(answer.contains(says), "{data:?}: {answer}");
         assert_eq!(message.text, list.text);
     }
+    let callback = t.press_on_inaccessible(user, list.message_id, "l1:0:5");
+    let answer = t.wait_for_answer(&callback, &run.bot).await;
+    assert!(
+        answer
+            .text
+            .unwrap_or_default()
+            .starts_with("This button has expired"),
+        "a message the bot can no longer see"
+    );
     assert!(t.edits().is_empty());
-    assert_eq!(t.answers().len(), cases.len(), "each press answered once");
+    assert_eq!(
+        t.answers().len(),
+        cases.len() + 1,
+        "each press answered once"
+    );
     assert!(!run.bot.log().contains("ERROR"), "{}", run.bot.log());
     run.bot.stop_cleanly().await;
 }
@@ -410,4 +431,54 @@ async fn a_mashed_button_is_answered_every_time_within_the_users_budget() {
     assert_eq!(t.sent_to(masher).len(), 1, "presses send no messages");
     assert_eq!(t.edits().len(), 1, "the same page, shown once");
     run.bot.stop_cleanly().await;
+}
+
+#[tokio::test]
+async fn the_store_keeps_the_newest_queries_up_to_its_cap_across_a_restart() {
+    use chrono::{TimeZone, Utc};
+    use embassy_bot::store::{MAX_SAVED_QUERIES, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2024, 5, 1, 9, 0, 0).unwrap();
+    let chat = -42;
+    let mut ids = Vec::new();
+    for n in 0..MAX_SAVED_QUERIES + 10 {
+        // The clock may stand still or go back: numbers still only grow.
+        let at = now - chrono::Duration::milliseconds((n % 3) as i64);
+        ids.push(store.save_query(chat, &format!("visa {n}"), at).unwrap());
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "numbers only grow");
+    assert_eq!(store.saved_query_count(), MAX_SAVED_QUERIES);
+    for dropped in &ids[..10] {
+        assert_eq!(store.saved_query(*dropped, chat).unwrap(), None);
+    }
+    let newest = *ids.last().unwrap();
+    let last_text = format!("visa {}", MAX_SAVED_QUERIES + 9);
+    assert_eq!(
+        store.saved_query(newest, chat).unwrap().as_deref(),
+        Some(last_text.as_str())
+    );
+    assert_eq!(
+        store.saved_query(newest, 42).unwrap(),
+        None,
+        "another chat's number names nothing"
+    );
+
+    store.flush().await.unwrap();
+    drop(store);
+    let store = crate::support::reopen_store(dir.path());
+    assert_eq!(store.saved_query_count(), MAX_SAVED_QUERIES);
+    assert_eq!(
+        store.saved_query(ids[10], chat).unwrap().as_deref(),
+        Some("visa 10")
+    );
+    let next = store.save_query(chat, "visa again", now).unwrap();
+    assert!(next > newest);
+    assert_eq!(store.saved_query_count(), MAX_SAVED_QUERIES);
+    assert_eq!(
+        store.saved_query(ids[10], chat).unwrap(),
+        None,
+        "the oldest went"
+    );
 }

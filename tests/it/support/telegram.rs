@@ -342,6 +342,22 @@ impl FakeTelegram {
     /// `user_id` presses the button with `data` under the bot's message
     /// `message_id` in `place`; returns the press's callback id.
     pub fn press(&self, user_id: i64, place: Place, message_id: i64, data: &str) -> String {
+        self.press_on(user_id, place, message_id, data, false)
+    }
+
+    /// A press on a message Telegram no longer shows the bot (`date` 0).
+    pub fn press_on_inaccessible(&self, user_id: i64, message_id: i64, data: &str) -> String {
+        self.press_on(user_id, Place::Private, message_id, data, true)
+    }
+
+    fn press_on(
+        &self,
+        user_id: i64,
+        place: Place,
+        message_id: i64,
+        data: &str,
+        inaccessible: bool,
+    ) -> String {
         let (chat, thread) = match place {
             Place::Private => (
                 json!({"id": user_id, "type": "private", "first_name": "User"}),
@@ -372,6 +388,10 @@ impl FakeTelegram {
         if let Some(thread) = thread {
             message["message_thread_id"] = json!(thread);
             message["is_topic_message"] = json!(true);
+        }
+        if inaccessible {
+            // How Telegram sends a message the bot can no longer see.
+            message = json!({"chat": message["chat"], "message_id": message_id, "date": 0});
         }
         st.next_callback += 1;
         let callback = format!("cb{}", st.next_callback);
