@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use crate::support::site::FakeSite;
-use crate::support::telegram::{FakeTelegram, Place, Sent, Status};
+use crate::support::telegram::{BOT_ID, ChatSpec, FakeTelegram, Place, Sent, Status};
 use crate::support::{BotProcess, eventually, release_page, source_toml, write_config_sources};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -323,6 +323,35 @@ async fn in_a_group_only_administrators_toggle_and_anyone_turns_pages() {
         .press(member, Place::Group(group), &latest, "Older")
         .await;
     assert!(older.text.starts_with("<b>Releases 4–6"), "{}", older.text);
+    run.bot.stop_cleanly().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_channel_a_reader_cannot_toggle_and_an_administrator_can() {
+    let run = start(2, |c| c).await;
+    let t = &run.telegram;
+    let (channel, admin, reader) = (-1_000_800, 801, 802);
+    t.add_chat(ChatSpec {
+        id: channel,
+        kind: "channel",
+        title: "Embassy News".into(),
+        username: None,
+        is_forum: false,
+    });
+    t.set_member(channel, BOT_ID, Status::Admin { can_post: true });
+    t.set_member(channel, admin, Status::Admin { can_post: true });
+    t.channel_posts(channel, "/sources");
+    let list = t.wait_for(channel, 1, WAIT).await[0].clone();
+    assert_eq!(list.labels(), ["➕ alpha", "➕ beta"]);
+    let callback = t.press(reader, Place::Channel(channel), list.message_id, "t1:alpha");
+    let refused = t.wait_for_answer(&callback, &run.bot).await;
+    assert!(refused.alert, "{refused:?}");
+    assert!(t.edits().is_empty());
+    let (answer, list) = run
+        .press(admin, Place::Channel(channel), &list, "➕ alpha")
+        .await;
+    assert!(answer.unwrap().starts_with("Subscribed to alpha"));
+    assert_eq!(list.labels(), ["✅ alpha", "➕ beta"]);
     run.bot.stop_cleanly().await;
 }
 

@@ -85,6 +85,7 @@ pub enum Place {
     Group(i64),
     /// A supergroup; with a thread, a forum topic in it.
     Supergroup(i64, Option<i64>),
+    Channel(i64),
 }
 
 /// A chat getChat knows.
@@ -365,6 +366,10 @@ impl FakeTelegram {
             ),
             Place::Group(id) => (
                 json!({"id": id, "type": "group", "title": "Test group"}),
+                None,
+            ),
+            Place::Channel(id) => (
+                json!({"id": id, "type": "channel", "title": "Test channel"}),
                 None,
             ),
             Place::Supergroup(id, thread) => {
