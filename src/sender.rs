@@ -3,9 +3,8 @@
 //! Replies take the same path, with buttons, edits (`editMessageText`) and
 //! answers to button presses (`answerCallbackQuery`): see [`Replier`].
 //!
-//! Updates arrive through teloxide (see [`crate::telegram`]); pushes do not go out
-//! through it,
-//! because a fan-out to 100,000 chats is hot: decoding every answer into
+//! Updates arrive through teloxide (see [`crate::telegram`]); pushes and replies
+//! do not go out through it, because a fan-out to 100,000 chats is hot: decoding every answer into
 //! teloxide's full `Message` type and re-parsing the endpoint URL per request
 //! cost more CPU than the rest of delivery together. Answers are classified by
 //! HTTP status, `parameters` and the description's prefix, so new Telegram
