@@ -32,11 +32,7 @@ fn releases(count: u32) -> String {
             (7000 + n, date, format!("Visa notice {n}"))
         })
         .collect();
-    let refs: Vec<(u32, NaiveDate, &str)> = titles
-        .iter()
-        .map(|(i, d, t)| (*i, *d, t.as_str()))
-        .collect();
-    release_page(&refs)
+    release_page(&titles)
 }
 
 /// Starts the fakes and the bot watching `alpha` (and `beta`, the same page

@@ -282,19 +282,27 @@ impl FakeTelegram {
         } else {
             json!({"id": chat_id, "type": kind, "title": "Test chat"})
         };
-        let mut st = self.lock();
-        let update_id = st.next_update_id;
-        st.next_update_id += 1;
-        st.updates
-            .push(json!({"update_id": update_id, "my_chat_member": {
+        self.push_update(
+            "my_chat_member",
+            json!({
                 "chat": chat,
                 "from": {"id": by, "is_bot": false, "first_name": "User"},
                 "date": 1_653_120_000,
                 "old_chat_member": old.json(bot_user()),
                 "new_chat_member": new.json(bot_user()),
-            }}));
+            }),
+        );
+    }
+
+    /// Queues an update of `kind` holding `body`; returns its update id.
+    fn push_update(&self, kind: &str, body: Value) -> i64 {
+        let mut st = self.lock();
+        let update_id = st.next_update_id;
+        st.next_update_id += 1;
+        st.updates.push(json!({"update_id": update_id, kind: body}));
         drop(st);
         self.changed.notify_waiters();
+        update_id
     }
 
     /// Declares a chat getChat answers for (by id, and by @username if it has one).
@@ -400,18 +408,17 @@ impl FakeTelegram {
         }
         st.next_callback += 1;
         let callback = format!("cb{}", st.next_callback);
-        let update_id = st.next_update_id;
-        st.next_update_id += 1;
-        st.updates
-            .push(json!({"update_id": update_id, "callback_query": {
+        drop(st);
+        self.push_update(
+            "callback_query",
+            json!({
                 "id": callback,
                 "from": {"id": user_id, "is_bot": false, "first_name": "User"},
                 "message": message,
                 "chat_instance": "1",
                 "data": data,
-            }}));
-        drop(st);
-        self.changed.notify_waiters();
+            }),
+        );
         callback
     }
 
