@@ -67,9 +67,8 @@ async fn start(count: u32, prepare: impl FnOnce(String) -> String) -> Running {
 }
 
 impl Running {
-    /// Presses the button labelled `label` on `message`, and waits for the
-    /// answer; returns the answer's text and the message as it reads then
-    /// (after the edit, when one was due).
+    /// Presses the button labelled `label` on `message`, which must change
+    /// the message; returns the press's answer and the message once edited.
     async fn press(
         &self,
         user: i64,
@@ -80,37 +79,27 @@ impl Running {
         let data = message
             .button(label)
             .unwrap_or_else(|| panic!("no {label} button in {:?}", message.labels()));
-        self.press_data(user, place, message, &data).await
+        let t = &self.telegram;
+        let edits = t.edits().len();
+        let answer = self.press_data(user, place, message, &data).await;
+        eventually(WAIT, "the message edited", &self.bot, || {
+            t.edits().len() > edits
+        })
+        .await;
+        (answer, t.message(message.message_id).expect("the message"))
     }
 
+    /// Presses a button with `data` on `message`; returns the answer.
     async fn press_data(
         &self,
         user: i64,
         place: Place,
         message: &Sent,
         data: &str,
-    ) -> (Option<String>, Sent) {
+    ) -> Option<String> {
         let t = &self.telegram;
-        let edits = t.edits().len();
         let callback = t.press(user, place, message.message_id, data);
-        let answer = t.wait_for_answer(&callback, &self.bot).await;
-        // An edit follows its answer: give it the moment it takes.
-        if answer
-            .text
-            .as_deref()
-            .is_none_or(|a| !a.contains("expired"))
-        {
-            let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                while t.edits().len() == edits {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            })
-            .await;
-        }
-        (
-            answer.text,
-            t.message(message.message_id).expect("the message"),
-        )
+        t.wait_for_answer(&callback, &self.bot).await.text
     }
 }
 
@@ -168,13 +157,16 @@ async fn latest_pages_older_then_newer_in_place() {
 
     // Pressing a button whose page is already shown: Telegram says "not
     // modified", and that is no error.
-    let (answer, same) = run.press_data(user, Place::Private, &top, "l1:0:3").await;
+    let answer = run.press_data(user, Place::Private, &top, "l1:0:3").await;
     assert_eq!(answer, None);
-    assert_eq!(same.text, top.text);
+    // Served in turn with the chat's commands: once /time is answered, the
+    // press has done all it would.
+    assert!(t.ask(user, "/time").await.text.contains("Moscow"));
+    assert_eq!(t.message(top.message_id).unwrap().text, top.text);
     assert_eq!(
         t.sent_to(user).len(),
-        1,
-        "every page went into the one message"
+        2,
+        "every page went into the one message (the other is /time's reply)"
     );
     let edits = t.edits();
     assert_eq!(edits.len(), 4);
@@ -235,13 +227,13 @@ async fn search_results_page_with_buttons_that_still_work_after_a_restart() {
 
     // The same button pressed in another chat names no query there.
     let data = found.button("Older").unwrap();
-    let (answer, _) = run.press_data(503, Place::Private, &found, &data).await;
+    let answer = run.press_data(503, Place::Private, &found, &data).await;
     assert_eq!(
         answer.as_deref(),
         Some("This button has expired: send /search again.")
     );
     // A number the store never gave (or has dropped).
-    let (answer, _) = run
+    let answer = run
         .press_data(user, Place::Private, &found, "s1:1:10")
         .await;
     assert_eq!(
@@ -301,10 +293,15 @@ async fn in_a_group_only_administrators_toggle_and_anyone_turns_pages() {
         refused.text.as_deref(),
         Some("Only this chat's administrators can change what it gets; nothing was changed.")
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(t.edits().len(), edits, "nothing changed");
-    assert_eq!(t.sent_to(group).len(), 1, "no message in the group");
+    // Served in turn: once the next command is answered, the press has
+    // done all it would.
     let again = group_ask(t, group, member, "/sources").await;
+    assert_eq!(t.edits().len(), edits, "nothing changed");
+    assert_eq!(
+        t.sent_to(group).len(),
+        2,
+        "no message in the group but the replies"
+    );
     assert_eq!(again.labels(), ["➕ alpha", "➕ beta"]);
 
     let (answer, list) = run
@@ -397,14 +394,13 @@ async fn garbage_oversized_and_stale_buttons_are_answered_as_expired() {
         ("t1:ALPHA", "send /sources again"),
     ];
     for (data, says) in cases {
-        let (answer, message) = run.press_data(user, Place::Private, &list, data).await;
+        let answer = run.press_data(user, Place::Private, &list, data).await;
         let answer = answer.unwrap_or_default();
         assert!(
             answer.starts_with("This button has expired"),
             "{data:?}: {answer}"
         );
         assert!(answer.contains(says), "{data:?}: {answer}");
-        assert_eq!(message.text, list.text);
     }
     let callback = t.press_on_inaccessible(user, list.message_id, "l1:0:5");
     let answer = t.wait_for_answer(&callback, &run.bot).await;
