@@ -257,10 +257,9 @@ impl Conversations {
     }
 
     /// Queues the work of `user`'s press of button `callback` on a message
-    /// in `chat`, within the same bounds and budget as
-    /// commands; returns at once. The job's output should answer the press;
-    /// a press that is not queued, or waits too long, is answered
-    /// [`PRESS_LATER`] here.
+    /// in `chat`, within the same bounds and budget as commands; returns at
+    /// once. The job's output should answer the press; a press that is not
+    /// queued, or waits too long, is answered [`PRESS_LATER`] here.
     pub fn accept_press(&self, chat: i64, user: i64, callback: String, job: Job) -> Accepted {
         let later = Outgoing::Answer {
             callback,
