@@ -225,7 +225,7 @@ impl Pressed {
         }
     }
 
-    fn page(page: Page) -> Pressed {
+    fn shown(page: Page) -> Pressed {
         Pressed {
             notice: None,
             alert: false,
@@ -247,7 +247,7 @@ pub async fn press(
         Err(expired) => return Ok(Pressed::note(expired.notice())),
     };
     match press {
-        Press::Latest { offset, n } => Ok(Pressed::page(latest::view(&ctx.store, offset, n)?)),
+        Press::Latest { offset, n } => Ok(Pressed::shown(latest::view(&ctx.store, offset, n)?)),
         Press::Search { query: id, offset } => {
             let query = ctx
                 .store
@@ -257,7 +257,7 @@ pub async fn press(
                 return Ok(Pressed::note(Expired::Search.notice()));
             };
             let page = search::view(&ctx.store, &query, offset, || Ok(id))?;
-            Ok(Pressed::page(page))
+            Ok(Pressed::shown(page))
         }
         Press::Toggle { source } => toggle(ctx, origin, &source, now).await,
     }
