@@ -10,6 +10,13 @@
 //! gets [`Limits::user_budget`] commands per [`Limits::budget_window`],
 //! across all chats. Replies take the limiter's reply slots
 //! ([`Limiter::acquire_reply`]), ahead of pushes.
+//!
+//! Button presses ([`Conversations::accept_press`]) take the same queues and
+//! the same budget as commands, so mashing a button costs no more than
+//! typing. Telegram shows a spinner until a press is answered, so every
+//! press is answered: by its job when it runs, else at once (over budget, a
+//! full queue, waited too long) through a short queue of answers of its own
+//! ([`ANSWERS_WAITING`] at most), which needs no reply slot.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,26 +26,67 @@ use futures::future::BoxFuture;
 use tokio::time::Instant;
 
 use crate::limiter::Limiter;
-use crate::messenger::{Format, Messenger, SendError};
+use crate::messenger::{Keyboard, Replier, SendError};
 use crate::shutdown::Shutdown;
 use crate::ttl::TtlMap;
 
-/// One message to send in answer.
+/// One thing to say in answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    pub chat: i64,
-    /// The forum topic the command came from, if any.
-    pub thread: Option<i32>,
-    /// Telegram HTML.
-    pub text: String,
+pub enum Outgoing {
+    /// A new message.
+    Message {
+        chat: i64,
+        /// The forum topic the command came from, if any.
+        thread: Option<i32>,
+        /// Telegram HTML.
+        text: String,
+        keyboard: Option<Keyboard>,
+    },
+    /// The bot's message `message_id` in `chat`, shown anew (a button turned a page).
+    Edit {
+        chat: i64,
+        message_id: i32,
+        /// Telegram HTML.
+        text: String,
+        keyboard: Option<Keyboard>,
+    },
+    /// The answer to a button press (plain text; an alert when `alert`).
+    Answer {
+        callback: String,
+        text: Option<String>,
+        alert: bool,
+    },
 }
 
-/// A command's work: run when its turn comes, it yields the messages to send.
+impl Outgoing {
+    /// A message of plain `text` (HTML) with no buttons.
+    pub fn message(chat: i64, thread: Option<i32>, text: String) -> Outgoing {
+        Outgoing::Message {
+            chat,
+            thread,
+            text,
+            keyboard: None,
+        }
+    }
+
+    /// The chat whose reply slots it takes (`None`: an answer, which takes none).
+    fn chat(&self) -> Option<i64> {
+        match self {
+            Outgoing::Message { chat, .. } | Outgoing::Edit { chat, .. } => Some(*chat),
+            Outgoing::Answer { .. } => None,
+        }
+    }
+}
+
+/// A command's work: run when its turn comes, it yields what to send.
 pub type Job = Box<dyn FnOnce() -> BoxFuture<'static, Vec<Outgoing>> + Send>;
 
-/// Sends one message; what [`Conversations`] is built on.
-type SendFn =
-    dyn Fn(i64, Option<i32>, String) -> BoxFuture<'static, Result<(), SendError>> + Send + Sync;
+/// Sends one thing; what [`Conversations`] is built on.
+type SendFn = dyn Fn(Outgoing) -> BoxFuture<'static, Result<(), SendError>> + Send + Sync;
+
+/// Answers to button presses waiting to go at once (beyond it, a press is
+/// left to the client's own timeout: the bound on work a flood can cause).
+pub const ANSWERS_WAITING: usize = 256;
 
 /// The bounds of the command path.
 #[derive(Debug, Clone)]
@@ -75,6 +123,8 @@ pub const SLOW_DOWN: &str =
 /// The answer to a user over their budget, once per window, in private chats.
 pub const OVER_BUDGET: &str =
     "You have sent many commands in the last minute; I will answer again in a moment.";
+/// The answer to a press that will not be served: over budget, a flood, a busy bot.
+pub const PRESS_LATER: &str = "Too many at once: please wait a moment and press again.";
 
 /// What [`Conversations::accept`] did with a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +147,8 @@ pub struct Conversations {
 struct Inner {
     state: Mutex<State>,
     send: Arc<SendFn>,
+    /// Answers to presses that go at once (see [`ANSWERS_WAITING`]).
+    answers: tokio::sync::mpsc::Sender<Outgoing>,
     limiter: Arc<Limiter>,
     shutdown: Shutdown,
     limits: Limits,
@@ -113,25 +165,55 @@ struct State {
 
 #[derive(Default)]
 struct ChatQueue {
-    jobs: VecDeque<(Instant, Job)>,
+    jobs: VecDeque<Waiting>,
     /// The "slow down" notice of this flood is queued or sent.
     warned: bool,
     /// The bot was removed from the chat: send nothing more.
     forgotten: bool,
 }
 
+/// A queued job, and what to say if it never runs (a press still needs its answer).
+struct Waiting {
+    at: Instant,
+    job: Job,
+    unrun: Option<Outgoing>,
+}
+
 impl Conversations {
-    /// Queues that answer through `messenger`, within `limiter`'s reply slots.
-    pub fn new<M: Messenger>(
-        messenger: M,
+    /// Queues that answer through `replier`, within `limiter`'s reply slots.
+    /// Starts the task that sends answers to presses (call it in a runtime).
+    pub fn new<R: Replier>(
+        replier: R,
         limiter: Arc<Limiter>,
         limits: Limits,
         shutdown: Shutdown,
     ) -> Conversations {
-        let send: Arc<SendFn> = Arc::new(move |chat, thread, text| {
-            let messenger = messenger.clone();
-            Box::pin(async move { messenger.send(chat, thread, text, Format::Html).await })
+        let send: Arc<SendFn> = Arc::new(move |outgoing| {
+            let replier = replier.clone();
+            Box::pin(async move {
+                match outgoing {
+                    Outgoing::Message {
+                        chat,
+                        thread,
+                        text,
+                        keyboard,
+                    } => replier.reply(chat, thread, text, keyboard).await,
+                    Outgoing::Edit {
+                        chat,
+                        message_id,
+                        text,
+                        keyboard,
+                    } => replier.edit(chat, message_id, text, keyboard).await,
+                    Outgoing::Answer {
+                        callback,
+                        text,
+                        alert,
+                    } => replier.answer(callback, text, alert).await,
+                }
+            })
         });
+        let (answers, waiting) = tokio::sync::mpsc::channel(ANSWERS_WAITING);
+        tokio::spawn(send_answers(waiting, send.clone(), shutdown.clone()));
         Conversations {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
@@ -139,6 +221,7 @@ impl Conversations {
                     budgets: TtlMap::new(limits.budget_window, limits.max_users),
                 }),
                 send,
+                answers,
                 limiter,
                 shutdown,
                 limits,
@@ -159,23 +242,82 @@ impl Conversations {
         }
         let now = Instant::now();
         let mut state = self.lock();
-        if let Some(user) = user {
-            let budget = self.inner.limits.user_budget;
-            match state.budgets.get_mut(&user, now) {
-                Some((used, told)) if *used >= budget => {
-                    // Told once per window, and only in the private chat.
-                    let tell = !*told && chat == user;
-                    *told |= tell;
-                    if tell {
-                        self.queue_notice(&mut state, chat, thread, OVER_BUDGET, now);
-                    }
-                    return Accepted::OverBudget;
-                }
-                Some((used, _)) => *used += 1,
-                None => state.budgets.insert(user, (1, false), now),
+        if let Some(user) = user
+            && let Some(told) = Self::spend(&self.inner.limits, &mut state, user, now)
+        {
+            // Told once per window, and only in the private chat.
+            let tell = !*told && chat == user;
+            *told |= tell;
+            if tell {
+                self.queue_notice(&mut state, chat, thread, OVER_BUDGET, now);
             }
+            return Accepted::OverBudget;
         }
-        self.queue(&mut state, chat, job, now)
+        self.queue(&mut state, chat, Waiting::new(job, now))
+    }
+
+    /// Queues the work of `user`'s press of button `callback` on a message
+    /// in `chat`, within the same bounds and budget as commands; returns at
+    /// once. The job's output should answer the press; a press that is not
+    /// queued, or waits too long, is answered [`PRESS_LATER`] here.
+    pub fn accept_press(&self, chat: i64, user: i64, callback: String, job: Job) -> Accepted {
+        let later = Outgoing::Answer {
+            callback,
+            text: Some(PRESS_LATER.into()),
+            alert: false,
+        };
+        let accepted = if self.inner.shutdown.is_requested() {
+            Accepted::Busy
+        } else {
+            let now = Instant::now();
+            let mut state = self.lock();
+            if Self::spend(&self.inner.limits, &mut state, user, now).is_some() {
+                Accepted::OverBudget
+            } else {
+                let waiting = Waiting {
+                    unrun: Some(later.clone()),
+                    ..Waiting::new(job, now)
+                };
+                self.queue(&mut state, chat, waiting)
+            }
+        };
+        if accepted != Accepted::Queued {
+            self.answer_soon(later);
+        }
+        accepted
+    }
+
+    /// Counts one command (or press) against `user`'s budget: `None` when
+    /// it is within it; else whether the user was told so this window.
+    fn spend<'s>(
+        limits: &Limits,
+        state: &'s mut State,
+        user: i64,
+        now: Instant,
+    ) -> Option<&'s mut bool> {
+        let over = match state.budgets.get_mut(&user, now) {
+            Some((used, _)) if *used >= limits.user_budget => true,
+            Some((used, _)) => {
+                *used += 1;
+                false
+            }
+            None => {
+                state.budgets.insert(user, (1, false), now);
+                false
+            }
+        };
+        if !over {
+            return None;
+        }
+        state.budgets.get_mut(&user, now).map(|(_, told)| told)
+    }
+
+    /// Sends the answer to a press without waiting: dropped when
+    /// [`ANSWERS_WAITING`] answers wait already.
+    fn answer_soon(&self, answer: Outgoing) {
+        if self.inner.answers.try_send(answer).is_err() {
+            tracing::debug!("too many answers to button presses waiting; one is dropped");
+        }
     }
 
     /// Queues a message of the bot's own (a welcome) for `chat`, in turn
@@ -186,13 +328,21 @@ impl Conversations {
         }
         let now = Instant::now();
         let mut state = self.lock();
-        self.queue(&mut state, chat, notice(chat, thread, text), now)
+        self.queue(
+            &mut state,
+            chat,
+            Waiting::new(notice(chat, thread, text), now),
+        )
     }
 
     /// Drops what `chat` has waiting (the bot was removed from it).
     pub fn forget(&self, chat: i64) {
         if let Some(queue) = self.lock().chats.get_mut(&chat) {
-            queue.jobs.clear();
+            for waiting in queue.jobs.drain(..) {
+                if let Some(answer) = waiting.unrun {
+                    self.answer_soon(answer);
+                }
+            }
             queue.forgotten = true;
         }
     }
@@ -202,28 +352,29 @@ impl Conversations {
         self.lock().chats.len()
     }
 
-    fn queue(&self, state: &mut State, chat: i64, job: Job, now: Instant) -> Accepted {
+    fn queue(&self, state: &mut State, chat: i64, job: Waiting) -> Accepted {
         let limits = &self.inner.limits;
         let waiting = state.chats.len();
         match state.chats.get_mut(&chat) {
             Some(queue) if queue.jobs.len() >= limits.per_chat => {
-                if !queue.warned {
+                // Presses are answered instead: a notice in the chat would
+                // be noise to everyone else in it.
+                if !queue.warned && job.unrun.is_none() {
                     queue.warned = true;
                     // One past the bound, once per flood.
-                    queue
-                        .jobs
-                        .push_back((now, notice(chat, None, SLOW_DOWN.into())));
+                    let slow_down = notice(chat, None, SLOW_DOWN.into());
+                    queue.jobs.push_back(Waiting::new(slow_down, job.at));
                 }
                 Accepted::ChatFull
             }
             Some(queue) => {
-                queue.jobs.push_back((now, job));
+                queue.jobs.push_back(job);
                 Accepted::Queued
             }
             None if waiting >= limits.max_chats => Accepted::Busy,
             None => {
                 let mut queue = ChatQueue::default();
-                queue.jobs.push_back((now, job));
+                queue.jobs.push_back(job);
                 state.chats.insert(chat, queue);
                 tokio::spawn(self.clone().answer(chat));
                 Accepted::Queued
@@ -239,7 +390,11 @@ impl Conversations {
         text: &str,
         now: Instant,
     ) {
-        let _ = self.queue(state, chat, notice(chat, thread, text.into()), now);
+        let _ = self.queue(
+            state,
+            chat,
+            Waiting::new(notice(chat, thread, text.into()), now),
+        );
     }
 
     /// The task of one chat: answers its commands in order until its queue
@@ -257,51 +412,51 @@ impl Conversations {
                     }
                 }
             };
-            let (queued_at, job) = next;
-            if queued_at.elapsed() > self.inner.limits.max_age {
+            if next.at.elapsed() > self.inner.limits.max_age {
                 tracing::debug!(chat, "a command waited too long; dropped unanswered");
+                if let Some(answer) = next.unrun {
+                    self.answer_soon(answer);
+                }
                 continue;
             }
-            for message in job().await {
-                self.send(message).await;
+            for outgoing in (next.job)().await {
+                self.send(outgoing).await;
             }
         }
     }
 
-    /// Sends one answer within the reply slots; one retry after a short
-    /// flood wait, else the answer is dropped (logged).
-    async fn send(&self, message: Outgoing) {
+    /// Sends one reply within the reply slots (an answer to a press takes
+    /// none); one retry after a short flood wait, else the reply is dropped
+    /// (logged).
+    async fn send(&self, outgoing: Outgoing) {
         let inner = &self.inner;
+        let Some(chat) = outgoing.chat() else {
+            if let Err(e) = (inner.send)(outgoing).await {
+                tracing::debug!(error = ?e, "could not answer a button press");
+            }
+            return;
+        };
         for attempt in 0..2 {
-            if !inner
-                .limiter
-                .acquire_reply(message.chat, &inner.shutdown)
-                .await
-            {
+            if !inner.limiter.acquire_reply(chat, &inner.shutdown).await {
                 return;
             }
-            let forgotten = self
-                .lock()
-                .chats
-                .get(&message.chat)
-                .is_some_and(|q| q.forgotten);
+            let forgotten = self.lock().chats.get(&chat).is_some_and(|q| q.forgotten);
             if forgotten {
                 return;
             }
-            let sent = (inner.send)(message.chat, message.thread, message.text.clone()).await;
-            match sent {
+            match (inner.send)(outgoing.clone()).await {
                 Ok(()) => return,
                 Err(SendError::Retry {
                     after: Some(after), ..
                 }) if attempt == 0 && after <= Duration::from_secs(10) => {
-                    inner.limiter.flood_limited(message.chat, after);
+                    inner.limiter.flood_limited(chat, after);
                     tokio::select! {
                         _ = tokio::time::sleep(after) => {}
                         _ = inner.shutdown.requested() => return,
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(chat = message.chat, error = ?e, "could not send a reply");
+                    tracing::warn!(chat, error = ?e, "could not send a reply");
                     return;
                 }
             }
@@ -309,9 +464,37 @@ impl Conversations {
     }
 }
 
+impl Waiting {
+    fn new(job: Job, at: Instant) -> Waiting {
+        Waiting {
+            at,
+            job,
+            unrun: None,
+        }
+    }
+}
+
+/// Sends answers to presses as they come, one at a time, until shutdown.
+async fn send_answers(
+    mut waiting: tokio::sync::mpsc::Receiver<Outgoing>,
+    send: Arc<SendFn>,
+    shutdown: Shutdown,
+) {
+    loop {
+        let answer = tokio::select! {
+            answer = waiting.recv() => answer,
+            _ = shutdown.requested() => return,
+        };
+        let Some(answer) = answer else { return };
+        if let Err(e) = send(answer).await {
+            tracing::debug!(error = ?e, "could not answer a button press");
+        }
+    }
+}
+
 /// A job that only sends `text`.
 fn notice(chat: i64, thread: Option<i32>, text: String) -> Job {
-    Box::new(move || Box::pin(async move { vec![Outgoing { chat, thread, text }] }))
+    Box::new(move || Box::pin(async move { vec![Outgoing::message(chat, thread, text)] }))
 }
 
 #[cfg(test)]
@@ -321,25 +504,49 @@ mod tests {
 
     /// One message sent: chat, topic, text, when.
     type Record = (i64, Option<i32>, String, Instant);
+    /// One press answered: its id, and what it was told.
+    type Answered = (String, Option<String>);
 
-    /// Records what was sent, and when.
+    /// Records what was sent, and when; answers to presses apart.
     #[derive(Clone, Default)]
     struct Recorder {
         sent: Arc<Mutex<Vec<Record>>>,
+        answers: Arc<Mutex<Vec<Answered>>>,
     }
 
-    impl Messenger for Recorder {
-        async fn send(
+    impl Replier for Recorder {
+        async fn reply(
             &self,
             chat: i64,
             thread: Option<i32>,
             text: String,
-            _format: Format,
+            _keyboard: Option<Keyboard>,
         ) -> Result<(), SendError> {
             self.sent
                 .lock()
                 .unwrap()
                 .push((chat, thread, text, Instant::now()));
+            Ok(())
+        }
+
+        async fn edit(
+            &self,
+            chat: i64,
+            message_id: i32,
+            text: String,
+            keyboard: Option<Keyboard>,
+        ) -> Result<(), SendError> {
+            self.reply(chat, None, format!("edit {message_id}: {text}"), keyboard)
+                .await
+        }
+
+        async fn answer(
+            &self,
+            callback: String,
+            text: Option<String>,
+            _alert: bool,
+        ) -> Result<(), SendError> {
+            self.answers.lock().unwrap().push((callback, text));
             Ok(())
         }
     }
@@ -358,13 +565,27 @@ mod tests {
 
     fn echo(chat: i64, text: &str) -> Job {
         let text = text.to_string();
+        Box::new(move || Box::pin(async move { vec![Outgoing::message(chat, None, text)] }))
+    }
+
+    /// A press's job: answers it, and edits message 1 in `chat`.
+    fn turn_page(chat: i64, callback: &str) -> Job {
+        let callback = callback.to_string();
         Box::new(move || {
             Box::pin(async move {
-                vec![Outgoing {
-                    chat,
-                    thread: None,
-                    text,
-                }]
+                vec![
+                    Outgoing::Answer {
+                        callback,
+                        text: None,
+                        alert: false,
+                    },
+                    Outgoing::Edit {
+                        chat,
+                        message_id: 1,
+                        text: "page".into(),
+                        keyboard: None,
+                    },
+                ]
             })
         })
     }
@@ -494,5 +715,79 @@ mod tests {
         talks.forget(-9);
         settle().await;
         assert!(recorder.to(-9).len() <= 1, "{:?}", recorder.to(-9));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_mashed_button_is_answered_every_time_but_served_within_the_budget() {
+        let (talks, recorder, _stop) = conversations(Limits {
+            per_chat: 100,
+            ..Limits::default()
+        });
+        let start = Instant::now();
+        let (masher, other) = (7, 8);
+        let outcomes: Vec<Accepted> = (0..100)
+            .map(|n| {
+                let id = format!("q{n}");
+                talks.accept_press(masher, masher, id.clone(), turn_page(masher, &id))
+            })
+            .collect();
+        assert_eq!(
+            talks.accept(other, None, Some(other), echo(other, "time")),
+            Accepted::Queued
+        );
+        let served = outcomes.iter().filter(|a| **a == Accepted::Queued).count();
+        assert_eq!(served, 20, "the default budget");
+        assert!(outcomes[20..].iter().all(|a| *a == Accepted::OverBudget));
+        settle().await;
+        let answered = recorder.answers.lock().unwrap().clone();
+        assert_eq!(answered.len(), 100, "every press is answered");
+        let later = answered
+            .iter()
+            .filter(|(_, text)| text.as_deref() == Some(PRESS_LATER))
+            .count();
+        assert_eq!(later, 80);
+        assert_eq!(recorder.to(masher).len(), 20, "one edit per served press");
+        assert!(
+            recorder.to(masher).iter().all(|m| m.0 != OVER_BUDGET),
+            "presses are answered, not told in the chat"
+        );
+        let to_other = recorder.to(other);
+        assert_eq!(to_other.len(), 1);
+        assert!(to_other[0].1 - start <= Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_press_that_waits_too_long_or_finds_the_queue_full_is_still_answered() {
+        let (talks, recorder, _stop) = conversations(Limits {
+            max_age: Duration::from_secs(5),
+            ..Limits::default()
+        });
+        // Eight pages edited in one chat take eight of its one-a-second
+        // slots: the last ones wait past max_age; the rest find it full.
+        let outcomes: Vec<Accepted> = (0..12)
+            .map(|n| {
+                let id = format!("q{n}");
+                talks.accept_press(-5, 100 + n, id.clone(), turn_page(-5, &id))
+            })
+            .collect();
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|a| **a == Accepted::ChatFull)
+                .count(),
+            4
+        );
+        settle().await;
+        let answered = recorder.answers.lock().unwrap().clone();
+        assert_eq!(answered.len(), 12, "{answered:?}");
+        let mut ids: Vec<&str> = answered.iter().map(|(id, _)| id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 12, "each press answered once");
+        assert!(
+            recorder.to(-5).iter().all(|m| m.0 != SLOW_DOWN),
+            "no slow-down notice for presses"
+        );
+        assert!(recorder.to(-5).len() < 8, "some waited too long");
     }
 }

@@ -30,19 +30,22 @@
 //! - [`config`] — the TOML file and environment, validated with errors that name the key.
 //! - [`source`] — fetch a page (conditional GET, size cap, charset) and extract items (HTML or feed) and contacts (pure).
 //! - [`store`] — the only module that knows sled: items, subscriptions, outbox,
-//!   journal, source state, retention and the seen-set, export and import, and
-//!   beside them the fan-out log and the high-water mark; one file per concern.
+//!   journal, source state, retention and the seen-set, recent searches (for
+//!   buttons), export and import, and beside them the fan-out log and the
+//!   high-water mark; one file per concern.
 //! - [`poller`] — reads each source on its interval and records what it finds, under
 //!   the flood guard; backs off on failures and decides what operators hear.
 //! - [`alerts`] — rare operator messages to the operators' private chats, sent in the background.
 //! - [`delivery`] — the fan-out walk and the journal sweep, oldest first per chat;
 //!   owns the crash window (what a `kill -9` may repeat).
-//! - [`messenger`] — what delivery needs of Telegram: send one message, learn how it failed.
-//! - [`sender`] — pushes as plain `sendMessage` calls, and Telegram's answers classified.
+//! - [`messenger`] — what delivery needs of Telegram: send one message, learn how it failed;
+//!   and what replies need besides: buttons, edits in place, answers to presses.
+//! - [`sender`] — pushes and replies as plain Bot API calls, and Telegram's answers classified.
 //! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
 //! - [`commands`] — one file per bot command; each turns a request into reply text;
-//!   `commands::access` decides who may change a chat's subscription.
-//! - [`conversations`] — per-chat command queues, bounded, answered in the limiter's reply slots.
+//!   `commands::access` decides who may change a chat's subscription;
+//!   `commands::buttons` reads a button's data and serves a press.
+//! - [`conversations`] — per-chat command (and button press) queues, bounded, answered in the limiter's reply slots.
 //! - [`lookup`] — `getChatMember` and `getChat`: who administers a chat, which chat a @name is.
 //! - [`ttl`] — the expiring, size-capped map behind every per-chat and per-user table.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
@@ -54,7 +57,7 @@
 //! - [`matching`] — words and phrases in release text, for `/search` and keyword filters
 //!   alike: case-insensitive, Unicode-aware, on word boundaries, by prefix (pure).
 //! - [`telegram`] — the teloxide edge: the client, the command menu, the update handlers
-//!   (messages, channel posts, the bot's own membership).
+//!   (messages, channel posts, button presses, the bot's own membership).
 //! - [`shutdown`] — how every long-running part hears that it should stop.
 //! - [`storage`] — a failed database: one alert, a stop, a non-zero exit for the supervisor.
 //! - [`log_limit`] — error lines that could repeat many times a second, at most one a second.

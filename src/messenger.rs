@@ -1,6 +1,8 @@
 //! What delivery and alerts need of Telegram: send one message to one chat,
-//! and learn how it failed. The Telegram edge implements it
-//! ([`crate::sender::HttpMessenger`]); tests provide scripted ones.
+//! and learn how it failed ([`Messenger`]); and what answering people needs
+//! besides: buttons, edits in place, answers to button presses ([`Replier`]).
+//! The Telegram edge implements both ([`crate::sender::HttpMessenger`]);
+//! tests provide scripted ones.
 
 use std::future::Future;
 use std::time::Duration;
@@ -43,5 +45,54 @@ pub trait Messenger: Clone + Send + Sync + 'static {
         thread: Option<i32>,
         text: String,
         format: Format,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// Buttons under a message: rows of buttons, each sending its data back to
+/// the bot when pressed (a `callback_query`). Built by [`crate::commands`];
+/// only the Telegram edge knows how Telegram spells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keyboard {
+    pub rows: Vec<Vec<Button>>,
+}
+
+/// One button: what it shows, and what it sends back (at most 64 bytes, see
+/// [`crate::commands::buttons`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub label: String,
+    pub data: String,
+}
+
+/// What answering people needs of Telegram beyond sending: messages with
+/// buttons, editing a message in place, and answering a button press.
+pub trait Replier: Clone + Send + Sync + 'static {
+    /// Sends `text` (Telegram HTML) to `chat` (topic `thread`), with `keyboard` under it.
+    fn reply(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        text: String,
+        keyboard: Option<Keyboard>,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// Replaces the text and buttons of the bot's message `message_id` in
+    /// `chat`. Telegram's "message is not modified" is success: the message
+    /// already shows what was asked.
+    fn edit(
+        &self,
+        chat: i64,
+        message_id: i32,
+        text: String,
+        keyboard: Option<Keyboard>,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// Answers button press `callback` (the client's spinner stops): `text`,
+    /// if any, shows as a short notice, or as an alert to dismiss when `alert`.
+    fn answer(
+        &self,
+        callback: String,
+        text: Option<String>,
+        alert: bool,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 }

@@ -203,9 +203,15 @@ pub fn digest(kind: DigestKind, blocks: &[String]) -> Vec<(String, Range<usize>)
 /// Joins blocks under a header, shortening leads (and at worst dropping the
 /// oldest blocks) until the message fits Telegram's limit.
 pub fn fit_list(header: &str, items: &[Item]) -> String {
+    fit_list_counted(header, items).0
+}
+
+/// [`fit_list`], and how many blocks the text holds (a page button goes on
+/// from there).
+pub fn fit_list_counted(header: &str, items: &[Item]) -> (String, usize) {
     let (text, shown) = fit_blocks(header, items, 0);
     if shown == items.len() {
-        return text;
+        return (text, shown);
     }
     let note = |shown: usize| {
         format!(
@@ -214,7 +220,7 @@ pub fn fit_list(header: &str, items: &[Item]) -> String {
         )
     };
     let (text, shown) = fit_blocks(header, items, utf16_len(&note(0)));
-    text + &note(shown)
+    (text + &note(shown), shown)
 }
 
 /// Blocks under a header, leads shortened (and at worst the last blocks

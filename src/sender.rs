@@ -1,8 +1,10 @@
 //! The push path to Telegram: `sendMessage` over plain HTTP, and the reading
 //! of Telegram's answers into what delivery can act on ([`SendError`]).
+//! Replies take the same path, with buttons, edits (`editMessageText`) and
+//! answers to button presses (`answerCallbackQuery`): see [`Replier`].
 //!
-//! Commands go through teloxide (see [`crate::telegram`]); pushes do not,
-//! because a fan-out to 100,000 chats is hot: decoding every answer into
+//! Updates arrive through teloxide (see [`crate::telegram`]); pushes and replies
+//! do not go out through it, because a fan-out to 100,000 chats is hot: decoding every answer into
 //! teloxide's full `Message` type and re-parsing the endpoint URL per request
 //! cost more CPU than the rest of delivery together. Answers are classified by
 //! HTTP status, `parameters` and the description's prefix, so new Telegram
@@ -12,14 +14,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::messenger::{Format, Messenger, SendError};
+use crate::messenger::{Format, Keyboard, Messenger, Replier, SendError};
 
 /// Sends pushes to one bot's `sendMessage` endpoint.
 #[derive(Clone)]
 pub struct HttpMessenger {
     client: reqwest::Client,
-    /// `{api}/bot{token}/sendMessage`, parsed once. Holds the token: never log it.
-    endpoint: reqwest::Url,
+    /// The methods' addresses, parsed once. They hold the token: never log them.
+    endpoints: std::sync::Arc<Endpoints>,
     /// Send with `allow_paid_broadcast` (`telegram.allow_paid_broadcast`).
     paid_broadcast: bool,
     /// Whether Telegram may show a preview card of the message's first link.
@@ -36,16 +38,20 @@ impl HttpMessenger {
             // Answers are small JSON; no decompression layer on the hot path.
             .no_gzip()
             .build()?;
-        let endpoint = format!(
-            "{}/bot{token}/sendMessage",
-            api.as_str().trim_end_matches('/')
-        );
-        // Never put the URL in the error: it carries the token.
-        let endpoint = reqwest::Url::parse(&endpoint)
-            .map_err(|e| anyhow::anyhow!("the Bot API address does not form a valid URL: {e}"))?;
+        let method = |name: &str| {
+            let url = format!("{}/bot{token}/{name}", api.as_str().trim_end_matches('/'));
+            // Never put the URL in the error: it carries the token.
+            reqwest::Url::parse(&url)
+                .map_err(|e| anyhow::anyhow!("the Bot API address does not form a valid URL: {e}"))
+        };
+        let endpoints = Endpoints {
+            send: method("sendMessage")?,
+            edit: method("editMessageText")?,
+            answer: method("answerCallbackQuery")?,
+        };
         Ok(HttpMessenger {
             client,
-            endpoint,
+            endpoints: std::sync::Arc::new(endpoints),
             paid_broadcast: false,
             link_preview: false,
         })
@@ -77,17 +83,93 @@ impl Messenger for HttpMessenger {
         text: String,
         format: Format,
     ) -> Result<(), SendError> {
-        let body = serde_json::to_vec(&SendMessage {
+        self.send_message(chat, thread, &text, format, None).await
+    }
+}
+
+impl Replier for HttpMessenger {
+    async fn reply(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        text: String,
+        keyboard: Option<Keyboard>,
+    ) -> Result<(), SendError> {
+        let markup = keyboard.as_ref().map(Markup::of);
+        self.send_message(chat, thread, &text, Format::Html, markup)
+            .await
+    }
+
+    async fn edit(
+        &self,
+        chat: i64,
+        message_id: i32,
+        text: String,
+        keyboard: Option<Keyboard>,
+    ) -> Result<(), SendError> {
+        let body = EditMessageText {
+            chat_id: chat,
+            message_id,
+            text: &text,
+            parse_mode: "HTML",
+            link_preview_options: LinkPreview {
+                is_disabled: !self.link_preview,
+            },
+            reply_markup: keyboard.as_ref().map(Markup::of),
+        };
+        match self.post(&self.endpoints.edit, &body).await {
+            // Pressed twice, or the page did not change: it shows what was asked.
+            Err(SendError::Rejected(description))
+                if description.contains("message is not modified") =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn answer(
+        &self,
+        callback: String,
+        text: Option<String>,
+        alert: bool,
+    ) -> Result<(), SendError> {
+        let body = AnswerCallbackQuery {
+            callback_query_id: &callback,
+            text: text.as_deref(),
+            show_alert: alert,
+        };
+        self.post(&self.endpoints.answer, &body).await
+    }
+}
+
+impl HttpMessenger {
+    async fn send_message(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        text: &str,
+        format: Format,
+        reply_markup: Option<Markup<'_>>,
+    ) -> Result<(), SendError> {
+        let body = SendMessage {
             chat_id: chat,
             message_thread_id: thread,
-            text: &text,
+            text,
             parse_mode: (format == Format::Html).then_some("HTML"),
             link_preview_options: LinkPreview {
                 is_disabled: !self.link_preview,
             },
             allow_paid_broadcast: self.paid_broadcast,
-        })
-        .map_err(|e| SendError::Rejected(format!("cannot encode the message: {e}")))?;
+            reply_markup,
+        };
+        self.post(&self.endpoints.send, &body).await
+    }
+
+    /// Calls one Bot API method with a JSON body and classifies the answer.
+    async fn post<B: Serialize>(&self, endpoint: &reqwest::Url, body: &B) -> Result<(), SendError> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| SendError::Rejected(format!("cannot encode the request: {e}")))?;
         let network = |e: reqwest::Error| SendError::Retry {
             after: None,
             // The URL carries the token: keep it out of the message.
@@ -96,7 +178,7 @@ impl Messenger for HttpMessenger {
         let started = std::time::Instant::now();
         let response = self
             .client
-            .post(self.endpoint.clone())
+            .post(endpoint.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
             .send()
@@ -109,6 +191,13 @@ impl Messenger for HttpMessenger {
         observe(status, &answer, &result, started.elapsed());
         result
     }
+}
+
+/// The Bot API methods' addresses.
+struct Endpoints {
+    send: reqwest::Url,
+    edit: reqwest::Url,
+    answer: reqwest::Url,
 }
 
 /// Counts one answer in the metrics and, when it is the Bot API's own,
@@ -143,6 +232,62 @@ struct SendMessage<'a> {
     /// Only sent when on, so a request is unchanged for bots that do not pay.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     allow_paid_broadcast: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_markup: Option<Markup<'a>>,
+}
+
+/// The `editMessageText` request body.
+#[derive(Serialize)]
+struct EditMessageText<'a> {
+    chat_id: i64,
+    message_id: i32,
+    text: &'a str,
+    parse_mode: &'static str,
+    link_preview_options: LinkPreview,
+    /// Left out, Telegram removes the buttons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_markup: Option<Markup<'a>>,
+}
+
+/// The `answerCallbackQuery` request body.
+#[derive(Serialize)]
+struct AnswerCallbackQuery<'a> {
+    callback_query_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    show_alert: bool,
+}
+
+/// Telegram's `InlineKeyboardMarkup`, buttons with callback data only.
+#[derive(Serialize)]
+struct Markup<'a> {
+    inline_keyboard: Vec<Vec<InlineButton<'a>>>,
+}
+
+#[derive(Serialize)]
+struct InlineButton<'a> {
+    text: &'a str,
+    callback_data: &'a str,
+}
+
+impl Markup<'_> {
+    fn of(keyboard: &Keyboard) -> Markup<'_> {
+        Markup {
+            inline_keyboard: keyboard
+                .rows
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|b| InlineButton {
+                            text: &b.label,
+                            callback_data: &b.data,
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Telegram's `link_preview_options`, as much of it as we set.

@@ -1,6 +1,7 @@
 //! The teloxide edge: building the client, the command menu, and the update
 //! handlers that feed [`crate::commands`] (through [`Conversations`], so no
-//! handler ever waits for Telegram) and follow the bot's own membership.
+//! handler ever waits for Telegram) — commands and button presses — and
+//! follow the bot's own membership.
 //! Only this module and [`crate::app`], which runs the dispatcher, see
 //! teloxide types. (Replies and pushes are sent over a leaner path:
 //! [`crate::sender`].)
@@ -10,9 +11,9 @@ use std::time::Duration;
 use teloxide::RequestError;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, ChatMemberKind, ChatMemberUpdated, Me};
+use teloxide::types::{BotCommand, CallbackQuery, ChatMemberKind, ChatMemberUpdated, Me};
 
-use crate::commands::{self, Context, Origin};
+use crate::commands::{self, Context, Origin, buttons};
 use crate::config::Config;
 use crate::conversations::{Accepted, Conversations, Job, Outgoing};
 use crate::lookup::{ChatKind, ChatRef, LookupError};
@@ -40,13 +41,15 @@ pub async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestErro
 }
 
 /// The update handler tree: messages and channel posts are commands for
-/// [`crate::commands`], queued per chat by [`Conversations`]; `my_chat_member`
-/// tells the bot it was added to or removed from a chat. teloxide asks
-/// getUpdates for exactly these kinds (it reads them off this tree).
+/// [`crate::commands`], and `callback_query` a press of one of their
+/// buttons, queued per chat by [`Conversations`]; `my_chat_member` tells the
+/// bot it was added to or removed from a chat. teloxide asks getUpdates (and
+/// the webhook) for exactly these kinds (it reads them off this tree).
 pub fn schema() -> Handler<'static, anyhow::Result<()>, DpHandlerDescription> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_channel_post().endpoint(on_message))
+        .branch(Update::filter_callback_query().endpoint(on_callback))
         .branch(Update::filter_my_chat_member().endpoint(on_my_chat_member))
 }
 
@@ -55,6 +58,26 @@ const GROUP_ANONYMOUS_BOT: u64 = 1_087_968_824;
 
 /// Where a message came from and who sent it, as commands see it.
 fn origin_of(msg: &Message) -> Origin {
+    // Only a message posted as the group itself comes from an anonymous
+    // administrator; one posted on behalf of a channel comes from nobody we
+    // can check.
+    let anonymous_admin = msg
+        .sender_chat
+        .as_ref()
+        .is_some_and(|c| c.id == msg.chat.id);
+    let user = match (&msg.sender_chat, &msg.from) {
+        (None, Some(from)) if from.id.0 != GROUP_ANONYMOUS_BOT => i64::try_from(from.id.0).ok(),
+        _ => None,
+    };
+    Origin {
+        user,
+        anonymous_admin,
+        ..place_of(msg)
+    }
+}
+
+/// The chat and topic of `msg`, and no sender.
+fn place_of(msg: &Message) -> Origin {
     let chat = &msg.chat;
     let kind = if chat.is_private() {
         ChatKind::Private
@@ -64,14 +87,6 @@ fn origin_of(msg: &Message) -> Origin {
         ChatKind::Supergroup
     } else {
         ChatKind::Group
-    };
-    // Only a message posted as the group itself comes from an anonymous
-    // administrator; one posted on behalf of a channel comes from nobody we
-    // can check.
-    let anonymous_admin = msg.sender_chat.as_ref().is_some_and(|c| c.id == chat.id);
-    let user = match (&msg.sender_chat, &msg.from) {
-        (None, Some(from)) if from.id.0 != GROUP_ANONYMOUS_BOT => i64::try_from(from.id.0).ok(),
-        _ => None,
     };
     // Replies in a non-forum group have a thread id too; only a forum
     // topic's messages are answered there.
@@ -83,8 +98,8 @@ fn origin_of(msg: &Message) -> Origin {
         chat: chat.id.0,
         thread,
         kind,
-        user,
-        anonymous_admin,
+        user: None,
+        anonymous_admin: false,
     }
 }
 
@@ -119,6 +134,7 @@ async fn on_message(
                     commands::Reply {
                         text: SORRY.to_string(),
                         privately: false,
+                        keyboard: None,
                     }
                 }
             };
@@ -126,16 +142,87 @@ async fn on_message(
                 (true, Some(user)) => (user, None),
                 _ => (origin.chat, origin.thread),
             };
-            vec![Outgoing {
+            vec![Outgoing::Message {
                 chat,
                 thread,
                 text: reply.text,
+                keyboard: reply.keyboard,
             }]
         })
     });
     let accepted = conversations.accept(chat, thread, user, job);
     if accepted != Accepted::Queued {
         tracing::debug!(chat, ?accepted, "command not queued");
+    }
+    Ok(())
+}
+
+/// A button under one of the bot's messages was pressed: served in turn
+/// with the chat's commands, within the presser's budget, and always
+/// answered (see [`Conversations::accept_press`]).
+async fn on_callback(
+    query: CallbackQuery,
+    ctx: Context,
+    conversations: Conversations,
+) -> anyhow::Result<()> {
+    let callback = query.id.0;
+    let user = i64::try_from(query.from.id.0).unwrap_or(0);
+    let Some(message) = query.message.as_ref().and_then(|m| m.regular_message()) else {
+        // A message Telegram no longer shows us, or one sent in inline mode
+        // (not ours): nothing to show anew; the press is still answered.
+        let chat = query.message.as_ref().map_or(user, |m| m.chat().id.0);
+        let expired = Outgoing::Answer {
+            callback: callback.clone(),
+            text: Some(buttons::Expired::Unknown.notice().to_string()),
+            alert: false,
+        };
+        let job: Job = Box::new(move || Box::pin(async move { vec![expired] }));
+        conversations.accept_press(chat, user, callback, job);
+        return Ok(());
+    };
+    let origin = Origin {
+        user: Some(user),
+        ..place_of(message)
+    };
+    let chat = origin.chat;
+    let message_id = message.id.0;
+    let data = query.data.unwrap_or_default();
+    let answer_to = callback.clone();
+    let job: Job = Box::new(move || {
+        Box::pin(async move {
+            let pressed = match buttons::press(&ctx, &origin, &data, ctx.clock.now()).await {
+                Ok(pressed) => pressed,
+                Err(e) => {
+                    if let Some(held_back) = crate::log_limit::allow("button failed") {
+                        tracing::error!(error = %e, chat = origin.chat, held_back, "a button press failed");
+                    }
+                    buttons::Pressed {
+                        notice: Some(SORRY.into()),
+                        alert: false,
+                        page: None,
+                    }
+                }
+            };
+            // Answered first: the spinner stops while the edit waits its turn.
+            let mut out = vec![Outgoing::Answer {
+                callback: answer_to,
+                text: pressed.notice,
+                alert: pressed.alert,
+            }];
+            if let Some(page) = pressed.page {
+                out.push(Outgoing::Edit {
+                    chat: origin.chat,
+                    message_id,
+                    text: page.text,
+                    keyboard: page.keyboard,
+                });
+            }
+            out
+        })
+    });
+    let accepted = conversations.accept_press(chat, user, callback, job);
+    if accepted != Accepted::Queued {
+        tracing::debug!(chat, ?accepted, "button press not queued");
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! Who may change a chat's subscription: anyone in a private chat; in a
 //! group or supergroup its creator and administrators (`groups.who_can_subscribe
 //! = "admins"`, the default) or every member (`"anyone"`); in a channel,
-//! whoever posts (only administrators can). An anonymous administrator posts
-//! as the group itself (`sender_chat` is the chat), and counts as one.
+//! whoever posts (only administrators can), and of those who press a button
+//! under the bot's post (any reader can), its administrators only. An
+//! anonymous administrator posts as the group itself (`sender_chat` is the
+//! chat), and counts as one.
 //!
 //! Member status comes from `getChatMember`, cached for [`MEMBER_TTL`] so a
 //! busy group does not cost a request per command; a refusal is said at most
@@ -73,7 +75,15 @@ impl Access {
     /// Whether the sender of `origin` may change its chat's subscription.
     pub async fn may_change(&self, origin: &Origin) -> Verdict {
         let allowed = match origin.kind {
-            ChatKind::Private | ChatKind::Channel => true,
+            ChatKind::Private => true,
+            // A post has no sender; a button press has its reader.
+            ChatKind::Channel => match origin.user {
+                None => true,
+                Some(user) => match self.member(origin.chat, user).await {
+                    Ok(status) => status.is_admin(),
+                    Err(e) => return Verdict::Unknown(e),
+                },
+            },
             ChatKind::Group | ChatKind::Supergroup => {
                 if self.who == WhoCanSubscribe::Anyone || origin.anonymous_admin {
                     true

@@ -3,6 +3,7 @@
 //! so every command is testable without Telegram.
 
 pub mod access;
+pub mod buttons;
 pub mod channel;
 pub mod contact;
 pub mod counters;
@@ -55,8 +56,8 @@ pub struct Origin {
     /// The forum topic it was sent in (`None`: not a forum, or its General topic).
     pub thread: Option<i32>,
     pub kind: ChatKind,
-    /// The person who sent it: `None` for a channel post, or a message sent
-    /// on behalf of a chat.
+    /// The person who sent it (or pressed a button under the bot's message):
+    /// `None` for a channel post, or a message sent on behalf of a chat.
     pub user: Option<i64>,
     /// Sent by an anonymous administrator: `sender_chat` is the group itself.
     pub anonymous_admin: bool,
@@ -100,6 +101,8 @@ pub struct Reply {
     /// Send it to the sender's private chat, not where the command came from
     /// (operator information asked for in a group).
     pub privately: bool,
+    /// Buttons under it ([`buttons`]).
+    pub keyboard: Option<crate::messenger::Keyboard>,
 }
 
 impl Reply {
@@ -107,6 +110,15 @@ impl Reply {
         Reply {
             text,
             privately: false,
+            keyboard: None,
+        }
+    }
+
+    /// A reply with buttons, where the command came from.
+    fn page(page: buttons::Page) -> Reply {
+        Reply {
+            keyboard: page.keyboard,
+            ..Reply::here(page.text)
         }
     }
 }
@@ -415,7 +427,7 @@ pub async fn execute(
 ) -> Result<Option<Reply>, StoreError> {
     let text = match command {
         Command::Start | Command::Help => help::reply(&ctx.config),
-        Command::Latest(n) => latest::reply(&ctx.store, n)?,
+        Command::Latest(n) => return Ok(Some(Reply::page(latest::view(&ctx.store, 0, n)?))),
         Command::Subscribe {
             channel: Some(channel),
             source,
@@ -438,9 +450,21 @@ pub async fn execute(
             Ok(()) => subscribe::unsubscribe(ctx, origin.target(), source.as_deref()).await?,
             Err(refusal) => return Ok(refusal),
         },
-        Command::Sources => sources::reply(ctx, origin.target(), origin.is_operator(&ctx.config))?,
+        Command::Sources => {
+            let operator = origin.is_operator(&ctx.config);
+            return Ok(Some(Reply::page(sources::reply(
+                ctx,
+                origin.target(),
+                operator,
+            )?)));
+        }
         Command::Subscriptions => subscriptions::reply(ctx, origin)?,
-        Command::Search(query) => search::reply(&ctx.store, &query)?,
+        Command::Search(query) => {
+            let save = || ctx.store.save_query(origin.chat, &query.describe(), now);
+            return Ok(Some(Reply::page(search::view(
+                &ctx.store, &query, 0, save,
+            )?)));
+        }
         Command::Time => time::reply(now, &ctx.config.time),
         Command::Counters => counters::reply(now, &ctx.config.counters),
         Command::Contact => contact::reply(ctx.store.contacts()?, &ctx.config.contact),
@@ -450,6 +474,7 @@ pub async fn execute(
                 return Ok(Some(Reply {
                     text: status::reply(ctx)?,
                     privately: !origin.is_private(),
+                    keyboard: None,
                 }));
             }
             if !origin.is_private() {

@@ -3,8 +3,10 @@
 //! [`crate::matching`] says (the rules keyword filters share).
 //!
 //! A page is asked for by its offset ([`page`]), so "older" / "newer" buttons
-//! can walk the results.
+//! can walk the results ([`view`]); the buttons name the query by the number
+//! the store keeps it under.
 
+use super::buttons::{Page, Press, pager};
 use crate::matching::Query;
 use crate::render::{escape, fit_blocks, utf16_len};
 use crate::store::{SearchResults, Store, StoreError};
@@ -61,15 +63,48 @@ pub fn page(store: &Store, query: &Query, offset: usize) -> Result<String, Store
     Ok(render(&store.search(query, offset, PAGE)?, query))
 }
 
+/// The page of results for `query` after the `offset` newest matches, with
+/// buttons to the newer and older pages (those that lead somewhere).
+/// `saved` gives the query's number in the store, and is called only when
+/// there is a button to put it in (saving it, for a new search).
+pub fn view(
+    store: &Store,
+    query: &Query,
+    offset: usize,
+    saved: impl FnOnce() -> Result<u64, StoreError>,
+) -> Result<Page, StoreError> {
+    let results = store.search(query, offset, PAGE)?;
+    let (text, shown) = render_counted(&results, query);
+    let newer = offset > 0 && results.total > 0;
+    let older = offset + shown < results.total;
+    if !newer && !older {
+        return Ok(Page {
+            text,
+            keyboard: None,
+        });
+    }
+    let id = saved()?;
+    let keyboard = pager(
+        newer.then(|| Press::search(id, offset.min(results.total).saturating_sub(PAGE))),
+        older.then(|| Press::search(id, offset + shown)),
+    );
+    Ok(Page { text, keyboard })
+}
+
 /// A page of results as the reply shows it, within Telegram's length limit.
 pub fn render(results: &SearchResults, query: &Query) -> String {
+    render_counted(results, query).0
+}
+
+/// [`render`], and how many results the text holds.
+fn render_counted(results: &SearchResults, query: &Query) -> (String, usize) {
     let shown_query = escape(&query.describe());
     let page = &results.page;
     if results.total == 0 {
-        return text::nothing_found(&shown_query);
+        return (text::nothing_found(&shown_query), 0);
     }
     if page.items.is_empty() {
-        return text::past_the_end(results.total);
+        return (text::past_the_end(results.total), 0);
     }
     let items: Vec<_> = page.items.iter().map(|s| s.item.clone()).collect();
     let header = text::found(results.total, &shown_query);
@@ -88,5 +123,5 @@ pub fn render(results: &SearchResults, query: &Query) -> String {
         out.push_str("\n\n");
         out.push_str(&text::range_of(from, to, total));
     }
-    out
+    (out, shown)
 }

@@ -3,23 +3,47 @@
 //! reads are going, so a user can see why a source is quiet. The error text
 //! itself (it can name internal addresses) is shown to operators only;
 //! others see since when a source has been failing.
+//!
+//! Under the list, one button per source shows whether this chat (or topic)
+//! gets it, and pressing it subscribes or unsubscribes that source
+//! ([`super::buttons`]).
 
 use chrono::{DateTime, Utc};
 
 use super::Context;
+use super::buttons::{Page, Press};
 use crate::config::SourceConfig;
 use crate::poller::Health;
 use crate::redact::Redacted;
 use crate::render::{escape, shorten};
 use crate::store::{Store, StoreError, Target};
 
-/// The list of sources as `target` sees it; `operator` shows errors whole.
-pub fn reply(ctx: &Context, target: Target, operator: bool) -> Result<String, StoreError> {
+/// At most this many toggle buttons (Telegram takes 100 buttons at most);
+/// sources past them are still named in the list, for `/subscribe <name>`.
+pub const MAX_TOGGLES: usize = 40;
+
+/// The button words, in one place (they move to translation files with i18n).
+mod text {
+    /// A source this chat gets; pressing it unsubscribes.
+    pub fn subscribed(name: &str) -> String {
+        format!("✅ {name}")
+    }
+
+    /// A source this chat does not get; pressing it subscribes.
+    pub fn not_subscribed(name: &str) -> String {
+        format!("➕ {name}")
+    }
+}
+
+/// The list of sources as `target` sees it, with a toggle button per
+/// source; `operator` shows errors whole.
+pub fn reply(ctx: &Context, target: Target, operator: bool) -> Result<Page, StoreError> {
     let subscription = ctx.store.subscription(target.chat)?;
     let sources = subscription
         .as_ref()
         .and_then(|s| s.sources_of(target.thread));
     let mut text = format!("<b>Sources</b>\nYou get: {}", gets(sources));
+    let mut toggles = Vec::new();
     for source in &ctx.config.sources {
         text.push_str("\n\n");
         text.push_str(&source_block(&ctx.store, source, operator)?);
@@ -31,9 +55,22 @@ pub fn reply(ctx: &Context, target: Target, operator: bool) -> Result<String, St
         } else {
             "\nSubscribed: no"
         });
+        if toggles.len() < MAX_TOGGLES {
+            let label = if wanted {
+                text::subscribed(&source.name)
+            } else {
+                text::not_subscribed(&source.name)
+            };
+            toggles.push(Press::toggle(&source.name).button(label));
+        }
     }
     text.push_str("\n\n/subscribe &lt;name&gt; or /unsubscribe &lt;name&gt; picks one source.");
-    Ok(text)
+    // Two to a row: names are short.
+    let rows = toggles.chunks(2).map(<[_]>::to_vec).collect();
+    Ok(Page {
+        text,
+        keyboard: (!toggles.is_empty()).then_some(crate::messenger::Keyboard { rows }),
+    })
 }
 
 /// What a target gets, for people: `sources` as [`crate::store::Subscription::sources_of`] gives it.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::Context;
 use crate::config::{Config, SourceConfig};
 use crate::render::{escape, shorten};
-use crate::store::{MAX_TOPICS, StoreError, Target};
+use crate::store::{MAX_TOPICS, Store, StoreError, Target};
 
 /// The configured source a user named, or the reply listing the valid names.
 pub fn resolve<'a>(ctx: &'a Context, name: &str) -> Result<&'a SourceConfig, String> {
@@ -26,6 +26,17 @@ pub fn source_names(config: &Config) -> String {
     names.join(", ")
 }
 
+/// Whether `target` is a forum topic that cannot subscribe: its chat has
+/// [`MAX_TOPICS`] others subscribed already.
+pub fn topics_full(store: &Store, target: Target) -> Result<bool, StoreError> {
+    let Some(thread) = target.thread else {
+        return Ok(false);
+    };
+    Ok(store
+        .subscription(target.chat)?
+        .is_some_and(|s| s.topics.len() >= MAX_TOPICS && !s.topics.contains_key(&thread)))
+}
+
 /// Subscribes the target to every source (`None`) or to one, and says what changed.
 pub async fn subscribe(
     ctx: &Context,
@@ -34,11 +45,7 @@ pub async fn subscribe(
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
     let store = &ctx.store;
-    if let Some(thread) = target.thread
-        && store
-            .subscription(target.chat)?
-            .is_some_and(|s| s.topics.len() >= MAX_TOPICS && !s.topics.contains_key(&thread))
-    {
+    if topics_full(store, target)? {
         return Ok(format!(
             "{MAX_TOPICS} topics of this group are subscribed already; /unsubscribe in one of them first."
         ));

@@ -11,7 +11,9 @@
 //! store from that in an empty data directory: exactly the same state, so
 //! nothing is announced or pushed twice, and nothing owed is lost. The
 //! indexes (`by_date`, `by_source`, the retention counters) are derived, so
-//! they are rebuilt rather than carried.
+//! they are rebuilt rather than carried. Saved `/search` queries
+//! (`queries`) are not carried either: they only serve page buttons, and a
+//! restored bot's old buttons answer that they expired.
 //!
 //! The format is versioned ([`EXPORT_VERSION`]); a later version must keep
 //! reading the earlier ones. Meta values are carried as they are stored:

@@ -17,6 +17,7 @@
 //!   search index in memory. **Every write to `items` (or removal from it) must pass
 //!   the ids it touched to `Store::reindex` after its transaction**, or `/search`
 //!   goes on showing what it was;
+//! - [`queries`](self::queries): recent `/search` queries, by number, for page buttons;
 //! - [`retention`](self::retention): how much of each source's history is kept,
 //!   and the seen-set that remembers what was pruned;
 //! - [`highwater`](self::highwater): the file beside sled that tells a database which
@@ -40,6 +41,7 @@
 //! - `meta`: per-source read state, the sequence counter, contacts, counters;
 //! - `channels`: (user id, channel id) → [`ChannelNote`]: the channels a person
 //!   subscribed from a private chat (their subscriptions are in `subscribers`);
+//! - `queries`: number → (chat, `/search` query), the newest [`MAX_SAVED_QUERIES`];
 //! - `by_source`, `seen`: which releases each source keeps, and hashes of the
 //!   ids of those pruned, a chunk a pruning ([`retention`](self::retention)).
 //! - `settings`: chat id [, topic thread id] → [`TargetSettings`](crate::settings::TargetSettings)
@@ -63,6 +65,7 @@ mod items;
 mod journal;
 mod meta;
 mod outbox;
+mod queries;
 mod retention;
 mod search;
 mod settings;
@@ -84,6 +87,7 @@ pub use highwater::Rollback;
 pub use items::{ArchiveOutcome, PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
 pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
+pub use queries::MAX_SAVED_QUERIES;
 pub use retention::{Pruned, Retained, Retention};
 pub use search::{Hits, IndexSize, ReleasePage, SearchIndex, SearchResults};
 pub use subscribers::{MAX_TOPICS, Removal, Subscription, Target, Topic};
@@ -150,6 +154,10 @@ pub struct Store {
     channels: sled::Tree,
     by_source: sled::Tree,
     seen: sled::Tree,
+    /// Recent `/search` queries ([`queries`](self::queries)).
+    queries: sled::Tree,
+    /// How many `queries` holds; its lock orders the writers.
+    saved_queries: Arc<std::sync::Mutex<usize>>,
     /// The seen-set in memory, where reads look it up.
     seen_set: Arc<retention::SeenSet>,
     /// What each target chose ([`settings`](self::settings)).
@@ -205,6 +213,9 @@ impl Store {
         }
         let fan_out_log = FanOutLog::open(&dir.join("fanout.log"))?;
         let (high_water, mark) = highwater::HighWater::open(&dir.join("highwater"));
+        let queries = db.open_tree("queries")?;
+        // At most a few thousand short records: counted once here.
+        let saved_queries = queries.len();
         let mut store = Store {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
@@ -216,6 +227,8 @@ impl Store {
             by_source: db.open_tree("by_source")?,
             seen: db.open_tree("seen")?,
             settings: db.open_tree("settings")?,
+            queries,
+            saved_queries: Arc::new(std::sync::Mutex::new(saved_queries)),
             db,
             config,
             fault: Arc::default(),

@@ -38,11 +38,7 @@ fn archive_page(page: u32) -> String {
             (id, date, title)
         })
         .collect();
-    let borrowed: Vec<(u32, NaiveDate, &str)> = releases
-        .iter()
-        .map(|(i, d, t)| (*i, *d, t.as_str()))
-        .collect();
-    release_page(&borrowed)
+    release_page(&releases)
 }
 
 /// A site whose press list has archive pages 1–3, then a page 4 that lists

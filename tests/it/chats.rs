@@ -309,7 +309,15 @@ async fn a_removed_or_blocked_bot_sends_nothing_more_and_a_new_group_hears_a_wel
         .map(|k| k.as_str().unwrap())
         .collect();
     kinds.sort();
-    assert_eq!(kinds, ["channel_post", "message", "my_chat_member"]);
+    assert_eq!(
+        kinds,
+        [
+            "callback_query",
+            "channel_post",
+            "message",
+            "my_chat_member"
+        ]
+    );
 
     let (group, admin, blocker, stayer) = (-100_800, 801, 802, 803);
     t.bot_membership(group, "supergroup", admin, Status::Left, Status::Member);

@@ -2,6 +2,7 @@
 //! internet: Telegram and the site are fakes on loopback owned by the tests.
 
 mod backfill;
+mod buttons;
 mod chats;
 mod cli;
 mod clocks;

@@ -138,9 +138,10 @@ throttle = false
 
 /// A list page in the site's layout (`DD.MM.YYYY - Title` links to `/fnapr/N`,
 /// lead after), newest first as given: `(id, date, title)`.
-pub fn release_page(items: &[(u32, chrono::NaiveDate, &str)]) -> String {
+pub fn release_page<T: AsRef<str>>(items: &[(u32, chrono::NaiveDate, T)]) -> String {
     let mut html = String::from("<html><head><meta charset=\"utf-8\"></head><body>\n");
     for (id, date, title) in items {
+        let title = title.as_ref();
         html.push_str(&format!(
             "<div class=\"news-item\"><a href=\"/fnapr/{id}\">{} - {title}</a>\n<p>A lead paragraph for release {id}, long enough to count.</p></div>\n",
             date.format("%d.%m.%Y")

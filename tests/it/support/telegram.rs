@@ -3,9 +3,11 @@
 //! parameters recorded), deleteWebhook,
 //! setMyCommands, getUpdates (long polling with offset), sendMessage (with
 //! `message_thread_id`), getChat and getChatMember over chats the test
-//! declares. Updates: messages in private chats, groups and forum topics,
-//! from anonymous admins (`sender_chat`), channel posts, and `my_chat_member`.
-//! Faults can be queued per chat to imitate Telegram's errors.
+//! declares; `reply_markup` recorded, editMessageText (with Telegram's
+//! "message is not modified") and answerCallbackQuery. Updates: messages in
+//! private chats, groups and forum topics, from anonymous admins
+//! (`sender_chat`), channel posts, `my_chat_member`, and `callback_query`
+//! (a button pressed). Faults can be queued per chat to imitate Telegram's errors.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -34,6 +36,56 @@ pub struct Sent {
     pub thread: Option<i64>,
     /// `link_preview_options.is_disabled` as sent (`None`: not sent).
     pub preview_disabled: Option<bool>,
+    /// The id Telegram gave it.
+    pub message_id: i64,
+    /// Its buttons, `(label, callback data)` by row; changed by edits.
+    pub keyboard: Vec<Vec<(String, String)>>,
+}
+
+impl Sent {
+    /// The data of the button whose label starts with `label`, if it has one.
+    pub fn button(&self, label: &str) -> Option<String> {
+        self.keyboard
+            .iter()
+            .flatten()
+            .find(|(l, _)| l.starts_with(label))
+            .map(|(_, data)| data.clone())
+    }
+
+    /// Every button's label, in order.
+    pub fn labels(&self) -> Vec<String> {
+        self.keyboard
+            .iter()
+            .flatten()
+            .map(|(l, _)| l.clone())
+            .collect()
+    }
+}
+
+/// One editMessageText the bot made (that changed something).
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub text: String,
+}
+
+/// One answerCallbackQuery.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub callback: String,
+    pub text: Option<String>,
+    pub alert: bool,
+}
+
+/// Where a pressed button's message is, as the `callback_query` names it.
+#[derive(Debug, Clone, Copy)]
+pub enum Place {
+    Private,
+    Group(i64),
+    /// A supergroup; with a thread, a forum topic in it.
+    Supergroup(i64, Option<i64>),
+    Channel(i64),
 }
 
 /// A chat getChat knows.
@@ -121,6 +173,9 @@ struct State {
     /// Refuse sends over Telegram's limits with 429s, counted (see `over_limits`).
     strict: Option<Bucket>,
     too_many: usize,
+    edits: Vec<Edit>,
+    answers: Vec<Answer>,
+    next_callback: u64,
 }
 
 #[derive(Clone)]
@@ -227,19 +282,27 @@ impl FakeTelegram {
         } else {
             json!({"id": chat_id, "type": kind, "title": "Test chat"})
         };
-        let mut st = self.lock();
-        let update_id = st.next_update_id;
-        st.next_update_id += 1;
-        st.updates
-            .push(json!({"update_id": update_id, "my_chat_member": {
+        self.push_update(
+            "my_chat_member",
+            json!({
                 "chat": chat,
                 "from": {"id": by, "is_bot": false, "first_name": "User"},
                 "date": 1_653_120_000,
                 "old_chat_member": old.json(bot_user()),
                 "new_chat_member": new.json(bot_user()),
-            }}));
+            }),
+        );
+    }
+
+    /// Queues an update of `kind` holding `body`; returns its update id.
+    fn push_update(&self, kind: &str, body: Value) -> i64 {
+        let mut st = self.lock();
+        let update_id = st.next_update_id;
+        st.next_update_id += 1;
+        st.updates.push(json!({"update_id": update_id, kind: body}));
         drop(st);
         self.changed.notify_waiters();
+        update_id
     }
 
     /// Declares a chat getChat answers for (by id, and by @username if it has one).
@@ -283,6 +346,115 @@ impl FakeTelegram {
             .filter(|(c, _)| *c == chat_id)
             .map(|(_, t)| *t)
             .collect()
+    }
+
+    /// `user_id` presses the button with `data` under the bot's message
+    /// `message_id` in `place`; returns the press's callback id.
+    pub fn press(&self, user_id: i64, place: Place, message_id: i64, data: &str) -> String {
+        self.press_on(user_id, place, message_id, data, false)
+    }
+
+    /// A press on a message Telegram no longer shows the bot (`date` 0).
+    pub fn press_on_inaccessible(&self, user_id: i64, message_id: i64, data: &str) -> String {
+        self.press_on(user_id, Place::Private, message_id, data, true)
+    }
+
+    fn press_on(
+        &self,
+        user_id: i64,
+        place: Place,
+        message_id: i64,
+        data: &str,
+        inaccessible: bool,
+    ) -> String {
+        let (chat, thread) = match place {
+            Place::Private => (
+                json!({"id": user_id, "type": "private", "first_name": "User"}),
+                None,
+            ),
+            Place::Group(id) => (
+                json!({"id": id, "type": "group", "title": "Test group"}),
+                None,
+            ),
+            Place::Channel(id) => (
+                json!({"id": id, "type": "channel", "title": "Test channel"}),
+                None,
+            ),
+            Place::Supergroup(id, thread) => {
+                let mut chat = json!({"id": id, "type": "supergroup", "title": "Test supergroup"});
+                if thread.is_some() {
+                    chat["is_forum"] = json!(true);
+                }
+                (chat, thread)
+            }
+        };
+        let mut st = self.lock();
+        let text = st
+            .sent
+            .iter()
+            .find(|m| m.message_id == message_id)
+            .map_or(String::new(), |m| m.text.clone());
+        let mut message = json!({
+            "message_id": message_id, "date": 1_653_120_000, "chat": chat,
+            "from": bot_user(), "text": text,
+        });
+        if let Some(thread) = thread {
+            message["message_thread_id"] = json!(thread);
+            message["is_topic_message"] = json!(true);
+        }
+        if inaccessible {
+            // How Telegram sends a message the bot can no longer see.
+            message = json!({"chat": message["chat"], "message_id": message_id, "date": 0});
+        }
+        st.next_callback += 1;
+        let callback = format!("cb{}", st.next_callback);
+        drop(st);
+        self.push_update(
+            "callback_query",
+            json!({
+                "id": callback,
+                "from": {"id": user_id, "is_bot": false, "first_name": "User"},
+                "message": message,
+                "chat_instance": "1",
+                "data": data,
+            }),
+        );
+        callback
+    }
+
+    /// The edits the bot made that changed a message, in order.
+    pub fn edits(&self) -> Vec<Edit> {
+        self.lock().edits.clone()
+    }
+
+    /// The answers to button presses, in order.
+    pub fn answers(&self) -> Vec<Answer> {
+        self.lock().answers.clone()
+    }
+
+    /// The message the bot sent as `message_id`, as it reads now.
+    pub fn message(&self, message_id: i64) -> Option<Sent> {
+        self.lock()
+            .sent
+            .iter()
+            .find(|m| m.message_id == message_id)
+            .cloned()
+    }
+
+    /// Waits for the answer to press `callback`.
+    pub async fn wait_for_answer(&self, callback: &str, bot: &super::BotProcess) -> Answer {
+        let mut found = None;
+        super::eventually(
+            Duration::from_secs(15),
+            &format!("press {callback} answered"),
+            bot,
+            || {
+                found = self.answers().into_iter().find(|a| a.callback == callback);
+                found.is_some()
+            },
+        )
+        .await;
+        found.expect("found")
     }
 
     /// Queues a message update; returns its message id.
@@ -680,6 +852,8 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
                 paid,
                 thread,
                 preview_disabled,
+                message_id,
+                keyboard: keyboard_of(&params["reply_markup"]),
             });
             let chat = if chat_id < 0 {
                 json!({"id": chat_id, "type": "group", "title": "Test group"})
@@ -689,6 +863,49 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             ok(
                 json!({"message_id": message_id, "date": 1_653_120_000, "chat": chat, "from": bot_user(), "text": text}),
             )
+        }
+        "editmessagetext" => {
+            let chat_id = params["chat_id"].as_i64().unwrap_or(0);
+            let message_id = params["message_id"].as_i64().unwrap_or(0);
+            let text = params["text"].as_str().unwrap_or("").to_string();
+            let keyboard = keyboard_of(&params["reply_markup"]);
+            let mut st = state.lock().unwrap();
+            let Some(message) = st
+                .sent
+                .iter_mut()
+                .find(|m| m.chat_id == chat_id && m.message_id == message_id)
+            else {
+                return api_error(400, "Bad Request: message to edit not found", None);
+            };
+            if message.text == text && message.keyboard == keyboard {
+                return api_error(
+                    400,
+                    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+                    None,
+                );
+            }
+            message.text = text.clone();
+            message.keyboard = keyboard;
+            st.edits.push(Edit {
+                chat_id,
+                message_id,
+                text: text.clone(),
+            });
+            ok(json!({"message_id": message_id, "date": 1_653_120_000,
+                "chat": {"id": chat_id, "type": "private", "first_name": "User"},
+                "from": bot_user(), "text": text}))
+        }
+        "answercallbackquery" => {
+            let answer = Answer {
+                callback: params["callback_query_id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                text: params["text"].as_str().map(str::to_string),
+                alert: params["show_alert"].as_bool().unwrap_or(false),
+            };
+            state.lock().unwrap().answers.push(answer);
+            ok(json!(true))
         }
         "getchat" => {
             let st = state.lock().unwrap();
@@ -756,6 +973,25 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
         }
         other => api_error(404, &format!("Not Found: method {other}"), None),
     }
+}
+
+/// An `InlineKeyboardMarkup` as `(label, callback data)` rows.
+fn keyboard_of(markup: &Value) -> Vec<Vec<(String, String)>> {
+    let Some(rows) = markup["inline_keyboard"].as_array() else {
+        return Vec::new();
+    };
+    rows.iter()
+        .map(|row| {
+            row.as_array()
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    let field = |k: &str| b[k].as_str().unwrap_or("").to_string();
+                    (field("text"), field("callback_data"))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The chat `chat_id` (a number, or "@username") names, if declared.
