@@ -189,10 +189,8 @@ unsubscribe-source-last = Unsubscribed from { $name }; that was your last source
 
 channel-private-only = Channels are subscribed from a private chat with me: open it, and send /subscribe @channel there (you must be an administrator of the channel).
 channel-too-many = You have subscribed { $max } channels already; /unsubscribe one of them first (/subscriptions lists them).
-channel-subscribed = { $source ->
-    [none] Subscribed { $name }: every new release will be posted there. /unsubscribe { $name } stops it; /subscriptions lists your channels.
-   *[other] Subscribed { $name }: every new release of { $source } will be posted there. /unsubscribe { $name } stops it; /subscriptions lists your channels.
-}
+channel-subscribed-all = Subscribed { $name }: every new release will be posted there. /unsubscribe { $name } stops it; /subscriptions lists your channels.
+channel-subscribed-source = Subscribed { $name }: every new release of { $source } will be posted there. /unsubscribe { $name } stops it; /subscriptions lists your channels.
 channel-already = { $name } is subscribed already. /unsubscribe { $name } stops it.
 channel-not-subscribed = { $name } was not subscribed.
 channel-not-subscribed-to = { $name } was not subscribed to { $source }.

@@ -191,10 +191,8 @@ unsubscribe-source-last = Подписка на { $name } отменена; эт
 
 channel-private-only = Каналы подписываются из личного чата со мной: откройте его и отправьте туда /subscribe @канал (вы должны быть администратором канала).
 channel-too-many = Вы уже подписали { $max } каналов; сначала отпишите один из них через /unsubscribe (/subscriptions покажет их).
-channel-subscribed = { $source ->
-    [none] Канал { $name } подписан: туда будет приходить каждая новая публикация. /unsubscribe { $name } отменит подписку; /subscriptions покажет ваши каналы.
-   *[other] Канал { $name } подписан: туда будет приходить каждая новая публикация источника { $source }. /unsubscribe { $name } отменит подписку; /subscriptions покажет ваши каналы.
-}
+channel-subscribed-all = Канал { $name } подписан: туда будет приходить каждая новая публикация. /unsubscribe { $name } отменит подписку; /subscriptions покажет ваши каналы.
+channel-subscribed-source = Канал { $name } подписан: туда будет приходить каждая новая публикация источника { $source }. /unsubscribe { $name } отменит подписку; /subscriptions покажет ваши каналы.
 channel-already = Канал { $name } уже подписан. /unsubscribe { $name } отменит подписку.
 channel-not-subscribed = Канал { $name } не был подписан.
 channel-not-subscribed-to = Канал { $name } не был подписан на { $source }.

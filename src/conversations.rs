@@ -20,7 +20,9 @@ use tokio::time::Instant;
 
 use crate::limiter::Limiter;
 use crate::messenger::{Format, Messenger, SendError};
+use crate::settings::Language;
 use crate::shutdown::Shutdown;
+use crate::tr;
 use crate::ttl::TtlMap;
 
 /// One message to send in answer.
@@ -69,12 +71,12 @@ impl Default for Limits {
     }
 }
 
-/// The answer to a chat that floods, once per flood.
-pub const SLOW_DOWN: &str =
-    "Too many messages at once: I answer the first few and skip the rest. Please wait a moment.";
-/// The answer to a user over their budget, once per window, in private chats.
-pub const OVER_BUDGET: &str =
-    "You have sent many commands in the last minute; I will answer again in a moment.";
+/// The answer to a chat that floods, once per flood (the message id; in
+/// the language of the sender whose message went past the bound).
+pub const SLOW_DOWN: &str = "too-fast";
+/// The answer to a user over their budget, once per window, in private
+/// chats (the message id; in the user's language).
+pub const OVER_BUDGET: &str = "over-budget";
 
 /// What [`Conversations::accept`] did with a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,8 +154,16 @@ impl Conversations {
     }
 
     /// Queues a command from `user` (`None`: a channel post, or a service
-    /// update) in `chat`, topic `thread`; returns at once. Never waits.
-    pub fn accept(&self, chat: i64, thread: Option<i32>, user: Option<i64>, job: Job) -> Accepted {
+    /// update) in `chat`, topic `thread`; returns at once. Never waits. A
+    /// refusal is said in `lang`, the sender's language.
+    pub fn accept(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        user: Option<i64>,
+        lang: Language,
+        job: Job,
+    ) -> Accepted {
         if self.inner.shutdown.is_requested() {
             return Accepted::Busy;
         }
@@ -167,7 +177,7 @@ impl Conversations {
                     let tell = !*told && chat == user;
                     *told |= tell;
                     if tell {
-                        self.queue_notice(&mut state, chat, thread, OVER_BUDGET, now);
+                        self.over_budget(&mut state, chat, thread, lang, now);
                     }
                     return Accepted::OverBudget;
                 }
@@ -175,7 +185,7 @@ impl Conversations {
                 None => state.budgets.insert(user, (1, false), now),
             }
         }
-        self.queue(&mut state, chat, job, now)
+        self.queue(&mut state, chat, job, now, lang)
     }
 
     /// Queues a message of the bot's own (a welcome) for `chat`, in turn
@@ -186,7 +196,13 @@ impl Conversations {
         }
         let now = Instant::now();
         let mut state = self.lock();
-        self.queue(&mut state, chat, notice(chat, thread, text), now)
+        self.queue(
+            &mut state,
+            chat,
+            notice(chat, thread, text),
+            now,
+            Language::DEFAULT,
+        )
     }
 
     /// Drops what `chat` has waiting (the bot was removed from it).
@@ -202,7 +218,14 @@ impl Conversations {
         self.lock().chats.len()
     }
 
-    fn queue(&self, state: &mut State, chat: i64, job: Job, now: Instant) -> Accepted {
+    fn queue(
+        &self,
+        state: &mut State,
+        chat: i64,
+        job: Job,
+        now: Instant,
+        lang: Language,
+    ) -> Accepted {
         let limits = &self.inner.limits;
         let waiting = state.chats.len();
         match state.chats.get_mut(&chat) {
@@ -212,7 +235,7 @@ impl Conversations {
                     // One past the bound, once per flood.
                     queue
                         .jobs
-                        .push_back((now, notice(chat, None, SLOW_DOWN.into())));
+                        .push_back((now, notice(chat, None, tr!(lang, SLOW_DOWN))));
                 }
                 Accepted::ChatFull
             }
@@ -231,15 +254,17 @@ impl Conversations {
         }
     }
 
-    fn queue_notice(
+    /// Tells a user over their budget so, in `lang`.
+    fn over_budget(
         &self,
         state: &mut State,
         chat: i64,
         thread: Option<i32>,
-        text: &str,
+        lang: Language,
         now: Instant,
     ) {
-        let _ = self.queue(state, chat, notice(chat, thread, text.into()), now);
+        let text = tr!(lang, OVER_BUDGET);
+        let _ = self.queue(state, chat, notice(chat, thread, text), now, lang);
     }
 
     /// The task of one chat: answers its commands in order until its queue
@@ -394,10 +419,16 @@ mod tests {
         let mut outcomes = Vec::new();
         for n in 0..100 {
             // Anonymous posts: the per-user budget is not what stops this flood.
-            outcomes.push(talks.accept(flooder, None, None, echo(flooder, &format!("{n}"))));
+            outcomes.push(talks.accept(
+                flooder,
+                None,
+                None,
+                Language::En,
+                echo(flooder, &format!("{n}")),
+            ));
         }
         assert_eq!(
-            talks.accept(other, None, Some(2), echo(other, "time")),
+            talks.accept(other, None, Some(2), Language::En, echo(other, "time")),
             Accepted::Queued
         );
         let queued = outcomes.iter().filter(|a| **a == Accepted::Queued).count();
@@ -418,7 +449,7 @@ mod tests {
             flood[..8],
             (0..8).map(|n| n.to_string()).collect::<Vec<_>>()
         );
-        assert_eq!(flood[8], SLOW_DOWN);
+        assert_eq!(flood[8], tr!(Language::En, SLOW_DOWN));
         assert_eq!(talks.busy_chats(), 0, "finished chats leave the table");
     }
 
@@ -433,7 +464,9 @@ mod tests {
         for n in 0..30 {
             // Alternating between a group and the private chat.
             let chat = if n % 2 == 0 { -50 } else { user };
-            if talks.accept(chat, None, Some(user), echo(chat, "x")) == Accepted::Queued {
+            if talks.accept(chat, None, Some(user), Language::En, echo(chat, "x"))
+                == Accepted::Queued
+            {
                 queued += 1;
             }
         }
@@ -441,17 +474,23 @@ mod tests {
         settle().await;
         let private: Vec<String> = recorder.to(user).into_iter().map(|m| m.0).collect();
         assert_eq!(
-            private.iter().filter(|t| *t == OVER_BUDGET).count(),
+            private
+                .iter()
+                .filter(|t| **t == tr!(Language::En, OVER_BUDGET))
+                .count(),
             1,
             "{private:?}"
         );
         assert!(
-            recorder.to(-50).iter().all(|m| m.0 != OVER_BUDGET),
+            recorder
+                .to(-50)
+                .iter()
+                .all(|m| m.0 != tr!(Language::En, OVER_BUDGET)),
             "never told in a group"
         );
         // A new window, a new budget.
         assert_eq!(
-            talks.accept(user, None, Some(user), echo(user, "y")),
+            talks.accept(user, None, Some(user), Language::En, echo(user, "y")),
             Accepted::Queued
         );
     }
@@ -466,29 +505,35 @@ mod tests {
         // Each chat's first reply goes at once; its second waits a second.
         for chat in 1..=3 {
             assert_eq!(
-                talks.accept(chat, None, None, echo(chat, "a")),
+                talks.accept(chat, None, None, Language::En, echo(chat, "a")),
                 Accepted::Queued
             );
         }
-        assert_eq!(talks.accept(4, None, None, echo(4, "a")), Accepted::Busy);
+        assert_eq!(
+            talks.accept(4, None, None, Language::En, echo(4, "a")),
+            Accepted::Busy
+        );
         // A chat whose replies must wait for its one-a-second gap: the 8th
         // waits about 7 s, past max_age, and is dropped.
         for n in 0..7 {
-            talks.accept(1, None, None, echo(1, &format!("{n}")));
+            talks.accept(1, None, None, Language::En, echo(1, &format!("{n}")));
         }
         settle().await;
         let to_one = recorder.to(1);
         assert!(to_one.len() < 8, "{} answers", to_one.len());
         assert!(to_one.len() >= 5, "{} answers", to_one.len());
         assert_eq!(talks.busy_chats(), 0);
-        assert_eq!(talks.accept(4, None, None, echo(4, "a")), Accepted::Queued);
+        assert_eq!(
+            talks.accept(4, None, None, Language::En, echo(4, "a")),
+            Accepted::Queued
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_forgotten_chat_gets_nothing_more() {
         let (talks, recorder, _stop) = conversations(Limits::default());
         for n in 0..5 {
-            talks.accept(-9, None, None, echo(-9, &format!("{n}")));
+            talks.accept(-9, None, None, Language::En, echo(-9, &format!("{n}")));
         }
         tokio::task::yield_now().await;
         talks.forget(-9);

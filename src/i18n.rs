@@ -44,12 +44,20 @@ fn load(language: Language) -> Bundle {
     let resource = match FluentResource::try_new(source(language).to_string()) {
         Ok(resource) => resource,
         Err((resource, errors)) => {
-            tracing::error!(language = language.code(), ?errors, "a translation file has syntax errors; the messages around them are missing");
+            tracing::error!(
+                language = language.code(),
+                ?errors,
+                "a translation file has syntax errors; the messages around them are missing"
+            );
             resource
         }
     };
     if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(language = language.code(), ?errors, "a translation file defines a message twice");
+        tracing::error!(
+            language = language.code(),
+            ?errors,
+            "a translation file defines a message twice"
+        );
     }
     Bundle(bundle)
 }
@@ -129,7 +137,12 @@ pub fn date(language: Language, date: NaiveDate) -> String {
 
 /// A day and month without the year ("27 March", "27 марта").
 pub fn day_month(language: Language, date: NaiveDate) -> String {
-    tr!(language, "day-month", day = date.day(), month = date.month())
+    tr!(
+        language,
+        "day-month",
+        day = date.day(),
+        month = date.month()
+    )
 }
 
 /// Items joined as a list ends in `language`: "a, b and c", "a, b и c".
@@ -232,12 +245,11 @@ mod tests {
                     }
                     let mut errors = Vec::new();
                     let text = bundle.0.format_pattern(pattern, Some(&args), &mut errors);
+                    assert!(errors.is_empty(), "{id} in {}: {errors:?}", language.code());
                     assert!(
-                        errors.is_empty(),
-                        "{id} in {}: {errors:?}",
-                        language.code()
+                        !text.contains(['\u{2068}', '\u{2069}']),
+                        "{id}: isolation marks"
                     );
-                    assert!(!text.contains(['\u{2068}', '\u{2069}']), "{id}: isolation marks");
                 }
             }
         }
@@ -266,7 +278,10 @@ mod tests {
                     continue; // its own calls are tested above, and its docs name examples
                 }
                 let text = std::fs::read_to_string(&path).unwrap();
-                for found in called.captures_iter(&text).chain(constant.captures_iter(&text)) {
+                for found in called
+                    .captures_iter(&text)
+                    .chain(constant.captures_iter(&text))
+                {
                     named += 1;
                     assert!(
                         en.contains_key(&found[1]),

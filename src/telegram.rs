@@ -16,7 +16,9 @@ use crate::commands::{self, Context, Origin};
 use crate::config::Config;
 use crate::conversations::{Accepted, Conversations, Job, Outgoing};
 use crate::lookup::{ChatKind, ChatRef, LookupError};
-use crate::store::Removal;
+use crate::settings::Language;
+use crate::store::{Removal, Target};
+use crate::tr;
 
 /// Builds the client from the validated config.
 pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
@@ -31,12 +33,22 @@ pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
     Ok(bot)
 }
 
-/// Registers the command menu so Telegram clients show it.
+/// Registers the command menu so Telegram clients show it: once without a
+/// language (English, what everyone sees by default), then once for each
+/// other language, which Telegram shows to users whose app speaks it.
 pub async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestError> {
-    let menu = commands::menu(config)
-        .into_iter()
-        .map(|(name, description)| BotCommand::new(name, description));
-    bot.set_my_commands(menu).await.map(|_| ())
+    for language in Language::ALL {
+        let menu = commands::menu(config, language)
+            .into_iter()
+            .map(|(name, description)| BotCommand::new(name, description));
+        let request = bot.set_my_commands(menu);
+        if language == Language::DEFAULT {
+            request.await?;
+        } else {
+            request.language_code(language.code()).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The update handler tree: messages and channel posts are commands for
@@ -79,17 +91,22 @@ fn origin_of(msg: &Message) -> Origin {
         .is_topic_message
         .then(|| msg.thread_id.map(|t| t.0.0))
         .flatten();
+    // The person's app language; an anonymous admin's or a channel's is unknown.
+    let language = msg
+        .from
+        .as_ref()
+        .filter(|_| user.is_some())
+        .and_then(|from| from.language_code.as_deref())
+        .map(Language::from_telegram);
     Origin {
         chat: chat.id.0,
         thread,
         kind,
         user,
         anonymous_admin,
+        language,
     }
 }
-
-/// What is said when a command fails on our side.
-const SORRY: &str = "Sorry, something went wrong on my side. Please try again later.";
 
 async fn on_message(
     msg: Message,
@@ -106,6 +123,7 @@ async fn on_message(
         return Ok(());
     }
     let (chat, thread, user) = (origin.chat, origin.thread, origin.user);
+    let lang = origin.language.unwrap_or(Language::DEFAULT);
     let job: Job = Box::new(move || {
         Box::pin(async move {
             let now = ctx.clock.now();
@@ -116,8 +134,10 @@ async fn on_message(
                     if let Some(held_back) = crate::log_limit::allow("command failed") {
                         tracing::error!(error = %e, chat = origin.chat, held_back, "command failed");
                     }
+                    // The store failed: the sender's own language, not the chat's.
+                    let lang = origin.language.unwrap_or(Language::DEFAULT);
                     commands::Reply {
-                        text: SORRY.to_string(),
+                        text: tr!(lang, "sorry"),
                         privately: false,
                     }
                 }
@@ -133,7 +153,7 @@ async fn on_message(
             }]
         })
     });
-    let accepted = conversations.accept(chat, thread, user, job);
+    let accepted = conversations.accept(chat, thread, user, lang, job);
     if accepted != Accepted::Queued {
         tracing::debug!(chat, ?accepted, "command not queued");
     }
@@ -172,10 +192,19 @@ async fn on_my_chat_member(
     }
     let joined = out(&update.old_chat_member.kind);
     if joined && (update.chat.is_group() || update.chat.is_supergroup()) {
+        // The group's own language if it has one (it may have had the bot
+        // before), else the language of whoever added the bot.
+        let chosen = ctx.store.settings(Target::from(chat))?;
+        let adder = update
+            .from
+            .language_code
+            .as_deref()
+            .map(Language::from_telegram);
+        let lang = Language::for_reply(chosen.language, chosen.inferred_language, adder, false);
         conversations.notify(
             chat,
             None,
-            commands::help::welcome(&ctx.config, ctx.access.who()),
+            commands::help::welcome(&ctx.config, ctx.access.who(), lang),
         );
     }
     Ok(())

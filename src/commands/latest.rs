@@ -4,43 +4,29 @@
 //! can walk the list.
 
 use crate::render::fit_list;
+use crate::settings::Language;
 use crate::store::{ReleasePage, Store, StoreError};
+use crate::tr;
 
-/// The reply's words, in one place (they move to translation files with i18n).
-mod text {
-    pub const NOTHING_YET: &str = "No releases recorded yet: the site has not been read successfully. Try again in a few minutes.";
-    pub const NO_OLDER: &str = "No older releases.";
-    pub const LATEST_ONE: &str = "<b>Latest release</b>";
-
-    pub fn latest(n: usize) -> String {
-        format!("<b>Latest {n} releases</b>")
-    }
-
-    /// A page further down the list: releases `from` to `to` (1-based).
-    pub fn older(from: usize, to: usize) -> String {
-        format!("<b>Releases {from}–{to}, newest first</b>")
-    }
-}
-
-/// The newest `n` releases, within Telegram's length limit.
-pub fn reply(store: &Store, n: usize) -> Result<String, StoreError> {
-    page(store, 0, n)
+/// The newest `n` releases in `lang`, within Telegram's length limit.
+pub fn reply(store: &Store, n: usize, lang: Language) -> Result<String, StoreError> {
+    page(store, 0, n, lang)
 }
 
 /// `n` releases after the `offset` newest, within Telegram's length limit.
-pub fn page(store: &Store, offset: usize, n: usize) -> Result<String, StoreError> {
-    Ok(render(&store.latest_page(offset, n)?))
+pub fn page(store: &Store, offset: usize, n: usize, lang: Language) -> Result<String, StoreError> {
+    Ok(render(&store.latest_page(offset, n)?, lang))
 }
 
 /// A page of releases as the reply shows it.
-pub fn render(page: &ReleasePage) -> String {
+pub fn render(page: &ReleasePage, lang: Language) -> String {
     let items: Vec<_> = page.items.iter().map(|s| s.item.clone()).collect();
     let header = match (page.offset, items.len()) {
-        (0, 0) => return text::NOTHING_YET.into(),
-        (_, 0) => return text::NO_OLDER.into(),
-        (0, 1) => text::LATEST_ONE.to_string(),
-        (0, n) => text::latest(n),
-        (offset, n) => text::older(offset + 1, offset + n),
+        (0, 0) => return tr!(lang, "latest-nothing-yet"),
+        (_, 0) => return tr!(lang, "latest-no-older"),
+        (0, 1) => tr!(lang, "latest-one"),
+        (0, n) => tr!(lang, "latest-many", count = n),
+        (offset, n) => tr!(lang, "latest-older", from = offset + 1, to = offset + n),
     };
-    fit_list(&header, &items)
+    fit_list(&header, &items, lang)
 }

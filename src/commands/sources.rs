@@ -11,36 +11,48 @@ use crate::config::SourceConfig;
 use crate::poller::Health;
 use crate::redact::Redacted;
 use crate::render::{escape, shorten};
+use crate::settings::Language;
 use crate::store::{Store, StoreError, Target};
+use crate::tr;
 
-/// The list of sources as `target` sees it; `operator` shows errors whole.
-pub fn reply(ctx: &Context, target: Target, operator: bool) -> Result<String, StoreError> {
+/// The list of sources as `target` sees it, in `lang`; `operator` shows errors whole.
+pub fn reply(
+    ctx: &Context,
+    target: Target,
+    operator: bool,
+    lang: Language,
+) -> Result<String, StoreError> {
     let subscription = ctx.store.subscription(target.chat)?;
     let sources = subscription
         .as_ref()
         .and_then(|s| s.sources_of(target.thread));
-    let mut text = format!("<b>Sources</b>\nYou get: {}", gets(sources));
+    let mut text = tr!(lang, "sources-header", gets = gets(sources, lang));
     for source in &ctx.config.sources {
         text.push_str("\n\n");
-        text.push_str(&source_block(&ctx.store, source, operator)?);
+        text.push_str(&source_block(&ctx.store, source, operator, lang)?);
         let wanted = subscription
             .as_ref()
             .is_some_and(|s| s.target_wants(target.thread, &source.name));
-        text.push_str(if wanted {
-            "\nSubscribed: yes"
-        } else {
-            "\nSubscribed: no"
-        });
+        text.push('\n');
+        text.push_str(&tr!(
+            lang,
+            "sources-subscribed",
+            yes = if wanted { "yes" } else { "no" }
+        ));
     }
-    text.push_str("\n\n/subscribe &lt;name&gt; or /unsubscribe &lt;name&gt; picks one source.");
+    text.push_str("\n\n");
+    text.push_str(&tr!(lang, "sources-pick-one"));
     Ok(text)
 }
 
 /// What a target gets, for people: `sources` as [`crate::store::Subscription::sources_of`] gives it.
-pub fn gets(sources: Option<&Option<std::collections::BTreeSet<String>>>) -> String {
+pub fn gets(
+    sources: Option<&Option<std::collections::BTreeSet<String>>>,
+    lang: Language,
+) -> String {
     match sources {
-        None => "nothing yet (/subscribe for every source)".to_string(),
-        Some(None) => "every source".to_string(),
+        None => tr!(lang, "gets-nothing"),
+        Some(None) => tr!(lang, "gets-every"),
         Some(Some(set)) => escape(&set.iter().cloned().collect::<Vec<_>>().join(", ")),
     }
 }
@@ -52,22 +64,25 @@ pub fn source_block(
     store: &Store,
     source: &SourceConfig,
     errors: bool,
+    lang: Language,
 ) -> Result<String, StoreError> {
     let last_success = store.last_success(&source.name)?;
     let url = Redacted(&source.url).to_string();
-    let mut text = format!(
-        "<b>{}</b> {}\nLast good read: {}",
-        escape(&source.name),
-        escape(&url),
-        when(last_success)
-    );
+    let mut text = format!("<b>{}</b> {}\n", escape(&source.name), escape(&url));
+    text.push_str(&tr!(
+        lang,
+        "source-last-good",
+        when = when(last_success, lang)
+    ));
     if let Some(count) = store.item_count_of(&source.name)? {
-        text.push_str(&format!("\nReleases on the page then: {count}"));
+        text.push('\n');
+        text.push_str(&tr!(lang, "source-count", count = count));
     }
     if !errors {
         let health: Option<Health> = store.source_state(&source.name)?;
         if let Some(since) = health.and_then(|h| h.failing_since) {
-            text.push_str(&format!("\nFailing since {}", when(Some(since))));
+            text.push('\n');
+            text.push_str(&tr!(lang, "source-failing", when = when(Some(since), lang)));
         }
         return Ok(text);
     }
@@ -75,20 +90,25 @@ pub fn source_block(
         // Errors stored by older versions named the URL whole.
         let error = error.replace(source.url.as_str(), &url);
         let recovered = last_success.is_some_and(|ok| ok > at);
-        text.push_str(&format!(
-            "\nLast error: {} — {}{}",
-            when(Some(at)),
-            escape(&shorten(&error, 300)),
-            if recovered { " (read fine since)" } else { "" }
+        text.push('\n');
+        text.push_str(&tr!(
+            lang,
+            "source-error",
+            when = when(Some(at), lang),
+            error = escape(&shorten(&error, 300))
         ));
+        if recovered {
+            text.push(' ');
+            text.push_str(&tr!(lang, "source-recovered"));
+        }
     }
     Ok(text)
 }
 
-/// A stored instant for people, or "never".
-pub fn when(at: Option<DateTime<Utc>>) -> String {
+/// A stored instant for people (ISO, the same in every language), or "never".
+pub fn when(at: Option<DateTime<Utc>>, lang: Language) -> String {
     at.map_or_else(
-        || "never".to_string(),
+        || tr!(lang, "never"),
         |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
     )
 }

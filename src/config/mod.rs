@@ -20,6 +20,7 @@ use scraper::Selector;
 use serde::Deserialize;
 use url::Url;
 
+use crate::settings::Language;
 use raw::RawConfig;
 use toml_error::toml_error;
 
@@ -315,18 +316,74 @@ pub struct TimeConfig {
 /// One labelled clock, e.g. "Moscow" in Europe/Moscow.
 #[derive(Debug, Clone)]
 pub struct ClockConfig {
-    pub label: String,
+    pub label: LocalizedText,
     pub zone: Tz,
 }
 
 /// One "N days have passed since ..." line.
 #[derive(Debug, Clone)]
 pub struct CounterConfig {
-    /// Text with a `{days}` placeholder.
-    pub text: String,
+    /// Text with a `{days}` placeholder (the number) and optionally
+    /// `{days_word}` (the word for "days" that agrees with it in the reader's
+    /// language: 1 день, 2 дня, 5 дней).
+    pub text: LocalizedText,
     pub since: NaiveDate,
     /// Zone whose calendar date counts (the site counts on Moscow's).
     pub zone: Tz,
+}
+
+/// Words the operator writes for people (a clock's label, a counter's
+/// text): one text for every language, or one per language. In the file,
+/// a plain string or a table such as `{ en = "Moscow", ru = "Москва" }`,
+/// whose `en` is required and serves every language the table lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalizedText {
+    /// For every language without its own (a table's `en`).
+    pub plain: String,
+    /// Per language, where the file gave one.
+    pub by_language: Vec<(Language, String)>,
+}
+
+impl LocalizedText {
+    /// The same words in every language.
+    pub fn plain(text: impl Into<String>) -> LocalizedText {
+        LocalizedText {
+            plain: text.into(),
+            by_language: Vec::new(),
+        }
+    }
+
+    /// English words, with a translation.
+    pub fn translated(en: &str, others: &[(Language, &str)]) -> LocalizedText {
+        LocalizedText {
+            plain: en.to_string(),
+            by_language: others.iter().map(|(l, t)| (*l, t.to_string())).collect(),
+        }
+    }
+
+    /// The words for `language`.
+    pub fn get(&self, language: Language) -> &str {
+        self.by_language
+            .iter()
+            .find(|(l, _)| *l == language)
+            .map_or(self.plain.as_str(), |(_, t)| t.as_str())
+    }
+
+    /// Every text it holds, for checks that apply to all.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.plain.as_str()).chain(self.by_language.iter().map(|(_, t)| t.as_str()))
+    }
+}
+
+/// As `check-config` shows it: `Moscow [ru: Москва]`.
+impl std::fmt::Display for LocalizedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.plain)?;
+        for (language, text) in &self.by_language {
+            write!(f, " [{}: {text}]", language.code())?;
+        }
+        Ok(())
+    }
 }
 
 /// Contact shown by /contact when the live page has not been read.

@@ -303,8 +303,16 @@ mod tests {
         let r = Language::for_reply;
         assert_eq!(r(Some(En), Some(Ru), Some(Ru), true), En, "a choice wins");
         assert_eq!(r(None, Some(En), Some(Ru), true), Ru, "private: the sender");
-        assert_eq!(r(None, Some(Ru), Some(En), false), Ru, "group: who subscribed it");
-        assert_eq!(r(None, None, Some(Ru), false), Ru, "group, not subscribed: the sender");
+        assert_eq!(
+            r(None, Some(Ru), Some(En), false),
+            Ru,
+            "group: who subscribed it"
+        );
+        assert_eq!(
+            r(None, None, Some(Ru), false),
+            Ru,
+            "group, not subscribed: the sender"
+        );
         assert_eq!(r(None, Some(Ru), None, true), Ru);
         assert_eq!(r(None, None, None, false), En);
         let mut chat = ChatSettings::default();
