@@ -404,11 +404,12 @@ async fn a_chats_language_is_saved_across_restarts() {
     let user = 5001;
     assert!(ask(&f, user, "/language").await.contains("English (en)"));
     let set = ask(&f, user, "/language RU").await;
-    assert!(set.contains("is now Русский (ru)"), "{set}");
+    assert!(set.contains("Теперь язык этого чата: Русский (ru)"), "{set}");
     assert!(
         ask(&f, user, "/language de")
             .await
-            .starts_with("Usage: /language en")
+            .starts_with("Как пользоваться: /language en"),
+        "a chosen language answers from then on"
     );
     bot.stop_cleanly().await;
     let bot = start(&f, "second.log", None).await;
