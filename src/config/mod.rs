@@ -455,3 +455,66 @@ impl Config {
             .ok_or(ConfigError::MissingToken)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(toml: &str) -> String {
+        Config::from_toml(toml).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn words_for_people_may_be_given_per_language() {
+        let config = Config::from_toml(
+            r#"
+[time]
+clocks = [{ label = { en = "Tokyo", ru = "Токио" }, zone = "Asia/Tokyo" }, { label = "UTC", zone = "UTC" }]
+
+[[counters]]
+text = { en = "{days} days", ru = "{days} {days_word}" }
+since = "2020-01-01"
+"#,
+        )
+        .unwrap();
+        let tokyo = &config.time.clocks[0].label;
+        assert_eq!(tokyo.get(Language::Ru), "Токио");
+        assert_eq!(tokyo.get(Language::En), "Tokyo");
+        assert_eq!(config.time.clocks[1].label.get(Language::Ru), "UTC");
+        assert_eq!(tokyo.to_string(), "Tokyo [ru: Токио]");
+        assert_eq!(
+            config.counters[0].text.get(Language::Ru),
+            "{days} {days_word}"
+        );
+    }
+
+    #[test]
+    fn a_bad_table_of_texts_is_named() {
+        let bad_key = error(
+            "[[counters]]\ntext = { en = \"{days}\", de = \"{days} Tage\" }\nsince = \"2020-01-01\"\n",
+        );
+        assert_eq!(
+            bad_key,
+            "config key `counters[0].text.de`: `de` is not a language the bot speaks; use one of: en, ru"
+        );
+        let no_en = error("[[counters]]\ntext = { ru = \"{days}\" }\nsince = \"2020-01-01\"\n");
+        assert!(
+            no_en.starts_with(
+                "config key `counters[0].text`: a table of texts by language needs `en`"
+            ),
+            "{no_en}"
+        );
+        let placeholder = error(
+            "[[counters]]\ntext = { en = \"{days} days\", ru = \"дни\" }\nsince = \"2020-01-01\"\n",
+        );
+        assert!(placeholder.contains("counters[0].text") && placeholder.contains("{days}"));
+        let empty =
+            error("[time]\nclocks = [{ label = { en = \"A\", ru = \" \" }, zone = \"UTC\" }]\n");
+        assert!(empty.contains("time.clocks[0].label"), "{empty}");
+        let wrong_type = error("[[counters]]\ntext = 5\nsince = \"2020-01-01\"\n");
+        assert!(
+            wrong_type.contains("a string, or a table of strings by language"),
+            "{wrong_type}"
+        );
+    }
+}

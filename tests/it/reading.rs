@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use embassy_bot::commands::help;
 use embassy_bot::config::Config;
-use embassy_bot::settings::Language;
 use embassy_bot::render::{SourceLabels, push_message, to_plain};
+use embassy_bot::settings::Language;
 use embassy_bot::source::Item;
 
 use crate::support::site::FakeSite;

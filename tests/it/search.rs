@@ -161,7 +161,12 @@ async fn a_search_reply_shows_ten_and_says_how_many_match() {
             .unwrap()
             .contains("all 27 were shown")
     );
-    let none = search::reply(&store, &Query::parse("<tax> \"no such\"").unwrap(), Language::En).unwrap();
+    let none = search::reply(
+        &store,
+        &Query::parse("<tax> \"no such\"").unwrap(),
+        Language::En,
+    )
+    .unwrap();
     assert!(
         none.starts_with("Nothing found for <b>tax &quot;no such&quot;</b>"),
         "{none}"

@@ -404,7 +404,10 @@ async fn a_chats_language_is_saved_across_restarts() {
     let user = 5001;
     assert!(ask(&f, user, "/language").await.contains("English (en)"));
     let set = ask(&f, user, "/language RU").await;
-    assert!(set.contains("Теперь язык этого чата: Русский (ru)"), "{set}");
+    assert!(
+        set.contains("Теперь язык этого чата: Русский (ru)"),
+        "{set}"
+    );
     assert!(
         ask(&f, user, "/language de")
             .await

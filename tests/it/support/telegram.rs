@@ -401,7 +401,10 @@ impl FakeTelegram {
 
     /// The menu registered for users whose app speaks `language`.
     pub fn commands_in(&self, language: &str) -> Option<Value> {
-        self.lock().commands.get(&Some(language.to_string())).cloned()
+        self.lock()
+            .commands
+            .get(&Some(language.to_string()))
+            .cloned()
     }
 
     /// The `language_code`s menus were registered with (`None`: the default).
