@@ -6,68 +6,23 @@
 //! counts with Russian plurals); the command menu registered for both.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::NaiveDate;
-
-use crate::support::site::FakeSite;
-use crate::support::telegram::{FakeTelegram, Status};
-use crate::support::{BotProcess, eventually, release_page, write_config};
+use crate::settings::{FIRST, Fakes, page, start};
+use crate::support::eventually;
+use crate::support::telegram::Status;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-struct Fakes {
-    telegram: FakeTelegram,
-    site: FakeSite,
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-fn page(releases: &[(u32, &str)]) -> String {
-    let date = NaiveDate::from_ymd_opt(2022, 5, 20).unwrap();
-    let items: Vec<(u32, NaiveDate, &str)> = releases
-        .iter()
-        .map(|(id, title)| (*id, date, *title))
-        .collect();
-    release_page(&items)
-}
-
-const FIRST: (u32, &str) = (100, "Statement on an earlier day");
-
 /// The fakes, with `extra` appended to the bot's config file.
 async fn fakes(extra: &str) -> Fakes {
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(page(&[FIRST])).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &telegram.url, &site.url, 1);
+    let f = crate::settings::fakes().await;
     let mut file = std::fs::OpenOptions::new()
         .append(true)
-        .open(&config)
+        .open(&f.config)
         .unwrap();
     file.write_all(extra.as_bytes()).unwrap();
-    Fakes {
-        telegram,
-        site,
-        _dir: dir,
-        config,
-    }
-}
-
-/// Starts the bot (on a test clock reading `now`, if given) and waits until
-/// it has read the site.
-async fn start(f: &Fakes, log: &str, now: Option<&str>) -> BotProcess {
-    let bot = match now {
-        Some(now) => BotProcess::spawn_at(&f.config, log, now),
-        None => BotProcess::spawn(&f.config, log),
-    };
-    f.telegram.wait_for_polls(1, WAIT, &bot).await;
-    f.telegram
-        .ask_until(990_001, "/latest 1", &bot, |r| {
-            r.contains("Read on the site")
-        })
-        .await;
-    bot
+    f
 }
 
 async fn ask_in(f: &Fakes, user: i64, language: &str, text: &str) -> String {
