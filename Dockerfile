@@ -7,6 +7,8 @@ COPY Cargo.toml Cargo.lock ./
 # that these COPY lines give cargo what it needs.)
 COPY benches ./benches
 COPY src ./src
+# The translation files, compiled into the binary (src/i18n.rs).
+COPY locales ./locales
 RUN cargo build --release --locked
 
 # Runtime stage: a small image with CA certificates, running as a non-root user.

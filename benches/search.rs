@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use embassy_bot::commands::search;
 use embassy_bot::matching::{Query, normalize};
+use embassy_bot::settings::Language;
 use embassy_bot::source::Item;
 use embassy_bot::store::{SearchIndex, Store};
 
@@ -212,7 +213,7 @@ async fn run() {
         let mut times: Vec<Duration> = (0..RUNS)
             .map(|_| {
                 let t = Instant::now();
-                let reply = search::reply(&store, &query).expect("reply");
+                let reply = search::reply(&store, &query, Language::En).expect("reply");
                 let took = t.elapsed();
                 assert!(!reply.is_empty());
                 took

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use crate::config::TimeConfig;
+use crate::settings::Language;
 
 /// The environment variable that starts a test bot's [`Clock`] at an instant
 /// (RFC 3339, e.g. `2023-03-25T23:10:00Z`). For tests only: honoured by debug
@@ -93,24 +94,22 @@ impl Clock {
 /// What the header shows at one instant: a date line and `label: HH:MM` lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clocks {
-    /// The date in the configured date zone, as the site writes it ("21 May 2022").
+    /// The date in the configured date zone, as the reader's language writes
+    /// it ("21 May 2022", "21 мая 2022 г.").
     pub date: String,
     /// `(label, "HH:MM")` pairs in configured order.
     pub times: Vec<(String, String)>,
 }
 
-/// Reads the configured clocks at `now`.
-pub fn clocks_at(now: DateTime<Utc>, config: &TimeConfig) -> Clocks {
-    let date = now
-        .with_timezone(&config.date_zone)
-        .format("%-d %B %Y")
-        .to_string();
+/// Reads the configured clocks at `now`, for a reader of `language`.
+pub fn clocks_at(now: DateTime<Utc>, config: &TimeConfig, language: Language) -> Clocks {
+    let date = crate::i18n::date(language, now.with_timezone(&config.date_zone).date_naive());
     let times = config
         .clocks
         .iter()
         .map(|clock| {
             let local = now.with_timezone(&clock.zone).format("%H:%M").to_string();
-            (clock.label.clone(), local)
+            (clock.label.get(language).to_string(), local)
         })
         .collect();
     Clocks { date, times }

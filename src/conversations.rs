@@ -27,7 +27,9 @@ use tokio::time::Instant;
 
 use crate::limiter::Limiter;
 use crate::messenger::{Keyboard, Replier, SendError};
+use crate::settings::Language;
 use crate::shutdown::Shutdown;
+use crate::tr;
 use crate::ttl::TtlMap;
 
 /// One thing to say in answer.
@@ -117,14 +119,15 @@ impl Default for Limits {
     }
 }
 
-/// The answer to a chat that floods, once per flood.
-pub const SLOW_DOWN: &str =
-    "Too many messages at once: I answer the first few and skip the rest. Please wait a moment.";
-/// The answer to a user over their budget, once per window, in private chats.
-pub const OVER_BUDGET: &str =
-    "You have sent many commands in the last minute; I will answer again in a moment.";
-/// The answer to a press that will not be served: over budget, a flood, a busy bot.
-pub const PRESS_LATER: &str = "Too many at once: please wait a moment and press again.";
+/// The answer to a chat that floods, once per flood (the message id; in
+/// the language of the sender whose message went past the bound).
+pub const SLOW_DOWN: &str = "too-fast";
+/// The answer to a user over their budget, once per window, in private
+/// chats (the message id; in the user's language).
+pub const OVER_BUDGET: &str = "over-budget";
+/// The answer to a press that will not be served: over budget, a flood, a
+/// busy bot (the message id; in the presser's language).
+pub const PRESS_LATER: &str = "press-later";
 
 /// What [`Conversations::accept`] did with a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,8 +238,16 @@ impl Conversations {
     }
 
     /// Queues a command from `user` (`None`: a channel post, or a service
-    /// update) in `chat`, topic `thread`; returns at once. Never waits.
-    pub fn accept(&self, chat: i64, thread: Option<i32>, user: Option<i64>, job: Job) -> Accepted {
+    /// update) in `chat`, topic `thread`; returns at once. Never waits. A
+    /// refusal is said in `lang`, the sender's language.
+    pub fn accept(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        user: Option<i64>,
+        lang: Language,
+        job: Job,
+    ) -> Accepted {
         if self.inner.shutdown.is_requested() {
             return Accepted::Busy;
         }
@@ -249,21 +260,28 @@ impl Conversations {
             let tell = !*told && chat == user;
             *told |= tell;
             if tell {
-                self.queue_notice(&mut state, chat, thread, OVER_BUDGET, now);
+                self.over_budget(&mut state, chat, thread, lang, now);
             }
             return Accepted::OverBudget;
         }
-        self.queue(&mut state, chat, Waiting::new(job, now))
+        self.queue(&mut state, chat, Waiting::new(job, now), lang)
     }
 
     /// Queues the work of `user`'s press of button `callback` on a message
     /// in `chat`, within the same bounds and budget as commands; returns at
     /// once. The job's output should answer the press; a press that is not
-    /// queued, or waits too long, is answered [`PRESS_LATER`] here.
-    pub fn accept_press(&self, chat: i64, user: i64, callback: String, job: Job) -> Accepted {
+    /// queued, or waits too long, is answered [`PRESS_LATER`] here, in `lang`.
+    pub fn accept_press(
+        &self,
+        chat: i64,
+        user: i64,
+        callback: String,
+        lang: Language,
+        job: Job,
+    ) -> Accepted {
         let later = Outgoing::Answer {
             callback,
-            text: Some(PRESS_LATER.into()),
+            text: Some(tr!(lang, PRESS_LATER)),
             alert: false,
         };
         let accepted = if self.inner.shutdown.is_requested() {
@@ -278,7 +296,7 @@ impl Conversations {
                     unrun: Some(later.clone()),
                     ..Waiting::new(job, now)
                 };
-                self.queue(&mut state, chat, waiting)
+                self.queue(&mut state, chat, waiting, lang)
             }
         };
         if accepted != Accepted::Queued {
@@ -332,6 +350,7 @@ impl Conversations {
             &mut state,
             chat,
             Waiting::new(notice(chat, thread, text), now),
+            Language::DEFAULT,
         )
     }
 
@@ -352,7 +371,7 @@ impl Conversations {
         self.lock().chats.len()
     }
 
-    fn queue(&self, state: &mut State, chat: i64, job: Waiting) -> Accepted {
+    fn queue(&self, state: &mut State, chat: i64, job: Waiting, lang: Language) -> Accepted {
         let limits = &self.inner.limits;
         let waiting = state.chats.len();
         match state.chats.get_mut(&chat) {
@@ -362,7 +381,7 @@ impl Conversations {
                 if !queue.warned && job.unrun.is_none() {
                     queue.warned = true;
                     // One past the bound, once per flood.
-                    let slow_down = notice(chat, None, SLOW_DOWN.into());
+                    let slow_down = notice(chat, None, tr!(lang, SLOW_DOWN));
                     queue.jobs.push_back(Waiting::new(slow_down, job.at));
                 }
                 Accepted::ChatFull
@@ -382,18 +401,21 @@ impl Conversations {
         }
     }
 
-    fn queue_notice(
+    /// Tells a user over their budget so, in `lang`.
+    fn over_budget(
         &self,
         state: &mut State,
         chat: i64,
         thread: Option<i32>,
-        text: &str,
+        lang: Language,
         now: Instant,
     ) {
+        let text = tr!(lang, OVER_BUDGET);
         let _ = self.queue(
             state,
             chat,
-            Waiting::new(notice(chat, thread, text.into()), now),
+            Waiting::new(notice(chat, thread, text), now),
+            lang,
         );
     }
 
@@ -615,10 +637,16 @@ mod tests {
         let mut outcomes = Vec::new();
         for n in 0..100 {
             // Anonymous posts: the per-user budget is not what stops this flood.
-            outcomes.push(talks.accept(flooder, None, None, echo(flooder, &format!("{n}"))));
+            outcomes.push(talks.accept(
+                flooder,
+                None,
+                None,
+                Language::En,
+                echo(flooder, &format!("{n}")),
+            ));
         }
         assert_eq!(
-            talks.accept(other, None, Some(2), echo(other, "time")),
+            talks.accept(other, None, Some(2), Language::En, echo(other, "time")),
             Accepted::Queued
         );
         let queued = outcomes.iter().filter(|a| **a == Accepted::Queued).count();
@@ -639,7 +667,7 @@ mod tests {
             flood[..8],
             (0..8).map(|n| n.to_string()).collect::<Vec<_>>()
         );
-        assert_eq!(flood[8], SLOW_DOWN);
+        assert_eq!(flood[8], tr!(Language::En, SLOW_DOWN));
         assert_eq!(talks.busy_chats(), 0, "finished chats leave the table");
     }
 
@@ -654,7 +682,9 @@ mod tests {
         for n in 0..30 {
             // Alternating between a group and the private chat.
             let chat = if n % 2 == 0 { -50 } else { user };
-            if talks.accept(chat, None, Some(user), echo(chat, "x")) == Accepted::Queued {
+            if talks.accept(chat, None, Some(user), Language::En, echo(chat, "x"))
+                == Accepted::Queued
+            {
                 queued += 1;
             }
         }
@@ -662,17 +692,23 @@ mod tests {
         settle().await;
         let private: Vec<String> = recorder.to(user).into_iter().map(|m| m.0).collect();
         assert_eq!(
-            private.iter().filter(|t| *t == OVER_BUDGET).count(),
+            private
+                .iter()
+                .filter(|t| **t == tr!(Language::En, OVER_BUDGET))
+                .count(),
             1,
             "{private:?}"
         );
         assert!(
-            recorder.to(-50).iter().all(|m| m.0 != OVER_BUDGET),
+            recorder
+                .to(-50)
+                .iter()
+                .all(|m| m.0 != tr!(Language::En, OVER_BUDGET)),
             "never told in a group"
         );
         // A new window, a new budget.
         assert_eq!(
-            talks.accept(user, None, Some(user), echo(user, "y")),
+            talks.accept(user, None, Some(user), Language::En, echo(user, "y")),
             Accepted::Queued
         );
     }
@@ -687,29 +723,35 @@ mod tests {
         // Each chat's first reply goes at once; its second waits a second.
         for chat in 1..=3 {
             assert_eq!(
-                talks.accept(chat, None, None, echo(chat, "a")),
+                talks.accept(chat, None, None, Language::En, echo(chat, "a")),
                 Accepted::Queued
             );
         }
-        assert_eq!(talks.accept(4, None, None, echo(4, "a")), Accepted::Busy);
+        assert_eq!(
+            talks.accept(4, None, None, Language::En, echo(4, "a")),
+            Accepted::Busy
+        );
         // A chat whose replies must wait for its one-a-second gap: the 8th
         // waits about 7 s, past max_age, and is dropped.
         for n in 0..7 {
-            talks.accept(1, None, None, echo(1, &format!("{n}")));
+            talks.accept(1, None, None, Language::En, echo(1, &format!("{n}")));
         }
         settle().await;
         let to_one = recorder.to(1);
         assert!(to_one.len() < 8, "{} answers", to_one.len());
         assert!(to_one.len() >= 5, "{} answers", to_one.len());
         assert_eq!(talks.busy_chats(), 0);
-        assert_eq!(talks.accept(4, None, None, echo(4, "a")), Accepted::Queued);
+        assert_eq!(
+            talks.accept(4, None, None, Language::En, echo(4, "a")),
+            Accepted::Queued
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_forgotten_chat_gets_nothing_more() {
         let (talks, recorder, _stop) = conversations(Limits::default());
         for n in 0..5 {
-            talks.accept(-9, None, None, echo(-9, &format!("{n}")));
+            talks.accept(-9, None, None, Language::En, echo(-9, &format!("{n}")));
         }
         tokio::task::yield_now().await;
         talks.forget(-9);
@@ -728,11 +770,17 @@ mod tests {
         let outcomes: Vec<Accepted> = (0..100)
             .map(|n| {
                 let id = format!("q{n}");
-                talks.accept_press(masher, masher, id.clone(), turn_page(masher, &id))
+                talks.accept_press(
+                    masher,
+                    masher,
+                    id.clone(),
+                    Language::En,
+                    turn_page(masher, &id),
+                )
             })
             .collect();
         assert_eq!(
-            talks.accept(other, None, Some(other), echo(other, "time")),
+            talks.accept(other, None, Some(other), Language::En, echo(other, "time")),
             Accepted::Queued
         );
         let served = outcomes.iter().filter(|a| **a == Accepted::Queued).count();
@@ -743,12 +791,15 @@ mod tests {
         assert_eq!(answered.len(), 100, "every press is answered");
         let later = answered
             .iter()
-            .filter(|(_, text)| text.as_deref() == Some(PRESS_LATER))
+            .filter(|(_, text)| text.as_deref() == Some(tr!(Language::En, PRESS_LATER).as_str()))
             .count();
         assert_eq!(later, 80);
         assert_eq!(recorder.to(masher).len(), 20, "one edit per served press");
         assert!(
-            recorder.to(masher).iter().all(|m| m.0 != OVER_BUDGET),
+            recorder
+                .to(masher)
+                .iter()
+                .all(|m| m.0 != tr!(Language::En, OVER_BUDGET)),
             "presses are answered, not told in the chat"
         );
         let to_other = recorder.to(other);
@@ -767,7 +818,7 @@ mod tests {
         let outcomes: Vec<Accepted> = (0..12)
             .map(|n| {
                 let id = format!("q{n}");
-                talks.accept_press(-5, 100 + n, id.clone(), turn_page(-5, &id))
+                talks.accept_press(-5, 100 + n, id.clone(), Language::En, turn_page(-5, &id))
             })
             .collect();
         assert_eq!(
@@ -785,7 +836,10 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), 12, "each press answered once");
         assert!(
-            recorder.to(-5).iter().all(|m| m.0 != SLOW_DOWN),
+            recorder
+                .to(-5)
+                .iter()
+                .all(|m| m.0 != tr!(Language::En, SLOW_DOWN)),
             "no slow-down notice for presses"
         );
         assert!(recorder.to(-5).len() < 8, "some waited too long");

@@ -48,6 +48,7 @@
 //! - [`conversations`] — per-chat command (and button press) queues, bounded, answered in the limiter's reply slots.
 //! - [`lookup`] — `getChatMember` and `getChat`: who administers a chat, which chat a @name is.
 //! - [`ttl`] — the expiring, size-capped map behind every per-chat and per-user table.
+//! - [`i18n`] — every word said to people, per language, from the translation files in `locales/`.
 //! - [`render`] — HTML escaping, shortening and Telegram's length limit.
 //! - [`redact`] — source URLs shown without credentials or secret query values.
 //! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`;
@@ -85,6 +86,7 @@ pub mod delivery;
 pub mod feed;
 pub mod health;
 pub mod http;
+pub mod i18n;
 pub mod limiter;
 pub mod log_limit;
 pub mod lookup;

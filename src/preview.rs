@@ -7,7 +7,12 @@ use crate::check_source::read_target;
 use crate::commands::{self, LATEST_DEFAULT};
 use crate::config::Config;
 use crate::render::{fit_list, to_plain};
+use crate::settings::Language;
 use crate::source::extract;
+use crate::tr;
+
+/// The operator's terminal speaks English.
+const EN: Language = Language::En;
 
 /// Reads `target` (a source name, a URL, a file, or by default the first
 /// configured source) and returns the report to print.
@@ -40,20 +45,24 @@ pub async fn run(
         let mut items = page.items.clone();
         // /latest orders by the site's date, newest first (undated last).
         items.sort_by_key(|i| std::cmp::Reverse(i.date));
-        fit_list(&format!("<b>Latest {n} releases</b>"), &items[..n])
+        fit_list(&tr!(EN, "latest-many", count = n), &items[..n], EN)
     };
     section(&mut out, "/latest", &latest);
-    section(&mut out, "/time", &commands::time::reply(now, &config.time));
+    section(
+        &mut out,
+        "/time",
+        &commands::time::reply(now, &config.time, EN),
+    );
     section(
         &mut out,
         "/counters",
-        &commands::counters::reply(now, &config.counters),
+        &commands::counters::reply(now, &config.counters, EN),
     );
     let live = (!page.contacts.is_empty()).then(|| (page.contacts.clone(), now));
     section(
         &mut out,
         "/contact",
-        &commands::contact::reply(live, &config.contact),
+        &commands::contact::reply(live, &config.contact, EN),
     );
     Ok(out)
 }

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use crate::config::Config;
 use std::ops::Range;
 
+use crate::settings::Language;
 use crate::source::Item;
+use crate::tr;
 
 /// Telegram's limit on one message's text.
 pub const MAX_MESSAGE_UTF16: usize = 4096;
@@ -54,8 +56,9 @@ pub fn shorten(text: &str, max_chars: usize) -> String {
 }
 
 /// One release as a block of HTML: bold title, date, lead shortened to
-/// `lead_chars`, link. Used by `/latest` and `/search`.
-pub fn item_block(item: &Item, lead_chars: usize) -> String {
+/// `lead_chars`, link (its words in `lang`). Used by `/latest`, `/search`
+/// and digests.
+pub fn item_block(item: &Item, lead_chars: usize, lang: Language) -> String {
     let mut out = format!("<b>{}</b>", escape(&shorten(&item.title, 600)));
     if let Some(date) = item.date {
         out.push_str(&format!("\n<i>{}</i>", date.format("%d.%m.%Y")));
@@ -66,8 +69,9 @@ pub fn item_block(item: &Item, lead_chars: usize) -> String {
         out.push_str(&escape(&lead));
     }
     out.push_str(&format!(
-        "\n<a href=\"{}\">Read on the site</a>",
-        escape(&item.url)
+        "\n<a href=\"{}\">{}</a>",
+        escape(&item.url),
+        tr!(lang, "read-on-site")
     ));
     out
 }
@@ -75,7 +79,8 @@ pub fn item_block(item: &Item, lead_chars: usize) -> String {
 /// The message pushed to subscribers for a new release, laid out like news:
 /// the title in bold as the link, the date and `source` (see
 /// [`SourceLabels::describe`]), then the lead. Telegram's preview card, when
-/// on, shows the one link: the release's page.
+/// on, shows the one link: the release's page. It has no words of its own
+/// (the site's text is never translated), so every language gets the same.
 pub fn push_message(item: &Item, source: &str) -> String {
     let title = if item.title.trim().is_empty() {
         &item.url
@@ -149,11 +154,17 @@ pub enum DigestKind {
     Quiet,
 }
 
-/// The first line of a digest message (the words live here, together).
-fn digest_header(kind: DigestKind, releases: usize, part: usize, parts: usize) -> String {
+/// The first line of a digest message, in `lang`.
+fn digest_header(
+    kind: DigestKind,
+    releases: usize,
+    part: usize,
+    parts: usize,
+    lang: Language,
+) -> String {
     let mut header = match kind {
-        DigestKind::Daily => format!("🗞 Daily digest: {releases} new releases"),
-        DigestKind::Quiet => format!("🗞 During the quiet hours: {releases} new releases"),
+        DigestKind::Daily => tr!(lang, "digest-daily-header", count = releases),
+        DigestKind::Quiet => tr!(lang, "digest-quiet-header", count = releases),
     };
     if parts > 1 {
         header.push_str(&format!(" ({part}/{parts})"));
@@ -165,11 +176,12 @@ fn digest_header(kind: DigestKind, releases: usize, part: usize, parts: usize) -
 /// allows: `blocks` (one [`item_block`] per release, in order) packed under
 /// a header, each message with the range of blocks it holds. Never more
 /// messages than releases; a block too long for any message goes alone (and
-/// delivery's plain-text fallback shortens it).
-pub fn digest(kind: DigestKind, blocks: &[String]) -> Vec<(String, Range<usize>)> {
+/// delivery's plain-text fallback shortens it). The header is in `lang`, the
+/// blocks as given (rendered in the same language).
+pub fn digest(kind: DigestKind, blocks: &[String], lang: Language) -> Vec<(String, Range<usize>)> {
     let n = blocks.len();
     // Room for the longest header any part can have.
-    let budget = MAX_MESSAGE_UTF16.saturating_sub(utf16_len(&digest_header(kind, n, n, n)));
+    let budget = MAX_MESSAGE_UTF16.saturating_sub(utf16_len(&digest_header(kind, n, n, n, lang)));
     let mut ranges: Vec<Range<usize>> = Vec::new();
     let mut used = 0;
     for (i, block) in blocks.iter().enumerate() {
@@ -190,7 +202,7 @@ pub fn digest(kind: DigestKind, blocks: &[String]) -> Vec<(String, Range<usize>)
         .into_iter()
         .enumerate()
         .map(|(part, range)| {
-            let mut text = digest_header(kind, n, part + 1, parts);
+            let mut text = digest_header(kind, n, part + 1, parts, lang);
             for block in &blocks[range.clone()] {
                 text.push_str("\n\n");
                 text.push_str(block);
@@ -202,24 +214,24 @@ pub fn digest(kind: DigestKind, blocks: &[String]) -> Vec<(String, Range<usize>)
 
 /// Joins blocks under a header, shortening leads (and at worst dropping the
 /// oldest blocks) until the message fits Telegram's limit.
-pub fn fit_list(header: &str, items: &[Item]) -> String {
-    fit_list_counted(header, items).0
+pub fn fit_list(header: &str, items: &[Item], lang: Language) -> String {
+    fit_list_counted(header, items, lang).0
 }
 
 /// [`fit_list`], and how many blocks the text holds (a page button goes on
 /// from there).
-pub fn fit_list_counted(header: &str, items: &[Item]) -> (String, usize) {
-    let (text, shown) = fit_blocks(header, items, 0);
+pub fn fit_list_counted(header: &str, items: &[Item], lang: Language) -> (String, usize) {
+    let (text, shown) = fit_blocks(header, items, 0, lang);
     if shown == items.len() {
         return (text, shown);
     }
     let note = |shown: usize| {
         format!(
-            "\n\n({} more not shown: ask for fewer)",
-            items.len() - shown
+            "\n\n{}",
+            tr!(lang, "more-not-shown", count = items.len() - shown)
         )
     };
-    let (text, shown) = fit_blocks(header, items, utf16_len(&note(0)));
+    let (text, shown) = fit_blocks(header, items, utf16_len(&note(0)), lang);
     (text + &note(shown), shown)
 }
 
@@ -227,10 +239,10 @@ pub fn fit_list_counted(header: &str, items: &[Item]) -> (String, usize) {
 /// dropped) until the text leaves `reserve` UTF-16 units of Telegram's limit
 /// free for a line the caller adds; the text and how many blocks it holds
 /// (at least one, if there is any).
-pub fn fit_blocks(header: &str, items: &[Item], reserve: usize) -> (String, usize) {
+pub fn fit_blocks(header: &str, items: &[Item], reserve: usize, lang: Language) -> (String, usize) {
     let limit = MAX_MESSAGE_UTF16.saturating_sub(reserve);
     for lead_chars in [300, 160, 80, 0] {
-        let text = join_blocks(header, items, lead_chars);
+        let text = join_blocks(header, items, lead_chars, lang);
         if utf16_len(&text) <= limit {
             return (text, items.len());
         }
@@ -238,20 +250,20 @@ pub fn fit_blocks(header: &str, items: &[Item], reserve: usize) -> (String, usiz
     let mut shown = items.len();
     while shown > 1 {
         shown -= 1;
-        let text = join_blocks(header, &items[..shown], 0);
+        let text = join_blocks(header, &items[..shown], 0, lang);
         if utf16_len(&text) <= limit {
             return (text, shown);
         }
     }
     let shown = shown.min(1);
-    (join_blocks(header, &items[..shown], 0), shown)
+    (join_blocks(header, &items[..shown], 0, lang), shown)
 }
 
-fn join_blocks(header: &str, items: &[Item], lead_chars: usize) -> String {
+fn join_blocks(header: &str, items: &[Item], lead_chars: usize, lang: Language) -> String {
     let mut text = header.to_string();
     for item in items {
         text.push_str("\n\n");
-        text.push_str(&item_block(item, lead_chars));
+        text.push_str(&item_block(item, lead_chars, lang));
     }
     text
 }
@@ -330,7 +342,7 @@ mod tests {
             date: None,
             lead: "L ".repeat(2000),
         };
-        let text = fit_list("Header", &vec![item; 20]);
+        let text = fit_list("Header", &vec![item; 20], Language::En);
         assert!(
             utf16_len(&text) <= MAX_MESSAGE_UTF16,
             "{}",
@@ -349,9 +361,9 @@ mod tests {
             lead: "слово ".repeat(lead),
         };
         let blocks: Vec<String> = (0..40)
-            .map(|n| item_block(&item(n, 100), DIGEST_LEAD_CHARS))
+            .map(|n| item_block(&item(n, 100), DIGEST_LEAD_CHARS, Language::En))
             .collect();
-        let parts = digest(DigestKind::Daily, &blocks);
+        let parts = digest(DigestKind::Daily, &blocks, Language::En);
         assert!(
             parts.len() > 1 && parts.len() < blocks.len(),
             "{}",
@@ -373,7 +385,7 @@ mod tests {
         }
         assert_eq!(next, blocks.len());
         // Few releases: one message, no part numbers.
-        let two = digest(DigestKind::Quiet, &blocks[..2]);
+        let two = digest(DigestKind::Quiet, &blocks[..2], Language::En);
         assert_eq!(two.len(), 1);
         assert!(
             two[0]
@@ -382,11 +394,17 @@ mod tests {
         );
         // A block that fits nowhere still goes, alone.
         let huge = vec!["x".repeat(5_000), "y".into(), "z".repeat(5_000)];
-        let alone = digest(DigestKind::Daily, &huge);
+        let alone = digest(DigestKind::Daily, &huge, Language::En);
         assert_eq!(
             alone.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
             vec![0..1, 1..2, 2..3]
         );
-        assert!(digest(DigestKind::Daily, &[]).is_empty());
+        assert!(digest(DigestKind::Daily, &[], Language::En).is_empty());
+        let ru = digest(DigestKind::Quiet, &blocks[..21], Language::Ru);
+        assert!(
+            ru[0].0.starts_with("🗞 За тихие часы: 21 новая публикация"),
+            "{}",
+            ru[0].0
+        );
     }
 }

@@ -17,7 +17,9 @@ use crate::commands::{self, Context, Origin, buttons};
 use crate::config::Config;
 use crate::conversations::{Accepted, Conversations, Job, Outgoing};
 use crate::lookup::{ChatKind, ChatRef, LookupError};
-use crate::store::Removal;
+use crate::settings::Language;
+use crate::store::{Removal, Target};
+use crate::tr;
 
 /// Builds the client from the validated config.
 pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
@@ -32,12 +34,22 @@ pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
     Ok(bot)
 }
 
-/// Registers the command menu so Telegram clients show it.
+/// Registers the command menu so Telegram clients show it: once without a
+/// language (English, what everyone sees by default), then once for each
+/// other language, which Telegram shows to users whose app speaks it.
 pub async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestError> {
-    let menu = commands::menu(config)
-        .into_iter()
-        .map(|(name, description)| BotCommand::new(name, description));
-    bot.set_my_commands(menu).await.map(|_| ())
+    for language in Language::ALL {
+        let menu = commands::menu(config, language)
+            .into_iter()
+            .map(|(name, description)| BotCommand::new(name, description));
+        let request = bot.set_my_commands(menu);
+        if language == Language::DEFAULT {
+            request.await?;
+        } else {
+            request.language_code(language.code()).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The update handler tree: messages and channel posts are commands for
@@ -69,14 +81,22 @@ fn origin_of(msg: &Message) -> Origin {
         (None, Some(from)) if from.id.0 != GROUP_ANONYMOUS_BOT => i64::try_from(from.id.0).ok(),
         _ => None,
     };
+    // The person's app language; an anonymous admin's or a channel's is unknown.
+    let language = msg
+        .from
+        .as_ref()
+        .filter(|_| user.is_some())
+        .and_then(|from| from.language_code.as_deref())
+        .map(Language::from_telegram);
     Origin {
         user,
         anonymous_admin,
+        language,
         ..place_of(msg)
     }
 }
 
-/// The chat and topic of `msg`, and no sender.
+/// The chat and topic of `msg`, and no sender (so no sender's language).
 fn place_of(msg: &Message) -> Origin {
     let chat = &msg.chat;
     let kind = if chat.is_private() {
@@ -100,11 +120,9 @@ fn place_of(msg: &Message) -> Origin {
         kind,
         user: None,
         anonymous_admin: false,
+        language: None,
     }
 }
-
-/// What is said when a command fails on our side.
-const SORRY: &str = "Sorry, something went wrong on my side. Please try again later.";
 
 async fn on_message(
     msg: Message,
@@ -121,6 +139,7 @@ async fn on_message(
         return Ok(());
     }
     let (chat, thread, user) = (origin.chat, origin.thread, origin.user);
+    let lang = origin.language.unwrap_or(Language::DEFAULT);
     let job: Job = Box::new(move || {
         Box::pin(async move {
             let now = ctx.clock.now();
@@ -131,8 +150,10 @@ async fn on_message(
                     if let Some(held_back) = crate::log_limit::allow("command failed") {
                         tracing::error!(error = %e, chat = origin.chat, held_back, "command failed");
                     }
+                    // The store failed: the sender's own language, not the chat's.
+                    let lang = origin.language.unwrap_or(Language::DEFAULT);
                     commands::Reply {
-                        text: SORRY.to_string(),
+                        text: tr!(lang, "sorry"),
                         privately: false,
                         keyboard: None,
                     }
@@ -150,7 +171,7 @@ async fn on_message(
             }]
         })
     });
-    let accepted = conversations.accept(chat, thread, user, job);
+    let accepted = conversations.accept(chat, thread, user, lang, job);
     if accepted != Accepted::Queued {
         tracing::debug!(chat, ?accepted, "command not queued");
     }
@@ -167,21 +188,30 @@ async fn on_callback(
 ) -> anyhow::Result<()> {
     let callback = query.id.0;
     let user = i64::try_from(query.from.id.0).unwrap_or(0);
+    let presser_language = query
+        .from
+        .language_code
+        .as_deref()
+        .map(Language::from_telegram);
+    // Refusals before the press is read (a full queue, the budget) are in
+    // the presser's own language; the answer itself in the chat's.
+    let lang = presser_language.unwrap_or(Language::DEFAULT);
     let Some(message) = query.message.as_ref().and_then(|m| m.regular_message()) else {
         // A message Telegram no longer shows us, or one sent in inline mode
         // (not ours): nothing to show anew; the press is still answered.
         let chat = query.message.as_ref().map_or(user, |m| m.chat().id.0);
         let expired = Outgoing::Answer {
             callback: callback.clone(),
-            text: Some(buttons::Expired::Unknown.notice().to_string()),
+            text: Some(buttons::Expired::Unknown.notice(lang)),
             alert: false,
         };
         let job: Job = Box::new(move || Box::pin(async move { vec![expired] }));
-        conversations.accept_press(chat, user, callback, job);
+        conversations.accept_press(chat, user, callback, lang, job);
         return Ok(());
     };
     let origin = Origin {
         user: Some(user),
+        language: presser_language,
         ..place_of(message)
     };
     let chat = origin.chat;
@@ -190,14 +220,19 @@ async fn on_callback(
     let answer_to = callback.clone();
     let job: Job = Box::new(move || {
         Box::pin(async move {
-            let pressed = match buttons::press(&ctx, &origin, &data, ctx.clock.now()).await {
+            let now = ctx.clock.now();
+            let pressed = match commands::reply_language(&ctx, &origin) {
+                Ok(lang) => buttons::press(&ctx, &origin, &data, now, lang).await,
+                Err(e) => Err(e),
+            };
+            let pressed = match pressed {
                 Ok(pressed) => pressed,
                 Err(e) => {
                     if let Some(held_back) = crate::log_limit::allow("button failed") {
                         tracing::error!(error = %e, chat = origin.chat, held_back, "a button press failed");
                     }
                     buttons::Pressed {
-                        notice: Some(SORRY.into()),
+                        notice: Some(tr!(lang, "sorry")),
                         alert: false,
                         page: None,
                     }
@@ -220,7 +255,7 @@ async fn on_callback(
             out
         })
     });
-    let accepted = conversations.accept_press(chat, user, callback, job);
+    let accepted = conversations.accept_press(chat, user, callback, lang, job);
     if accepted != Accepted::Queued {
         tracing::debug!(chat, ?accepted, "button press not queued");
     }
@@ -259,10 +294,19 @@ async fn on_my_chat_member(
     }
     let joined = out(&update.old_chat_member.kind);
     if joined && (update.chat.is_group() || update.chat.is_supergroup()) {
+        // The group's own language if it has one (it may have had the bot
+        // before), else the language of whoever added the bot.
+        let chosen = ctx.store.settings(Target::from(chat))?;
+        let adder = update
+            .from
+            .language_code
+            .as_deref()
+            .map(Language::from_telegram);
+        let lang = Language::for_reply(chosen.language, chosen.inferred_language, adder, false);
         conversations.notify(
             chat,
             None,
-            commands::help::welcome(&ctx.config, ctx.access.who()),
+            commands::help::welcome(&ctx.config, ctx.access.who(), lang),
         );
     }
     Ok(())

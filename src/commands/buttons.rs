@@ -28,38 +28,14 @@ use super::access::Verdict;
 use super::{Context, LATEST_MAX, Origin, latest, search, sources, subscribe};
 use crate::matching::Query;
 use crate::messenger::{Button, Keyboard};
+use crate::settings::Language;
 use crate::store::{MAX_TOPICS, StoreError};
+use crate::tr;
 
 /// Telegram's limit on a button's data, in bytes.
 pub const MAX_DATA: usize = 64;
 /// The furthest page offset a button may ask for.
 pub const MAX_OFFSET: usize = 1_000_000;
-
-/// The words of buttons and answers, in one place (they move to translation
-/// files with i18n). Answers are plain text, not HTML.
-mod text {
-    pub const NEWER: &str = "◀ Newer";
-    pub const OLDER: &str = "Older ▶";
-    pub const EXPIRED_LATEST: &str = "This button has expired: send /latest again.";
-    pub const EXPIRED_SEARCH: &str = "This button has expired: send /search again.";
-    pub const EXPIRED_SOURCES: &str = "This button has expired: send /sources again.";
-    pub const EXPIRED: &str = "This button has expired: send the command again (/help lists them).";
-    pub const ADMINS_ONLY: &str =
-        "Only this chat's administrators can change what it gets; nothing was changed.";
-    pub const CANNOT_CHECK: &str = "I could not check your rights in this chat (Telegram did not answer). Please try again in a minute.";
-
-    pub fn subscribed(name: &str) -> String {
-        format!("Subscribed to {name}: its new releases will arrive here.")
-    }
-
-    pub fn unsubscribed(name: &str) -> String {
-        format!("Unsubscribed from {name}.")
-    }
-
-    pub fn topics_full(max: usize) -> String {
-        format!("{max} topics of this group are subscribed already; unsubscribe one of them first.")
-    }
-}
 
 /// What a button asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,13 +59,13 @@ pub enum Expired {
 }
 
 impl Expired {
-    /// What the presser is told.
-    pub fn notice(self) -> &'static str {
+    /// What the presser is told, in `lang` (plain text, not HTML).
+    pub fn notice(self, lang: Language) -> String {
         match self {
-            Expired::Latest => text::EXPIRED_LATEST,
-            Expired::Search => text::EXPIRED_SEARCH,
-            Expired::Sources => text::EXPIRED_SOURCES,
-            Expired::Unknown => text::EXPIRED,
+            Expired::Latest => tr!(lang, "button-expired", command = "/latest"),
+            Expired::Search => tr!(lang, "button-expired", command = "/search"),
+            Expired::Sources => tr!(lang, "button-expired", command = "/sources"),
+            Expired::Unknown => tr!(lang, "button-expired-any"),
         }
     }
 
@@ -186,14 +162,15 @@ pub struct Page {
     pub keyboard: Option<Keyboard>,
 }
 
-/// "◀ Newer" and "Older ▶" in one row, those that are given; `None` if neither.
-pub fn pager(newer: Option<Press>, older: Option<Press>) -> Option<Keyboard> {
+/// "◀ Newer" and "Older ▶" (in `lang`) in one row, those that are given;
+/// `None` if neither.
+pub fn pager(newer: Option<Press>, older: Option<Press>, lang: Language) -> Option<Keyboard> {
     let mut row = Vec::new();
     if let Some(newer) = newer {
-        row.push(newer.button(text::NEWER.into()));
+        row.push(newer.button(tr!(lang, "button-newer")));
     }
     if let Some(older) = older {
-        row.push(older.button(text::OLDER.into()));
+        row.push(older.button(tr!(lang, "button-older")));
     }
     (!row.is_empty()).then(|| Keyboard { rows: vec![row] })
 }
@@ -235,31 +212,34 @@ impl Pressed {
 }
 
 /// Serves a press of a button whose data is `data`, on a message in
-/// `origin`'s chat (and topic), by `origin`'s user.
+/// `origin`'s chat (and topic), by `origin`'s user, answering in `lang`.
 pub async fn press(
     ctx: &Context,
     origin: &Origin,
     data: &str,
     now: DateTime<Utc>,
+    lang: Language,
 ) -> Result<Pressed, StoreError> {
     let press = match Press::parse(data) {
         Ok(press) => press,
-        Err(expired) => return Ok(Pressed::note(expired.notice())),
+        Err(expired) => return Ok(Pressed::note(expired.notice(lang))),
     };
     match press {
-        Press::Latest { offset, n } => Ok(Pressed::shown(latest::view(&ctx.store, offset, n)?)),
+        Press::Latest { offset, n } => {
+            Ok(Pressed::shown(latest::view(&ctx.store, offset, n, lang)?))
+        }
         Press::Search { query: id, offset } => {
             let query = ctx
                 .store
                 .saved_query(id, origin.chat)?
                 .and_then(|text| Query::parse(&text).ok());
             let Some(query) = query else {
-                return Ok(Pressed::note(Expired::Search.notice()));
+                return Ok(Pressed::note(Expired::Search.notice(lang)));
             };
-            let page = search::view(&ctx.store, &query, offset, || Ok(id))?;
+            let page = search::view(&ctx.store, &query, offset, lang, || Ok(id))?;
             Ok(Pressed::shown(page))
         }
-        Press::Toggle { source } => toggle(ctx, origin, &source, now).await,
+        Press::Toggle { source } => toggle(ctx, origin, &source, now, lang).await,
     }
 }
 
@@ -270,17 +250,18 @@ async fn toggle(
     origin: &Origin,
     source: &str,
     now: DateTime<Utc>,
+    lang: Language,
 ) -> Result<Pressed, StoreError> {
     let Some(source) = ctx.config.source_named(source) else {
-        return Ok(Pressed::note(Expired::Sources.notice()));
+        return Ok(Pressed::note(Expired::Sources.notice(lang)));
     };
     match ctx.access.may_change(origin).await {
         Verdict::Allowed => {}
         // Told to the presser alone, so never held back like a chat's refusal.
-        Verdict::Refused { .. } => return Ok(Pressed::alert(text::ADMINS_ONLY)),
+        Verdict::Refused { .. } => return Ok(Pressed::alert(tr!(lang, "button-admins-only"))),
         Verdict::Unknown(e) => {
             tracing::warn!(chat = origin.chat, error = %e, "cannot check a presser's rights");
-            return Ok(Pressed::alert(text::CANNOT_CHECK));
+            return Ok(Pressed::alert(tr!(lang, "button-cannot-check")));
         }
     }
     let store = &ctx.store;
@@ -292,14 +273,21 @@ async fn toggle(
     let notice = if wanted {
         let configured: Vec<String> = ctx.config.sources.iter().map(|s| s.name.clone()).collect();
         store.unsubscribe(target, Some(name), &configured).await?;
-        text::unsubscribed(name)
+        tr!(lang, "button-unsubscribed", name = name.as_str())
     } else if subscribe::topics_full(store, target)? {
-        return Ok(Pressed::alert(text::topics_full(MAX_TOPICS)));
+        return Ok(Pressed::alert(tr!(
+            lang,
+            "button-topics-full",
+            max = MAX_TOPICS
+        )));
     } else {
+        // As `/subscribe` does: the presser's language becomes the chat's
+        // until it chooses one.
+        subscribe::note_language(ctx, target.chat, origin.language).await?;
         store.subscribe(target, Some(name), now).await?;
-        text::subscribed(name)
+        tr!(lang, "button-subscribed", name = name.as_str())
     };
-    let page = sources::reply(ctx, target, origin.is_operator(&ctx.config))?;
+    let page = sources::reply(ctx, target, origin.is_operator(&ctx.config), lang)?;
     Ok(Pressed {
         notice: Some(notice),
         alert: false,
@@ -363,20 +351,29 @@ mod tests {
         let oversized = format!("t1:{}", "a".repeat(MAX_DATA));
         assert_eq!(Press::parse(&oversized), Err(Expired::Sources));
         assert_eq!(
-            Expired::Latest.notice(),
+            Expired::Latest.notice(Language::En),
             "This button has expired: send /latest again."
+        );
+        assert_eq!(
+            Expired::Search.notice(Language::Ru),
+            "Эта кнопка устарела: отправьте /search ещё раз."
         );
     }
 
     #[test]
     fn a_pager_shows_only_the_buttons_that_lead_somewhere() {
-        assert_eq!(pager(None, None), None);
-        let only_older = pager(None, Some(Press::latest(5, 5))).unwrap();
+        assert_eq!(pager(None, None, Language::En), None);
+        let only_older = pager(None, Some(Press::latest(5, 5)), Language::En).unwrap();
         assert_eq!(only_older.rows.len(), 1);
         assert_eq!(only_older.rows[0].len(), 1);
         assert_eq!(only_older.rows[0][0].label, "Older ▶");
         assert_eq!(only_older.rows[0][0].data, "l1:5:5");
-        let both = pager(Some(Press::latest(0, 5)), Some(Press::latest(10, 5))).unwrap();
+        let both = pager(
+            Some(Press::latest(0, 5)),
+            Some(Press::latest(10, 5)),
+            Language::En,
+        )
+        .unwrap();
         let labels: Vec<&str> = both.rows[0].iter().map(|b| b.label.as_str()).collect();
         assert_eq!(labels, ["◀ Newer", "Older ▶"]);
     }

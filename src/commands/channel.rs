@@ -7,20 +7,20 @@
 
 use chrono::{DateTime, Utc};
 
-use super::subscribe::resolve;
+use super::subscribe::{note_language, resolve};
 use super::{Context, Origin, lookup_trouble};
 use crate::lookup::{ChatInfo, ChatKind, ChatRef, LookupError, MemberStatus};
 use crate::render::escape;
+use crate::settings::Language;
 use crate::store::{MAX_CHANNELS_PER_USER, StoreError};
+use crate::tr;
 
-/// Where channels are subscribed from.
-const PRIVATE_ONLY: &str = "Channels are subscribed from a private chat with me: open it, and send /subscribe @channel there (you must be an administrator of the channel).";
-
-/// How a channel is named in replies: its @username, else its title, else its id.
-pub(super) fn name_of(info: &ChatInfo) -> String {
+/// How a channel is named in replies: its @username, else its title (in
+/// `lang`'s quotes), else its id.
+pub(super) fn name_of(info: &ChatInfo, lang: Language) -> String {
     match (&info.username, &info.title) {
         (Some(username), _) => format!("@{}", escape(username)),
-        (None, Some(title)) => format!("“{}”", escape(title)),
+        (None, Some(title)) => tr!(lang, "quoted", text = escape(title)),
         (None, None) => info.id.to_string(),
     }
 }
@@ -31,11 +31,12 @@ fn who_and_what(
     ctx: &Context,
     origin: &Origin,
     source: Option<&str>,
+    lang: Language,
 ) -> Result<(i64, Option<String>), String> {
     let Some(user) = origin.user.filter(|_| origin.kind == ChatKind::Private) else {
-        return Err(PRIVATE_ONLY.into());
+        return Err(tr!(lang, "channel-private-only"));
     };
-    let source = source.map(|name| resolve(ctx, name)).transpose()?;
+    let source = source.map(|name| resolve(ctx, name, lang)).transpose()?;
     Ok((user, source.map(|s| s.name.clone())))
 }
 
@@ -46,16 +47,17 @@ pub async fn subscribe(
     channel: ChatRef,
     source: Option<&str>,
     now: DateTime<Utc>,
+    lang: Language,
 ) -> Result<String, StoreError> {
-    let (user, source) = match who_and_what(ctx, origin, source) {
+    let (user, source) = match who_and_what(ctx, origin, source, lang) {
         Ok(asked) => asked,
         Err(reply) => return Ok(reply),
     };
-    let info = match checked(ctx, user, &channel).await {
+    let info = match checked(ctx, user, &channel, lang).await {
         Ok(info) => info,
         Err(reply) => return Ok(reply),
     };
-    let name = name_of(&info);
+    let name = name_of(&info, lang);
     let remembered = ctx
         .store
         .remember_channel(
@@ -67,20 +69,22 @@ pub async fn subscribe(
         )
         .await?;
     if !remembered {
-        return Ok(format!(
-            "You have subscribed {MAX_CHANNELS_PER_USER} channels already; /unsubscribe one of them first (/subscriptions lists them)."
-        ));
+        return Ok(tr!(lang, "channel-too-many", max = MAX_CHANNELS_PER_USER));
     }
     let changed = ctx.store.subscribe(info.id, source.as_deref(), now).await?;
-    let what = source.map_or("every new release".to_string(), |s| {
-        format!("every new release of {}", escape(&s))
-    });
-    Ok(if changed {
-        format!(
-            "Subscribed {name}: {what} will be posted there. /unsubscribe {name} stops it; /subscriptions lists your channels."
+    // The channel speaks the language of whoever subscribed it.
+    note_language(ctx, info.id, origin.language).await?;
+    Ok(if !changed {
+        tr!(lang, "channel-already", name = name)
+    } else if let Some(source) = source {
+        tr!(
+            lang,
+            "channel-subscribed-source",
+            name = name,
+            source = escape(&source)
         )
     } else {
-        format!("{name} is subscribed already. /unsubscribe {name} stops it.")
+        tr!(lang, "channel-subscribed-all", name = name)
     })
 }
 
@@ -91,16 +95,17 @@ pub async fn unsubscribe(
     origin: &Origin,
     channel: ChatRef,
     source: Option<&str>,
+    lang: Language,
 ) -> Result<String, StoreError> {
-    let (user, source) = match who_and_what(ctx, origin, source) {
+    let (user, source) = match who_and_what(ctx, origin, source, lang) {
         Ok(asked) => asked,
         Err(reply) => return Ok(reply),
     };
-    let info = match theirs(ctx, user, &channel).await? {
+    let info = match theirs(ctx, user, &channel, lang).await? {
         Ok(info) => info,
         Err(reply) => return Ok(reply),
     };
-    let name = name_of(&info);
+    let name = name_of(&info, lang);
     let configured: Vec<String> = ctx.config.sources.iter().map(|s| s.name.clone()).collect();
     let ended = ctx
         .store
@@ -110,10 +115,20 @@ pub async fn unsubscribe(
         ctx.store.forget_channel(user, info.id).await?;
     }
     Ok(match (ended, source) {
-        (false, None) => format!("{name} was not subscribed."),
-        (false, Some(s)) => format!("{name} was not subscribed to {}.", escape(&s)),
-        (true, None) => format!("Unsubscribed {name}: no more release posts there."),
-        (true, Some(s)) => format!("Unsubscribed {name} from {}.", escape(&s)),
+        (false, None) => tr!(lang, "channel-not-subscribed", name = name),
+        (false, Some(s)) => tr!(
+            lang,
+            "channel-not-subscribed-to",
+            name = name,
+            source = escape(&s)
+        ),
+        (true, None) => tr!(lang, "channel-unsubscribed", name = name),
+        (true, Some(s)) => tr!(
+            lang,
+            "channel-unsubscribed-from",
+            name = name,
+            source = escape(&s)
+        ),
     })
 }
 
@@ -124,6 +139,7 @@ pub(super) async fn theirs(
     ctx: &Context,
     user: i64,
     channel: &ChatRef,
+    lang: Language,
 ) -> Result<Result<ChatInfo, String>, StoreError> {
     let known = ctx
         .store
@@ -143,66 +159,73 @@ pub(super) async fn theirs(
             title: note.title,
             username: note.username,
         }),
-        None => administered(ctx, user, channel).await,
+        None => administered(ctx, user, channel, lang).await,
     })
 }
 
 /// The channel `chat` names, once Telegram confirmed that the bot may post
 /// there and that `user` administers it; else the reply saying what is missing.
-async fn checked(ctx: &Context, user: i64, chat: &ChatRef) -> Result<ChatInfo, String> {
+async fn checked(
+    ctx: &Context,
+    user: i64,
+    chat: &ChatRef,
+    lang: Language,
+) -> Result<ChatInfo, String> {
     let lookup = ctx.access.lookup();
-    let info = channel_info(ctx, chat).await?;
-    let name = name_of(&info);
+    let info = channel_info(ctx, chat, lang).await?;
+    let name = name_of(&info, lang);
     match lookup.member(ChatRef::Id(info.id), lookup.bot_id()).await {
         Ok(MemberStatus::Creator | MemberStatus::Administrator { can_post: true }) => {}
         Ok(MemberStatus::Administrator { can_post: false }) => {
-            return Err(format!(
-                "I am an administrator of {name}, but may not post messages there. Give me the “Post messages” right (channel settings → Administrators → me), then send this again."
-            ));
+            return Err(tr!(lang, "channel-bot-cannot-post", name = name));
         }
         Ok(_) | Err(LookupError::Refused(_) | LookupError::NotFound) => {
-            return Err(format!(
-                "I am not an administrator of {name}. Add me as an administrator allowed to post messages (channel settings → Administrators → Add Admin), then send this again."
-            ));
+            return Err(tr!(lang, "channel-bot-not-admin", name = name));
         }
-        Err(e) => return Err(lookup_trouble(&e)),
+        Err(e) => return Err(lookup_trouble(&e, lang)),
     }
-    admin_check(ctx, user, info).await
+    admin_check(ctx, user, info, lang).await
 }
 
 /// The channel `chat` names, if `user` administers it (no check of the bot's rights).
-async fn administered(ctx: &Context, user: i64, chat: &ChatRef) -> Result<ChatInfo, String> {
-    let info = channel_info(ctx, chat).await?;
-    admin_check(ctx, user, info).await
+async fn administered(
+    ctx: &Context,
+    user: i64,
+    chat: &ChatRef,
+    lang: Language,
+) -> Result<ChatInfo, String> {
+    let info = channel_info(ctx, chat, lang).await?;
+    admin_check(ctx, user, info, lang).await
 }
 
-async fn admin_check(ctx: &Context, user: i64, info: ChatInfo) -> Result<ChatInfo, String> {
-    let name = name_of(&info);
+async fn admin_check(
+    ctx: &Context,
+    user: i64,
+    info: ChatInfo,
+    lang: Language,
+) -> Result<ChatInfo, String> {
+    let name = name_of(&info, lang);
     match ctx.access.lookup().member(ChatRef::Id(info.id), user).await {
         Ok(status) if status.is_admin() => Ok(info),
-        Ok(_) | Err(LookupError::Refused(_) | LookupError::NotFound) => Err(format!(
-            "You are not an administrator of {name}: only its administrators can change what it gets."
-        )),
-        Err(e) => Err(lookup_trouble(&e)),
+        Ok(_) | Err(LookupError::Refused(_) | LookupError::NotFound) => {
+            Err(tr!(lang, "channel-you-not-admin", name = name))
+        }
+        Err(e) => Err(lookup_trouble(&e, lang)),
     }
 }
 
 /// What Telegram knows of `chat`, if it is a channel.
-async fn channel_info(ctx: &Context, chat: &ChatRef) -> Result<ChatInfo, String> {
+async fn channel_info(ctx: &Context, chat: &ChatRef, lang: Language) -> Result<ChatInfo, String> {
     let shown = escape(&chat.to_string());
     let info = match ctx.access.lookup().chat(chat.clone()).await {
         Ok(info) => info,
         Err(LookupError::NotFound | LookupError::Refused(_)) => {
-            return Err(format!(
-                "I cannot find the channel {shown}. Check the name (a public channel's @username, or a private channel's id, -100…), and add me to the channel as an administrator."
-            ));
+            return Err(tr!(lang, "channel-not-found", name = shown));
         }
-        Err(e) => return Err(lookup_trouble(&e)),
+        Err(e) => return Err(lookup_trouble(&e, lang)),
     };
     if info.kind != ChatKind::Channel {
-        return Err(format!(
-            "{shown} is not a channel. To subscribe a group, add me to it and send /subscribe there."
-        ));
+        return Err(tr!(lang, "channel-not-a-channel", name = shown));
     }
     Ok(info)
 }

@@ -5,10 +5,26 @@ use chrono::{DateTime, Utc};
 
 use crate::config::ContactConfig;
 use crate::render::escape;
+use crate::settings::Language;
 use crate::source::Contacts;
+use crate::tr;
 
-/// The contact reply; `live` is what the page showed and when it was read.
-pub fn reply(live: Option<(Contacts, DateTime<Utc>)>, fallback: &ContactConfig) -> String {
+/// An instant for people, in UTC: "21 May 2022 09:16 UTC".
+pub fn utc_instant(at: DateTime<Utc>, lang: Language) -> String {
+    tr!(
+        lang,
+        "date-time-utc",
+        date = crate::i18n::date(lang, at.date_naive()),
+        time = at.format("%H:%M").to_string()
+    )
+}
+
+/// The contact reply in `lang`; `live` is what the page showed and when it was read.
+pub fn reply(
+    live: Option<(Contacts, DateTime<Utc>)>,
+    fallback: &ContactConfig,
+    lang: Language,
+) -> String {
     let (contacts, read_at) = match live {
         Some((contacts, at)) => (contacts, Some(at)),
         None => (Contacts::default(), None),
@@ -17,22 +33,19 @@ pub fn reply(live: Option<(Contacts, DateTime<Utc>)>, fallback: &ContactConfig) 
     let email = contacts.email.as_deref().unwrap_or(&fallback.email);
     let source = match read_at {
         Some(at) if contacts.phone.is_some() && contacts.email.is_some() => {
-            format!(
-                "As shown on the site, read {}.",
-                at.format("%-d %B %Y %H:%M UTC")
-            )
+            tr!(lang, "contact-live", when = utc_instant(at, lang))
         }
-        Some(at) if !contacts.is_empty() => format!(
-            "Partly as shown on the site (read {}), the rest from the bot's configuration.",
-            at.format("%-d %B %Y %H:%M UTC")
-        ),
-        _ => "From the bot's configuration: the site has not been read yet.".to_string(),
+        Some(at) if !contacts.is_empty() => {
+            tr!(lang, "contact-partly", when = utc_instant(at, lang))
+        }
+        _ => tr!(lang, "contact-config"),
     };
-    format!(
-        "<b>Consular queries</b>\nPhone: {}\nE-mail: {}\n<i>{}</i>",
-        escape(phone),
-        escape(email),
-        source
+    tr!(
+        lang,
+        "contact-reply",
+        phone = escape(phone),
+        email = escape(email),
+        source = source
     )
 }
 
@@ -54,7 +67,11 @@ mod tests {
             phone: Some("+44 (0) 203 161 8868".into()),
             email: Some("info@rusemb.org.uk".into()),
         };
-        let text = reply(Some((live, at)), &fallback());
+        let text = reply(Some((live.clone(), at)), &fallback(), Language::En);
+        assert!(text.contains("read 21 May 2022 09:16 UTC"), "{text}");
+        let ru = reply(Some((live, at)), &fallback(), Language::Ru);
+        assert!(ru.contains("Телефон: +44 (0) 203 161 8868"), "{ru}");
+        assert!(ru.contains("прочитано 21 мая 2022 г., 09:16 UTC"), "{ru}");
         assert!(text.contains("Phone: +44 (0) 203 161 8868"), "{text}");
         assert!(text.contains("E-mail: info@rusemb.org.uk"), "{text}");
         assert!(text.contains("read 21 May 2022 09:16 UTC"), "{text}");
@@ -62,7 +79,7 @@ mod tests {
 
     #[test]
     fn falls_back_per_field() {
-        let text = reply(None, &fallback());
+        let text = reply(None, &fallback(), Language::En);
         assert!(
             text.contains("Phone: +44 1") && text.contains("cfg@example.org"),
             "{text}"
@@ -73,7 +90,7 @@ mod tests {
             phone: Some("+7 495".into()),
             email: None,
         };
-        let text = reply(Some((half, at)), &fallback());
+        let text = reply(Some((half, at)), &fallback(), Language::En);
         assert!(
             text.contains("Phone: +7 495") && text.contains("cfg@example.org"),
             "{text}"

@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 use crate::config::CounterConfig;
 use crate::counters::counter_lines;
 use crate::render::escape;
+use crate::settings::Language;
+use crate::tr;
 
-/// Every configured counter at `now`.
-pub fn reply(now: DateTime<Utc>, counters: &[CounterConfig]) -> String {
-    let lines = counter_lines(now, counters);
+/// Every configured counter at `now`, in `lang`.
+pub fn reply(now: DateTime<Utc>, counters: &[CounterConfig], lang: Language) -> String {
+    let lines = counter_lines(now, counters, lang);
     if lines.is_empty() {
-        return "No counters are configured.".into();
+        return tr!(lang, "counters-none");
     }
     lines
         .iter()

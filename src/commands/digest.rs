@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::Context;
 use super::quiet::{time_arg, zone_arg};
 use super::settings::{Place, releases, waiting};
-use crate::settings::DigestTime;
+use crate::settings::{DigestTime, Language};
 use crate::store::StoreError;
 
 /// What `/digest` was asked to do.
@@ -26,21 +26,22 @@ impl Request {
     }
 }
 
-/// Reads `/digest`'s arguments; the reply saying what to fix when they are wrong.
-pub fn parse(args: &str) -> Result<Request, String> {
+/// Reads `/digest`'s arguments; the reply (in `lang`) saying what to fix
+/// when they are wrong.
+pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
     let words: Vec<&str> = args.split_whitespace().collect();
     match words.as_slice() {
         [] => Ok(Request::Show),
         [off] if off.eq_ignore_ascii_case("off") => Ok(Request::Off),
         [at] => Ok(Request::Set(DigestTime {
-            at: time_arg(at)?,
-            zone: zone_arg(None)?,
+            at: time_arg(at, lang)?,
+            zone: zone_arg(None, lang)?,
         })),
         [at, zone] => Ok(Request::Set(DigestTime {
-            at: time_arg(at)?,
-            zone: zone_arg(Some(zone))?,
+            at: time_arg(at, lang)?,
+            zone: zone_arg(Some(zone), lang)?,
         })),
-        _ => Err(text::USAGE.into()),
+        _ => Err(crate::tr!(lang, "digest-usage")),
     }
 }
 
@@ -51,19 +52,20 @@ pub async fn run(
     place: &Place,
     request: Request,
     now: DateTime<Utc>,
+    lang: Language,
 ) -> Result<String, StoreError> {
     let target = place.target;
     match request {
         Request::Show => Ok(match ctx.store.settings(target)?.digest {
-            None => text::none(place),
-            Some(digest) => text::shown(&digest, now, waiting(ctx, target)?),
+            None => text::none(place, lang),
+            Some(digest) => text::shown(&digest, now, waiting(ctx, target)?, lang),
         }),
         Request::Set(digest) => {
             ctx.store
                 .change_settings(target, |s| s.digest = Some(digest))
                 .await?;
             ctx.holds.lift(target.chat);
-            Ok(text::set(place, &digest, now))
+            Ok(text::set(place, &digest, now, lang))
         }
         Request::Off => {
             let (had, quiet) = ctx
@@ -72,7 +74,7 @@ pub async fn run(
                 .await?;
             ctx.holds.lift(target.chat);
             let on_their_way = if quiet { 0 } else { waiting(ctx, target)? };
-            Ok(text::off(place, had, on_their_way))
+            Ok(text::off(place, had, on_their_way, lang))
         }
     }
 }
@@ -82,8 +84,7 @@ mod text {
     use super::*;
     use crate::commands::quiet::text::local;
     use crate::settings::hh_mm;
-
-    pub const USAGE: &str = "Usage: /digest 09:00 sends one message a day at 09:00 with every release since the one before; add a time zone to use another than Europe/London (/digest 09:00 Europe/Moscow); /digest off goes back to one message per release; /digest shows it.";
+    use crate::tr;
 
     /// "09:00 (Europe/London)".
     fn when(digest: &DigestTime) -> String {
@@ -91,54 +92,60 @@ mod text {
     }
 
     /// When the next digest goes: "on 27 March at 09:00".
-    fn next(digest: &DigestTime, now: DateTime<Utc>) -> String {
+    fn next(digest: &DigestTime, now: DateTime<Utc>, lang: Language) -> String {
         let at = digest.next_after(now);
-        format!(
-            "on {} at {}",
-            at.with_timezone(&digest.zone).format("%-d %B"),
-            local(at, digest.zone)
+        tr!(
+            lang,
+            "digest-next",
+            date = crate::i18n::day_month(lang, at.with_timezone(&digest.zone).date_naive()),
+            time = local(at, digest.zone)
         )
     }
 
-    pub fn none(place: &Place) -> String {
-        format!(
-            "{} gets each release on its own. /digest 09:00 sends one message a day instead, with every release since the one before (add a time zone for another than Europe/London).",
-            place.subject
+    pub fn none(place: &Place, lang: Language) -> String {
+        tr!(
+            lang,
+            "digest-none",
+            place = place.kind,
+            name = place.name.as_str()
         )
     }
 
-    pub fn shown(digest: &DigestTime, now: DateTime<Utc>, waiting: usize) -> String {
-        format!(
-            "Daily digest at {}: the next {}, with {} so far. /digest off goes back to one message per release.",
-            when(digest),
-            next(digest, now),
-            releases(waiting)
+    pub fn shown(
+        digest: &DigestTime,
+        now: DateTime<Utc>,
+        waiting: usize,
+        lang: Language,
+    ) -> String {
+        tr!(
+            lang,
+            "digest-shown",
+            when = when(digest),
+            next = next(digest, now, lang),
+            waiting = releases(waiting, lang)
         )
     }
 
-    pub fn set(place: &Place, digest: &DigestTime, now: DateTime<Utc>) -> String {
-        format!(
-            "Daily digest for {} at {}: one message a day with every release since the one before; the first {}. /digest off goes back to one message per release.",
-            place.object,
-            when(digest),
-            next(digest, now)
+    pub fn set(place: &Place, digest: &DigestTime, now: DateTime<Utc>, lang: Language) -> String {
+        tr!(
+            lang,
+            "digest-set",
+            place = place.kind,
+            name = place.name.as_str(),
+            when = when(digest),
+            next = next(digest, now, lang)
         )
     }
 
-    pub fn off(place: &Place, had: bool, on_their_way: usize) -> String {
+    pub fn off(place: &Place, had: bool, on_their_way: usize, lang: Language) -> String {
+        let (p, name) = (place.kind, place.name.as_str());
         if !had {
-            return format!("{} gets each release on its own already.", place.subject);
+            return tr!(lang, "digest-off-none", place = p, name = name);
         }
-        let mut text = format!(
-            "Daily digest off: {} gets each release on its own again.",
-            place.object
-        );
-        match on_their_way {
-            0 => {}
-            1 => text.push_str(" The 1 release waiting for the digest is on its way."),
-            n => text.push_str(&format!(
-                " The {n} releases waiting for the digest are on their way."
-            )),
+        let mut text = tr!(lang, "digest-off", place = p, name = name);
+        if on_their_way > 0 {
+            text.push(' ');
+            text.push_str(&tr!(lang, "digest-off-on-way", count = on_their_way));
         }
         text
     }
@@ -158,16 +165,27 @@ mod tests {
                 zone,
             }))
         };
-        assert_eq!(parse(""), Ok(Request::Show));
-        assert_eq!(parse("off"), Ok(Request::Off));
-        assert_eq!(parse("9:00"), at("09:00", London));
-        assert_eq!(parse("18:30 Europe/Moscow"), at("18:30", Moscow));
+        assert_eq!(parse("", Language::En), Ok(Request::Show));
+        assert_eq!(parse("off", Language::En), Ok(Request::Off));
+        assert_eq!(parse("9:00", Language::En), at("09:00", London));
+        assert_eq!(
+            parse("18:30 Europe/Moscow", Language::En),
+            at("18:30", Moscow)
+        );
         assert!(
-            parse("09:00 Europe/Moscow now")
+            parse("09:00 Europe/Moscow now", Language::En)
                 .unwrap_err()
                 .starts_with("Usage")
         );
-        assert!(parse("9am").unwrap_err().contains("not a time"));
-        assert!(parse("09:00 Nowhere").unwrap_err().contains("Nowhere"));
+        assert!(
+            parse("9am", Language::En)
+                .unwrap_err()
+                .contains("not a time")
+        );
+        assert!(
+            parse("09:00 Nowhere", Language::En)
+                .unwrap_err()
+                .contains("Nowhere")
+        );
     }
 }

@@ -10,7 +10,7 @@ use super::Context;
 use super::settings::Place;
 use crate::matching::PatternError;
 use crate::render::escape;
-use crate::settings::{Filter, MAX_FILTERS, TargetSettings};
+use crate::settings::{Filter, Language, MAX_FILTERS, TargetSettings};
 use crate::store::StoreError;
 
 /// What `/filter` was asked to do.
@@ -30,8 +30,9 @@ impl Request {
     }
 }
 
-/// Reads `/filter`'s arguments; the reply saying what to fix when they are wrong.
-pub fn parse(args: &str) -> Result<Request, String> {
+/// Reads `/filter`'s arguments; the reply (in `lang`) saying what to fix
+/// when they are wrong.
+pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
     let args = args.trim();
     if args.is_empty() {
         return Ok(Request::Show);
@@ -39,14 +40,14 @@ pub fn parse(args: &str) -> Result<Request, String> {
     let (verb, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
     let rest = rest.trim();
     let filter = || match rest {
-        "" => Err(text::USAGE.to_string()),
-        _ => Filter::parse(rest).map_err(|e| text::bad_filter(&e)),
+        "" => Err(text::usage(lang)),
+        _ => Filter::parse(rest).map_err(|e| text::bad_filter(&e, lang)),
     };
     match verb.to_lowercase().as_str() {
         "add" => filter().map(Request::Add),
         "remove" | "delete" => filter().map(Request::Remove),
         "clear" if rest.is_empty() => Ok(Request::Clear),
-        _ => Err(text::USAGE.to_string()),
+        _ => Err(text::usage(lang)),
     }
 }
 
@@ -88,28 +89,33 @@ fn remove(settings: &mut TargetSettings, filter: &Filter) -> Option<Filter> {
     Some(settings.filters.remove(at))
 }
 
-/// Runs `/filter` for `place`. Changes are durable before the reply.
-pub async fn run(ctx: &Context, place: &Place, request: Request) -> Result<String, StoreError> {
+/// Runs `/filter` for `place`, answering in `lang`. Changes are durable before the reply.
+pub async fn run(
+    ctx: &Context,
+    place: &Place,
+    request: Request,
+    lang: Language,
+) -> Result<String, StoreError> {
     let store = &ctx.store;
     Ok(match request {
-        Request::Show => text::list(place, &store.settings(place.target)?.filters),
+        Request::Show => text::list(place, &store.settings(place.target)?.filters, lang),
         Request::Add(filter) => {
             let added = store
                 .change_settings(place.target, |s| add(s, &filter))
                 .await?;
-            text::added(place, &filter, added)
+            text::added(place, &filter, added, lang)
         }
         Request::Remove(filter) => {
             let removed = store
                 .change_settings(place.target, |s| remove(s, &filter))
                 .await?;
-            text::removed(place, &filter, removed.as_ref())
+            text::removed(place, &filter, removed.as_ref(), lang)
         }
         Request::Clear => {
             let had = store
                 .change_settings(place.target, |s| std::mem::take(&mut s.filters).len())
                 .await?;
-            text::cleared(place, had)
+            text::cleared(place, had, lang)
         }
     })
 }
@@ -117,98 +123,125 @@ pub async fn run(ctx: &Context, place: &Place, request: Request) -> Result<Strin
 /// Every reply of `/filter`, kept together.
 mod text {
     use super::*;
+    use crate::tr;
 
-    pub const USAGE: &str = "Usage: /filter lists the keyword filters; /filter add visa gets only releases that mention “visa” (or “visas”…); /filter add \"visa centre\" for a phrase; /filter add -visa leaves out releases that mention it; /filter remove visa; /filter clear.";
+    pub fn usage(lang: Language) -> String {
+        tr!(lang, "filter-usage")
+    }
 
-    pub fn bad_filter(e: &PatternError) -> String {
+    pub fn bad_filter(e: &PatternError, lang: Language) -> String {
         match e {
-            PatternError::Empty => "A filter needs a word: letters or digits, for example /filter add visa.".into(),
-            PatternError::TooLong => format!(
-                "A filter may be at most {} characters long.",
-                crate::matching::MAX_PATTERN_CHARS
-            ),
-            PatternError::Unquoted => "Put a phrase in quotes: /filter add \"visa centre\". To get releases that mention either word, add each on its own.".into(),
-            PatternError::Unclosed => "A quote is not closed: /filter add \"visa centre\".".into(),
+            PatternError::Empty => tr!(lang, "filter-empty"),
+            PatternError::TooLong => {
+                tr!(
+                    lang,
+                    "filter-too-long",
+                    max = crate::matching::MAX_PATTERN_CHARS
+                )
+            }
+            PatternError::Unquoted => tr!(lang, "filter-unquoted"),
+            PatternError::Unclosed => tr!(lang, "filter-unclosed"),
         }
+    }
+
+    fn code(text: &str) -> String {
+        format!("<code>{}</code>", escape(text))
     }
 
     fn shown(filters: &[&Filter]) -> String {
         let words: Vec<String> = filters
             .iter()
-            .map(|f| format!("<code>{}</code>", escape(&f.pattern.to_string())))
+            .map(|f| code(&f.pattern.to_string()))
             .collect();
         words.join(", ")
     }
 
-    pub fn list(place: &Place, filters: &[Filter]) -> String {
+    pub fn list(place: &Place, filters: &[Filter], lang: Language) -> String {
+        let (p, name) = (place.kind, place.name.as_str());
         if filters.is_empty() {
-            return format!(
-                "{} gets every release: it has no keyword filters.\n/filter add visa gets only the releases that mention “visa” (or “visas”…) in the title or lead; /filter add -visa leaves them out; a phrase goes in quotes.",
-                place.subject
-            );
+            return tr!(lang, "filter-list-none", place = p, name = name);
         }
         let includes: Vec<&Filter> = filters.iter().filter(|f| !f.exclude).collect();
         let excludes: Vec<&Filter> = filters.iter().filter(|f| f.exclude).collect();
         let mut text = match includes.is_empty() {
-            true => format!("{} gets every release", place.subject),
-            false => format!(
-                "{} gets only the releases that mention {}",
-                place.subject,
-                shown(&includes)
+            true => tr!(lang, "filter-list-every", place = p, name = name),
+            false => tr!(
+                lang,
+                "filter-list-only",
+                place = p,
+                name = name,
+                words = shown(&includes)
             ),
         };
         if !excludes.is_empty() {
-            text.push_str(&format!(", except those that mention {}", shown(&excludes)));
+            text.push_str(&tr!(lang, "filter-list-except", words = shown(&excludes)));
         }
-        text.push_str(&format!(
-            ".\n{} of {MAX_FILTERS} filters. /filter remove visa drops one, /filter clear all; /latest shows every release all the same.",
-            filters.len()
+        text.push_str(".\n");
+        text.push_str(&tr!(
+            lang,
+            "filter-list-count",
+            count = filters.len(),
+            max = MAX_FILTERS
         ));
         text
     }
 
-    pub fn added(place: &Place, filter: &Filter, added: Added) -> String {
-        let word = format!("<code>{}</code>", escape(&filter.pattern.to_string()));
+    pub fn added(place: &Place, filter: &Filter, added: Added, lang: Language) -> String {
+        let (p, name) = (place.kind, place.name.as_str());
+        let word = code(&filter.pattern.to_string());
         match (added, filter.exclude) {
-            (Added::Full, _) => format!(
-                "{} has {MAX_FILTERS} filters, the most it may have: /filter remove one first.",
-                place.subject
+            (Added::Full, _) => tr!(
+                lang,
+                "filter-full",
+                place = p,
+                name = name,
+                max = MAX_FILTERS
             ),
-            (Added::Already, _) => format!("{word} is a filter here already. /filter lists them."),
-            (Added::New | Added::Turned, false) => format!(
-                "Done: releases that mention {word} reach {}{}. /filter lists the filters.",
-                place.object,
-                if added == Added::Turned { " again" } else { "" }
+            (Added::Already, _) => tr!(lang, "filter-already", word = word),
+            (Added::New | Added::Turned, false) => tr!(
+                lang,
+                "filter-included",
+                word = word,
+                place = p,
+                name = name,
+                again = if added == Added::Turned { "yes" } else { "no" }
             ),
-            (Added::New | Added::Turned, true) => format!(
-                "Done: releases that mention {word} no longer reach {}. /filter lists the filters.",
-                place.object
-            ),
+            (Added::New | Added::Turned, true) => {
+                tr!(lang, "filter-excluded", word = word, place = p, name = name)
+            }
         }
     }
 
-    pub fn removed(place: &Place, asked: &Filter, removed: Option<&Filter>) -> String {
+    pub fn removed(
+        place: &Place,
+        asked: &Filter,
+        removed: Option<&Filter>,
+        lang: Language,
+    ) -> String {
+        let (p, name) = (place.kind, place.name.as_str());
         match removed {
-            Some(f) => format!(
-                "Removed the filter {}. /filter lists what {} has left.",
-                format_args!("<code>{}</code>", escape(&f.to_string())),
-                place.object
+            Some(f) => tr!(
+                lang,
+                "filter-removed",
+                filter = code(&f.to_string()),
+                place = p,
+                name = name
             ),
-            None => format!(
-                "{} has no filter <code>{}</code>. /filter lists them.",
-                place.subject,
-                escape(&asked.pattern.to_string())
+            None => tr!(
+                lang,
+                "filter-not-there",
+                place = p,
+                name = name,
+                word = code(&asked.pattern.to_string())
             ),
         }
     }
 
-    pub fn cleared(place: &Place, had: usize) -> String {
+    pub fn cleared(place: &Place, had: usize, lang: Language) -> String {
+        let (p, name) = (place.kind, place.name.as_str());
         match had {
-            0 => format!("{} had no filters: it gets every release.", place.subject),
-            _ => format!(
-                "Filters cleared: {} gets every release again.",
-                place.object
-            ),
+            0 => tr!(lang, "filter-cleared-none", place = p, name = name),
+            _ => tr!(lang, "filter-cleared", place = p, name = name),
         }
     }
 }
@@ -223,21 +256,42 @@ mod tests {
 
     #[test]
     fn parses_what_users_type() {
-        assert_eq!(parse(""), Ok(Request::Show));
-        assert_eq!(parse("add Visa"), Ok(Request::Add(filter("visa"))));
-        assert_eq!(parse("ADD -визы"), Ok(Request::Add(filter("-визы"))));
+        assert_eq!(parse("", Language::En), Ok(Request::Show));
         assert_eq!(
-            parse("add \"visa centre\""),
+            parse("add Visa", Language::En),
+            Ok(Request::Add(filter("visa")))
+        );
+        assert_eq!(
+            parse("ADD -визы", Language::En),
+            Ok(Request::Add(filter("-визы")))
+        );
+        assert_eq!(
+            parse("add \"visa centre\"", Language::En),
             Ok(Request::Add(filter("\"visa centre\"")))
         );
-        assert_eq!(parse("remove -visa"), Ok(Request::Remove(filter("-visa"))));
-        assert_eq!(parse("clear"), Ok(Request::Clear));
-        assert!(parse("clear all").unwrap_err().starts_with("Usage"));
-        assert!(parse("add").unwrap_err().starts_with("Usage"));
-        assert!(parse("visa").unwrap_err().starts_with("Usage"));
-        assert!(parse("add visa centre").unwrap_err().contains("quotes"));
+        assert_eq!(
+            parse("remove -visa", Language::En),
+            Ok(Request::Remove(filter("-visa")))
+        );
+        assert_eq!(parse("clear", Language::En), Ok(Request::Clear));
         assert!(
-            parse(&format!("add {}", "a".repeat(65)))
+            parse("clear all", Language::En)
+                .unwrap_err()
+                .starts_with("Usage")
+        );
+        assert!(parse("add", Language::En).unwrap_err().starts_with("Usage"));
+        assert!(
+            parse("visa", Language::En)
+                .unwrap_err()
+                .starts_with("Usage")
+        );
+        assert!(
+            parse("add visa centre", Language::En)
+                .unwrap_err()
+                .contains("quotes")
+        );
+        assert!(
+            parse(&format!("add {}", "a".repeat(65)), Language::En)
                 .unwrap_err()
                 .contains("at most 64")
         );

@@ -1,12 +1,14 @@
 //! `/language en|ru`: the chat's language, its own choice, saved. One per
 //! chat (a forum's topics share their group's); a channel's is set from a
-//! private chat like its other settings. Replies are in English for now;
-//! later work renders them in the chat's language ([`crate::store::Store::language`]).
+//! private chat like its other settings. Until a chat chooses, it hears the
+//! language of whoever subscribed it, or the sender's
+//! ([`Language::for_reply`]).
 
 use super::Context;
 use super::settings::Place;
 use crate::settings::Language;
 use crate::store::{StoreError, Target};
+use crate::tr;
 
 /// What `/language` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,61 +24,60 @@ impl Request {
     }
 }
 
-/// Reads `/language`'s argument; the reply saying what to fix when it is wrong.
-pub fn parse(args: &str) -> Result<Request, String> {
+/// Reads `/language`'s argument; the reply (in `lang`) saying what to fix when it is wrong.
+pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
     let args = args.trim();
     if args.is_empty() {
         return Ok(Request::Show);
     }
     Language::from_code(args)
         .map(Request::Set)
-        .ok_or_else(|| text::USAGE.to_string())
+        .ok_or_else(|| tr!(lang, "language-usage"))
 }
 
-/// Runs `/language` for the chat of `place`. Durable before the reply.
+/// Runs `/language` for the chat of `place`. Durable before the reply, which
+/// is in the language it leaves the chat with.
 pub async fn run(ctx: &Context, place: &Place, request: Request) -> Result<String, StoreError> {
     let chat = Target::from(place.target.chat);
-    let name = if place.target.thread.is_some() {
-        "this group"
-    } else {
-        place.object.as_str()
+    // A forum's topics share their group's language.
+    let kind = match place.kind {
+        "topic" => "group",
+        other => other,
     };
+    let name = place.name.as_str();
     Ok(match request {
-        Request::Show => text::shown(name, ctx.store.language(chat.chat)?),
+        Request::Show => {
+            let settings = ctx.store.settings(chat)?;
+            let language = settings
+                .language
+                .or(settings.inferred_language)
+                .unwrap_or(Language::DEFAULT);
+            tr!(
+                language,
+                "language-shown",
+                place = kind,
+                name = name,
+                language = named(language)
+            )
+        }
         Request::Set(language) => {
             ctx.store
                 .change_settings(chat, |s| s.language = Some(language))
                 .await?;
-            text::set(name, language)
+            tr!(
+                language,
+                "language-set",
+                place = kind,
+                name = name,
+                language = named(language)
+            )
         }
     })
 }
 
-/// Every reply of `/language`, kept together.
-mod text {
-    use super::*;
-
-    pub const USAGE: &str = "Usage: /language en for English, /language ru for Russian (Русский); /language shows the one in use.";
-
-    fn named(language: Language) -> String {
-        format!("{} ({})", language.name(), language.code())
-    }
-
-    pub fn shown(name: &str, chosen: Option<Language>) -> String {
-        let language = chosen.unwrap_or(Language::DEFAULT);
-        format!(
-            "The language of {name}: {}. To change it: /language en or /language ru.",
-            named(language)
-        )
-    }
-
-    pub fn set(name: &str, language: Language) -> String {
-        let mut text = format!("The language of {name} is now {}.", named(language));
-        if language != Language::En {
-            text.push_str(" My replies are still in English for now; that is changing soon.");
-        }
-        text
-    }
+/// "English (en)", "Русский (ru)".
+fn named(language: Language) -> String {
+    format!("{} ({})", language.name(), language.code())
 }
 
 #[cfg(test)]
@@ -85,10 +86,16 @@ mod tests {
 
     #[test]
     fn parses_a_code() {
-        assert_eq!(parse(""), Ok(Request::Show));
-        assert_eq!(parse("RU"), Ok(Request::Set(Language::Ru)));
-        assert_eq!(parse("en"), Ok(Request::Set(Language::En)));
-        assert!(parse("de").unwrap_err().starts_with("Usage"));
-        assert!(parse("en ru").unwrap_err().starts_with("Usage"));
+        let en = Language::En;
+        assert_eq!(parse("", en), Ok(Request::Show));
+        assert_eq!(parse("RU", en), Ok(Request::Set(Language::Ru)));
+        assert_eq!(parse("en", en), Ok(Request::Set(Language::En)));
+        assert!(parse("de", en).unwrap_err().starts_with("Usage"));
+        assert!(parse("en ru", en).unwrap_err().starts_with("Usage"));
+        assert!(
+            parse("de", Language::Ru)
+                .unwrap_err()
+                .starts_with("Как пользоваться")
+        );
     }
 }

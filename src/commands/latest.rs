@@ -5,62 +5,49 @@
 
 use super::buttons::{Page, Press, pager};
 use crate::render::fit_list_counted;
+use crate::settings::Language;
 use crate::store::{ReleasePage, Store, StoreError};
+use crate::tr;
 
-/// The reply's words, in one place (they move to translation files with i18n).
-mod text {
-    pub const NOTHING_YET: &str = "No releases recorded yet: the site has not been read successfully. Try again in a few minutes.";
-    pub const NO_OLDER: &str = "No older releases.";
-    pub const LATEST_ONE: &str = "<b>Latest release</b>";
-
-    pub fn latest(n: usize) -> String {
-        format!("<b>Latest {n} releases</b>")
-    }
-
-    /// A page further down the list: releases `from` to `to` (1-based).
-    pub fn older(from: usize, to: usize) -> String {
-        format!("<b>Releases {from}–{to}, newest first</b>")
-    }
-}
-
-/// The newest `n` releases, within Telegram's length limit.
-pub fn reply(store: &Store, n: usize) -> Result<String, StoreError> {
-    page(store, 0, n)
+/// The newest `n` releases in `lang`, within Telegram's length limit.
+pub fn reply(store: &Store, n: usize, lang: Language) -> Result<String, StoreError> {
+    page(store, 0, n, lang)
 }
 
 /// `n` releases after the `offset` newest, within Telegram's length limit.
-pub fn page(store: &Store, offset: usize, n: usize) -> Result<String, StoreError> {
-    Ok(render(&store.latest_page(offset, n)?))
+pub fn page(store: &Store, offset: usize, n: usize, lang: Language) -> Result<String, StoreError> {
+    Ok(render(&store.latest_page(offset, n)?, lang))
 }
 
 /// `n` releases after the `offset` newest, with buttons to the newer and
 /// older pages (those that lead somewhere).
-pub fn view(store: &Store, offset: usize, n: usize) -> Result<Page, StoreError> {
+pub fn view(store: &Store, offset: usize, n: usize, lang: Language) -> Result<Page, StoreError> {
     let page = store.latest_page(offset, n)?;
-    let (text, shown) = render_counted(&page);
+    let (text, shown) = render_counted(&page, lang);
     let older = page.has_more || shown < page.items.len();
     let keyboard = pager(
         page.has_newer()
             .then(|| Press::latest(offset.saturating_sub(n), n)),
         older.then(|| Press::latest(offset + shown, n)),
+        lang,
     );
     Ok(Page { text, keyboard })
 }
 
 /// A page of releases as the reply shows it.
-pub fn render(page: &ReleasePage) -> String {
-    render_counted(page).0
+pub fn render(page: &ReleasePage, lang: Language) -> String {
+    render_counted(page, lang).0
 }
 
 /// [`render`], and how many releases the text holds.
-fn render_counted(page: &ReleasePage) -> (String, usize) {
+fn render_counted(page: &ReleasePage, lang: Language) -> (String, usize) {
     let items: Vec<_> = page.items.iter().map(|s| s.item.clone()).collect();
     let header = match (page.offset, items.len()) {
-        (0, 0) => return (text::NOTHING_YET.into(), 0),
-        (_, 0) => return (text::NO_OLDER.into(), 0),
-        (0, 1) => text::LATEST_ONE.to_string(),
-        (0, n) => text::latest(n),
-        (offset, n) => text::older(offset + 1, offset + n),
+        (0, 0) => return (tr!(lang, "latest-nothing-yet"), 0),
+        (_, 0) => return (tr!(lang, "latest-no-older"), 0),
+        (0, 1) => tr!(lang, "latest-one"),
+        (0, n) => tr!(lang, "latest-many", count = n),
+        (offset, n) => tr!(lang, "latest-older", from = offset + 1, to = offset + n),
     };
-    fit_list_counted(&header, &items)
+    fit_list_counted(&header, &items, lang)
 }

@@ -29,7 +29,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::delivery::Holds;
 use crate::lookup::{ChatKind, ChatRef, LookupError};
+use crate::settings::Language;
 use crate::store::{Store, StoreError, Target};
+use crate::tr;
 use access::{Access, Verdict};
 use settings::SettingsArgs;
 
@@ -61,6 +63,9 @@ pub struct Origin {
     pub user: Option<i64>,
     /// Sent by an anonymous administrator: `sender_chat` is the group itself.
     pub anonymous_admin: bool,
+    /// The sender's language as their Telegram app reports it (`None`: not
+    /// reported, or no person sent it); see [`Language::for_reply`].
+    pub language: Option<Language>,
 }
 
 impl Origin {
@@ -72,6 +77,7 @@ impl Origin {
             kind: ChatKind::Private,
             user: Some(user),
             anonymous_admin: false,
+            language: None,
         }
     }
 
@@ -172,67 +178,55 @@ pub enum Parsed {
     NotForUs,
     /// A command we do not know; `addressed` when it named us with `@`.
     Unknown { name: String, addressed: bool },
-    /// A known command with arguments we cannot use.
+    /// A known command with arguments we cannot use; `usage` is the id of
+    /// the message that says how to use it.
     BadArgs { usage: &'static str },
     /// Plain text.
     NotACommand,
 }
 
 /// The menu registered with setMyCommands, and listed by `/help`:
-/// (command, description). The clocks are named as configured.
-pub fn menu(config: &Config) -> Vec<(&'static str, String)> {
+/// (command, description) in `lang`. The clocks are named as configured.
+pub fn menu(config: &Config, lang: Language) -> Vec<(&'static str, String)> {
     let time = &config.time;
     // The date's zone by the label of a clock in it, else by its own name.
     let date_label = time
         .clocks
         .iter()
         .find(|c| c.zone == time.date_zone)
-        .map_or_else(|| time.date_zone.name().to_string(), |c| c.label.clone());
-    let clock_labels: Vec<&str> = time.clocks.iter().map(|c| c.label.as_str()).collect();
-    let clocks = match clock_labels.split_last() {
-        Some((last, [])) => format!(", {last} time"),
-        Some((last, rest)) => format!(", {} and {last} time", rest.join(", ")),
-        None => String::new(),
+        .map_or_else(
+            || time.date_zone.name().to_string(),
+            |c| c.label.get(lang).to_string(),
+        );
+    let clock_labels: Vec<String> = time
+        .clocks
+        .iter()
+        .map(|c| c.label.get(lang).to_string())
+        .collect();
+    let time = match clock_labels.is_empty() {
+        true => tr!(lang, "menu-time-no-clocks", date = date_label),
+        false => tr!(
+            lang,
+            "menu-time",
+            date = date_label,
+            clocks = crate::i18n::and_list(lang, &clock_labels)
+        ),
     };
     vec![
-        ("latest", "Newest releases: /latest [n], n up to 20".into()),
-        (
-            "search",
-            "Find releases: /search words or \"a phrase\"".into(),
-        ),
-        (
-            "subscribe",
-            "Get new releases: /subscribe [source], all by default".into(),
-        ),
-        (
-            "unsubscribe",
-            "Stop them: /unsubscribe [source], all by default".into(),
-        ),
-        ("sources", "Watched pages, what you get, last reads".into()),
-        (
-            "subscriptions",
-            "What this chat gets, and channels you subscribed".into(),
-        ),
-        (
-            "filter",
-            "Only releases that mention a word: /filter add visa".into(),
-        ),
-        (
-            "quiet",
-            "Quiet hours: /quiet 23:00-07:00 [time zone]".into(),
-        ),
-        (
-            "digest",
-            "One message a day: /digest 09:00 [time zone]".into(),
-        ),
-        (
-            "language",
-            "This chat's language: /language en or ru".into(),
-        ),
-        ("contact", "Phone and e-mail as the site shows them".into()),
-        ("time", format!("{date_label} date{clocks}")),
-        ("counters", "The site's day counters".into()),
-        ("help", "What this bot does".into()),
+        ("latest", tr!(lang, "menu-latest")),
+        ("search", tr!(lang, "menu-search")),
+        ("subscribe", tr!(lang, "menu-subscribe")),
+        ("unsubscribe", tr!(lang, "menu-unsubscribe")),
+        ("sources", tr!(lang, "menu-sources")),
+        ("subscriptions", tr!(lang, "menu-subscriptions")),
+        ("filter", tr!(lang, "menu-filter")),
+        ("quiet", tr!(lang, "menu-quiet")),
+        ("digest", tr!(lang, "menu-digest")),
+        ("language", tr!(lang, "menu-language")),
+        ("contact", tr!(lang, "menu-contact")),
+        ("time", time),
+        ("counters", tr!(lang, "menu-counters")),
+        ("help", tr!(lang, "menu-help")),
     ]
 }
 
@@ -240,9 +234,11 @@ pub fn menu(config: &Config) -> Vec<(&'static str, String)> {
 pub const LATEST_DEFAULT: usize = 5;
 pub const LATEST_MAX: usize = 20;
 
-const LATEST_USAGE: &str = "Usage: /latest [n], where n is a number from 1 to 20 (default 5).";
-const SUBSCRIBE_USAGE: &str = "Usage: /subscribe for every source, or /subscribe <name> for one (/sources lists them). For a channel: /subscribe @channel [name], in a private chat with me.";
-const UNSUBSCRIBE_USAGE: &str = "Usage: /unsubscribe for every source, or /unsubscribe <name> for one (/sources lists them). For a channel: /unsubscribe @channel [name], in a private chat with me.";
+// Usages are named by their message ids (`locales/*.ftl`); the reply is in
+// the chat's language.
+const LATEST_USAGE: &str = "latest-usage";
+const SUBSCRIBE_USAGE: &str = "subscribe-usage";
+const UNSUBSCRIBE_USAGE: &str = "unsubscribe-usage";
 
 /// A channel as typed: `@username` or a `-100…` id.
 fn channel_ref(word: &str) -> Option<ChatRef> {
@@ -275,10 +271,10 @@ fn subscription_args(args: &str) -> Option<(Option<ChatRef>, Option<String>)> {
     }
 }
 
-const FILTER_USAGE: &str = "Usage: /filter [add word | add -word | remove word | clear]; for a channel, in a private chat with me: /filter @channel …";
-const QUIET_USAGE: &str = "Usage: /quiet 23:00-07:00 [time zone] or /quiet off; for a channel, in a private chat with me: /quiet @channel …";
-const DIGEST_USAGE: &str = "Usage: /digest 09:00 [time zone] or /digest off; for a channel, in a private chat with me: /digest @channel …";
-const LANGUAGE_USAGE: &str = "Usage: /language en or /language ru; for a channel, in a private chat with me: /language @channel …";
+const FILTER_USAGE: &str = "filter-args-usage";
+const QUIET_USAGE: &str = "quiet-args-usage";
+const DIGEST_USAGE: &str = "digest-args-usage";
+const LANGUAGE_USAGE: &str = "language-args-usage";
 
 /// A settings command: a channel may come first; the rest is its command's to read.
 fn settings_command(
@@ -324,7 +320,7 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
     };
     match name.as_str() {
         "start" => Parsed::Command(Command::Start), // deep-link payloads are allowed and ignored
-        "help" => no_args(Command::Help, "Usage: /help"),
+        "help" => no_args(Command::Help, "help-usage"),
         "latest" => {
             if args.is_empty() {
                 return Parsed::Command(Command::Latest(LATEST_DEFAULT));
@@ -354,15 +350,12 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
             },
             |(channel, source)| Parsed::Command(Command::Unsubscribe { channel, source }),
         ),
-        "sources" => no_args(Command::Sources, "Usage: /sources (no arguments)"),
-        "subscriptions" => no_args(
-            Command::Subscriptions,
-            "Usage: /subscriptions (no arguments)",
-        ),
-        "time" => no_args(Command::Time, "Usage: /time (no arguments)"),
-        "counters" => no_args(Command::Counters, "Usage: /counters (no arguments)"),
-        "contact" | "contacts" => no_args(Command::Contact, "Usage: /contact (no arguments)"),
-        "status" => no_args(Command::Status, "Usage: /status (no arguments)"),
+        "sources" => no_args(Command::Sources, "sources-usage"),
+        "subscriptions" => no_args(Command::Subscriptions, "subscriptions-usage"),
+        "time" => no_args(Command::Time, "time-usage"),
+        "counters" => no_args(Command::Counters, "counters-usage"),
+        "contact" | "contacts" => no_args(Command::Contact, "contact-usage"),
+        "status" => no_args(Command::Status, "status-usage"),
         "filter" | "filters" => settings_command(args, Command::Filter, FILTER_USAGE),
         "quiet" => settings_command(args, Command::Quiet, QUIET_USAGE),
         "digest" => settings_command(args, Command::Digest, DIGEST_USAGE),
@@ -380,27 +373,44 @@ pub async fn respond(
     parsed: Parsed,
     now: DateTime<Utc>,
 ) -> Result<Option<Reply>, StoreError> {
+    if parsed == Parsed::NotForUs {
+        return Ok(None);
+    }
+    let lang = reply_language(ctx, origin)?;
     let text = match parsed {
-        Parsed::Command(command) => return execute(ctx, origin, command, now).await,
+        Parsed::Command(command) => return execute(ctx, origin, command, now, lang).await,
         Parsed::NotForUs => return Ok(None),
-        Parsed::BadArgs { usage } => crate::render::escape(usage),
+        Parsed::BadArgs { usage } => tr!(lang, usage),
         Parsed::Unknown { name, addressed } => {
             if !origin.is_private() && !addressed {
                 return Ok(None);
             }
-            format!(
-                "I don't know /{}. Send /help for the list of commands.",
-                crate::render::escape(&crate::render::shorten(&name, 40))
+            tr!(
+                lang,
+                "unknown-command",
+                name = crate::render::escape(&crate::render::shorten(&name, 40))
             )
         }
         Parsed::NotACommand => {
             if !origin.is_private() {
                 return Ok(None);
             }
-            "I answer commands only. Send /help to see them.".to_string()
+            tr!(lang, "not-a-command")
         }
     };
     Ok(Some(Reply::here(text)))
+}
+
+/// The language of replies to `origin` ([`Language::for_reply`]): one read
+/// of the chat's own settings record.
+pub fn reply_language(ctx: &Context, origin: &Origin) -> Result<Language, StoreError> {
+    let chat = ctx.store.settings(Target::from(origin.chat))?;
+    Ok(Language::for_reply(
+        chat.language,
+        chat.inferred_language,
+        origin.language,
+        origin.is_private(),
+    ))
 }
 
 /// Whether a message needs any work at all: what a group's chatter and
@@ -414,40 +424,42 @@ pub fn needs_answer(parsed: &Parsed, private_chat: bool) -> bool {
     }
 }
 
-/// What a chat that may not change its subscription hears (at most once a minute).
-const ADMINS_ONLY: &str =
-    "Only this group's administrators can change what it gets. /sources shows what it gets now.";
-
-/// Runs one command.
+/// Runs one command, answering in `lang`.
 pub async fn execute(
     ctx: &Context,
     origin: &Origin,
     command: Command,
     now: DateTime<Utc>,
+    lang: Language,
 ) -> Result<Option<Reply>, StoreError> {
     let text = match command {
-        Command::Start | Command::Help => help::reply(&ctx.config),
-        Command::Latest(n) => return Ok(Some(Reply::page(latest::view(&ctx.store, 0, n)?))),
+        Command::Start | Command::Help => help::reply(&ctx.config, lang),
+        Command::Latest(n) => {
+            return Ok(Some(Reply::page(latest::view(&ctx.store, 0, n, lang)?)));
+        }
         Command::Subscribe {
             channel: Some(channel),
             source,
-        } => channel::subscribe(ctx, origin, channel, source.as_deref(), now).await?,
+        } => channel::subscribe(ctx, origin, channel, source.as_deref(), now, lang).await?,
         Command::Unsubscribe {
             channel: Some(channel),
             source,
-        } => channel::unsubscribe(ctx, origin, channel, source.as_deref()).await?,
+        } => channel::unsubscribe(ctx, origin, channel, source.as_deref(), lang).await?,
         Command::Subscribe {
             channel: None,
             source,
-        } => match may_change(ctx, origin).await {
-            Ok(()) => subscribe::subscribe(ctx, origin.target(), source.as_deref(), now).await?,
+        } => match may_change(ctx, origin, lang).await {
+            Ok(()) => {
+                subscribe::note_language(ctx, origin.chat, origin.language).await?;
+                subscribe::subscribe(ctx, origin.target(), source.as_deref(), now, lang).await?
+            }
             Err(refusal) => return Ok(refusal),
         },
         Command::Unsubscribe {
             channel: None,
             source,
-        } => match may_change(ctx, origin).await {
-            Ok(()) => subscribe::unsubscribe(ctx, origin.target(), source.as_deref()).await?,
+        } => match may_change(ctx, origin, lang).await {
+            Ok(()) => subscribe::unsubscribe(ctx, origin.target(), source.as_deref(), lang).await?,
             Err(refusal) => return Ok(refusal),
         },
         Command::Sources => {
@@ -456,23 +468,24 @@ pub async fn execute(
                 ctx,
                 origin.target(),
                 operator,
+                lang,
             )?)));
         }
-        Command::Subscriptions => subscriptions::reply(ctx, origin)?,
+        Command::Subscriptions => subscriptions::reply(ctx, origin, lang)?,
         Command::Search(query) => {
             let save = || ctx.store.save_query(origin.chat, &query.describe(), now);
             return Ok(Some(Reply::page(search::view(
-                &ctx.store, &query, 0, save,
+                &ctx.store, &query, 0, lang, save,
             )?)));
         }
-        Command::Time => time::reply(now, &ctx.config.time),
-        Command::Counters => counters::reply(now, &ctx.config.counters),
-        Command::Contact => contact::reply(ctx.store.contacts()?, &ctx.config.contact),
+        Command::Time => time::reply(now, &ctx.config.time, lang),
+        Command::Counters => counters::reply(now, &ctx.config.counters, lang),
+        Command::Contact => contact::reply(ctx.store.contacts()?, &ctx.config.contact, lang),
         Command::Status => {
             if origin.is_operator(&ctx.config) {
                 // In a group, operator information goes to the operator alone.
                 return Ok(Some(Reply {
-                    text: status::reply(ctx)?,
+                    text: status::reply(ctx, lang)?,
                     privately: !origin.is_private(),
                     keyboard: None,
                 }));
@@ -480,39 +493,39 @@ pub async fn execute(
             if !origin.is_private() {
                 return Ok(None); // others' /status in a group: not a word
             }
-            status::REFUSAL.to_string()
+            tr!(lang, "status-refusal")
         }
-        Command::Filter(a) => match filter::parse(&a.args) {
+        Command::Filter(a) => match filter::parse(&a.args, lang) {
             Err(usage) => usage,
             Ok(request) => {
-                match settings::place(ctx, origin, a.channel, request.changes()).await? {
-                    Ok(place) => filter::run(ctx, &place, request).await?,
+                match settings::place(ctx, origin, a.channel, request.changes(), lang).await? {
+                    Ok(place) => filter::run(ctx, &place, request, lang).await?,
                     Err(refusal) => return Ok(refusal),
                 }
             }
         },
-        Command::Quiet(a) => match quiet::parse(&a.args) {
+        Command::Quiet(a) => match quiet::parse(&a.args, lang) {
             Err(usage) => usage,
             Ok(request) => {
-                match settings::place(ctx, origin, a.channel, request.changes()).await? {
-                    Ok(place) => quiet::run(ctx, &place, request, now).await?,
+                match settings::place(ctx, origin, a.channel, request.changes(), lang).await? {
+                    Ok(place) => quiet::run(ctx, &place, request, now, lang).await?,
                     Err(refusal) => return Ok(refusal),
                 }
             }
         },
-        Command::Digest(a) => match digest::parse(&a.args) {
+        Command::Digest(a) => match digest::parse(&a.args, lang) {
             Err(usage) => usage,
             Ok(request) => {
-                match settings::place(ctx, origin, a.channel, request.changes()).await? {
-                    Ok(place) => digest::run(ctx, &place, request, now).await?,
+                match settings::place(ctx, origin, a.channel, request.changes(), lang).await? {
+                    Ok(place) => digest::run(ctx, &place, request, now, lang).await?,
                     Err(refusal) => return Ok(refusal),
                 }
             }
         },
-        Command::Language(a) => match language::parse(&a.args) {
+        Command::Language(a) => match language::parse(&a.args, lang) {
             Err(usage) => usage,
             Ok(request) => {
-                match settings::place(ctx, origin, a.channel, request.changes()).await? {
+                match settings::place(ctx, origin, a.channel, request.changes(), lang).await? {
                     Ok(place) => language::run(ctx, &place, request).await?,
                     Err(refusal) => return Ok(refusal),
                 }
@@ -524,26 +537,30 @@ pub async fn execute(
 
 /// `Ok` when the sender may change this chat's subscription; else the reply
 /// to give (`None`: stay silent, the chat was told a moment ago).
-async fn may_change(ctx: &Context, origin: &Origin) -> Result<(), Option<Reply>> {
+async fn may_change(ctx: &Context, origin: &Origin, lang: Language) -> Result<(), Option<Reply>> {
     match ctx.access.may_change(origin).await {
         Verdict::Allowed => Ok(()),
-        Verdict::Refused { tell } => Err(tell.then(|| Reply::here(ADMINS_ONLY.to_string()))),
+        Verdict::Refused { tell } => Err(tell.then(|| Reply::here(tr!(lang, "admins-only")))),
         Verdict::Unknown(e) => {
             tracing::warn!(chat = origin.chat, error = %e, "cannot check a sender's rights");
-            Err(Some(Reply::here(
-                "I could not check your rights in this chat (Telegram did not answer). Please try again in a minute.".to_string(),
-            )))
+            Err(Some(Reply::here(tr!(lang, "rights-unknown"))))
         }
     }
 }
 
-/// The words for a lookup that failed, for replies.
-pub(crate) fn lookup_trouble(e: &LookupError) -> String {
+/// The words for a lookup that failed, for replies (Telegram's own
+/// description is quoted as it came).
+pub(crate) fn lookup_trouble(e: &LookupError, lang: Language) -> String {
     match e {
-        LookupError::Unavailable(_) => {
-            "Telegram did not answer my question; please try again in a minute.".to_string()
+        LookupError::Unavailable(_) => tr!(lang, "lookup-unavailable"),
+        LookupError::NotFound => tr!(lang, "lookup-not-found"),
+        LookupError::Refused(reason) => {
+            tr!(
+                lang,
+                "lookup-refused",
+                reason = crate::render::escape(reason)
+            )
         }
-        other => crate::render::escape(&other.to_string()),
     }
 }
 
@@ -553,7 +570,7 @@ mod tests {
 
     #[test]
     fn the_menu_names_the_configured_clocks() {
-        let default = menu(&Config::default());
+        let default = menu(&Config::default(), Language::En);
         let time = |menu: &[(&str, String)]| {
             menu.iter()
                 .find(|(name, _)| *name == "time")
@@ -567,8 +584,12 @@ mod tests {
         config.time.date_zone = chrono_tz::Asia::Tokyo;
         config.time.clocks.truncate(1);
         assert_eq!(
-            time(&menu(&config)).as_deref(),
+            time(&menu(&config, Language::En)).as_deref(),
             Some("Asia/Tokyo date, Moscow time")
+        );
+        assert_eq!(
+            time(&menu(&Config::default(), Language::Ru)).as_deref(),
+            Some("Дата (Москва) и время (Москва и Лондон)")
         );
         assert!(
             default.iter().all(|(_, d)| !d.contains("Salisbury")),

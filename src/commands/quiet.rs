@@ -10,8 +10,11 @@ use chrono_tz::Tz;
 use super::Context;
 use super::settings::{Place, releases, waiting};
 use crate::render::escape;
-use crate::settings::{DEFAULT_ZONE, QuietHours, QuietState, hh_mm, parse_time, parse_zone};
+use crate::settings::{
+    DEFAULT_ZONE, Language, QuietHours, QuietState, hh_mm, parse_time, parse_zone,
+};
 use crate::store::StoreError;
+use crate::tr;
 
 /// What `/quiet` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +31,9 @@ impl Request {
     }
 }
 
-/// Reads `/quiet`'s arguments; the reply saying what to fix when they are wrong.
-pub fn parse(args: &str) -> Result<Request, String> {
+/// Reads `/quiet`'s arguments; the reply (in `lang`) saying what to fix
+/// when they are wrong.
+pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
     let args = args.trim();
     if args.is_empty() {
         return Ok(Request::Show);
@@ -43,25 +47,29 @@ pub fn parse(args: &str) -> Result<Request, String> {
     let (from, to, zone) = match words.as_slice() {
         [from, "-", to] => (*from, *to, None),
         [from, "-", to, zone] => (*from, *to, Some(*zone)),
-        _ => return Err(text::USAGE.into()),
+        _ => return Err(tr!(lang, "quiet-usage")),
     };
-    let (from, to, zone) = (time_arg(from)?, time_arg(to)?, zone_arg(zone)?);
+    let (from, to, zone) = (
+        time_arg(from, lang)?,
+        time_arg(to, lang)?,
+        zone_arg(zone, lang)?,
+    );
     if from == to {
-        return Err(text::SAME_TIMES.into());
+        return Err(tr!(lang, "quiet-same-times"));
     }
     Ok(Request::Set(QuietHours { from, to, zone }))
 }
 
 /// A time of day as typed, or the reply saying how to write one.
-pub(super) fn time_arg(typed: &str) -> Result<NaiveTime, String> {
-    parse_time(typed).ok_or_else(|| text::bad_time(typed))
+pub(super) fn time_arg(typed: &str, lang: Language) -> Result<NaiveTime, String> {
+    parse_time(typed).ok_or_else(|| text::bad_time(typed, lang))
 }
 
 /// A time zone as typed (`None`: the default), or the reply saying how to name one.
-pub(super) fn zone_arg(typed: Option<&str>) -> Result<Tz, String> {
+pub(super) fn zone_arg(typed: Option<&str>, lang: Language) -> Result<Tz, String> {
     match typed {
         None => Ok(DEFAULT_ZONE),
-        Some(name) => parse_zone(name).ok_or_else(|| text::bad_zone(name)),
+        Some(name) => parse_zone(name).ok_or_else(|| text::bad_zone(name, lang)),
     }
 }
 
@@ -72,14 +80,15 @@ pub async fn run(
     place: &Place,
     request: Request,
     now: DateTime<Utc>,
+    lang: Language,
 ) -> Result<String, StoreError> {
     let target = place.target;
     match request {
         Request::Show => {
             let settings = ctx.store.settings(target)?;
             Ok(match settings.quiet {
-                None => text::none(place),
-                Some(quiet) => text::shown(&quiet, quiet.state(now), waiting(ctx, target)?),
+                None => text::none(place, lang),
+                Some(quiet) => text::shown(&quiet, quiet.state(now), waiting(ctx, target)?, lang),
             })
         }
         Request::Set(quiet) => {
@@ -87,7 +96,7 @@ pub async fn run(
                 .change_settings(target, |s| s.quiet = Some(quiet))
                 .await?;
             ctx.holds.lift(target.chat);
-            Ok(text::set(place, &quiet, quiet.state(now)))
+            Ok(text::set(place, &quiet, quiet.state(now), lang))
         }
         Request::Off => {
             let (had, digest) = ctx
@@ -96,7 +105,7 @@ pub async fn run(
                 .await?;
             ctx.holds.lift(target.chat);
             let on_their_way = if digest { 0 } else { waiting(ctx, target)? };
-            Ok(text::off(place, had, on_their_way))
+            Ok(text::off(place, had, on_their_way, lang))
         }
     }
 }
@@ -105,25 +114,25 @@ pub async fn run(
 /// zones that `/digest` shares).
 pub(super) mod text {
     use super::*;
+    use crate::tr;
 
-    pub const USAGE: &str = "Usage: /quiet 23:00-07:00 holds releases overnight and sends them together at 07:00; add a time zone to use another than Europe/London (/quiet 23:00-07:00 Europe/Moscow); /quiet off ends them; /quiet shows them.";
-    pub const SAME_TIMES: &str =
-        "Quiet hours must start and end at different times, for example /quiet 23:00-07:00.";
-
-    pub fn bad_time(typed: &str) -> String {
-        format!(
-            "“{}” is not a time of day: write it as HH:MM, from 00:00 to 23:59 (for example 07:00).",
-            escape(&crate::render::shorten(typed, 20))
+    pub fn bad_time(typed: &str, lang: Language) -> String {
+        tr!(
+            lang,
+            "bad-time",
+            typed = escape(&crate::render::shorten(typed, 20))
         )
     }
 
-    pub fn bad_zone(typed: &str) -> String {
-        format!(
-            "I don't know the time zone “{}”. Use a name from the time zone database, such as Europe/London, Europe/Moscow or Asia/Dubai.",
-            escape(&crate::render::shorten(typed, 40))
+    pub fn bad_zone(typed: &str, lang: Language) -> String {
+        tr!(
+            lang,
+            "bad-zone",
+            typed = escape(&crate::render::shorten(typed, 40))
         )
     }
 
+    /// "23:00–07:00 (Europe/London)": the same in every language.
     pub fn hours(quiet: &QuietHours) -> String {
         format!(
             "{}–{} ({})",
@@ -138,54 +147,56 @@ pub(super) mod text {
         at.with_timezone(&zone).format("%H:%M").to_string()
     }
 
-    pub fn none(place: &Place) -> String {
-        format!(
-            "{} has no quiet hours: releases arrive as they are published. /quiet 23:00-07:00 holds them overnight and sends them together in the morning (add a time zone for another than Europe/London).",
-            place.subject
+    pub fn none(place: &Place, lang: Language) -> String {
+        tr!(
+            lang,
+            "quiet-none",
+            place = place.kind,
+            name = place.name.as_str()
         )
     }
 
-    pub fn shown(quiet: &QuietHours, now: QuietState, waiting: usize) -> String {
-        let state = match now {
-            QuietState::HeldUntil(end) => format!(
-                "It is quiet now, until {}; {} waiting.",
-                local(end, quiet.zone),
-                releases(waiting)
+    pub fn shown(quiet: &QuietHours, now: QuietState, waiting: usize, lang: Language) -> String {
+        match now {
+            QuietState::HeldUntil(end) => tr!(
+                lang,
+                "quiet-shown-held",
+                hours = hours(quiet),
+                until = local(end, quiet.zone),
+                waiting = releases(waiting, lang)
             ),
-            QuietState::Open => {
-                "Releases published in them arrive together when they end.".to_string()
-            }
-        };
-        format!(
-            "Quiet hours: {}. {state} /quiet off ends them.",
-            hours(quiet)
-        )
+            QuietState::Open => tr!(lang, "quiet-shown-open", hours = hours(quiet)),
+        }
     }
 
-    pub fn set(place: &Place, quiet: &QuietHours, now: QuietState) -> String {
-        let mut text = format!(
-            "Quiet hours set for {}: {}. Releases published then are held and arrive together when they end. /quiet off ends them.",
-            place.object,
-            hours(quiet)
+    pub fn set(place: &Place, quiet: &QuietHours, now: QuietState, lang: Language) -> String {
+        let mut text = tr!(
+            lang,
+            "quiet-set",
+            place = place.kind,
+            name = place.name.as_str(),
+            hours = hours(quiet)
         );
         if let QuietState::HeldUntil(end) = now {
-            text.push_str(&format!(
-                " It is quiet now, until {}.",
-                local(end, quiet.zone)
-            ));
+            text.push(' ');
+            text.push_str(&tr!(lang, "quiet-now", until = local(end, quiet.zone)));
         }
         text
     }
 
-    pub fn off(place: &Place, had: bool, on_their_way: usize) -> String {
+    pub fn off(place: &Place, had: bool, on_their_way: usize, lang: Language) -> String {
         if !had {
-            return format!("{} has no quiet hours.", place.subject);
+            return tr!(
+                lang,
+                "quiet-off-none",
+                place = place.kind,
+                name = place.name.as_str()
+            );
         }
-        let mut text = "Quiet hours are off: releases arrive as they are published.".to_string();
-        match on_their_way {
-            0 => {}
-            1 => text.push_str(" The 1 release held is on its way."),
-            n => text.push_str(&format!(" The {n} releases held are on their way.")),
+        let mut text = tr!(lang, "quiet-off");
+        if on_their_way > 0 {
+            text.push(' ');
+            text.push_str(&tr!(lang, "quiet-off-on-way", count = on_their_way));
         }
         text
     }
@@ -206,33 +217,49 @@ mod tests {
 
     #[test]
     fn parses_hours_zones_and_off() {
-        assert_eq!(parse(""), Ok(Request::Show));
-        assert_eq!(parse("OFF"), Ok(Request::Off));
-        assert_eq!(parse("23:00-07:00"), Ok(hours("23:00", "07:00", London)));
-        assert_eq!(parse("23:00 – 7:00"), Ok(hours("23:00", "07:00", London)));
+        assert_eq!(parse("", Language::En), Ok(Request::Show));
+        assert_eq!(parse("OFF", Language::En), Ok(Request::Off));
         assert_eq!(
-            parse("22:30-06:15 europe/moscow"),
+            parse("23:00-07:00", Language::En),
+            Ok(hours("23:00", "07:00", London))
+        );
+        assert_eq!(
+            parse("23:00 – 7:00", Language::En),
+            Ok(hours("23:00", "07:00", London))
+        );
+        assert_eq!(
+            parse("22:30-06:15 europe/moscow", Language::En),
             Ok(hours("22:30", "06:15", Moscow))
         );
-        assert!(parse("23:00").unwrap_err().starts_with("Usage"));
         assert!(
-            parse("23:00-07:00 Europe/London extra")
+            parse("23:00", Language::En)
                 .unwrap_err()
                 .starts_with("Usage")
         );
         assert!(
-            parse("25:00-07:00")
+            parse("23:00-07:00 Europe/London extra", Language::En)
+                .unwrap_err()
+                .starts_with("Usage")
+        );
+        assert!(
+            parse("25:00-07:00", Language::En)
                 .unwrap_err()
                 .contains("“25:00” is not a time")
         );
         assert!(
-            parse("23:00-07:00 Mars/Olympus")
+            parse("23:00-07:00 Mars/Olympus", Language::En)
                 .unwrap_err()
                 .contains("Mars/Olympus")
         );
-        assert_eq!(parse("07:00-07:00"), Err(text::SAME_TIMES.into()));
         assert!(
-            parse("<b>-07:00").unwrap_err().contains("&lt;b&gt;"),
+            parse("07:00-07:00", Language::En)
+                .unwrap_err()
+                .contains("different times")
+        );
+        assert!(
+            parse("<b>-07:00", Language::En)
+                .unwrap_err()
+                .contains("&lt;b&gt;"),
             "what the user typed is escaped"
         );
     }

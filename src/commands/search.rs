@@ -9,58 +9,29 @@
 use super::buttons::{Page, Press, pager};
 use crate::matching::Query;
 use crate::render::{escape, fit_blocks, utf16_len};
+use crate::settings::Language;
 use crate::store::{SearchResults, Store, StoreError};
+use crate::tr;
 
 /// Results shown in one reply.
 pub const PAGE: usize = 10;
 
-/// The reply's words, in one place (they move to translation files with i18n).
-mod text {
-    /// What `/search` takes; the reply to a query it cannot run.
-    pub const USAGE: &str = "Usage: /search <words>, for example /search visa London. \
-A release is found when its title or lead has every word, at the start of a word \
-(visa finds visas); \"a phrase\" in quotes matches as written, and -word leaves out \
-releases that have it. At most 10 words and 200 characters.";
+/// What `/search` takes: the id of the reply to a query it cannot run.
+pub const USAGE: &str = "search-usage";
 
-    pub fn nothing_found(query: &str) -> String {
-        format!(
-            "Nothing found for <b>{query}</b>. Every word must be in the title or lead, \
-and a word matches at its start (visa finds visas): try fewer or shorter words."
-        )
-    }
-
-    pub fn found(total: usize, query: &str) -> String {
-        match total {
-            1 => format!("<b>1 release</b> for <b>{query}</b>"),
-            n => format!("<b>{n} releases</b> for <b>{query}</b>, newest first"),
-        }
-    }
-
-    /// Under a first page that does not show everything.
-    pub fn first_of(shown: usize, total: usize) -> String {
-        format!("{shown} of {total} shown. Add words to narrow the search.")
-    }
-
-    /// Under a later page: releases `from` to `to` (1-based).
-    pub fn range_of(from: usize, to: usize, total: usize) -> String {
-        format!("{from}–{to} of {total} shown.")
-    }
-
-    pub fn past_the_end(total: usize) -> String {
-        format!("No more results: all {total} were shown.")
-    }
-}
-
-pub use text::USAGE;
-
-/// The first page of results for `query`.
-pub fn reply(store: &Store, query: &Query) -> Result<String, StoreError> {
-    page(store, query, 0)
+/// The first page of results for `query`, in `lang`.
+pub fn reply(store: &Store, query: &Query, lang: Language) -> Result<String, StoreError> {
+    page(store, query, 0, lang)
 }
 
 /// The page of results for `query` after the `offset` newest matches.
-pub fn page(store: &Store, query: &Query, offset: usize) -> Result<String, StoreError> {
-    Ok(render(&store.search(query, offset, PAGE)?, query))
+pub fn page(
+    store: &Store,
+    query: &Query,
+    offset: usize,
+    lang: Language,
+) -> Result<String, StoreError> {
+    Ok(render(&store.search(query, offset, PAGE)?, query, lang))
 }
 
 /// The page of results for `query` after the `offset` newest matches, with
@@ -71,10 +42,11 @@ pub fn view(
     store: &Store,
     query: &Query,
     offset: usize,
+    lang: Language,
     saved: impl FnOnce() -> Result<u64, StoreError>,
 ) -> Result<Page, StoreError> {
     let results = store.search(query, offset, PAGE)?;
-    let (text, shown) = render_counted(&results, query);
+    let (text, shown) = render_counted(&results, query, lang);
     let newer = offset > 0 && results.total > 0;
     let older = offset + shown < results.total;
     if !newer && !older {
@@ -87,41 +59,43 @@ pub fn view(
     let keyboard = pager(
         newer.then(|| Press::search(id, offset.min(results.total).saturating_sub(PAGE))),
         older.then(|| Press::search(id, offset + shown)),
+        lang,
     );
     Ok(Page { text, keyboard })
 }
 
 /// A page of results as the reply shows it, within Telegram's length limit.
-pub fn render(results: &SearchResults, query: &Query) -> String {
-    render_counted(results, query).0
+pub fn render(results: &SearchResults, query: &Query, lang: Language) -> String {
+    render_counted(results, query, lang).0
 }
 
 /// [`render`], and how many results the text holds.
-fn render_counted(results: &SearchResults, query: &Query) -> (String, usize) {
-    let shown_query = escape(&query.describe());
+fn render_counted(results: &SearchResults, query: &Query, lang: Language) -> (String, usize) {
+    let query = escape(&query.describe());
     let page = &results.page;
-    if results.total == 0 {
-        return (text::nothing_found(&shown_query), 0);
+    let total = results.total;
+    if total == 0 {
+        return (tr!(lang, "search-nothing", query = query), 0);
     }
     if page.items.is_empty() {
-        return (text::past_the_end(results.total), 0);
+        return (tr!(lang, "search-past-the-end", total = total), 0);
     }
     let items: Vec<_> = page.items.iter().map(|s| s.item.clone()).collect();
-    let header = text::found(results.total, &shown_query);
+    let header = tr!(lang, "search-found", total = total, query = query);
+    let first_of = |shown: usize| tr!(lang, "search-first-of", shown = shown, total = total);
+    let range_of =
+        |from: usize, to: usize| tr!(lang, "search-range-of", from = from, to = to, total = total);
     // Room for the longest line that can follow the blocks.
-    let total = results.total;
-    let reserve = utf16_len(&text::range_of(total, total, total))
-        .max(utf16_len(&text::first_of(total, total)))
-        + 2;
-    let (mut out, shown) = fit_blocks(&header, &items, reserve);
+    let reserve = utf16_len(&range_of(total, total)).max(utf16_len(&first_of(total))) + 2;
+    let (mut out, shown) = fit_blocks(&header, &items, reserve, lang);
     let from = page.offset + 1;
     let to = page.offset + shown;
     if page.offset == 0 && to < total {
         out.push_str("\n\n");
-        out.push_str(&text::first_of(shown, total));
+        out.push_str(&first_of(shown));
     } else if page.offset > 0 {
         out.push_str("\n\n");
-        out.push_str(&text::range_of(from, to, total));
+        out.push_str(&range_of(from, to));
     }
     (out, shown)
 }

@@ -8,7 +8,9 @@
 
 use super::{Context, Origin, Reply, channel, may_change};
 use crate::lookup::{ChatKind, ChatRef};
+use crate::settings::Language;
 use crate::store::{StoreError, Target};
+use crate::tr;
 
 /// A settings command's arguments: a channel named first, and the rest as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,17 +45,11 @@ impl SettingsArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
     pub target: Target,
-    /// At the start of a sentence: "This chat", "This topic", "@channel".
-    pub subject: String,
-    /// Inside one: "this chat", "this topic", "@channel".
-    pub object: String,
-}
-
-/// The words replies use for places, kept together.
-mod text {
-    pub const THIS_CHAT: (&str, &str) = ("This chat", "this chat");
-    pub const THIS_TOPIC: (&str, &str) = ("This topic", "this topic");
-    pub const CHANNELS_FROM_PRIVATE: &str = "A channel's settings are changed from a private chat with me: send the command there, with the channel first (for example /quiet @channel 23:00-07:00).";
+    /// What it is, as the translation files choose their words for it
+    /// (`$place`): "chat", "topic" or "channel".
+    pub kind: &'static str,
+    /// A channel's name ("@news", escaped; `$name`); empty for the others.
+    pub name: String,
 }
 
 /// Where a settings command from `origin` applies (`channel`: the one it
@@ -64,35 +60,33 @@ pub async fn place(
     origin: &Origin,
     channel: Option<ChatRef>,
     changes: bool,
+    lang: Language,
 ) -> Result<Result<Place, Option<Reply>>, StoreError> {
     if let Some(channel) = channel {
         let Some(user) = origin.user.filter(|_| origin.kind == ChatKind::Private) else {
-            return Ok(Err(Some(Reply::here(text::CHANNELS_FROM_PRIVATE.into()))));
+            return Ok(Err(Some(Reply::here(tr!(lang, "channels-from-private")))));
         };
-        return Ok(match channel::theirs(ctx, user, &channel).await? {
-            Ok(info) => {
-                let name = channel::name_of(&info);
-                Ok(Place {
-                    target: Target::from(info.id),
-                    subject: name.clone(),
-                    object: name,
-                })
-            }
+        return Ok(match channel::theirs(ctx, user, &channel, lang).await? {
+            Ok(info) => Ok(Place {
+                target: Target::from(info.id),
+                kind: "channel",
+                name: channel::name_of(&info, lang),
+            }),
             Err(reply) => Err(Some(Reply::here(reply))),
         });
     }
-    if changes && let Err(refusal) = may_change(ctx, origin).await {
+    if changes && let Err(refusal) = may_change(ctx, origin, lang).await {
         return Ok(Err(refusal));
     }
     let target = origin.target();
-    let (subject, object) = match target.thread {
-        None => text::THIS_CHAT,
-        Some(_) => text::THIS_TOPIC,
-    };
     Ok(Ok(Place {
         target,
-        subject: subject.into(),
-        object: object.into(),
+        kind: if target.thread.is_some() {
+            "topic"
+        } else {
+            "chat"
+        },
+        name: String::new(),
     }))
 }
 
@@ -107,13 +101,9 @@ pub fn waiting(ctx: &Context, target: Target) -> Result<usize, StoreError> {
         .count())
 }
 
-/// "1 release", "3 releases".
-pub fn releases(n: usize) -> String {
-    if n == 1 {
-        "1 release".into()
-    } else {
-        format!("{n} releases")
-    }
+/// "1 release", "3 releases" in `lang`.
+pub fn releases(n: usize, lang: Language) -> String {
+    tr!(lang, "releases-count", count = n)
 }
 
 #[cfg(test)]

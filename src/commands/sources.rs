@@ -16,13 +16,16 @@ use crate::config::SourceConfig;
 use crate::poller::Health;
 use crate::redact::Redacted;
 use crate::render::{escape, shorten};
+use crate::settings::Language;
 use crate::store::{Store, StoreError, Target};
+use crate::tr;
 
 /// At most this many toggle buttons (Telegram takes 100 buttons at most);
 /// sources past them are still named in the list, for `/subscribe <name>`.
 pub const MAX_TOGGLES: usize = 40;
 
-/// The button words, in one place (they move to translation files with i18n).
+/// The button labels: a mark and the source's name, the same in every
+/// language (so they are not in the translation files).
 mod text {
     /// A source this chat gets; pressing it unsubscribes.
     pub fn subscribed(name: &str) -> String {
@@ -35,26 +38,32 @@ mod text {
     }
 }
 
-/// The list of sources as `target` sees it, with a toggle button per
-/// source; `operator` shows errors whole.
-pub fn reply(ctx: &Context, target: Target, operator: bool) -> Result<Page, StoreError> {
+/// The list of sources as `target` sees it, in `lang`, with a toggle button
+/// per source; `operator` shows errors whole.
+pub fn reply(
+    ctx: &Context,
+    target: Target,
+    operator: bool,
+    lang: Language,
+) -> Result<Page, StoreError> {
     let subscription = ctx.store.subscription(target.chat)?;
     let sources = subscription
         .as_ref()
         .and_then(|s| s.sources_of(target.thread));
-    let mut text = format!("<b>Sources</b>\nYou get: {}", gets(sources));
+    let mut text = tr!(lang, "sources-header", gets = gets(sources, lang));
     let mut toggles = Vec::new();
     for source in &ctx.config.sources {
         text.push_str("\n\n");
-        text.push_str(&source_block(&ctx.store, source, operator)?);
+        text.push_str(&source_block(&ctx.store, source, operator, lang)?);
         let wanted = subscription
             .as_ref()
             .is_some_and(|s| s.target_wants(target.thread, &source.name));
-        text.push_str(if wanted {
-            "\nSubscribed: yes"
-        } else {
-            "\nSubscribed: no"
-        });
+        text.push('\n');
+        text.push_str(&tr!(
+            lang,
+            "sources-subscribed",
+            yes = if wanted { "yes" } else { "no" }
+        ));
         if toggles.len() < MAX_TOGGLES {
             let label = if wanted {
                 text::subscribed(&source.name)
@@ -64,7 +73,8 @@ pub fn reply(ctx: &Context, target: Target, operator: bool) -> Result<Page, Stor
             toggles.push(Press::toggle(&source.name).button(label));
         }
     }
-    text.push_str("\n\n/subscribe &lt;name&gt; or /unsubscribe &lt;name&gt; picks one source.");
+    text.push_str("\n\n");
+    text.push_str(&tr!(lang, "sources-pick-one"));
     // Two to a row: names are short.
     let rows = toggles.chunks(2).map(<[_]>::to_vec).collect();
     Ok(Page {
@@ -74,10 +84,13 @@ pub fn reply(ctx: &Context, target: Target, operator: bool) -> Result<Page, Stor
 }
 
 /// What a target gets, for people: `sources` as [`crate::store::Subscription::sources_of`] gives it.
-pub fn gets(sources: Option<&Option<std::collections::BTreeSet<String>>>) -> String {
+pub fn gets(
+    sources: Option<&Option<std::collections::BTreeSet<String>>>,
+    lang: Language,
+) -> String {
     match sources {
-        None => "nothing yet (/subscribe for every source)".to_string(),
-        Some(None) => "every source".to_string(),
+        None => tr!(lang, "gets-nothing"),
+        Some(None) => tr!(lang, "gets-every"),
         Some(Some(set)) => escape(&set.iter().cloned().collect::<Vec<_>>().join(", ")),
     }
 }
@@ -89,22 +102,25 @@ pub fn source_block(
     store: &Store,
     source: &SourceConfig,
     errors: bool,
+    lang: Language,
 ) -> Result<String, StoreError> {
     let last_success = store.last_success(&source.name)?;
     let url = Redacted(&source.url).to_string();
-    let mut text = format!(
-        "<b>{}</b> {}\nLast good read: {}",
-        escape(&source.name),
-        escape(&url),
-        when(last_success)
-    );
+    let mut text = format!("<b>{}</b> {}\n", escape(&source.name), escape(&url));
+    text.push_str(&tr!(
+        lang,
+        "source-last-good",
+        when = when(last_success, lang)
+    ));
     if let Some(count) = store.item_count_of(&source.name)? {
-        text.push_str(&format!("\nReleases on the page then: {count}"));
+        text.push('\n');
+        text.push_str(&tr!(lang, "source-count", count = count));
     }
     if !errors {
         let health: Option<Health> = store.source_state(&source.name)?;
         if let Some(since) = health.and_then(|h| h.failing_since) {
-            text.push_str(&format!("\nFailing since {}", when(Some(since))));
+            text.push('\n');
+            text.push_str(&tr!(lang, "source-failing", when = when(Some(since), lang)));
         }
         return Ok(text);
     }
@@ -112,20 +128,25 @@ pub fn source_block(
         // Errors stored by older versions named the URL whole.
         let error = error.replace(source.url.as_str(), &url);
         let recovered = last_success.is_some_and(|ok| ok > at);
-        text.push_str(&format!(
-            "\nLast error: {} — {}{}",
-            when(Some(at)),
-            escape(&shorten(&error, 300)),
-            if recovered { " (read fine since)" } else { "" }
+        text.push('\n');
+        text.push_str(&tr!(
+            lang,
+            "source-error",
+            when = when(Some(at), lang),
+            error = escape(&shorten(&error, 300))
         ));
+        if recovered {
+            text.push(' ');
+            text.push_str(&tr!(lang, "source-recovered"));
+        }
     }
     Ok(text)
 }
 
-/// A stored instant for people, or "never".
-pub fn when(at: Option<DateTime<Utc>>) -> String {
+/// A stored instant for people (ISO, the same in every language), or "never".
+pub fn when(at: Option<DateTime<Utc>>, lang: Language) -> String {
     at.map_or_else(
-        || "never".to_string(),
+        || tr!(lang, "never"),
         |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
     )
 }

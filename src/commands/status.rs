@@ -5,39 +5,41 @@
 //! floods (see [`crate::poller`]). Asked in a group, it answers privately.
 
 use super::Context;
+use crate::settings::Language;
 use crate::store::StoreError;
+use crate::tr;
 
-/// What a person who is not an operator hears in a private chat (in a
-/// group: nothing).
-pub const REFUSAL: &str = "/status is for the bot's operators (the admin_users setting).";
-
-/// The status report; the caller checks that an operator asked.
-pub fn reply(ctx: &Context) -> Result<String, StoreError> {
+/// The status report in `lang` (a person who is not an operator hears
+/// `status-refusal` instead, and only in a private chat); the caller checks
+/// that an operator asked.
+pub fn reply(ctx: &Context, lang: Language) -> Result<String, StoreError> {
     let store = &ctx.store;
     let stats = store.delivery_stats()?;
-    let mut text = format!(
-        "<b>Status</b>\nReleases stored: {}\nSubscribers: {}\nPushes pending: {}\nReleases still being fanned out: {}\n\
-         Chats removed (blocked, kicked, gone): {}, pushes dropped with them: {}\n\
-         Pushes Telegram refused for good: {}\nGroups moved to a supergroup: {}",
-        store.item_count(),
-        store.subscriber_count(),
-        store.pending_count(),
-        store.outbox_len(),
-        stats.chats_removed,
-        stats.pushes_dropped,
-        stats.given_up,
-        stats.chats_migrated,
+    let mut text = tr!(
+        lang,
+        "status-report",
+        items = store.item_count(),
+        subscribers = store.subscriber_count(),
+        pending = store.pending_count(),
+        outbox = store.outbox_len(),
+        removed = stats.chats_removed,
+        dropped = stats.pushes_dropped,
+        given_up = stats.given_up,
+        migrated = stats.chats_migrated,
     );
+    text.push('\n');
     text.push_str(&match ctx.limiter.current_rate() {
-        Some(rate) => format!(
-            "\nSend rate now: {rate:.1} messages/s (at most {}; lowered when Telegram answers 429)",
-            ctx.config.telegram.messages_per_sec
+        Some(rate) => tr!(
+            lang,
+            "status-rate",
+            rate = format!("{rate:.1}"),
+            max = ctx.config.telegram.messages_per_sec.to_string()
         ),
-        None => "\nSend rate: not limited (telegram.throttle = false)".to_string(),
+        None => tr!(lang, "status-rate-off"),
     });
     for source in &ctx.config.sources {
         text.push_str("\n\n");
-        text.push_str(&super::sources::source_block(store, source, true)?);
+        text.push_str(&super::sources::source_block(store, source, true, lang)?);
     }
     Ok(text)
 }

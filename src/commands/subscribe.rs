@@ -7,15 +7,22 @@ use chrono::{DateTime, Utc};
 use super::Context;
 use crate::config::{Config, SourceConfig};
 use crate::render::{escape, shorten};
+use crate::settings::Language;
 use crate::store::{MAX_TOPICS, Store, StoreError, Target};
+use crate::tr;
 
 /// The configured source a user named, or the reply listing the valid names.
-pub fn resolve<'a>(ctx: &'a Context, name: &str) -> Result<&'a SourceConfig, String> {
+pub fn resolve<'a>(
+    ctx: &'a Context,
+    name: &str,
+    lang: Language,
+) -> Result<&'a SourceConfig, String> {
     ctx.config.source_named(name).ok_or_else(|| {
-        format!(
-            "There is no source called “{}”. The sources are: {}. /sources shows them.",
-            escape(&shorten(name, 40)),
-            source_names(&ctx.config)
+        tr!(
+            lang,
+            "no-such-source",
+            name = escape(&shorten(name, 40)),
+            names = source_names(&ctx.config)
         )
     })
 }
@@ -37,27 +44,47 @@ pub fn topics_full(store: &Store, target: Target) -> Result<bool, StoreError> {
         .is_some_and(|s| s.topics.len() >= MAX_TOPICS && !s.topics.contains_key(&thread)))
 }
 
+/// Records the language of whoever subscribes `chat` (their Telegram app's,
+/// `None`: unknown, nothing changes), spoken to the chat until it chooses
+/// one. Only a change is written, and the default is kept as no record.
+pub async fn note_language(
+    ctx: &Context,
+    chat: i64,
+    language: Option<Language>,
+) -> Result<(), StoreError> {
+    let Some(language) = language else {
+        return Ok(());
+    };
+    let inferred = (language != Language::DEFAULT).then_some(language);
+    let target = Target::from(chat);
+    if ctx.store.settings(target)?.inferred_language != inferred {
+        ctx.store
+            .change_settings(target, |s| s.inferred_language = inferred)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Subscribes the target to every source (`None`) or to one, and says what changed.
 pub async fn subscribe(
     ctx: &Context,
     target: Target,
     source: Option<&str>,
     now: DateTime<Utc>,
+    lang: Language,
 ) -> Result<String, StoreError> {
     let store = &ctx.store;
     if topics_full(store, target)? {
-        return Ok(format!(
-            "{MAX_TOPICS} topics of this group are subscribed already; /unsubscribe in one of them first."
-        ));
+        return Ok(tr!(lang, "subscribe-topics-full", max = MAX_TOPICS));
     }
     let Some(name) = source else {
         return Ok(if store.subscribe(target, None, now).await? {
-            "Subscribed: every new release will arrive here. /unsubscribe stops it.".into()
+            tr!(lang, "subscribe-all-done")
         } else {
-            "You are already subscribed. /unsubscribe stops the messages.".into()
+            tr!(lang, "subscribe-all-already")
         });
     };
-    let source = match resolve(ctx, name) {
+    let source = match resolve(ctx, name, lang) {
         Ok(source) => source,
         Err(reply) => return Ok(reply),
     };
@@ -66,16 +93,12 @@ pub async fn subscribe(
         .subscription(target.chat)?
         .is_some_and(|s| s.sources_of(target.thread) == Some(&None))
     {
-        return Ok(format!(
-            "You already get every source, {name} included. To get only {name}, send /unsubscribe and then /subscribe {name}."
-        ));
+        return Ok(tr!(lang, "subscribe-has-all", name = name));
     }
     Ok(if store.subscribe(target, Some(&source.name), now).await? {
-        format!(
-            "Subscribed to {name}: its new releases will arrive here. /sources shows what you get; /unsubscribe {name} stops it."
-        )
+        tr!(lang, "subscribe-source-done", name = name)
     } else {
-        format!("You are already subscribed to {name}. /unsubscribe {name} stops it.")
+        tr!(lang, "subscribe-source-already", name = name)
     })
 }
 
@@ -85,17 +108,18 @@ pub async fn unsubscribe(
     ctx: &Context,
     target: Target,
     source: Option<&str>,
+    lang: Language,
 ) -> Result<String, StoreError> {
     let store = &ctx.store;
     let configured: Vec<String> = ctx.config.sources.iter().map(|s| s.name.clone()).collect();
     let Some(name) = source else {
         return Ok(if store.unsubscribe(target, None, &configured).await? {
-            "Unsubscribed: no more release messages. /subscribe brings them back.".into()
+            tr!(lang, "unsubscribe-all-done")
         } else {
-            "You were not subscribed. /subscribe to get every new release.".into()
+            tr!(lang, "unsubscribe-all-not")
         });
     };
-    let source = match resolve(ctx, name) {
+    let source = match resolve(ctx, name, lang) {
         Ok(source) => source,
         Err(reply) => return Ok(reply),
     };
@@ -104,20 +128,18 @@ pub async fn unsubscribe(
         .unsubscribe(target, Some(&source.name), &configured)
         .await?
     {
-        return Ok(format!(
-            "You were not subscribed to {name}. /subscribe {name} to get it."
-        ));
+        return Ok(tr!(lang, "unsubscribe-source-not", name = name));
     }
     let left = store
         .subscription(target.chat)?
         .and_then(|s| s.sources_of(target.thread).cloned().flatten());
     Ok(match left {
-        Some(left) => format!(
-            "Unsubscribed from {name}. You still get: {}.",
-            escape(&left.into_iter().collect::<Vec<_>>().join(", "))
+        Some(left) => tr!(
+            lang,
+            "unsubscribe-source-left",
+            name = name,
+            left = escape(&left.into_iter().collect::<Vec<_>>().join(", "))
         ),
-        None => format!(
-            "Unsubscribed from {name}; that was your last source, so no more release messages. /subscribe brings them back."
-        ),
+        None => tr!(lang, "unsubscribe-source-last", name = name),
     })
 }

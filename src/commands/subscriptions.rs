@@ -6,27 +6,32 @@ use super::sources::gets;
 use super::{Context, Origin};
 use crate::lookup::ChatKind;
 use crate::render::escape;
+use crate::settings::Language;
 use crate::store::StoreError;
+use crate::tr;
 
-/// The list as `origin` sees it.
-pub fn reply(ctx: &Context, origin: &Origin) -> Result<String, StoreError> {
+/// The list as `origin` sees it, in `lang`.
+pub fn reply(ctx: &Context, origin: &Origin, lang: Language) -> Result<String, StoreError> {
     let store = &ctx.store;
     let record = store.subscription(origin.chat)?;
     let here = match (origin.kind, origin.thread) {
-        (_, Some(_)) => "This topic gets",
-        (ChatKind::Private, None) => "You get",
-        _ => "This chat gets",
+        (_, Some(_)) => "topic",
+        (ChatKind::Private, None) => "private",
+        _ => "chat",
     };
-    let mut text = format!(
-        "<b>Subscriptions</b>\n{here}: {}",
-        gets(record.as_ref().and_then(|s| s.sources_of(origin.thread)))
-    );
+    let mut text = tr!(lang, "subscriptions-header");
+    text.push('\n');
+    text.push_str(&tr!(
+        lang,
+        "subscriptions-here",
+        where = here,
+        gets = gets(record.as_ref().and_then(|s| s.sources_of(origin.thread)), lang)
+    ));
     if origin.thread.is_none()
         && let Some(topics) = record.as_ref().map(|s| s.topics.len()).filter(|n| *n > 0)
     {
-        text.push_str(&format!(
-            "\nTopics subscribed on their own: {topics} (/subscriptions in a topic shows what it gets)"
-        ));
+        text.push('\n');
+        text.push_str(&tr!(lang, "subscriptions-topics", count = topics));
     }
     if origin.kind == ChatKind::Private
         && let Some(user) = origin.user
@@ -39,17 +44,23 @@ pub fn reply(ctx: &Context, origin: &Origin) -> Result<String, StoreError> {
             };
             let name = match (&note.username, &note.title) {
                 (Some(u), _) => format!("@{}", escape(u)),
-                (None, Some(t)) => format!("“{}” ({id})", escape(t)),
+                (None, Some(t)) => format!("{} ({id})", tr!(lang, "quoted", text = escape(t))),
                 (None, None) => id.to_string(),
             };
-            lines.push(format!("{name}: {}", gets(subscription.sources_of(None))));
+            lines.push(format!(
+                "{name}: {}",
+                gets(subscription.sources_of(None), lang)
+            ));
         }
+        text.push_str("\n\n");
         if lines.is_empty() {
-            text.push_str("\n\nChannels you subscribed: none. /subscribe @channel [source] subscribes a channel you administer (add me there as an administrator first).");
+            text.push_str(&tr!(lang, "subscriptions-no-channels"));
         } else {
-            text.push_str("\n\n<b>Channels you subscribed</b>\n");
+            text.push_str(&tr!(lang, "subscriptions-channels"));
+            text.push('\n');
             text.push_str(&lines.join("\n"));
-            text.push_str("\n/unsubscribe @channel stops one.");
+            text.push('\n');
+            text.push_str(&tr!(lang, "subscriptions-unsubscribe-one"));
         }
     }
     Ok(text)

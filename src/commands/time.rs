@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use crate::clock::clocks_at;
 use crate::config::TimeConfig;
 use crate::render::escape;
+use crate::settings::Language;
 
-/// The clocks at `now`, laid out like the site's header.
-pub fn reply(now: DateTime<Utc>, config: &TimeConfig) -> String {
-    let clocks = clocks_at(now, config);
+/// The clocks at `now`, laid out like the site's header, in `lang`.
+pub fn reply(now: DateTime<Utc>, config: &TimeConfig, lang: Language) -> String {
+    let clocks = clocks_at(now, config, lang);
     let mut text = format!("<b>{}</b>", escape(&clocks.date));
     for (label, time) in &clocks.times {
         text.push_str(&format!("\n{}: {}", escape(label), time));

@@ -67,7 +67,12 @@ pub(super) const DEFAULT_TELEGRAM_SILENCE_SECS: u64 = 300;
 pub(super) const MAX_DISPLAY_NAME: usize = 100;
 pub(super) const DEFAULT_USER_AGENT: &str = concat!("embassy-bot/", env!("CARGO_PKG_VERSION"));
 pub(super) const SALISBURY: &str = "{days} days have passed since the Salisbury incident - no credible information or response from the British authorities";
+pub(super) const SALISBURY_RU: &str = "{days} {days_word} с момента инцидента в Солсбери — ни достоверной информации, ни ответа от британских властей";
 pub(super) const GLUSHKOV: &str = "{days} days have passed since the death of Nikolay Glushkov on British soil - no credible information or response from the British authorities";
+pub(super) const GLUSHKOV_RU: &str = "{days} {days_word} со дня гибели Николая Глушкова на британской земле — ни достоверной информации, ни ответа от британских властей";
+/// The default clocks' labels: English, then Russian.
+pub(super) const MOSCOW: (&str, &str) = ("Moscow", "Москва");
+pub(super) const LONDON: (&str, &str) = ("London", "Лондон");
 
 /// Commands one user may send per minute, over all chats.
 pub const DEFAULT_COMMANDS_PER_USER_PER_MINUTE: u32 = 20;

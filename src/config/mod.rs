@@ -20,6 +20,7 @@ use scraper::Selector;
 use serde::Deserialize;
 use url::Url;
 
+use crate::settings::Language;
 use raw::RawConfig;
 use toml_error::toml_error;
 
@@ -315,18 +316,74 @@ pub struct TimeConfig {
 /// One labelled clock, e.g. "Moscow" in Europe/Moscow.
 #[derive(Debug, Clone)]
 pub struct ClockConfig {
-    pub label: String,
+    pub label: LocalizedText,
     pub zone: Tz,
 }
 
 /// One "N days have passed since ..." line.
 #[derive(Debug, Clone)]
 pub struct CounterConfig {
-    /// Text with a `{days}` placeholder.
-    pub text: String,
+    /// Text with a `{days}` placeholder (the number) and optionally
+    /// `{days_word}` (the word for "days" that agrees with it in the reader's
+    /// language: 1 день, 2 дня, 5 дней).
+    pub text: LocalizedText,
     pub since: NaiveDate,
     /// Zone whose calendar date counts (the site counts on Moscow's).
     pub zone: Tz,
+}
+
+/// Words the operator writes for people (a clock's label, a counter's
+/// text): one text for every language, or one per language. In the file,
+/// a plain string or a table such as `{ en = "Moscow", ru = "Москва" }`,
+/// whose `en` is required and serves every language the table lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalizedText {
+    /// For every language without its own (a table's `en`).
+    pub plain: String,
+    /// Per language, where the file gave one.
+    pub by_language: Vec<(Language, String)>,
+}
+
+impl LocalizedText {
+    /// The same words in every language.
+    pub fn plain(text: impl Into<String>) -> LocalizedText {
+        LocalizedText {
+            plain: text.into(),
+            by_language: Vec::new(),
+        }
+    }
+
+    /// English words, with a translation.
+    pub fn translated(en: &str, others: &[(Language, &str)]) -> LocalizedText {
+        LocalizedText {
+            plain: en.to_string(),
+            by_language: others.iter().map(|(l, t)| (*l, t.to_string())).collect(),
+        }
+    }
+
+    /// The words for `language`.
+    pub fn get(&self, language: Language) -> &str {
+        self.by_language
+            .iter()
+            .find(|(l, _)| *l == language)
+            .map_or(self.plain.as_str(), |(_, t)| t.as_str())
+    }
+
+    /// Every text it holds, for checks that apply to all.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.plain.as_str()).chain(self.by_language.iter().map(|(_, t)| t.as_str()))
+    }
+}
+
+/// As `check-config` shows it: `Moscow [ru: Москва]`.
+impl std::fmt::Display for LocalizedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.plain)?;
+        for (language, text) in &self.by_language {
+            write!(f, " [{}: {text}]", language.code())?;
+        }
+        Ok(())
+    }
 }
 
 /// Contact shown by /contact when the live page has not been read.
@@ -396,5 +453,68 @@ impl Config {
             .token
             .as_deref()
             .ok_or(ConfigError::MissingToken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(toml: &str) -> String {
+        Config::from_toml(toml).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn words_for_people_may_be_given_per_language() {
+        let config = Config::from_toml(
+            r#"
+[time]
+clocks = [{ label = { en = "Tokyo", ru = "Токио" }, zone = "Asia/Tokyo" }, { label = "UTC", zone = "UTC" }]
+
+[[counters]]
+text = { en = "{days} days", ru = "{days} {days_word}" }
+since = "2020-01-01"
+"#,
+        )
+        .unwrap();
+        let tokyo = &config.time.clocks[0].label;
+        assert_eq!(tokyo.get(Language::Ru), "Токио");
+        assert_eq!(tokyo.get(Language::En), "Tokyo");
+        assert_eq!(config.time.clocks[1].label.get(Language::Ru), "UTC");
+        assert_eq!(tokyo.to_string(), "Tokyo [ru: Токио]");
+        assert_eq!(
+            config.counters[0].text.get(Language::Ru),
+            "{days} {days_word}"
+        );
+    }
+
+    #[test]
+    fn a_bad_table_of_texts_is_named() {
+        let bad_key = error(
+            "[[counters]]\ntext = { en = \"{days}\", de = \"{days} Tage\" }\nsince = \"2020-01-01\"\n",
+        );
+        assert_eq!(
+            bad_key,
+            "config key `counters[0].text.de`: `de` is not a language the bot speaks; use one of: en, ru"
+        );
+        let no_en = error("[[counters]]\ntext = { ru = \"{days}\" }\nsince = \"2020-01-01\"\n");
+        assert!(
+            no_en.starts_with(
+                "config key `counters[0].text`: a table of texts by language needs `en`"
+            ),
+            "{no_en}"
+        );
+        let placeholder = error(
+            "[[counters]]\ntext = { en = \"{days} days\", ru = \"дни\" }\nsince = \"2020-01-01\"\n",
+        );
+        assert!(placeholder.contains("counters[0].text") && placeholder.contains("{days}"));
+        let empty =
+            error("[time]\nclocks = [{ label = { en = \"A\", ru = \" \" }, zone = \"UTC\" }]\n");
+        assert!(empty.contains("time.clocks[0].label"), "{empty}");
+        let wrong_type = error("[[counters]]\ntext = 5\nsince = \"2020-01-01\"\n");
+        assert!(
+            wrong_type.contains("a string, or a table of strings by language"),
+            "{wrong_type}"
+        );
     }
 }

@@ -142,14 +142,26 @@ pub(super) struct RawTime {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawClock {
-    pub(super) label: String,
+    pub(super) label: RawText,
     pub(super) zone: String,
+}
+
+/// Words for people: one string for every language, or a table by language
+/// code (checked in [`super::validate`]).
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a string, or a table of strings by language such as { en = \"…\", ru = \"…\" }"
+)]
+pub(super) enum RawText {
+    Plain(String),
+    ByLanguage(std::collections::BTreeMap<String, String>),
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCounter {
-    pub(super) text: String,
+    pub(super) text: RawText,
     pub(super) since: String,
     pub(super) zone: Option<String>,
 }

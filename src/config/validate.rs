@@ -131,11 +131,11 @@ impl Config {
         let clocks = match time.clocks {
             None => vec![
                 ClockConfig {
-                    label: "Moscow".into(),
+                    label: LocalizedText::translated(MOSCOW.0, &[(Language::Ru, MOSCOW.1)]),
                     zone: chrono_tz::Europe::Moscow,
                 },
                 ClockConfig {
-                    label: "London".into(),
+                    label: LocalizedText::translated(LONDON.0, &[(Language::Ru, LONDON.1)]),
                     zone: chrono_tz::Europe::London,
                 },
             ],
@@ -143,14 +143,13 @@ impl Config {
                 .into_iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    if c.label.trim().is_empty() {
-                        return Err(invalid(
-                            format!("time.clocks[{i}].label"),
-                            "must not be empty",
-                        ));
+                    let key = format!("time.clocks[{i}].label");
+                    let label = localized(&key, c.label)?;
+                    if label.all().any(|l| l.trim().is_empty()) {
+                        return Err(invalid(key, "must not be empty"));
                     }
                     Ok(ClockConfig {
-                        label: c.label,
+                        label,
                         zone: parse_zone(&format!("time.clocks[{i}].zone"), &c.zone)?,
                     })
                 })
@@ -160,12 +159,12 @@ impl Config {
         let counters = match raw.counters {
             None => vec![
                 CounterConfig {
-                    text: SALISBURY.into(),
+                    text: LocalizedText::translated(SALISBURY, &[(Language::Ru, SALISBURY_RU)]),
                     since: NaiveDate::from_ymd_opt(2018, 3, 4).expect("valid date"),
                     zone: chrono_tz::Europe::Moscow,
                 },
                 CounterConfig {
-                    text: GLUSHKOV.into(),
+                    text: LocalizedText::translated(GLUSHKOV, &[(Language::Ru, GLUSHKOV_RU)]),
                     since: NaiveDate::from_ymd_opt(2018, 3, 12).expect("valid date"),
                     zone: chrono_tz::Europe::Moscow,
                 },
@@ -174,11 +173,10 @@ impl Config {
                 .into_iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    if !c.text.contains("{days}") {
-                        return Err(invalid(
-                            format!("counters[{i}].text"),
-                            "must contain the {days} placeholder",
-                        ));
+                    let key = format!("counters[{i}].text");
+                    let text = localized(&key, c.text)?;
+                    if text.all().any(|t| !t.contains("{days}")) {
+                        return Err(invalid(key, "must contain the {days} placeholder"));
                     }
                     let since =
                         NaiveDate::parse_from_str(c.since.trim(), "%Y-%m-%d").map_err(|_| {
@@ -191,11 +189,7 @@ impl Config {
                         &format!("counters[{i}].zone"),
                         c.zone.as_deref().unwrap_or("Europe/Moscow"),
                     )?;
-                    Ok(CounterConfig {
-                        text: c.text,
-                        since,
-                        zone,
-                    })
+                    Ok(CounterConfig { text, since, zone })
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -280,6 +274,48 @@ impl Config {
             http,
         })
     }
+}
+
+/// Words given for every language or per language ([`LocalizedText`]): a
+/// table needs `en` (it serves the languages the table lacks), and its other
+/// keys must be languages the bot speaks.
+fn localized(key: &str, raw: RawText) -> Result<LocalizedText, ConfigError> {
+    let table = match raw {
+        RawText::Plain(text) => return Ok(LocalizedText::plain(text)),
+        RawText::ByLanguage(table) => table,
+    };
+    let codes = || {
+        Language::ALL
+            .iter()
+            .map(|l| l.code())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut plain = None;
+    let mut by_language = Vec::new();
+    for (code, text) in table {
+        let Some(language) = Language::from_code(&code).filter(|l| l.code() == code) else {
+            return Err(invalid(
+                format!("{key}.{code}"),
+                format!(
+                    "`{code}` is not a language the bot speaks; use one of: {}",
+                    codes()
+                ),
+            ));
+        };
+        if language == Language::En {
+            plain = Some(text);
+        } else {
+            by_language.push((language, text));
+        }
+    }
+    let Some(plain) = plain else {
+        return Err(invalid(
+            key,
+            "a table of texts by language needs `en`: it is said in every language the table has no text for",
+        ));
+    };
+    Ok(LocalizedText { plain, by_language })
 }
 
 /// A name shown to people (`site_name`, `sources[].label`): one line, not empty, not long.

@@ -17,7 +17,9 @@ use crate::metrics::Metrics;
 use crate::render::{
     DIGEST_LEAD_CHARS, DigestKind, digest, item_block, push_message, shorten, to_plain,
 };
-use crate::settings::{ChatSettings, QuietState, TargetSettings, filter_text, quiet_state};
+use crate::settings::{
+    ChatSettings, Language, QuietState, TargetSettings, filter_text, quiet_state,
+};
 use crate::shutdown::Shutdown;
 use crate::store::{JournalEntry, Removal, StoreError, Target};
 
@@ -29,8 +31,8 @@ pub(super) struct Rendered {
     /// Every source that listed it: a chat following any of them wants it.
     sources: Vec<String>,
     html: String,
-    /// Its block in a digest.
-    block: String,
+    /// Its block in a digest, in each language (by [`Language::index`]).
+    blocks: Vec<String>,
     /// Its title and lead as keyword filters read them.
     text: Normalized,
 }
@@ -75,7 +77,10 @@ impl<M: Messenger> Delivery<M> {
         };
         let rendered = Arc::new(Rendered {
             html: push_message(&stored.item, &self.labels.describe(stored.sources())),
-            block: item_block(&stored.item, DIGEST_LEAD_CHARS),
+            blocks: Language::ALL
+                .into_iter()
+                .map(|lang| item_block(&stored.item, DIGEST_LEAD_CHARS, lang))
+                .collect(),
             text: filter_text(&stored.item.title, &stored.item.lead),
             sources: stored.sources().map(str::to_string).collect(),
         });
@@ -218,7 +223,11 @@ impl<M: Messenger> Delivery<M> {
                 }) => DigestKind::Daily,
                 _ => DigestKind::Quiet,
             };
-            if !self.push_together(due, kind, &mut report, shutdown).await? {
+            let lang = settings.push_language();
+            if !self
+                .push_together(due, kind, lang, &mut report, shutdown)
+                .await?
+            {
                 return Ok(report);
             }
         }
@@ -283,6 +292,7 @@ impl<M: Messenger> Delivery<M> {
         &self,
         due: Vec<(JournalEntry, Arc<Rendered>)>,
         kind: DigestKind,
+        lang: Language,
         report: &mut PassReport,
         shutdown: &Shutdown,
     ) -> Result<bool, StoreError> {
@@ -294,8 +304,11 @@ impl<M: Messenger> Delivery<M> {
         let messages = if total == 1 {
             vec![(due[0].1.html.clone(), 0..1)]
         } else {
-            let blocks: Vec<String> = due.iter().map(|(_, r)| r.block.clone()).collect();
-            digest(kind, &blocks)
+            let blocks: Vec<String> = due
+                .iter()
+                .map(|(_, r)| r.blocks[lang.index()].clone())
+                .collect();
+            digest(kind, &blocks, lang)
         };
         for (text, range) in messages {
             let what = if total == 1 {

@@ -122,6 +122,34 @@ impl Language {
             .into_iter()
             .find(|l| l.code().eq_ignore_ascii_case(code.trim()))
     }
+
+    /// The language for a Telegram user's `language_code` (an IETF tag such
+    /// as `ru` or `ru-RU`): ours when we speak it, else English.
+    pub fn from_telegram(code: &str) -> Language {
+        let primary = code.split(['-', '_']).next().unwrap_or_default();
+        Language::from_code(primary).unwrap_or(Language::DEFAULT)
+    }
+
+    /// Its place in [`Language::ALL`], for tables kept per language.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The language a reply takes: what the chat chose, else (in a group or
+    /// channel, which speaks as one) the language of whoever subscribed it,
+    /// else the sender's own, else the subscriber's, else English.
+    pub fn for_reply(
+        chosen: Option<Language>,
+        inferred: Option<Language>,
+        sender: Option<Language>,
+        private: bool,
+    ) -> Language {
+        let found = match private {
+            true => chosen.or(sender).or(inferred),
+            false => chosen.or(inferred).or(sender),
+        };
+        found.unwrap_or(Language::DEFAULT)
+    }
 }
 
 /// What one target (a chat, or one forum topic of it) chose. Every field is
@@ -140,6 +168,12 @@ pub struct TargetSettings {
     /// The chat's language: kept on the chat's own record, never on a topic's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// The Telegram language of whoever last ran `/subscribe` for the chat,
+    /// spoken until the chat chooses one ([`TargetSettings::language`]
+    /// wins). Kept only when it is not the default, so most chats still
+    /// have no record; on the chat's own record, never on a topic's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inferred_language: Option<Language>,
 }
 
 impl TargetSettings {
@@ -180,6 +214,14 @@ impl ChatSettings {
     /// The language the chat chose, if it did.
     pub fn language(&self) -> Option<Language> {
         self.of(None).and_then(|s| s.language)
+    }
+
+    /// The language the chat's pushes and digests take: its choice, else
+    /// the language of whoever subscribed it, else English.
+    pub fn push_language(&self) -> Language {
+        self.of(None)
+            .and_then(|s| s.language.or(s.inferred_language))
+            .unwrap_or(Language::DEFAULT)
     }
 }
 
@@ -240,5 +282,50 @@ mod tests {
         );
         assert_eq!(Language::from_code(" RU "), Some(Language::Ru));
         assert_eq!(Language::from_code("de"), None);
+    }
+
+    #[test]
+    fn a_telegram_language_code_maps_to_ours_or_english() {
+        assert_eq!(Language::from_telegram("ru"), Language::Ru);
+        assert_eq!(Language::from_telegram("ru-RU"), Language::Ru);
+        assert_eq!(Language::from_telegram("RU_ru"), Language::Ru);
+        assert_eq!(Language::from_telegram("en-GB"), Language::En);
+        assert_eq!(Language::from_telegram("uk"), Language::En);
+        assert_eq!(Language::from_telegram(""), Language::En);
+        for (i, l) in Language::ALL.into_iter().enumerate() {
+            assert_eq!(l.index(), i);
+        }
+    }
+
+    #[test]
+    fn a_reply_speaks_the_choice_then_the_sender_or_the_subscriber() {
+        use Language::{En, Ru};
+        let r = Language::for_reply;
+        assert_eq!(r(Some(En), Some(Ru), Some(Ru), true), En, "a choice wins");
+        assert_eq!(r(None, Some(En), Some(Ru), true), Ru, "private: the sender");
+        assert_eq!(
+            r(None, Some(Ru), Some(En), false),
+            Ru,
+            "group: who subscribed it"
+        );
+        assert_eq!(
+            r(None, None, Some(Ru), false),
+            Ru,
+            "group, not subscribed: the sender"
+        );
+        assert_eq!(r(None, Some(Ru), None, true), Ru);
+        assert_eq!(r(None, None, None, false), En);
+        let mut chat = ChatSettings::default();
+        assert_eq!(chat.push_language(), En);
+        chat.targets.insert(
+            None,
+            TargetSettings {
+                inferred_language: Some(Ru),
+                ..TargetSettings::default()
+            },
+        );
+        assert_eq!(chat.push_language(), Ru);
+        chat.targets.get_mut(&None).unwrap().language = Some(En);
+        assert_eq!(chat.push_language(), En);
     }
 }

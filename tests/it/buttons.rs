@@ -124,6 +124,49 @@ async fn topic_ask(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_and_their_answers_speak_the_chats_language() {
+    let run = start(7, |c| c).await;
+    let t = &run.telegram;
+    let user = 521;
+    let first = t.ask_in(user, "ru", "/latest 3").await;
+    assert_eq!(first.labels(), ["Раньше ▶"], "{}", first.text);
+
+    let edits = t.edits().len();
+    let data = first.button("Раньше").expect("an older button");
+    let callback = t.press_in(user, "ru", Place::Private, first.message_id, &data);
+    assert_eq!(t.wait_for_answer(&callback, &run.bot).await.text, None);
+    eventually(WAIT, "the page turned", &run.bot, || {
+        t.edits().len() > edits
+    })
+    .await;
+    let second = t.message(first.message_id).expect("the message");
+    assert!(
+        second
+            .text
+            .starts_with("<b>Публикации 4–6, сначала новые</b>"),
+        "{}",
+        second.text
+    );
+    assert_eq!(second.labels(), ["◀ Новее", "Раньше ▶"]);
+
+    let stale = t.press_in(user, "ru", Place::Private, first.message_id, "l9:0:3");
+    assert_eq!(
+        t.wait_for_answer(&stale, &run.bot).await.text.as_deref(),
+        Some("Эта кнопка устарела: отправьте /latest ещё раз.")
+    );
+    // The chat's own choice wins over the presser's app.
+    assert_eq!(
+        t.ask_in(user, "ru", "/language en").await.text,
+        "The language of this chat is now English (en)."
+    );
+    let stale = t.press_in(user, "ru", Place::Private, first.message_id, "l9:0:3");
+    assert_eq!(
+        t.wait_for_answer(&stale, &run.bot).await.text.as_deref(),
+        Some("This button has expired: send /latest again.")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_pages_older_then_newer_in_place() {
     let run = start(7, |c| c).await;
     let t = &run.telegram;

@@ -6,13 +6,14 @@ use embassy_bot::clock::clocks_at;
 use embassy_bot::commands;
 use embassy_bot::config::Config;
 use embassy_bot::counters::counter_lines;
+use embassy_bot::settings::Language;
 
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
 }
 
 fn times(now: DateTime<Utc>) -> (String, String, String) {
-    let clocks = clocks_at(now, &Config::default().time);
+    let clocks = clocks_at(now, &Config::default().time, Language::En);
     assert_eq!(clocks.times[0].0, "Moscow");
     assert_eq!(clocks.times[1].0, "London");
     (
@@ -39,7 +40,7 @@ fn the_seed_page_moment() {
         ("21 May 2022".into(), "11:16".into(), "09:16".into())
     );
     assert_eq!(days(now), vec![1539, 1531]);
-    let lines = counter_lines(now, &Config::default().counters);
+    let lines = counter_lines(now, &Config::default().counters, Language::En);
     assert_eq!(
         lines[0],
         "1539 days have passed since the Salisbury incident - no credible information or response from the British authorities"
@@ -49,7 +50,7 @@ fn the_seed_page_moment() {
         "1531 days have passed since the death of Nikolay Glushkov on British soil - no credible information or response from the British authorities"
     );
     assert_eq!(
-        commands::time::reply(now, &Config::default().time),
+        commands::time::reply(now, &Config::default().time, Language::En),
         "<b>21 May 2022</b>\nMoscow: 11:16\nLondon: 09:16"
     );
 }
@@ -115,11 +116,11 @@ zone = "Asia/Tokyo"
     .unwrap();
     let now = at(2022, 5, 21, 16, 0); // Tokyo: 22 May 01:00
     assert_eq!(
-        commands::time::reply(now, &config.time),
+        commands::time::reply(now, &config.time, Language::En),
         "<b>22 May 2022</b>\nTokyo: 01:00\nNew York: 12:00"
     );
     assert_eq!(
-        commands::counters::reply(now, &config.counters),
+        commands::counters::reply(now, &config.counters, Language::En),
         "Day 2 since launch"
     );
 }

@@ -199,6 +199,46 @@ fn the_build_stage_copies_what_cargo_needs() {
     }
 }
 
+/// Every `include_str!` / `include_bytes!` path in the Rust files under `dir`,
+/// resolved against the including file, that does not exist.
+fn missing_includes(dir: &Path) -> Vec<String> {
+    let include = regex::Regex::new(r#"include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)"#).unwrap();
+    let mut missing = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for found in include.captures_iter(&text) {
+                    let included = path.parent().unwrap().join(&found[1]);
+                    if !included.exists() {
+                        missing.push(format!("{} includes {}", path.display(), &found[1]));
+                    }
+                }
+            }
+        }
+    }
+    missing
+}
+
+#[test]
+fn the_build_stage_copies_the_files_the_code_compiles_in() {
+    // The translation files (locales/) are compiled into the binary: cargo
+    // fetch does not notice them missing, the build would.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let copied = build_stage_tree(root, dir.path());
+    let missing = missing_includes(&dir.path().join("src"));
+    assert!(missing.is_empty(), "copied {copied:?}, yet {missing:?}");
+    // The check catches a tree that has src/ without locales/.
+    let bare = tempfile::tempdir().unwrap();
+    copy_recursively(&root.join("src"), &bare.path().join("src"));
+    assert!(!missing_includes(&bare.path().join("src")).is_empty());
+}
+
 #[test]
 fn every_stage_copies_only_files_the_context_holds() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

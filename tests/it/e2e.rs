@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use embassy_bot::config::Config;
 use embassy_bot::render::to_plain;
+use embassy_bot::settings::Language;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::{BOT_USERNAME, FakeTelegram, Fault, Status};
@@ -218,13 +219,13 @@ async fn commands_pushes_and_restart() {
     );
 
     let (time, expected) = ask_around(&telegram, dave, "/time", |t| {
-        embassy_bot::commands::time::reply(t, &Config::default().time)
+        embassy_bot::commands::time::reply(t, &Config::default().time, Language::En)
     })
     .await;
     assert!(expected.contains(&time), "{time} not in {expected:?}");
 
     let (counters, expected) = ask_around(&telegram, dave, "/counters", |t| {
-        embassy_bot::commands::counters::reply(t, &Config::default().counters)
+        embassy_bot::commands::counters::reply(t, &Config::default().counters, Language::En)
     })
     .await;
     assert!(

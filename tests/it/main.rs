@@ -16,6 +16,7 @@ mod extraction;
 mod fanout;
 mod fetch;
 mod flood;
+mod language;
 mod reading;
 mod realworld;
 mod retention;

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use embassy_bot::commands::help;
 use embassy_bot::config::Config;
 use embassy_bot::render::{SourceLabels, push_message, to_plain};
+use embassy_bot::settings::Language;
 use embassy_bot::source::Item;
 
 use crate::support::site::FakeSite;
@@ -18,7 +19,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 #[test]
 fn start_names_the_embassy_once_with_its_sources_under_it() {
-    let text = help::reply(&Config::default());
+    let text = help::reply(&Config::default(), Language::En);
     assert!(
         text.starts_with(
             "I watch <b>the Embassy of the Russian Federation in the UK</b> and can send you"
@@ -55,7 +56,7 @@ fn site_name_and_labels_are_configurable() {
     )
     .unwrap();
     assert_eq!(own.site_name, "example.org, other.example");
-    let text = help::reply(&own);
+    let text = help::reply(&own, Language::En);
     assert!(
         text.starts_with("I watch <b>example.org, other.example</b>"),
         "{text}"
@@ -69,7 +70,7 @@ fn site_name_and_labels_are_configurable() {
         "site_name = \"  Our <Consulate> & Co \"\n[[sources]]\nname = \"news\"\nurl = \"https://example.org/\"\n",
     )
     .unwrap();
-    let text = help::reply(&named);
+    let text = help::reply(&named, Language::En);
     assert!(
         text.starts_with("I watch <b>Our &lt;Consulate&gt; &amp; Co</b>"),
         "{text}"

@@ -5,6 +5,7 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use embassy_bot::commands::search;
 use embassy_bot::matching::Query;
+use embassy_bot::settings::Language;
 use embassy_bot::source::Item;
 use embassy_bot::store::Store;
 
@@ -117,7 +118,7 @@ async fn latest_pages_say_whether_older_ones_follow() {
     assert_eq!(titles(&last), ["Release 1"]);
     assert!(!last.has_more && last.has_newer());
     assert!(store.latest_page(5, 2).unwrap().items.is_empty());
-    let reply = embassy_bot::commands::latest::page(&store, 2, 2).unwrap();
+    let reply = embassy_bot::commands::latest::page(&store, 2, 2, Language::En).unwrap();
     assert!(
         reply.starts_with("<b>Releases 3–4, newest first</b>"),
         "{reply}"
@@ -142,7 +143,7 @@ async fn a_search_reply_shows_ten_and_says_how_many_match() {
         .collect();
     poll(&store, "press", &page, now).await;
     let query = Query::parse("visa").unwrap();
-    let reply = search::reply(&store, &query).unwrap();
+    let reply = search::reply(&store, &query, Language::En).unwrap();
     assert!(
         reply.starts_with("<b>27 releases</b> for <b>visa</b>"),
         "{reply}"
@@ -153,14 +154,19 @@ async fn a_search_reply_shows_ten_and_says_how_many_match() {
         "{reply}"
     );
     assert!(embassy_bot::render::utf16_len(&reply) <= 4096);
-    let later = search::page(&store, &query, 20).unwrap();
+    let later = search::page(&store, &query, 20, Language::En).unwrap();
     assert!(later.ends_with("21–27 of 27 shown."), "{later}");
     assert!(
-        search::page(&store, &query, 30)
+        search::page(&store, &query, 30, Language::En)
             .unwrap()
             .contains("all 27 were shown")
     );
-    let none = search::reply(&store, &Query::parse("<tax> \"no such\"").unwrap()).unwrap();
+    let none = search::reply(
+        &store,
+        &Query::parse("<tax> \"no such\"").unwrap(),
+        Language::En,
+    )
+    .unwrap();
     assert!(
         none.starts_with("Nothing found for <b>tax &quot;no such&quot;</b>"),
         "{none}"

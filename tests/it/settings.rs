@@ -17,15 +17,16 @@ use crate::support::{BotProcess, eventually, release_page, write_config};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-struct Fakes {
-    telegram: FakeTelegram,
-    site: FakeSite,
+/// The fakes one bot talks to, and its config file (shared with `language.rs`).
+pub(crate) struct Fakes {
+    pub(crate) telegram: FakeTelegram,
+    pub(crate) site: FakeSite,
     _dir: tempfile::TempDir,
-    config: PathBuf,
+    pub(crate) config: PathBuf,
 }
 
 /// Releases for the fake site: (id, title), newest first as a page lists them.
-fn page(releases: &[(u32, &str)]) -> String {
+pub(crate) fn page(releases: &[(u32, &str)]) -> String {
     let date = NaiveDate::from_ymd_opt(2022, 5, 20).unwrap();
     let items: Vec<(u32, NaiveDate, &str)> = releases
         .iter()
@@ -34,9 +35,9 @@ fn page(releases: &[(u32, &str)]) -> String {
     release_page(&items)
 }
 
-const FIRST: (u32, &str) = (100, "Statement on an earlier day");
+pub(crate) const FIRST: (u32, &str) = (100, "Statement on an earlier day");
 
-async fn fakes() -> Fakes {
+pub(crate) async fn fakes() -> Fakes {
     let telegram = FakeTelegram::start().await;
     let site = FakeSite::start(page(&[FIRST])).await;
     let dir = tempfile::tempdir().unwrap();
@@ -51,7 +52,7 @@ async fn fakes() -> Fakes {
 
 /// Starts the bot (on a test clock reading `now`, if given) and waits until
 /// it has read the site.
-async fn start(f: &Fakes, log: &str, now: Option<&str>) -> BotProcess {
+pub(crate) async fn start(f: &Fakes, log: &str, now: Option<&str>) -> BotProcess {
     let bot = match now {
         Some(now) => BotProcess::spawn_at(&f.config, log, now),
         None => BotProcess::spawn(&f.config, log),
@@ -404,11 +405,15 @@ async fn a_chats_language_is_saved_across_restarts() {
     let user = 5001;
     assert!(ask(&f, user, "/language").await.contains("English (en)"));
     let set = ask(&f, user, "/language RU").await;
-    assert!(set.contains("is now Русский (ru)"), "{set}");
+    assert!(
+        set.contains("Теперь язык этого чата: Русский (ru)"),
+        "{set}"
+    );
     assert!(
         ask(&f, user, "/language de")
             .await
-            .starts_with("Usage: /language en")
+            .starts_with("Как пользоваться: /language en"),
+        "a chosen language answers from then on"
     );
     bot.stop_cleanly().await;
     let bot = start(&f, "second.log", None).await;

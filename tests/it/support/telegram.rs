@@ -153,7 +153,8 @@ struct State {
     next_update_id: i64,
     next_message_id: i64,
     sent: Vec<Sent>,
-    commands: Option<Value>,
+    /// The menu of each setMyCommands, by its `language_code` (`None`: the default menu).
+    commands: HashMap<Option<String>, Value>,
     faults: HashMap<i64, VecDeque<Fault>>,
     calls: HashMap<String, usize>,
     /// Every sendMessage waits this long before answering (to stretch a fan-out).
@@ -214,6 +215,33 @@ impl FakeTelegram {
     pub fn user_says(&self, user_id: i64, text: &str) {
         let chat = json!({"id": user_id, "type": "private", "first_name": "User", "username": format!("user{user_id}")});
         self.push_message(Some(user_id), chat, text);
+    }
+
+    /// A user whose Telegram app speaks `language` (its `language_code`,
+    /// such as "ru" or "ru-RU") writes `text` in a private chat.
+    pub fn user_says_in(&self, user_id: i64, language: &str, text: &str) {
+        let chat = json!({"id": user_id, "type": "private", "first_name": "User", "username": format!("user{user_id}")});
+        self.push_edited(Some(user_id), chat, text, |m| {
+            m["from"]["language_code"] = json!(language);
+        });
+    }
+
+    /// Sends `text` as `user_id` speaking `language`, and returns the single reply.
+    pub async fn ask_in(&self, user_id: i64, language: &str, text: &str) -> Sent {
+        let before = self.sent_to(user_id).len();
+        self.user_says_in(user_id, language, text);
+        let all = self
+            .wait_for(user_id, before + 1, Duration::from_secs(15))
+            .await;
+        all[before].clone()
+    }
+
+    /// A user whose app speaks `language` writes `text` in a group.
+    pub fn group_says_in(&self, chat_id: i64, user_id: i64, language: &str, text: &str) {
+        let chat = json!({"id": chat_id, "type": "group", "title": "Test group"});
+        self.push_edited(Some(user_id), chat, text, |m| {
+            m["from"]["language_code"] = json!(language);
+        });
     }
 
     /// A user writes `text` in a group (negative chat id).
@@ -351,17 +379,30 @@ impl FakeTelegram {
     /// `user_id` presses the button with `data` under the bot's message
     /// `message_id` in `place`; returns the press's callback id.
     pub fn press(&self, user_id: i64, place: Place, message_id: i64, data: &str) -> String {
-        self.press_on(user_id, place, message_id, data, false)
+        self.press_on(user_id, None, place, message_id, data, false)
+    }
+
+    /// [`FakeTelegram::press`] by a user whose app speaks `language`.
+    pub fn press_in(
+        &self,
+        user_id: i64,
+        language: &str,
+        place: Place,
+        message_id: i64,
+        data: &str,
+    ) -> String {
+        self.press_on(user_id, Some(language), place, message_id, data, false)
     }
 
     /// A press on a message Telegram no longer shows the bot (`date` 0).
     pub fn press_on_inaccessible(&self, user_id: i64, message_id: i64, data: &str) -> String {
-        self.press_on(user_id, Place::Private, message_id, data, true)
+        self.press_on(user_id, None, Place::Private, message_id, data, true)
     }
 
     fn press_on(
         &self,
         user_id: i64,
+        language: Option<&str>,
         place: Place,
         message_id: i64,
         data: &str,
@@ -409,11 +450,15 @@ impl FakeTelegram {
         st.next_callback += 1;
         let callback = format!("cb{}", st.next_callback);
         drop(st);
+        let mut from = json!({"id": user_id, "is_bot": false, "first_name": "User"});
+        if let Some(language) = language {
+            from["language_code"] = json!(language);
+        }
         self.push_update(
             "callback_query",
             json!({
                 "id": callback,
-                "from": {"id": user_id, "is_bot": false, "first_name": "User"},
+                "from": from,
                 "message": message,
                 "chat_instance": "1",
                 "data": data,
@@ -538,8 +583,24 @@ impl FakeTelegram {
             .collect()
     }
 
+    /// The default menu (setMyCommands without a `language_code`).
     pub fn commands(&self) -> Option<Value> {
-        self.lock().commands.clone()
+        self.lock().commands.get(&None).cloned()
+    }
+
+    /// The menu registered for users whose app speaks `language`.
+    pub fn commands_in(&self, language: &str) -> Option<Value> {
+        self.lock()
+            .commands
+            .get(&Some(language.to_string()))
+            .cloned()
+    }
+
+    /// The `language_code`s menus were registered with (`None`: the default).
+    pub fn menu_languages(&self) -> Vec<Option<String>> {
+        let mut languages: Vec<_> = self.lock().commands.keys().cloned().collect();
+        languages.sort();
+        languages
     }
 
     pub fn calls(&self, method: &str) -> usize {
@@ -761,7 +822,12 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             ok(json!(true))
         }
         "setmycommands" => {
-            state.lock().unwrap().commands = Some(params["commands"].clone());
+            let language = params["language_code"].as_str().map(str::to_string);
+            state
+                .lock()
+                .unwrap()
+                .commands
+                .insert(language, params["commands"].clone());
             ok(json!(true))
         }
         "getupdates" => {
