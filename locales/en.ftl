@@ -109,7 +109,10 @@ search-found = { $total ->
 }
 search-first-of = { $shown } of { $total } shown. Add words to narrow the search.
 search-range-of = { $from }–{ $to } of { $total } shown.
-search-past-the-end = No more results: all { $total } were shown.
+search-past-the-end = { $total ->
+    [1] No more results: the only one was shown.
+   *[other] No more results: all { $total } were shown.
+}
 
 counters-none = No counters are configured.
 

@@ -49,7 +49,10 @@ releases-count = { $count ->
 never = ни разу
 sorry = Извините, у меня что-то пошло не так. Пожалуйста, попробуйте позже.
 read-on-site = Читать на сайте
-more-not-shown = (ещё { $count } не поместились: запросите меньше)
+more-not-shown = { $count ->
+    [one] (ещё { $count } не поместилась: запросите меньше)
+   *[other] (ещё { $count } не поместились: запросите меньше)
+}
 
 ## Меню команд (setMyCommands) и /help
 
@@ -111,7 +114,10 @@ search-found = { $total ->
 }
 search-first-of = Показано { $shown } из { $total }. Добавьте слова, чтобы сузить поиск.
 search-range-of = Показаны { $from }–{ $to } из { $total }.
-search-past-the-end = Больше результатов нет: показаны все { $total }.
+search-past-the-end = { $total ->
+    [1] Больше результатов нет: показан единственный.
+   *[other] Больше результатов нет: показаны все { $total }.
+}
 
 counters-none = Счётчики не настроены.
 
