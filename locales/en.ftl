@@ -210,6 +210,7 @@ channels-from-private = A channel's settings are changed from a private chat wit
 ## /filter
 
 filter-args-usage = Usage: /filter [add word | add -word | remove word | clear]; for a channel, in a private chat with me: /filter @channel …
+settings-topics-full = This group keeps settings for { $max } topics already; /filter clear, /quiet off and /digest off in one of them make room.
 filter-usage = Usage: /filter lists the keyword filters; /filter add visa gets only releases that mention “visa” (or “visas”…); /filter add "visa centre" for a phrase; /filter add -visa leaves out releases that mention it; /filter remove visa; /filter clear.
 filter-empty = A filter needs a word: letters or digits, for example /filter add visa.
 filter-too-long = A filter may be at most { $max } characters long.

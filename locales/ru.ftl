@@ -219,6 +219,10 @@ channels-from-private = Настройки канала меняются из л
 ## /filter
 
 filter-args-usage = Как пользоваться: /filter [add слово | add -слово | remove слово | clear]; для канала, в личном чате со мной: /filter @канал …
+settings-topics-full = В этой группе настройки уже заданы для { $max ->
+        [one] { $max } темы
+       *[other] { $max } тем
+    }; /filter clear, /quiet off и /digest off в одной из них освободят место.
 filter-usage = Как пользоваться: /filter покажет фильтры по словам; /filter add виза — только публикации, где упоминается «виза» (или «визами»…); /filter add "визовый центр" — фраза; /filter add -виза исключает публикации с этим словом; /filter remove виза; /filter clear.
 filter-empty = Фильтру нужно слово из букв или цифр, например /filter add виза.
 filter-too-long = Фильтр может быть не длиннее { $max } символов.

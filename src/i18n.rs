@@ -337,6 +337,9 @@ mod tests {
         );
         assert!(end(Language::Ru, 21).contains("все 21"));
         assert!(end(Language::En, 21).contains("all 21"));
+        let full = |n: usize| tr!(Language::Ru, "settings-topics-full", max = n);
+        assert!(full(21).contains("для 21 темы"), "{}", full(21));
+        assert!(full(32).contains("для 32 тем;"), "{}", full(32));
     }
 
     #[test]

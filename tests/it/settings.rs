@@ -888,6 +888,41 @@ mod kept {
     }
 
     #[tokio::test]
+    async fn a_group_keeps_settings_for_at_most_max_topics_topics() {
+        use embassy_bot::store::MAX_TOPICS;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let forum = -1_007;
+        for thread in 1..=MAX_TOPICS as i32 {
+            let topic = Target::topic(forum, thread);
+            assert!(store.may_keep_settings(topic).unwrap(), "{thread}");
+            set(&store, topic, "visa").await;
+        }
+        let one_more = Target::topic(forum, MAX_TOPICS as i32 + 1);
+        assert!(
+            !store.may_keep_settings(one_more).unwrap(),
+            "past the bound"
+        );
+        assert!(
+            store.may_keep_settings(Target::topic(forum, 1)).unwrap(),
+            "a topic that has settings may change them"
+        );
+        assert!(
+            store.may_keep_settings(forum.into()).unwrap(),
+            "the chat itself"
+        );
+        assert!(store.may_keep_settings(Target::topic(-1_008, 1)).unwrap());
+        // A topic that lets go of its settings makes room.
+        store
+            .change_settings(Target::topic(forum, 1), |s| s.filters.clear())
+            .await
+            .unwrap();
+        drop(store);
+        let store = reopen_store(dir.path());
+        assert!(store.may_keep_settings(one_more).unwrap());
+    }
+
+    #[tokio::test]
     async fn the_walk_passes_over_filtered_releases_and_journals_held_targets() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
