@@ -109,7 +109,10 @@ search-found = { $total ->
 }
 search-first-of = { $shown } of { $total } shown. Add words to narrow the search.
 search-range-of = { $from }–{ $to } of { $total } shown.
-search-past-the-end = No more results: all { $total } were shown.
+search-past-the-end = { $total ->
+    [1] No more results: the only one was shown.
+   *[other] No more results: all { $total } were shown.
+}
 
 counters-none = No counters are configured.
 
@@ -207,6 +210,7 @@ channels-from-private = A channel's settings are changed from a private chat wit
 ## /filter
 
 filter-args-usage = Usage: /filter [add word | add -word | remove word | clear]; for a channel, in a private chat with me: /filter @channel …
+settings-topics-full = This group keeps settings for { $max } topics already; /filter clear, /quiet off and /digest off in one of them make room.
 filter-usage = Usage: /filter lists the keyword filters; /filter add visa gets only releases that mention “visa” (or “visas”…); /filter add "visa centre" for a phrase; /filter add -visa leaves out releases that mention it; /filter remove visa; /filter clear.
 filter-empty = A filter needs a word: letters or digits, for example /filter add visa.
 filter-too-long = A filter may be at most { $max } characters long.

@@ -49,7 +49,10 @@ releases-count = { $count ->
 never = ни разу
 sorry = Извините, у меня что-то пошло не так. Пожалуйста, попробуйте позже.
 read-on-site = Читать на сайте
-more-not-shown = (ещё { $count } не поместились: запросите меньше)
+more-not-shown = { $count ->
+    [one] (ещё { $count } не поместилась: запросите меньше)
+   *[other] (ещё { $count } не поместились: запросите меньше)
+}
 
 ## Меню команд (setMyCommands) и /help
 
@@ -111,7 +114,10 @@ search-found = { $total ->
 }
 search-first-of = Показано { $shown } из { $total }. Добавьте слова, чтобы сузить поиск.
 search-range-of = Показаны { $from }–{ $to } из { $total }.
-search-past-the-end = Больше результатов нет: показаны все { $total }.
+search-past-the-end = { $total ->
+    [1] Больше результатов нет: показан единственный.
+   *[other] Больше результатов нет: показаны все { $total }.
+}
 
 counters-none = Счётчики не настроены.
 
@@ -213,6 +219,10 @@ channels-from-private = Настройки канала меняются из л
 ## /filter
 
 filter-args-usage = Как пользоваться: /filter [add слово | add -слово | remove слово | clear]; для канала, в личном чате со мной: /filter @канал …
+settings-topics-full = В этой группе настройки уже заданы для { $max ->
+        [one] { $max } темы
+       *[other] { $max } тем
+    }; /filter clear, /quiet off и /digest off в одной из них освободят место.
 filter-usage = Как пользоваться: /filter покажет фильтры по словам; /filter add виза — только публикации, где упоминается «виза» (или «визами»…); /filter add "визовый центр" — фраза; /filter add -виза исключает публикации с этим словом; /filter remove виза; /filter clear.
 filter-empty = Фильтру нужно слово из букв или цифр, например /filter add виза.
 filter-too-long = Фильтр может быть не длиннее { $max } символов.

@@ -428,8 +428,14 @@ impl Conversations {
                 let queue = state.chats.get_mut(&chat);
                 match queue.and_then(|q| q.jobs.pop_front()) {
                     Some(job) if !self.inner.shutdown.is_requested() => job,
-                    _ => {
-                        state.chats.remove(&chat);
+                    next => {
+                        // Stopping: presses that will not run are answered still.
+                        let rest = state.chats.remove(&chat).map(|q| q.jobs);
+                        for waiting in next.into_iter().chain(rest.into_iter().flatten()) {
+                            if let Some(answer) = waiting.unrun {
+                                self.answer_soon(answer);
+                            }
+                        }
                         return;
                     }
                 }
@@ -504,15 +510,27 @@ async fn send_answers(
 ) {
     loop {
         let answer = tokio::select! {
+            biased;
             answer = waiting.recv() => answer,
-            _ = shutdown.requested() => return,
+            _ = shutdown.requested() => break,
         };
         let Some(answer) = answer else { return };
         if let Err(e) = send(answer).await {
             tracing::debug!(error = ?e, "could not answer a button press");
         }
     }
+    // Stopping: presses still coming in (refused, or dropped from their
+    // chat's queue) are answered while they come, or a client spins on.
+    while let Ok(Some(answer)) = tokio::time::timeout(ANSWER_GRACE, waiting.recv()).await {
+        if let Err(e) = send(answer).await {
+            tracing::debug!(error = ?e, "could not answer a button press");
+        }
+    }
 }
+
+/// How long answers to presses still go once the bot is stopping, after
+/// the last one.
+const ANSWER_GRACE: Duration = Duration::from_secs(1);
 
 /// A job that only sends `text`.
 fn notice(chat: i64, thread: Option<i32>, text: String) -> Job {
@@ -843,5 +861,32 @@ mod tests {
             "no slow-down notice for presses"
         );
         assert!(recorder.to(-5).len() < 8, "some waited too long");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn presses_waiting_or_arriving_when_the_bot_stops_are_still_answered() {
+        let (talks, recorder, stop) = conversations(Limits {
+            per_chat: 100,
+            ..Limits::default()
+        });
+        // Pages edited in one chat go one a second: most still wait when the
+        // bot is told to stop.
+        for n in 0..6 {
+            let id = format!("q{n}");
+            talks.accept_press(-5, 100 + n, id.clone(), Language::En, turn_page(-5, &id));
+        }
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        stop.trigger();
+        let late = talks.accept_press(-5, 200, "late".into(), Language::En, turn_page(-5, "late"));
+        assert_eq!(late, Accepted::Busy);
+        settle().await;
+        let answered = recorder.answers.lock().unwrap().clone();
+        let mut ids: Vec<&str> = answered.iter().map(|(id, _)| id.as_str()).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            ["late", "q0", "q1", "q2", "q3", "q4", "q5"],
+            "each press answered once: {answered:?}"
+        );
     }
 }

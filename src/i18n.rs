@@ -316,6 +316,33 @@ mod tests {
     }
 
     #[test]
+    fn counts_in_sentences_agree_in_russian() {
+        let more = |n: usize| tr!(Language::Ru, "more-not-shown", count = n);
+        for n in [1, 21, 31] {
+            assert!(more(n).contains("не поместилась"), "{}", more(n));
+        }
+        for n in [2, 5, 11, 32] {
+            assert!(more(n).contains("не поместились"), "{}", more(n));
+        }
+        let end = |lang, n: usize| tr!(lang, "search-past-the-end", total = n);
+        assert!(
+            !end(Language::Ru, 1).contains("все 1"),
+            "{}",
+            end(Language::Ru, 1)
+        );
+        assert!(
+            !end(Language::En, 1).contains("all 1"),
+            "{}",
+            end(Language::En, 1)
+        );
+        assert!(end(Language::Ru, 21).contains("все 21"));
+        assert!(end(Language::En, 21).contains("all 21"));
+        let full = |n: usize| tr!(Language::Ru, "settings-topics-full", max = n);
+        assert!(full(21).contains("для 21 темы"), "{}", full(21));
+        assert!(full(32).contains("для 32 тем;"), "{}", full(32));
+    }
+
+    #[test]
     fn a_missing_message_falls_back_and_never_panics() {
         assert_eq!(tr!(Language::Ru, "no-such-message"), "no-such-message");
         assert_eq!(

@@ -499,7 +499,10 @@ pub async fn execute(
             Err(usage) => usage,
             Ok(request) => {
                 match settings::place(ctx, origin, a.channel, request.changes(), lang).await? {
-                    Ok(place) => filter::run(ctx, &place, request, lang).await?,
+                    Ok(place) => match settings::no_room(ctx, &place, request.changes(), lang)? {
+                        Some(refusal) => refusal,
+                        None => filter::run(ctx, &place, request, lang).await?,
+                    },
                     Err(refusal) => return Ok(refusal),
                 }
             }
@@ -508,7 +511,10 @@ pub async fn execute(
             Err(usage) => usage,
             Ok(request) => {
                 match settings::place(ctx, origin, a.channel, request.changes(), lang).await? {
-                    Ok(place) => quiet::run(ctx, &place, request, now, lang).await?,
+                    Ok(place) => match settings::no_room(ctx, &place, request.changes(), lang)? {
+                        Some(refusal) => refusal,
+                        None => quiet::run(ctx, &place, request, now, lang).await?,
+                    },
                     Err(refusal) => return Ok(refusal),
                 }
             }
@@ -517,7 +523,10 @@ pub async fn execute(
             Err(usage) => usage,
             Ok(request) => {
                 match settings::place(ctx, origin, a.channel, request.changes(), lang).await? {
-                    Ok(place) => digest::run(ctx, &place, request, now, lang).await?,
+                    Ok(place) => match settings::no_room(ctx, &place, request.changes(), lang)? {
+                        Some(refusal) => refusal,
+                        None => digest::run(ctx, &place, request, now, lang).await?,
+                    },
                     Err(refusal) => return Ok(refusal),
                 }
             }

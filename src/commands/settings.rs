@@ -9,7 +9,7 @@
 use super::{Context, Origin, Reply, channel, may_change};
 use crate::lookup::{ChatKind, ChatRef};
 use crate::settings::Language;
-use crate::store::{StoreError, Target};
+use crate::store::{MAX_TOPICS, StoreError, Target};
 use crate::tr;
 
 /// A settings command's arguments: a channel named first, and the rest as typed.
@@ -88,6 +88,21 @@ pub async fn place(
         },
         name: String::new(),
     }))
+}
+
+/// The refusal when a change would give settings to a forum topic whose
+/// group keeps them for [`MAX_TOPICS`] topics already (see
+/// [`crate::store::Store::may_keep_settings`]); `None`: go on.
+pub fn no_room(
+    ctx: &Context,
+    place: &Place,
+    changes: bool,
+    lang: Language,
+) -> Result<Option<String>, StoreError> {
+    if !changes || ctx.store.may_keep_settings(place.target)? {
+        return Ok(None);
+    }
+    Ok(Some(tr!(lang, "settings-topics-full", max = MAX_TOPICS)))
 }
 
 /// How many pushes are owed to `target` (waiting for its quiet hours to end

@@ -2,7 +2,8 @@
 //! entries oldest first (those due together for a target that holds pushes
 //! as one digest); and what each kind of failure does to that chat.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -284,8 +285,9 @@ impl<M: Messenger> Delivery<M> {
 
     /// Sends one target's pushes that came due together: one alone as it
     /// is, several as a digest (as few messages as Telegram's limit allows,
-    /// oldest first). Each message's entries are completed once Telegram
-    /// accepted it, through the crash window like any push, so a crash
+    /// oldest first; a digest Telegram refuses as HTML goes as one push per
+    /// release instead, never shortened). Each message's entries are
+    /// completed once Telegram accepted it, through the crash window like any push, so a crash
     /// repeats at most the messages the window allows (README "How it is
     /// built"). False when the chat must stop for now (a failure, or shutdown).
     async fn push_together(
@@ -297,8 +299,8 @@ impl<M: Messenger> Delivery<M> {
         shutdown: &Shutdown,
     ) -> Result<bool, StoreError> {
         let total = due.len();
-        let (to, item_id) = match due.first() {
-            Some((entry, _)) => (entry.target(), entry.item_id.clone()),
+        let to = match due.first() {
+            Some((entry, _)) => entry.target(),
             None => return Ok(true),
         };
         let messages = if total == 1 {
@@ -310,13 +312,20 @@ impl<M: Messenger> Delivery<M> {
                 .collect();
             digest(kind, &blocks, lang)
         };
-        for (text, range) in messages {
-            let what = if total == 1 {
-                item_id.as_str()
-            } else {
-                "digest"
+        let mut messages: VecDeque<(String, Range<usize>)> = messages.into();
+        while let Some((text, range)) = messages.pop_front() {
+            // A message of one release may fall back to shortened plain
+            // text; one of several may not (shortening would cut releases
+            // off unsent): refused as HTML, its releases go one by one.
+            let several = range.len() > 1;
+            let sent = match several {
+                true => self.send_whole(to, text, shutdown).await,
+                false => {
+                    let what = &due[range.start].0.item_id;
+                    self.send_html(to, what, &text, report, shutdown).await
+                }
             };
-            let Some(result) = self.send_html(to, what, &text, report, shutdown).await else {
+            let Some(result) = sent else {
                 report.deferred += total - range.start; // shutting down
                 return Ok(false);
             };
@@ -329,6 +338,12 @@ impl<M: Messenger> Delivery<M> {
                     self.backoff.clear(to.chat);
                     report.sent += part.len();
                     report.digests += usize::from(total > 1);
+                }
+                Err(SendError::Rejected(reason)) if several && needs_plain_text(&reason) => {
+                    tracing::warn!(chat = to.chat, %reason, releases = part.len(), "Telegram refused a digest's HTML; sending its releases one by one");
+                    for i in range.rev() {
+                        messages.push_front((due[i].1.html.clone(), i..i + 1));
+                    }
                 }
                 // Refused even as plain text: every release in it is given up.
                 Err(SendError::Rejected(reason)) => {
@@ -348,6 +363,21 @@ impl<M: Messenger> Delivery<M> {
             }
         }
         Ok(true)
+    }
+
+    /// Sends `html` to `to` as it is, with no plain-text fallback (see
+    /// [`Self::send_html`]). `None` when shutdown came first.
+    async fn send_whole(
+        &self,
+        to: Target,
+        html: String,
+        shutdown: &Shutdown,
+    ) -> Option<Result<(), SendError>> {
+        let result = self.send(to, html, Format::Html, shutdown).await;
+        if matches!(result, Some(Ok(()))) {
+            count_sent("html");
+        }
+        result
     }
 
     /// Sends `html` to `to`, again as plain text if Telegram refuses the

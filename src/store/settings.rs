@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use sled::transaction::ConflictableTransactionError;
 
 use super::{
-    Store, StoreError, Target, chat_from_key, chat_key, corrupt, thread_from_key, thread_key,
+    MAX_TOPICS, Store, StoreError, Target, chat_from_key, chat_key, corrupt, thread_from_key,
+    thread_key,
 };
 use crate::settings::{ChatSettings, Language, TargetSettings};
 
@@ -130,6 +131,22 @@ impl Store {
         })?;
         self.commit().await?;
         Ok(result)
+    }
+
+    /// Whether `target` may keep settings: a chat always may; a forum topic
+    /// may when it has some already or its chat keeps them for fewer than
+    /// [`MAX_TOPICS`] topics. Topics cost their creator nothing, so without
+    /// this bound one group could fill the store with records.
+    pub fn may_keep_settings(&self, target: Target) -> Result<bool, StoreError> {
+        if target.thread.is_none() || self.settings.contains_key(settings_key(target))? {
+            return Ok(true);
+        }
+        let topics = self
+            .settings_keys(target.chat)?
+            .iter()
+            .filter(|key| key.len() > 8)
+            .count();
+        Ok(topics < MAX_TOPICS)
     }
 
     /// The keys of `chat`'s settings records (its own and its topics').

@@ -521,6 +521,9 @@ mod paused {
     #[derive(Clone, Default)]
     struct Recorder {
         sent: Arc<Mutex<Vec<(Target, String, Instant)>>>,
+        /// Refuse every digest sent as HTML, as Telegram does HTML it
+        /// cannot parse.
+        refuse_digest_html: bool,
     }
 
     impl Recorder {
@@ -542,8 +545,13 @@ mod paused {
             chat: i64,
             thread: Option<i32>,
             text: String,
-            _format: Format,
+            format: Format,
         ) -> Result<(), SendError> {
+            if self.refuse_digest_html && format == Format::Html && text.starts_with("🗞") {
+                return Err(SendError::Rejected(
+                    "Bad Request: can't parse entities: unsupported start tag".into(),
+                ));
+            }
             let target = Target { chat, thread };
             self.sent
                 .lock()
@@ -661,6 +669,53 @@ mod paused {
         trigger.trigger();
         worker.await.unwrap();
     }
+    #[tokio::test(start_paused = true)]
+    async fn a_digest_telegram_refuses_as_html_loses_none_of_its_releases() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // 06:58 BST: two minutes of quiet left.
+        let clock = Clock::starting_at(utc("2023-06-11T05:58:00Z"));
+        let now = clock.now();
+        poll(&store, "s", &[item(0)], now).await;
+        let sleeper = 1;
+        store.subscribe(sleeper, None, now).await.unwrap();
+        let quiet = embassy_bot::settings::QuietHours {
+            from: parse_time("23:00").unwrap(),
+            to: parse_time("07:00").unwrap(),
+            zone: chrono_tz::Europe::London,
+        };
+        store
+            .change_settings(Target::from(sleeper), |s| s.quiet = Some(quiet))
+            .await
+            .unwrap();
+        let items: Vec<Item> = (0..=12).rev().map(item).collect();
+        assert_eq!(poll(&store, "s", &items, now).await.queued, 12);
+
+        let recorder = Recorder {
+            refuse_digest_html: true,
+            ..Recorder::default()
+        };
+        let (_wake, trigger, worker) = deliver(&store, &recorder, clock);
+        let end = clock.instant_at(utc("2023-06-11T06:00:00Z"));
+        tokio::time::sleep_until(end + Duration::from_secs(60)).await;
+
+        let all: String = recorder
+            .to(sleeper)
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for n in 1..=12 {
+            assert!(
+                all.contains(&format!("Release {n} ")),
+                "release {n} lost: {all}"
+            );
+        }
+        assert_eq!(store.pending_count(), 0, "every entry completed");
+        trigger.trigger();
+        worker.await.unwrap();
+    }
+
     /// Starts delivery on `store` with `clock`; the trigger stops it.
     fn deliver(
         store: &Store,
@@ -830,6 +885,41 @@ mod kept {
             .await
             .unwrap();
         assert!(store.chat_settings(supergroup).unwrap().targets.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_group_keeps_settings_for_at_most_max_topics_topics() {
+        use embassy_bot::store::MAX_TOPICS;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let forum = -1_007;
+        for thread in 1..=MAX_TOPICS as i32 {
+            let topic = Target::topic(forum, thread);
+            assert!(store.may_keep_settings(topic).unwrap(), "{thread}");
+            set(&store, topic, "visa").await;
+        }
+        let one_more = Target::topic(forum, MAX_TOPICS as i32 + 1);
+        assert!(
+            !store.may_keep_settings(one_more).unwrap(),
+            "past the bound"
+        );
+        assert!(
+            store.may_keep_settings(Target::topic(forum, 1)).unwrap(),
+            "a topic that has settings may change them"
+        );
+        assert!(
+            store.may_keep_settings(forum.into()).unwrap(),
+            "the chat itself"
+        );
+        assert!(store.may_keep_settings(Target::topic(-1_008, 1)).unwrap());
+        // A topic that lets go of its settings makes room.
+        store
+            .change_settings(Target::topic(forum, 1), |s| s.filters.clear())
+            .await
+            .unwrap();
+        drop(store);
+        let store = reopen_store(dir.path());
+        assert!(store.may_keep_settings(one_more).unwrap());
     }
 
     #[tokio::test]
