@@ -177,6 +177,22 @@ pub struct TargetSettings {
 }
 
 impl TargetSettings {
+    /// These settings, with what they leave unchosen taken from `other`
+    /// (a group's settings joining its supergroup's).
+    pub fn or(self, other: TargetSettings) -> TargetSettings {
+        TargetSettings {
+            filters: if self.filters.is_empty() {
+                other.filters
+            } else {
+                self.filters
+            },
+            quiet: self.quiet.or(other.quiet),
+            digest: self.digest.or(other.digest),
+            language: self.language.or(other.language),
+            inferred_language: self.inferred_language.or(other.inferred_language),
+        }
+    }
+
     /// Nothing chosen: the record can go.
     pub fn is_empty(&self) -> bool {
         *self == TargetSettings::default()

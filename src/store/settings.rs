@@ -43,7 +43,7 @@ pub(super) fn target_of(key: &[u8]) -> Option<Target> {
 }
 
 /// Reads a record; a damaged one is logged and read as empty.
-fn decode(key: &[u8], value: &[u8]) -> TargetSettings {
+pub(super) fn decode(key: &[u8], value: &[u8]) -> TargetSettings {
     serde_json::from_slice(value).unwrap_or_else(|e| {
         tracing::error!(target = ?target_of(key), error = %e, "a settings record cannot be read; it counts as empty until changed");
         TargetSettings::default()

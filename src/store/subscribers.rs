@@ -17,6 +17,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use super::journal::{
     STAT_CHATS_MIGRATED, STAT_CHATS_REMOVED, STAT_PUSHES_DROPPED, entry_value, value_of,
 };
+use super::settings::decode as settings_decode;
 use super::{
     JournalEntry, OutboxEntry, Store, StoreError, WalkPosition, abort, bump, chat_from_key,
     chat_key, corrupt, encode, entry_key, journal_key, outbox_key_from,
@@ -193,8 +194,8 @@ pub(super) fn decode_subscription(bytes: &[u8]) -> Result<Subscription, StoreErr
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
-/// A settings record's key, and the key a migration moves it to (`None`: dropped).
-type SettingsMove = (sled::IVec, Option<Vec<u8>>);
+/// A settings record's key, and the key a migration moves it to.
+type SettingsMove = (sled::IVec, Vec<u8>);
 
 impl Store {
     /// Subscribes `target` (a chat, or one forum topic of it) to `source`
@@ -483,10 +484,19 @@ impl Store {
         )
             .transaction(|(subs_t, journal_t, outbox_t, meta_t, settings_t)| {
                 for (old, new) in &settings {
-                    let value = settings_t.remove(old.as_ref())?;
-                    if let (Some(new), Some(value)) = (new, value) {
-                        settings_t.insert(new.as_slice(), value)?;
-                    }
+                    let Some(value) = settings_t.remove(old.as_ref())? else {
+                        continue;
+                    };
+                    let moved = settings_decode(old, &value);
+                    // What the supergroup chose already (it may have been
+                    // asked before the bot saw the upgrade) wins, field by
+                    // field; the group's choices fill the rest.
+                    let merged = match settings_t.get(new.as_slice())? {
+                        Some(own) => settings_decode(new, &own).or(moved),
+                        None => moved,
+                    };
+                    let value = serde_json::to_vec(&merged).map_err(|e| abort("settings", e))?;
+                    settings_t.insert(new.as_slice(), value)?;
                 }
                 let (to_had_own, moved) = move_subscription(subs_t, from, to)?;
                 if let Some(subscription) = &moved {
@@ -524,18 +534,16 @@ impl Store {
         self.move_stragglers(from, to, to_had_own)
     }
 
-    /// How a migration moves settings: each of `from`'s keys, and the key it
-    /// moves to (`None`: dropped, because `to` has settings of its own, as a
-    /// supergroup that subscribed on its own keeps its own subscription).
+    /// How a migration moves settings: each of `from`'s keys (the chat's and
+    /// its topics'), and the key it moves to under `to`.
     fn settings_moves(&self, from: i64, to: i64) -> Result<Vec<SettingsMove>, StoreError> {
-        let to_has_own = !self.settings_keys(to)?.is_empty();
         Ok(self
             .settings_keys(from)?
             .into_iter()
             .map(|key| {
                 let mut new = chat_key(to).to_vec();
                 new.extend_from_slice(&key[8..]);
-                (key, (!to_has_own).then_some(new))
+                (key, new)
             })
             .collect())
     }

@@ -871,14 +871,38 @@ mod kept {
         assert!(store.settings(Target::topic(forum, 4)).unwrap().is_empty());
         assert_eq!(store.settings(forum.into()).unwrap().filters.len(), 1);
 
-        // A group that becomes a supergroup takes its settings along.
+        // A group that becomes a supergroup takes its settings along, even
+        // when the supergroup was given a language of its own first (someone
+        // sent /subscribe there before the bot saw the upgrade): what the
+        // supergroup chose wins, the group's choices fill the rest.
         let supergroup = -1_001_009;
+        store
+            .change_settings(forum.into(), |s| s.language = Some(Language::Ru))
+            .await
+            .unwrap();
+        store
+            .change_settings(supergroup.into(), |s| {
+                s.inferred_language = Some(Language::Ru);
+                s.language = Some(Language::En);
+            })
+            .await
+            .unwrap();
         FanOut::new(store.clone(), 1)
             .migrate_chat(forum, supergroup)
             .await
             .unwrap();
         assert!(store.chat_settings(forum).unwrap().targets.is_empty());
-        assert_eq!(store.settings(supergroup.into()).unwrap().filters.len(), 1);
+        let moved = store.settings(supergroup.into()).unwrap();
+        assert_eq!(moved.filters.len(), 1, "the group's filter came along");
+        assert_eq!(moved.language, Some(Language::En), "the supergroup's own");
+        assert_eq!(moved.inferred_language, Some(Language::Ru));
+        store
+            .change_settings(supergroup.into(), |s| {
+                s.language = None;
+                s.inferred_language = None;
+            })
+            .await
+            .unwrap();
         // Nothing chosen any more: no record.
         store
             .change_settings(supergroup.into(), |s| s.filters.clear())
