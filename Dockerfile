@@ -23,6 +23,10 @@ COPY --from=build /src/target/release/embassy-bot /usr/local/bin/embassy-bot
 COPY config.example.toml /etc/embassy-bot/config.example.toml
 # Seen releases, subscribers and pending pushes live here: keep it on a volume.
 ENV EMBASSY_BOT_DATA_DIR=/data
+# glibc gives each thread that allocates its own arena (up to 8 per core);
+# two are plenty for a bot with two tokio workers and cost ~2.5 MB less
+# peak memory at 100,000 subscribers (BENCHMARKS.md, "Fan-out").
+ENV MALLOC_ARENA_MAX=2
 VOLUME ["/data"]
 # The HTTP server (health, metrics, feeds, webhook) is on in the image, so the health
 # check works whatever config file is mounted; publish the port to reach it from outside.
