@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use teloxide::dispatching::{Dispatcher, ShutdownToken};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::Polling;
+use teloxide::stop::StopToken;
+use teloxide::update_listeners::{Polling, UpdateListener};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
@@ -172,12 +173,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "error in a command handler",
         ))
         .build();
-    tokio::spawn(stop_dispatcher_on_shutdown(
-        dispatcher.shutdown_token(),
-        shutdown.clone(),
-    ));
     let dispatched = match webhook {
-        Some(listener) => {
+        Some(mut listener) => {
+            tokio::spawn(stop_dispatcher_on_shutdown(
+                dispatcher.shutdown_token(),
+                listener.stop_token(),
+                shutdown.clone(),
+            ));
             dispatcher
                 .try_dispatch_with_listener(
                     listener,
@@ -187,11 +189,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         None => {
             // Deleting the webhook first is what switches a bot back to polling.
-            let listener = Polling::builder(bot.clone())
+            let mut listener = Polling::builder(bot.clone())
                 .timeout(config.telegram.long_poll)
                 .delete_webhook()
                 .await
                 .build();
+            tokio::spawn(stop_dispatcher_on_shutdown(
+                dispatcher.shutdown_token(),
+                listener.stop_token(),
+                shutdown.clone(),
+            ));
             dispatcher
                 .try_dispatch_with_listener(
                     listener,
@@ -298,16 +305,26 @@ async fn wait_for_signal(trigger: Arc<ShutdownTrigger>) {
     trigger.trigger();
 }
 
-/// Asks the dispatcher to stop once shutdown begins (retrying while it is still starting).
-async fn stop_dispatcher_on_shutdown(token: ShutdownToken, shutdown: Shutdown) {
+/// Stops receiving updates once shutdown begins. The listener's own stop
+/// token ends its stream after the request in flight, which ends the
+/// dispatcher; teloxide's `ShutdownToken` alone can miss its wake-up when
+/// shutdown comes while the dispatcher is busy or still starting (its
+/// `Notify::notify_waiters` keeps no permit), and then the dispatcher waits
+/// for an update that may never come. The token is still told, so the
+/// dispatcher logs the stop as a shutdown rather than the stream's end.
+async fn stop_dispatcher_on_shutdown(
+    token: ShutdownToken,
+    listener: StopToken,
+    shutdown: Shutdown,
+) {
     shutdown.requested().await;
-    loop {
-        match token.shutdown() {
-            Ok(done) => {
-                done.await;
-                return;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+    listener.stop();
+    // While the dispatcher is still starting the token refuses; a few tries
+    // cover that, and the listener's stop ends dispatching regardless.
+    for _ in 0..100 {
+        if token.shutdown().is_ok() {
+            return;
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

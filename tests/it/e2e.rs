@@ -596,3 +596,27 @@ async fn a_token_telegram_rejects_stops_the_start() {
     );
     assert!(!log.contains("panicked"), "{log}");
 }
+
+/// SIGTERM at any moment after the bot connects stops it cleanly, even while
+/// it answers a command or its dispatcher is still starting: teloxide's own
+/// shutdown token can miss its wake-up then, and the bot would wait for an
+/// update that never comes (seen under load as "did not exit within 10 s").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_at_any_moment_after_connecting_stops_the_bot() {
+    let telegram = FakeTelegram::start().await;
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &telegram.url, &site.url, 60);
+    for round in 0..16u64 {
+        let bot = BotProcess::spawn(&config, &format!("bot-{round}.log"));
+        eventually(Duration::from_secs(20), "the bot connected", &bot, || {
+            bot.log().contains("connected to Telegram")
+        })
+        .await;
+        // Commands in flight at odd moments, then the signal.
+        telegram.user_says(7_000 + round as i64, "/time");
+        tokio::time::sleep(Duration::from_millis(round * 15)).await;
+        telegram.user_says(7_100 + round as i64, "/help");
+        bot.stop_cleanly().await;
+    }
+}
