@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use teloxide::dispatching::{Dispatcher, ShutdownToken};
+use teloxide::dispatching::{DefaultKey, Dispatcher, ShutdownToken};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::stop::StopToken;
@@ -174,37 +174,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ))
         .build();
     let dispatched = match webhook {
-        Some(mut listener) => {
-            tokio::spawn(stop_dispatcher_on_shutdown(
-                dispatcher.shutdown_token(),
-                listener.stop_token(),
+        Some(listener) => {
+            dispatch(
+                &mut dispatcher,
+                listener,
                 shutdown.clone(),
-            ));
-            dispatcher
-                .try_dispatch_with_listener(
-                    listener,
-                    LoggingErrorHandler::with_custom_text("error while receiving webhook updates"),
-                )
-                .await
+                "error while receiving webhook updates",
+            )
+            .await
         }
         None => {
             // Deleting the webhook first is what switches a bot back to polling.
-            let mut listener = Polling::builder(bot.clone())
+            let listener = Polling::builder(bot.clone())
                 .timeout(config.telegram.long_poll)
                 .delete_webhook()
                 .await
                 .build();
-            tokio::spawn(stop_dispatcher_on_shutdown(
-                dispatcher.shutdown_token(),
-                listener.stop_token(),
+            dispatch(
+                &mut dispatcher,
+                listener,
                 shutdown.clone(),
-            ));
-            dispatcher
-                .try_dispatch_with_listener(
-                    listener,
-                    LoggingErrorHandler::with_custom_text("error while polling Telegram"),
-                )
-                .await
+                "error while polling Telegram",
+            )
+            .await
         }
     };
     dispatched.context("cannot start receiving updates from Telegram")?;
@@ -303,6 +295,28 @@ async fn wait_for_signal(trigger: Arc<ShutdownTrigger>) {
         let _ = tokio::signal::ctrl_c().await;
     }
     trigger.trigger();
+}
+
+/// Hands `listener`'s updates to `dispatcher` until shutdown ends them (see
+/// [`stop_dispatcher_on_shutdown`]); `failing` is what a listener error is logged as.
+async fn dispatch<L>(
+    dispatcher: &mut Dispatcher<Bot, anyhow::Error, DefaultKey>,
+    mut listener: L,
+    shutdown: Shutdown,
+    failing: &'static str,
+) -> Result<(), teloxide::RequestError>
+where
+    L: UpdateListener + Send,
+    L::Err: std::fmt::Debug,
+{
+    tokio::spawn(stop_dispatcher_on_shutdown(
+        dispatcher.shutdown_token(),
+        listener.stop_token(),
+        shutdown,
+    ));
+    dispatcher
+        .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text(failing))
+        .await
 }
 
 /// Stops receiving updates once shutdown begins. The listener's own stop
