@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::Context;
 use super::quiet::{time_arg, zone_arg};
-use super::settings::{Place, releases, waiting};
+use super::settings::{Place, change_hold, end_hold, releases, waiting};
 use crate::settings::{DigestTime, Language};
 use crate::store::StoreError;
 
@@ -61,19 +61,11 @@ pub async fn run(
             Some(digest) => text::shown(&digest, now, waiting(ctx, target)?, lang),
         }),
         Request::Set(digest) => {
-            ctx.store
-                .change_settings(target, |s| s.digest = Some(digest))
-                .await?;
-            ctx.holds.lift(target.chat);
+            change_hold(ctx, target, |s| s.digest = Some(digest)).await?;
             Ok(text::set(place, &digest, now, lang))
         }
         Request::Off => {
-            let (had, quiet) = ctx
-                .store
-                .change_settings(target, |s| (s.digest.take().is_some(), s.quiet.is_some()))
-                .await?;
-            ctx.holds.lift(target.chat);
-            let on_their_way = if quiet { 0 } else { waiting(ctx, target)? };
+            let (had, on_their_way) = end_hold(ctx, target, |s| s.digest.take().is_some()).await?;
             Ok(text::off(place, had, on_their_way, lang))
         }
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use super::Context;
-use super::settings::{Place, releases, waiting};
+use super::settings::{Place, change_hold, end_hold, releases, waiting};
 use crate::render::escape;
 use crate::settings::{
     DEFAULT_ZONE, Language, QuietHours, QuietState, hh_mm, parse_time, parse_zone,
@@ -92,19 +92,11 @@ pub async fn run(
             })
         }
         Request::Set(quiet) => {
-            ctx.store
-                .change_settings(target, |s| s.quiet = Some(quiet))
-                .await?;
-            ctx.holds.lift(target.chat);
+            change_hold(ctx, target, |s| s.quiet = Some(quiet)).await?;
             Ok(text::set(place, &quiet, quiet.state(now), lang))
         }
         Request::Off => {
-            let (had, digest) = ctx
-                .store
-                .change_settings(target, |s| (s.quiet.take().is_some(), s.digest.is_some()))
-                .await?;
-            ctx.holds.lift(target.chat);
-            let on_their_way = if digest { 0 } else { waiting(ctx, target)? };
+            let (had, on_their_way) = end_hold(ctx, target, |s| s.quiet.take().is_some()).await?;
             Ok(text::off(place, had, on_their_way, lang))
         }
     }

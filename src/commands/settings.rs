@@ -8,7 +8,7 @@
 
 use super::{Context, Origin, Reply, channel, may_change};
 use crate::lookup::{ChatKind, ChatRef};
-use crate::settings::Language;
+use crate::settings::{Language, TargetSettings};
 use crate::store::{MAX_TOPICS, StoreError, Target};
 use crate::tr;
 
@@ -103,6 +103,32 @@ pub fn no_room(
         return Ok(None);
     }
     Ok(Some(tr!(lang, "settings-topics-full", max = MAX_TOPICS)))
+}
+
+/// Changes how `target` holds its pushes (`/quiet`, `/digest`), durably,
+/// then has the chat's held pushes looked at again at once: a hold that
+/// ended or moved must not wait for the next release to be noticed.
+pub async fn change_hold<R>(
+    ctx: &Context,
+    target: Target,
+    change: impl Fn(&mut TargetSettings) -> R,
+) -> Result<R, StoreError> {
+    let changed = ctx.store.change_settings(target, change).await?;
+    ctx.holds.lift(target.chat);
+    Ok(changed)
+}
+
+/// Ends one way `target` holds its pushes (`take` clears it, saying whether
+/// it was on); returns whether it was, and how many pushes are now on their
+/// way (none while the other way still holds them).
+pub async fn end_hold(
+    ctx: &Context,
+    target: Target,
+    take: impl Fn(&mut TargetSettings) -> bool,
+) -> Result<(bool, usize), StoreError> {
+    let (had, still_held) = change_hold(ctx, target, |s| (take(s), s.holds())).await?;
+    let on_their_way = if still_held { 0 } else { waiting(ctx, target)? };
+    Ok((had, on_their_way))
 }
 
 /// How many pushes are owed to `target` (waiting for its quiet hours to end
