@@ -20,6 +20,8 @@
 //! `BENCH_SUBSCRIBERS=10000,100000` and `BENCH_LIMITED=1000` change the sizes.
 //! Results go to stdout; BENCHMARKS.md records them with the machine.
 
+#[path = "support/bot.rs"]
+mod bot;
 mod proc_stats;
 
 #[path = "../tests/it/support/http.rs"]
@@ -30,7 +32,6 @@ mod machine;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,6 +39,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use bot::{spawn_bot, stop};
 use embassy_bot::store::Store;
 use http::{Request, Response};
 
@@ -97,7 +99,7 @@ async fn strict(n: usize, per_second: usize, throttle: bool) {
     let site = FakeSite::start().await;
     prepare(dir.path(), &telegram, &site, n, throttle).await;
     site.add_release();
-    let mut bot = spawn_bot(dir.path());
+    let mut bot = spawn_bot(dir.path(), TOKEN);
     telegram
         .wait_for(n, Duration::from_secs(60 + 2 * n as u64))
         .await;
@@ -135,7 +137,7 @@ async fn unlimited(n: usize) {
         site.add_release();
         telegram.reset_times();
         let started = Instant::now();
-        let mut bot = spawn_bot(dir.path());
+        let mut bot = spawn_bot(dir.path(), TOKEN);
         telegram.wait_for(run * n, Duration::from_secs(300)).await;
         let wall = started.elapsed();
         peak_rss_kb = peak_rss_kb.max(proc_stats::status_kib(bot.id(), "VmHWM:"));
@@ -196,7 +198,7 @@ async fn limited(n: usize) {
     prepare(dir.path(), &telegram, &site, n, true).await;
     site.add_release();
     site.add_release();
-    let mut bot = spawn_bot(dir.path());
+    let mut bot = spawn_bot(dir.path(), TOKEN);
     let expected = 2 * n;
     telegram
         .wait_for(expected, Duration::from_secs(expected as u64))
@@ -241,7 +243,7 @@ max_age_days = 36500
     )
     .expect("write config");
     // The first read of a source is silent: do it once with nobody subscribed.
-    let mut bot = spawn_bot(dir);
+    let mut bot = spawn_bot(dir, TOKEN);
     site.wait_for_hits(1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop(&mut bot);
@@ -258,28 +260,6 @@ max_age_days = 36500
     store.flush().await.expect("flush");
     assert_eq!(store.subscriber_count(), n);
     assert!(store.item_count() > 0, "the bot recorded the first read");
-}
-
-fn spawn_bot(dir: &Path) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_embassy-bot"))
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env_remove("TELOXIDE_API_URL")
-        .env_remove("EMBASSY_BOT_DATA_DIR")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn embassy-bot")
-}
-
-fn stop(bot: &mut std::process::Child) {
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(bot.id() as libc::pid_t, libc::SIGTERM) };
-    let status = bot.wait().expect("wait for the bot");
-    assert!(status.success(), "the bot exited with {status}");
 }
 
 /// Runs [`bare_loop`] in a child process; returns its time and CPU seconds.

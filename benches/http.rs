@@ -6,6 +6,8 @@
 //!
 //! `cargo bench --bench http` (set `BENCH_SECONDS` for the load phases, 5 by default).
 
+#[path = "support/bot.rs"]
+mod bot;
 mod proc_stats;
 
 #[path = "../tests/it/support/http.rs"]
@@ -13,13 +15,13 @@ mod proc_stats;
 mod http;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use bot::{spawn_bot, stop};
 use http::{Request, Response};
 
 const TOKEN: &str = "123456:BENCH-token";
@@ -60,7 +62,7 @@ async fn run() {
             prepare(dir.path(), subscribers).await;
             let port = if with_http { Some(free_port()) } else { None };
             write_config(dir.path(), &telegram, &site, port);
-            let mut bot = spawn_bot(dir.path());
+            let mut bot = spawn_bot(dir.path(), TOKEN);
             // Let it connect, read the site once and settle.
             tokio::time::sleep(Duration::from_secs(8)).await;
             let rss = proc_stats::status_kib(bot.id(), "VmRSS:");
@@ -162,29 +164,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
-}
-
-fn spawn_bot(dir: &Path) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_embassy-bot"))
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env_remove("TELOXIDE_API_URL")
-        .env_remove("EMBASSY_BOT_DATA_DIR")
-        .env_remove("EMBASSY_BOT_HTTP_LISTEN")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn embassy-bot")
-}
-
-fn stop(bot: &mut std::process::Child) {
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(bot.id() as libc::pid_t, libc::SIGTERM) };
-    let status = bot.wait().expect("wait for the bot");
-    assert!(status.success(), "the bot exited with {status}");
 }
 
 /// The Bot API calls the bot makes while idle; a long poll waits its timeout
