@@ -518,26 +518,7 @@ impl FakeTelegram {
         let mut st = self.lock();
         let update_id = st.next_update_id;
         st.next_update_id += 1;
-        let message_id = st.next_message_id;
-        st.next_message_id += 1;
-        let mut message = json!({
-            "message_id": message_id,
-            "date": 1_653_120_000,
-            "chat": chat,
-            "text": text,
-        });
-        if let Some(user_id) = user_id {
-            message["from"] = json!({"id": user_id, "is_bot": false, "first_name": "User", "language_code": "en"});
-        }
-        if text.starts_with('/') {
-            let len = text
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .encode_utf16()
-                .count();
-            message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
-        }
+        let (message_id, mut message) = new_message(&mut st, user_id, chat, text);
         edit(&mut message);
         let update = if message["chat"]["type"] == json!("channel") {
             json!({"update_id": update_id, "channel_post": message})
@@ -729,15 +710,26 @@ fn form_fields(body: &str, boundary: &str) -> Value {
 fn message_update(st: &mut State, user_id: i64, chat: Value, text: &str) -> Value {
     let update_id = st.next_update_id;
     st.next_update_id += 1;
+    let (_, message) = new_message(st, Some(user_id), chat, text);
+    json!({"update_id": update_id, "message": message})
+}
+
+/// A new message holding `text` from `user_id` (`None`: nobody, as a
+/// channel post) in `chat`, numbered from `st`, a command marked as Telegram
+/// marks it; with its id.
+fn new_message(st: &mut State, user_id: Option<i64>, chat: Value, text: &str) -> (i64, Value) {
     let message_id = st.next_message_id;
     st.next_message_id += 1;
     let mut message = json!({
         "message_id": message_id,
         "date": 1_653_120_000,
         "chat": chat,
-        "from": {"id": user_id, "is_bot": false, "first_name": "User", "language_code": "en"},
         "text": text,
     });
+    if let Some(user_id) = user_id {
+        message["from"] =
+            json!({"id": user_id, "is_bot": false, "first_name": "User", "language_code": "en"});
+    }
     if text.starts_with('/') {
         let len = text
             .split_whitespace()
@@ -747,7 +739,7 @@ fn message_update(st: &mut State, user_id: i64, chat: Value, text: &str) -> Valu
             .count();
         message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
     }
-    json!({"update_id": update_id, "message": message})
+    (message_id, message)
 }
 
 fn bot_user() -> Value {
