@@ -604,17 +604,7 @@ mod paused {
         assert_eq!(poll(&store, "s", &items, now).await.queued, 30);
 
         let recorder = Recorder::default();
-        let delivery = Delivery::new(
-            store.clone(),
-            recorder.clone(),
-            Arc::new(Limiter::new(None)),
-            4,
-        )
-        .with_clock(clock);
-        let wake = Arc::new(tokio::sync::Notify::new());
-        let (trigger, shutdown) = Shutdown::new();
-        let worker = tokio::spawn(delivery.run(wake.clone(), shutdown));
-        wake.notify_one();
+        let (_wake, trigger, worker) = deliver(&store, &recorder, clock);
         while recorder.to(control).len() < 30 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
