@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use embassy_bot::commands::search;
-use embassy_bot::matching::{Query, normalize};
-use embassy_bot::settings::Language;
+use embassy_bot::config::Language;
 use embassy_bot::source::Item;
 use embassy_bot::store::{SearchIndex, Store};
+use embassy_bot::text::matching::{Query, normalize};
 
 const RUSSIAN: &[&str] = &[
     "посольство",

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use crate::messenger::{Format, Messenger, SendError};
+use crate::telegram::messenger::{Format, Messenger, SendError};
 
 /// Sends one message to one chat; what [`Alerts`] is built on.
 type SendFn = dyn Fn(i64, String) -> BoxFuture<'static, Result<(), SendError>> + Send + Sync;

@@ -124,6 +124,10 @@ pub struct Metrics {
 
     registry: Registry,
     started: Instant,
+    /// When the process started, as health reports it.
+    started_at: DateTime<Utc>,
+    /// Unix milliseconds of Telegram's last answer; 0: none yet.
+    telegram_answered_ms: std::sync::atomic::AtomicI64,
     /// One scrape at a time, so gauges set for one are the ones it writes.
     scrape: Mutex<()>,
 }
@@ -169,6 +173,8 @@ impl Metrics {
             start_time: Gauge::default(),
             registry: Registry::with_prefix("embassy"),
             started: Instant::now(),
+            started_at: Utc::now(),
+            telegram_answered_ms: std::sync::atomic::AtomicI64::new(0),
             scrape: Mutex::new(()),
         };
         let r = &mut m.registry;
@@ -333,10 +339,31 @@ impl Metrics {
         }
     }
 
-    /// Records that Telegram answered a request at `now`.
+    /// Records that Telegram answered a request at `now` (any Bot API answer,
+    /// an error included: the service is reachable). Health reads it back.
     pub fn telegram_answered(&self, now: DateTime<Utc>) {
-        self.telegram_last_answer
-            .set(now.timestamp_millis() as f64 / 1000.0);
+        let ms = now.timestamp_millis();
+        let latest = self
+            .telegram_answered_ms
+            .fetch_max(ms, std::sync::atomic::Ordering::Relaxed)
+            .max(ms);
+        self.telegram_last_answer.set(latest as f64 / 1000.0);
+    }
+
+    /// When Telegram last answered, if it has.
+    pub fn telegram_last_answer(&self) -> Option<DateTime<Utc>> {
+        match self
+            .telegram_answered_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => None,
+            ms => DateTime::from_timestamp_millis(ms),
+        }
+    }
+
+    /// When the process started (when metrics were first touched, at start).
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
     }
 
     /// Records one read of `source` that took `took` and ended as `result`.

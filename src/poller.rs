@@ -16,12 +16,12 @@ use tokio::sync::Notify;
 
 use crate::alerts::Alerts;
 use crate::config::SourceConfig;
-use crate::redact::Redacted;
-use crate::render::escape;
-use crate::shutdown::Shutdown;
+use crate::config::redact::Redacted;
+use crate::runtime::shutdown::Shutdown;
 use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
 use crate::source::{ExtractError, extract};
 use crate::store::{PollOutcome, PollPolicy, Store, StoreError};
+use crate::text::markup::escape;
 
 /// Why one poll recorded nothing.
 #[derive(Debug, thiserror::Error)]
@@ -313,7 +313,7 @@ fn health_message(source: &SourceConfig, change: &HealthChange) -> String {
         HealthChange::Failing { failing_for, error } => format!(
             "⚠️ Source <b>{name}</b> has been failing for {}: {}\nRetrying with backoff; you will hear when it reads again.",
             span(*failing_for),
-            escape(&crate::render::shorten(error, 300)),
+            escape(&crate::text::markup::shorten(error, 300)),
         ),
         HealthChange::Recovered { failed_for } => format!(
             "✅ Source <b>{name}</b> reads again, after failing for {}.",
@@ -356,7 +356,8 @@ pub fn read_retry_delay(
     seed: u64,
 ) -> Duration {
     let cap = (interval * BACKOFF_INTERVALS).min(RETRY_CAP.max(interval * 2));
-    let backoff = crate::limiter::jittered_backoff(FIRST_RETRY.min(interval), failures, cap, seed);
+    let backoff =
+        crate::runtime::backoff::jittered_backoff(FIRST_RETRY.min(interval), failures, cap, seed);
     asked.map_or(backoff, |asked| backoff.max(asked))
 }
 

@@ -1,59 +1,15 @@
-//! Telegram message text: HTML escaping, shortening, and the 4096-character limit.
-//!
-//! Every reply uses Telegram's HTML parse mode, so all site text passes through
-//! [`escape`]; lengths are checked in UTF-16 units, the way Telegram counts.
+//! Releases as Telegram messages: a push, a block in a list, a digest, and
+//! lists fitted to Telegram's limit (see [`crate::text::markup`] for the
+//! escaping and counting underneath).
 
 use std::collections::HashMap;
-
-use crate::config::Config;
 use std::ops::Range;
 
-use crate::settings::Language;
+use crate::config::Config;
+use crate::config::Language;
 use crate::source::Item;
+use crate::text::markup::{MAX_MESSAGE_UTF16, escape, shorten, utf16_len};
 use crate::tr;
-
-/// Telegram's limit on one message's text.
-pub const MAX_MESSAGE_UTF16: usize = 4096;
-
-/// Escapes text for Telegram HTML (text and attribute values alike).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Length as Telegram counts it.
-pub fn utf16_len(text: &str) -> usize {
-    text.encode_utf16().count()
-}
-
-/// Cuts `text` to at most `max_chars` characters, at a word boundary when one
-/// is near, ending with "…" when anything was cut.
-pub fn shorten(text: &str, max_chars: usize) -> String {
-    if text.chars().count() <= max_chars {
-        return text.to_string();
-    }
-    if max_chars == 0 {
-        return String::new();
-    }
-    let cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
-    let at_word = match cut.rfind(' ') {
-        Some(pos) if pos > cut.len() / 2 => &cut[..pos],
-        _ => cut.as_str(),
-    };
-    format!(
-        "{}…",
-        at_word.trim_end_matches([' ', ',', ';', ':', '-', '–'])
-    )
-}
 
 /// One release as a block of HTML: bold title, date, lead shortened to
 /// `lead_chars`, link (its words in `lang`). Used by `/latest`, `/search`
@@ -268,70 +224,9 @@ fn join_blocks(header: &str, items: &[Item], lead_chars: usize, lang: Language) 
     text
 }
 
-/// What Telegram shows for our HTML: tags dropped (a link's address follows its
-/// text in parentheses), entities decoded. For terminals (`preview`) and tests.
-pub fn to_plain(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    let mut open_link: Option<&str> = None;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&unescape(&rest[..open]));
-        let Some(len) = rest[open..].find('>') else {
-            rest = &rest[open..];
-            break;
-        };
-        let tag = &rest[open + 1..open + len];
-        if let Some(href) = tag
-            .strip_prefix("a href=\"")
-            .and_then(|t| t.strip_suffix('"'))
-        {
-            open_link = Some(href);
-        } else if tag == "/a" {
-            if let Some(href) = open_link.take() {
-                out.push_str(&format!(" ({})", unescape(href)));
-            }
-        }
-        rest = &rest[open + len + 1..];
-    }
-    out.push_str(&unescape(rest));
-    out
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_everything_telegram_parses() {
-        assert_eq!(escape(r#"a & <b> "c""#), "a &amp; &lt;b&gt; &quot;c&quot;");
-        assert_eq!(escape("’ “ ” « » –\u{a0}"), "’ “ ” « » –\u{a0}");
-    }
-
-    #[test]
-    fn plain_text_is_what_telegram_shows() {
-        let html = format!(
-            "<b>{}</b> <a href=\"{}\">site</a>",
-            escape("a & <b>"),
-            escape("https://x/?a=1&b=2")
-        );
-        assert_eq!(to_plain(&html), "a & <b> site (https://x/?a=1&b=2)");
-        assert_eq!(to_plain("&amp;lt;"), "&lt;");
-    }
-
-    #[test]
-    fn shortens_at_words() {
-        assert_eq!(shorten("short", 10), "short");
-        assert_eq!(shorten("one two three four", 12), "one two…");
-        assert_eq!(shorten("abcdefghij", 5), "abcd…");
-        assert!(shorten(&"слово ".repeat(100), 50).chars().count() <= 50);
-    }
 
     #[test]
     fn long_lists_fit() {

@@ -17,8 +17,8 @@ use tokio::time::Instant;
 
 use super::Origin;
 use crate::config::WhoCanSubscribe;
-use crate::lookup::{ChatKind, ChatRef, Lookup, LookupError, MemberStatus};
-use crate::ttl::TtlMap;
+use crate::runtime::ttl::TtlMap;
+use crate::telegram::lookup::{ChatKind, ChatRef, Lookup, LookupError, MemberStatus};
 
 /// How long a member's status is trusted.
 pub const MEMBER_TTL: Duration = Duration::from_secs(60);

@@ -26,10 +26,10 @@ use chrono::{DateTime, Utc};
 
 use super::access::Verdict;
 use super::{Context, LATEST_MAX, Origin, latest, search, sources, subscribe};
-use crate::matching::Query;
-use crate::messenger::{Button, Keyboard};
-use crate::settings::Language;
+use crate::config::Language;
 use crate::store::{MAX_TOPICS, StoreError};
+use crate::telegram::messenger::{Button, Keyboard};
+use crate::text::matching::Query;
 use crate::tr;
 
 /// Telegram's limit on a button's data, in bytes.

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 
 use super::subscribe::{note_language, resolve};
 use super::{Context, Origin, lookup_trouble};
-use crate::lookup::{ChatInfo, ChatKind, ChatRef, LookupError, MemberStatus};
-use crate::render::escape;
-use crate::settings::Language;
+use crate::config::Language;
 use crate::store::{MAX_CHANNELS_PER_USER, StoreError};
+use crate::telegram::lookup::{ChatInfo, ChatKind, ChatRef, LookupError, MemberStatus};
+use crate::text::markup::escape;
 use crate::tr;
 
 /// How a channel is named in replies: its @username, else its title (in

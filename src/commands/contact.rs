@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::ContactConfig;
-use crate::render::escape;
-use crate::settings::Language;
+use crate::config::Language;
 use crate::source::Contacts;
+use crate::text::markup::escape;
 use crate::tr;
 
 /// An instant for people, in UTC: "21 May 2022 09:16 UTC".
@@ -14,7 +14,7 @@ pub fn utc_instant(at: DateTime<Utc>, lang: Language) -> String {
     tr!(
         lang,
         "date-time-utc",
-        date = crate::i18n::date(lang, at.date_naive()),
+        date = crate::text::i18n::date(lang, at.date_naive()),
         time = at.format("%H:%M").to_string()
     )
 }

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::CounterConfig;
-use crate::counters::counter_lines;
-use crate::render::escape;
-use crate::settings::Language;
+use crate::config::Language;
+use crate::text::counters::counter_lines;
+use crate::text::markup::escape;
 use crate::tr;
 
 /// Every configured counter at `now`, in `lang`.

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use super::Context;
 use super::quiet::{time_arg, zone_arg};
 use super::settings::{Place, change_hold, end_hold, releases, waiting};
-use crate::settings::{DigestTime, Language};
+use crate::config::Language;
+use crate::settings::DigestTime;
 use crate::store::StoreError;
 
 /// What `/digest` was asked to do.
@@ -89,7 +90,7 @@ mod text {
         tr!(
             lang,
             "digest-next",
-            date = crate::i18n::day_month(lang, at.with_timezone(&digest.zone).date_naive()),
+            date = crate::text::i18n::day_month(lang, at.with_timezone(&digest.zone).date_naive()),
             time = local(at, digest.zone)
         )
     }

@@ -3,15 +3,16 @@
 //! -visa` (exclude), `/filter remove visa`, `/filter clear`. A release
 //! reaches the target only if it mentions one of its includes (or there is
 //! none) and none of its excludes, in its title or lead (see
-//! [`crate::matching`] for what "mentions" means). `/latest` shows every
+//! [`crate::text::matching`] for what "mentions" means). `/latest` shows every
 //! release regardless.
 
 use super::Context;
 use super::settings::Place;
-use crate::matching::PatternError;
-use crate::render::escape;
-use crate::settings::{Filter, Language, MAX_FILTERS, TargetSettings};
+use crate::config::Language;
+use crate::settings::{Filter, MAX_FILTERS, TargetSettings};
 use crate::store::StoreError;
+use crate::text::markup::escape;
+use crate::text::matching::PatternError;
 
 /// What `/filter` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +137,7 @@ mod text {
                 tr!(
                     lang,
                     "filter-too-long",
-                    max = crate::matching::MAX_PATTERN_CHARS
+                    max = crate::text::matching::MAX_PATTERN_CHARS
                 )
             }
             PatternError::Unquoted => tr!(lang, "filter-unquoted"),

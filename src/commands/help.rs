@@ -1,8 +1,8 @@
 //! `/start` and `/help`: what the bot does and how to use it.
 
+use crate::config::Language;
 use crate::config::{Config, WhoCanSubscribe};
-use crate::render::escape;
-use crate::settings::Language;
+use crate::text::markup::escape;
 use crate::tr;
 
 /// The introduction in `lang`: the watched site named once, its sources as

@@ -6,7 +6,7 @@
 
 use super::Context;
 use super::settings::Place;
-use crate::settings::Language;
+use crate::config::Language;
 use crate::store::{StoreError, Target};
 use crate::tr;
 

@@ -4,8 +4,8 @@
 //! can walk the list ([`view`]).
 
 use super::buttons::{Page, Press, pager};
+use crate::config::Language;
 use crate::render::fit_list_counted;
-use crate::settings::Language;
 use crate::store::{ReleasePage, Store, StoreError};
 use crate::tr;
 

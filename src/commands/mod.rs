@@ -25,12 +25,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::clock::Clock;
 use crate::config::Config;
+use crate::config::Language;
 use crate::delivery::Holds;
-use crate::lookup::{ChatKind, ChatRef, LookupError};
-use crate::settings::Language;
 use crate::store::{Store, StoreError, Target};
+use crate::telegram::lookup::{ChatKind, ChatRef, LookupError};
+use crate::text::clock::Clock;
 use crate::tr;
 use access::{Access, Verdict};
 use settings::SettingsArgs;
@@ -41,7 +41,7 @@ pub struct Context {
     pub store: Store,
     pub config: Arc<Config>,
     /// Telegram's limits as the bot currently keeps them (for `/status`).
-    pub limiter: Arc<crate::limiter::Limiter>,
+    pub limiter: Arc<crate::telegram::limiter::Limiter>,
     /// Who may change what, and what Telegram says about chats and people.
     pub access: Arc<Access>,
     /// The bot's wall clock (a test's may start at any instant).
@@ -108,7 +108,7 @@ pub struct Reply {
     /// (operator information asked for in a group).
     pub privately: bool,
     /// Buttons under it ([`buttons`]).
-    pub keyboard: Option<crate::messenger::Keyboard>,
+    pub keyboard: Option<crate::telegram::messenger::Keyboard>,
 }
 
 impl Reply {
@@ -136,7 +136,7 @@ pub enum Command {
     Help,
     Latest(usize),
     /// Stored releases whose title and lead match, newest first.
-    Search(crate::matching::Query),
+    Search(crate::text::matching::Query),
     /// Every source (`None`) or one, by the name as typed (lowercased; checked
     /// against the config when run, since parsing does not know it); for this
     /// chat, or for a channel named in a private chat.
@@ -209,7 +209,7 @@ pub fn menu(config: &Config, lang: Language) -> Vec<(&'static str, String)> {
             lang,
             "menu-time",
             date = date_label,
-            clocks = crate::i18n::and_list(lang, &clock_labels)
+            clocks = crate::text::i18n::and_list(lang, &clock_labels)
         ),
     };
     vec![
@@ -332,7 +332,7 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
                 },
             }
         }
-        "search" => match crate::matching::Query::parse(args) {
+        "search" => match crate::text::matching::Query::parse(args) {
             Ok(query) => Parsed::Command(Command::Search(query)),
             Err(_) => Parsed::BadArgs {
                 usage: search::USAGE,
@@ -388,7 +388,7 @@ pub async fn respond(
             tr!(
                 lang,
                 "unknown-command",
-                name = crate::render::escape(&crate::render::shorten(&name, 40))
+                name = crate::text::markup::escape(&crate::text::markup::shorten(&name, 40))
             )
         }
         Parsed::NotACommand => {
@@ -567,7 +567,7 @@ pub(crate) fn lookup_trouble(e: &LookupError, lang: Language) -> String {
             tr!(
                 lang,
                 "lookup-refused",
-                reason = crate::render::escape(reason)
+                reason = crate::text::markup::escape(reason)
             )
         }
     }
@@ -698,7 +698,7 @@ mod tests {
         assert_eq!(
             p("/search visa “visa centre”"),
             Parsed::Command(Command::Search(
-                crate::matching::Query::parse("visa \"visa centre\"").unwrap()
+                crate::text::matching::Query::parse("visa \"visa centre\"").unwrap()
             ))
         );
         for bad in ["/search", "/search  ?! ", "/search -visa"] {

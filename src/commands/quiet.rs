@@ -9,11 +9,10 @@ use chrono_tz::Tz;
 
 use super::Context;
 use super::settings::{Place, change_hold, end_hold, releases, waiting};
-use crate::render::escape;
-use crate::settings::{
-    DEFAULT_ZONE, Language, QuietHours, QuietState, hh_mm, parse_time, parse_zone,
-};
+use crate::config::Language;
+use crate::settings::{DEFAULT_ZONE, QuietHours, QuietState, hh_mm, parse_time, parse_zone};
 use crate::store::StoreError;
+use crate::text::markup::escape;
 use crate::tr;
 
 /// What `/quiet` was asked to do.
@@ -112,7 +111,7 @@ pub(super) mod text {
         tr!(
             lang,
             "bad-time",
-            typed = escape(&crate::render::shorten(typed, 20))
+            typed = escape(&crate::text::markup::shorten(typed, 20))
         )
     }
 
@@ -120,7 +119,7 @@ pub(super) mod text {
         tr!(
             lang,
             "bad-zone",
-            typed = escape(&crate::render::shorten(typed, 40))
+            typed = escape(&crate::text::markup::shorten(typed, 40))
         )
     }
 

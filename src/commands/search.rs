@@ -1,16 +1,17 @@
 //! `/search <words>`: every stored release whose title and lead match, newest
 //! first by the site's date, [`PAGE`] at a time. The words match as
-//! [`crate::matching`] says (the rules keyword filters share).
+//! [`crate::text::matching`] says (the rules keyword filters share).
 //!
 //! A page is asked for by its offset ([`page`]), so "older" / "newer" buttons
 //! can walk the results ([`view`]); the buttons name the query by the number
 //! the store keeps it under.
 
 use super::buttons::{Page, Press, pager};
-use crate::matching::Query;
-use crate::render::{escape, fit_blocks, utf16_len};
-use crate::settings::Language;
+use crate::config::Language;
+use crate::render::fit_blocks;
 use crate::store::{SearchResults, Store, StoreError};
+use crate::text::markup::{escape, utf16_len};
+use crate::text::matching::Query;
 use crate::tr;
 
 /// Results shown in one reply.

@@ -7,9 +7,10 @@
 //! `/unsubscribe @channel`.
 
 use super::{Context, Origin, Reply, channel, may_change};
-use crate::lookup::{ChatKind, ChatRef};
-use crate::settings::{Language, TargetSettings};
+use crate::config::Language;
+use crate::settings::TargetSettings;
 use crate::store::{MAX_TOPICS, StoreError, Target};
+use crate::telegram::lookup::{ChatKind, ChatRef};
 use crate::tr;
 
 /// A settings command's arguments: a channel named first, and the rest as typed.

@@ -12,12 +12,12 @@ use chrono::{DateTime, Utc};
 
 use super::Context;
 use super::buttons::{Page, Press};
+use crate::config::Language;
 use crate::config::SourceConfig;
+use crate::config::redact::Redacted;
 use crate::poller::Health;
-use crate::redact::Redacted;
-use crate::render::{escape, shorten};
-use crate::settings::Language;
 use crate::store::{Store, StoreError, Target};
+use crate::text::markup::{escape, shorten};
 use crate::tr;
 
 /// At most this many toggle buttons (Telegram takes 100 buttons at most);
@@ -79,7 +79,7 @@ pub fn reply(
     let rows = toggles.chunks(2).map(<[_]>::to_vec).collect();
     Ok(Page {
         text,
-        keyboard: (!toggles.is_empty()).then_some(crate::messenger::Keyboard { rows }),
+        keyboard: (!toggles.is_empty()).then_some(crate::telegram::messenger::Keyboard { rows }),
     })
 }
 

@@ -5,7 +5,7 @@
 //! floods (see [`crate::poller`]). Asked in a group, it answers privately.
 
 use super::Context;
-use crate::settings::Language;
+use crate::config::Language;
 use crate::store::StoreError;
 use crate::tr;
 

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 
 use super::Context;
+use crate::config::Language;
 use crate::config::{Config, SourceConfig};
-use crate::render::{escape, shorten};
-use crate::settings::Language;
 use crate::store::{MAX_TOPICS, Store, StoreError, Target};
+use crate::text::markup::{escape, shorten};
 use crate::tr;
 
 /// The configured source a user named, or the reply listing the valid names.

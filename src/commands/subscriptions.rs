@@ -4,10 +4,10 @@
 
 use super::sources::gets;
 use super::{Context, Origin};
-use crate::lookup::ChatKind;
-use crate::render::escape;
-use crate::settings::Language;
+use crate::config::Language;
 use crate::store::StoreError;
+use crate::telegram::lookup::ChatKind;
+use crate::text::markup::escape;
 use crate::tr;
 
 /// The list as `origin` sees it, in `lang`.

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::clock::clocks_at;
+use crate::config::Language;
 use crate::config::TimeConfig;
-use crate::render::escape;
-use crate::settings::Language;
+use crate::text::clock::clocks_at;
+use crate::text::markup::escape;
 
 /// The clocks at `now`, laid out like the site's header, in `lang`.
 pub fn reply(now: DateTime<Utc>, config: &TimeConfig, lang: Language) -> String {

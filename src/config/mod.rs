@@ -6,7 +6,10 @@
 
 mod archive;
 mod defaults;
+mod language;
+mod limits;
 mod raw;
+pub mod redact;
 mod toml_error;
 mod validate;
 
@@ -20,7 +23,6 @@ use scraper::Selector;
 use serde::Deserialize;
 use url::Url;
 
-use crate::settings::Language;
 use raw::RawConfig;
 use toml_error::toml_error;
 
@@ -28,6 +30,8 @@ pub use archive::{ArchiveTemplate, DEFAULT_ARCHIVE_PAGE_SIZE, MAX_ARCHIVE_PAGE_S
 pub use defaults::{
     BuiltinSource, DEFAULT_LINK_PATTERNS, DEFAULT_SITE_NAME, DEFAULT_SOURCE_URL, DEFAULT_SOURCES,
 };
+pub use language::Language;
+pub use limits::{RateLimits, Retention};
 pub use validate::{MAX_SOURCE_NAME, is_valid_source_name};
 
 /// Environment variable holding the bot token; wins over the file so secrets
@@ -194,9 +198,9 @@ pub struct LinkPreviews {
 
 impl TelegramConfig {
     /// The limits every send respects; `None` when throttling is off.
-    pub fn rate_limits(&self) -> Option<crate::limiter::RateLimits> {
+    pub fn rate_limits(&self) -> Option<RateLimits> {
         self.throttle
-            .then(|| crate::limiter::RateLimits::telegram(self.messages_per_sec))
+            .then(|| RateLimits::telegram(self.messages_per_sec))
     }
 }
 
@@ -262,7 +266,7 @@ pub struct SourceConfig {
     pub tracking_params: Vec<String>,
     /// How much of the source's history the store keeps (`keep_items`,
     /// `keep_seen_ids`): a site that rotates its ids cannot fill the disk.
-    pub retention: crate::store::Retention,
+    pub retention: Retention,
 }
 
 /// How a source's body is turned into items.

@@ -454,7 +454,7 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
             format!("must be between 1 and {MAX_MAX_ITEMS}"),
         ));
     }
-    let default = crate::store::Retention::DEFAULT;
+    let default = Retention::DEFAULT;
     let keep_items = s.keep_items.unwrap_or(default.keep_items.max(max_items));
     if !(max_items..=MAX_KEEP_ITEMS).contains(&keep_items) {
         return Err(invalid(
@@ -534,7 +534,7 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
         time_zone,
         max_items,
         tracking_params,
-        retention: crate::store::Retention {
+        retention: Retention {
             keep_items,
             keep_seen_ids,
         },
@@ -602,7 +602,7 @@ fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
             key,
             format!(
                 "`{}` must be an http:// or https:// URL",
-                crate::redact::Redacted(&url)
+                crate::config::redact::Redacted(&url)
             ),
         ));
     }

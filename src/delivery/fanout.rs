@@ -42,12 +42,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::clock::Clock;
-use crate::log_limit;
-use crate::matching::Normalized;
+use crate::runtime::log_limit;
+use crate::runtime::shutdown::Shutdown;
 use crate::settings::{ChatSettings, QuietState, filter_text, quiet_state};
-use crate::shutdown::Shutdown;
 use crate::store::{FanOutLog, JournalEntry, OutboxEntry, Store, StoreError, Target, WalkPosition};
+use crate::text::clock::Clock;
+use crate::text::matching::Normalized;
 
 /// The cursor is saved (not flushed) after this many chats; the log covers the rest.
 const SAVE_EVERY: usize = 64;

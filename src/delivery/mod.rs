@@ -45,12 +45,12 @@ use tokio::time::Instant;
 pub use fanout::{FanOut, FanOutPage, FanOutStep, WalkedRelease};
 pub use schedule::Holds;
 
-use crate::clock::Clock;
-use crate::limiter::{Backoff, Limiter};
-use crate::messenger::Messenger;
 use crate::render::SourceLabels;
-use crate::shutdown::Shutdown;
+use crate::runtime::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
+use crate::telegram::limiter::{Backoff, Limiter};
+use crate::telegram::messenger::Messenger;
+use crate::text::clock::Clock;
 use push::{Job, RenderCache, Served};
 use schedule::{FanOutCursor, JournalSweep, Slots};
 
@@ -192,7 +192,7 @@ impl<M: Messenger> Delivery<M> {
                     break;
                 }
                 Err(e) => {
-                    if let Some(held_back) = crate::log_limit::allow("delivery failed") {
+                    if let Some(held_back) = crate::runtime::log_limit::allow("delivery failed") {
                         tracing::error!(error = %e, held_back, "delivery failed; retrying shortly");
                     }
                     tokio::select! {

@@ -12,17 +12,15 @@ use tokio::time::Instant;
 use super::fanout::WalkedRelease;
 use super::schedule;
 use super::{Delivery, PassReport};
-use crate::matching::Normalized;
-use crate::messenger::{Format, Messenger, SendError};
+use crate::config::Language;
 use crate::metrics::Metrics;
-use crate::render::{
-    DIGEST_LEAD_CHARS, DigestKind, digest, item_block, push_message, shorten, to_plain,
-};
-use crate::settings::{
-    ChatSettings, Language, QuietState, TargetSettings, filter_text, quiet_state,
-};
-use crate::shutdown::Shutdown;
+use crate::render::{DIGEST_LEAD_CHARS, DigestKind, digest, item_block, push_message};
+use crate::runtime::shutdown::Shutdown;
+use crate::settings::{ChatSettings, QuietState, TargetSettings, filter_text, quiet_state};
 use crate::store::{JournalEntry, Removal, StoreError, Target};
+use crate::telegram::messenger::{Format, Messenger, SendError};
+use crate::text::markup::{shorten, to_plain};
+use crate::text::matching::Normalized;
 
 /// Rendered releases kept while pushing (a burst of releases is rarely larger).
 const RENDERED_CACHE: usize = 64;

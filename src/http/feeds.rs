@@ -1,4 +1,4 @@
-//! The feed routes: the stored releases as Atom or JSON Feed ([`crate::feed`]),
+//! The feed routes: the stored releases as Atom or JSON Feed ([`crate::http::feed_writer`]),
 //! with conditional GET: a strong `ETag` (a hash of the document) and
 //! `Last-Modified` (its newest entry), answered with 304 when the client
 //! already has it. `If-None-Match` wins over `If-Modified-Since` (RFC 9110).
@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::Served;
+use crate::config::redact::Redacted;
 use crate::config::{Config, SourceConfig};
-use crate::feed::{Entry, FeedInfo};
-use crate::redact::Redacted;
+use crate::http::feed_writer::{Entry, FeedInfo};
 
 /// The two formats, by file extension.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -108,10 +108,10 @@ fn serve(
         .collect();
     let info = feed_info(config, source, format);
     let body = match format {
-        Format::Atom => crate::feed::atom(&info, &entries),
-        Format::Json => crate::feed::json(&info, &entries),
+        Format::Atom => crate::http::feed_writer::atom(&info, &entries),
+        Format::Json => crate::http::feed_writer::json(&info, &entries),
     };
-    let modified = crate::feed::updated(&info, &entries);
+    let modified = crate::http::feed_writer::updated(&info, &entries);
     let etag = etag(&body);
     let mut response = if is_fresh(headers, &etag, modified) {
         StatusCode::NOT_MODIFIED.into_response()
@@ -173,7 +173,7 @@ fn feed_info(config: &Config, source: Option<&SourceConfig>, format: Format) -> 
         self_url,
         site_url: public_page(&page.url),
         author: host,
-        empty_updated: crate::health::vitals().started(),
+        empty_updated: crate::metrics::get().started_at(),
     }
 }
 

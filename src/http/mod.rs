@@ -4,20 +4,22 @@
 //!
 //! | route | answer |
 //! | --- | --- |
-//! | `GET /healthz` | 200 or 503, JSON: [`crate::health::Verdict`] |
+//! | `GET /healthz` | 200 or 503, JSON: [`crate::http::health::Verdict`] |
 //! | `GET /readyz` | 200 once every source has been read, else 503 |
 //! | `GET /metrics` | Prometheus text ([`crate::metrics`]) |
 //! | `GET /feed.atom`, `/feed.json` | every source's releases (`feeds.rs`) |
 //! | `GET /feed/<source>.atom`, `.json` | one source's |
-//! | `POST <path of telegram.webhook_url>` | updates from Telegram ([`crate::webhook`]) |
+//! | `POST <path of telegram.webhook_url>` | updates from Telegram ([`crate::updates::webhook`]) |
 //!
 //! Bounds: at most [`MAX_CONNECTIONS`] connections at once (more wait to be
 //! accepted), a connection that moves no byte for [`IDLE`] is closed, a
-//! webhook body may hold at most [`crate::webhook::MAX_BODY`] bytes; other
+//! webhook body may hold at most [`crate::updates::webhook::MAX_BODY`] bytes; other
 //! routes read no body. Meant for loopback or a private network, behind a
 //! reverse proxy for anything public (README "Run it in production").
 
+pub mod feed_writer;
 mod feeds;
+pub mod health;
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -37,9 +39,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::Config;
-use crate::shutdown::Shutdown;
+use crate::runtime::shutdown::Shutdown;
 use crate::store::Store;
-use crate::webhook::{Inbox, Refusal};
+use crate::updates::webhook::{Inbox, Refusal};
 
 /// Connections served at once; more wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 128;
@@ -125,7 +127,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
 }
 
 async fn healthz(State(s): State<Served>) -> Response {
-    let verdict = crate::health::check(&s.store, &s.config, chrono::Utc::now()).await;
+    let verdict = crate::http::health::check(&s.store, &s.config, chrono::Utc::now()).await;
     let status = if verdict.healthy() {
         StatusCode::OK
     } else {
@@ -135,7 +137,7 @@ async fn healthz(State(s): State<Served>) -> Response {
 }
 
 async fn readyz(State(s): State<Served>) -> Response {
-    let verdict = crate::health::check(&s.store, &s.config, chrono::Utc::now()).await;
+    let verdict = crate::http::health::check(&s.store, &s.config, chrono::Utc::now()).await;
     let status = if verdict.ready {
         StatusCode::OK
     } else {
@@ -183,20 +185,21 @@ async fn telegram_update(State(s): State<Served>, request: Request) -> Response 
     };
     let given = request
         .headers()
-        .get(crate::webhook::SECRET_HEADER)
+        .get(crate::updates::webhook::SECRET_HEADER)
         .map(HeaderValue::as_bytes);
     if !inbox.is_authorized(given) {
         count("bad_secret");
         return (StatusCode::UNAUTHORIZED, "wrong or missing secret token\n").into_response();
     }
-    let body = match axum::body::to_bytes(request.into_body(), crate::webhook::MAX_BODY).await {
-        Ok(body) => body,
-        Err(_) => {
-            count("unreadable");
-            return (StatusCode::PAYLOAD_TOO_LARGE, "update too large\n").into_response();
-        }
-    };
-    crate::health::vitals().telegram_answered(chrono::Utc::now());
+    let body =
+        match axum::body::to_bytes(request.into_body(), crate::updates::webhook::MAX_BODY).await {
+            Ok(body) => body,
+            Err(_) => {
+                count("unreadable");
+                return (StatusCode::PAYLOAD_TOO_LARGE, "update too large\n").into_response();
+            }
+        };
+    crate::metrics::get().telegram_answered(chrono::Utc::now());
     match inbox.deliver(&body).await {
         Ok(queued) => {
             count(if queued { "accepted" } else { "unreadable" });

@@ -6,7 +6,7 @@
 //! under a size cap that applies to the *decoded* bytes, so a gzip bomb is
 //! refused like any other oversized page. A Content-Length over the cap is
 //! refused before the body is read. Bodies are decoded by [`super::charset`].
-//! Errors name the URL (redacted: [`crate::redact`]) and say what happened, so
+//! Errors name the URL (redacted: [`crate::config::redact`]) and say what happened, so
 //! the poller can log and store them as they are; a 429 or 503 carries the
 //! site's `Retry-After` for the poller to honour.
 //!
@@ -30,7 +30,7 @@ use super::guard::{
     GuardedResolver, RedirectRefusal, RefusedAddress, RefusedRedirect, SystemResolver,
 };
 use crate::config::SourceConfig;
-use crate::redact::Redacted;
+use crate::config::redact::Redacted;
 
 /// The longest wait a site's `Retry-After` can impose: a larger value (or a
 /// date further ahead) counts as this, so a site cannot silence a source for days.

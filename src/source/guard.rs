@@ -26,7 +26,7 @@ use std::sync::Arc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-use crate::redact::Redacted;
+use crate::config::redact::Redacted;
 
 /// Redirects followed before giving up; a loop ends here with a clear error.
 pub const MAX_REDIRECTS: usize = 5;
@@ -38,7 +38,7 @@ pub(super) fn redirect_policy(configured: &Url) -> reqwest::redirect::Policy {
         match check_redirect(&configured, attempt.previous(), attempt.url()) {
             Ok(()) => attempt.follow(),
             Err(refusal) => {
-                let to = crate::render::shorten(&Redacted(attempt.url()).to_string(), 200);
+                let to = crate::text::markup::shorten(&Redacted(attempt.url()).to_string(), 200);
                 attempt.error(RefusedRedirect { to, refusal })
             }
         }

@@ -38,9 +38,7 @@ pub enum ExtractError {
     Feed { url: String, error: feed::FeedError },
 }
 
-/// Titles and leads are cut (at a word, with "…") to this many characters: a
-/// page cannot make a message, or a stored item, arbitrarily large.
-pub const MAX_TEXT_CHARS: usize = 1_000;
+use crate::text::markup::MAX_TEXT_CHARS;
 
 /// Links longer than this many bytes are refused: no real release URL is, and
 /// the link is part of the key an item is stored under.
@@ -51,7 +49,7 @@ fn cut(text: String) -> String {
     if text.len() <= MAX_TEXT_CHARS {
         text
     } else {
-        crate::render::shorten(&text, MAX_TEXT_CHARS)
+        crate::text::markup::shorten(&text, MAX_TEXT_CHARS)
     }
 }
 
@@ -71,7 +69,7 @@ pub fn extract(source: &SourceConfig, text: &str, base: &Url) -> Result<Page, Ex
     match effective_kind(source.kind, text) {
         SourceKind::Feed => Ok(Page {
             items: feed::extract_feed(text, base, source).map_err(|error| ExtractError::Feed {
-                url: crate::redact::Redacted(base).to_string(),
+                url: crate::config::redact::Redacted(base).to_string(),
                 error,
             })?,
             contacts: Contacts::default(),

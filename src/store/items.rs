@@ -9,8 +9,9 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::meta::{NEXT_SEQ, item_count_key, primed_key};
-use super::retention::{Retention, id_hash, index_new};
+use super::retention::{id_hash, index_new};
 use super::{OutboxEntry, Store, StoreError, abort, corrupt, date_key};
+use crate::config::Retention;
 use crate::source::Item;
 
 /// A release plus what the store knows about it.
@@ -253,7 +254,7 @@ impl Store {
         // Only once the counter this read wrote is durable. A mark that
         // cannot be raised costs only the check it allows: the read stands.
         if let Err(e) = self.raise_high_water(next_seq).await
-            && let Some(held_back) = crate::log_limit::allow("raise the high-water mark")
+            && let Some(held_back) = crate::runtime::log_limit::allow("raise the high-water mark")
         {
             tracing::warn!(error = %e, held_back, "cannot raise the high-water mark; a rollback to before this read would go unnoticed");
         }

@@ -88,7 +88,7 @@ pub use items::{ArchiveOutcome, PollOutcome, PollPolicy, StoredItem};
 pub use journal::{DeliveryStats, JournalEntry};
 pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
 pub use queries::MAX_SAVED_QUERIES;
-pub use retention::{Pruned, Retained, Retention};
+pub use retention::{Pruned, Retained};
 pub use search::{Hits, IndexSize, ReleasePage, SearchIndex, SearchResults};
 pub use subscribers::{MAX_TOPICS, Removal, Subscription, Target, Topic};
 

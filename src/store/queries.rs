@@ -18,7 +18,7 @@ use super::{Store, StoreError, chat_key};
 pub const MAX_SAVED_QUERIES: usize = 4_096;
 
 impl Store {
-    /// Keeps `query` (as [`crate::matching::Query::describe`] writes it),
+    /// Keeps `query` (as [`crate::text::matching::Query::describe`] writes it),
     /// asked in `chat`; returns its number. Not flushed: a crash may lose the
     /// last half second's, whose buttons then answer that they expired.
     pub fn save_query(

@@ -31,36 +31,12 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::meta::{META_RETENTION_INDEXED, kept_count_key, seen_count_key};
 use super::{Store, StoreError, StoredItem, abort, corrupt, date_key, outbox_key_from, read_u64};
+use crate::config::Retention;
 
 /// Releases pruned (or hashes dropped) per transaction: one seen chunk.
 const CHUNK: usize = 512;
 /// Bytes of one hash in a chunk.
 const HASH: usize = 8;
-
-/// How much of one source's history the store keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    /// The newest releases (first seen last) kept whole.
-    pub keep_items: usize,
-    /// Ids of pruned releases remembered beyond those, so that none is
-    /// announced again.
-    pub keep_seen_ids: usize,
-}
-
-impl Retention {
-    /// About three years of the embassy's releases kept whole, and ten times
-    /// as many ids remembered: a few MB a source at most.
-    pub const DEFAULT: Retention = Retention {
-        keep_items: 5_000,
-        keep_seen_ids: 50_000,
-    };
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Retention::DEFAULT
-    }
-}
 
 /// What one pruning did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{Store, StoreError, StoredItem, date_key};
-use crate::matching::{Normalized, Query, release_words};
+use crate::text::matching::{Normalized, Query, release_words};
 
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
 /// the `by_date` key (twice), and the nodes of the two maps — an estimate
@@ -271,7 +271,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{Item, MAX_TEXT_CHARS};
+    use crate::source::Item;
+    use crate::text::markup::MAX_TEXT_CHARS;
     use chrono::NaiveDate;
 
     fn stored(seq: u64, day: u32, title: &str, lead: &str) -> StoredItem {

@@ -21,7 +21,8 @@ use super::{
     MAX_TOPICS, Store, StoreError, Target, chat_from_key, chat_key, corrupt, thread_from_key,
     thread_key,
 };
-use crate::settings::{ChatSettings, Language, TargetSettings};
+use crate::config::Language;
+use crate::settings::{ChatSettings, TargetSettings};
 
 /// A settings key: the chat (8 bytes), then for a forum topic its thread (4 more).
 pub(super) fn settings_key(target: Target) -> Vec<u8> {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use embassy_bot::config::Config;
-use embassy_bot::render::to_plain;
-use embassy_bot::settings::Language;
+use embassy_bot::config::Language;
+use embassy_bot::text::markup::to_plain;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::{BOT_USERNAME, FakeTelegram, Fault, Status};

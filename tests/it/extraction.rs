@@ -2,7 +2,8 @@
 
 use chrono::NaiveDate;
 use embassy_bot::config::Config;
-use embassy_bot::render::{push_message, to_plain};
+use embassy_bot::render::push_message;
+use embassy_bot::text::markup::to_plain;
 use url::Url;
 
 use crate::support::{extract_at, extract_fixture, fixture_text};

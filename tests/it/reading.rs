@@ -7,9 +7,10 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use embassy_bot::commands::help;
 use embassy_bot::config::Config;
-use embassy_bot::render::{SourceLabels, push_message, to_plain};
-use embassy_bot::settings::Language;
+use embassy_bot::config::Language;
+use embassy_bot::render::{SourceLabels, push_message};
 use embassy_bot::source::Item;
+use embassy_bot::text::markup::to_plain;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use embassy_bot::check_source::{OneRead, describe, read_target, warnings};
+use embassy_bot::cli::check_source::{OneRead, describe, read_target, warnings};
 use embassy_bot::config::{Config, SourceConfig, SourceKind};
 use embassy_bot::source::charset::{self, CharsetFrom};
-use embassy_bot::source::{MAX_TEXT_CHARS, MAX_URL_LEN, Page, extract};
+use embassy_bot::source::{MAX_URL_LEN, Page, extract};
+use embassy_bot::text::markup::MAX_TEXT_CHARS;
 use serde::Deserialize;
 use url::Url;
 

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use embassy_bot::config::Retention;
 use embassy_bot::delivery::FanOut;
 use embassy_bot::source::Item;
-use embassy_bot::store::{PollPolicy, Retained, Retention, Store};
+use embassy_bot::store::{PollPolicy, Retained, Store};
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;

@@ -4,10 +4,10 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use embassy_bot::commands::search;
-use embassy_bot::matching::Query;
-use embassy_bot::settings::Language;
+use embassy_bot::config::Language;
 use embassy_bot::source::Item;
 use embassy_bot::store::Store;
+use embassy_bot::text::matching::Query;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;
@@ -153,7 +153,7 @@ async fn a_search_reply_shows_ten_and_says_how_many_match() {
         reply.ends_with("10 of 27 shown. Add words to narrow the search."),
         "{reply}"
     );
-    assert!(embassy_bot::render::utf16_len(&reply) <= 4096);
+    assert!(embassy_bot::text::markup::utf16_len(&reply) <= 4096);
     let later = search::page(&store, &query, 20, Language::En).unwrap();
     assert!(later.ends_with("21–27 of 27 shown."), "{later}");
     assert!(

@@ -504,15 +504,15 @@ mod paused {
     use std::time::Duration;
 
     use chrono::{DateTime, NaiveDate, Utc};
-    use embassy_bot::clock::Clock;
     use embassy_bot::delivery::Delivery;
-    use embassy_bot::limiter::Limiter;
-    use embassy_bot::messenger::{Format, Messenger, SendError};
-    use embassy_bot::render::{MAX_MESSAGE_UTF16, utf16_len};
+    use embassy_bot::runtime::shutdown::Shutdown;
     use embassy_bot::settings::{Filter, parse_time};
-    use embassy_bot::shutdown::Shutdown;
     use embassy_bot::source::Item;
     use embassy_bot::store::{Store, Target};
+    use embassy_bot::telegram::limiter::Limiter;
+    use embassy_bot::telegram::messenger::{Format, Messenger, SendError};
+    use embassy_bot::text::clock::Clock;
+    use embassy_bot::text::markup::{MAX_MESSAGE_UTF16, utf16_len};
     use tokio::time::Instant;
 
     use crate::support::poll;
@@ -713,7 +713,7 @@ mod paused {
         clock: Clock,
     ) -> (
         Arc<tokio::sync::Notify>,
-        embassy_bot::shutdown::ShutdownTrigger,
+        embassy_bot::runtime::shutdown::ShutdownTrigger,
         tokio::task::JoinHandle<()>,
     ) {
         let delivery = Delivery::new(
@@ -789,8 +789,9 @@ mod paused {
 
 mod kept {
     use chrono::{NaiveDate, Utc};
+    use embassy_bot::config::Language;
     use embassy_bot::delivery::FanOut;
-    use embassy_bot::settings::{Filter, Language};
+    use embassy_bot::settings::Filter;
     use embassy_bot::source::Item;
     use embassy_bot::store::{Removal, Store, Target};
 

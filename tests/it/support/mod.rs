@@ -208,7 +208,7 @@ impl BotProcess {
             config,
             log_name,
             telegram::TOKEN,
-            &[(embassy_bot::clock::TEST_CLOCK_VAR, now)],
+            &[(embassy_bot::text::clock::TEST_CLOCK_VAR, now)],
         )
     }
 
@@ -228,7 +228,7 @@ impl BotProcess {
             .env_remove("EMBASSY_BOT_CONFIG")
             .env_remove("EMBASSY_BOT_DATA_DIR")
             .env_remove("EMBASSY_BOT_HTTP_LISTEN")
-            .env_remove(embassy_bot::clock::TEST_CLOCK_VAR)
+            .env_remove(embassy_bot::text::clock::TEST_CLOCK_VAR)
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::check_source::read_target;
+use crate::cli::check_source::read_target;
 use crate::commands::{self, LATEST_DEFAULT};
 use crate::config::Config;
-use crate::render::{fit_list, to_plain};
-use crate::settings::Language;
+use crate::config::Language;
+use crate::render::fit_list;
 use crate::source::extract;
+use crate::text::markup::to_plain;
 use crate::tr;
 
 /// The operator's terminal speaks English.

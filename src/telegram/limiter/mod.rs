@@ -10,47 +10,17 @@
 
 mod rate;
 
+use crate::config::RateLimits;
+use crate::runtime::backoff::{jitter, jittered_backoff};
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::shutdown::Shutdown;
+use crate::runtime::shutdown::Shutdown;
 use rate::AdaptiveRate;
-
-/// The limits to respect; `None` in [`Limiter::new`] means none at all (tests, benchmarks).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimits {
-    /// Messages per second over all chats.
-    pub per_second: f64,
-    /// Minimum gap between two messages to one private chat.
-    pub private_gap: Duration,
-    /// Minimum gap between two messages to one group (20 per minute).
-    pub group_gap: Duration,
-}
-
-impl RateLimits {
-    /// Telegram's documented limits at `per_second` overall, with a little
-    /// margin on the per-chat gaps so network jitter cannot squeeze two sends
-    /// into Telegram's window.
-    pub fn telegram(per_second: f64) -> RateLimits {
-        RateLimits {
-            per_second,
-            private_gap: Duration::from_millis(1_050),
-            group_gap: Duration::from_millis(3_050),
-        }
-    }
-
-    fn gap_for(&self, chat: i64) -> Duration {
-        // Group and supergroup ids are negative; private chats positive.
-        if chat < 0 {
-            self.group_gap
-        } else {
-            self.private_gap
-        }
-    }
-}
 
 /// Shared by every sender (pushes and command replies).
 pub struct Limiter {
@@ -313,26 +283,6 @@ pub fn push_retry_delay(attempt: u32, retry_after: Option<Duration>, jitter_seed
             jitter_seed,
         ),
     }
-}
-
-/// The `attempt`-th step of a backoff that starts at `base` and doubles up to
-/// `cap`, spread over the upper half of the step (between half and all of it)
-/// so many waiting parties do not retry together. Every backoff in the program
-/// (pushes here, source reads in [`crate::poller`]) uses it.
-pub fn jittered_backoff(base: Duration, attempt: u32, cap: Duration, seed: u64) -> Duration {
-    let step = base
-        .saturating_mul(1 << attempt.saturating_sub(1).min(20))
-        .min(cap);
-    step.mul_f64(0.5 + 0.5 * jitter(seed))
-}
-
-/// A cheap, well-mixed number in [0, 1) from a seed (splitmix64).
-fn jitter(seed: u64) -> f64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Retry state per chat, only for chats that failed recently (memory follows

@@ -4,7 +4,10 @@
 //! follow the bot's own membership.
 //! Only this module and [`crate::app`], which runs the dispatcher, see
 //! teloxide types. (Replies and pushes are sent over a leaner path:
-//! [`crate::sender`].)
+//! [`crate::telegram::client`].)
+
+pub mod conversations;
+pub mod webhook;
 
 use std::time::Duration;
 
@@ -15,11 +18,11 @@ use teloxide::types::{BotCommand, CallbackQuery, ChatMemberKind, ChatMemberUpdat
 
 use crate::commands::{self, Context, Origin, buttons};
 use crate::config::Config;
-use crate::conversations::{Accepted, Conversations, Job, Outgoing};
-use crate::lookup::{ChatKind, ChatRef, LookupError};
-use crate::settings::Language;
+use crate::config::Language;
 use crate::store::{Removal, Target};
+use crate::telegram::lookup::{ChatKind, ChatRef, LookupError};
 use crate::tr;
+use crate::updates::conversations::{Accepted, Conversations, Job, Outgoing};
 
 /// Builds the client from the validated config.
 pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
@@ -147,7 +150,7 @@ async fn on_message(
                 Ok(Some(reply)) => reply,
                 Ok(None) => return Vec::new(),
                 Err(e) => {
-                    if let Some(held_back) = crate::log_limit::allow("command failed") {
+                    if let Some(held_back) = crate::runtime::log_limit::allow("command failed") {
                         tracing::error!(error = %e, chat = origin.chat, held_back, "command failed");
                     }
                     // The store failed: the sender's own language, not the chat's.
@@ -228,7 +231,7 @@ async fn on_callback(
             let pressed = match pressed {
                 Ok(pressed) => pressed,
                 Err(e) => {
-                    if let Some(held_back) = crate::log_limit::allow("button failed") {
+                    if let Some(held_back) = crate::runtime::log_limit::allow("button failed") {
                         tracing::error!(error = %e, chat = origin.chat, held_back, "a button press failed");
                     }
                     buttons::Pressed {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::alerts::Alerts;
-use crate::render::escape;
-use crate::shutdown::ShutdownTrigger;
+use crate::runtime::shutdown::ShutdownTrigger;
 use crate::store::Store;
+use crate::text::markup::escape;
 
 /// How long the operator alert may take before the stop goes on without it.
 const ALERT_WITHIN: Duration = Duration::from_secs(3);

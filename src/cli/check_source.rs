@@ -12,13 +12,13 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 use url::Url;
 
+use crate::config::redact::Redacted;
 use crate::config::{Config, SourceConfig, SourceKind, is_valid_source_name};
-use crate::redact::Redacted;
-use crate::render::shorten;
 use crate::source::charset::{CharsetFrom, Decoded};
 use crate::source::fetch::{FetchOutcome, HttpMeta, Validators, client_for, fetch, read_file};
 use crate::source::{Item, Page, effective_kind, extract};
 use crate::store::PollPolicy;
+use crate::text::markup::shorten;
 
 /// A page read once on the operator's request.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! What delivery and alerts need of Telegram: send one message to one chat,
 //! and learn how it failed ([`Messenger`]); and what answering people needs
 //! besides: buttons, edits in place, answers to button presses ([`Replier`]).
-//! The Telegram edge implements both ([`crate::sender::HttpMessenger`]);
+//! The Telegram edge implements both ([`crate::telegram::client::HttpMessenger`]);
 //! tests provide scripted ones.
 
 use std::future::Future;

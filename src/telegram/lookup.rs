@@ -2,7 +2,7 @@
 //! who is an administrator of a group or channel (`getChatMember`), and which
 //! chat a `@username` names (`getChat`).
 //!
-//! Plain HTTP, like [`crate::sender`], and only the fields we use are read:
+//! Plain HTTP, like [`crate::telegram::client`], and only the fields we use are read:
 //! teloxide decodes these answers strictly (every `can_*` right of an
 //! administrator, every field of a full chat), so a field Telegram adds or
 //! drops would turn an answer we can use into an error.
@@ -104,7 +104,7 @@ pub struct HttpLookup {
 }
 
 impl HttpLookup {
-    /// `api` is the Bot API base, as for [`crate::sender::HttpMessenger::new`].
+    /// `api` is the Bot API base, as for [`crate::telegram::client::HttpMessenger::new`].
     pub fn new(api: &url::Url, token: &str, bot_id: i64) -> anyhow::Result<HttpLookup> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))

@@ -78,7 +78,7 @@ pub fn normalize(text: &str) -> Normalized {
 /// title and lead, each cut to what extraction lets a new release have (older
 /// records may be longer).
 pub fn release_words(title: &str, lead: &str) -> Normalized {
-    let max = crate::source::MAX_TEXT_CHARS;
+    let max = crate::text::markup::MAX_TEXT_CHARS;
     let capped = |text: &str| text.chars().take(max).collect::<String>();
     let mut words = normalize(&capped(title));
     words.push(&capped(lead));

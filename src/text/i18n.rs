@@ -18,14 +18,14 @@ use chrono::{Datelike, NaiveDate};
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
-use crate::settings::Language;
+use crate::config::Language;
 
 /// The translation file of `language`. A new language is a new file here
 /// and a new [`Language`] variant.
 fn source(language: Language) -> &'static str {
     match language {
-        Language::En => include_str!("../locales/en.ftl"),
-        Language::Ru => include_str!("../locales/ru.ftl"),
+        Language::En => include_str!("../../locales/en.ftl"),
+        Language::Ru => include_str!("../../locales/ru.ftl"),
     }
 }
 
@@ -119,7 +119,7 @@ pub fn tr(language: Language, id: &str, args: &[(&str, Arg<'_>)]) -> String {
 #[macro_export]
 macro_rules! tr {
     ($language:expr, $id:expr $(, $name:ident = $value:expr)* $(,)?) => {
-        $crate::i18n::tr($language, $id, &[$((stringify!($name), $crate::i18n::arg($value))),*])
+        $crate::text::i18n::tr($language, $id, &[$((stringify!($name), $crate::text::i18n::arg($value))),*])
     };
 }
 

@@ -2,6 +2,8 @@
 //! pollers and delivery, dispatch updates (long polling, or the webhook), and
 //! shut down cleanly on SIGTERM or SIGINT (flush, exit 0).
 
+pub mod store_fault;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,19 +17,19 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::alerts::Alerts;
-use crate::clock::{Clock, TEST_CLOCK_VAR};
 use crate::commands::Context;
 use crate::commands::access::Access;
 use crate::config::{Config, TELEGRAM_API};
-use crate::conversations::{Conversations, Limits};
 use crate::delivery::Delivery;
-use crate::limiter::Limiter;
-use crate::lookup::HttpLookup;
 use crate::render::SourceLabels;
-use crate::sender::HttpMessenger;
-use crate::shutdown::{Shutdown, ShutdownTrigger};
+use crate::runtime::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
-use crate::telegram;
+use crate::telegram::client::HttpMessenger;
+use crate::telegram::limiter::Limiter;
+use crate::telegram::lookup::HttpLookup;
+use crate::text::clock::{Clock, TEST_CLOCK_VAR};
+use crate::updates;
+use crate::updates::conversations::{Conversations, Limits};
 
 /// A push that takes longer than this is retried (Telegram may have sent it: a
 /// possible duplicate, but never a loss).
@@ -45,7 +47,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(now = %clock.now(), "running on a test clock ({TEST_CLOCK_VAR}); never do this in production");
     }
     let store = Store::open(&config.data_dir)?;
-    let bot = telegram::build_bot(&config, &token)?;
+    let bot = updates::build_bot(&config, &token)?;
     let (trigger, shutdown) = Shutdown::new();
     let trigger = Arc::new(trigger);
     let signals = tokio::spawn(wait_for_signal(trigger.clone()));
@@ -55,8 +57,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Webhook mode: the HTTP route's inbox, and the dispatcher's listener.
     let (inbox, webhook) = match &config.telegram.webhook_url {
         Some(url) => {
-            let (inbox, listener) =
-                crate::webhook::channel(bot.clone(), url.clone(), crate::webhook::new_secret()?);
+            let (inbox, listener) = crate::updates::webhook::channel(
+                bot.clone(),
+                url.clone(),
+                crate::updates::webhook::new_secret()?,
+            );
             (Some(inbox), Some(listener))
         }
         None => (None, None),
@@ -88,7 +93,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         return finish(workers, &store).await;
     };
     tracing::info!(username = %me.username(), "connected to Telegram");
-    if let Err(e) = telegram::register_menu(&bot, &config).await {
+    if let Err(e) = updates::register_menu(&bot, &config).await {
         tracing::warn!(error = %e, "could not register the command menu; commands still work");
     }
 
@@ -107,10 +112,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(rollback) = store.rollback() {
         alerts.send(format!(
             "⚠️ {}",
-            crate::render::escape(&rollback.to_string())
+            crate::text::markup::escape(&rollback.to_string())
         ));
     }
-    tokio::spawn(crate::storage::stop_on_fault(
+    tokio::spawn(crate::app::store_fault::stop_on_fault(
         store.clone(),
         alerts.clone(),
         trigger.clone(),
@@ -166,7 +171,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     // Handlers only queue work (see `Conversations`): a chat's queue in the
     // dispatcher never fills, so no chat can hold up the others.
-    let mut dispatcher = Dispatcher::builder(bot.clone(), telegram::schema())
+    let mut dispatcher = Dispatcher::builder(bot.clone(), updates::schema())
         .dependencies(dptree::deps![ctx, conversations])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text(
@@ -227,7 +232,7 @@ async fn finish(mut workers: JoinSet<()>, store: &Store) -> anyhow::Result<()> {
 /// has gone either way (a quiet day, or webhook mode with nobody writing).
 async fn keep_in_touch(bot: Bot, silence: Duration, shutdown: Shutdown) {
     let every = (silence / 3).min(Duration::from_secs(60));
-    let vitals = crate::health::vitals();
+    let vitals = crate::metrics::get();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -253,7 +258,7 @@ async fn connect(bot: &Bot, shutdown: &Shutdown) -> anyhow::Result<Option<teloxi
     loop {
         let answer = bot.get_me().await;
         if answer.is_ok() {
-            crate::health::vitals().telegram_answered(chrono::Utc::now());
+            crate::metrics::get().telegram_answered(chrono::Utc::now());
         }
         match answer {
             Ok(me) if me.user.username.is_some() => return Ok(Some(me)),

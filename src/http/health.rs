@@ -11,7 +11,6 @@
 //! given `now` ([`assess`]).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -25,12 +24,11 @@ use crate::store::Store;
 /// costs one write and flush, not one each.
 pub const PROBE_REUSE: Duration = Duration::from_secs(10);
 
-/// What health reads beyond the store, kept by the parts that see it: when
-/// the process started, when Telegram last answered, the last store probe.
+/// The last store probe, kept so a flood of `/healthz` requests costs one
+/// write and flush, not one each. When the process started and when Telegram
+/// last answered are kept by [`crate::metrics`], where the parts that see them
+/// record them.
 pub struct Vitals {
-    started: DateTime<Utc>,
-    /// Unix milliseconds of Telegram's last answer; 0: none yet.
-    telegram_answered: AtomicI64,
     /// When the store was last probed, and the error if it failed.
     probe: Mutex<Option<(DateTime<Utc>, Option<String>)>>,
 }
@@ -38,35 +36,12 @@ pub struct Vitals {
 /// The process's vitals, shared by whoever records or reads them.
 pub fn vitals() -> &'static Vitals {
     static VITALS: std::sync::LazyLock<Vitals> = std::sync::LazyLock::new(|| Vitals {
-        started: Utc::now(),
-        telegram_answered: AtomicI64::new(0),
         probe: Mutex::new(None),
     });
     &VITALS
 }
 
 impl Vitals {
-    /// When the process started (as far as health knows).
-    pub fn started(&self) -> DateTime<Utc> {
-        self.started
-    }
-
-    /// Telegram answered a request at `now` (any Bot API answer, an error
-    /// included: the service is reachable).
-    pub fn telegram_answered(&self, now: DateTime<Utc>) {
-        self.telegram_answered
-            .fetch_max(now.timestamp_millis(), Ordering::Relaxed);
-        crate::metrics::get().telegram_answered(now);
-    }
-
-    /// When Telegram last answered, if it has.
-    pub fn telegram_last_answer(&self) -> Option<DateTime<Utc>> {
-        match self.telegram_answered.load(Ordering::Relaxed) {
-            0 => None,
-            ms => DateTime::from_timestamp_millis(ms),
-        }
-    }
-
     /// Whether the store can be written: a small record written and flushed,
     /// or the result of a probe less than [`PROBE_REUSE`] old.
     pub async fn store_problem(&self, store: &Store, now: DateTime<Utc>) -> Option<String> {
@@ -161,7 +136,7 @@ pub fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
             );
             if let Some(error) = &source.last_error {
                 problem.push_str(": ");
-                problem.push_str(&crate::render::shorten(error, 200));
+                problem.push_str(&crate::text::markup::shorten(error, 200));
             }
             problems.push(problem);
         }
@@ -210,8 +185,8 @@ pub async fn check(store: &Store, config: &Config, now: DateTime<Utc>) -> Verdic
         }
     }
     let inputs = Inputs {
-        started: vitals.started,
-        telegram_last_answer: vitals.telegram_last_answer(),
+        started: crate::metrics::get().started_at(),
+        telegram_last_answer: crate::metrics::get().telegram_last_answer(),
         telegram_silence: config.http.telegram_silence,
         store_problem,
         sources,

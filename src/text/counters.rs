@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::CounterConfig;
-use crate::settings::Language;
+use crate::config::Language;
 use crate::tr;
 
 /// Whole days from the counter's start date to `now`'s date in the counter's zone.

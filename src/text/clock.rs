@@ -12,8 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
+use crate::config::Language;
 use crate::config::TimeConfig;
-use crate::settings::Language;
 
 /// The environment variable that starts a test bot's [`Clock`] at an instant
 /// (RFC 3339, e.g. `2023-03-25T23:10:00Z`). For tests only: honoured by debug
@@ -103,7 +103,7 @@ pub struct Clocks {
 
 /// Reads the configured clocks at `now`, for a reader of `language`.
 pub fn clocks_at(now: DateTime<Utc>, config: &TimeConfig, language: Language) -> Clocks {
-    let date = crate::i18n::date(language, now.with_timezone(&config.date_zone).date_naive());
+    let date = crate::text::i18n::date(language, now.with_timezone(&config.date_zone).date_naive());
     let times = config
         .clocks
         .iter()

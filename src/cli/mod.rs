@@ -1,6 +1,10 @@
 //! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | healthcheck | backfill [SOURCE] [--pages N] | export [FILE] | import FILE]`,
 //! parsed by clap (help, version and usage errors come from there), and logging set-up.
 
+pub mod backfill;
+pub mod check_source;
+pub mod preview;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -8,8 +12,8 @@ use anyhow::Context as _;
 use clap::builder::{OsStringValueParser, TypedValueParser as _};
 use clap::{Parser, Subcommand};
 
+use crate::config::redact::Redacted;
 use crate::config::{Config, TELEGRAM_API};
-use crate::redact::Redacted;
 use crate::store::Store;
 
 /// Environment variable naming the configuration file when `--config` is not given
@@ -108,10 +112,10 @@ pub enum Command {
         /// A source with an `archive` URL template (default: every such source)
         source: Option<String>,
         /// Read at most N pages of each source (default 1000)
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=crate::backfill::MAX_PAGES as i64))]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=crate::cli::backfill::MAX_PAGES as i64))]
         pages: Option<u32>,
         /// Milliseconds between requests; shorter than the default only for tests
-        #[arg(long, hide = true, default_value_t = crate::backfill::PACE.as_millis() as u64)]
+        #[arg(long, hide = true, default_value_t = crate::cli::backfill::PACE.as_millis() as u64)]
         pace_ms: u64,
     },
     /// Write the bot's whole state (data_dir) as JSON Lines, to FILE or stdout
@@ -153,7 +157,7 @@ impl Cli {
             Command::Preview { target } => {
                 init_logging("warn");
                 let config = Config::load(config.as_deref())?;
-                let report = runtime()?.block_on(crate::preview::run(
+                let report = runtime()?.block_on(crate::cli::preview::run(
                     &config,
                     target.as_deref(),
                     chrono::Utc::now(),
@@ -164,7 +168,7 @@ impl Cli {
             Command::CheckSource { target } => {
                 init_logging("warn");
                 let config = Config::load(config.as_deref())?;
-                let report = runtime()?.block_on(crate::check_source::run(
+                let report = runtime()?.block_on(crate::cli::check_source::run(
                     &config,
                     &target,
                     chrono::Utc::now(),
@@ -194,12 +198,12 @@ impl Cli {
             } => {
                 init_logging("warn");
                 let config = Config::load(config.as_deref())?;
-                let options = crate::backfill::Options {
+                let options = crate::cli::backfill::Options {
                     source,
                     pages,
                     pace: std::time::Duration::from_millis(pace_ms),
                 };
-                let summary = runtime()?.block_on(crate::backfill::run(&config, &options))?;
+                let summary = runtime()?.block_on(crate::cli::backfill::run(&config, &options))?;
                 print!("{summary}");
                 Ok(())
             }
@@ -309,7 +313,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // sled::tree logs a failed flush once per tree as the handles drop after
-        // a storage fault, which crate::storage has already reported.
+        // a storage fault, which crate::app::store_fault has already reported.
         .unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(format!("{default},sled=warn,sled::tree=off"))
         });

@@ -25,12 +25,12 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::time::Instant;
 
-use crate::limiter::Limiter;
-use crate::messenger::{Keyboard, Replier, SendError};
-use crate::settings::Language;
-use crate::shutdown::Shutdown;
+use crate::config::Language;
+use crate::runtime::shutdown::Shutdown;
+use crate::runtime::ttl::TtlMap;
+use crate::telegram::limiter::Limiter;
+use crate::telegram::messenger::{Keyboard, Replier, SendError};
 use crate::tr;
-use crate::ttl::TtlMap;
 
 /// One thing to say in answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -540,7 +540,7 @@ fn notice(chat: i64, thread: Option<i32>, text: String) -> Job {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limiter::RateLimits;
+    use crate::config::RateLimits;
 
     /// One message sent: chat, topic, text, when.
     type Record = (i64, Option<i32>, String, Instant);
@@ -632,7 +632,11 @@ mod tests {
 
     fn conversations(
         limits: Limits,
-    ) -> (Conversations, Recorder, crate::shutdown::ShutdownTrigger) {
+    ) -> (
+        Conversations,
+        Recorder,
+        crate::runtime::shutdown::ShutdownTrigger,
+    ) {
         let recorder = Recorder::default();
         let (trigger, shutdown) = Shutdown::new();
         let limiter = Arc::new(Limiter::new(Some(RateLimits::telegram(30.0))));

@@ -3,7 +3,7 @@
 //! Replies take the same path, with buttons, edits (`editMessageText`) and
 //! answers to button presses (`answerCallbackQuery`): see [`Replier`].
 //!
-//! Updates arrive through teloxide (see [`crate::telegram`]); pushes and replies
+//! Updates arrive through teloxide (see [`crate::updates`]); pushes and replies
 //! do not go out through it, because a fan-out to 100,000 chats is hot: decoding every answer into
 //! teloxide's full `Message` type and re-parsing the endpoint URL per request
 //! cost more CPU than the rest of delivery together. Answers are classified by
@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::messenger::{Format, Keyboard, Messenger, Replier, SendError};
+use crate::telegram::messenger::{Format, Keyboard, Messenger, Replier, SendError};
 
 /// Sends pushes to one bot's `sendMessage` endpoint.
 #[derive(Clone)]
@@ -206,7 +206,7 @@ fn observe(status: u16, answer: &Answer, result: &Result<(), SendError>, took: D
     let metrics = crate::metrics::get();
     metrics.send_duration.observe(took.as_secs_f64());
     if answer.ok || answer.description.is_some() {
-        crate::health::vitals().telegram_answered(chrono::Utc::now());
+        crate::metrics::get().telegram_answered(chrono::Utc::now());
     }
     if status == 429 {
         metrics.flood_limited.inc();

@@ -1,4 +1,4 @@
-//! Webhook mode, a Telegram edge like [`crate::telegram`]: Telegram posts
+//! Webhook mode, a Telegram edge like [`crate::updates`]: Telegram posts
 //! updates to the bot's HTTP server ([`crate::http`]) instead of the bot
 //! long-polling `getUpdates`. Commands are handled exactly as with polling:
 //! the posted updates feed the same dispatcher through an update listener.
