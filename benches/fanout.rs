@@ -40,7 +40,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use bot::{spawn_bot, stop};
-use embassy_bot::store::Store;
+use embassy_bot::Store;
 use http::{Request, Response};
 
 const TOKEN: &str = "123456:BENCH-token";

@@ -90,7 +90,7 @@ async fn run() {
 
 /// `subscribers` chats in a new store under `dir`.
 async fn prepare(dir: &Path, subscribers: i64) {
-    let store = embassy_bot::store::Store::open(&dir.join("data")).expect("store");
+    let store = embassy_bot::Store::open(&dir.join("data")).expect("store");
     // Many at once: the store's group commit shares their flushes.
     let chats: Vec<i64> = (1..=subscribers).collect();
     for batch in chats.chunks(1_000) {

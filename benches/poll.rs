@@ -26,10 +26,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use embassy_bot::config::Config;
-use embassy_bot::poller::poll_once;
-use embassy_bot::source::fetch::{Validators, client_for};
-use embassy_bot::store::Store;
+use embassy_bot::Config;
+use embassy_bot::Store;
+use embassy_bot::poll_once;
+use embassy_bot::testing::source::fetch::{Validators, client_for};
 
 const SERVER_ENV: &str = "POLL_BENCH_SERVER";
 /// Set in the child that serves the flood page with new ids on every request.
@@ -319,8 +319,9 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// Decoding and extraction alone, on the embassy page and on a flood page.
-fn extraction(source: &embassy_bot::config::SourceConfig) {
-    use embassy_bot::source::{charset, extract};
+fn extraction(source: &embassy_bot::SourceConfig) {
+    use embassy_bot::extract;
+    use embassy_bot::testing::source::charset;
     println!(
         "peak RSS of the bench process before: {:.0} MiB",
         peak_rss_mib()

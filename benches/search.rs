@@ -18,11 +18,11 @@ mod machine;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use embassy_bot::commands::search;
-use embassy_bot::config::Language;
-use embassy_bot::source::Item;
-use embassy_bot::store::{SearchIndex, Store};
-use embassy_bot::text::matching::{Query, normalize};
+use embassy_bot::Item;
+use embassy_bot::Language;
+use embassy_bot::testing::commands::search;
+use embassy_bot::testing::text::matching::{Query, normalize};
+use embassy_bot::{SearchIndex, Store};
 
 const RUSSIAN: &[&str] = &[
     "посольство",

@@ -17,14 +17,14 @@ type SendFn = dyn Fn(i64, String) -> BoxFuture<'static, Result<(), SendError>> +
 /// A cheap-to-clone handle that tells every admin chat. Holds a boxed sender
 /// rather than a [`Messenger`] type parameter so pollers stay non-generic.
 #[derive(Clone)]
-pub struct Alerts {
+pub(crate) struct Alerts {
     admins: Arc<[i64]>,
     send: Arc<SendFn>,
 }
 
 impl Alerts {
     /// Alerts that go to `admins` through `messenger`, as Telegram HTML.
-    pub fn new<M: Messenger>(messenger: M, admins: &[i64]) -> Alerts {
+    pub(crate) fn new<M: Messenger>(messenger: M, admins: &[i64]) -> Alerts {
         Alerts {
             admins: admins.into(),
             send: Arc::new(move |chat, text| {
@@ -36,7 +36,7 @@ impl Alerts {
 
     /// Sends `html` to every admin chat and waits for the sends, at most
     /// `within` (the process is about to end).
-    pub async fn send_and_wait(&self, html: String, within: std::time::Duration) {
+    pub(crate) async fn send_and_wait(&self, html: String, within: std::time::Duration) {
         let sends = self.admins.iter().map(|&chat| {
             let send = (self.send)(chat, html.clone());
             async move {
@@ -55,7 +55,7 @@ impl Alerts {
 
     /// Sends `html` to every admin chat in the background; returns at once.
     /// Must be called inside a tokio runtime.
-    pub fn send(&self, html: String) {
+    pub(crate) fn send(&self, html: String) {
         for &chat in self.admins.iter() {
             let send = self.send.clone();
             let text = html.clone();

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use embassy_bot::cli::Cli;
+use embassy_bot::Cli;
 
 fn main() -> ExitCode {
     // Help, the version and usage errors (exit 2) are printed by clap, which exits.

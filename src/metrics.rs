@@ -30,45 +30,45 @@ use crate::config::Config;
 use crate::store::Store;
 
 /// The `Content-Type` of what [`render`] writes.
-pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+pub(crate) const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// A configured source, by name.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct SourceLabel {
+pub(crate) struct SourceLabel {
     pub source: String,
 }
 
 /// One read of a source and how it ended: `ok`, `not_modified`, or an error
 /// kind (see [`crate::poller::PollError::kind`]).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PollLabels {
+pub(crate) struct PollLabels {
     pub source: String,
     pub result: &'static str,
 }
 
 /// Why something happened, from a short fixed list.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ReasonLabel {
+pub(crate) struct ReasonLabel {
     pub reason: &'static str,
 }
 
 /// How a push went out: `html`, or `plain` after Telegram refused the HTML.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct FormatLabel {
+pub(crate) struct FormatLabel {
     pub format: &'static str,
 }
 
 /// A kind of chat: `private`, `group` or `supergroup_or_channel` (told apart by
 /// the id's range, as Telegram assigns them).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ChatKindLabel {
+pub(crate) struct ChatKindLabel {
     pub chat_kind: &'static str,
 }
 
 /// A webhook request and what became of it: `accepted`, `bad_secret`,
 /// `unreadable`, `busy` (the queue stayed full), `stopping`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct WebhookLabel {
+pub(crate) struct WebhookLabel {
     pub result: &'static str,
 }
 
@@ -77,7 +77,7 @@ type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every metric of the process. Counters and histograms are public for the
 /// parts to bump; gauges that mirror the store are set by [`render`].
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// New releases recorded, per source that first listed them.
     pub releases_stored: Family<SourceLabel, Counter>,
     /// Releases queued for their subscribers (not the first read, not held
@@ -133,7 +133,7 @@ pub struct Metrics {
 }
 
 /// The process's metrics.
-pub fn get() -> &'static Metrics {
+pub(crate) fn get() -> &'static Metrics {
     static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
     &METRICS
 }
@@ -328,7 +328,7 @@ impl Metrics {
 
     /// Creates the per-source series of `sources` at 0 (the configured
     /// sources are known only once the configuration is read).
-    pub fn declare_sources<'a>(&self, sources: impl IntoIterator<Item = &'a str>) {
+    pub(crate) fn declare_sources<'a>(&self, sources: impl IntoIterator<Item = &'a str>) {
         for source in sources {
             let label = SourceLabel {
                 source: source.to_string(),
@@ -341,7 +341,7 @@ impl Metrics {
 
     /// Records that Telegram answered a request at `now` (any Bot API answer,
     /// an error included: the service is reachable). Health reads it back.
-    pub fn telegram_answered(&self, now: DateTime<Utc>) {
+    pub(crate) fn telegram_answered(&self, now: DateTime<Utc>) {
         let ms = now.timestamp_millis();
         let latest = self
             .telegram_answered_ms
@@ -351,7 +351,7 @@ impl Metrics {
     }
 
     /// When Telegram last answered, if it has.
-    pub fn telegram_last_answer(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn telegram_last_answer(&self) -> Option<DateTime<Utc>> {
         match self
             .telegram_answered_ms
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -362,12 +362,12 @@ impl Metrics {
     }
 
     /// When the process started (when metrics were first touched, at start).
-    pub fn started_at(&self) -> DateTime<Utc> {
+    pub(crate) fn started_at(&self) -> DateTime<Utc> {
         self.started_at
     }
 
     /// Records one read of `source` that took `took` and ended as `result`.
-    pub fn poll(&self, source: &str, result: &'static str, took: Duration) {
+    pub(crate) fn poll(&self, source: &str, result: &'static str, took: Duration) {
         self.poll_duration
             .get_or_create(&SourceLabel {
                 source: source.to_string(),
@@ -382,7 +382,7 @@ impl Metrics {
     }
 
     /// Counts `n` of a per-source counter.
-    pub fn per_source(family: &Family<SourceLabel, Counter>, source: &str, n: u64) {
+    pub(crate) fn per_source(family: &Family<SourceLabel, Counter>, source: &str, n: u64) {
         if n > 0 {
             family
                 .get_or_create(&SourceLabel {
@@ -393,14 +393,14 @@ impl Metrics {
     }
 
     /// Counts one of a counter by reason.
-    pub fn reason(family: &Family<ReasonLabel, Counter>, reason: &'static str, n: u64) {
+    pub(crate) fn reason(family: &Family<ReasonLabel, Counter>, reason: &'static str, n: u64) {
         family.get_or_create(&ReasonLabel { reason }).inc_by(n);
     }
 }
 
 /// Chat kind by id: users are positive, basic groups negative, supergroups
 /// and channels below -10^12 (`-100…` ids).
-pub fn chat_kind(chat: i64) -> &'static str {
+pub(crate) fn chat_kind(chat: i64) -> &'static str {
     if chat > 0 {
         "private"
     } else if chat > -1_000_000_000_000 {
@@ -413,7 +413,7 @@ pub fn chat_kind(chat: i64) -> &'static str {
 /// Every metric in the Prometheus text format, with the gauges that mirror
 /// the store read now. Walks the subscriber list and the journal: a scrape
 /// costs about as much as `/status`.
-pub fn render(store: &Store, config: &Config) -> Result<String, crate::store::StoreError> {
+pub(crate) fn render(store: &Store, config: &Config) -> Result<String, crate::store::StoreError> {
     let m = get();
     let _one = m.scrape.lock().unwrap_or_else(|p| p.into_inner());
     m.releases.set(store.item_count() as i64);

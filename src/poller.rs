@@ -104,24 +104,24 @@ pub async fn poll_once(
 
 /// A page that showed at least this many releases and then none is reported
 /// to operators: fewer could be a quiet feed emptying out on its own.
-pub const EMPTY_ALERT_MIN: u64 = 3;
+pub(crate) const EMPTY_ALERT_MIN: u64 = 3;
 
 /// Backoff beyond [`BACKOFF_INTERVALS`] intervals stops here, unless the
 /// interval is over half of it (then at 2 intervals), or the site asked for
 /// longer (`Retry-After`): a failing source still notices recovery soon.
-pub const RETRY_CAP: Duration = Duration::from_secs(3_600);
+pub(crate) const RETRY_CAP: Duration = Duration::from_secs(3_600);
 
 /// A failing source backs off to at most this many intervals, so once backed
 /// off it is read less often than a healthy one, never more often.
-pub const BACKOFF_INTERVALS: u32 = 4;
+pub(crate) const BACKOFF_INTERVALS: u32 = 4;
 
 /// The first retry of a failing source comes after about this long (or the
 /// interval, if shorter): most failures are passing blips.
-pub const FIRST_RETRY: Duration = Duration::from_secs(10);
+pub(crate) const FIRST_RETRY: Duration = Duration::from_secs(10);
 
 /// Polls `source` until shutdown, waking delivery when pushes were
 /// journaled and telling operators through `alerts` what needs a human.
-pub async fn run(
+pub(crate) async fn run(
     source: SourceConfig,
     store: Store,
     delivery_wake: Arc<Notify>,
@@ -349,7 +349,7 @@ fn span(d: Duration) -> String {
 /// all of that step (from `seed`), so sources failing together do not retry
 /// together. So the last steps are never shorter than the interval. Never
 /// sooner than the site's `Retry-After` (`asked`, capped at an hour by fetch).
-pub fn read_retry_delay(
+pub(crate) fn read_retry_delay(
     failures: u32,
     interval: Duration,
     asked: Option<Duration>,

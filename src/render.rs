@@ -14,7 +14,7 @@ use crate::tr;
 /// One release as a block of HTML: bold title, date, lead shortened to
 /// `lead_chars`, link (its words in `lang`). Used by `/latest`, `/search`
 /// and digests.
-pub fn item_block(item: &Item, lead_chars: usize, lang: Language) -> String {
+pub(crate) fn item_block(item: &Item, lead_chars: usize, lang: Language) -> String {
     let mut out = format!("<b>{}</b>", escape(&shorten(&item.title, 600)));
     if let Some(date) = item.date {
         out.push_str(&format!("\n<i>{}</i>", date.format("%d.%m.%Y")));
@@ -99,11 +99,11 @@ impl SourceLabels {
 }
 
 /// How much of a release's lead a digest shows (a push shows up to 1,200 characters).
-pub const DIGEST_LEAD_CHARS: usize = 300;
+pub(crate) const DIGEST_LEAD_CHARS: usize = 300;
 
 /// Why several releases come in one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DigestKind {
+pub(crate) enum DigestKind {
     /// The chat's daily digest (`/digest`).
     Daily,
     /// Releases held during the chat's quiet hours (`/quiet`).
@@ -134,7 +134,11 @@ fn digest_header(
 /// messages than releases; a block too long for any message goes alone (and
 /// delivery's plain-text fallback shortens it). The header is in `lang`, the
 /// blocks as given (rendered in the same language).
-pub fn digest(kind: DigestKind, blocks: &[String], lang: Language) -> Vec<(String, Range<usize>)> {
+pub(crate) fn digest(
+    kind: DigestKind,
+    blocks: &[String],
+    lang: Language,
+) -> Vec<(String, Range<usize>)> {
     let n = blocks.len();
     // Room for the longest header any part can have.
     let budget = MAX_MESSAGE_UTF16.saturating_sub(utf16_len(&digest_header(kind, n, n, n, lang)));
@@ -170,13 +174,13 @@ pub fn digest(kind: DigestKind, blocks: &[String], lang: Language) -> Vec<(Strin
 
 /// Joins blocks under a header, shortening leads (and at worst dropping the
 /// oldest blocks) until the message fits Telegram's limit.
-pub fn fit_list(header: &str, items: &[Item], lang: Language) -> String {
+pub(crate) fn fit_list(header: &str, items: &[Item], lang: Language) -> String {
     fit_list_counted(header, items, lang).0
 }
 
 /// [`fit_list`], and how many blocks the text holds (a page button goes on
 /// from there).
-pub fn fit_list_counted(header: &str, items: &[Item], lang: Language) -> (String, usize) {
+pub(crate) fn fit_list_counted(header: &str, items: &[Item], lang: Language) -> (String, usize) {
     let (text, shown) = fit_blocks(header, items, 0, lang);
     if shown == items.len() {
         return (text, shown);
@@ -195,7 +199,12 @@ pub fn fit_list_counted(header: &str, items: &[Item], lang: Language) -> (String
 /// dropped) until the text leaves `reserve` UTF-16 units of Telegram's limit
 /// free for a line the caller adds; the text and how many blocks it holds
 /// (at least one, if there is any).
-pub fn fit_blocks(header: &str, items: &[Item], reserve: usize, lang: Language) -> (String, usize) {
+pub(crate) fn fit_blocks(
+    header: &str,
+    items: &[Item],
+    reserve: usize,
+    lang: Language,
+) -> (String, usize) {
     let limit = MAX_MESSAGE_UTF16.saturating_sub(reserve);
     for lead_chars in [300, 160, 80, 0] {
         let text = join_blocks(header, items, lead_chars, lang);

@@ -5,8 +5,9 @@
 
 use std::sync::LazyLock;
 
-use embassy_bot::config::{Config, SourceConfig, SourceKind};
-use embassy_bot::source::{charset, extract};
+use embassy_bot::{Config, SourceConfig, SourceKind};
+use embassy_bot::testing::source::charset;
+use embassy_bot::extract;
 use libfuzzer_sys::fuzz_target;
 use url::Url;
 

@@ -2,7 +2,7 @@
 //! pollers and delivery, dispatch updates (long polling, or the webhook), and
 //! shut down cleanly on SIGTERM or SIGINT (flush, exit 0).
 
-pub mod store_fault;
+pub(crate) mod store_fault;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +39,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
 /// Runs the bot until a termination signal.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let token = config.require_token()?.to_string();
     // Read once, before anything looks at the time (see `Clock::from_env`).
     let clock = Clock::from_env()?;

@@ -20,7 +20,7 @@ const EXIT_WITHIN: Duration = Duration::from_secs(5);
 /// Waits for a storage fault; then tells operators, stops the bot and makes
 /// sure the process ends non-zero within [`EXIT_WITHIN`] even if a part of
 /// it is stuck (the clean path ends in [`Store::close`], which fails).
-pub async fn stop_on_fault(store: Store, alerts: Alerts, trigger: Arc<ShutdownTrigger>) {
+pub(crate) async fn stop_on_fault(store: Store, alerts: Alerts, trigger: Arc<ShutdownTrigger>) {
     let fault = store.failed().await;
     tracing::error!(
         error = %fault,

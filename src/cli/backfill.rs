@@ -33,15 +33,15 @@ use crate::source::{Item, extract};
 use crate::store::{Store, StoreError};
 
 /// Pages read per source when `--pages` is not given.
-pub const DEFAULT_MAX_PAGES: u32 = 1_000;
+pub(crate) const DEFAULT_MAX_PAGES: u32 = 1_000;
 /// The largest `--pages`.
-pub const MAX_PAGES: u32 = 10_000;
+pub(crate) const MAX_PAGES: u32 = 10_000;
 /// Time between two requests to the site: a polite reader's pace.
-pub const PACE: Duration = Duration::from_secs(1);
+pub(crate) const PACE: Duration = Duration::from_secs(1);
 
 /// What the operator asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
+pub(crate) struct Options {
     /// One source by name; `None`: every source with an archive.
     pub source: Option<String>,
     /// At most this many pages per source; `None`: [`DEFAULT_MAX_PAGES`].
@@ -52,7 +52,7 @@ pub struct Options {
 
 /// Why a walk ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WalkEnd {
+pub(crate) enum WalkEnd {
     /// A page brought nothing new after earlier pages did.
     NothingNew,
     /// A page with no releases, or the same releases as the page before.
@@ -63,7 +63,7 @@ pub enum WalkEnd {
 
 /// What a walk over one source's archive did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalkReport {
+pub(crate) struct WalkReport {
     /// The source's name.
     pub source: String,
     /// The page the walk began at (1, or 2 when the live poller owns page 1).
@@ -82,26 +82,26 @@ pub struct WalkReport {
 
 /// Reads one archive page: its releases in page order (the network in the
 /// bot, a table in tests).
-pub trait PageReader {
+pub(crate) trait PageReader {
     /// Archive page `page` (1 for the newest).
     fn read(&mut self, page: u32) -> impl Future<Output = anyhow::Result<Vec<Item>>>;
 }
 
 /// Keeps requests [`Options::pace`] apart, across sources too.
 #[derive(Debug)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     every: Duration,
     last: Option<Instant>,
 }
 
 impl Pacer {
     /// Requests at least `every` apart.
-    pub fn new(every: Duration) -> Pacer {
+    pub(crate) fn new(every: Duration) -> Pacer {
         Pacer { every, last: None }
     }
 
     /// Returns when the next request may start.
-    pub async fn wait(&mut self) {
+    pub(crate) async fn wait(&mut self) {
         if let Some(last) = self.last {
             tokio::time::sleep_until(last + self.every).await;
         }
@@ -112,7 +112,7 @@ impl Pacer {
 /// Walks the archive of the source `name` from `first_page`, at most
 /// `max_pages` pages, recording each page silently; the rules are the
 /// module's. `progress` hears of every page.
-pub async fn walk(
+pub(crate) async fn walk(
     store: &Store,
     name: &str,
     reader: &mut impl PageReader,
@@ -210,7 +210,7 @@ impl PageReader for HttpReader {
 
 /// Runs `backfill`: every chosen source's archive, one after another; the
 /// summary to print.
-pub async fn run(config: &Config, options: &Options) -> anyhow::Result<String> {
+pub(crate) async fn run(config: &Config, options: &Options) -> anyhow::Result<String> {
     let sources = chosen(config, options.source.as_deref())?;
     let store = Store::open(&config.data_dir).map_err(|e| match e {
         StoreError::Locked(dir) => anyhow::anyhow!(
@@ -305,7 +305,7 @@ fn chosen<'a>(
 }
 
 /// One line for the summary.
-pub fn describe(report: &WalkReport) -> String {
+pub(crate) fn describe(report: &WalkReport) -> String {
     let last = report.first_page + report.pages.saturating_sub(1);
     let pages = match report.pages {
         0 => "no page read".to_string(),
@@ -326,7 +326,7 @@ pub fn describe(report: &WalkReport) -> String {
 /// The progress line on stderr: redrawn in place on a terminal, a line per
 /// page otherwise (a log keeps every step). A bar when the page limit was
 /// given; without one the walk's length is unknown.
-pub struct Progress {
+pub(crate) struct Progress {
     out: Box<dyn Write + Send>,
     terminal: bool,
     limit: Option<u32>,
@@ -335,7 +335,7 @@ pub struct Progress {
 
 impl Progress {
     /// On stderr.
-    pub fn stderr(limit: Option<u32>) -> Progress {
+    pub(crate) fn stderr(limit: Option<u32>) -> Progress {
         Progress::to(
             Box::new(std::io::stderr()),
             std::io::stderr().is_terminal(),
@@ -344,7 +344,7 @@ impl Progress {
     }
 
     /// To `out` (tests give a buffer).
-    pub fn to(out: Box<dyn Write + Send>, terminal: bool, limit: Option<u32>) -> Progress {
+    pub(crate) fn to(out: Box<dyn Write + Send>, terminal: bool, limit: Option<u32>) -> Progress {
         Progress {
             out,
             terminal,

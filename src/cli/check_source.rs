@@ -109,13 +109,17 @@ pub async fn read_target(config: &Config, target: Option<&str>) -> anyhow::Resul
 
 /// What `check-source` prints, and whether it found anything.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     pub text: String,
     pub items: usize,
 }
 
 /// Reads `target` once and describes what the poller would make of it.
-pub async fn run(config: &Config, target: &str, now: DateTime<Utc>) -> anyhow::Result<Report> {
+pub(crate) async fn run(
+    config: &Config,
+    target: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Report> {
     let read = read_target(config, Some(target)).await?;
     let page = extract(&read.source, &read.body.text, &read.base)?;
     Ok(Report {

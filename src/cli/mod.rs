@@ -1,9 +1,9 @@
 //! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | healthcheck | backfill [SOURCE] [--pages N] | export [FILE] | import FILE]`,
 //! parsed by clap (help, version and usage errors come from there), and logging set-up.
 
-pub mod backfill;
-pub mod check_source;
-pub mod preview;
+pub(crate) mod backfill;
+pub(crate) mod check_source;
+pub(crate) mod preview;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use crate::store::Store;
 
 /// Environment variable naming the configuration file when `--config` is not given
 /// (the flag wins), so a container can point at a mounted file without changing its command.
-pub const CONFIG_ENV: &str = "EMBASSY_BOT_CONFIG";
+pub(crate) const CONFIG_ENV: &str = "EMBASSY_BOT_CONFIG";
 
 /// Shown after the options in `--help`: the settings that only the environment carries.
 /// The token is not an argument at all (a command line is visible to every user of the
@@ -326,7 +326,7 @@ fn init_logging(default: &str) {
 
 /// A human summary of the effective configuration (never the token, and URLs
 /// without credentials or secret query values).
-pub fn describe(config: &Config) -> String {
+pub(crate) fn describe(config: &Config) -> String {
     let mut out = format!(
         "configuration is valid\ndata_dir = {}\nsite_name = {}\n",
         config.data_dir.display(),

@@ -17,7 +17,7 @@ const EN: Language = Language::En;
 
 /// Reads `target` (a source name, a URL, a file, or by default the first
 /// configured source) and returns the report to print.
-pub async fn run(
+pub(crate) async fn run(
     config: &Config,
     target: Option<&str>,
     now: DateTime<Utc>,

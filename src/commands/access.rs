@@ -21,15 +21,15 @@ use crate::runtime::ttl::TtlMap;
 use crate::telegram::lookup::{ChatKind, ChatRef, Lookup, LookupError, MemberStatus};
 
 /// How long a member's status is trusted.
-pub const MEMBER_TTL: Duration = Duration::from_secs(60);
+pub(crate) const MEMBER_TTL: Duration = Duration::from_secs(60);
 /// A chat hears "only administrators ..." at most this often.
-pub const REFUSAL_EVERY: Duration = Duration::from_secs(60);
+pub(crate) const REFUSAL_EVERY: Duration = Duration::from_secs(60);
 /// Entries kept in each table (members, refusals); the oldest go first.
 const TABLE_SIZE: usize = 10_000;
 
 /// The answer to "may this sender change this chat's subscription?".
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Allowed,
     /// No; `tell` is false when the chat was told less than a minute ago.
     Refused {
@@ -40,7 +40,7 @@ pub enum Verdict {
 }
 
 /// Permission checks with their caches; shared by every command.
-pub struct Access {
+pub(crate) struct Access {
     lookup: Arc<dyn Lookup>,
     who: WhoCanSubscribe,
     members: Mutex<TtlMap<(i64, i64), MemberStatus>>,
@@ -53,7 +53,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Access {
-    pub fn new(lookup: Arc<dyn Lookup>, who: WhoCanSubscribe) -> Access {
+    pub(crate) fn new(lookup: Arc<dyn Lookup>, who: WhoCanSubscribe) -> Access {
         Access {
             lookup,
             who,
@@ -63,17 +63,17 @@ impl Access {
     }
 
     /// What commands ask of Telegram.
-    pub fn lookup(&self) -> &dyn Lookup {
+    pub(crate) fn lookup(&self) -> &dyn Lookup {
         &*self.lookup
     }
 
     /// Who may change a group's subscription, as configured.
-    pub fn who(&self) -> WhoCanSubscribe {
+    pub(crate) fn who(&self) -> WhoCanSubscribe {
         self.who
     }
 
     /// Whether the sender of `origin` may change its chat's subscription.
-    pub async fn may_change(&self, origin: &Origin) -> Verdict {
+    pub(crate) async fn may_change(&self, origin: &Origin) -> Verdict {
         let allowed = match origin.kind {
             ChatKind::Private => true,
             // A post has no sender; a button press has its reader.
@@ -121,7 +121,7 @@ impl Access {
     }
 
     /// The bot was removed from `chat`, or its members changed: ask again.
-    pub fn forget_chat(&self, chat: i64) {
+    pub(crate) fn forget_chat(&self, chat: i64) {
         // Rare, and the table is bounded: a linear pass is fine.
         lock(&self.members).retain(|(c, _)| *c != chat);
     }

@@ -33,13 +33,13 @@ use crate::text::matching::Query;
 use crate::tr;
 
 /// Telegram's limit on a button's data, in bytes.
-pub const MAX_DATA: usize = 64;
+pub(crate) const MAX_DATA: usize = 64;
 /// The furthest page offset a button may ask for.
-pub const MAX_OFFSET: usize = 1_000_000;
+pub(crate) const MAX_OFFSET: usize = 1_000_000;
 
 /// What a button asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Press {
+pub(crate) enum Press {
     /// `/latest`'s page after the `offset` newest, `n` releases a page.
     Latest { offset: usize, n: usize },
     /// The page after the `offset` newest matches of saved query `query`.
@@ -50,7 +50,7 @@ pub enum Press {
 
 /// Which command a button that can no longer be served came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expired {
+pub(crate) enum Expired {
     Latest,
     Search,
     Sources,
@@ -60,7 +60,7 @@ pub enum Expired {
 
 impl Expired {
     /// What the presser is told, in `lang` (plain text, not HTML).
-    pub fn notice(self, lang: Language) -> String {
+    pub(crate) fn notice(self, lang: Language) -> String {
         match self {
             Expired::Latest => tr!(lang, "button-expired", command = "/latest"),
             Expired::Search => tr!(lang, "button-expired", command = "/search"),
@@ -81,22 +81,22 @@ impl Expired {
 }
 
 impl Press {
-    pub fn latest(offset: usize, n: usize) -> Press {
+    pub(crate) fn latest(offset: usize, n: usize) -> Press {
         Press::Latest { offset, n }
     }
 
-    pub fn search(query: u64, offset: usize) -> Press {
+    pub(crate) fn search(query: u64, offset: usize) -> Press {
         Press::Search { query, offset }
     }
 
-    pub fn toggle(source: &str) -> Press {
+    pub(crate) fn toggle(source: &str) -> Press {
         Press::Toggle {
             source: source.to_string(),
         }
     }
 
     /// The button's data (see the module's list).
-    pub fn data(&self) -> String {
+    pub(crate) fn data(&self) -> String {
         match self {
             Press::Latest { offset, n } => format!("l1:{offset}:{n}"),
             Press::Search { query, offset } => format!("s1:{query}:{offset}"),
@@ -105,7 +105,7 @@ impl Press {
     }
 
     /// A button labelled `label` that asks for this.
-    pub fn button(&self, label: String) -> Button {
+    pub(crate) fn button(&self, label: String) -> Button {
         Button {
             label,
             data: self.data(),
@@ -113,7 +113,7 @@ impl Press {
     }
 
     /// Reads a button's data strictly; what cannot be read has expired.
-    pub fn parse(data: &str) -> Result<Press, Expired> {
+    pub(crate) fn parse(data: &str) -> Result<Press, Expired> {
         let expired = Expired::of(data);
         if data.len() > MAX_DATA {
             return Err(expired);
@@ -164,7 +164,11 @@ pub struct Page {
 
 /// "◀ Newer" and "Older ▶" (in `lang`) in one row, those that are given;
 /// `None` if neither.
-pub fn pager(newer: Option<Press>, older: Option<Press>, lang: Language) -> Option<Keyboard> {
+pub(crate) fn pager(
+    newer: Option<Press>,
+    older: Option<Press>,
+    lang: Language,
+) -> Option<Keyboard> {
     let mut row = Vec::new();
     if let Some(newer) = newer {
         row.push(newer.button(tr!(lang, "button-newer")));
@@ -177,7 +181,7 @@ pub fn pager(newer: Option<Press>, older: Option<Press>, lang: Language) -> Opti
 
 /// What a press comes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pressed {
+pub(crate) struct Pressed {
     /// Shown to the presser alone (plain text); `None`: the spinner just stops.
     pub notice: Option<String>,
     /// Show `notice` as an alert to dismiss, not a passing note.
@@ -213,7 +217,7 @@ impl Pressed {
 
 /// Serves a press of a button whose data is `data`, on a message in
 /// `origin`'s chat (and topic), by `origin`'s user, answering in `lang`.
-pub async fn press(
+pub(crate) async fn press(
     ctx: &Context,
     origin: &Origin,
     data: &str,

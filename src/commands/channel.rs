@@ -41,7 +41,7 @@ fn who_and_what(
 }
 
 /// Subscribes `channel` for `origin`'s user, once every check passed.
-pub async fn subscribe(
+pub(crate) async fn subscribe(
     ctx: &Context,
     origin: &Origin,
     channel: ChatRef,
@@ -90,7 +90,7 @@ pub async fn subscribe(
 
 /// Unsubscribes `channel` (from `source`, or from everything) for `origin`'s
 /// user: one who subscribed it, or an administrator of it.
-pub async fn unsubscribe(
+pub(crate) async fn unsubscribe(
     ctx: &Context,
     origin: &Origin,
     channel: ChatRef,

@@ -10,7 +10,7 @@ use crate::text::markup::escape;
 use crate::tr;
 
 /// An instant for people, in UTC: "21 May 2022 09:16 UTC".
-pub fn utc_instant(at: DateTime<Utc>, lang: Language) -> String {
+pub(crate) fn utc_instant(at: DateTime<Utc>, lang: Language) -> String {
     tr!(
         lang,
         "date-time-utc",
@@ -20,7 +20,7 @@ pub fn utc_instant(at: DateTime<Utc>, lang: Language) -> String {
 }
 
 /// The contact reply in `lang`; `live` is what the page showed and when it was read.
-pub fn reply(
+pub(crate) fn reply(
     live: Option<(Contacts, DateTime<Utc>)>,
     fallback: &ContactConfig,
     lang: Language,

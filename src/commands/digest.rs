@@ -14,7 +14,7 @@ use crate::store::StoreError;
 
 /// What `/digest` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
+pub(crate) enum Request {
     Show,
     Off,
     Set(DigestTime),
@@ -22,14 +22,14 @@ pub enum Request {
 
 impl Request {
     /// Whether it changes anything.
-    pub fn changes(&self) -> bool {
+    pub(crate) fn changes(&self) -> bool {
         *self != Request::Show
     }
 }
 
 /// Reads `/digest`'s arguments; the reply (in `lang`) saying what to fix
 /// when they are wrong.
-pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
+pub(crate) fn parse(args: &str, lang: Language) -> Result<Request, String> {
     let words: Vec<&str> = args.split_whitespace().collect();
     match words.as_slice() {
         [] => Ok(Request::Show),
@@ -48,7 +48,7 @@ pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
 
 /// Runs `/digest` for `place` at `now`. Changes are durable before the
 /// reply, and the chat's held pushes are looked at again at once.
-pub async fn run(
+pub(crate) async fn run(
     ctx: &Context,
     place: &Place,
     request: Request,
@@ -95,7 +95,7 @@ mod text {
         )
     }
 
-    pub fn none(place: &Place, lang: Language) -> String {
+    pub(super) fn none(place: &Place, lang: Language) -> String {
         tr!(
             lang,
             "digest-none",
@@ -104,7 +104,7 @@ mod text {
         )
     }
 
-    pub fn shown(
+    pub(super) fn shown(
         digest: &DigestTime,
         now: DateTime<Utc>,
         waiting: usize,
@@ -119,7 +119,12 @@ mod text {
         )
     }
 
-    pub fn set(place: &Place, digest: &DigestTime, now: DateTime<Utc>, lang: Language) -> String {
+    pub(super) fn set(
+        place: &Place,
+        digest: &DigestTime,
+        now: DateTime<Utc>,
+        lang: Language,
+    ) -> String {
         tr!(
             lang,
             "digest-set",
@@ -130,7 +135,7 @@ mod text {
         )
     }
 
-    pub fn off(place: &Place, had: bool, on_their_way: usize, lang: Language) -> String {
+    pub(super) fn off(place: &Place, had: bool, on_their_way: usize, lang: Language) -> String {
         let (p, name) = (place.kind, place.name.as_str());
         if !had {
             return tr!(lang, "digest-off-none", place = p, name = name);

@@ -16,7 +16,7 @@ use crate::text::matching::PatternError;
 
 /// What `/filter` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
+pub(crate) enum Request {
     Show,
     Add(Filter),
     /// The filter on this word or phrase, included or excluded.
@@ -26,14 +26,14 @@ pub enum Request {
 
 impl Request {
     /// Whether it changes anything (then only those who may, may).
-    pub fn changes(&self) -> bool {
+    pub(crate) fn changes(&self) -> bool {
         *self != Request::Show
     }
 }
 
 /// Reads `/filter`'s arguments; the reply (in `lang`) saying what to fix
 /// when they are wrong.
-pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
+pub(crate) fn parse(args: &str, lang: Language) -> Result<Request, String> {
     let args = args.trim();
     if args.is_empty() {
         return Ok(Request::Show);
@@ -91,7 +91,7 @@ fn remove(settings: &mut TargetSettings, filter: &Filter) -> Option<Filter> {
 }
 
 /// Runs `/filter` for `place`, answering in `lang`. Changes are durable before the reply.
-pub async fn run(
+pub(crate) async fn run(
     ctx: &Context,
     place: &Place,
     request: Request,
@@ -126,11 +126,11 @@ mod text {
     use super::*;
     use crate::tr;
 
-    pub fn usage(lang: Language) -> String {
+    pub(super) fn usage(lang: Language) -> String {
         tr!(lang, "filter-usage")
     }
 
-    pub fn bad_filter(e: &PatternError, lang: Language) -> String {
+    pub(super) fn bad_filter(e: &PatternError, lang: Language) -> String {
         match e {
             PatternError::Empty => tr!(lang, "filter-empty"),
             PatternError::TooLong => {
@@ -157,7 +157,7 @@ mod text {
         words.join(", ")
     }
 
-    pub fn list(place: &Place, filters: &[Filter], lang: Language) -> String {
+    pub(super) fn list(place: &Place, filters: &[Filter], lang: Language) -> String {
         let (p, name) = (place.kind, place.name.as_str());
         if filters.is_empty() {
             return tr!(lang, "filter-list-none", place = p, name = name);
@@ -187,7 +187,7 @@ mod text {
         text
     }
 
-    pub fn added(place: &Place, filter: &Filter, added: Added, lang: Language) -> String {
+    pub(super) fn added(place: &Place, filter: &Filter, added: Added, lang: Language) -> String {
         let (p, name) = (place.kind, place.name.as_str());
         let word = code(&filter.pattern.to_string());
         match (added, filter.exclude) {
@@ -213,7 +213,7 @@ mod text {
         }
     }
 
-    pub fn removed(
+    pub(super) fn removed(
         place: &Place,
         asked: &Filter,
         removed: Option<&Filter>,
@@ -238,7 +238,7 @@ mod text {
         }
     }
 
-    pub fn cleared(place: &Place, had: usize, lang: Language) -> String {
+    pub(super) fn cleared(place: &Place, had: usize, lang: Language) -> String {
         let (p, name) = (place.kind, place.name.as_str());
         match had {
             0 => tr!(lang, "filter-cleared-none", place = p, name = name),

@@ -12,20 +12,20 @@ use crate::tr;
 
 /// What `/language` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
+pub(crate) enum Request {
     Show,
     Set(Language),
 }
 
 impl Request {
     /// Whether it changes anything.
-    pub fn changes(&self) -> bool {
+    pub(crate) fn changes(&self) -> bool {
         *self != Request::Show
     }
 }
 
 /// Reads `/language`'s argument; the reply (in `lang`) saying what to fix when it is wrong.
-pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
+pub(crate) fn parse(args: &str, lang: Language) -> Result<Request, String> {
     let args = args.trim();
     if args.is_empty() {
         return Ok(Request::Show);
@@ -37,7 +37,11 @@ pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
 
 /// Runs `/language` for the chat of `place`. Durable before the reply, which
 /// is in the language it leaves the chat with.
-pub async fn run(ctx: &Context, place: &Place, request: Request) -> Result<String, StoreError> {
+pub(crate) async fn run(
+    ctx: &Context,
+    place: &Place,
+    request: Request,
+) -> Result<String, StoreError> {
     let chat = Target::from(place.target.chat);
     // A forum's topics share their group's language.
     let kind = match place.kind {

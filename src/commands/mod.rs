@@ -2,23 +2,23 @@
 //! turns a request into reply text (Telegram HTML). Nothing here knows teloxide,
 //! so every command is testable without Telegram.
 
-pub mod access;
-pub mod buttons;
-pub mod channel;
-pub mod contact;
+pub(crate) mod access;
+pub(crate) mod buttons;
+pub(crate) mod channel;
+pub(crate) mod contact;
 pub mod counters;
-pub mod digest;
-pub mod filter;
+pub(crate) mod digest;
+pub(crate) mod filter;
 pub mod help;
-pub mod language;
+pub(crate) mod language;
 pub mod latest;
-pub mod quiet;
+pub(crate) mod quiet;
 pub mod search;
-pub mod settings;
-pub mod sources;
-pub mod status;
-pub mod subscribe;
-pub mod subscriptions;
+pub(crate) mod settings;
+pub(crate) mod sources;
+pub(crate) mod status;
+pub(crate) mod subscribe;
+pub(crate) mod subscriptions;
 pub mod time;
 
 use std::sync::Arc;
@@ -37,7 +37,7 @@ use settings::SettingsArgs;
 
 /// What a command handler may read or change.
 #[derive(Clone)]
-pub struct Context {
+pub(crate) struct Context {
     pub store: Store,
     pub config: Arc<Config>,
     /// Telegram's limits as the bot currently keeps them (for `/status`).
@@ -53,7 +53,7 @@ pub struct Context {
 
 /// Where a command came from, and who sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
+pub(crate) struct Origin {
     pub chat: i64,
     /// The forum topic it was sent in (`None`: not a forum, or its General topic).
     pub thread: Option<i32>,
@@ -69,20 +69,8 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// A private chat with `user` (its chat id is the user id).
-    pub fn private(user: i64) -> Origin {
-        Origin {
-            chat: user,
-            thread: None,
-            kind: ChatKind::Private,
-            user: Some(user),
-            anonymous_admin: false,
-            language: None,
-        }
-    }
-
     /// Where this chat's pushes go: the chat, or the topic the command came from.
-    pub fn target(&self) -> Target {
+    pub(crate) fn target(&self) -> Target {
         Target {
             chat: self.chat,
             thread: self.thread,
@@ -101,7 +89,7 @@ impl Origin {
 
 /// What to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// Telegram HTML.
     pub text: String,
     /// Send it to the sender's private chat, not where the command came from
@@ -131,7 +119,7 @@ impl Reply {
 
 /// A command the bot understands, with its arguments parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     Start,
     Help,
     Latest(usize),
@@ -171,7 +159,7 @@ pub enum Command {
 
 /// The outcome of reading a message's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// A command for us.
     Command(Command),
     /// `/cmd@otherbot`: not ours, stay silent.
@@ -187,7 +175,7 @@ pub enum Parsed {
 
 /// The menu registered with setMyCommands, and listed by `/help`:
 /// (command, description) in `lang`. The clocks are named as configured.
-pub fn menu(config: &Config, lang: Language) -> Vec<(&'static str, String)> {
+pub(crate) fn menu(config: &Config, lang: Language) -> Vec<(&'static str, String)> {
     let time = &config.time;
     // The date's zone by the label of a clock in it, else by its own name.
     let date_label = time
@@ -231,8 +219,8 @@ pub fn menu(config: &Config, lang: Language) -> Vec<(&'static str, String)> {
 }
 
 /// Default and maximum for `/latest [n]`.
-pub const LATEST_DEFAULT: usize = 5;
-pub const LATEST_MAX: usize = 20;
+pub(crate) const LATEST_DEFAULT: usize = 5;
+pub(crate) const LATEST_MAX: usize = 20;
 
 // Usages are named by their message ids (`locales/*.ftl`); the reply is in
 // the chat's language.
@@ -289,7 +277,7 @@ fn settings_command(
 }
 
 /// Reads `text` as a command. `bot_username` decides whether `/cmd@name` is ours.
-pub fn parse(text: &str, bot_username: &str) -> Parsed {
+pub(crate) fn parse(text: &str, bot_username: &str) -> Parsed {
     let text = text.trim();
     let Some(rest) = text.strip_prefix('/') else {
         return Parsed::NotACommand;
@@ -367,7 +355,7 @@ pub fn parse(text: &str, bot_username: &str) -> Parsed {
 /// The reply to a parsed message, or `None` to stay silent. In groups and
 /// channels the bot answers only commands, unknown ones only when addressed
 /// to it, and operator commands only to operators.
-pub async fn respond(
+pub(crate) async fn respond(
     ctx: &Context,
     origin: &Origin,
     parsed: Parsed,
@@ -403,7 +391,7 @@ pub async fn respond(
 
 /// The language of replies to `origin` ([`Language::for_reply`]): one read
 /// of the chat's own settings record.
-pub fn reply_language(ctx: &Context, origin: &Origin) -> Result<Language, StoreError> {
+pub(crate) fn reply_language(ctx: &Context, origin: &Origin) -> Result<Language, StoreError> {
     let chat = ctx.store.settings(Target::from(origin.chat))?;
     Ok(Language::for_reply(
         chat.language,
@@ -415,7 +403,7 @@ pub fn reply_language(ctx: &Context, origin: &Origin) -> Result<Language, StoreE
 
 /// Whether a message needs any work at all: what a group's chatter and
 /// other bots' commands are, so they never take a place in a queue.
-pub fn needs_answer(parsed: &Parsed, private_chat: bool) -> bool {
+pub(crate) fn needs_answer(parsed: &Parsed, private_chat: bool) -> bool {
     match parsed {
         Parsed::Command(_) | Parsed::BadArgs { .. } => true,
         Parsed::NotForUs => false,
@@ -425,7 +413,7 @@ pub fn needs_answer(parsed: &Parsed, private_chat: bool) -> bool {
 }
 
 /// Runs one command, answering in `lang`.
-pub async fn execute(
+pub(crate) async fn execute(
     ctx: &Context,
     origin: &Origin,
     command: Command,

@@ -17,7 +17,7 @@ use crate::tr;
 
 /// What `/quiet` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
+pub(crate) enum Request {
     Show,
     Off,
     Set(QuietHours),
@@ -25,14 +25,14 @@ pub enum Request {
 
 impl Request {
     /// Whether it changes anything.
-    pub fn changes(&self) -> bool {
+    pub(crate) fn changes(&self) -> bool {
         *self != Request::Show
     }
 }
 
 /// Reads `/quiet`'s arguments; the reply (in `lang`) saying what to fix
 /// when they are wrong.
-pub fn parse(args: &str, lang: Language) -> Result<Request, String> {
+pub(crate) fn parse(args: &str, lang: Language) -> Result<Request, String> {
     let args = args.trim();
     if args.is_empty() {
         return Ok(Request::Show);
@@ -74,7 +74,7 @@ pub(super) fn zone_arg(typed: Option<&str>, lang: Language) -> Result<Tz, String
 
 /// Runs `/quiet` for `place` at `now`. Changes are durable before the reply,
 /// and the chat's held pushes are looked at again at once.
-pub async fn run(
+pub(crate) async fn run(
     ctx: &Context,
     place: &Place,
     request: Request,
@@ -107,7 +107,7 @@ pub(super) mod text {
     use super::*;
     use crate::tr;
 
-    pub fn bad_time(typed: &str, lang: Language) -> String {
+    pub(crate) fn bad_time(typed: &str, lang: Language) -> String {
         tr!(
             lang,
             "bad-time",
@@ -115,7 +115,7 @@ pub(super) mod text {
         )
     }
 
-    pub fn bad_zone(typed: &str, lang: Language) -> String {
+    pub(crate) fn bad_zone(typed: &str, lang: Language) -> String {
         tr!(
             lang,
             "bad-zone",
@@ -124,7 +124,7 @@ pub(super) mod text {
     }
 
     /// "23:00–07:00 (Europe/London)": the same in every language.
-    pub fn hours(quiet: &QuietHours) -> String {
+    pub(crate) fn hours(quiet: &QuietHours) -> String {
         format!(
             "{}–{} ({})",
             hh_mm(quiet.from),
@@ -134,11 +134,11 @@ pub(super) mod text {
     }
 
     /// The local time `at` in `zone`, as HH:MM.
-    pub fn local(at: DateTime<Utc>, zone: Tz) -> String {
+    pub(crate) fn local(at: DateTime<Utc>, zone: Tz) -> String {
         at.with_timezone(&zone).format("%H:%M").to_string()
     }
 
-    pub fn none(place: &Place, lang: Language) -> String {
+    pub(crate) fn none(place: &Place, lang: Language) -> String {
         tr!(
             lang,
             "quiet-none",
@@ -147,7 +147,12 @@ pub(super) mod text {
         )
     }
 
-    pub fn shown(quiet: &QuietHours, now: QuietState, waiting: usize, lang: Language) -> String {
+    pub(crate) fn shown(
+        quiet: &QuietHours,
+        now: QuietState,
+        waiting: usize,
+        lang: Language,
+    ) -> String {
         match now {
             QuietState::HeldUntil(end) => tr!(
                 lang,
@@ -160,7 +165,12 @@ pub(super) mod text {
         }
     }
 
-    pub fn set(place: &Place, quiet: &QuietHours, now: QuietState, lang: Language) -> String {
+    pub(crate) fn set(
+        place: &Place,
+        quiet: &QuietHours,
+        now: QuietState,
+        lang: Language,
+    ) -> String {
         let mut text = tr!(
             lang,
             "quiet-set",
@@ -175,7 +185,7 @@ pub(super) mod text {
         text
     }
 
-    pub fn off(place: &Place, had: bool, on_their_way: usize, lang: Language) -> String {
+    pub(crate) fn off(place: &Place, had: bool, on_their_way: usize, lang: Language) -> String {
         if !had {
             return tr!(
                 lang,

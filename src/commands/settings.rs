@@ -15,7 +15,7 @@ use crate::tr;
 
 /// A settings command's arguments: a channel named first, and the rest as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingsArgs {
+pub(crate) struct SettingsArgs {
     pub channel: Option<ChatRef>,
     pub args: String,
 }
@@ -23,7 +23,7 @@ pub struct SettingsArgs {
 impl SettingsArgs {
     /// Splits a channel (`@name` or a `-100…` id) off the front of `args`;
     /// `None` when the first word looks like one but is not a valid name.
-    pub fn parse(args: &str) -> Option<SettingsArgs> {
+    pub(crate) fn parse(args: &str) -> Option<SettingsArgs> {
         let args = args.trim();
         let (first, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
         let numeric = first
@@ -44,7 +44,7 @@ impl SettingsArgs {
 
 /// The target a settings command applies to, and how replies name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
+pub(crate) struct Place {
     pub target: Target,
     /// What it is, as the translation files choose their words for it
     /// (`$place`): "chat", "topic" or "channel".
@@ -56,7 +56,7 @@ pub struct Place {
 /// Where a settings command from `origin` applies (`channel`: the one it
 /// names), if its sender may see it, and change it when `changes`; else the
 /// reply to give instead (`None`: stay silent).
-pub async fn place(
+pub(crate) async fn place(
     ctx: &Context,
     origin: &Origin,
     channel: Option<ChatRef>,
@@ -94,7 +94,7 @@ pub async fn place(
 /// The refusal when a change would give settings to a forum topic whose
 /// group keeps them for [`MAX_TOPICS`] topics already (see
 /// [`crate::store::Store::may_keep_settings`]); `None`: go on.
-pub fn no_room(
+pub(crate) fn no_room(
     ctx: &Context,
     place: &Place,
     changes: bool,
@@ -109,7 +109,7 @@ pub fn no_room(
 /// Changes how `target` holds its pushes (`/quiet`, `/digest`), durably,
 /// then has the chat's held pushes looked at again at once: a hold that
 /// ended or moved must not wait for the next release to be noticed.
-pub async fn change_hold<R>(
+pub(crate) async fn change_hold<R>(
     ctx: &Context,
     target: Target,
     change: impl Fn(&mut TargetSettings) -> R,
@@ -122,7 +122,7 @@ pub async fn change_hold<R>(
 /// Ends one way `target` holds its pushes (`take` clears it, saying whether
 /// it was on); returns whether it was, and how many pushes are now on their
 /// way (none while the other way still holds them).
-pub async fn end_hold(
+pub(crate) async fn end_hold(
     ctx: &Context,
     target: Target,
     take: impl Fn(&mut TargetSettings) -> bool,
@@ -134,7 +134,7 @@ pub async fn end_hold(
 
 /// How many pushes are owed to `target` (waiting for its quiet hours to end
 /// or its digest, or for a retry).
-pub fn waiting(ctx: &Context, target: Target) -> Result<usize, StoreError> {
+pub(crate) fn waiting(ctx: &Context, target: Target) -> Result<usize, StoreError> {
     Ok(ctx
         .store
         .pending_for(target.chat)?
@@ -144,7 +144,7 @@ pub fn waiting(ctx: &Context, target: Target) -> Result<usize, StoreError> {
 }
 
 /// "1 release", "3 releases" in `lang`.
-pub fn releases(n: usize, lang: Language) -> String {
+pub(crate) fn releases(n: usize, lang: Language) -> String {
     tr!(lang, "releases-count", count = n)
 }
 

@@ -22,25 +22,25 @@ use crate::tr;
 
 /// At most this many toggle buttons (Telegram takes 100 buttons at most);
 /// sources past them are still named in the list, for `/subscribe <name>`.
-pub const MAX_TOGGLES: usize = 40;
+pub(crate) const MAX_TOGGLES: usize = 40;
 
 /// The button labels: a mark and the source's name, the same in every
 /// language (so they are not in the translation files).
 mod text {
     /// A source this chat gets; pressing it unsubscribes.
-    pub fn subscribed(name: &str) -> String {
+    pub(super) fn subscribed(name: &str) -> String {
         format!("✅ {name}")
     }
 
     /// A source this chat does not get; pressing it subscribes.
-    pub fn not_subscribed(name: &str) -> String {
+    pub(super) fn not_subscribed(name: &str) -> String {
         format!("➕ {name}")
     }
 }
 
 /// The list of sources as `target` sees it, in `lang`, with a toggle button
 /// per source; `operator` shows errors whole.
-pub fn reply(
+pub(crate) fn reply(
     ctx: &Context,
     target: Target,
     operator: bool,
@@ -84,7 +84,7 @@ pub fn reply(
 }
 
 /// What a target gets, for people: `sources` as [`crate::store::Subscription::sources_of`] gives it.
-pub fn gets(
+pub(crate) fn gets(
     sources: Option<&Option<std::collections::BTreeSet<String>>>,
     lang: Language,
 ) -> String {
@@ -98,7 +98,7 @@ pub fn gets(
 /// One source's heading and read history, shared by `/sources` and `/status`:
 /// name, URL (redacted), last good read (and how many releases it showed),
 /// and the last error (`errors`: operators) or since when it is failing (others).
-pub fn source_block(
+pub(crate) fn source_block(
     store: &Store,
     source: &SourceConfig,
     errors: bool,
@@ -144,7 +144,7 @@ pub fn source_block(
 }
 
 /// A stored instant for people (ISO, the same in every language), or "never".
-pub fn when(at: Option<DateTime<Utc>>, lang: Language) -> String {
+pub(crate) fn when(at: Option<DateTime<Utc>>, lang: Language) -> String {
     at.map_or_else(
         || tr!(lang, "never"),
         |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),

@@ -12,7 +12,7 @@ use crate::tr;
 /// The status report in `lang` (a person who is not an operator hears
 /// `status-refusal` instead, and only in a private chat); the caller checks
 /// that an operator asked.
-pub fn reply(ctx: &Context, lang: Language) -> Result<String, StoreError> {
+pub(crate) fn reply(ctx: &Context, lang: Language) -> Result<String, StoreError> {
     let store = &ctx.store;
     let stats = store.delivery_stats()?;
     let mut text = tr!(

@@ -12,7 +12,7 @@ use crate::text::markup::{escape, shorten};
 use crate::tr;
 
 /// The configured source a user named, or the reply listing the valid names.
-pub fn resolve<'a>(
+pub(crate) fn resolve<'a>(
     ctx: &'a Context,
     name: &str,
     lang: Language,
@@ -28,14 +28,14 @@ pub fn resolve<'a>(
 }
 
 /// Every configured name, comma-separated and escaped, for replies.
-pub fn source_names(config: &Config) -> String {
+pub(crate) fn source_names(config: &Config) -> String {
     let names: Vec<String> = config.sources.iter().map(|s| escape(&s.name)).collect();
     names.join(", ")
 }
 
 /// Whether `target` is a forum topic that cannot subscribe: its chat has
 /// [`MAX_TOPICS`] others subscribed already.
-pub fn topics_full(store: &Store, target: Target) -> Result<bool, StoreError> {
+pub(crate) fn topics_full(store: &Store, target: Target) -> Result<bool, StoreError> {
     let Some(thread) = target.thread else {
         return Ok(false);
     };
@@ -47,7 +47,7 @@ pub fn topics_full(store: &Store, target: Target) -> Result<bool, StoreError> {
 /// Records the language of whoever subscribes `chat` (their Telegram app's,
 /// `None`: unknown, nothing changes), spoken to the chat until it chooses
 /// one. Only a change is written, and the default is kept as no record.
-pub async fn note_language(
+pub(crate) async fn note_language(
     ctx: &Context,
     chat: i64,
     language: Option<Language>,
@@ -66,7 +66,7 @@ pub async fn note_language(
 }
 
 /// Subscribes the target to every source (`None`) or to one, and says what changed.
-pub async fn subscribe(
+pub(crate) async fn subscribe(
     ctx: &Context,
     target: Target,
     source: Option<&str>,
@@ -104,7 +104,7 @@ pub async fn subscribe(
 
 /// Unsubscribes the target from everything (`None`) or from one source, and
 /// says what it still gets.
-pub async fn unsubscribe(
+pub(crate) async fn unsubscribe(
     ctx: &Context,
     target: Target,
     source: Option<&str>,

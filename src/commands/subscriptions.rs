@@ -11,7 +11,7 @@ use crate::text::markup::escape;
 use crate::tr;
 
 /// The list as `origin` sees it, in `lang`.
-pub fn reply(ctx: &Context, origin: &Origin, lang: Language) -> Result<String, StoreError> {
+pub(crate) fn reply(ctx: &Context, origin: &Origin, lang: Language) -> Result<String, StoreError> {
     let store = &ctx.store;
     let record = store.subscription(origin.chat)?;
     let here = match (origin.kind, origin.thread) {

@@ -10,9 +10,9 @@
 use url::Url;
 
 /// Releases on one archive page when `archive_page_size` is not set (the embassy's).
-pub const DEFAULT_ARCHIVE_PAGE_SIZE: u32 = 10;
+pub(crate) const DEFAULT_ARCHIVE_PAGE_SIZE: u32 = 10;
 /// The largest `archive_page_size`.
-pub const MAX_ARCHIVE_PAGE_SIZE: u32 = 1_000;
+pub(crate) const MAX_ARCHIVE_PAGE_SIZE: u32 = 1_000;
 
 const PLACEHOLDERS: [&str; 3] = ["{page}", "{start}", "{offset}"];
 

@@ -1,13 +1,13 @@
 //! The embassy: what the bot watches and shows when the file says nothing.
 
 /// The embassy's home page, watched (with its two lists) when no source is configured.
-pub const DEFAULT_SOURCE_URL: &str = "https://www.rusemb.org.uk/";
+pub(crate) const DEFAULT_SOURCE_URL: &str = "https://www.rusemb.org.uk/";
 /// What `/start` calls the site when no source is configured.
-pub const DEFAULT_SITE_NAME: &str = "the Embassy of the Russian Federation in the UK";
+pub(crate) const DEFAULT_SITE_NAME: &str = "the Embassy of the Russian Federation in the UK";
 
 /// One of the sources watched when none is configured.
 #[derive(Debug, Clone, Copy)]
-pub struct BuiltinSource {
+pub(crate) struct BuiltinSource {
     pub name: &'static str,
     pub url: &'static str,
     /// How pushes and `/start` name it.
@@ -19,7 +19,7 @@ pub struct BuiltinSource {
 /// The built-in sources: the home page, the press archive and "Embassy informs".
 /// The lists' odd paths (a literal `&` right after the path, no `?`) are the
 /// site's own; their pages go on at `start` = 11, 21, … (DESIGN.md).
-pub const DEFAULT_SOURCES: &[BuiltinSource] = &[
+pub(crate) const DEFAULT_SOURCES: &[BuiltinSource] = &[
     BuiltinSource {
         name: "home",
         url: DEFAULT_SOURCE_URL,
@@ -40,7 +40,7 @@ pub const DEFAULT_SOURCES: &[BuiltinSource] = &[
     },
 ];
 /// Release links on the embassy site: press releases, articles, ambassador's articles.
-pub const DEFAULT_LINK_PATTERNS: &[&str] =
+pub(crate) const DEFAULT_LINK_PATTERNS: &[&str] =
     &[r"^/fnapr/\d+$", r"^/article/\d+$", r"^/ambarticles/\d+$"];
 pub(super) const DEFAULT_INTERVAL_SECS: u64 = 300;
 pub(super) const DEFAULT_TIMEOUT_SECS: u64 = 30;
@@ -75,4 +75,4 @@ pub(super) const MOSCOW: (&str, &str) = ("Moscow", "Москва");
 pub(super) const LONDON: (&str, &str) = ("London", "Лондон");
 
 /// Commands one user may send per minute, over all chats.
-pub const DEFAULT_COMMANDS_PER_USER_PER_MINUTE: u32 = 20;
+pub(super) const DEFAULT_COMMANDS_PER_USER_PER_MINUTE: u32 = 20;

@@ -9,7 +9,7 @@ mod defaults;
 mod language;
 mod limits;
 mod raw;
-pub mod redact;
+pub(crate) mod redact;
 mod toml_error;
 mod validate;
 
@@ -26,24 +26,23 @@ use url::Url;
 use raw::RawConfig;
 use toml_error::toml_error;
 
-pub use archive::{ArchiveTemplate, DEFAULT_ARCHIVE_PAGE_SIZE, MAX_ARCHIVE_PAGE_SIZE};
-pub use defaults::{
-    BuiltinSource, DEFAULT_LINK_PATTERNS, DEFAULT_SITE_NAME, DEFAULT_SOURCE_URL, DEFAULT_SOURCES,
-};
+pub(crate) use archive::{ArchiveTemplate, DEFAULT_ARCHIVE_PAGE_SIZE};
 pub use language::Language;
 pub use limits::{RateLimits, Retention};
-pub use validate::{MAX_SOURCE_NAME, is_valid_source_name};
+#[cfg(test)]
+pub(crate) use validate::MAX_SOURCE_NAME;
+pub(crate) use validate::is_valid_source_name;
 
 /// Environment variable holding the bot token; wins over the file so secrets
 /// need not be written to disk.
-pub const TOKEN_ENV: &str = "TELOXIDE_TOKEN";
+pub(crate) const TOKEN_ENV: &str = "TELOXIDE_TOKEN";
 /// Environment variable naming the Bot API server (self-hosted, or a test fake).
-pub const API_URL_ENV: &str = "TELOXIDE_API_URL";
+pub(crate) const API_URL_ENV: &str = "TELOXIDE_API_URL";
 /// Environment variable overriding `data_dir` (the Docker image points it at its volume).
-pub const DATA_DIR_ENV: &str = "EMBASSY_BOT_DATA_DIR";
+pub(crate) const DATA_DIR_ENV: &str = "EMBASSY_BOT_DATA_DIR";
 /// Environment variable overriding `http.listen` (the Docker image turns the
 /// HTTP server on with it, so its health check works with any config file).
-pub const HTTP_LISTEN_ENV: &str = "EMBASSY_BOT_HTTP_LISTEN";
+pub(crate) const HTTP_LISTEN_ENV: &str = "EMBASSY_BOT_HTTP_LISTEN";
 
 /// Values from the environment that win over the file.
 #[derive(Debug, Default)]
@@ -160,7 +159,7 @@ impl Config {
 }
 
 /// Telegram's own Bot API server: where `telegram.api_url` points when unset.
-pub const TELEGRAM_API: &str = "https://api.telegram.org";
+pub(crate) const TELEGRAM_API: &str = "https://api.telegram.org";
 
 /// How to reach Telegram. Its `Debug` never shows the token.
 #[derive(Clone)]

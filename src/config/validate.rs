@@ -332,10 +332,10 @@ fn display_name(key: &str, name: String) -> Result<String, ConfigError> {
 }
 
 /// The longest source name: it is typed in `/subscribe <name>`.
-pub const MAX_SOURCE_NAME: usize = 32;
+pub(crate) const MAX_SOURCE_NAME: usize = 32;
 
 /// True for a usable source name: 1 to 32 of `a-z`, `0-9`, `_`, `-`.
-pub fn is_valid_source_name(name: &str) -> bool {
+pub(crate) fn is_valid_source_name(name: &str) -> bool {
     (1..=MAX_SOURCE_NAME).contains(&name.len())
         && name
             .bytes()

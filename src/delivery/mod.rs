@@ -42,8 +42,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub use fanout::{FanOut, FanOutPage, FanOutStep, WalkedRelease};
-pub use schedule::Holds;
+pub use fanout::{FanOut, FanOutPage, FanOutStep};
+pub(crate) use schedule::Holds;
 
 use crate::render::SourceLabels;
 use crate::runtime::shutdown::Shutdown;

@@ -20,7 +20,7 @@ use crate::store::StoredItem;
 
 /// A feed's own description.
 #[derive(Debug, Clone)]
-pub struct FeedInfo {
+pub(crate) struct FeedInfo {
     pub title: String,
     /// A permanent, absolute identifier for the feed.
     pub id: String,
@@ -36,7 +36,7 @@ pub struct FeedInfo {
 
 /// One release as a feed shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub id: String,
     pub title: String,
     pub link: String,
@@ -47,7 +47,7 @@ pub struct Entry {
 impl Entry {
     /// `stored` as an entry; `tz` is the time zone of the source that listed
     /// it (where its date is a calendar day).
-    pub fn from_stored(stored: &StoredItem, tz: Tz) -> Entry {
+    pub(crate) fn from_stored(stored: &StoredItem, tz: Tz) -> Entry {
         Entry {
             id: format!("https://{}", stored.item.id),
             title: stored.item.title.clone(),
@@ -62,7 +62,7 @@ impl Entry {
 /// it if that was on the day the site dates it (in the source's zone), else
 /// the start of that day (a release found later than its date); with no date
 /// on the site, the moment we first saw it.
-pub fn entry_time(stored: &StoredItem, tz: Tz) -> DateTime<Utc> {
+pub(crate) fn entry_time(stored: &StoredItem, tz: Tz) -> DateTime<Utc> {
     let seen = DateTime::from_timestamp(stored.first_seen, 0).unwrap_or_default();
     let Some(date) = stored.item.date else {
         return seen;
@@ -77,7 +77,7 @@ pub fn entry_time(stored: &StoredItem, tz: Tz) -> DateTime<Utc> {
 }
 
 /// The feed's `updated`: its newest entry's time.
-pub fn updated(info: &FeedInfo, entries: &[Entry]) -> DateTime<Utc> {
+pub(crate) fn updated(info: &FeedInfo, entries: &[Entry]) -> DateTime<Utc> {
     entries
         .iter()
         .map(|e| e.time)
@@ -106,7 +106,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 /// The Atom document.
-pub fn atom(info: &FeedInfo, entries: &[Entry]) -> String {
+pub(crate) fn atom(info: &FeedInfo, entries: &[Entry]) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     // Writing into a Vec cannot fail.
     write_atom(&mut w, info, entries).expect("writing XML into memory");
@@ -168,7 +168,7 @@ fn write_atom(w: &mut Writer<Vec<u8>>, info: &FeedInfo, entries: &[Entry]) -> st
 }
 
 /// The JSON Feed 1.1 document.
-pub fn json(info: &FeedInfo, entries: &[Entry]) -> String {
+pub(crate) fn json(info: &FeedInfo, entries: &[Entry]) -> String {
     #[derive(Serialize)]
     struct Feed<'a> {
         version: &'static str,

@@ -22,19 +22,19 @@ use crate::store::Store;
 
 /// A store probe is reused for this long, so a flood of `/healthz` requests
 /// costs one write and flush, not one each.
-pub const PROBE_REUSE: Duration = Duration::from_secs(10);
+pub(crate) const PROBE_REUSE: Duration = Duration::from_secs(10);
 
 /// The last store probe, kept so a flood of `/healthz` requests costs one
 /// write and flush, not one each. When the process started and when Telegram
 /// last answered are kept by [`crate::metrics`], where the parts that see them
 /// record them.
-pub struct Vitals {
+pub(crate) struct Vitals {
     /// When the store was last probed, and the error if it failed.
     probe: Mutex<Option<(DateTime<Utc>, Option<String>)>>,
 }
 
 /// The process's vitals, shared by whoever records or reads them.
-pub fn vitals() -> &'static Vitals {
+pub(crate) fn vitals() -> &'static Vitals {
     static VITALS: std::sync::LazyLock<Vitals> = std::sync::LazyLock::new(|| Vitals {
         probe: Mutex::new(None),
     });
@@ -44,7 +44,7 @@ pub fn vitals() -> &'static Vitals {
 impl Vitals {
     /// Whether the store can be written: a small record written and flushed,
     /// or the result of a probe less than [`PROBE_REUSE`] old.
-    pub async fn store_problem(&self, store: &Store, now: DateTime<Utc>) -> Option<String> {
+    pub(crate) async fn store_problem(&self, store: &Store, now: DateTime<Utc>) -> Option<String> {
         if let Some((at, result)) = self.lock_probe().clone()
             && (now - at).to_std().is_ok_and(|age| age < PROBE_REUSE)
         {
@@ -62,7 +62,7 @@ impl Vitals {
 
 /// Everything [`assess`] weighs, gathered at one instant.
 #[derive(Debug, Clone)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     pub started: DateTime<Utc>,
     pub telegram_last_answer: Option<DateTime<Utc>>,
     pub telegram_silence: Duration,
@@ -73,7 +73,7 @@ pub struct Inputs {
 
 /// One source as health sees it.
 #[derive(Debug, Clone)]
-pub struct SourceInputs {
+pub(crate) struct SourceInputs {
     pub name: String,
     pub alert_after: Duration,
     /// The poller's record of the current run of failures.
@@ -85,7 +85,7 @@ pub struct SourceInputs {
 
 /// The answer of `/healthz` and `/readyz`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// `ok` or `unhealthy`.
     pub status: &'static str,
     /// What is wrong, one sentence each; empty when healthy.
@@ -100,13 +100,13 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub fn healthy(&self) -> bool {
+    pub(crate) fn healthy(&self) -> bool {
         self.problems.is_empty()
     }
 }
 
 /// Weighs `inputs` at `now`.
-pub fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
+pub(crate) fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
     let secs = |since: DateTime<Utc>| (now - since).num_seconds().max(0);
     let mut problems = Vec::new();
     if let Some(problem) = &inputs.store_problem {
@@ -163,7 +163,7 @@ pub fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
 
 /// Gathers the inputs for `config`'s sources from the store and [`vitals`],
 /// probing the store, and weighs them at `now`.
-pub async fn check(store: &Store, config: &Config, now: DateTime<Utc>) -> Verdict {
+pub(crate) async fn check(store: &Store, config: &Config, now: DateTime<Utc>) -> Verdict {
     let vitals = vitals();
     let mut store_problem = vitals.store_problem(store, now).await;
     let mut sources = Vec::with_capacity(config.sources.len());

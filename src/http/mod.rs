@@ -17,9 +17,9 @@
 //! routes read no body. Meant for loopback or a private network, behind a
 //! reverse proxy for anything public (README "Run it in production").
 
-pub mod feed_writer;
+pub(crate) mod feed_writer;
 mod feeds;
-pub mod health;
+pub(crate) mod health;
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -44,10 +44,10 @@ use crate::store::Store;
 use crate::updates::webhook::{Inbox, Refusal};
 
 /// Connections served at once; more wait in the kernel's backlog.
-pub const MAX_CONNECTIONS: usize = 128;
+pub(crate) const MAX_CONNECTIONS: usize = 128;
 /// A connection that neither sends nor takes a byte for this long is closed
 /// (an idle keep-alive, or a client that stalls on purpose).
-pub const IDLE: Duration = Duration::from_secs(60);
+pub(crate) const IDLE: Duration = Duration::from_secs(60);
 
 /// What every route reads.
 #[derive(Clone)]
@@ -58,7 +58,7 @@ struct Served {
 }
 
 /// Binds `addr` now, so a port in use stops the start with a clear error.
-pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+pub(crate) async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (http.listen)"))
@@ -66,7 +66,7 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 
 /// Serves until `shutdown`; `webhook` is the inbox for Telegram's posts in
 /// webhook mode (its route is the path of `telegram.webhook_url`).
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     store: Store,
     config: Arc<Config>,

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// so many waiting parties do not retry together. Every backoff in the program
 /// (pushes in [`crate::telegram::limiter`], source reads in [`crate::poller`],
 /// reconnecting to Telegram in [`crate::app`]) uses it.
-pub fn jittered_backoff(base: Duration, attempt: u32, cap: Duration, seed: u64) -> Duration {
+pub(crate) fn jittered_backoff(base: Duration, attempt: u32, cap: Duration, seed: u64) -> Duration {
     let step = base
         .saturating_mul(1 << attempt.saturating_sub(1).min(20))
         .min(cap);
@@ -16,7 +16,7 @@ pub fn jittered_backoff(base: Duration, attempt: u32, cap: Duration, seed: u64) 
 }
 
 /// A cheap, well-mixed number in [0, 1) from a seed (splitmix64).
-pub fn jitter(seed: u64) -> f64 {
+pub(crate) fn jitter(seed: u64) -> f64 {
     let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -14,7 +14,7 @@ static LAST: LazyLock<Mutex<HashMap<&'static str, (Instant, u64)>>> = LazyLock::
 /// Whether a line of `kind` may be logged now: `Some(held_back)` with how
 /// many lines of that kind were not logged since the last one, or `None`
 /// (this one is held back and counted).
-pub fn allow(kind: &'static str) -> Option<u64> {
+pub(crate) fn allow(kind: &'static str) -> Option<u64> {
     allow_at(kind, Instant::now())
 }
 

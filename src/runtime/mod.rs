@@ -3,7 +3,7 @@
 //! a second ([`log_limit`]), and the expiring, size-capped map behind every
 //! per-chat and per-user table ([`ttl`]). Imports nothing of ours.
 
-pub mod backoff;
-pub mod log_limit;
-pub mod shutdown;
-pub mod ttl;
+pub(crate) mod backoff;
+pub(crate) mod log_limit;
+pub(crate) mod shutdown;
+pub(crate) mod ttl;

@@ -11,14 +11,14 @@ use tokio::time::Instant;
 
 /// Entries live `ttl` after they were inserted; at most `capacity` are kept
 /// (when full, expired entries go first, then the oldest).
-pub struct TtlMap<K, V> {
+pub(crate) struct TtlMap<K, V> {
     entries: HashMap<K, (V, Instant)>,
     ttl: Duration,
     capacity: usize,
 }
 
 impl<K: Hash + Eq + Clone, V> TtlMap<K, V> {
-    pub fn new(ttl: Duration, capacity: usize) -> TtlMap<K, V> {
+    pub(crate) fn new(ttl: Duration, capacity: usize) -> TtlMap<K, V> {
         TtlMap {
             entries: HashMap::new(),
             ttl,
@@ -27,7 +27,7 @@ impl<K: Hash + Eq + Clone, V> TtlMap<K, V> {
     }
 
     /// The value for `key`, unless it expired by `now`.
-    pub fn get(&self, key: &K, now: Instant) -> Option<&V> {
+    pub(crate) fn get(&self, key: &K, now: Instant) -> Option<&V> {
         self.entries
             .get(key)
             .filter(|(_, at)| now.duration_since(*at) < self.ttl)
@@ -35,7 +35,7 @@ impl<K: Hash + Eq + Clone, V> TtlMap<K, V> {
     }
 
     /// The live value for `key`, to change in place (its age is kept).
-    pub fn get_mut(&mut self, key: &K, now: Instant) -> Option<&mut V> {
+    pub(crate) fn get_mut(&mut self, key: &K, now: Instant) -> Option<&mut V> {
         let ttl = self.ttl;
         self.entries
             .get_mut(key)
@@ -44,7 +44,7 @@ impl<K: Hash + Eq + Clone, V> TtlMap<K, V> {
     }
 
     /// Inserts (or renews) `key`, making room if the map is full.
-    pub fn insert(&mut self, key: K, value: V, now: Instant) {
+    pub(crate) fn insert(&mut self, key: K, value: V, now: Instant) {
         if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
             let ttl = self.ttl;
             self.entries
@@ -62,22 +62,15 @@ impl<K: Hash + Eq + Clone, V> TtlMap<K, V> {
         self.entries.insert(key, (value, now));
     }
 
-    pub fn remove(&mut self, key: &K) {
-        self.entries.remove(key);
-    }
-
     /// Keeps only the entries whose key passes `keep`.
-    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
         self.entries.retain(|k, _| keep(k));
     }
 
     /// How many entries are held, expired ones included.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::TargetSettings;
 
 /// The zone `/quiet` and `/digest` use when none is named.
-pub const DEFAULT_ZONE: Tz = chrono_tz::Europe::London;
+pub(crate) const DEFAULT_ZONE: Tz = chrono_tz::Europe::London;
 
 /// Pushes in these hours are held; `from` to `to` in `zone`, across midnight
 /// when `to` comes first (23:00–07:00).
@@ -88,7 +88,7 @@ impl DigestTime {
 /// With a digest, a push waits for the first digest after it was journaled:
 /// a digest holds "everything since the last one". Quiet hours hold
 /// whatever falls due inside them, a digest included, until they end.
-pub fn quiet_state(
+pub(crate) fn quiet_state(
     now: DateTime<Utc>,
     settings: &TargetSettings,
     journaled_at: Option<DateTime<Utc>>,
@@ -153,11 +153,11 @@ mod hhmm {
     use chrono::{NaiveTime, Timelike};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format!("{:02}:{:02}", t.hour(), t.minute()))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
         let text = String::deserialize(d)?;
         super::parse_time(&text)
             .ok_or_else(|| serde::de::Error::custom(format!("not a time: {text}")))
@@ -169,11 +169,11 @@ mod zone {
     use chrono_tz::Tz;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(z: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(z: &Tz, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(z.name())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
         let name = String::deserialize(d)?;
         super::parse_zone(&name)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown time zone: {name}")))
@@ -181,7 +181,7 @@ mod zone {
 }
 
 /// `HH:MM` of a time, for replies.
-pub fn hh_mm(t: NaiveTime) -> String {
+pub(crate) fn hh_mm(t: NaiveTime) -> String {
     format!("{:02}:{:02}", t.hour(), t.minute())
 }
 

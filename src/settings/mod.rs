@@ -13,16 +13,15 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use hours::{
-    DEFAULT_ZONE, DigestTime, QuietHours, QuietState, hh_mm, parse_time, parse_zone, quiet_state,
-};
+pub(crate) use hours::{DEFAULT_ZONE, DigestTime, QuietState, hh_mm, quiet_state};
+pub use hours::{QuietHours, parse_time, parse_zone};
 
 use crate::config::Language;
 use crate::text::matching::{Normalized, Pattern, PatternError, release_words};
 
 /// At most this many filters per target: a record, and the work of one
 /// release against it, stay small.
-pub const MAX_FILTERS: usize = 50;
+pub(crate) const MAX_FILTERS: usize = 50;
 
 /// One keyword filter: a word or phrase that a release must mention
 /// (include) or must not (exclude), in its title or lead.
@@ -76,14 +75,14 @@ impl From<Filter> for String {
 
 /// Whether a release whose title and lead make `text` passes `filters`: it
 /// mentions one of the includes (or there is none) and none of the excludes.
-pub fn admits(filters: &[Filter], text: &Normalized) -> bool {
+pub(crate) fn admits(filters: &[Filter], text: &Normalized) -> bool {
     let mut includes = filters.iter().filter(|f| !f.exclude).peekable();
     let included = includes.peek().is_none() || includes.any(|f| f.pattern.matches(text));
     included && !filters.iter().any(|f| f.exclude && f.pattern.matches(text))
 }
 
 /// The text filters look at: a release's title and lead.
-pub fn filter_text(title: &str, lead: &str) -> Normalized {
+pub(crate) fn filter_text(title: &str, lead: &str) -> Normalized {
     release_words(title, lead)
 }
 

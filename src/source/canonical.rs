@@ -16,14 +16,14 @@ use url::Url;
 /// Query parameters that only say where a reader came from. A trailing `*`
 /// matches any name with that prefix. Sources add their own with
 /// `tracking_params`.
-pub const TRACKING_PARAMS: &[&str] = &[
+pub(crate) const TRACKING_PARAMS: &[&str] = &[
     "utm_*", "fbclid", "gclid", "yclid", "mc_cid", "mc_eid", "_ga", "hpt",
 ];
 
 /// The identity of a release URL: host without `www.`/`m.`, path without a
 /// trailing slash, the query without tracking parameters (built-in and
 /// `extra`); scheme and fragment ignored.
-pub fn canonical_id(url: &Url, extra: &[String]) -> Option<String> {
+pub(crate) fn canonical_id(url: &Url, extra: &[String]) -> Option<String> {
     let host = site_host(url)?;
     let path = url.path().trim_end_matches('/');
     Some(match kept_query(url, extra) {
@@ -34,7 +34,7 @@ pub fn canonical_id(url: &Url, extra: &[String]) -> Option<String> {
 
 /// `url` without its tracking parameters (built-in and `extra`): the link a
 /// release is shown with. The fragment stays; it is the page's own.
-pub fn without_tracking(url: &Url, extra: &[String]) -> Url {
+pub(crate) fn without_tracking(url: &Url, extra: &[String]) -> Url {
     let mut clean = url.clone();
     if url.query().is_some_and(|q| has_tracking(q, extra)) {
         let kept = kept_query(url, extra).filter(|q| !q.is_empty());

@@ -5,7 +5,7 @@
 //! text. The first byte is a key; every later byte XOR the key is the UTF-8 address.
 
 /// Decodes Cloudflare's hex form; `None` when it is not valid hex or not UTF-8.
-pub fn decode(hex: &str) -> Option<String> {
+pub(crate) fn decode(hex: &str) -> Option<String> {
     let hex = hex.trim();
     if hex.len() < 4 || hex.len() % 2 != 0 {
         return None;
@@ -22,7 +22,7 @@ pub fn decode(hex: &str) -> Option<String> {
 }
 
 /// The HEX part of an `href` such as `/cdn-cgi/l/email-protection#HEX`, if it is one.
-pub fn hex_from_href(href: &str) -> Option<&str> {
+pub(crate) fn hex_from_href(href: &str) -> Option<&str> {
     let (path, hex) = href.split_once('#')?;
     path.ends_with("/cdn-cgi/l/email-protection").then_some(hex)
 }

@@ -31,7 +31,11 @@ pub struct FeedError(String);
 /// Items of the feed in `text` (already decoded), in feed order, at most
 /// `source.max_items`; relative links resolve against `base`. Entries without
 /// a title are dropped.
-pub fn extract_feed(text: &str, base: &Url, source: &SourceConfig) -> Result<Vec<Item>, FeedError> {
+pub(crate) fn extract_feed(
+    text: &str,
+    base: &Url,
+    source: &SourceConfig,
+) -> Result<Vec<Item>, FeedError> {
     // The text is already UTF-8: an XML declaration naming another encoding would
     // make the parser decode it a second time.
     let body = readable_root(strip_xml_declaration(text));
@@ -148,7 +152,7 @@ fn root_start(text: &str) -> Option<usize> {
 
 /// True when `text` starts like a feed (an RSS, RDF or Atom root, or a JSON
 /// object) rather than an HTML page; used when a source's kind is `auto`.
-pub fn looks_like_feed(text: &str) -> bool {
+pub(crate) fn looks_like_feed(text: &str) -> bool {
     let text = strip_xml_declaration(text);
     let Some(rest) = root_start(text).map(|at| &text[at..]) else {
         return false;

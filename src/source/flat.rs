@@ -13,13 +13,13 @@ use scraper::{Html, Node};
 use super::cfemail;
 use super::date::{When, parse_date};
 
-pub fn plain_text(fragment: &str) -> String {
+pub(super) fn plain_text(fragment: &str) -> String {
     let doc = parse_fragment(fragment);
     one_line(&flatten_node(doc.tree.root()).text)
 }
 
 /// The first paragraph-like line of an HTML fragment (a feed entry's summary).
-pub fn first_paragraph(fragment: &str) -> String {
+pub(super) fn first_paragraph(fragment: &str) -> String {
     let doc = parse_fragment(fragment);
     let flat = flatten_node(doc.tree.root());
     let lead = lead_after(&flat.text);
@@ -56,7 +56,7 @@ pub(super) struct DateMark {
 
 impl Flat {
     /// The date of the first `<time datetime>` whose text starts in `range`.
-    pub fn mark_in(&self, range: Range<usize>) -> Option<&DateMark> {
+    pub(super) fn mark_in(&self, range: Range<usize>) -> Option<&DateMark> {
         let first = self.marks.partition_point(|m| m.span.start < range.start);
         self.marks.get(first).filter(|m| m.span.start < range.end)
     }
@@ -155,7 +155,7 @@ pub(super) fn flatten(html: &str) -> Flat {
 /// dozen levels; html5ever scans its stack of open elements for many start tags
 /// (every `<div>` looks for an open `<p>`), so 100 000 nested blocks cost
 /// quadratic time — minutes — unless the depth is bounded first.
-pub const MAX_NESTING: usize = 256;
+pub(super) const MAX_NESTING: usize = 256;
 
 /// Parses a document after [`tame_nesting`].
 pub(super) fn parse_document(html: &str) -> Html {
@@ -212,7 +212,7 @@ fn is_shallow(name: &str) -> bool {
 /// the start tags past that depth (except links, which carry the releases). One
 /// linear pass over the bytes with a rough tag scanner; pages within the bound
 /// are returned untouched.
-pub fn tame_nesting(html: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn tame_nesting(html: &str) -> std::borrow::Cow<'_, str> {
     let bytes = html.as_bytes();
     let mut depth: usize = 0;
     let mut out: Option<String> = None;

@@ -12,12 +12,12 @@
 //! longer than [`MAX_URL_LEN`] bytes; and an HTML page is parsed only up to its
 //! first [`ANCHORS_PER_ITEM`] × `max_items` links.
 
-pub mod canonical;
-pub mod cfemail;
+pub(crate) mod canonical;
+pub(crate) mod cfemail;
 pub mod charset;
 pub mod date;
 pub mod extract;
-pub mod feed;
+pub(crate) mod feed;
 pub mod fetch;
 mod flat;
 pub mod guard;
@@ -54,7 +54,7 @@ fn cut(text: String) -> String {
 }
 
 /// The kind a body is read as: the source's, or for `auto` what the body looks like.
-pub fn effective_kind(kind: SourceKind, text: &str) -> SourceKind {
+pub(crate) fn effective_kind(kind: SourceKind, text: &str) -> SourceKind {
     match kind {
         SourceKind::Auto if feed::looks_like_feed(text) => SourceKind::Feed,
         SourceKind::Auto => SourceKind::Html,
@@ -88,7 +88,7 @@ pub fn extract(source: &SourceConfig, text: &str, base: &Url) -> Result<Page, Ex
 /// may take, and no further. Real pages have a few hundred links around their
 /// releases; a 4 MB page of 60,000 would cost a 50 MB parse tree for releases
 /// that `max_items` leaves untaken anyway.
-pub const ANCHORS_PER_ITEM: usize = 8;
+pub(crate) const ANCHORS_PER_ITEM: usize = 8;
 
 /// `html` up to its `ANCHORS_PER_ITEM × max_items`-th `<a` tag, or whole.
 fn within_anchor_budget(html: &str, max_items: usize) -> &str {

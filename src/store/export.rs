@@ -40,9 +40,9 @@ use super::{
 use crate::settings::TargetSettings;
 
 /// What the header's `format` says.
-pub const EXPORT_FORMAT: &str = "embassy-bot-export";
+pub(crate) const EXPORT_FORMAT: &str = "embassy-bot-export";
 /// The version this build writes, and the newest it reads.
-pub const EXPORT_VERSION: u32 = 1;
+pub(crate) const EXPORT_VERSION: u32 = 1;
 
 /// Records written to the database per batch on import.
 const BATCH: usize = 1_000;

@@ -21,7 +21,7 @@ const FILE_MODE: u32 = 0o600;
 
 /// Files created by this process from now on are readable by their owner
 /// only, whoever creates them (sled does, for its snapshots).
-pub fn restrict_umask() {
+pub(crate) fn restrict_umask() {
     #[cfg(unix)]
     // SAFETY: umask(2) only sets the process's file mode mask; it cannot fail.
     unsafe {
@@ -57,7 +57,7 @@ pub(super) fn private_append(path: &Path) -> io::Result<File> {
 
 /// Creates (or truncates) `path` for writing, private (the data directory's
 /// files, and exports of it, hold chat ids).
-pub fn private_create(path: &Path) -> io::Result<File> {
+pub(crate) fn private_create(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.create(true).write(true).truncate(true);
     #[cfg(unix)]

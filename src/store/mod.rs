@@ -79,18 +79,23 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-pub use channels::{ChannelNote, MAX_CHANNELS_PER_USER};
-pub use export::{EXPORT_FORMAT, EXPORT_VERSION, TransferError, TransferSummary};
-pub use fanout_log::FanOutLog;
-pub use files::{private_create, restrict_umask};
-pub use highwater::Rollback;
-pub use items::{ArchiveOutcome, PollOutcome, PollPolicy, StoredItem};
-pub use journal::{DeliveryStats, JournalEntry};
-pub use outbox::{OutboxEntry, SubscriberPage, WalkPosition};
+pub(crate) use channels::ChannelNote;
+pub use channels::MAX_CHANNELS_PER_USER;
+pub use export::TransferError;
+pub(crate) use fanout_log::FanOutLog;
+pub(crate) use files::{private_create, restrict_umask};
+pub(crate) use highwater::Rollback;
+pub(crate) use items::StoredItem;
+pub use items::{PollOutcome, PollPolicy};
+pub use journal::JournalEntry;
+pub(crate) use outbox::{OutboxEntry, WalkPosition};
 pub use queries::MAX_SAVED_QUERIES;
-pub use retention::{Pruned, Retained};
-pub use search::{Hits, IndexSize, ReleasePage, SearchIndex, SearchResults};
-pub use subscribers::{MAX_TOPICS, Removal, Subscription, Target, Topic};
+pub(crate) use retention::Pruned;
+pub use retention::Retained;
+pub(crate) use search::SearchResults;
+pub use search::{ReleasePage, SearchIndex};
+pub(crate) use subscribers::Subscription;
+pub use subscribers::{MAX_TOPICS, Removal, Target};
 
 /// Why the store cannot do what was asked.
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,7 @@ use crate::text::matching::{Normalized, Query, release_words};
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
 /// the `by_date` key (twice), and the nodes of the two maps — an estimate
 /// checked against the process's RSS in the search benchmark.
-pub const ENTRY_OVERHEAD: usize = 240;
+pub(super) const ENTRY_OVERHEAD: usize = 240;
 
 /// Some releases, newest first, and where they sit in the whole list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -94,7 +94,7 @@ mod thread_keys {
 
     use super::Topic;
 
-    pub fn serialize<S: Serializer>(
+    pub(super) fn serialize<S: Serializer>(
         topics: &BTreeMap<i32, Topic>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
@@ -103,7 +103,7 @@ mod thread_keys {
         keyed.serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<BTreeMap<i32, Topic>, D::Error> {
         BTreeMap::<String, Topic>::deserialize(deserializer)?

@@ -18,7 +18,7 @@ use crate::telegram::messenger::{Format, Keyboard, Messenger, Replier, SendError
 
 /// Sends pushes to one bot's `sendMessage` endpoint.
 #[derive(Clone)]
-pub struct HttpMessenger {
+pub(crate) struct HttpMessenger {
     client: reqwest::Client,
     /// The methods' addresses, parsed once. They hold the token: never log them.
     endpoints: std::sync::Arc<Endpoints>,
@@ -31,7 +31,11 @@ pub struct HttpMessenger {
 impl HttpMessenger {
     /// `api` is the Bot API base (Telegram's or a local one), without the `/bot` part.
     /// Fails only if the token makes the address invalid.
-    pub fn new(api: &url::Url, token: &str, timeout: Duration) -> anyhow::Result<HttpMessenger> {
+    pub(crate) fn new(
+        api: &url::Url,
+        token: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<HttpMessenger> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -60,14 +64,14 @@ impl HttpMessenger {
     /// The same messenger, sending with `allow_paid_broadcast` when `paid`:
     /// Telegram then lets pushes past its free ~30 a second (up to 1,000),
     /// charging the bot's Stars balance for those beyond the free rate.
-    pub fn paid_broadcast(mut self, paid: bool) -> HttpMessenger {
+    pub(crate) fn paid_broadcast(mut self, paid: bool) -> HttpMessenger {
         self.paid_broadcast = paid;
         self
     }
 
     /// The same messenger (one connection pool) for a kind of message that
     /// shows link previews, or not (`telegram.link_preview`); off by default.
-    pub fn with_link_preview(&self, show: bool) -> HttpMessenger {
+    pub(crate) fn with_link_preview(&self, show: bool) -> HttpMessenger {
         HttpMessenger {
             link_preview: show,
             ..self.clone()

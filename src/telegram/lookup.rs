@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 /// A chat as commands name it: its id, or a public `@username`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChatRef {
+pub(crate) enum ChatRef {
     Id(i64),
     /// Without the `@`.
     Username(String),
@@ -31,7 +31,7 @@ impl std::fmt::Display for ChatRef {
 
 /// What kind of chat it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChatKind {
+pub(crate) enum ChatKind {
     Private,
     Group,
     Supergroup,
@@ -40,7 +40,7 @@ pub enum ChatKind {
 
 /// The parts of `getChat`'s answer we use.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatInfo {
+pub(crate) struct ChatInfo {
     pub id: i64,
     pub kind: ChatKind,
     pub title: Option<String>,
@@ -49,7 +49,7 @@ pub struct ChatInfo {
 
 /// Someone's standing in a chat (`getChatMember`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberStatus {
+pub(crate) enum MemberStatus {
     Creator,
     /// An administrator; `can_post` is the right to post in a channel.
     Administrator {
@@ -63,7 +63,7 @@ pub enum MemberStatus {
 
 impl MemberStatus {
     /// The creator or an administrator: whoever may change the chat's settings.
-    pub fn is_admin(self) -> bool {
+    pub(crate) fn is_admin(self) -> bool {
         matches!(
             self,
             MemberStatus::Creator | MemberStatus::Administrator { .. }
@@ -73,7 +73,7 @@ impl MemberStatus {
 
 /// Why Telegram could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LookupError {
+pub(crate) enum LookupError {
     /// The chat does not exist or the bot cannot see it ("chat not found").
     #[error("chat not found")]
     NotFound,
@@ -88,7 +88,7 @@ pub enum LookupError {
 
 /// What commands ask of Telegram. [`HttpLookup`] asks the Bot API; tests
 /// script answers.
-pub trait Lookup: Send + Sync + 'static {
+pub(crate) trait Lookup: Send + Sync + 'static {
     /// The bot's own user id (to ask for its own rights in a channel).
     fn bot_id(&self) -> i64;
     fn chat(&self, chat: ChatRef) -> BoxFuture<'_, Result<ChatInfo, LookupError>>;
@@ -96,7 +96,7 @@ pub trait Lookup: Send + Sync + 'static {
 }
 
 /// Asks the Bot API over HTTP.
-pub struct HttpLookup {
+pub(crate) struct HttpLookup {
     client: reqwest::Client,
     /// `{api}/bot{token}/`: holds the token, never log it.
     base: String,
@@ -105,7 +105,7 @@ pub struct HttpLookup {
 
 impl HttpLookup {
     /// `api` is the Bot API base, as for [`crate::telegram::client::HttpMessenger::new`].
-    pub fn new(api: &url::Url, token: &str, bot_id: i64) -> anyhow::Result<HttpLookup> {
+    pub(crate) fn new(api: &url::Url, token: &str, bot_id: i64) -> anyhow::Result<HttpLookup> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))

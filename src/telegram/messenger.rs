@@ -66,7 +66,7 @@ pub struct Button {
 
 /// What answering people needs of Telegram beyond sending: messages with
 /// buttons, editing a message in place, and answering a button press.
-pub trait Replier: Clone + Send + Sync + 'static {
+pub(crate) trait Replier: Clone + Send + Sync + 'static {
     /// Sends `text` (Telegram HTML) to `chat` (topic `thread`), with `keyboard` under it.
     fn reply(
         &self,

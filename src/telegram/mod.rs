@@ -6,7 +6,7 @@
 //! Outbound only: updates come in through [`crate::updates`], which sits
 //! above the commands they feed.
 
-pub mod client;
-pub mod limiter;
-pub mod lookup;
-pub mod messenger;
+pub(crate) mod client;
+pub(crate) mod limiter;
+pub(crate) mod lookup;
+pub(crate) mod messenger;

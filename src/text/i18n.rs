@@ -70,10 +70,10 @@ fn bundle(language: Language) -> &'static Bundle {
 }
 
 /// One argument of a message: text or a number (numbers choose plural forms).
-pub type Arg<'a> = FluentValue<'a>;
+pub(crate) type Arg<'a> = FluentValue<'a>;
 
 /// Makes an argument of anything Fluent takes (`&str`, `String`, integers).
-pub fn arg<'a>(value: impl Into<FluentValue<'a>>) -> FluentValue<'a> {
+pub(crate) fn arg<'a>(value: impl Into<FluentValue<'a>>) -> FluentValue<'a> {
     value.into()
 }
 
@@ -92,7 +92,7 @@ impl Bundle {
 
 /// The message `id` in `language`, with `args`; see [`tr!`] for the short
 /// form. Never fails: see the module's doc.
-pub fn tr(language: Language, id: &str, args: &[(&str, Arg<'_>)]) -> String {
+pub(crate) fn tr(language: Language, id: &str, args: &[(&str, Arg<'_>)]) -> String {
     let mut fluent_args = FluentArgs::with_capacity(args.len());
     for (name, value) in args {
         fluent_args.set(*name, value.clone());
@@ -125,7 +125,7 @@ macro_rules! tr {
 
 /// A calendar date as `language` writes it in a sentence ("29 November 2026",
 /// "29 ноября 2026 г.": the month in the genitive).
-pub fn date(language: Language, date: NaiveDate) -> String {
+pub(crate) fn date(language: Language, date: NaiveDate) -> String {
     tr!(
         language,
         "date",
@@ -136,7 +136,7 @@ pub fn date(language: Language, date: NaiveDate) -> String {
 }
 
 /// A day and month without the year ("27 March", "27 марта").
-pub fn day_month(language: Language, date: NaiveDate) -> String {
+pub(crate) fn day_month(language: Language, date: NaiveDate) -> String {
     tr!(
         language,
         "day-month",
@@ -146,7 +146,7 @@ pub fn day_month(language: Language, date: NaiveDate) -> String {
 }
 
 /// Items joined as a list ends in `language`: "a, b and c", "a, b и c".
-pub fn and_list(language: Language, items: &[String]) -> String {
+pub(crate) fn and_list(language: Language, items: &[String]) -> String {
     match items.split_last() {
         None => String::new(),
         Some((last, [])) => last.clone(),

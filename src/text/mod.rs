@@ -6,6 +6,6 @@
 
 pub mod clock;
 pub mod counters;
-pub mod i18n;
+pub(crate) mod i18n;
 pub mod markup;
 pub mod matching;

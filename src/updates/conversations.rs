@@ -34,7 +34,7 @@ use crate::tr;
 
 /// One thing to say in answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outgoing {
+pub(crate) enum Outgoing {
     /// A new message.
     Message {
         chat: i64,
@@ -62,7 +62,7 @@ pub enum Outgoing {
 
 impl Outgoing {
     /// A message of plain `text` (HTML) with no buttons.
-    pub fn message(chat: i64, thread: Option<i32>, text: String) -> Outgoing {
+    pub(crate) fn message(chat: i64, thread: Option<i32>, text: String) -> Outgoing {
         Outgoing::Message {
             chat,
             thread,
@@ -81,18 +81,18 @@ impl Outgoing {
 }
 
 /// A command's work: run when its turn comes, it yields what to send.
-pub type Job = Box<dyn FnOnce() -> BoxFuture<'static, Vec<Outgoing>> + Send>;
+pub(crate) type Job = Box<dyn FnOnce() -> BoxFuture<'static, Vec<Outgoing>> + Send>;
 
 /// Sends one thing; what [`Conversations`] is built on.
 type SendFn = dyn Fn(Outgoing) -> BoxFuture<'static, Result<(), SendError>> + Send + Sync;
 
 /// Answers to button presses waiting to go at once (beyond it, a press is
 /// left to the client's own timeout: the bound on work a flood can cause).
-pub const ANSWERS_WAITING: usize = 256;
+pub(crate) const ANSWERS_WAITING: usize = 256;
 
 /// The bounds of the command path.
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Commands one chat may have waiting.
     pub per_chat: usize,
     /// Chats that may have commands waiting at once.
@@ -121,17 +121,17 @@ impl Default for Limits {
 
 /// The answer to a chat that floods, once per flood (the message id; in
 /// the language of the sender whose message went past the bound).
-pub const SLOW_DOWN: &str = "too-fast";
+pub(crate) const SLOW_DOWN: &str = "too-fast";
 /// The answer to a user over their budget, once per window, in private
 /// chats (the message id; in the user's language).
-pub const OVER_BUDGET: &str = "over-budget";
+pub(crate) const OVER_BUDGET: &str = "over-budget";
 /// The answer to a press that will not be served: over budget, a flood, a
 /// busy bot (the message id; in the presser's language).
-pub const PRESS_LATER: &str = "press-later";
+pub(crate) const PRESS_LATER: &str = "press-later";
 
 /// What [`Conversations::accept`] did with a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Accepted {
+pub(crate) enum Accepted {
     Queued,
     /// The chat's queue was full (a flood).
     ChatFull,
@@ -143,7 +143,7 @@ pub enum Accepted {
 
 /// The per-chat command queues; cheap to clone.
 #[derive(Clone)]
-pub struct Conversations {
+pub(crate) struct Conversations {
     inner: Arc<Inner>,
 }
 
@@ -185,7 +185,7 @@ struct Waiting {
 impl Conversations {
     /// Queues that answer through `replier`, within `limiter`'s reply slots.
     /// Starts the task that sends answers to presses (call it in a runtime).
-    pub fn new<R: Replier>(
+    pub(crate) fn new<R: Replier>(
         replier: R,
         limiter: Arc<Limiter>,
         limits: Limits,
@@ -240,7 +240,7 @@ impl Conversations {
     /// Queues a command from `user` (`None`: a channel post, or a service
     /// update) in `chat`, topic `thread`; returns at once. Never waits. A
     /// refusal is said in `lang`, the sender's language.
-    pub fn accept(
+    pub(crate) fn accept(
         &self,
         chat: i64,
         thread: Option<i32>,
@@ -271,7 +271,7 @@ impl Conversations {
     /// in `chat`, within the same bounds and budget as commands; returns at
     /// once. The job's output should answer the press; a press that is not
     /// queued, or waits too long, is answered [`PRESS_LATER`] here, in `lang`.
-    pub fn accept_press(
+    pub(crate) fn accept_press(
         &self,
         chat: i64,
         user: i64,
@@ -340,7 +340,7 @@ impl Conversations {
 
     /// Queues a message of the bot's own (a welcome) for `chat`, in turn
     /// with its commands and within the same bounds; counts against no user.
-    pub fn notify(&self, chat: i64, thread: Option<i32>, text: String) -> Accepted {
+    pub(crate) fn notify(&self, chat: i64, thread: Option<i32>, text: String) -> Accepted {
         if self.inner.shutdown.is_requested() {
             return Accepted::Busy;
         }
@@ -355,7 +355,7 @@ impl Conversations {
     }
 
     /// Drops what `chat` has waiting (the bot was removed from it).
-    pub fn forget(&self, chat: i64) {
+    pub(crate) fn forget(&self, chat: i64) {
         if let Some(queue) = self.lock().chats.get_mut(&chat) {
             for waiting in queue.jobs.drain(..) {
                 if let Some(answer) = waiting.unrun {
@@ -367,7 +367,8 @@ impl Conversations {
     }
 
     /// How many chats have commands waiting or being answered (for tests).
-    pub fn busy_chats(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn busy_chats(&self) -> usize {
         self.lock().chats.len()
     }
 

@@ -6,8 +6,8 @@
 //! teloxide types. (Replies and pushes are sent over a leaner path:
 //! [`crate::telegram::client`].)
 
-pub mod conversations;
-pub mod webhook;
+pub(crate) mod conversations;
+pub(crate) mod webhook;
 
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use crate::tr;
 use crate::updates::conversations::{Accepted, Conversations, Job, Outgoing};
 
 /// Builds the client from the validated config.
-pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
+pub(crate) fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
     // The HTTP timeout must outlast a long poll, or every idle poll would fail.
     let client = teloxide::net::default_reqwest_settings()
         .timeout(config.telegram.long_poll + Duration::from_secs(15))
@@ -40,7 +40,7 @@ pub fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
 /// Registers the command menu so Telegram clients show it: once without a
 /// language (English, what everyone sees by default), then once for each
 /// other language, which Telegram shows to users whose app speaks it.
-pub async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestError> {
+pub(crate) async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestError> {
     for language in Language::ALL {
         let menu = commands::menu(config, language)
             .into_iter()
@@ -60,7 +60,7 @@ pub async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestErro
 /// buttons, queued per chat by [`Conversations`]; `my_chat_member` tells the
 /// bot it was added to or removed from a chat. teloxide asks getUpdates (and
 /// the webhook) for exactly these kinds (it reads them off this tree).
-pub fn schema() -> Handler<'static, anyhow::Result<()>, DpHandlerDescription> {
+pub(crate) fn schema() -> Handler<'static, anyhow::Result<()>, DpHandlerDescription> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_channel_post().endpoint(on_message))

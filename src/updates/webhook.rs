@@ -31,20 +31,20 @@ use tokio::sync::mpsc;
 use url::Url;
 
 /// The header Telegram sends the secret token in.
-pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+pub(crate) const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// Updates waiting for the dispatcher.
 const QUEUE: usize = 256;
 /// How long a request waits for room in the queue before Telegram is told
 /// to retry later.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// The largest update body read; Telegram's are a few kilobytes.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
 /// Characters of the secret token (Telegram allows 1 to 256 of `A-Za-z0-9_-`).
 const SECRET_LEN: usize = 48;
 
 /// Why a posted update was not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The queue stayed full: Telegram should retry later.
     Busy,
     /// The dispatcher has stopped.
@@ -53,13 +53,13 @@ pub enum Refusal {
 
 /// Where the HTTP route hands posted updates; cheap to clone.
 #[derive(Clone)]
-pub struct Inbox {
+pub(crate) struct Inbox {
     secret: std::sync::Arc<str>,
     queue: mpsc::Sender<Update>,
 }
 
 /// Draws a secret token from the operating system's random source.
-pub fn new_secret() -> anyhow::Result<String> {
+pub(crate) fn new_secret() -> anyhow::Result<String> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
     let mut bytes = [0u8; SECRET_LEN];
     getrandom::getrandom(&mut bytes)
@@ -83,14 +83,14 @@ fn same_secret(given: &[u8], secret: &[u8]) -> bool {
 
 impl Inbox {
     /// Whether `given` (the header's value) is the secret.
-    pub fn is_authorized(&self, given: Option<&[u8]>) -> bool {
+    pub(crate) fn is_authorized(&self, given: Option<&[u8]>) -> bool {
         given.is_some_and(|g| same_secret(g, self.secret.as_bytes()))
     }
 
     /// Queues one update's JSON: `Ok(true)` when queued. An update that
     /// cannot be read is logged and dropped (`Ok(false)`): Telegram would only
     /// send it again.
-    pub async fn deliver(&self, body: &[u8]) -> Result<bool, Refusal> {
+    pub(crate) async fn deliver(&self, body: &[u8]) -> Result<bool, Refusal> {
         let update: Update = match serde_json::from_slice(body) {
             Ok(update) => update,
             Err(e) => {
@@ -107,7 +107,7 @@ impl Inbox {
 }
 
 /// What the listener needs to register the webhook and hand updates on.
-pub struct Listening {
+pub(crate) struct Listening {
     bot: Bot,
     url: Url,
     secret: String,
@@ -122,7 +122,7 @@ pub struct Listening {
 /// mode at `url` with `secret`. The listener registers the webhook (with the
 /// update kinds the dispatcher asks for) when dispatching starts, retrying
 /// until Telegram accepts it.
-pub fn channel(
+pub(crate) fn channel(
     bot: Bot,
     url: Url,
     secret: String,

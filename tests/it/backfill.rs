@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use embassy_bot::config::Config;
-use embassy_bot::source::Item;
-use embassy_bot::store::{PollPolicy, Store};
+use embassy_bot::Config;
+use embassy_bot::Item;
+use embassy_bot::{PollPolicy, Store};
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;

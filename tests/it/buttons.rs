@@ -500,7 +500,7 @@ async fn a_mashed_button_is_answered_every_time_within_the_users_budget() {
 #[tokio::test]
 async fn the_store_keeps_the_newest_queries_up_to_its_cap_across_a_restart() {
     use chrono::{TimeZone, Utc};
-    use embassy_bot::store::{MAX_SAVED_QUERIES, Store};
+    use embassy_bot::{MAX_SAVED_QUERIES, Store};
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();

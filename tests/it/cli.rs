@@ -1,7 +1,7 @@
 //! The binary's behaviour on bad input: clear one-line errors, never a panic.
 
 use crate::support::{fixture, run_binary};
-use embassy_bot::config::{Config, ConfigError};
+use embassy_bot::{Config, ConfigError};
 
 #[test]
 fn missing_token_is_a_clear_error() {
@@ -92,12 +92,12 @@ fn operators_are_people_from_both_keys() {
     assert!(config.is_operator(9) && !config.is_operator(-1));
     assert_eq!(
         config.groups.who_can_subscribe,
-        embassy_bot::config::WhoCanSubscribe::Anyone
+        embassy_bot::WhoCanSubscribe::Anyone
     );
     let default = Config::default();
     assert_eq!(
         default.groups.who_can_subscribe,
-        embassy_bot::config::WhoCanSubscribe::Admins
+        embassy_bot::WhoCanSubscribe::Admins
     );
     assert_eq!(default.commands_per_user_per_minute, 20);
 }

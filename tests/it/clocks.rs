@@ -2,11 +2,11 @@
 //! midnight while London is not, and both sides of London's DST changes.
 
 use chrono::{DateTime, TimeZone, Utc};
-use embassy_bot::commands;
-use embassy_bot::config::Config;
-use embassy_bot::config::Language;
-use embassy_bot::text::clock::clocks_at;
-use embassy_bot::text::counters::counter_lines;
+use embassy_bot::Config;
+use embassy_bot::Language;
+use embassy_bot::testing::commands;
+use embassy_bot::testing::text::clock::clocks_at;
+use embassy_bot::testing::text::counters::counter_lines;
 
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
@@ -27,7 +27,7 @@ fn days(now: DateTime<Utc>) -> Vec<i64> {
     Config::default()
         .counters
         .iter()
-        .map(|c| embassy_bot::text::counters::days_since(now, c))
+        .map(|c| embassy_bot::testing::text::counters::days_since(now, c))
         .collect()
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use embassy_bot::store::Store;
+use embassy_bot::Store;
 use url::Url;
 
 use crate::support::site::FakeSite;
@@ -46,9 +46,7 @@ async fn sigkill_during_a_fan_out_loses_nothing() {
     let repeats: usize = copies.values().map(|n| n - 1).sum();
     // The config leaves `send_concurrency` at its default: at most this many
     // sends are in flight.
-    let in_flight = embassy_bot::config::Config::default()
-        .telegram
-        .send_concurrency;
+    let in_flight = embassy_bot::Config::default().telegram.send_concurrency;
     eprintln!("{repeats} repeated sends after {KILLS} kills");
     assert!(
         repeats <= KILLS * 2 * in_flight,

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use embassy_bot::config::Config;
-use embassy_bot::config::Language;
-use embassy_bot::text::markup::to_plain;
+use embassy_bot::Config;
+use embassy_bot::Language;
+use embassy_bot::testing::text::markup::to_plain;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::{BOT_USERNAME, FakeTelegram, Fault, Status};
@@ -219,13 +219,17 @@ async fn commands_pushes_and_restart() {
     );
 
     let (time, expected) = ask_around(&telegram, dave, "/time", |t| {
-        embassy_bot::commands::time::reply(t, &Config::default().time, Language::En)
+        embassy_bot::testing::commands::time::reply(t, &Config::default().time, Language::En)
     })
     .await;
     assert!(expected.contains(&time), "{time} not in {expected:?}");
 
     let (counters, expected) = ask_around(&telegram, dave, "/counters", |t| {
-        embassy_bot::commands::counters::reply(t, &Config::default().counters, Language::En)
+        embassy_bot::testing::commands::counters::reply(
+            t,
+            &Config::default().counters,
+            Language::En,
+        )
     })
     .await;
     assert!(

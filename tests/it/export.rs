@@ -6,15 +6,15 @@
 //! source's state — through the store and through the binary.
 
 use chrono::{DateTime, Utc};
-use embassy_bot::config::Retention;
-use embassy_bot::delivery::FanOut;
-use embassy_bot::poller::Health;
-use embassy_bot::source::{Contacts, Item};
-use embassy_bot::store::{PollPolicy, Removal, Store, Target, TransferError};
+use embassy_bot::FanOut;
+use embassy_bot::Health;
+use embassy_bot::Retention;
+use embassy_bot::{Contacts, Item};
+use embassy_bot::{PollPolicy, Removal, Store, Target, TransferError};
 
-use embassy_bot::config::Language;
+use embassy_bot::Language;
 
-use embassy_bot::settings::{Filter, QuietHours, parse_time, parse_zone};
+use embassy_bot::{Filter, QuietHours, parse_time, parse_zone};
 
 use crate::support::{fan_out_page, reopen_store, run_binary};
 

@@ -1,9 +1,9 @@
 //! Extraction on the fixture pages rebuilt from the seed, and rendering of what it finds.
 
 use chrono::NaiveDate;
-use embassy_bot::config::Config;
-use embassy_bot::render::push_message;
-use embassy_bot::text::markup::to_plain;
+use embassy_bot::Config;
+use embassy_bot::testing::render::push_message;
+use embassy_bot::testing::text::markup::to_plain;
 use url::Url;
 
 use crate::support::{extract_at, extract_fixture, fixture_text};
@@ -119,21 +119,22 @@ fn relative_links_resolve_against_the_page_url() {
 
 // ---- every fixture, through the one entry point the poller uses ----------------------------
 
-use embassy_bot::config::SourceKind;
-use embassy_bot::source::charset::{self, CharsetFrom};
-use embassy_bot::source::date::{find_date, parse_date};
-use embassy_bot::source::{ExtractError, extract};
+use embassy_bot::SourceKind;
+use embassy_bot::testing::source::charset;
+use embassy_bot::testing::source::charset::CharsetFrom;
+use embassy_bot::testing::source::date::{find_date, parse_date};
+use embassy_bot::{ExtractError, extract};
 
 use crate::support::fixture;
 
-fn source_from(toml: &str) -> embassy_bot::config::SourceConfig {
+fn source_from(toml: &str) -> embassy_bot::SourceConfig {
     Config::from_toml(toml)
         .unwrap_or_else(|e| panic!("{e}"))
         .sources
         .remove(0)
 }
 
-fn default_source() -> embassy_bot::config::SourceConfig {
+fn default_source() -> embassy_bot::SourceConfig {
     Config::default().sources.remove(0)
 }
 

@@ -4,9 +4,9 @@
 //! in the middle of a walk neither doubles nor drops the release.
 
 use chrono::Utc;
-use embassy_bot::delivery::{FanOut, FanOutPage};
-use embassy_bot::source::Item;
-use embassy_bot::store::Store;
+use embassy_bot::Item;
+use embassy_bot::Store;
+use embassy_bot::{FanOut, FanOutPage};
 
 use crate::support::{fan_out_page, journal_page, poll, reopen_store};
 

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use embassy_bot::config::{Config, SourceConfig};
-use embassy_bot::source::fetch::{
+use embassy_bot::Store;
+use embassy_bot::testing::source::fetch::{
     FetchError, FetchOutcome, Fetched, MAX_RETRY_AFTER, Validators, client_for,
     client_with_resolver, fetch,
 };
-use embassy_bot::source::guard::{MAX_REDIRECTS, RedirectRefusal};
-use embassy_bot::store::Store;
+use embassy_bot::testing::source::guard::{MAX_REDIRECTS, RedirectRefusal};
+use embassy_bot::{Config, SourceConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
@@ -79,13 +79,13 @@ async fn the_poller_keeps_validators_in_memory_and_treats_304_as_success() {
     let client = client_for(&src).unwrap();
     let mut validators = Validators::default();
     let now = chrono::Utc::now();
-    let first = embassy_bot::poller::poll_once(&src, &client, &store, &mut validators, now)
+    let first = embassy_bot::poll_once(&src, &client, &store, &mut validators, now)
         .await
         .unwrap();
     assert_eq!(first.expect("a full read").new_items.len(), 11);
     assert_eq!(validators.etag.as_deref(), Some("\"v1\""));
     let later = now + chrono::Duration::minutes(5);
-    let second = embassy_bot::poller::poll_once(&src, &client, &store, &mut validators, later)
+    let second = embassy_bot::poll_once(&src, &client, &store, &mut validators, later)
         .await
         .unwrap();
     assert!(second.is_none(), "304 records nothing");
@@ -103,7 +103,7 @@ async fn the_poller_keeps_validators_in_memory_and_treats_304_as_success() {
         ..Behaviour::default()
     });
     site.set_page(fixture("rusemb/home-2022-05-23.html"));
-    let third = embassy_bot::poller::poll_once(&src, &client, &store, &mut validators, now)
+    let third = embassy_bot::poll_once(&src, &client, &store, &mut validators, now)
         .await
         .unwrap()
         .expect("a full read");

@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use embassy_bot::config::RateLimits;
-use embassy_bot::delivery::Delivery;
-use embassy_bot::runtime::shutdown::Shutdown;
-use embassy_bot::source::Item;
-use embassy_bot::store::Store;
-use embassy_bot::telegram::limiter::Limiter;
-use embassy_bot::telegram::messenger::{Format, Messenger, SendError};
+use embassy_bot::Delivery;
+use embassy_bot::Item;
+use embassy_bot::Limiter;
+use embassy_bot::RateLimits;
+use embassy_bot::Shutdown;
+use embassy_bot::Store;
+use embassy_bot::{Format, Messenger, SendError};
 use tokio::time::Instant;
 
 use crate::support::poll;

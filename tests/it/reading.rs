@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use embassy_bot::commands::help;
-use embassy_bot::config::Config;
-use embassy_bot::config::Language;
-use embassy_bot::render::{SourceLabels, push_message};
-use embassy_bot::source::Item;
-use embassy_bot::text::markup::to_plain;
+use embassy_bot::Config;
+use embassy_bot::Item;
+use embassy_bot::Language;
+use embassy_bot::testing::commands::help;
+use embassy_bot::testing::render::{SourceLabels, push_message};
+use embassy_bot::testing::text::markup::to_plain;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;

@@ -4,11 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use embassy_bot::cli::check_source::{OneRead, describe, read_target, warnings};
-use embassy_bot::config::{Config, SourceConfig, SourceKind};
-use embassy_bot::source::charset::{self, CharsetFrom};
-use embassy_bot::source::{MAX_URL_LEN, Page, extract};
-use embassy_bot::text::markup::MAX_TEXT_CHARS;
+use embassy_bot::testing::check_source::{OneRead, describe, read_target, warnings};
+use embassy_bot::testing::source::charset;
+use embassy_bot::testing::source::charset::CharsetFrom;
+use embassy_bot::testing::text::markup::MAX_TEXT_CHARS;
+use embassy_bot::{Config, SourceConfig, SourceKind};
+use embassy_bot::{MAX_URL_LEN, Page, extract};
 use serde::Deserialize;
 use url::Url;
 

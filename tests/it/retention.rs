@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use embassy_bot::config::Retention;
-use embassy_bot::delivery::FanOut;
-use embassy_bot::source::Item;
-use embassy_bot::store::{PollPolicy, Retained, Store};
+use embassy_bot::FanOut;
+use embassy_bot::Item;
+use embassy_bot::Retention;
+use embassy_bot::{PollPolicy, Retained, Store};
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;
@@ -35,22 +35,18 @@ const SMALL: Retention = Retention {
 };
 
 /// Records a read of source `s` that queues every new release.
-async fn read(store: &Store, items: &[Item]) -> embassy_bot::store::PollOutcome {
+async fn read(store: &Store, items: &[Item]) -> embassy_bot::PollOutcome {
     record(store, items, PollPolicy::unguarded()).await
 }
 
 /// Records a read of source `s` that the flood guard holds back (nothing
 /// queued, as with a site rotating its ids).
-async fn flood(store: &Store, items: &[Item]) -> embassy_bot::store::PollOutcome {
+async fn flood(store: &Store, items: &[Item]) -> embassy_bot::PollOutcome {
     let today = Utc::now().date_naive();
     record(store, items, PollPolicy::new(0, 36_500, today)).await
 }
 
-async fn record(
-    store: &Store,
-    items: &[Item],
-    policy: PollPolicy,
-) -> embassy_bot::store::PollOutcome {
+async fn record(store: &Store, items: &[Item], policy: PollPolicy) -> embassy_bot::PollOutcome {
     store
         .record_poll("s", items, &policy.retaining(SMALL), Utc::now())
         .await

@@ -3,11 +3,11 @@
 //! answering `/search` over what it read.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use embassy_bot::commands::search;
-use embassy_bot::config::Language;
-use embassy_bot::source::Item;
-use embassy_bot::store::Store;
-use embassy_bot::text::matching::Query;
+use embassy_bot::Item;
+use embassy_bot::Language;
+use embassy_bot::Store;
+use embassy_bot::testing::commands::search;
+use embassy_bot::testing::text::matching::Query;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;
@@ -106,7 +106,7 @@ async fn latest_pages_say_whether_older_ones_follow() {
         .collect();
     poll(&store, "press", &page, now).await;
     let first = store.latest_page(0, 2).unwrap();
-    let titles = |p: &embassy_bot::store::ReleasePage| {
+    let titles = |p: &embassy_bot::ReleasePage| {
         p.items
             .iter()
             .map(|s| s.item.title.clone())
@@ -118,7 +118,7 @@ async fn latest_pages_say_whether_older_ones_follow() {
     assert_eq!(titles(&last), ["Release 1"]);
     assert!(!last.has_more && last.has_newer());
     assert!(store.latest_page(5, 2).unwrap().items.is_empty());
-    let reply = embassy_bot::commands::latest::page(&store, 2, 2, Language::En).unwrap();
+    let reply = embassy_bot::testing::commands::latest::page(&store, 2, 2, Language::En).unwrap();
     assert!(
         reply.starts_with("<b>Releases 3–4, newest first</b>"),
         "{reply}"
@@ -153,7 +153,7 @@ async fn a_search_reply_shows_ten_and_says_how_many_match() {
         reply.ends_with("10 of 27 shown. Add words to narrow the search."),
         "{reply}"
     );
-    assert!(embassy_bot::text::markup::utf16_len(&reply) <= 4096);
+    assert!(embassy_bot::testing::text::markup::utf16_len(&reply) <= 4096);
     let later = search::page(&store, &query, 20, Language::En).unwrap();
     assert!(later.ends_with("21–27 of 27 shown."), "{later}");
     assert!(

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use embassy_bot::config::Config;
+use embassy_bot::Config;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;

@@ -504,15 +504,15 @@ mod paused {
     use std::time::Duration;
 
     use chrono::{DateTime, NaiveDate, Utc};
-    use embassy_bot::delivery::Delivery;
-    use embassy_bot::runtime::shutdown::Shutdown;
-    use embassy_bot::settings::{Filter, parse_time};
-    use embassy_bot::source::Item;
-    use embassy_bot::store::{Store, Target};
-    use embassy_bot::telegram::limiter::Limiter;
-    use embassy_bot::telegram::messenger::{Format, Messenger, SendError};
-    use embassy_bot::text::clock::Clock;
-    use embassy_bot::text::markup::{MAX_MESSAGE_UTF16, utf16_len};
+    use embassy_bot::Clock;
+    use embassy_bot::Delivery;
+    use embassy_bot::Item;
+    use embassy_bot::Limiter;
+    use embassy_bot::Shutdown;
+    use embassy_bot::testing::text::markup::{MAX_MESSAGE_UTF16, utf16_len};
+    use embassy_bot::{Filter, parse_time};
+    use embassy_bot::{Format, Messenger, SendError};
+    use embassy_bot::{Store, Target};
     use tokio::time::Instant;
 
     use crate::support::poll;
@@ -589,7 +589,7 @@ mod paused {
         for chat in [sleeper, picky, control] {
             store.subscribe(chat, None, now).await.unwrap();
         }
-        let quiet = embassy_bot::settings::QuietHours {
+        let quiet = embassy_bot::QuietHours {
             from: parse_time("23:00").unwrap(),
             to: parse_time("07:00").unwrap(),
             zone: chrono_tz::Europe::London,
@@ -669,7 +669,7 @@ mod paused {
         poll(&store, "s", &[item(0)], now).await;
         let sleeper = 1;
         store.subscribe(sleeper, None, now).await.unwrap();
-        let quiet = embassy_bot::settings::QuietHours {
+        let quiet = embassy_bot::QuietHours {
             from: parse_time("23:00").unwrap(),
             to: parse_time("07:00").unwrap(),
             zone: chrono_tz::Europe::London,
@@ -713,7 +713,7 @@ mod paused {
         clock: Clock,
     ) -> (
         Arc<tokio::sync::Notify>,
-        embassy_bot::runtime::shutdown::ShutdownTrigger,
+        embassy_bot::ShutdownTrigger,
         tokio::task::JoinHandle<()>,
     ) {
         let delivery = Delivery::new(
@@ -743,7 +743,7 @@ mod paused {
         for topic in [quiet_topic, busy_topic] {
             store.subscribe(topic, None, now).await.unwrap();
         }
-        let quiet = embassy_bot::settings::QuietHours {
+        let quiet = embassy_bot::QuietHours {
             from: parse_time("23:00").unwrap(),
             to: parse_time("07:00").unwrap(),
             zone: chrono_tz::Europe::London,
@@ -789,11 +789,11 @@ mod paused {
 
 mod kept {
     use chrono::{NaiveDate, Utc};
-    use embassy_bot::config::Language;
-    use embassy_bot::delivery::FanOut;
-    use embassy_bot::settings::Filter;
-    use embassy_bot::source::Item;
-    use embassy_bot::store::{Removal, Store, Target};
+    use embassy_bot::FanOut;
+    use embassy_bot::Filter;
+    use embassy_bot::Item;
+    use embassy_bot::Language;
+    use embassy_bot::{Removal, Store, Target};
 
     use crate::support::{fan_out_page, poll, reopen_store};
 
@@ -904,7 +904,7 @@ mod kept {
 
     #[tokio::test]
     async fn a_group_keeps_settings_for_at_most_max_topics_topics() {
-        use embassy_bot::store::MAX_TOPICS;
+        use embassy_bot::MAX_TOPICS;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let forum = -1_007;
@@ -950,7 +950,7 @@ mod kept {
         set(&store, wants.into(), "визы").await;
         set(&store, refuses.into(), "-визы").await;
         // Quiet all day but a minute: held whenever the test runs.
-        let quiet = embassy_bot::settings::QuietHours {
+        let quiet = embassy_bot::QuietHours {
             from: now.time(),
             to: now.time() - chrono::Duration::minutes(1),
             zone: chrono_tz::UTC,

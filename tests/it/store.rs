@@ -3,9 +3,9 @@
 //! survives reopening, and a second opener is refused.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use embassy_bot::delivery::FanOut;
-use embassy_bot::source::Item;
-use embassy_bot::store::{JournalEntry, PollPolicy, Store, StoreError};
+use embassy_bot::FanOut;
+use embassy_bot::Item;
+use embassy_bot::{JournalEntry, PollPolicy, Store, StoreError};
 
 use crate::support::{extract_fixture, journal_outbox, poll};
 
@@ -333,7 +333,7 @@ async fn leaving_one_source_keeps_every_other_configured_one() {
 
 #[tokio::test]
 async fn an_outage_that_spans_a_restart_still_ends_with_its_recovery_message() {
-    use embassy_bot::poller::{Health, HealthChange};
+    use embassy_bot::{Health, HealthChange};
     let dir = tempfile::tempdir().unwrap();
     let start = Utc.with_ymd_and_hms(2022, 6, 1, 12, 0, 0).unwrap();
     {
@@ -363,7 +363,7 @@ async fn an_outage_that_spans_a_restart_still_ends_with_its_recovery_message() {
 
 #[tokio::test]
 async fn a_forum_topic_is_a_target_of_its_own_beside_its_chat() {
-    use embassy_bot::store::{MAX_TOPICS, Removal, Target};
+    use embassy_bot::{MAX_TOPICS, Removal, Target};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();
@@ -452,7 +452,7 @@ async fn a_forum_topic_is_a_target_of_its_own_beside_its_chat() {
 
 #[tokio::test]
 async fn the_channels_a_person_subscribed_are_remembered_up_to_a_bound() {
-    use embassy_bot::store::MAX_CHANNELS_PER_USER;
+    use embassy_bot::MAX_CHANNELS_PER_USER;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = Utc::now();

@@ -271,7 +271,11 @@ async fn sleep_until(at: Instant, shutdown: &Shutdown) -> bool {
 /// transient failure: Telegram's own `retry_after` when it gave one, else 1 s
 /// doubling up to 5 minutes; either way with jitter so retries of many chats
 /// do not arrive together.
-pub fn push_retry_delay(attempt: u32, retry_after: Option<Duration>, jitter_seed: u64) -> Duration {
+pub(crate) fn push_retry_delay(
+    attempt: u32,
+    retry_after: Option<Duration>,
+    jitter_seed: u64,
+) -> Duration {
     let unit = jitter(jitter_seed); // in [0, 1)
     match retry_after {
         // Never earlier than Telegram asked; up to 10 % later.
@@ -288,13 +292,13 @@ pub fn push_retry_delay(attempt: u32, retry_after: Option<Duration>, jitter_seed
 /// Retry state per chat, only for chats that failed recently (memory follows
 /// failures, not subscribers).
 #[derive(Default)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     chats: Mutex<HashMap<i64, (u32, Instant)>>,
 }
 
 impl Backoff {
     /// Records a transient failure; returns when the chat may be tried again.
-    pub fn defer(&self, chat: i64, retry_after: Option<Duration>) -> Instant {
+    pub(crate) fn defer(&self, chat: i64, retry_after: Option<Duration>) -> Instant {
         let mut chats = self.lock();
         let attempt = chats.get(&chat).map_or(1, |(a, _)| a.saturating_add(1));
         let clock = std::time::SystemTime::now()
@@ -307,19 +311,19 @@ impl Backoff {
     }
 
     /// The chat delivered successfully: forget its failures.
-    pub fn clear(&self, chat: i64) {
+    pub(crate) fn clear(&self, chat: i64) {
         self.lock().remove(&chat);
     }
 
     /// Whether `chat` must still wait.
-    pub fn is_waiting(&self, chat: i64, now: Instant) -> bool {
+    pub(crate) fn is_waiting(&self, chat: i64, now: Instant) -> bool {
         self.lock()
             .get(&chat)
             .is_some_and(|(_, until)| *until > now)
     }
 
     /// Chats whose wait has ended but that have not succeeded since.
-    pub fn due(&self, now: Instant) -> Vec<i64> {
+    pub(crate) fn due(&self, now: Instant) -> Vec<i64> {
         let chats = self.lock();
         if chats.is_empty() {
             return Vec::new(); // the common case: nothing failed
@@ -332,7 +336,7 @@ impl Backoff {
     }
 
     /// The earliest instant after `now` at which a waiting chat may be retried.
-    pub fn next_due(&self, now: Instant) -> Option<Instant> {
+    pub(crate) fn next_due(&self, now: Instant) -> Option<Instant> {
         self.lock()
             .values()
             .map(|(_, until)| *until)

@@ -39,7 +39,7 @@ const TRUSTED_SECOND: f64 = 0.5;
 
 /// The current global rate and what it is based on.
 #[derive(Debug, Clone)]
-pub struct AdaptiveRate {
+pub(super) struct AdaptiveRate {
     ceiling: f64,
     current: f64,
     /// What the server took in the second before its last global refusal.
@@ -55,7 +55,7 @@ pub struct AdaptiveRate {
 
 impl AdaptiveRate {
     /// Starts just under the ceiling (messages per second).
-    pub fn new(ceiling: f64, now: Instant) -> AdaptiveRate {
+    pub(super) fn new(ceiling: f64, now: Instant) -> AdaptiveRate {
         let ceiling = ceiling.max(MIN_RATE);
         AdaptiveRate {
             ceiling,
@@ -69,7 +69,7 @@ impl AdaptiveRate {
     }
 
     /// The rate to pace at now, with the quiet seconds since the last change counted in.
-    pub fn current(&mut self, now: Instant) -> f64 {
+    pub(super) fn current(&mut self, now: Instant) -> f64 {
         let quiet = now.saturating_duration_since(self.raised_at).as_secs();
         if quiet >= 1 {
             let cap = self.cap(now);
@@ -83,12 +83,12 @@ impl AdaptiveRate {
     }
 
     /// A send slot was handed out for `at` (possibly a little ahead).
-    pub fn sent(&mut self, at: Instant) {
+    pub(super) fn sent(&mut self, at: Instant) {
         self.recent.push_back(at);
     }
 
     /// A slot handed out by [`AdaptiveRate::sent`] was given back unused.
-    pub fn unsent(&mut self, at: Instant) {
+    pub(super) fn unsent(&mut self, at: Instant) {
         if let Some(i) = self.recent.iter().rposition(|t| *t == at) {
             self.recent.remove(i);
         }
@@ -97,7 +97,7 @@ impl AdaptiveRate {
     /// Telegram refused a send with 429 at `now`; `other_chat_too` when a
     /// different chat was refused within the last second. Returns whether the
     /// refusal was taken as global (the rate was lowered, or had just been).
-    pub fn refused(&mut self, now: Instant, other_chat_too: bool) -> bool {
+    pub(super) fn refused(&mut self, now: Instant, other_chat_too: bool) -> bool {
         if let Some(second_ago) = now.checked_sub(Duration::from_secs(1)) {
             while self.recent.front().is_some_and(|t| *t <= second_ago) {
                 self.recent.pop_front();

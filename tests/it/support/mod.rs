@@ -12,18 +12,13 @@ use std::time::Duration;
 /// Records a read of `source` with the guards off (for tests about what is
 /// announced and delivered, not about the flood guard).
 pub async fn poll(
-    store: &embassy_bot::store::Store,
+    store: &embassy_bot::Store,
     source: &str,
-    items: &[embassy_bot::source::Item],
+    items: &[embassy_bot::Item],
     now: chrono::DateTime<chrono::Utc>,
-) -> embassy_bot::store::PollOutcome {
+) -> embassy_bot::PollOutcome {
     store
-        .record_poll(
-            source,
-            items,
-            &embassy_bot::store::PollPolicy::unguarded(),
-            now,
-        )
+        .record_poll(source, items, &embassy_bot::PollPolicy::unguarded(), now)
         .await
         .unwrap()
 }
@@ -32,11 +27,11 @@ pub async fn poll(
 /// chats to journal instead; `None` once the outbox is empty. The tests
 /// settle every send they take, so the walk never waits for one.
 pub async fn fan_out_page(
-    fan_out: &embassy_bot::delivery::FanOut,
+    fan_out: &embassy_bot::FanOut,
     max: usize,
     defer: impl Fn(i64) -> bool,
-) -> Option<embassy_bot::delivery::FanOutPage> {
-    use embassy_bot::delivery::FanOutStep;
+) -> Option<embassy_bot::FanOutPage> {
+    use embassy_bot::FanOutStep;
     match fan_out.next_page(max, defer).await.unwrap() {
         FanOutStep::Page(page) => Some(page),
         FanOutStep::Draining => panic!("nothing is in flight"),
@@ -47,14 +42,14 @@ pub async fn fan_out_page(
 /// Fans the next page of at most `max` chats of the outbox out into the
 /// journal, as a fan-out does when every chat must wait: how many were journaled,
 /// or `None` once the outbox is empty.
-pub async fn journal_page(fan_out: &embassy_bot::delivery::FanOut, max: usize) -> Option<usize> {
+pub async fn journal_page(fan_out: &embassy_bot::FanOut, max: usize) -> Option<usize> {
     let page = fan_out_page(fan_out, max, |_| true).await?;
     assert!(page.chats.is_empty(), "every chat was deferred");
     Some(page.journaled)
 }
 
 /// Journals every release of the outbox for every chat it reaches; how many pushes.
-pub async fn journal_outbox(fan_out: &embassy_bot::delivery::FanOut) -> usize {
+pub async fn journal_outbox(fan_out: &embassy_bot::FanOut) -> usize {
     let mut total = 0;
     while let Some(n) = journal_page(fan_out, 1_000).await {
         total += n;
@@ -75,14 +70,18 @@ pub fn fixture_text(name: &str) -> String {
 }
 
 /// Extracts a fixture page with the default link patterns, as read from the embassy.
-pub fn extract_fixture(name: &str) -> embassy_bot::source::Page {
-    extract_at(name, &embassy_bot::config::Config::default().sources[0].url)
+pub fn extract_fixture(name: &str) -> embassy_bot::Page {
+    extract_at(name, &embassy_bot::Config::default().sources[0].url)
 }
 
 /// Extracts a fixture as if it had been read from `base`.
-pub fn extract_at(name: &str, base: &url::Url) -> embassy_bot::source::Page {
-    let config = embassy_bot::config::Config::default();
-    embassy_bot::source::extract::extract_page(&fixture_text(name), base, &config.sources[0])
+pub fn extract_at(name: &str, base: &url::Url) -> embassy_bot::Page {
+    let config = embassy_bot::Config::default();
+    embassy_bot::testing::source::extract::extract_page(
+        &fixture_text(name),
+        base,
+        &config.sources[0],
+    )
 }
 
 /// The 23 May page with one more release on top, for "new item after restart".
@@ -153,14 +152,12 @@ pub fn release_page<T: AsRef<str>>(items: &[(u32, chrono::NaiveDate, T)]) -> Str
 
 /// Opens a store that this process just dropped. sled lets go of its lock
 /// when its last background job ends, a moment after the handle is dropped.
-pub fn reopen_store(dir: &Path) -> embassy_bot::store::Store {
+pub fn reopen_store(dir: &Path) -> embassy_bot::Store {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        match embassy_bot::store::Store::open(dir) {
+        match embassy_bot::Store::open(dir) {
             Ok(store) => return store,
-            Err(embassy_bot::store::StoreError::Locked(_))
-                if std::time::Instant::now() < deadline =>
-            {
+            Err(embassy_bot::StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
             Err(e) => panic!("reopening the store: {e}"),
@@ -208,7 +205,7 @@ impl BotProcess {
             config,
             log_name,
             telegram::TOKEN,
-            &[(embassy_bot::text::clock::TEST_CLOCK_VAR, now)],
+            &[(embassy_bot::testing::text::clock::TEST_CLOCK_VAR, now)],
         )
     }
 
@@ -228,7 +225,7 @@ impl BotProcess {
             .env_remove("EMBASSY_BOT_CONFIG")
             .env_remove("EMBASSY_BOT_DATA_DIR")
             .env_remove("EMBASSY_BOT_HTTP_LISTEN")
-            .env_remove(embassy_bot::text::clock::TEST_CLOCK_VAR)
+            .env_remove(embassy_bot::testing::text::clock::TEST_CLOCK_VAR)
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
