@@ -6,12 +6,12 @@
 //!
 //! Glossary — one word per thing, in code, comments and README alike:
 //! - **release**: one piece of news the site publishes. An *item*
-//!   ([`source::Item`]) is a release as one read of a page shows it, keyed by
-//!   its canonical URL; a *stored item* ([`store::StoredItem`]) is a release
+//!   ([`Item`]) is a release as one read of a page shows it, keyed by
+//!   its canonical URL; a *stored item* (`store::StoredItem`) is a release
 //!   as the store keeps it.
 //! - **subscription**: what a chat asked to get: every source, or some; a
 //!   forum topic may have one of its own. A chat or topic that gets pushes is
-//!   a *target* ([`store::Target`]).
+//!   a *target* ([`Target`]).
 //! - **push**: one message telling one chat about one release.
 //! - **outbox entry**: a release queued for its subscribers, written in the
 //!   same transaction that records it, until its fan-out walk is finished.
@@ -26,51 +26,55 @@
 //!   hours, or the digest); a **digest** is one message bringing a target
 //!   several releases that came due together.
 //!
-//! Module map:
-//! - [`config`] — the TOML file and environment, validated with errors that name the key.
-//! - [`source`] — fetch a page (conditional GET, size cap, charset) and extract items (HTML or feed) and contacts (pure).
-//! - [`store`] — the only module that knows sled: items, subscriptions, outbox,
-//!   journal, source state, retention and the seen-set, recent searches (for
-//!   buttons), export and import, and beside them the fan-out log and the
-//!   high-water mark; one file per concern.
-//! - [`poller`] — reads each source on its interval and records what it finds, under
-//!   the flood guard; backs off on failures and decides what operators hear.
-//! - [`alerts`] — rare operator messages to the operators' private chats, sent in the background.
-//! - [`delivery`] — the fan-out walk and the journal sweep, oldest first per chat;
-//!   owns the crash window (what a `kill -9` may repeat).
-//! - [`messenger`] — what delivery needs of Telegram: send one message, learn how it failed;
-//!   and what replies need besides: buttons, edits in place, answers to presses.
-//! - [`sender`] — pushes and replies as plain Bot API calls, and Telegram's answers classified.
-//! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
-//! - [`commands`] — one file per bot command; each turns a request into reply text;
-//!   `commands::access` decides who may change a chat's subscription;
-//!   `commands::buttons` reads a button's data and serves a press.
-//! - [`conversations`] — per-chat command (and button press) queues, bounded, answered in the limiter's reply slots.
-//! - [`lookup`] — `getChatMember` and `getChat`: who administers a chat, which chat a @name is.
-//! - [`ttl`] — the expiring, size-capped map behind every per-chat and per-user table.
-//! - [`i18n`] — every word said to people, per language, from the translation files in `locales/`.
-//! - [`render`] — HTML escaping, shortening and Telegram's length limit.
-//! - [`redact`] — source URLs shown without credentials or secret query values.
-//! - [`clock`], [`counters`] — the site's header clocks and day counters, pure in `now`;
-//!   the bot's own wall clock ([`clock::Clock`]), which tests can start at any instant.
-//! - [`settings`] — what a chat or topic chose: keyword filters, quiet hours, a daily
-//!   digest, its language; quiet hours and digests as pure functions of `now`.
-//! - [`matching`] — words and phrases in release text, for `/search` and keyword filters
-//!   alike: case-insensitive, Unicode-aware, on word boundaries, by prefix (pure).
-//! - [`telegram`] — the teloxide edge: the client, the command menu, the update handlers
-//!   (messages, channel posts, button presses, the bot's own membership).
-//! - [`shutdown`] — how every long-running part hears that it should stop.
-//! - [`storage`] — a failed database: one alert, a stop, a non-zero exit for the supervisor.
-//! - [`log_limit`] — error lines that could repeat many times a second, at most one a second.
-//! - [`app`] — wires it all together and handles shutdown; [`preview`] runs one read offline.
-//! - [`check_source`] — one read of a source for the operator: items, charset, HTTP, warnings.
-//! - [`backfill`] — reads a source's archive pages and records the history silently.
-//! - [`cli`] — the command line (`run`, `preview`, `check-source`, `check-config`, `healthcheck`, `backfill`) and logging set-up.
-//! - [`http`] — the embedded HTTP server (off by default): health, metrics, feeds, the webhook route.
-//! - [`health`] — whether the bot is well and ready, for `/healthz`, `/readyz` and `healthcheck`.
-//! - [`metrics`] — every Prometheus metric, declared in one place; parts bump them as they work.
-//! - [`feed`] — the stored releases as Atom and JSON Feed (pure).
-//! - [`webhook`] — webhook mode, a Telegram edge: the secret, `setWebhook`, the update listener.
+//! Module map, in layers: a module imports only from the layers below it
+//! (and its own folder), so data flows up this list and nothing runs back.
+//!
+//! 1. Plain values and plumbing, importing nothing of ours:
+//!    - `config` — the TOML file and environment, validated with errors
+//!      that name the key; the plain values others borrow ([`Language`],
+//!      [`Retention`], [`RateLimits`]) and URLs shown without their secrets.
+//!    - `runtime` — what every long-running part uses: the stop signal,
+//!      one retry backoff, error lines at most once a second, and the
+//!      expiring, size-capped map behind every per-chat and per-user table.
+//! 2. Words and counts:
+//!    - `text` — Telegram's HTML and its length limit, every word said to
+//!      people per language (`locales/`), matching words for `/search` and
+//!      filters, the site's clocks and day counters (pure in `now`).
+//!    - `metrics` — every Prometheus metric, declared in one place; parts
+//!      bump them as they work.
+//! 3. Reading and choosing:
+//!    - `source` — fetch a page (conditional GET, size cap, charset) and
+//!      extract releases (HTML or feed) and contacts (pure).
+//!    - `settings` — what a target chose: keyword filters, quiet hours, a
+//!      daily digest, its language; quiet hours and digests pure in `now`.
+//!    - `render` — releases as Telegram messages: a push, a list, a digest.
+//! 4. `store` — the only module that knows sled: releases, subscriptions,
+//!    outbox, journal, source state, retention and the seen-set, saved
+//!    searches, export and import; one file per concern.
+//! 5. `telegram` — the Bot API as we call it (outbound only): sending and
+//!    classifying Telegram's answers, who administers a chat, and Telegram's
+//!    flood limits kept on our side.
+//! 6. Working:
+//!    - `alerts` — rare operator messages, sent in the background.
+//!    - `poller` — reads each source on its interval and records what it
+//!      finds, under the flood guard; backs off on failures and decides what
+//!      operators hear.
+//!    - `delivery` — the fan-out walk and the journal sweep, oldest first
+//!      per chat; owns the crash window (what a `kill -9` may repeat).
+//! 7. `commands` — one file per bot command: each parses its request and
+//!    answers from the store; who may change a chat's subscription; buttons.
+//! 8. The edges:
+//!    - `updates` — updates in from Telegram (teloxide): the handlers, the
+//!      webhook listener, and the per-chat queues that answer commands in
+//!      the limiter's reply slots.
+//!    - `http` — the embedded HTTP server (off by default): health,
+//!      metrics, the Atom and JSON feeds, the webhook route.
+//! 9. `app` — wires it all together and stops it in order; `cli` — the
+//!    command line (`run`, `preview`, `check-source`, `check-config`,
+//!    `healthcheck`, `backfill`, `export`, `import`) and logging.
+//!
+//! The library's API is the short list re-exported below; [`testing`] opens
+//! the pure parts that tests, benchmarks and fuzz targets check from outside.
 
 #![warn(unreachable_pub)]
 
