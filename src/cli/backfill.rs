@@ -183,7 +183,7 @@ struct HttpReader {
 impl HttpReader {
     fn new(source: &SourceConfig, template: &ArchiveTemplate) -> anyhow::Result<HttpReader> {
         let source = SourceConfig {
-            url: template.url(1),
+            url: template.url(1)?,
             ..source.clone()
         };
         Ok(HttpReader {
@@ -196,7 +196,7 @@ impl HttpReader {
 
 impl PageReader for HttpReader {
     async fn read(&mut self, page: u32) -> anyhow::Result<Vec<Item>> {
-        self.source.url = self.template.url(page);
+        self.source.url = self.template.url(page)?;
         let fetched = match fetch(&self.client, &self.source, &Validators::default()).await? {
             FetchOutcome::Fetched(fetched) => *fetched,
             // We sent no validators.

@@ -392,11 +392,13 @@ pub(crate) fn describe(config: &Config) -> String {
             s.alert_after.as_secs(),
             s.retention.keep_items,
             s.retention.keep_seen_ids,
-            s.archive.as_ref().map_or(String::new(), |a| format!(
-                ", archive from {} ({} a page)",
-                Redacted(&a.url(1)),
-                a.page_size()
-            ))
+            s.archive
+                .as_ref()
+                .and_then(|a| Some((a.url(1).ok()?, a.page_size())))
+                .map_or(String::new(), |(first, size)| format!(
+                    ", archive from {} ({size} a page)",
+                    Redacted(&first)
+                ))
         ));
     }
     for c in &config.time.clocks {

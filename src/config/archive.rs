@@ -16,6 +16,18 @@ pub(crate) const MAX_ARCHIVE_PAGE_SIZE: u32 = 1_000;
 
 const PLACEHOLDERS: [&str; 3] = ["{page}", "{start}", "{offset}"];
 
+/// Pages whose URLs are built when the template is loaded: one of each
+/// number of digits a page (and its `{start}` and `{offset}`) can have.
+const PAGES_CHECKED: [u32; 4] = [10, 1_000, 100_000, u32::MAX];
+
+/// An archive page whose URL the template cannot make.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("page {page} is not a URL: {reason}")]
+pub struct ArchivePageError {
+    page: u32,
+    reason: url::ParseError,
+}
+
 /// The archive's URL template and page size, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveTemplate {
@@ -57,6 +69,11 @@ impl ArchiveTemplate {
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err("must be an http:// or https:// URL".into());
         }
+        // More digits can still break a URL (`http://host:80{page}/` is a
+        // port out of range from page 10 on): try pages of every length.
+        for page in PAGES_CHECKED {
+            archive.url(page).map_err(|e| e.to_string())?;
+        }
         Ok(archive)
     }
 
@@ -69,11 +86,11 @@ impl ArchiveTemplate {
             .replace("{offset}", &offset.to_string())
     }
 
-    /// The URL of archive page `page` (1 for the newest).
-    pub fn url(&self, page: u32) -> Url {
-        // `new` parsed page 1; only digits differ on other pages, and they
-        // cannot make a URL invalid.
-        Url::parse(&self.fill(page)).expect("validated when the configuration was loaded")
+    /// The URL of archive page `page` (1 for the newest). [`ArchiveTemplate::new`]
+    /// tried pages of every length, but a `Result` costs nothing and a page
+    /// number never takes the program down.
+    pub fn url(&self, page: u32) -> Result<Url, ArchivePageError> {
+        Url::parse(&self.fill(page)).map_err(|reason| ArchivePageError { page, reason })
     }
 
     /// The template as configured (may carry credentials: show it redacted).
@@ -99,15 +116,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            press.url(1).as_str(),
+            press.url(1).unwrap().as_str(),
             "https://www.rusemb.org.uk/apress_arh/&start=1&ps=10&ppp=15"
         );
         assert_eq!(
-            press.url(2).as_str(),
+            press.url(2).unwrap().as_str(),
             "https://www.rusemb.org.uk/apress_arh/&start=11&ps=10&ppp=15"
         );
         assert_eq!(
-            press.url(15).as_str(),
+            press.url(15).unwrap().as_str(),
             "https://www.rusemb.org.uk/apress_arh/&start=141&ps=10&ppp=15"
         );
     }
@@ -115,21 +132,27 @@ mod tests {
     #[test]
     fn page_and_offset_placeholders() {
         let blog = ArchiveTemplate::new("https://example.org/news/page/{page}/", 10).unwrap();
-        assert_eq!(blog.url(3).as_str(), "https://example.org/news/page/3/");
+        assert_eq!(
+            blog.url(3).unwrap().as_str(),
+            "https://example.org/news/page/3/"
+        );
         let api =
             ArchiveTemplate::new("https://example.org/list?offset={offset}&n=25", 25).unwrap();
         assert_eq!(
-            api.url(1).as_str(),
+            api.url(1).unwrap().as_str(),
             "https://example.org/list?offset=0&n=25"
         );
         assert_eq!(
-            api.url(3).as_str(),
+            api.url(3).unwrap().as_str(),
             "https://example.org/list?offset=50&n=25"
         );
         let both = ArchiveTemplate::new("https://example.org/{page}?from={start}", 5).unwrap();
-        assert_eq!(both.url(4).as_str(), "https://example.org/4?from=16");
         assert_eq!(
-            both.url(u32::MAX).as_str(),
+            both.url(4).unwrap().as_str(),
+            "https://example.org/4?from=16"
+        );
+        assert_eq!(
+            both.url(u32::MAX).unwrap().as_str(),
             "https://example.org/4294967295?from=21474836471"
         );
     }
@@ -148,5 +171,17 @@ mod tests {
                 .unwrap_err()
                 .contains("archive_page_size")
         );
+    }
+
+    #[test]
+    fn a_template_that_only_longer_page_numbers_break_is_refused_at_load() {
+        // Page 1 makes port 18081; page 10 would make port 180810.
+        let err = ArchiveTemplate::new("http://127.0.0.1:1808{page}/list", 10).unwrap_err();
+        assert_eq!(err, "page 10 is not a URL: invalid port number");
+        // Every page of a template that loads has a URL.
+        let fine = ArchiveTemplate::new("http://127.0.0.1:8080/list/{page}", 10).unwrap();
+        for page in [1, 9, 10, 99_999, u32::MAX] {
+            assert!(fine.url(page).is_ok(), "page {page}");
+        }
     }
 }

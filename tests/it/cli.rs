@@ -68,6 +68,11 @@ fn bad_config_values_name_the_key() {
             "[commands]\nper_user_per_minute = 0\n",
             "commands.per_user_per_minute",
         ),
+        // Page 1 is a URL; page 10 makes a port out of range (backfill panicked there).
+        (
+            "[[sources]]\nurl = \"http://127.0.0.1:18081/list\"\narchive = \"http://127.0.0.1:1808{page}/list\"\n",
+            "sources[0].archive",
+        ),
     ];
     for (text, key) in cases {
         let err = Config::from_toml(text).expect_err(text);
