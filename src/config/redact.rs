@@ -5,9 +5,18 @@
 //! logs, errors stored for `/sources` and `/status`, alerts to operators,
 //! `check-config`, `check-source` — goes through [`Redacted`], so the secret is
 //! used for the request and never shown.
+//!
+//! A bot token (`123456:` and 35 characters) can sit anywhere in a URL, the
+//! path included (`https://bot.example.org/123456:AA…/` as a webhook path,
+//! `/bot123456:AA…/getMe` in the Bot API's own): [`Redacted`] hides it
+//! wherever it is, and [`hide_tokens`] does the same for any text (an
+//! error, a value that did not parse as a URL).
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::LazyLock;
 
+use regex::Regex;
 use url::Url;
 
 /// What replaces a secret.
@@ -25,7 +34,7 @@ impl fmt::Display for Redacted<'_> {
         let has_user = !url.username().is_empty() || url.password().is_some();
         let secret_in = |part: Option<&str>| part.is_some_and(|p| redact_pairs(p).is_some());
         if !has_user && !secret_in(url.query()) && !secret_in(url.fragment()) {
-            return f.write_str(url.as_str());
+            return f.write_str(&hide_tokens(url.as_str()));
         }
         let mut shown = url.clone();
         if has_user {
@@ -39,8 +48,19 @@ impl fmt::Display for Redacted<'_> {
         if let Some(fragment) = url.fragment().and_then(redact_pairs) {
             shown.set_fragment(Some(&fragment));
         }
-        f.write_str(shown.as_str())
+        f.write_str(&hide_tokens(shown.as_str()))
     }
+}
+
+/// A Telegram bot token: the bot's id, a colon, and its secret (35
+/// characters today; any 30 or more of the secret's alphabet are taken).
+static BOT_TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[0-9]{3,}:[A-Za-z0-9_-]{30,}").expect("a constant pattern"));
+
+/// `text` with every bot token in it replaced by [`MASK`]; borrowed when it
+/// holds none (the common case costs no copy).
+pub(crate) fn hide_tokens(text: &str) -> Cow<'_, str> {
+    BOT_TOKEN.replace_all(text, MASK)
 }
 
 /// `pairs` (`a=1&token=x`) with the values of secret-looking keys masked;
@@ -146,6 +166,38 @@ mod tests {
         ] {
             assert_eq!(shown(url), url);
         }
+    }
+
+    #[test]
+    fn a_bot_token_is_hidden_wherever_it_sits_in_a_url() {
+        let token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+        for (url, expected) in [
+            (
+                format!("https://bot.example.org/{token}"),
+                "https://bot.example.org/***",
+            ),
+            (
+                format!("https://api.telegram.org/bot{token}/getMe"),
+                "https://api.telegram.org/bot***/getMe",
+            ),
+            (
+                format!("https://u:p@example.org/hook/{token}/x?token=1"),
+                "https://***@example.org/hook/***/x?token=***",
+            ),
+        ] {
+            let parsed = Url::parse(&url).unwrap();
+            assert_eq!(shown(&url), expected);
+            assert!(!Redacted(&parsed).to_string().contains("AAHdq"));
+        }
+        // In any text, too; and text without a token is passed through.
+        assert_eq!(
+            hide_tokens(&format!("`not a url {token}` is bad")),
+            "`not a url ***` is bad"
+        );
+        assert!(matches!(
+            hide_tokens("nothing here: 12:30"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
