@@ -65,7 +65,10 @@ async fn exported_metric_names() -> BTreeSet<String> {
             .text()
             .await
             .unwrap();
-        if text.contains("embassy_source_last_success_timestamp_seconds{") {
+        // The read's time is stored a moment before it is counted: wait for both.
+        if text.contains("embassy_source_last_success_timestamp_seconds{")
+            && text.contains("embassy_source_polls_total{")
+        {
             break text;
         }
         assert!(
