@@ -18,7 +18,7 @@ pub(crate) struct BuiltinSource {
 
 /// The built-in sources: the home page, the press archive and "Embassy informs".
 /// The lists' odd paths (a literal `&` right after the path, no `?`) are the
-/// site's own; their pages go on at `start` = 11, 21, … (DESIGN.md).
+/// site's own; their pages go on at `start` = 11, 21, … (`sources[].archive`).
 pub(crate) const DEFAULT_SOURCES: &[BuiltinSource] = &[
     BuiltinSource {
         name: "home",

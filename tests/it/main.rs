@@ -10,6 +10,7 @@ mod crash;
 mod delivery;
 mod disk;
 mod docker;
+mod docs;
 mod e2e;
 mod export;
 mod extraction;
