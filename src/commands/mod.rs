@@ -12,6 +12,7 @@ pub(crate) mod filter;
 pub mod help;
 pub(crate) mod language;
 pub mod latest;
+pub(crate) mod paging;
 pub(crate) mod quiet;
 pub mod search;
 pub(crate) mod settings;
@@ -109,7 +110,7 @@ impl Reply {
     }
 
     /// A reply with buttons, where the command came from.
-    fn page(page: buttons::Page) -> Reply {
+    fn page(page: paging::Page) -> Reply {
         Reply {
             keyboard: page.keyboard,
             ..Reply::here(page.text)

@@ -16,7 +16,7 @@ use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, CallbackQuery, ChatMemberKind, ChatMemberUpdated, Me};
 
-use crate::commands::{self, Context, Origin, buttons};
+use crate::commands::{self, Context, Origin, buttons, paging};
 use crate::config::Config;
 use crate::config::Language;
 use crate::store::{Removal, Target};
@@ -205,7 +205,7 @@ async fn on_callback(
         let chat = query.message.as_ref().map_or(user, |m| m.chat().id.0);
         let expired = Outgoing::Answer {
             callback: callback.clone(),
-            text: Some(buttons::Expired::Unknown.notice(lang)),
+            text: Some(paging::Expired::Unknown.notice(lang)),
             alert: false,
         };
         let job: Job = Box::new(move || Box::pin(async move { vec![expired] }));
