@@ -22,7 +22,7 @@ use crate::config::Language;
 use crate::store::{Removal, Target};
 use crate::telegram::lookup::{ChatKind, ChatRef, LookupError};
 use crate::tr;
-use crate::updates::conversations::{Accepted, Conversations, Job, Outgoing};
+use crate::updates::conversations::{Accepted, Conversations, Outgoing, Work};
 
 /// Builds the client from the validated config.
 pub(crate) fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
@@ -95,12 +95,13 @@ fn origin_of(msg: &Message) -> Origin {
         user,
         anonymous_admin,
         language,
-        ..place_of(msg)
+        ..chat_origin(msg)
     }
 }
 
-/// The chat and topic of `msg`, and no sender (so no sender's language).
-fn place_of(msg: &Message) -> Origin {
+/// The origin of `msg` as far as its chat and topic go: no sender yet (so
+/// no sender's language); a button press names its presser instead.
+fn chat_origin(msg: &Message) -> Origin {
     let chat = &msg.chat;
     let kind = if chat.is_private() {
         ChatKind::Private
@@ -143,7 +144,7 @@ async fn on_message(
     }
     let (chat, thread, user) = (origin.chat, origin.thread, origin.user);
     let lang = origin.language.unwrap_or(Language::DEFAULT);
-    let job: Job = Box::new(move || {
+    let work: Work = Box::new(move || {
         Box::pin(async move {
             let now = ctx.clock.now();
             let reply = match commands::respond(&ctx, &origin, parsed, now).await {
@@ -174,7 +175,7 @@ async fn on_message(
             }]
         })
     });
-    let accepted = conversations.accept(chat, thread, user, lang, job);
+    let accepted = conversations.accept(chat, thread, user, lang, work);
     if accepted != Accepted::Queued {
         tracing::debug!(chat, ?accepted, "command not queued");
     }
@@ -208,20 +209,20 @@ async fn on_callback(
             text: Some(paging::Expired::Unknown.notice(lang)),
             alert: false,
         };
-        let job: Job = Box::new(move || Box::pin(async move { vec![expired] }));
-        conversations.accept_press(chat, user, callback, lang, job);
+        let work: Work = Box::new(move || Box::pin(async move { vec![expired] }));
+        conversations.accept_press(chat, user, callback, lang, work);
         return Ok(());
     };
     let origin = Origin {
         user: Some(user),
         language: presser_language,
-        ..place_of(message)
+        ..chat_origin(message)
     };
     let chat = origin.chat;
     let message_id = message.id.0;
     let data = query.data.unwrap_or_default();
     let answer_to = callback.clone();
-    let job: Job = Box::new(move || {
+    let work: Work = Box::new(move || {
         Box::pin(async move {
             let now = ctx.clock.now();
             let pressed = match commands::reply_language(&ctx, &origin) {
@@ -258,7 +259,7 @@ async fn on_callback(
             out
         })
     });
-    let accepted = conversations.accept_press(chat, user, callback, lang, job);
+    let accepted = conversations.accept_press(chat, user, callback, lang, work);
     if accepted != Accepted::Queued {
         tracing::debug!(chat, ?accepted, "button press not queued");
     }
