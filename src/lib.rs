@@ -12,6 +12,10 @@
 //! - **subscription**: what a chat asked to get: every source, or some; a
 //!   forum topic may have one of its own. A chat or topic that gets pushes is
 //!   a *target* ([`store::Target`]).
+//! - **origin**: where a command or a button press came from: its chat, forum
+//!   topic and sender (`commands::Origin`). A settings command applies to a
+//!   *scope* (`commands::settings_command::Scope`): the origin's target, or a
+//!   channel it names.
 //! - **push**: one message telling one chat about one release.
 //! - **outbox entry**: a release queued for its subscribers, written in the
 //!   same transaction that records it, until its fan-out walk is finished.
@@ -42,9 +46,11 @@
 //!   and what replies need besides: buttons, edits in place, answers to presses.
 //! - [`sender`] — pushes and replies as plain Bot API calls, and Telegram's answers classified.
 //! - [`limiter`] — Telegram's flood limits (global, per chat, per group) and retry backoff.
-//! - [`commands`] — one file per bot command; each turns a request into reply text;
-//!   `commands::access` decides who may change a chat's subscription;
-//!   `commands::buttons` reads a button's data and serves a press.
+//! - [`commands`] — each command a type, parsed once (`commands::parse`) and carried out
+//!   by its own file into reply text; usages and refusals are named and said in the chat's
+//!   language (`commands::reply`); the settings commands share one path
+//!   (`commands::settings_command`); `commands::access` decides who may change a chat's
+//!   subscription; `commands::paging` reads a button's data, `commands::buttons` serves a press.
 //! - [`conversations`] — per-chat command (and button press) queues, bounded, answered in the limiter's reply slots.
 //! - [`lookup`] — `getChatMember` and `getChat`: who administers a chat, which chat a @name is.
 //! - [`ttl`] — the expiring, size-capped map behind every per-chat and per-user table.

@@ -42,7 +42,7 @@ pub(crate) fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
 /// other language, which Telegram shows to users whose app speaks it.
 pub(crate) async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestError> {
     for language in Language::ALL {
-        let menu = commands::menu(config, language)
+        let menu = commands::help::menu(config, language)
             .into_iter()
             .map(|(name, description)| BotCommand::new(name, description));
         let request = bot.set_my_commands(menu);
