@@ -1,5 +1,5 @@
 //! Bot commands: each command a type, parsed once from the text a user sent
-//! ([`parse`]) and carried out by its own file, which turns it into reply
+//! ([`parse()`]) and carried out by its own file, which turns it into reply
 //! text (Telegram HTML). Usages and refusals are named ([`reply`]) and put
 //! into words when said. The settings commands share one path
 //! ([`settings_command`]); buttons read their data in [`paging`], below the
