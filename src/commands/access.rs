@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Origin;
+use super::reply::Refusal;
 use crate::config::WhoCanSubscribe;
 use crate::runtime::ttl::TtlMap;
 use crate::telegram::lookup::{ChatKind, ChatRef, Lookup, LookupError, MemberStatus};
@@ -108,6 +109,19 @@ impl Access {
             refused.insert(origin.chat, (), now);
         }
         Verdict::Refused { tell }
+    }
+
+    /// `Ok` when the sender of `origin` may change its chat's subscription
+    /// and settings ([`Access::may_change`]); else the refusal to say.
+    pub(crate) async fn permit(&self, origin: &Origin) -> Result<(), Refusal> {
+        match self.may_change(origin).await {
+            Verdict::Allowed => Ok(()),
+            Verdict::Refused { tell } => Err(Refusal::AdminsOnly { tell }),
+            Verdict::Unknown(e) => {
+                tracing::warn!(chat = origin.chat, error = %e, "cannot check a sender's rights");
+                Err(Refusal::RightsUnknown)
+            }
+        }
     }
 
     /// `user`'s status in group `chat`, cached for [`MEMBER_TTL`].

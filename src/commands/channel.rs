@@ -7,8 +7,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::reply::{CommandError, Refusal};
 use super::subscribe::{note_language, resolve};
-use super::{Context, Origin, lookup_trouble};
+use super::{Context, Origin};
 use crate::config::Language;
 use crate::store::{MAX_CHANNELS_PER_USER, StoreError};
 use crate::telegram::lookup::{ChatInfo, ChatKind, ChatRef, LookupError, MemberStatus};
@@ -96,15 +97,12 @@ pub(crate) async fn unsubscribe(
     channel: ChatRef,
     source: Option<&str>,
     lang: Language,
-) -> Result<String, StoreError> {
+) -> Result<String, CommandError> {
     let (user, source) = match who_and_what(ctx, origin, source, lang) {
         Ok(asked) => asked,
         Err(reply) => return Ok(reply),
     };
-    let info = match theirs(ctx, user, &channel, lang).await? {
-        Ok(info) => info,
-        Err(reply) => return Ok(reply),
-    };
+    let info = theirs(ctx, user, &channel, lang).await?;
     let name = name_of(&info, lang);
     let configured: Vec<String> = ctx.config.sources.iter().map(|s| s.name.clone()).collect();
     let ended = ctx
@@ -134,13 +132,13 @@ pub(crate) async fn unsubscribe(
 
 /// The channel `channel` names, if it is `user`'s to manage: one they
 /// subscribed (even if the bot can no longer ask Telegram about it), or one
-/// Telegram says they administer; else the reply saying why not.
+/// Telegram says they administer; else the refusal saying why not.
 pub(super) async fn theirs(
     ctx: &Context,
     user: i64,
     channel: &ChatRef,
     lang: Language,
-) -> Result<Result<ChatInfo, String>, StoreError> {
+) -> Result<ChatInfo, CommandError> {
     let known = ctx
         .store
         .channels_of(user)?
@@ -152,15 +150,17 @@ pub(super) async fn theirs(
                 .as_ref()
                 .is_some_and(|u| u.eq_ignore_ascii_case(wanted)),
         });
-    Ok(match known {
+    match known {
         Some((id, note)) => Ok(ChatInfo {
             id,
             kind: ChatKind::Channel,
             title: note.title,
             username: note.username,
         }),
-        None => administered(ctx, user, channel, lang).await,
-    })
+        None => Ok(administered(ctx, user, channel, lang)
+            .await
+            .map_err(Refusal::Channel)?),
+    }
 }
 
 /// The channel `chat` names, once Telegram confirmed that the bot may post
@@ -228,4 +228,16 @@ async fn channel_info(ctx: &Context, chat: &ChatRef, lang: Language) -> Result<C
         return Err(tr!(lang, "channel-not-a-channel", name = shown));
     }
     Ok(info)
+}
+
+/// The words for a lookup that failed, for replies (Telegram's own
+/// description is quoted as it came).
+fn lookup_trouble(e: &LookupError, lang: Language) -> String {
+    match e {
+        LookupError::Unavailable(_) => tr!(lang, "lookup-unavailable"),
+        LookupError::NotFound => tr!(lang, "lookup-not-found"),
+        LookupError::Refused(reason) => {
+            tr!(lang, "lookup-refused", reason = escape(reason))
+        }
+    }
 }

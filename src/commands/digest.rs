@@ -6,68 +6,68 @@
 use chrono::{DateTime, Utc};
 
 use super::Context;
+use super::holds::{change_hold, end_hold, releases, waiting};
 use super::quiet::{time_arg, zone_arg};
-use super::settings::{Place, change_hold, end_hold, releases, waiting};
+use super::reply::Usage;
+use super::settings_command::{self, Scope, SettingsCommand};
 use crate::config::Language;
 use crate::settings::DigestTime;
 use crate::store::StoreError;
 
-/// What `/digest` was asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Request {
-    Show,
-    Off,
-    Set(DigestTime),
+/// What `/digest` was asked to do: show, end or set the daily digest.
+pub(crate) type Request = settings_command::Request<DigestTime>;
+
+/// Reads `/digest`'s arguments; the usage saying what to fix when they are
+/// wrong.
+pub(crate) fn parse(args: &str) -> Result<Request, Usage> {
+    Request::read(args, read_time)
 }
 
-impl Request {
-    /// Whether it changes anything.
-    pub(crate) fn changes(&self) -> bool {
-        *self != Request::Show
-    }
-}
-
-/// Reads `/digest`'s arguments; the reply (in `lang`) saying what to fix
-/// when they are wrong.
-pub(crate) fn parse(args: &str, lang: Language) -> Result<Request, String> {
+/// A digest's time as typed: "09:00", or "09:00 Zone".
+fn read_time(args: &str) -> Result<DigestTime, Usage> {
     let words: Vec<&str> = args.split_whitespace().collect();
     match words.as_slice() {
-        [] => Ok(Request::Show),
-        [off] if off.eq_ignore_ascii_case("off") => Ok(Request::Off),
-        [at] => Ok(Request::Set(DigestTime {
-            at: time_arg(at, lang)?,
-            zone: zone_arg(None, lang)?,
-        })),
-        [at, zone] => Ok(Request::Set(DigestTime {
-            at: time_arg(at, lang)?,
-            zone: zone_arg(Some(zone), lang)?,
-        })),
-        _ => Err(crate::tr!(lang, "digest-usage")),
+        [at] => Ok(DigestTime {
+            at: time_arg(at)?,
+            zone: zone_arg(None)?,
+        }),
+        [at, zone] => Ok(DigestTime {
+            at: time_arg(at)?,
+            zone: zone_arg(Some(zone))?,
+        }),
+        _ => Err(Usage::of("digest-usage")),
     }
 }
 
-/// Runs `/digest` for `place` at `now`. Changes are durable before the
-/// reply, and the chat's held pushes are looked at again at once.
-pub(crate) async fn run(
-    ctx: &Context,
-    place: &Place,
-    request: Request,
-    now: DateTime<Utc>,
-    lang: Language,
-) -> Result<String, StoreError> {
-    let target = place.target;
-    match request {
-        Request::Show => Ok(match ctx.store.settings(target)?.digest {
-            None => text::none(place, lang),
-            Some(digest) => text::shown(&digest, now, waiting(ctx, target)?, lang),
-        }),
-        Request::Set(digest) => {
-            change_hold(ctx, target, |s| s.digest = Some(digest)).await?;
-            Ok(text::set(place, &digest, now, lang))
-        }
-        Request::Off => {
-            let (had, on_their_way) = end_hold(ctx, target, |s| s.digest.take().is_some()).await?;
-            Ok(text::off(place, had, on_their_way, lang))
+/// `/digest` for a scope at `now`: changes are durable before the reply,
+/// and the chat's held pushes are looked at again at once.
+impl SettingsCommand for Request {
+    fn changes(&self) -> bool {
+        *self != Request::Show
+    }
+
+    async fn apply(
+        self,
+        ctx: &Context,
+        scope: &Scope,
+        now: DateTime<Utc>,
+        lang: Language,
+    ) -> Result<String, StoreError> {
+        let target = scope.target;
+        match self {
+            Request::Show => Ok(match ctx.store.settings(target)?.digest {
+                None => text::none(scope, lang),
+                Some(digest) => text::shown(&digest, now, waiting(ctx, target)?, lang),
+            }),
+            Request::Set(digest) => {
+                change_hold(ctx, target, |s| s.digest = Some(digest)).await?;
+                Ok(text::set(scope, &digest, now, lang))
+            }
+            Request::Off(()) => {
+                let (had, on_their_way) =
+                    end_hold(ctx, target, |s| s.digest.take().is_some()).await?;
+                Ok(text::off(scope, had, on_their_way, lang))
+            }
         }
     }
 }
@@ -95,12 +95,12 @@ mod text {
         )
     }
 
-    pub(super) fn none(place: &Place, lang: Language) -> String {
+    pub(super) fn none(scope: &Scope, lang: Language) -> String {
         tr!(
             lang,
             "digest-none",
-            place = place.kind,
-            name = place.name.as_str()
+            place = scope.kind,
+            name = scope.name.as_str()
         )
     }
 
@@ -120,7 +120,7 @@ mod text {
     }
 
     pub(super) fn set(
-        place: &Place,
+        scope: &Scope,
         digest: &DigestTime,
         now: DateTime<Utc>,
         lang: Language,
@@ -128,15 +128,15 @@ mod text {
         tr!(
             lang,
             "digest-set",
-            place = place.kind,
-            name = place.name.as_str(),
+            place = scope.kind,
+            name = scope.name.as_str(),
             when = when(digest),
             next = next(digest, now, lang)
         )
     }
 
-    pub(super) fn off(place: &Place, had: bool, on_their_way: usize, lang: Language) -> String {
-        let (p, name) = (place.kind, place.name.as_str());
+    pub(super) fn off(scope: &Scope, had: bool, on_their_way: usize, lang: Language) -> String {
+        let (p, name) = (scope.kind, scope.name.as_str());
         if !had {
             return tr!(lang, "digest-off-none", place = p, name = name);
         }
@@ -163,27 +163,13 @@ mod tests {
                 zone,
             }))
         };
-        assert_eq!(parse("", Language::En), Ok(Request::Show));
-        assert_eq!(parse("off", Language::En), Ok(Request::Off));
-        assert_eq!(parse("9:00", Language::En), at("09:00", London));
-        assert_eq!(
-            parse("18:30 Europe/Moscow", Language::En),
-            at("18:30", Moscow)
-        );
-        assert!(
-            parse("09:00 Europe/Moscow now", Language::En)
-                .unwrap_err()
-                .starts_with("Usage")
-        );
-        assert!(
-            parse("9am", Language::En)
-                .unwrap_err()
-                .contains("not a time")
-        );
-        assert!(
-            parse("09:00 Nowhere", Language::En)
-                .unwrap_err()
-                .contains("Nowhere")
-        );
+        let said = |args: &str| parse(args).unwrap_err().words(Language::En);
+        assert_eq!(parse(""), Ok(Request::Show));
+        assert_eq!(parse("off"), Ok(Request::Off(())));
+        assert_eq!(parse("9:00"), at("09:00", London));
+        assert_eq!(parse("18:30 Europe/Moscow"), at("18:30", Moscow));
+        assert!(said("09:00 Europe/Moscow now").starts_with("Usage"));
+        assert!(said("9am").contains("not a time"));
+        assert!(said("09:00 Nowhere").contains("Nowhere"));
     }
 }

@@ -6,8 +6,11 @@
 //! [`crate::text::matching`] for what "mentions" means). `/latest` shows every
 //! release regardless.
 
+use chrono::{DateTime, Utc};
+
 use super::Context;
-use super::settings::Place;
+use super::reply::Usage;
+use super::settings_command::{Scope, SettingsCommand};
 use crate::config::Language;
 use crate::settings::{Filter, MAX_FILTERS, TargetSettings};
 use crate::store::StoreError;
@@ -24,16 +27,9 @@ pub(crate) enum Request {
     Clear,
 }
 
-impl Request {
-    /// Whether it changes anything (then only those who may, may).
-    pub(crate) fn changes(&self) -> bool {
-        *self != Request::Show
-    }
-}
-
-/// Reads `/filter`'s arguments; the reply (in `lang`) saying what to fix
-/// when they are wrong.
-pub(crate) fn parse(args: &str, lang: Language) -> Result<Request, String> {
+/// Reads `/filter`'s arguments; the usage saying what to fix when they are
+/// wrong.
+pub(crate) fn parse(args: &str) -> Result<Request, Usage> {
     let args = args.trim();
     if args.is_empty() {
         return Ok(Request::Show);
@@ -41,14 +37,28 @@ pub(crate) fn parse(args: &str, lang: Language) -> Result<Request, String> {
     let (verb, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
     let rest = rest.trim();
     let filter = || match rest {
-        "" => Err(text::usage(lang)),
-        _ => Filter::parse(rest).map_err(|e| text::bad_filter(&e, lang)),
+        "" => Err(Usage::of(USAGE)),
+        _ => Filter::parse(rest).map_err(|e| bad_filter(&e)),
     };
     match verb.to_lowercase().as_str() {
         "add" => filter().map(Request::Add),
         "remove" | "delete" => filter().map(Request::Remove),
         "clear" if rest.is_empty() => Ok(Request::Clear),
-        _ => Err(text::usage(lang)),
+        _ => Err(Usage::of(USAGE)),
+    }
+}
+
+/// How to use `/filter` (the message id).
+const USAGE: &str = "filter-usage";
+
+/// What is wrong with a filter as typed.
+fn bad_filter(e: &PatternError) -> Usage {
+    match e {
+        PatternError::Empty => Usage::of("filter-empty"),
+        PatternError::TooLong => Usage::of("filter-too-long")
+            .with_number("max", crate::text::matching::MAX_PATTERN_CHARS),
+        PatternError::Unquoted => Usage::of("filter-unquoted"),
+        PatternError::Unclosed => Usage::of("filter-unclosed"),
     }
 }
 
@@ -90,60 +100,47 @@ fn remove(settings: &mut TargetSettings, filter: &Filter) -> Option<Filter> {
     Some(settings.filters.remove(at))
 }
 
-/// Runs `/filter` for `place`, answering in `lang`. Changes are durable before the reply.
-pub(crate) async fn run(
-    ctx: &Context,
-    place: &Place,
-    request: Request,
-    lang: Language,
-) -> Result<String, StoreError> {
-    let store = &ctx.store;
-    Ok(match request {
-        Request::Show => text::list(place, &store.settings(place.target)?.filters, lang),
-        Request::Add(filter) => {
-            let added = store
-                .change_settings(place.target, |s| add(s, &filter))
-                .await?;
-            text::added(place, &filter, added, lang)
-        }
-        Request::Remove(filter) => {
-            let removed = store
-                .change_settings(place.target, |s| remove(s, &filter))
-                .await?;
-            text::removed(place, &filter, removed.as_ref(), lang)
-        }
-        Request::Clear => {
-            let had = store
-                .change_settings(place.target, |s| std::mem::take(&mut s.filters).len())
-                .await?;
-            text::cleared(place, had, lang)
-        }
-    })
+/// `/filter` for a scope: changes are durable before the reply.
+impl SettingsCommand for Request {
+    fn changes(&self) -> bool {
+        *self != Request::Show
+    }
+
+    async fn apply(
+        self,
+        ctx: &Context,
+        scope: &Scope,
+        _now: DateTime<Utc>,
+        lang: Language,
+    ) -> Result<String, StoreError> {
+        let store = &ctx.store;
+        let target = scope.target;
+        Ok(match self {
+            Request::Show => text::list(scope, &store.settings(target)?.filters, lang),
+            Request::Add(filter) => {
+                let added = store.change_settings(target, |s| add(s, &filter)).await?;
+                text::added(scope, &filter, added, lang)
+            }
+            Request::Remove(filter) => {
+                let removed = store
+                    .change_settings(target, |s| remove(s, &filter))
+                    .await?;
+                text::removed(scope, &filter, removed.as_ref(), lang)
+            }
+            Request::Clear => {
+                let had = store
+                    .change_settings(target, |s| std::mem::take(&mut s.filters).len())
+                    .await?;
+                text::cleared(scope, had, lang)
+            }
+        })
+    }
 }
 
 /// Every reply of `/filter`, kept together.
 mod text {
     use super::*;
     use crate::tr;
-
-    pub(super) fn usage(lang: Language) -> String {
-        tr!(lang, "filter-usage")
-    }
-
-    pub(super) fn bad_filter(e: &PatternError, lang: Language) -> String {
-        match e {
-            PatternError::Empty => tr!(lang, "filter-empty"),
-            PatternError::TooLong => {
-                tr!(
-                    lang,
-                    "filter-too-long",
-                    max = crate::text::matching::MAX_PATTERN_CHARS
-                )
-            }
-            PatternError::Unquoted => tr!(lang, "filter-unquoted"),
-            PatternError::Unclosed => tr!(lang, "filter-unclosed"),
-        }
-    }
 
     fn code(text: &str) -> String {
         format!("<code>{}</code>", escape(text))
@@ -157,8 +154,8 @@ mod text {
         words.join(", ")
     }
 
-    pub(super) fn list(place: &Place, filters: &[Filter], lang: Language) -> String {
-        let (p, name) = (place.kind, place.name.as_str());
+    pub(super) fn list(scope: &Scope, filters: &[Filter], lang: Language) -> String {
+        let (p, name) = (scope.kind, scope.name.as_str());
         if filters.is_empty() {
             return tr!(lang, "filter-list-none", place = p, name = name);
         }
@@ -187,8 +184,8 @@ mod text {
         text
     }
 
-    pub(super) fn added(place: &Place, filter: &Filter, added: Added, lang: Language) -> String {
-        let (p, name) = (place.kind, place.name.as_str());
+    pub(super) fn added(scope: &Scope, filter: &Filter, added: Added, lang: Language) -> String {
+        let (p, name) = (scope.kind, scope.name.as_str());
         let word = code(&filter.pattern.to_string());
         match (added, filter.exclude) {
             (Added::Full, _) => tr!(
@@ -214,12 +211,12 @@ mod text {
     }
 
     pub(super) fn removed(
-        place: &Place,
+        scope: &Scope,
         asked: &Filter,
         removed: Option<&Filter>,
         lang: Language,
     ) -> String {
-        let (p, name) = (place.kind, place.name.as_str());
+        let (p, name) = (scope.kind, scope.name.as_str());
         match removed {
             Some(f) => tr!(
                 lang,
@@ -238,8 +235,8 @@ mod text {
         }
     }
 
-    pub(super) fn cleared(place: &Place, had: usize, lang: Language) -> String {
-        let (p, name) = (place.kind, place.name.as_str());
+    pub(super) fn cleared(scope: &Scope, had: usize, lang: Language) -> String {
+        let (p, name) = (scope.kind, scope.name.as_str());
         match had {
             0 => tr!(lang, "filter-cleared-none", place = p, name = name),
             _ => tr!(lang, "filter-cleared", place = p, name = name),
@@ -257,45 +254,21 @@ mod tests {
 
     #[test]
     fn parses_what_users_type() {
-        assert_eq!(parse("", Language::En), Ok(Request::Show));
+        let said = |args: &str| parse(args).unwrap_err().words(Language::En);
+        assert_eq!(parse(""), Ok(Request::Show));
+        assert_eq!(parse("add Visa"), Ok(Request::Add(filter("visa"))));
+        assert_eq!(parse("ADD -визы"), Ok(Request::Add(filter("-визы"))));
         assert_eq!(
-            parse("add Visa", Language::En),
-            Ok(Request::Add(filter("visa")))
-        );
-        assert_eq!(
-            parse("ADD -визы", Language::En),
-            Ok(Request::Add(filter("-визы")))
-        );
-        assert_eq!(
-            parse("add \"visa centre\"", Language::En),
+            parse("add \"visa centre\""),
             Ok(Request::Add(filter("\"visa centre\"")))
         );
-        assert_eq!(
-            parse("remove -visa", Language::En),
-            Ok(Request::Remove(filter("-visa")))
-        );
-        assert_eq!(parse("clear", Language::En), Ok(Request::Clear));
-        assert!(
-            parse("clear all", Language::En)
-                .unwrap_err()
-                .starts_with("Usage")
-        );
-        assert!(parse("add", Language::En).unwrap_err().starts_with("Usage"));
-        assert!(
-            parse("visa", Language::En)
-                .unwrap_err()
-                .starts_with("Usage")
-        );
-        assert!(
-            parse("add visa centre", Language::En)
-                .unwrap_err()
-                .contains("quotes")
-        );
-        assert!(
-            parse(&format!("add {}", "a".repeat(65)), Language::En)
-                .unwrap_err()
-                .contains("at most 64")
-        );
+        assert_eq!(parse("remove -visa"), Ok(Request::Remove(filter("-visa"))));
+        assert_eq!(parse("clear"), Ok(Request::Clear));
+        assert!(said("clear all").starts_with("Usage"));
+        assert!(said("add").starts_with("Usage"));
+        assert!(said("visa").starts_with("Usage"));
+        assert!(said("add visa centre").contains("quotes"));
+        assert!(said(&format!("add {}", "a".repeat(65))).contains("at most 64"));
     }
 
     #[test]

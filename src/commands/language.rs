@@ -4,79 +4,78 @@
 //! language of whoever subscribed it, or the sender's
 //! ([`Language::for_reply`]).
 
+use std::convert::Infallible;
+
+use chrono::{DateTime, Utc};
+
 use super::Context;
-use super::settings::Place;
+use super::reply::Usage;
+use super::settings_command::{self, Scope, SettingsCommand};
 use crate::config::Language;
-use crate::store::{StoreError, Target};
+use crate::store::StoreError;
 use crate::tr;
 
-/// What `/language` was asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Request {
-    Show,
-    Set(Language),
+/// What `/language` was asked to do: show or set the chat's language (a
+/// chat always speaks one, so it cannot be ended).
+pub(crate) type Request = settings_command::Request<Language, Infallible>;
+
+/// Reads `/language`'s argument; the usage saying what to fix when it is wrong.
+pub(crate) fn parse(args: &str) -> Result<Request, Usage> {
+    Request::read(args, |code| {
+        Language::from_code(code).ok_or(Usage::of("language-usage"))
+    })
 }
 
-impl Request {
-    /// Whether it changes anything.
-    pub(crate) fn changes(&self) -> bool {
+/// `/language` for the chat of a scope: durable before the reply, which is
+/// in the language it leaves the chat with.
+impl SettingsCommand for Request {
+    fn changes(&self) -> bool {
         *self != Request::Show
     }
-}
 
-/// Reads `/language`'s argument; the reply (in `lang`) saying what to fix when it is wrong.
-pub(crate) fn parse(args: &str, lang: Language) -> Result<Request, String> {
-    let args = args.trim();
-    if args.is_empty() {
-        return Ok(Request::Show);
+    /// A forum's topics share their group's language.
+    fn narrow(scope: Scope) -> Scope {
+        scope.whole_chat()
     }
-    Language::from_code(args)
-        .map(Request::Set)
-        .ok_or_else(|| tr!(lang, "language-usage"))
-}
 
-/// Runs `/language` for the chat of `place`. Durable before the reply, which
-/// is in the language it leaves the chat with.
-pub(crate) async fn run(
-    ctx: &Context,
-    place: &Place,
-    request: Request,
-) -> Result<String, StoreError> {
-    let chat = Target::from(place.target.chat);
-    // A forum's topics share their group's language.
-    let kind = match place.kind {
-        "topic" => "group",
-        other => other,
-    };
-    let name = place.name.as_str();
-    Ok(match request {
-        Request::Show => {
-            let settings = ctx.store.settings(chat)?;
-            let language = settings
-                .language
-                .or(settings.inferred_language)
-                .unwrap_or(Language::DEFAULT);
-            tr!(
-                language,
-                "language-shown",
-                place = kind,
-                name = name,
-                language = named(language)
-            )
-        }
-        Request::Set(language) => {
-            ctx.store
-                .change_settings(chat, |s| s.language = Some(language))
-                .await?;
-            tr!(
-                language,
-                "language-set",
-                place = kind,
-                name = name,
-                language = named(language)
-            )
-        }
-    })
+    async fn apply(
+        self,
+        ctx: &Context,
+        scope: &Scope,
+        _now: DateTime<Utc>,
+        _lang: Language,
+    ) -> Result<String, StoreError> {
+        let (chat, kind, name) = (scope.target, scope.kind, scope.name.as_str());
+        Ok(match self {
+            Request::Show => {
+                let settings = ctx.store.settings(chat)?;
+                let language = settings
+                    .language
+                    .or(settings.inferred_language)
+                    .unwrap_or(Language::DEFAULT);
+                tr!(
+                    language,
+                    "language-shown",
+                    place = kind,
+                    name = name,
+                    language = named(language)
+                )
+            }
+            Request::Set(language) => {
+                ctx.store
+                    .change_settings(chat, |s| s.language = Some(language))
+                    .await?;
+                tr!(
+                    language,
+                    "language-set",
+                    place = kind,
+                    name = name,
+                    language = named(language)
+                )
+            }
+            Request::Off(never) => match never {},
+        })
+    }
 }
 
 /// "English (en)", "Русский (ru)".
@@ -90,16 +89,17 @@ mod tests {
 
     #[test]
     fn parses_a_code() {
+        let said = |args: &str, lang| parse(args).unwrap_err().words(lang);
         let en = Language::En;
-        assert_eq!(parse("", en), Ok(Request::Show));
-        assert_eq!(parse("RU", en), Ok(Request::Set(Language::Ru)));
-        assert_eq!(parse("en", en), Ok(Request::Set(Language::En)));
-        assert!(parse("de", en).unwrap_err().starts_with("Usage"));
-        assert!(parse("en ru", en).unwrap_err().starts_with("Usage"));
+        assert_eq!(parse(""), Ok(Request::Show));
+        assert_eq!(parse("RU"), Ok(Request::Set(Language::Ru)));
+        assert_eq!(parse("en"), Ok(Request::Set(Language::En)));
+        assert!(said("de", en).starts_with("Usage"));
+        assert!(said("en ru", en).starts_with("Usage"));
         assert!(
-            parse("de", Language::Ru)
-                .unwrap_err()
-                .starts_with("Как пользоваться")
+            said("off", en).starts_with("Usage"),
+            "a chat always speaks one"
         );
+        assert!(said("de", Language::Ru).starts_with("Как пользоваться"));
     }
 }

@@ -3,7 +3,7 @@
 //! A page is asked for by its offset ([`page`]), so "older" / "newer" buttons
 //! can walk the list ([`view`]).
 
-use super::buttons::{Page, Press, pager};
+use super::paging::{Page, Press, pager};
 use crate::config::Language;
 use crate::render::fit_list_counted;
 use crate::store::{ReleasePage, Store, StoreError};

@@ -8,120 +8,99 @@ use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use super::Context;
-use super::settings::{Place, change_hold, end_hold, releases, waiting};
+use super::holds::{change_hold, end_hold, releases, waiting};
+use super::reply::Usage;
+use super::settings_command::{self, Scope, SettingsCommand};
 use crate::config::Language;
 use crate::settings::{DEFAULT_ZONE, QuietHours, QuietState, hh_mm, parse_time, parse_zone};
 use crate::store::StoreError;
-use crate::text::markup::escape;
-use crate::tr;
+use crate::text::markup::{escape, shorten};
 
-/// What `/quiet` was asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Request {
-    Show,
-    Off,
-    Set(QuietHours),
+/// What `/quiet` was asked to do: show, end or set the quiet hours.
+pub(crate) type Request = settings_command::Request<QuietHours>;
+
+/// Reads `/quiet`'s arguments; the usage saying what to fix when they are
+/// wrong.
+pub(crate) fn parse(args: &str) -> Result<Request, Usage> {
+    Request::read(args, read_hours)
 }
 
-impl Request {
-    /// Whether it changes anything.
-    pub(crate) fn changes(&self) -> bool {
-        *self != Request::Show
-    }
-}
-
-/// Reads `/quiet`'s arguments; the reply (in `lang`) saying what to fix
-/// when they are wrong.
-pub(crate) fn parse(args: &str, lang: Language) -> Result<Request, String> {
-    let args = args.trim();
-    if args.is_empty() {
-        return Ok(Request::Show);
-    }
-    if args.eq_ignore_ascii_case("off") {
-        return Ok(Request::Off);
-    }
-    // "23:00-07:00 Zone", "23:00 - 07:00 Zone", with a hyphen or a dash.
+/// Quiet hours as typed: "23:00-07:00 Zone", "23:00 - 07:00 Zone", with a
+/// hyphen or a dash.
+fn read_hours(args: &str) -> Result<QuietHours, Usage> {
     let spaced = args.replace(['–', '—'], "-").replacen('-', " - ", 1);
     let words: Vec<&str> = spaced.split_whitespace().collect();
     let (from, to, zone) = match words.as_slice() {
         [from, "-", to] => (*from, *to, None),
         [from, "-", to, zone] => (*from, *to, Some(*zone)),
-        _ => return Err(tr!(lang, "quiet-usage")),
+        _ => return Err(Usage::of("quiet-usage")),
     };
-    let (from, to, zone) = (
-        time_arg(from, lang)?,
-        time_arg(to, lang)?,
-        zone_arg(zone, lang)?,
-    );
+    let (from, to, zone) = (time_arg(from)?, time_arg(to)?, zone_arg(zone)?);
     if from == to {
-        return Err(tr!(lang, "quiet-same-times"));
+        return Err(Usage::of("quiet-same-times"));
     }
-    Ok(Request::Set(QuietHours { from, to, zone }))
+    Ok(QuietHours { from, to, zone })
 }
 
-/// A time of day as typed, or the reply saying how to write one.
-pub(super) fn time_arg(typed: &str, lang: Language) -> Result<NaiveTime, String> {
-    parse_time(typed).ok_or_else(|| text::bad_time(typed, lang))
+/// A time of day as typed, or the usage saying how to write one.
+pub(super) fn time_arg(typed: &str) -> Result<NaiveTime, Usage> {
+    parse_time(typed)
+        .ok_or_else(|| Usage::of("bad-time").with_text("typed", escape(&shorten(typed, 20))))
 }
 
-/// A time zone as typed (`None`: the default), or the reply saying how to name one.
-pub(super) fn zone_arg(typed: Option<&str>, lang: Language) -> Result<Tz, String> {
+/// A time zone as typed (`None`: the default), or the usage saying how to
+/// name one.
+pub(super) fn zone_arg(typed: Option<&str>) -> Result<Tz, Usage> {
     match typed {
         None => Ok(DEFAULT_ZONE),
-        Some(name) => parse_zone(name).ok_or_else(|| text::bad_zone(name, lang)),
+        Some(name) => parse_zone(name)
+            .ok_or_else(|| Usage::of("bad-zone").with_text("typed", escape(&shorten(name, 40)))),
     }
 }
 
-/// Runs `/quiet` for `place` at `now`. Changes are durable before the reply,
-/// and the chat's held pushes are looked at again at once.
-pub(crate) async fn run(
-    ctx: &Context,
-    place: &Place,
-    request: Request,
-    now: DateTime<Utc>,
-    lang: Language,
-) -> Result<String, StoreError> {
-    let target = place.target;
-    match request {
-        Request::Show => {
-            let settings = ctx.store.settings(target)?;
-            Ok(match settings.quiet {
-                None => text::none(place, lang),
-                Some(quiet) => text::shown(&quiet, quiet.state(now), waiting(ctx, target)?, lang),
-            })
-        }
-        Request::Set(quiet) => {
-            change_hold(ctx, target, |s| s.quiet = Some(quiet)).await?;
-            Ok(text::set(place, &quiet, quiet.state(now), lang))
-        }
-        Request::Off => {
-            let (had, on_their_way) = end_hold(ctx, target, |s| s.quiet.take().is_some()).await?;
-            Ok(text::off(place, had, on_their_way, lang))
+/// `/quiet` for a scope at `now`: changes are durable before the reply, and
+/// the chat's held pushes are looked at again at once.
+impl SettingsCommand for Request {
+    fn changes(&self) -> bool {
+        *self != Request::Show
+    }
+
+    async fn apply(
+        self,
+        ctx: &Context,
+        scope: &Scope,
+        now: DateTime<Utc>,
+        lang: Language,
+    ) -> Result<String, StoreError> {
+        let target = scope.target;
+        match self {
+            Request::Show => {
+                let settings = ctx.store.settings(target)?;
+                Ok(match settings.quiet {
+                    None => text::none(scope, lang),
+                    Some(quiet) => {
+                        text::shown(&quiet, quiet.state(now), waiting(ctx, target)?, lang)
+                    }
+                })
+            }
+            Request::Set(quiet) => {
+                change_hold(ctx, target, |s| s.quiet = Some(quiet)).await?;
+                Ok(text::set(scope, &quiet, quiet.state(now), lang))
+            }
+            Request::Off(()) => {
+                let (had, on_their_way) =
+                    end_hold(ctx, target, |s| s.quiet.take().is_some()).await?;
+                Ok(text::off(scope, had, on_their_way, lang))
+            }
         }
     }
 }
 
-/// Every reply of `/quiet`, kept together (and the words for times and
-/// zones that `/digest` shares).
+/// Every reply of `/quiet`, kept together (and the local time of day that
+/// `/digest` shares).
 pub(super) mod text {
     use super::*;
     use crate::tr;
-
-    pub(crate) fn bad_time(typed: &str, lang: Language) -> String {
-        tr!(
-            lang,
-            "bad-time",
-            typed = escape(&crate::text::markup::shorten(typed, 20))
-        )
-    }
-
-    pub(crate) fn bad_zone(typed: &str, lang: Language) -> String {
-        tr!(
-            lang,
-            "bad-zone",
-            typed = escape(&crate::text::markup::shorten(typed, 40))
-        )
-    }
 
     /// "23:00–07:00 (Europe/London)": the same in every language.
     pub(crate) fn hours(quiet: &QuietHours) -> String {
@@ -138,12 +117,12 @@ pub(super) mod text {
         at.with_timezone(&zone).format("%H:%M").to_string()
     }
 
-    pub(crate) fn none(place: &Place, lang: Language) -> String {
+    pub(crate) fn none(scope: &Scope, lang: Language) -> String {
         tr!(
             lang,
             "quiet-none",
-            place = place.kind,
-            name = place.name.as_str()
+            place = scope.kind,
+            name = scope.name.as_str()
         )
     }
 
@@ -166,7 +145,7 @@ pub(super) mod text {
     }
 
     pub(crate) fn set(
-        place: &Place,
+        scope: &Scope,
         quiet: &QuietHours,
         now: QuietState,
         lang: Language,
@@ -174,8 +153,8 @@ pub(super) mod text {
         let mut text = tr!(
             lang,
             "quiet-set",
-            place = place.kind,
-            name = place.name.as_str(),
+            place = scope.kind,
+            name = scope.name.as_str(),
             hours = hours(quiet)
         );
         if let QuietState::HeldUntil(end) = now {
@@ -185,13 +164,13 @@ pub(super) mod text {
         text
     }
 
-    pub(crate) fn off(place: &Place, had: bool, on_their_way: usize, lang: Language) -> String {
+    pub(crate) fn off(scope: &Scope, had: bool, on_their_way: usize, lang: Language) -> String {
         if !had {
             return tr!(
                 lang,
                 "quiet-off-none",
-                place = place.kind,
-                name = place.name.as_str()
+                place = scope.kind,
+                name = scope.name.as_str()
             );
         }
         let mut text = tr!(lang, "quiet-off");
@@ -218,49 +197,22 @@ mod tests {
 
     #[test]
     fn parses_hours_zones_and_off() {
-        assert_eq!(parse("", Language::En), Ok(Request::Show));
-        assert_eq!(parse("OFF", Language::En), Ok(Request::Off));
+        let said = |args: &str| parse(args).unwrap_err().words(Language::En);
+        assert_eq!(parse(""), Ok(Request::Show));
+        assert_eq!(parse("OFF"), Ok(Request::Off(())));
+        assert_eq!(parse("23:00-07:00"), Ok(hours("23:00", "07:00", London)));
+        assert_eq!(parse("23:00 – 7:00"), Ok(hours("23:00", "07:00", London)));
         assert_eq!(
-            parse("23:00-07:00", Language::En),
-            Ok(hours("23:00", "07:00", London))
-        );
-        assert_eq!(
-            parse("23:00 – 7:00", Language::En),
-            Ok(hours("23:00", "07:00", London))
-        );
-        assert_eq!(
-            parse("22:30-06:15 europe/moscow", Language::En),
+            parse("22:30-06:15 europe/moscow"),
             Ok(hours("22:30", "06:15", Moscow))
         );
+        assert!(said("23:00").starts_with("Usage"));
+        assert!(said("23:00-07:00 Europe/London extra").starts_with("Usage"));
+        assert!(said("25:00-07:00").contains("“25:00” is not a time"));
+        assert!(said("23:00-07:00 Mars/Olympus").contains("Mars/Olympus"));
+        assert!(said("07:00-07:00").contains("different times"));
         assert!(
-            parse("23:00", Language::En)
-                .unwrap_err()
-                .starts_with("Usage")
-        );
-        assert!(
-            parse("23:00-07:00 Europe/London extra", Language::En)
-                .unwrap_err()
-                .starts_with("Usage")
-        );
-        assert!(
-            parse("25:00-07:00", Language::En)
-                .unwrap_err()
-                .contains("“25:00” is not a time")
-        );
-        assert!(
-            parse("23:00-07:00 Mars/Olympus", Language::En)
-                .unwrap_err()
-                .contains("Mars/Olympus")
-        );
-        assert!(
-            parse("07:00-07:00", Language::En)
-                .unwrap_err()
-                .contains("different times")
-        );
-        assert!(
-            parse("<b>-07:00", Language::En)
-                .unwrap_err()
-                .contains("&lt;b&gt;"),
+            said("<b>-07:00").contains("&lt;b&gt;"),
             "what the user typed is escaped"
         );
     }

@@ -6,7 +6,7 @@
 //! can walk the results ([`view`]); the buttons name the query by the number
 //! the store keeps it under.
 
-use super::buttons::{Page, Press, pager};
+use super::paging::{Page, Press, pager};
 use crate::config::Language;
 use crate::render::fit_blocks;
 use crate::store::{SearchResults, Store, StoreError};

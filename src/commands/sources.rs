@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Context;
-use super::buttons::{Page, Press};
+use super::paging::{Page, Press};
 use crate::config::Language;
 use crate::config::SourceConfig;
 use crate::config::redact::Redacted;

@@ -4,15 +4,35 @@
 //! by user id), who also get alerts when a source fails for long, empties or
 //! floods (see [`crate::poller`]). Asked in a group, it answers privately.
 
-use super::Context;
+use super::reply::Reply;
+use super::{Context, Origin};
 use crate::config::Language;
 use crate::store::StoreError;
 use crate::tr;
 
-/// The status report in `lang` (a person who is not an operator hears
-/// `status-refusal` instead, and only in a private chat); the caller checks
-/// that an operator asked.
-pub(crate) fn reply(ctx: &Context, lang: Language) -> Result<String, StoreError> {
+/// `/status` as `origin` asked it, in `lang`: the report for an operator
+/// (asked in a group, it goes to the operator alone); others hear
+/// `status-refusal` in a private chat, and nothing in a group.
+pub(crate) fn run(
+    ctx: &Context,
+    origin: &Origin,
+    lang: Language,
+) -> Result<Option<Reply>, StoreError> {
+    if origin.is_operator(&ctx.config) {
+        return Ok(Some(Reply {
+            text: reply(ctx, lang)?,
+            privately: !origin.is_private(),
+            keyboard: None,
+        }));
+    }
+    if !origin.is_private() {
+        return Ok(None); // others' /status in a group: not a word
+    }
+    Ok(Some(Reply::here(tr!(lang, "status-refusal"))))
+}
+
+/// The status report in `lang`, once an operator asked.
+fn reply(ctx: &Context, lang: Language) -> Result<String, StoreError> {
     let store = &ctx.store;
     let stats = store.delivery_stats()?;
     let mut text = tr!(

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Context;
+use super::reply::CommandError;
+use super::{Context, Origin};
 use crate::config::Language;
 use crate::config::{Config, SourceConfig};
 use crate::store::{MAX_TOPICS, Store, StoreError, Target};
@@ -65,8 +66,33 @@ pub(crate) async fn note_language(
     Ok(())
 }
 
+/// `/subscribe` in the chat (or topic) it came from, if its sender may: the
+/// sender's language becomes the chat's until it chooses one.
+pub(crate) async fn subscribe_here(
+    ctx: &Context,
+    origin: &Origin,
+    source: Option<&str>,
+    now: DateTime<Utc>,
+    lang: Language,
+) -> Result<String, CommandError> {
+    ctx.access.permit(origin).await?;
+    note_language(ctx, origin.chat, origin.language).await?;
+    Ok(subscribe(ctx, origin.target(), source, now, lang).await?)
+}
+
+/// `/unsubscribe` in the chat (or topic) it came from, if its sender may.
+pub(crate) async fn unsubscribe_here(
+    ctx: &Context,
+    origin: &Origin,
+    source: Option<&str>,
+    lang: Language,
+) -> Result<String, CommandError> {
+    ctx.access.permit(origin).await?;
+    Ok(unsubscribe(ctx, origin.target(), source, lang).await?)
+}
+
 /// Subscribes the target to every source (`None`) or to one, and says what changed.
-pub(crate) async fn subscribe(
+async fn subscribe(
     ctx: &Context,
     target: Target,
     source: Option<&str>,
@@ -104,7 +130,7 @@ pub(crate) async fn subscribe(
 
 /// Unsubscribes the target from everything (`None`) or from one source, and
 /// says what it still gets.
-pub(crate) async fn unsubscribe(
+async fn unsubscribe(
     ctx: &Context,
     target: Target,
     source: Option<&str>,

@@ -14,7 +14,7 @@
 //! Button presses ([`Conversations::accept_press`]) take the same queues and
 //! the same budget as commands, so mashing a button costs no more than
 //! typing. Telegram shows a spinner until a press is answered, so every
-//! press is answered: by its job when it runs, else at once (over budget, a
+//! press is answered: by its work when it runs, else at once (over budget, a
 //! full queue, waited too long) through a short queue of answers of its own
 //! ([`ANSWERS_WAITING`] at most), which needs no reply slot.
 
@@ -80,8 +80,9 @@ impl Outgoing {
     }
 }
 
-/// A command's work: run when its turn comes, it yields what to send.
-pub(crate) type Job = Box<dyn FnOnce() -> BoxFuture<'static, Vec<Outgoing>> + Send>;
+/// A command's (or a button press's) work: run when its turn comes, it yields
+/// what to send.
+pub(crate) type Work = Box<dyn FnOnce() -> BoxFuture<'static, Vec<Outgoing>> + Send>;
 
 /// Sends one thing; what [`Conversations`] is built on.
 type SendFn = dyn Fn(Outgoing) -> BoxFuture<'static, Result<(), SendError>> + Send + Sync;
@@ -168,17 +169,17 @@ struct State {
 
 #[derive(Default)]
 struct ChatQueue {
-    jobs: VecDeque<Waiting>,
+    waiting: VecDeque<Waiting>,
     /// The "slow down" notice of this flood is queued or sent.
     warned: bool,
     /// The bot was removed from the chat: send nothing more.
     forgotten: bool,
 }
 
-/// A queued job, and what to say if it never runs (a press still needs its answer).
+/// Work waiting its turn, and what to say if it never runs (a press still needs its answer).
 struct Waiting {
     at: Instant,
-    job: Job,
+    work: Work,
     unrun: Option<Outgoing>,
 }
 
@@ -246,7 +247,7 @@ impl Conversations {
         thread: Option<i32>,
         user: Option<i64>,
         lang: Language,
-        job: Job,
+        work: Work,
     ) -> Accepted {
         if self.inner.shutdown.is_requested() {
             return Accepted::Busy;
@@ -264,12 +265,12 @@ impl Conversations {
             }
             return Accepted::OverBudget;
         }
-        self.queue(&mut state, chat, Waiting::new(job, now), lang)
+        self.queue(&mut state, chat, Waiting::new(work, now), lang)
     }
 
     /// Queues the work of `user`'s press of button `callback` on a message
     /// in `chat`, within the same bounds and budget as commands; returns at
-    /// once. The job's output should answer the press; a press that is not
+    /// once. The work's output should answer the press; a press that is not
     /// queued, or waits too long, is answered [`PRESS_LATER`] here, in `lang`.
     pub(crate) fn accept_press(
         &self,
@@ -277,7 +278,7 @@ impl Conversations {
         user: i64,
         callback: String,
         lang: Language,
-        job: Job,
+        work: Work,
     ) -> Accepted {
         let later = Outgoing::Answer {
             callback,
@@ -294,7 +295,7 @@ impl Conversations {
             } else {
                 let waiting = Waiting {
                     unrun: Some(later.clone()),
-                    ..Waiting::new(job, now)
+                    ..Waiting::new(work, now)
                 };
                 self.queue(&mut state, chat, waiting, lang)
             }
@@ -357,7 +358,7 @@ impl Conversations {
     /// Drops what `chat` has waiting (the bot was removed from it).
     pub(crate) fn forget(&self, chat: i64) {
         if let Some(queue) = self.lock().chats.get_mut(&chat) {
-            for waiting in queue.jobs.drain(..) {
+            for waiting in queue.waiting.drain(..) {
                 if let Some(answer) = waiting.unrun {
                     self.answer_soon(answer);
                 }
@@ -372,29 +373,29 @@ impl Conversations {
         self.lock().chats.len()
     }
 
-    fn queue(&self, state: &mut State, chat: i64, job: Waiting, lang: Language) -> Accepted {
+    fn queue(&self, state: &mut State, chat: i64, queued: Waiting, lang: Language) -> Accepted {
         let limits = &self.inner.limits;
-        let waiting = state.chats.len();
+        let chats_waiting = state.chats.len();
         match state.chats.get_mut(&chat) {
-            Some(queue) if queue.jobs.len() >= limits.per_chat => {
+            Some(queue) if queue.waiting.len() >= limits.per_chat => {
                 // Presses are answered instead: a notice in the chat would
                 // be noise to everyone else in it.
-                if !queue.warned && job.unrun.is_none() {
+                if !queue.warned && queued.unrun.is_none() {
                     queue.warned = true;
                     // One past the bound, once per flood.
                     let slow_down = notice(chat, None, tr!(lang, SLOW_DOWN));
-                    queue.jobs.push_back(Waiting::new(slow_down, job.at));
+                    queue.waiting.push_back(Waiting::new(slow_down, queued.at));
                 }
                 Accepted::ChatFull
             }
             Some(queue) => {
-                queue.jobs.push_back(job);
+                queue.waiting.push_back(queued);
                 Accepted::Queued
             }
-            None if waiting >= limits.max_chats => Accepted::Busy,
+            None if chats_waiting >= limits.max_chats => Accepted::Busy,
             None => {
                 let mut queue = ChatQueue::default();
-                queue.jobs.push_back(job);
+                queue.waiting.push_back(queued);
                 state.chats.insert(chat, queue);
                 tokio::spawn(self.clone().answer(chat));
                 Accepted::Queued
@@ -427,11 +428,11 @@ impl Conversations {
             let next = {
                 let mut state = self.lock();
                 let queue = state.chats.get_mut(&chat);
-                match queue.and_then(|q| q.jobs.pop_front()) {
-                    Some(job) if !self.inner.shutdown.is_requested() => job,
+                match queue.and_then(|q| q.waiting.pop_front()) {
+                    Some(next) if !self.inner.shutdown.is_requested() => next,
                     next => {
                         // Stopping: presses that will not run are answered still.
-                        let rest = state.chats.remove(&chat).map(|q| q.jobs);
+                        let rest = state.chats.remove(&chat).map(|q| q.waiting);
                         for waiting in next.into_iter().chain(rest.into_iter().flatten()) {
                             if let Some(answer) = waiting.unrun {
                                 self.answer_soon(answer);
@@ -448,7 +449,7 @@ impl Conversations {
                 }
                 continue;
             }
-            for outgoing in (next.job)().await {
+            for outgoing in (next.work)().await {
                 self.send(outgoing).await;
             }
         }
@@ -494,10 +495,10 @@ impl Conversations {
 }
 
 impl Waiting {
-    fn new(job: Job, at: Instant) -> Waiting {
+    fn new(work: Work, at: Instant) -> Waiting {
         Waiting {
             at,
-            job,
+            work,
             unrun: None,
         }
     }
@@ -533,8 +534,8 @@ async fn send_answers(
 /// the last one.
 const ANSWER_GRACE: Duration = Duration::from_secs(1);
 
-/// A job that only sends `text`.
-fn notice(chat: i64, thread: Option<i32>, text: String) -> Job {
+/// Work that only sends `text`.
+fn notice(chat: i64, thread: Option<i32>, text: String) -> Work {
     Box::new(move || Box::pin(async move { vec![Outgoing::message(chat, thread, text)] }))
 }
 
@@ -604,13 +605,13 @@ mod tests {
         }
     }
 
-    fn echo(chat: i64, text: &str) -> Job {
+    fn echo(chat: i64, text: &str) -> Work {
         let text = text.to_string();
         Box::new(move || Box::pin(async move { vec![Outgoing::message(chat, None, text)] }))
     }
 
-    /// A press's job: answers it, and edits message 1 in `chat`.
-    fn turn_page(chat: i64, callback: &str) -> Job {
+    /// A press's work: answers it, and edits message 1 in `chat`.
+    fn turn_page(chat: i64, callback: &str) -> Work {
         let callback = callback.to_string();
         Box::new(move || {
             Box::pin(async move {

@@ -16,13 +16,13 @@ use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, CallbackQuery, ChatMemberKind, ChatMemberUpdated, Me};
 
-use crate::commands::{self, Context, Origin, buttons};
+use crate::commands::{self, Context, Origin, buttons, paging};
 use crate::config::Config;
 use crate::config::Language;
 use crate::store::{Removal, Target};
 use crate::telegram::lookup::{ChatKind, ChatRef, LookupError};
 use crate::tr;
-use crate::updates::conversations::{Accepted, Conversations, Job, Outgoing};
+use crate::updates::conversations::{Accepted, Conversations, Outgoing, Work};
 
 /// Builds the client from the validated config.
 pub(crate) fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
@@ -42,7 +42,7 @@ pub(crate) fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
 /// other language, which Telegram shows to users whose app speaks it.
 pub(crate) async fn register_menu(bot: &Bot, config: &Config) -> Result<(), RequestError> {
     for language in Language::ALL {
-        let menu = commands::menu(config, language)
+        let menu = commands::help::menu(config, language)
             .into_iter()
             .map(|(name, description)| BotCommand::new(name, description));
         let request = bot.set_my_commands(menu);
@@ -95,12 +95,13 @@ fn origin_of(msg: &Message) -> Origin {
         user,
         anonymous_admin,
         language,
-        ..place_of(msg)
+        ..chat_origin(msg)
     }
 }
 
-/// The chat and topic of `msg`, and no sender (so no sender's language).
-fn place_of(msg: &Message) -> Origin {
+/// The origin of `msg` as far as its chat and topic go: no sender yet (so
+/// no sender's language); a button press names its presser instead.
+fn chat_origin(msg: &Message) -> Origin {
     let chat = &msg.chat;
     let kind = if chat.is_private() {
         ChatKind::Private
@@ -143,7 +144,7 @@ async fn on_message(
     }
     let (chat, thread, user) = (origin.chat, origin.thread, origin.user);
     let lang = origin.language.unwrap_or(Language::DEFAULT);
-    let job: Job = Box::new(move || {
+    let work: Work = Box::new(move || {
         Box::pin(async move {
             let now = ctx.clock.now();
             let reply = match commands::respond(&ctx, &origin, parsed, now).await {
@@ -174,7 +175,7 @@ async fn on_message(
             }]
         })
     });
-    let accepted = conversations.accept(chat, thread, user, lang, job);
+    let accepted = conversations.accept(chat, thread, user, lang, work);
     if accepted != Accepted::Queued {
         tracing::debug!(chat, ?accepted, "command not queued");
     }
@@ -205,23 +206,23 @@ async fn on_callback(
         let chat = query.message.as_ref().map_or(user, |m| m.chat().id.0);
         let expired = Outgoing::Answer {
             callback: callback.clone(),
-            text: Some(buttons::Expired::Unknown.notice(lang)),
+            text: Some(paging::Expired::Unknown.notice(lang)),
             alert: false,
         };
-        let job: Job = Box::new(move || Box::pin(async move { vec![expired] }));
-        conversations.accept_press(chat, user, callback, lang, job);
+        let work: Work = Box::new(move || Box::pin(async move { vec![expired] }));
+        conversations.accept_press(chat, user, callback, lang, work);
         return Ok(());
     };
     let origin = Origin {
         user: Some(user),
         language: presser_language,
-        ..place_of(message)
+        ..chat_origin(message)
     };
     let chat = origin.chat;
     let message_id = message.id.0;
     let data = query.data.unwrap_or_default();
     let answer_to = callback.clone();
-    let job: Job = Box::new(move || {
+    let work: Work = Box::new(move || {
         Box::pin(async move {
             let now = ctx.clock.now();
             let pressed = match commands::reply_language(&ctx, &origin) {
@@ -258,7 +259,7 @@ async fn on_callback(
             out
         })
     });
-    let accepted = conversations.accept_press(chat, user, callback, lang, job);
+    let accepted = conversations.accept_press(chat, user, callback, lang, work);
     if accepted != Accepted::Queued {
         tracing::debug!(chat, ?accepted, "button press not queued");
     }
