@@ -1,7 +1,7 @@
 //! Polling sources: fetch each on its interval, extract, and record in the store.
 //!
 //! A failed read (network, HTTP status, a page with no releases on it) records
-//! nothing and is retried with backoff and jitter ([`retry_delay`]): soon at
+//! nothing and is retried with backoff and jitter ([`read_retry_delay`]): soon at
 //! first, then less often than a healthy source is read, and never before the
 //! site's `Retry-After`; one source never waits for another. Operators ([`Alerts`]) hear once when a source has been
 //! failing for `alert_after_secs` and once when it recovers, at once when a page

@@ -1,7 +1,7 @@
 //! Matching words against a release's text: the one set of rules behind
 //! `/search` and the keyword filters of `/filter`. Pure.
 //!
-//! The rules, which README states for users:
+//! The rules, which `docs/usage.md` ("Search") states for users:
 //! - Text is compared as **words**: runs of letters and digits in any script,
 //!   lowercased the Unicode way ("Визы" is "визы"), with `ё` read as `е`.
 //!   Everything else (spaces, punctuation, quotes, dashes) only separates words.
