@@ -33,7 +33,7 @@ mod text;
 mod updates;
 
 // The program: the command line runs everything else.
-pub use cli::Cli;
+pub use cli::{Cli, error_text};
 
 // What the bot is told, and the plain values it is made of.
 pub use config::{

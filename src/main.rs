@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match Cli::parse().execute() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("embassy-bot: {e:#}");
+            eprintln!("embassy-bot: {}", embassy_bot::error_text(&e));
             ExitCode::FAILURE
         }
     }

@@ -324,6 +324,25 @@ fn init_logging(default: &str) {
         .try_init();
 }
 
+/// An error as a person reads it: each cause once. An error's own message
+/// often already ends with its cause's (reqwest's and io's do, and ours put
+/// the cause in our words), so anyhow's `{:#}` would say it twice: a cause
+/// whose text is already in what was said is left out.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut said = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if said.contains(text.as_str()) {
+            continue;
+        }
+        if !said.is_empty() {
+            said.push_str(": ");
+        }
+        said.push_str(&text);
+    }
+    said
+}
+
 /// A human summary of the effective configuration (never the token, and URLs
 /// without credentials or secret query values).
 pub(crate) fn describe(config: &Config) -> String {
@@ -421,6 +440,22 @@ pub(crate) fn describe(config: &Config) -> String {
 mod tests {
     use super::*;
     use clap::CommandFactory as _;
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let io = std::io::Error::from_raw_os_error(21);
+        let repeated = anyhow::Error::new(io).context(format!(
+            "cannot read /tmp: {}",
+            std::io::Error::from_raw_os_error(21)
+        ));
+        assert_eq!(
+            error_text(&repeated),
+            "cannot read /tmp: Is a directory (os error 21)"
+        );
+        // Causes not yet said are kept, in order.
+        let fresh = anyhow::anyhow!("disk full").context("cannot write the export");
+        assert_eq!(error_text(&fresh), "cannot write the export: disk full");
+    }
 
     fn parse(args: &[&str]) -> (Option<PathBuf>, Command) {
         let args = std::iter::once("embassy-bot").chain(args.iter().copied());

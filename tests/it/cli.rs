@@ -291,6 +291,12 @@ fn preview_of_a_saved_page_needs_no_token() {
     let (code, _, stderr) = run_binary(&["preview", "/nonexistent/page.html"], &[]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("/nonexistent/page.html"), "{stderr}");
+
+    // Each cause is said once (it was "Is a directory (os error 21): Is a directory (os error 21)").
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run_binary(&["preview", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.matches("os error 21").count(), 1, "{stderr}");
 }
 
 // ---- check-source -------------------------------------------------------------------------------
