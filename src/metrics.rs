@@ -1,7 +1,9 @@
 //! What a monitoring system scrapes at `/metrics`: counters and histograms that
-//! the parts of the bot bump as they work, and gauges read from the store at
-//! scrape time, written in the Prometheus text format (0.0.4) by Prometheus'
-//! own client library.
+//! the parts of the bot bump as they work, and gauges of what the store holds,
+//! which the HTTP server reads at scrape time and hands over as plain numbers
+//! ([`StoreGauges`]), written in the Prometheus text format (0.0.4) by
+//! Prometheus' own client library. Metrics know nothing of the store or the
+//! configuration: every part may import them.
 //!
 //! One process-wide set ([`get`]), so a part records an event with one line
 //! and no handle threaded through its constructor; recording costs an atomic
@@ -26,10 +28,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::config::Config;
-use crate::store::Store;
-
-/// The `Content-Type` of what [`render`] writes.
+/// The `Content-Type` of what [`Metrics::encode`] writes.
 pub(crate) const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// A configured source, by name.
@@ -76,7 +75,7 @@ type Seconds = Gauge<f64, AtomicU64>;
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every metric of the process. Counters and histograms are public for the
-/// parts to bump; gauges that mirror the store are set by [`render`].
+/// parts to bump; gauges that mirror the store are set by [`Metrics::encode`].
 pub(crate) struct Metrics {
     /// New releases recorded, per source that first listed them.
     pub releases_stored: Family<SourceLabel, Counter>,
@@ -452,45 +451,77 @@ pub(crate) fn chat_kind(chat: i64) -> &'static str {
     }
 }
 
-/// Every metric in the Prometheus text format, with the gauges that mirror
-/// the store read now. Walks the subscriber list and the journal: a scrape
-/// costs about as much as `/status`.
-pub(crate) fn render(store: &Store, config: &Config) -> Result<String, crate::store::StoreError> {
-    let m = get();
-    let _one = m.scrape.lock().unwrap_or_else(|p| p.into_inner());
-    m.releases.set(store.item_count() as i64);
-    m.journal_depth.set(store.pending_count() as i64);
-    m.outbox_depth.set(store.outbox_len() as i64);
-    let mut kinds = [
-        ("private", 0i64),
-        ("group", 0),
-        ("supergroup_or_channel", 0),
-    ];
-    for chat in store.subscribers()? {
-        let kind = chat_kind(chat);
-        if let Some(slot) = kinds.iter_mut().find(|(k, _)| *k == kind) {
-            slot.1 += 1;
+/// What the store holds at a scrape, read by the part that owns the store
+/// (the HTTP server) and handed over as plain numbers.
+#[derive(Debug, Default)]
+pub(crate) struct StoreGauges {
+    /// Releases in the store.
+    pub releases: usize,
+    /// Pushes owed to chats, waiting in the journal.
+    pub journal_entries: usize,
+    /// Releases whose fan-out walk has not finished.
+    pub outbox_entries: usize,
+    /// Subscribed chats by kind, as [`chat_kind`] names them.
+    pub subscriptions: SubscriptionsByKind,
+    /// When each source that has been read successfully last was.
+    pub last_success: Vec<(String, DateTime<Utc>)>,
+}
+
+/// Subscribed chats counted by kind; every kind is reported, at 0 if none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SubscriptionsByKind([(&'static str, i64); 3]);
+
+impl Default for SubscriptionsByKind {
+    fn default() -> Self {
+        SubscriptionsByKind([("private", 0), ("group", 0), ("supergroup_or_channel", 0)])
+    }
+}
+
+impl SubscriptionsByKind {
+    /// `chats` counted by [`chat_kind`].
+    pub(crate) fn count(chats: impl IntoIterator<Item = i64>) -> SubscriptionsByKind {
+        let mut kinds = SubscriptionsByKind::default();
+        for chat in chats {
+            let kind = chat_kind(chat);
+            if let Some(slot) = kinds.0.iter_mut().find(|(k, _)| *k == kind) {
+                slot.1 += 1;
+            }
         }
+        kinds
     }
-    for (chat_kind, n) in kinds {
-        m.subscriptions
-            .get_or_create(&ChatKindLabel { chat_kind })
-            .set(n);
+}
+
+impl Metrics {
+    /// Every metric in the Prometheus text format, with the gauges that
+    /// mirror the store set from `store` and the uptime from now.
+    pub(crate) fn encode(&self, store: &StoreGauges) -> String {
+        let _one = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
+        self.set_store_gauges(store);
+        self.uptime.set(self.started.elapsed().as_secs_f64());
+        let mut text = String::with_capacity(16 * 1024);
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
     }
-    for source in &config.sources {
-        if let Some(at) = store.last_success(&source.name)? {
-            m.last_success
+
+    /// The gauges that mirror the store, as read for this scrape.
+    fn set_store_gauges(&self, store: &StoreGauges) {
+        self.releases.set(store.releases as i64);
+        self.journal_depth.set(store.journal_entries as i64);
+        self.outbox_depth.set(store.outbox_entries as i64);
+        for &(chat_kind, n) in &store.subscriptions.0 {
+            self.subscriptions
+                .get_or_create(&ChatKindLabel { chat_kind })
+                .set(n);
+        }
+        for (source, at) in &store.last_success {
+            self.last_success
                 .get_or_create(&SourceLabel {
-                    source: source.name.clone(),
+                    source: source.clone(),
                 })
                 .set(at.timestamp() as f64);
         }
     }
-    m.uptime.set(m.started.elapsed().as_secs_f64());
-    let mut text = String::with_capacity(16 * 1024);
-    prometheus_client::encoding::prometheus_text::encode(&mut text, &m.registry)
-        .expect("writing to a String cannot fail");
-    Ok(text)
 }
 
 #[cfg(test)]
@@ -502,5 +533,18 @@ mod tests {
         assert_eq!(chat_kind(42), "private");
         assert_eq!(chat_kind(-4242), "group");
         assert_eq!(chat_kind(-1_001_234_567_890), "supergroup_or_channel");
+    }
+
+    #[test]
+    fn subscriptions_are_counted_by_kind_and_every_kind_is_reported() {
+        let counted = SubscriptionsByKind::count([1, 2, -5, -1_001_234_567_890]);
+        assert_eq!(
+            counted.0,
+            [("private", 2), ("group", 1), ("supergroup_or_channel", 1)]
+        );
+        assert_eq!(
+            SubscriptionsByKind::count([]),
+            SubscriptionsByKind::default()
+        );
     }
 }
