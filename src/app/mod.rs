@@ -23,6 +23,7 @@ use crate::commands::access::Access;
 use crate::config::{Config, TELEGRAM_API};
 use crate::delivery::{Delivery, Holds};
 use crate::render::SourceLabels;
+use crate::runtime::backoff::jittered_backoff;
 use crate::runtime::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::telegram::client::HttpMessenger;
@@ -35,6 +36,10 @@ use crate::updates::conversations::{Conversations, Limits};
 /// A push that takes longer than this is retried (Telegram may have sent it: a
 /// possible duplicate, but never a loss).
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The first wait before asking Telegram again when it cannot be reached at start.
+const CONNECT_RETRY: Duration = Duration::from_secs(1);
+/// The longest wait between those tries.
+const CONNECT_RETRY_CAP: Duration = Duration::from_secs(60);
 /// How long shutdown waits for in-flight work before cutting it short (what
 /// it was doing stays journaled, and its progress is saved as it is dropped).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
@@ -390,15 +395,17 @@ async fn keep_in_touch(bot: Bot, silence: Duration, shutdown: Shutdown) {
     }
 }
 
-/// Waits for getMe to succeed; `None` if shutdown came first. A rejected token is fatal.
+/// Waits for getMe to succeed, retrying on the program's one backoff
+/// ([`jittered_backoff`]: 1 s doubling up to a minute); `None` if shutdown
+/// came first. A rejected token is fatal.
 async fn connect(bot: &Bot, shutdown: &Shutdown) -> anyhow::Result<Option<teloxide::types::Me>> {
-    let mut delay = Duration::from_secs(1);
+    let mut failures: u32 = 0;
     loop {
         let answer = bot.get_me().await;
         if answer.is_ok() {
             crate::metrics::get().telegram_answered(chrono::Utc::now());
         }
-        match answer {
+        let delay = match answer {
             Ok(me) if me.user.username.is_some() => return Ok(Some(me)),
             Ok(_) => anyhow::bail!("Telegram's getMe returned a bot without a username"),
             Err(teloxide::RequestError::Api(teloxide::ApiError::InvalidToken)) => {
@@ -406,13 +413,19 @@ async fn connect(bot: &Bot, shutdown: &Shutdown) -> anyhow::Result<Option<teloxi
                     "Telegram rejected the bot token (Unauthorized): check TELOXIDE_TOKEN"
                 )
             }
-            Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "cannot reach Telegram yet"),
-        }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let seed =
+                    u64::from(chrono::Utc::now().timestamp_subsec_nanos()) ^ u64::from(failures);
+                let delay = jittered_backoff(CONNECT_RETRY, failures, CONNECT_RETRY_CAP, seed);
+                tracing::warn!(error = %e, retry_in = ?delay, "cannot reach Telegram yet");
+                delay
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = shutdown.requested() => return Ok(None),
         }
-        delay = (delay * 2).min(Duration::from_secs(60));
     }
 }
 
