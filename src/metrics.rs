@@ -1,7 +1,9 @@
 //! What a monitoring system scrapes at `/metrics`: counters and histograms that
-//! the parts of the bot bump as they work, and gauges read from the store at
-//! scrape time, written in the Prometheus text format (0.0.4) by Prometheus'
-//! own client library.
+//! the parts of the bot bump as they work, and gauges of what the store holds,
+//! which the HTTP server reads at scrape time and hands over as plain numbers
+//! ([`StoreGauges`]), written in the Prometheus text format (0.0.4) by
+//! Prometheus' own client library. Metrics know nothing of the store or the
+//! configuration: every part may import them.
 //!
 //! One process-wide set ([`get`]), so a part records an event with one line
 //! and no handle threaded through its constructor; recording costs an atomic
@@ -26,10 +28,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::config::Config;
-use crate::store::Store;
-
-/// The `Content-Type` of what [`render`] writes.
+/// The `Content-Type` of what [`Metrics::encode`] writes.
 pub(crate) const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// A configured source, by name.
@@ -76,7 +75,7 @@ type Seconds = Gauge<f64, AtomicU64>;
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every metric of the process. Counters and histograms are public for the
-/// parts to bump; gauges that mirror the store are set by [`render`].
+/// parts to bump; gauges that mirror the store are set by [`Metrics::encode`].
 pub(crate) struct Metrics {
     /// New releases recorded, per source that first listed them.
     pub releases_stored: Family<SourceLabel, Counter>,
@@ -144,8 +143,24 @@ fn poll_histogram() -> Histogram {
 }
 
 impl Metrics {
+    /// Every metric declared, registered under its name and help, and every
+    /// series that can appear created at 0.
     fn new() -> Metrics {
-        let mut m = Metrics {
+        let mut m = Metrics::unregistered();
+        m.register_releases();
+        m.register_pushes();
+        m.register_telegram();
+        m.register_sources();
+        m.register_process();
+        m.start_time
+            .set(Utc::now().timestamp_millis() as f64 / 1000.0);
+        m.declare_fixed_series();
+        m
+    }
+
+    /// Every metric at its start, none yet in the registry.
+    fn unregistered() -> Metrics {
+        Metrics {
             releases_stored: Family::default(),
             releases_announced: Family::default(),
             pushes_sent: Family::default(),
@@ -176,120 +191,146 @@ impl Metrics {
             started_at: Utc::now(),
             telegram_answered_ms: std::sync::atomic::AtomicI64::new(0),
             scrape: Mutex::new(()),
-        };
-        let r = &mut m.registry;
+        }
+    }
+
+    /// Releases and subscriptions: what the store records. (The order of
+    /// registration is the order of the scrape's text.)
+    fn register_releases(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "releases_stored",
             "New releases recorded, by the source that first listed them",
-            m.releases_stored.clone(),
+            self.releases_stored.clone(),
         );
         r.register(
             "releases_announced",
             "Releases queued for their subscribers, by source",
-            m.releases_announced.clone(),
+            self.releases_announced.clone(),
         );
-        r.register("releases", "Releases in the store", m.releases.clone());
+        r.register("releases", "Releases in the store", self.releases.clone());
         r.register(
             "subscriptions",
             "Subscribed chats by kind (private, group, supergroup_or_channel)",
-            m.subscriptions.clone(),
+            self.subscriptions.clone(),
         );
+    }
+
+    /// Pushes and the fan-out: what delivery does and what it still owes.
+    fn register_pushes(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "pushes_sent",
             "Pushes Telegram accepted, by format (plain: after Telegram refused the HTML)",
-            m.pushes_sent.clone(),
+            self.pushes_sent.clone(),
         );
         r.register(
             "pushes_retried",
             "Pushes that failed for now and wait for a retry, by reason (flood_limited, error)",
-            m.pushes_retried.clone(),
+            self.pushes_retried.clone(),
         );
         r.register(
             "pushes_given_up",
             "Pushes Telegram refused for good, or whose release is gone",
-            m.pushes_given_up.clone(),
+            self.pushes_given_up.clone(),
         );
         r.register(
             "pushes_dropped",
             "Pushes dropped unsent, by reason (chat_gone, unsubscribed, filtered)",
-            m.pushes_dropped.clone(),
+            self.pushes_dropped.clone(),
         );
         r.register(
             "journal_entries",
             "Pushes owed to chats, waiting in the journal",
-            m.journal_depth.clone(),
+            self.journal_depth.clone(),
         );
         r.register(
             "outbox_entries",
             "Releases whose fan-out walk has not finished",
-            m.outbox_depth.clone(),
+            self.outbox_depth.clone(),
         );
         r.register(
             "fan_out_chats",
             "Chats a fan-out walk handed a release to",
-            m.fan_out_chats.clone(),
+            self.fan_out_chats.clone(),
         );
+    }
+
+    /// Telegram: how fast it answers, how often it asks us to slow down,
+    /// when it last answered, and the webhook's requests.
+    fn register_telegram(&mut self) {
+        let r = &mut self.registry;
         r.register_with_unit(
             "telegram_send_duration",
             "Time from a push's sendMessage request to Telegram's answer",
             Unit::Seconds,
-            m.send_duration.clone(),
+            self.send_duration.clone(),
         );
         r.register(
             "telegram_flood_limited",
             "Answers of 429 Too Many Requests to a push or an alert",
-            m.flood_limited.clone(),
+            self.flood_limited.clone(),
         );
         r.register_with_unit(
             "telegram_retry_after",
             "Seconds that 429 answers asked to wait (retry_after), added up",
             Unit::Seconds,
-            m.retry_after_seconds.clone(),
+            self.retry_after_seconds.clone(),
         );
         r.register_with_unit(
             "telegram_last_answer_timestamp",
             "When Telegram last answered a request (Unix time; 0: not yet)",
             Unit::Seconds,
-            m.telegram_last_answer.clone(),
+            self.telegram_last_answer.clone(),
         );
         r.register(
             "telegram_send_rate",
             "The global send rate allowed now, in messages per second",
-            m.send_rate.clone(),
+            self.send_rate.clone(),
         );
         r.register(
             "webhook_requests",
             "Webhook requests, by result (accepted, bad_secret, unreadable, busy, stopping)",
-            m.webhook_requests.clone(),
+            self.webhook_requests.clone(),
         );
+    }
+
+    /// Sources: each read, how long it took, and the last that succeeded.
+    fn register_sources(&mut self) {
+        let r = &mut self.registry;
         r.register_with_unit(
             "source_poll_duration",
             "Time one read of a source took, by source",
             Unit::Seconds,
-            m.poll_duration.clone(),
+            self.poll_duration.clone(),
         );
         r.register(
             "source_polls",
             "Reads of a source, by source and result (ok, not_modified, or an error kind)",
-            m.polls.clone(),
+            self.polls.clone(),
         );
         r.register_with_unit(
             "source_last_success_timestamp",
             "When a source was last read successfully (Unix time)",
             Unit::Seconds,
-            m.last_success.clone(),
+            self.last_success.clone(),
         );
+    }
+
+    /// The process: since when it runs, and which build it is.
+    fn register_process(&mut self) {
+        let r = &mut self.registry;
         r.register_with_unit(
             "uptime",
             "Time since the process started",
             Unit::Seconds,
-            m.uptime.clone(),
+            self.uptime.clone(),
         );
         r.register_with_unit(
             "process_start_time",
             "When the process started (Unix time)",
             Unit::Seconds,
-            m.start_time.clone(),
+            self.start_time.clone(),
         );
         r.register(
             "build",
@@ -299,31 +340,31 @@ impl Metrics {
                 ("name", env!("CARGO_PKG_NAME")),
             ]),
         );
-        m.start_time
-            .set(Utc::now().timestamp_millis() as f64 / 1000.0);
-        // Every series that can appear exists from the start, at 0, so a rate
-        // or an alert sees it before its first event.
+    }
+
+    /// Every series with a fixed set of labels exists from the start, at 0,
+    /// so a rate or an alert sees it before its first event.
+    fn declare_fixed_series(&self) {
         for format in ["html", "plain"] {
-            m.pushes_sent
+            self.pushes_sent
                 .get_or_create(&FormatLabel { format })
                 .inc_by(0);
         }
         for reason in ["flood_limited", "error", "migrated"] {
-            m.pushes_retried
+            self.pushes_retried
                 .get_or_create(&ReasonLabel { reason })
                 .inc_by(0);
         }
         for reason in ["chat_gone", "unsubscribed", "filtered"] {
-            m.pushes_dropped
+            self.pushes_dropped
                 .get_or_create(&ReasonLabel { reason })
                 .inc_by(0);
         }
         for result in ["accepted", "bad_secret", "unreadable", "busy", "stopping"] {
-            m.webhook_requests
+            self.webhook_requests
                 .get_or_create(&WebhookLabel { result })
                 .inc_by(0);
         }
-        m
     }
 
     /// Creates the per-source series of `sources` at 0 (the configured
@@ -410,45 +451,77 @@ pub(crate) fn chat_kind(chat: i64) -> &'static str {
     }
 }
 
-/// Every metric in the Prometheus text format, with the gauges that mirror
-/// the store read now. Walks the subscriber list and the journal: a scrape
-/// costs about as much as `/status`.
-pub(crate) fn render(store: &Store, config: &Config) -> Result<String, crate::store::StoreError> {
-    let m = get();
-    let _one = m.scrape.lock().unwrap_or_else(|p| p.into_inner());
-    m.releases.set(store.item_count() as i64);
-    m.journal_depth.set(store.pending_count() as i64);
-    m.outbox_depth.set(store.outbox_len() as i64);
-    let mut kinds = [
-        ("private", 0i64),
-        ("group", 0),
-        ("supergroup_or_channel", 0),
-    ];
-    for chat in store.subscribers()? {
-        let kind = chat_kind(chat);
-        if let Some(slot) = kinds.iter_mut().find(|(k, _)| *k == kind) {
-            slot.1 += 1;
+/// What the store holds at a scrape, read by the part that owns the store
+/// (the HTTP server) and handed over as plain numbers.
+#[derive(Debug, Default)]
+pub(crate) struct StoreGauges {
+    /// Releases in the store.
+    pub releases: usize,
+    /// Pushes owed to chats, waiting in the journal.
+    pub journal_entries: usize,
+    /// Releases whose fan-out walk has not finished.
+    pub outbox_entries: usize,
+    /// Subscribed chats by kind, as [`chat_kind`] names them.
+    pub subscriptions: SubscriptionsByKind,
+    /// When each source that has been read successfully last was.
+    pub last_success: Vec<(String, DateTime<Utc>)>,
+}
+
+/// Subscribed chats counted by kind; every kind is reported, at 0 if none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SubscriptionsByKind([(&'static str, i64); 3]);
+
+impl Default for SubscriptionsByKind {
+    fn default() -> Self {
+        SubscriptionsByKind([("private", 0), ("group", 0), ("supergroup_or_channel", 0)])
+    }
+}
+
+impl SubscriptionsByKind {
+    /// `chats` counted by [`chat_kind`].
+    pub(crate) fn count(chats: impl IntoIterator<Item = i64>) -> SubscriptionsByKind {
+        let mut kinds = SubscriptionsByKind::default();
+        for chat in chats {
+            let kind = chat_kind(chat);
+            if let Some(slot) = kinds.0.iter_mut().find(|(k, _)| *k == kind) {
+                slot.1 += 1;
+            }
         }
+        kinds
     }
-    for (chat_kind, n) in kinds {
-        m.subscriptions
-            .get_or_create(&ChatKindLabel { chat_kind })
-            .set(n);
+}
+
+impl Metrics {
+    /// Every metric in the Prometheus text format, with the gauges that
+    /// mirror the store set from `store` and the uptime from now.
+    pub(crate) fn encode(&self, store: &StoreGauges) -> String {
+        let _one = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
+        self.set_store_gauges(store);
+        self.uptime.set(self.started.elapsed().as_secs_f64());
+        let mut text = String::with_capacity(16 * 1024);
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
     }
-    for source in &config.sources {
-        if let Some(at) = store.last_success(&source.name)? {
-            m.last_success
+
+    /// The gauges that mirror the store, as read for this scrape.
+    fn set_store_gauges(&self, store: &StoreGauges) {
+        self.releases.set(store.releases as i64);
+        self.journal_depth.set(store.journal_entries as i64);
+        self.outbox_depth.set(store.outbox_entries as i64);
+        for &(chat_kind, n) in &store.subscriptions.0 {
+            self.subscriptions
+                .get_or_create(&ChatKindLabel { chat_kind })
+                .set(n);
+        }
+        for (source, at) in &store.last_success {
+            self.last_success
                 .get_or_create(&SourceLabel {
-                    source: source.name.clone(),
+                    source: source.clone(),
                 })
                 .set(at.timestamp() as f64);
         }
     }
-    m.uptime.set(m.started.elapsed().as_secs_f64());
-    let mut text = String::with_capacity(16 * 1024);
-    prometheus_client::encoding::prometheus_text::encode(&mut text, &m.registry)
-        .expect("writing to a String cannot fail");
-    Ok(text)
 }
 
 #[cfg(test)]
@@ -460,5 +533,18 @@ mod tests {
         assert_eq!(chat_kind(42), "private");
         assert_eq!(chat_kind(-4242), "group");
         assert_eq!(chat_kind(-1_001_234_567_890), "supergroup_or_channel");
+    }
+
+    #[test]
+    fn subscriptions_are_counted_by_kind_and_every_kind_is_reported() {
+        let counted = SubscriptionsByKind::count([1, 2, -5, -1_001_234_567_890]);
+        assert_eq!(
+            counted.0,
+            [("private", 2), ("group", 1), ("supergroup_or_channel", 1)]
+        );
+        assert_eq!(
+            SubscriptionsByKind::count([]),
+            SubscriptionsByKind::default()
+        );
     }
 }

@@ -10,40 +10,81 @@ pub(super) fn toml_error(text: &str, error: &toml::de::Error) -> String {
     let Some(span) = error.span() else {
         return message;
     };
-    let start = span.start.min(text.len());
-    let before = text.get(..start).unwrap_or_default();
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[line_start..]
-        .find('\n')
-        .map_or(text.len(), |i| line_start + i);
-    let line = &text[line_start..line_end];
-    let number = before.matches('\n').count() + 1;
-    let column = before[line_start..].chars().count() + 1;
-    let header = line.trim_start().starts_with('[');
-    let in_key = header || line.find('=').is_some_and(|eq| start - line_start < eq);
+    let at = Place::of(text, span.start);
+    let in_key = at.in_key();
     let message = if in_key {
         message
     } else {
-        mask_quoted(&message, text.get(span).unwrap_or(line))
+        mask_quoted(&message, text.get(span).unwrap_or(at.line))
     };
-    // `token = 123:ABC` fails as a malformed time, which says little.
-    let bare = line
-        .split_once('=')
-        .map(|(_, v)| v.trim())
-        .is_some_and(|v| {
-            !v.starts_with(['"', '\'', '[', '{'])
-                && v.parse::<f64>().is_err()
-                && !matches!(v, "true" | "false")
-        });
-    let hint = if bare && !in_key {
+    let hint = if !in_key && is_unquoted_text(at.line) {
         " (if this is text, put it in quotes)"
     } else {
         ""
     };
-    let key = key_at(&text[..line_end], line)
+    let key = key_at(&text[..at.line_end], at.line)
         .map(|key| format!(", at `{key}`"))
         .unwrap_or_default();
-    format!("line {number}, column {column}{key}: {message}{hint}")
+    format!(
+        "line {}, column {}{key}: {message}{hint}",
+        at.number, at.column
+    )
+}
+
+/// Where in the file an error starts, as an editor counts it.
+struct Place<'a> {
+    /// The whole line, without its newline.
+    line: &'a str,
+    /// The byte offset in the file where that line ends.
+    line_end: usize,
+    /// Its line number, from 1.
+    number: usize,
+    /// Its column in characters, from 1.
+    column: usize,
+    /// Bytes from the line's start to the error.
+    offset: usize,
+}
+
+impl<'a> Place<'a> {
+    /// The place of byte `start` of `text` (clamped to the text).
+    fn of(text: &'a str, start: usize) -> Place<'a> {
+        let start = start.min(text.len());
+        let before = text.get(..start).unwrap_or_default();
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
+        Place {
+            line: &text[line_start..line_end],
+            line_end,
+            number: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+            offset: start - line_start,
+        }
+    }
+
+    /// Whether the error is in a table header or a key rather than in a
+    /// value: only values can hold secrets.
+    fn in_key(&self) -> bool {
+        let header = self.line.trim_start().starts_with('[');
+        header || self.line.find('=').is_some_and(|eq| self.offset < eq)
+    }
+}
+
+/// How a TOML value that is not a number or a boolean must start: a quoted
+/// string, an array or an inline table.
+const VALUE_OPENERS: [char; 4] = ['"', '\'', '[', '{'];
+
+/// Whether `line` sets a key to bare words (`token = 123:ABC`), which TOML
+/// reads as a malformed date or time — an error that says little.
+fn is_unquoted_text(line: &str) -> bool {
+    line.split_once('=')
+        .map(|(_, v)| v.trim())
+        .is_some_and(|v| {
+            !v.starts_with(VALUE_OPENERS)
+                && v.parse::<f64>().is_err()
+                && !matches!(v, "true" | "false")
+        })
 }
 
 /// `message` with each `quoted` or "quoted" part that occurs in `value` masked.

@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | `GET /healthz` | 200 or 503, JSON: [`crate::http::health::Verdict`] |
 //! | `GET /readyz` | 200 once every source has been read, else 503 |
-//! | `GET /metrics` | Prometheus text ([`crate::metrics`]) |
+//! | `GET /metrics` | Prometheus text ([`crate::metrics`], with the store's gauges read here) |
 //! | `GET /feed.atom`, `/feed.json` | every source's releases (`feeds.rs`) |
 //! | `GET /feed/<source>.atom`, `.json` | one source's |
 //! | `POST <path of telegram.webhook_url>` | updates from Telegram ([`crate::updates::webhook`]) |
@@ -39,8 +39,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::Config;
+use crate::metrics::{StoreGauges, SubscriptionsByKind};
 use crate::runtime::shutdown::Shutdown;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::updates::webhook::{Inbox, Refusal};
 
 /// Connections served at once; more wait in the kernel's backlog.
@@ -149,8 +150,10 @@ async fn readyz(State(s): State<Served>) -> Response {
 
 async fn metrics(State(s): State<Served>) -> Response {
     // Walks the subscriber list and the journal: off the async workers.
-    let rendered =
-        tokio::task::spawn_blocking(move || crate::metrics::render(&s.store, &s.config)).await;
+    let rendered = tokio::task::spawn_blocking(move || {
+        store_gauges(&s.store, &s.config).map(|gauges| crate::metrics::get().encode(&gauges))
+    })
+    .await;
     match rendered {
         Ok(Ok(text)) => (
             StatusCode::OK,
@@ -170,6 +173,28 @@ async fn metrics(State(s): State<Served>) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// What the store holds now, for the gauges of a scrape. Walks the
+/// subscriber list and the journal: a scrape costs about as much as `/status`.
+fn store_gauges(store: &Store, config: &Config) -> Result<StoreGauges, StoreError> {
+    let releases = store.item_count();
+    let journal_entries = store.pending_count();
+    let outbox_entries = store.outbox_len();
+    let subscriptions = SubscriptionsByKind::count(store.subscribers()?);
+    let mut last_success = Vec::with_capacity(config.sources.len());
+    for source in &config.sources {
+        if let Some(at) = store.last_success(&source.name)? {
+            last_success.push((source.name.clone(), at));
+        }
+    }
+    Ok(StoreGauges {
+        releases,
+        journal_entries,
+        outbox_entries,
+        subscriptions,
+        last_success,
+    })
 }
 
 /// Telegram posts one update. The secret is checked before the body is read.

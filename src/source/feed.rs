@@ -122,6 +122,7 @@ fn text_of(text: &feed_rs::model::Text) -> String {
     }
 }
 
+/// `text` from after its byte-order mark and XML declaration on.
 fn strip_xml_declaration(text: &str) -> &str {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with("<?xml") {
@@ -154,20 +155,25 @@ fn root_start(text: &str) -> Option<usize> {
 /// object) rather than an HTML page; used when a source's kind is `auto`.
 pub(crate) fn looks_like_feed(text: &str) -> bool {
     let text = strip_xml_declaration(text);
-    let Some(rest) = root_start(text).map(|at| &text[at..]) else {
-        return false;
-    };
-    if rest.starts_with('{') {
+    root_start(text).is_some_and(|at| is_feed_root(&text[at..]))
+}
+
+/// How a JSON Feed starts: the body is one JSON object.
+const JSON_OBJECT: char = '{';
+/// How the roots of RSS 2.0, Atom and RDF (RSS 1.0 and 0.90) start, in lowercase.
+const XML_FEED_ROOTS: [&str; 3] = ["<rss", "<feed", "<rdf:rdf"];
+
+/// Whether `root`, the text from the root element (or value) on, is a feed's.
+fn is_feed_root(root: &str) -> bool {
+    if root.starts_with(JSON_OBJECT) {
         return true;
     }
-    let head: String = rest
+    let head: String = root
         .chars()
         .take(16)
         .collect::<String>()
         .to_ascii_lowercase();
-    ["<rss", "<feed", "<rdf:rdf"]
-        .iter()
-        .any(|root| head.starts_with(root))
+    XML_FEED_ROOTS.iter().any(|start| head.starts_with(start))
 }
 
 /// RSS 0.90's namespace, which feed-rs does not know.

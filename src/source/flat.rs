@@ -7,12 +7,15 @@
 
 use std::ops::Range;
 
+use ego_tree::NodeId;
 use ego_tree::iter::Edge;
+use scraper::node::Element;
 use scraper::{Html, Node};
 
 use super::cfemail;
 use super::date::{When, parse_date};
 
+/// An HTML fragment (a feed's HTML-typed text) as one line of plain text.
 pub(super) fn plain_text(fragment: &str) -> String {
     let doc = parse_fragment(fragment);
     one_line(&flatten_node(doc.tree.root()).text)
@@ -62,6 +65,7 @@ impl Flat {
     }
 }
 
+/// Elements that start and end a line of the flattened text.
 fn is_block(name: &str) -> bool {
     matches!(
         name,
@@ -101,6 +105,7 @@ fn is_block(name: &str) -> bool {
     )
 }
 
+/// Elements whose content is never text a reader sees.
 fn is_skipped(name: &str) -> bool {
     matches!(
         name,
@@ -108,6 +113,7 @@ fn is_skipped(name: &str) -> bool {
     )
 }
 
+/// The flattened text being written, with a space owed before the next word.
 struct Builder {
     text: String,
     pending_space: bool,
@@ -144,6 +150,7 @@ impl Builder {
     }
 }
 
+/// A whole page, flattened.
 pub(super) fn flatten(html: &str) -> Flat {
     let doc = parse_document(html);
     flatten_node(doc.tree.root())
@@ -275,10 +282,12 @@ pub(super) fn tame_nesting(html: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Where the next `<` is.
 fn memchr_lt(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'<')
 }
 
+/// Where `needle` next occurs at or after `from`.
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     bytes
         .get(from..)?
@@ -287,6 +296,7 @@ fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
         .map(|p| p + from)
 }
 
+/// Where `needle` next occurs at or after `from`, in any ASCII case.
 fn find_ignore_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     bytes
         .get(from..)?
@@ -297,104 +307,145 @@ fn find_ignore_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 
 /// Flattens the subtree under `root` (iteratively: the tree may be very deep).
 pub(super) fn flatten_node(root: ego_tree::NodeRef<'_, Node>) -> Flat {
-    let mut out = Builder {
-        text: String::new(),
-        pending_space: false,
+    let mut walk = Walk {
+        out: Builder {
+            text: String::new(),
+            pending_space: false,
+        },
+        links: Vec::new(),
+        open_links: Vec::new(),
+        marks: Vec::new(),
+        open_marks: Vec::new(),
+        skipping: None,
     };
-    let mut links = Vec::new();
-    let mut open_links: Vec<(ego_tree::NodeId, usize, String)> = Vec::new();
-    let mut marks = Vec::new();
-    let mut open_marks: Vec<(ego_tree::NodeId, usize, When)> = Vec::new();
-    let mut skipping: Option<ego_tree::NodeId> = None;
-
     for edge in root.traverse() {
         match edge {
-            Edge::Open(node) => {
-                if skipping.is_some() {
-                    continue;
-                }
-                match node.value() {
-                    Node::Text(t) => out.push_text(t),
-                    Node::Element(el) => {
-                        let name = el.name();
-                        if is_skipped(name) {
-                            skipping = Some(node.id());
-                            continue;
-                        }
-                        // Cloudflare hides e-mail: trust the attribute, not the visible text.
-                        let protected = el
-                            .attr("data-cfemail")
-                            .or_else(|| el.attr("href").and_then(cfemail::hex_from_href));
-                        if let Some(hex) = protected {
-                            if let Some(email) = cfemail::decode(hex) {
-                                out.push_text(" ");
-                                out.push_text(&email);
-                                out.pending_space = true;
-                            }
-                            skipping = Some(node.id());
-                            continue;
-                        }
-                        if is_block(name) {
-                            out.push_break();
-                        }
-                        if name == "a" {
-                            if let Some(href) = el.attr("href") {
-                                open_links.push((node.id(), out.text.len(), href.to_string()));
-                            }
-                        }
-                        if name == "time" {
-                            if let Some(when) = el.attr("datetime").and_then(parse_date) {
-                                open_marks.push((node.id(), out.text.len(), when));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
+            Edge::Open(node) => walk.open(node),
+            Edge::Close(node) => walk.close(node),
+        }
+    }
+    walk.finish()
+}
+
+/// A flattening in progress: the text so far, the links and `<time>`
+/// elements opened and closed, and the subtree being skipped.
+struct Walk {
+    out: Builder,
+    links: Vec<LinkSpan>,
+    /// Links open now: the element, where its text starts, its `href`.
+    open_links: Vec<(NodeId, usize, String)>,
+    marks: Vec<DateMark>,
+    /// `<time datetime>` elements open now: the element, where its text starts, its date.
+    open_marks: Vec<(NodeId, usize, When)>,
+    /// An element whose whole subtree adds nothing (a script, a hidden e-mail).
+    skipping: Option<NodeId>,
+}
+
+impl Walk {
+    /// The walk enters `node`: its text is added, an element may open a line,
+    /// a link or a date, or start a skip.
+    fn open(&mut self, node: ego_tree::NodeRef<'_, Node>) {
+        if self.skipping.is_some() {
+            return;
+        }
+        match node.value() {
+            Node::Text(t) => self.out.push_text(t),
+            Node::Element(el) => self.open_element(node.id(), el),
+            _ => {}
+        }
+    }
+
+    /// An element starts: skipped whole, replaced by the e-mail it hides, or
+    /// opening a line, a link or a date.
+    fn open_element(&mut self, id: NodeId, el: &Element) {
+        let name = el.name();
+        if is_skipped(name) {
+            self.skipping = Some(id);
+            return;
+        }
+        // Cloudflare hides e-mail: trust the attribute, not the visible text.
+        let protected = el
+            .attr("data-cfemail")
+            .or_else(|| el.attr("href").and_then(cfemail::hex_from_href));
+        if let Some(hex) = protected {
+            if let Some(email) = cfemail::decode(hex) {
+                self.out.push_text(" ");
+                self.out.push_text(&email);
+                self.out.pending_space = true;
             }
-            Edge::Close(node) => {
-                if skipping == Some(node.id()) {
-                    skipping = None;
-                    continue;
-                }
-                if skipping.is_some() {
-                    continue;
-                }
-                if let Node::Element(el) = node.value() {
-                    if el.name() == "a" {
-                        if let Some(pos) =
-                            open_links.iter().rposition(|(id, _, _)| *id == node.id())
-                        {
-                            let (_, start, href) = open_links.remove(pos);
-                            links.push(LinkSpan {
-                                start,
-                                end: out.text.len(),
-                                href,
-                            });
-                        }
-                    }
-                    if el.name() == "time"
-                        && open_marks.last().is_some_and(|(id, _, _)| *id == node.id())
-                    {
-                        if let Some((_, start, when)) = open_marks.pop() {
-                            marks.push(DateMark {
-                                span: start..out.text.len(),
-                                when,
-                            });
-                        }
-                    }
-                    if is_block(el.name()) {
-                        out.push_break();
-                    }
-                }
+            self.skipping = Some(id);
+            return;
+        }
+        if is_block(name) {
+            self.out.push_break();
+        }
+        if name == "a" {
+            if let Some(href) = el.attr("href") {
+                self.open_links
+                    .push((id, self.out.text.len(), href.to_string()));
+            }
+        }
+        if name == "time" {
+            if let Some(when) = el.attr("datetime").and_then(parse_date) {
+                self.open_marks.push((id, self.out.text.len(), when));
             }
         }
     }
-    links.sort_by_key(|l| l.start);
-    marks.sort_by_key(|m| m.span.start);
-    Flat {
-        text: out.text,
-        links,
-        marks,
+
+    /// The walk leaves `node`: a skip may end, and an element closes.
+    fn close(&mut self, node: ego_tree::NodeRef<'_, Node>) {
+        if self.skipping == Some(node.id()) {
+            self.skipping = None;
+            return;
+        }
+        if self.skipping.is_some() {
+            return;
+        }
+        if let Node::Element(el) = node.value() {
+            self.close_element(node.id(), el);
+        }
+    }
+
+    /// An element ends: the link or date it opened gets its span, and a
+    /// block ends its line.
+    fn close_element(&mut self, id: NodeId, el: &Element) {
+        if el.name() == "a" {
+            if let Some(pos) = self.open_links.iter().rposition(|(open, _, _)| *open == id) {
+                let (_, start, href) = self.open_links.remove(pos);
+                self.links.push(LinkSpan {
+                    start,
+                    end: self.out.text.len(),
+                    href,
+                });
+            }
+        }
+        if el.name() == "time"
+            && self
+                .open_marks
+                .last()
+                .is_some_and(|(open, _, _)| *open == id)
+        {
+            if let Some((_, start, when)) = self.open_marks.pop() {
+                self.marks.push(DateMark {
+                    span: start..self.out.text.len(),
+                    when,
+                });
+            }
+        }
+        if is_block(el.name()) {
+            self.out.push_break();
+        }
+    }
+
+    /// The text, with its links and dates in text order.
+    fn finish(mut self) -> Flat {
+        self.links.sort_by_key(|l| l.start);
+        self.marks.sort_by_key(|m| m.span.start);
+        Flat {
+            text: self.out.text,
+            links: self.links,
+            marks: self.marks,
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! fan-out log), `journal` (pushes owed, with when they were journaled, which
 //! digests go by), `channel` (who subscribed which channel) and `settings`
 //! (each chat's or topic's filters, quiet hours, digest and language).
-//! `embassy-bot import` rebuilds a
+//! `embassy-bot import` ([`super::import`]) rebuilds a
 //! store from that in an empty data directory: exactly the same state, so
 //! nothing is announced or pushed twice, and nothing owed is lost. The
 //! indexes (`by_date`, `by_source`, the retention counters) are derived, so
@@ -19,23 +19,20 @@
 //! reading the earlier ones. Meta values are carried as they are stored:
 //! 8-byte counters as numbers, JSON as JSON, anything else as hex.
 
-use std::collections::HashMap;
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::channels::index_key;
-use super::fanout_log::FanOutLog;
-use super::journal::{decode_entry, entry_value};
-use super::meta::{META_RETENTION_INDEXED, NEXT_SEQ, kept_count_key, seen_count_key};
-use super::retention::{source_key, split_key};
-use super::settings::{settings_key, target_of};
+use super::journal::decode_entry;
+use super::meta::{META_RETENTION_INDEXED, NEXT_SEQ};
+use super::retention::split_key;
+use super::settings::target_of;
 use super::subscribers::decode_subscription;
 use super::{
-    ChannelNote, OutboxEntry, Store, StoreError, StoredItem, Subscription, Target, chat_from_key,
-    chat_key, corrupt, date_key, encode, outbox_key_from, target_journal_key,
+    ChannelNote, OutboxEntry, Store, StoreError, StoredItem, Subscription, chat_from_key, corrupt,
+    outbox_key_from,
 };
 use crate::settings::TargetSettings;
 
@@ -43,9 +40,6 @@ use crate::settings::TargetSettings;
 pub(crate) const EXPORT_FORMAT: &str = "embassy-bot-export";
 /// The version this build writes, and the newest it reads.
 pub(crate) const EXPORT_VERSION: u32 = 1;
-
-/// Records written to the database per batch on import.
-const BATCH: usize = 1_000;
 
 /// Why an export or import failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,16 +61,16 @@ pub enum TransferError {
 
 /// The first line of an export.
 #[derive(Debug, Serialize, Deserialize)]
-struct Header {
-    format: String,
-    version: u32,
-    exported_at: DateTime<Utc>,
+pub(super) struct Header {
+    pub(super) format: String,
+    pub(super) version: u32,
+    pub(super) exported_at: DateTime<Utc>,
 }
 
 /// One line after the header.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-enum Record {
+pub(super) enum Record {
     Meta {
         key: String,
         #[serde(flatten)]
@@ -139,7 +133,7 @@ enum Record {
 /// A `meta` value as it is stored.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum MetaValue {
+pub(super) enum MetaValue {
     /// An 8-byte big-endian counter or timestamp.
     U64(u64),
     /// JSON (written back in serde_json's own layout: the same value).
@@ -189,10 +183,12 @@ fn is_counter(key: &[u8]) -> bool {
 }
 
 /// Meta keys rebuilt on import rather than carried.
-fn is_derived(key: &[u8]) -> bool {
+pub(super) fn is_derived(key: &[u8]) -> bool {
     key == META_RETENTION_INDEXED || key.starts_with(b"kept:") || key.starts_with(b"seen:")
 }
 
+/// A `meta` value as the export carries it: counters as numbers, JSON as
+/// JSON, so a person can read them; anything else as hex.
 fn meta_value(key: &[u8], bytes: &[u8]) -> MetaValue {
     if is_counter(key)
         && let Ok(raw) = <[u8; 8]>::try_from(bytes)
@@ -205,18 +201,9 @@ fn meta_value(key: &[u8], bytes: &[u8]) -> MetaValue {
     MetaValue::Hex(hex(bytes))
 }
 
+/// Bytes as lowercase hex, two digits each.
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 impl Store {
@@ -237,6 +224,25 @@ impl Store {
             version: EXPORT_VERSION,
             exported_at: now,
         })?;
+        self.export_meta(&mut lines)?;
+        self.export_subscriptions(&mut lines)?;
+        self.export_releases(&mut lines)?;
+        self.export_seen(&mut lines)?;
+        self.export_outbox(&mut lines)?;
+        self.export_fan_out_log(&mut lines)?;
+        self.export_journal(&mut lines)?;
+        self.export_settings(&mut lines)?;
+        self.export_channels(&mut lines)?;
+        lines
+            .out
+            .flush()
+            .map_err(|source| io_error("cannot write the export", source))?;
+        Ok(lines.summary)
+    }
+
+    /// `meta` records: the state that is carried, not the indexes' counters
+    /// (import rebuilds those).
+    fn export_meta(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for record in self.meta.iter() {
             let (key, value) = record?;
             if is_derived(&key) {
@@ -249,6 +255,11 @@ impl Store {
                 key: name,
             })?;
         }
+        Ok(())
+    }
+
+    /// `subscription` records: what each chat asked to get.
+    fn export_subscriptions(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for record in self.subscribers.iter() {
             let (key, value) = record?;
             let chat = chat_from_key(&key).ok_or_else(|| corrupt("subscribers", "bad key"))?;
@@ -258,6 +269,11 @@ impl Store {
                 subscription: decode_subscription(&value)?,
             })?;
         }
+        Ok(())
+    }
+
+    /// `release` records: every stored release.
+    fn export_releases(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for record in self.items.iter() {
             let (_, value) = record?;
             let release: StoredItem =
@@ -265,6 +281,11 @@ impl Store {
             lines.summary.releases += 1;
             lines.record(&Record::Release { release })?;
         }
+        Ok(())
+    }
+
+    /// `seen` records: the id hashes of pruned releases, a chunk per line.
+    fn export_seen(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for record in self.seen.iter() {
             let (key, chunk) = record?;
             let (source, from_seq) = split_key(&key).ok_or_else(|| corrupt("seen", "bad key"))?;
@@ -276,6 +297,11 @@ impl Store {
                 hashes,
             })?;
         }
+        Ok(())
+    }
+
+    /// `outbox` records: releases being fanned out, with their cursors.
+    fn export_outbox(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for record in self.outbox.iter() {
             let (key, value) = record?;
             let entry: OutboxEntry =
@@ -286,10 +312,20 @@ impl Store {
                 entry,
             })?;
         }
+        Ok(())
+    }
+
+    /// `handled` records: the fan-out log, chats a walk already handed a release to.
+    fn export_fan_out_log(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for (key, chat) in self.fan_out_log.records()? {
             lines.summary.handled += 1;
             lines.record(&Record::Handled { key, chat })?;
         }
+        Ok(())
+    }
+
+    /// `journal` records: pushes owed.
+    fn export_journal(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for record in self.journal.iter() {
             let entry = decode_entry(record?)?;
             lines.summary.journal += 1;
@@ -301,6 +337,11 @@ impl Store {
                 journaled_at: entry.journaled_at,
             })?;
         }
+        Ok(())
+    }
+
+    /// `settings` records: what each chat or topic chose.
+    fn export_settings(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for record in self.settings.iter() {
             let (key, value) = record?;
             let target = target_of(&key).ok_or_else(|| corrupt("settings", "bad key"))?;
@@ -313,6 +354,11 @@ impl Store {
                 settings,
             })?;
         }
+        Ok(())
+    }
+
+    /// `channel` records: who subscribed which channel from a private chat.
+    fn export_channels(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for record in self.channels.iter() {
             let (key, value) = record?;
             let (Some(user), Some(channel)) = (
@@ -330,45 +376,7 @@ impl Store {
                 note,
             })?;
         }
-        lines
-            .out
-            .flush()
-            .map_err(|source| io_error("cannot write the export", source))?;
-        Ok(lines.summary)
-    }
-
-    /// Rebuilds the state an export describes in `dir`, which must be empty
-    /// (or not exist). On any error the directory is left empty again.
-    pub fn import(dir: &Path, input: impl BufRead) -> Result<TransferSummary, TransferError> {
-        let empty = match std::fs::read_dir(dir) {
-            Ok(mut entries) => entries.next().is_none(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-            Err(e) => return Err(io_error(&format!("cannot read {}", dir.display()), e)),
-        };
-        if !empty {
-            return Err(TransferError::NotEmpty(dir.to_path_buf()));
-        }
-        let imported = Store::open(dir)
-            .map_err(TransferError::from)
-            .and_then(|store| {
-                let summary = Importer::new(&store).run(input)?;
-                store.db.flush()?;
-                Ok(summary)
-            });
-        if imported.is_err() {
-            // Handles are dropped; leave the directory as it was found.
-            if let Ok(entries) = std::fs::read_dir(dir) {
-                for entry in entries.flatten() {
-                    let path = entry.path();
-                    let _ = if path.is_dir() {
-                        std::fs::remove_dir_all(&path)
-                    } else {
-                        std::fs::remove_file(&path)
-                    };
-                }
-            }
-        }
-        imported
+        Ok(())
     }
 }
 
@@ -378,7 +386,8 @@ impl From<sled::Error> for TransferError {
     }
 }
 
-fn io_error(what: &str, source: std::io::Error) -> TransferError {
+/// A read or write of the export file that failed, saying which.
+pub(super) fn io_error(what: &str, source: std::io::Error) -> TransferError {
     TransferError::Io {
         what: what.to_string(),
         source,
@@ -392,6 +401,7 @@ struct Lines<'a, W: Write> {
 }
 
 impl<W: Write> Lines<'_, W> {
+    /// One line of JSON.
     fn write<T: Serialize>(&mut self, value: &T) -> Result<(), TransferError> {
         serde_json::to_writer(&mut *self.out, value)
             .map_err(|e| io_error("cannot write the export", e.into()))?;
@@ -400,260 +410,8 @@ impl<W: Write> Lines<'_, W> {
             .map_err(|source| io_error("cannot write the export", source))
     }
 
+    /// One record after the header.
     fn record(&mut self, record: &Record) -> Result<(), TransferError> {
         self.write(record)
     }
-}
-
-/// An import in progress: batches per tree, and what the indexes need.
-struct Importer<'a> {
-    store: &'a Store,
-    batches: HashMap<&'static str, (sled::Batch, usize)>,
-    kept: HashMap<String, u64>,
-    seen: HashMap<String, u64>,
-    handled: Vec<u8>,
-    next_seq: u64,
-    summary: TransferSummary,
-}
-
-impl<'a> Importer<'a> {
-    fn new(store: &'a Store) -> Importer<'a> {
-        Importer {
-            store,
-            batches: HashMap::new(),
-            kept: HashMap::new(),
-            seen: HashMap::new(),
-            handled: Vec::new(),
-            next_seq: 1,
-            summary: TransferSummary::default(),
-        }
-    }
-
-    fn run(mut self, input: impl BufRead) -> Result<TransferSummary, TransferError> {
-        let mut lines = input.lines();
-        let header = lines
-            .next()
-            .transpose()
-            .map_err(|e| io_error("cannot read the export", e))?
-            .ok_or(TransferError::Format {
-                line: 1,
-                detail: "the file is empty, not an embassy-bot export".into(),
-            })?;
-        check_header(&header)?;
-        for (n, line) in lines.enumerate() {
-            let line_no = n + 2;
-            let line = line.map_err(|e| io_error("cannot read the export", e))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let record: Record =
-                serde_json::from_str(&line).map_err(|e| TransferError::Format {
-                    line: line_no,
-                    detail: format!("not a record of this export format: {e}"),
-                })?;
-            self.apply(record).map_err(|e| match e {
-                TransferError::Format { detail, .. } => TransferError::Format {
-                    line: line_no,
-                    detail,
-                },
-                other => other,
-            })?;
-        }
-        self.finish()
-    }
-
-    fn put(
-        &mut self,
-        tree: &'static str,
-        key: impl AsRef<[u8]>,
-        value: impl AsRef<[u8]>,
-    ) -> Result<(), TransferError> {
-        let (batch, len) = self.batches.entry(tree).or_default();
-        batch.insert(key.as_ref(), value.as_ref());
-        *len += 1;
-        if *len >= BATCH {
-            self.flush_tree(tree)?;
-        }
-        Ok(())
-    }
-
-    fn flush_tree(&mut self, name: &'static str) -> Result<(), TransferError> {
-        let Some((batch, _)) = self.batches.remove(name) else {
-            return Ok(());
-        };
-        let tree = match name {
-            "meta" => &self.store.meta,
-            "subscribers" => &self.store.subscribers,
-            "items" => &self.store.items,
-            "by_date" => &self.store.by_date,
-            "by_source" => &self.store.by_source,
-            "seen" => &self.store.seen,
-            "outbox" => &self.store.outbox,
-            "channels" => &self.store.channels,
-            "settings" => &self.store.settings,
-            _ => &self.store.journal,
-        };
-        tree.apply_batch(batch)?;
-        Ok(())
-    }
-
-    fn apply(&mut self, record: Record) -> Result<(), TransferError> {
-        let bad = |detail: String| TransferError::Format { line: 0, detail };
-        match record {
-            Record::Meta { key, value } => {
-                let bytes = match value {
-                    MetaValue::U64(n) => n.to_be_bytes().to_vec(),
-                    MetaValue::Json(value) => encode("meta", &value)?,
-                    MetaValue::Hex(text) => {
-                        unhex(&text).ok_or_else(|| bad(format!("meta `{key}`: bad hex")))?
-                    }
-                };
-                if key.as_bytes() == NEXT_SEQ {
-                    let raw: [u8; 8] = bytes
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| bad("next_seq is not 8 bytes".into()))?;
-                    self.next_seq = u64::from_be_bytes(raw);
-                }
-                if !is_derived(key.as_bytes()) {
-                    self.summary.meta += 1;
-                    self.put("meta", key.as_bytes(), bytes)?;
-                }
-            }
-            Record::Subscription { chat, subscription } => {
-                self.summary.subscriptions += 1;
-                self.put(
-                    "subscribers",
-                    chat_key(chat),
-                    encode("subscribers", &subscription)?,
-                )?;
-            }
-            Record::Release { release } => {
-                self.summary.releases += 1;
-                let id = release.item.id.clone();
-                self.put(
-                    "by_date",
-                    date_key(release.sort_date(), release.seq),
-                    id.as_bytes(),
-                )?;
-                self.put(
-                    "by_source",
-                    source_key(&release.source, release.seq),
-                    id.as_bytes(),
-                )?;
-                *self.kept.entry(release.source.clone()).or_default() += 1;
-                self.put("items", id.as_bytes(), encode("items", &release)?)?;
-            }
-            Record::Seen {
-                source,
-                from_seq,
-                hashes,
-            } => {
-                let mut chunk = Vec::with_capacity(hashes.len() * 8);
-                for hash in &hashes {
-                    let bytes = unhex(hash)
-                        .filter(|h| h.len() == 8)
-                        .ok_or_else(|| bad(format!("seen: `{hash}` is not 16 hex digits")))?;
-                    chunk.extend_from_slice(&bytes);
-                }
-                self.summary.seen += hashes.len();
-                self.put("seen", source_key(&source, from_seq), chunk)?;
-                *self.seen.entry(source).or_default() += hashes.len() as u64;
-            }
-            Record::Outbox { key, entry } => {
-                self.summary.outbox += 1;
-                self.put("outbox", key.to_be_bytes(), encode("outbox", &entry)?)?;
-            }
-            Record::Handled { key, chat } => {
-                self.summary.handled += 1;
-                FanOutLog::encode(&mut self.handled, key, chat);
-            }
-            Record::Journal {
-                chat,
-                seq,
-                thread,
-                item_id,
-                journaled_at,
-            } => {
-                self.summary.journal += 1;
-                self.put(
-                    "deliveries",
-                    target_journal_key(chat, thread, seq),
-                    entry_value(&item_id, journaled_at),
-                )?;
-            }
-            Record::Settings {
-                chat,
-                thread,
-                settings,
-            } => {
-                self.summary.settings += 1;
-                self.put(
-                    "settings",
-                    settings_key(Target { chat, thread }),
-                    encode("settings", &settings)?,
-                )?;
-            }
-            Record::Channel {
-                user,
-                channel,
-                note,
-            } => {
-                self.summary.channels += 1;
-                self.put(
-                    "channels",
-                    index_key(user, channel),
-                    encode("channels", &note)?,
-                )?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes what is left, the derived counters, the fan-out log and the
-    /// high-water mark.
-    fn finish(mut self) -> Result<TransferSummary, TransferError> {
-        let names: Vec<&'static str> = self.batches.keys().copied().collect();
-        for name in names {
-            self.flush_tree(name)?;
-        }
-        let mut meta = sled::Batch::default();
-        for (source, count) in &self.kept {
-            meta.insert(kept_count_key(source), &count.to_be_bytes());
-        }
-        for (source, count) in &self.seen {
-            meta.insert(seen_count_key(source), &count.to_be_bytes());
-        }
-        meta.insert(META_RETENTION_INDEXED, &[1]);
-        self.store.meta.apply_batch(meta)?;
-        self.store.fan_out_log.append(&self.handled)?;
-        self.store.fan_out_log.sync()?;
-        self.store.db.flush()?;
-        self.store.raise_high_water_now(self.next_seq)?;
-        self.store.load_seen_set()?;
-        Ok(self.summary)
-    }
-}
-
-fn check_header(line: &str) -> Result<(), TransferError> {
-    let not_ours = || TransferError::Format {
-        line: 1,
-        detail: format!(
-            "not an embassy-bot export (the first line should be a header with \"format\": \"{EXPORT_FORMAT}\")"
-        ),
-    };
-    let header: Header = serde_json::from_str(line).map_err(|_| not_ours())?;
-    if header.format != EXPORT_FORMAT {
-        return Err(not_ours());
-    }
-    if header.version == 0 || header.version > EXPORT_VERSION {
-        return Err(TransferError::Format {
-            line: 1,
-            detail: format!(
-                "export format version {} is not one this embassy-bot reads (1 to {EXPORT_VERSION}); use a newer embassy-bot",
-                header.version
-            ),
-        });
-    }
-    Ok(())
 }

@@ -61,6 +61,7 @@ mod fanout_log;
 mod fault;
 mod files;
 mod highwater;
+mod import;
 mod items;
 mod journal;
 mod meta;
