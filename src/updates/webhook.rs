@@ -30,6 +30,9 @@ use teloxide::update_listeners::{StatefulListener, UpdateListener};
 use tokio::sync::mpsc;
 use url::Url;
 
+use crate::config::redact::{Redacted, hide_tokens};
+use crate::runtime::backoff::jittered_backoff;
+
 /// The header Telegram sends the secret token in.
 pub(crate) const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// Updates waiting for the dispatcher.
@@ -182,7 +185,14 @@ fn updates(state: &mut Listening) -> impl Stream<Item = Result<Update, Infallibl
         .chain(queued)
 }
 
-/// Calls `setWebhook` until Telegram accepts it (or the listener stops).
+/// The first wait before `setWebhook` is asked again, doubling (with jitter)
+/// up to [`REGISTER_RETRY_CAP`].
+const REGISTER_RETRY: Duration = Duration::from_secs(1);
+/// The longest wait between two `setWebhook` attempts.
+const REGISTER_RETRY_CAP: Duration = Duration::from_secs(60);
+
+/// Calls `setWebhook` until Telegram accepts it (or the listener stops),
+/// waiting on the program's one backoff between attempts.
 async fn register(
     bot: &Bot,
     url: &Url,
@@ -191,7 +201,7 @@ async fn register(
     registered: &mut bool,
     stop: StopFlag,
 ) {
-    let mut delay = Duration::from_secs(1);
+    let mut failures: u32 = 0;
     while !*registered {
         let request = bot
             .set_webhook(url.clone())
@@ -199,19 +209,29 @@ async fn register(
             .allowed_updates(allowed.to_vec());
         match request.await {
             Ok(_) => {
-                tracing::info!(url = %url, "webhook set; Telegram posts updates to the HTTP server");
+                tracing::info!(
+                    url = %Redacted(&url),
+                    "webhook set; Telegram posts updates to the HTTP server"
+                );
                 *registered = true;
                 return;
             }
             Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?delay, "Telegram refused setWebhook")
+                failures = failures.saturating_add(1);
+                let seed =
+                    u64::from(chrono::Utc::now().timestamp_subsec_nanos()) ^ u64::from(failures);
+                let delay = jittered_backoff(REGISTER_RETRY, failures, REGISTER_RETRY_CAP, seed);
+                tracing::warn!(
+                    error = %hide_tokens(&e.to_string()),
+                    retry_in = ?delay,
+                    "Telegram refused setWebhook"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.clone() => return,
+                }
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = stop.clone() => return,
-        }
-        delay = (delay * 2).min(Duration::from_secs(60));
     }
 }
 

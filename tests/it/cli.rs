@@ -31,6 +31,44 @@ fn malformed_token_is_refused_without_echoing_it() {
 }
 
 #[test]
+fn a_bot_token_in_a_url_path_is_never_printed() {
+    let secret = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[telegram]\nwebhook_url = \"https://bot.example.org/123456789:{secret}/\"\n",
+            dir.path().join("d").display()
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        run_binary(&["--config", config.to_str().unwrap(), "check-config"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("webhook at https://bot.example.org/***/"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "{stdout}{stderr}"
+    );
+
+    // An api_url that does not parse is echoed to say what is wrong, its token masked.
+    let (code, _, stderr) = run_binary(
+        &["check-config"],
+        &[(
+            "TELOXIDE_API_URL",
+            &format!("not a url/bot123456789:{secret}"),
+        )],
+    );
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("is not a URL"), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
+}
+
+#[test]
 fn bad_config_values_name_the_key() {
     let cases = [
         ("[telegram]\ntokne = \"1:a\"\n", "tokne"),

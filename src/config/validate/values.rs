@@ -67,11 +67,12 @@ pub(super) fn display_name(key: &str, name: String) -> Result<String, ConfigErro
 /// URL); an error shows it only without what could be a secret.
 pub(super) fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(text.trim()).map_err(|e| {
-        // Echoed only when nothing in it can be a credential or a key.
+        // Echoed only when nothing in it can be a credential or a key (a
+        // bot token in the path is masked like anywhere else).
         let shown = if text.contains(['@', '?', '#']) {
             String::new()
         } else {
-            format!("`{text}` ")
+            format!("`{}` ", crate::config::redact::hide_tokens(text))
         };
         invalid(key, format!("{shown}is not a URL: {e}"))
     })?;
