@@ -379,16 +379,16 @@ impl Walk {
         if is_block(name) {
             self.out.push_break();
         }
-        if name == "a" {
-            if let Some(href) = el.attr("href") {
-                self.open_links
-                    .push((id, self.out.text.len(), href.to_string()));
-            }
+        if name == "a"
+            && let Some(href) = el.attr("href")
+        {
+            self.open_links
+                .push((id, self.out.text.len(), href.to_string()));
         }
-        if name == "time" {
-            if let Some(when) = el.attr("datetime").and_then(parse_date) {
-                self.open_marks.push((id, self.out.text.len(), when));
-            }
+        if name == "time"
+            && let Some(when) = el.attr("datetime").and_then(parse_date)
+        {
+            self.open_marks.push((id, self.out.text.len(), when));
         }
     }
 
@@ -409,28 +409,27 @@ impl Walk {
     /// An element ends: the link or date it opened gets its span, and a
     /// block ends its line.
     fn close_element(&mut self, id: NodeId, el: &Element) {
-        if el.name() == "a" {
-            if let Some(pos) = self.open_links.iter().rposition(|(open, _, _)| *open == id) {
-                let (_, start, href) = self.open_links.remove(pos);
-                self.links.push(LinkSpan {
-                    start,
-                    end: self.out.text.len(),
-                    href,
-                });
-            }
+        if el.name() == "a"
+            && let Some(pos) = self.open_links.iter().rposition(|(open, _, _)| *open == id)
+        {
+            let (_, start, href) = self.open_links.remove(pos);
+            self.links.push(LinkSpan {
+                start,
+                end: self.out.text.len(),
+                href,
+            });
         }
         if el.name() == "time"
             && self
                 .open_marks
                 .last()
                 .is_some_and(|(open, _, _)| *open == id)
+            && let Some((_, start, when)) = self.open_marks.pop()
         {
-            if let Some((_, start, when)) = self.open_marks.pop() {
-                self.marks.push(DateMark {
-                    span: start..self.out.text.len(),
-                    when,
-                });
-            }
+            self.marks.push(DateMark {
+                span: start..self.out.text.len(),
+                when,
+            });
         }
         if is_block(el.name()) {
             self.out.push_break();

@@ -335,7 +335,7 @@ fn bad(detail: String) -> TransferError {
 
 /// The bytes `text` spells in hex, if it does.
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

@@ -210,7 +210,7 @@ async fn register(
         match request.await {
             Ok(_) => {
                 tracing::info!(
-                    url = %Redacted(&url),
+                    url = %Redacted(url),
                     "webhook set; Telegram posts updates to the HTTP server"
                 );
                 *registered = true;
