@@ -7,7 +7,7 @@
 /// Decodes Cloudflare's hex form; `None` when it is not valid hex or not UTF-8.
 pub(crate) fn decode(hex: &str) -> Option<String> {
     let hex = hex.trim();
-    if hex.len() < 4 || hex.len() % 2 != 0 {
+    if hex.len() < 4 || !hex.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Vec<u8> = (0..hex.len())

@@ -229,10 +229,10 @@ fn meta_charset(head: &str) -> Option<&'static Encoding> {
     while let Some(pos) = rest.find("<meta") {
         rest = &rest[pos + 5..];
         let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
-        if let Some(at) = tag.find("charset") {
-            if let Some(enc) = label_after_equals(&tag[at + "charset".len()..]) {
-                return Some(enc);
-            }
+        if let Some(at) = tag.find("charset")
+            && let Some(enc) = label_after_equals(&tag[at + "charset".len()..])
+        {
+            return Some(enc);
         }
     }
     None

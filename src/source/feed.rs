@@ -124,10 +124,10 @@ fn text_of(text: &feed_rs::model::Text) -> String {
 
 fn strip_xml_declaration(text: &str) -> &str {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with("<?xml") {
-        if let Some(end) = trimmed.find("?>") {
-            return &trimmed[end + 2..];
-        }
+    if trimmed.starts_with("<?xml")
+        && let Some(end) = trimmed.find("?>")
+    {
+        return &trimmed[end + 2..];
     }
     trimmed
 }

@@ -337,15 +337,15 @@ pub(super) fn flatten_node(root: ego_tree::NodeRef<'_, Node>) -> Flat {
                         if is_block(name) {
                             out.push_break();
                         }
-                        if name == "a" {
-                            if let Some(href) = el.attr("href") {
-                                open_links.push((node.id(), out.text.len(), href.to_string()));
-                            }
+                        if name == "a"
+                            && let Some(href) = el.attr("href")
+                        {
+                            open_links.push((node.id(), out.text.len(), href.to_string()));
                         }
-                        if name == "time" {
-                            if let Some(when) = el.attr("datetime").and_then(parse_date) {
-                                open_marks.push((node.id(), out.text.len(), when));
-                            }
+                        if name == "time"
+                            && let Some(when) = el.attr("datetime").and_then(parse_date)
+                        {
+                            open_marks.push((node.id(), out.text.len(), when));
                         }
                     }
                     _ => {}
@@ -360,27 +360,25 @@ pub(super) fn flatten_node(root: ego_tree::NodeRef<'_, Node>) -> Flat {
                     continue;
                 }
                 if let Node::Element(el) = node.value() {
-                    if el.name() == "a" {
-                        if let Some(pos) =
+                    if el.name() == "a"
+                        && let Some(pos) =
                             open_links.iter().rposition(|(id, _, _)| *id == node.id())
-                        {
-                            let (_, start, href) = open_links.remove(pos);
-                            links.push(LinkSpan {
-                                start,
-                                end: out.text.len(),
-                                href,
-                            });
-                        }
+                    {
+                        let (_, start, href) = open_links.remove(pos);
+                        links.push(LinkSpan {
+                            start,
+                            end: out.text.len(),
+                            href,
+                        });
                     }
                     if el.name() == "time"
                         && open_marks.last().is_some_and(|(id, _, _)| *id == node.id())
+                        && let Some((_, start, when)) = open_marks.pop()
                     {
-                        if let Some((_, start, when)) = open_marks.pop() {
-                            marks.push(DateMark {
-                                span: start..out.text.len(),
-                                when,
-                            });
-                        }
+                        marks.push(DateMark {
+                            span: start..out.text.len(),
+                            when,
+                        });
                     }
                     if is_block(el.name()) {
                         out.push_break();

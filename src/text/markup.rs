@@ -69,10 +69,10 @@ pub fn to_plain(html: &str) -> String {
             .and_then(|t| t.strip_suffix('"'))
         {
             open_link = Some(href);
-        } else if tag == "/a" {
-            if let Some(href) = open_link.take() {
-                out.push_str(&format!(" ({})", unescape(href)));
-            }
+        } else if tag == "/a"
+            && let Some(href) = open_link.take()
+        {
+            out.push_str(&format!(" ({})", unescape(href)));
         }
         rest = &rest[open + len + 1..];
     }

@@ -562,7 +562,7 @@ mod paused {
     }
 
     fn item(n: u32) -> Item {
-        let parity = if n % 2 == 0 { "even" } else { "odd" };
+        let parity = if n.is_multiple_of(2) { "even" } else { "odd" };
         Item {
             id: format!("site/fnapr/{n}"),
             url: format!("https://site/fnapr/{n}"),
