@@ -508,3 +508,53 @@ async fn during_a_throttled_fan_out_a_command_is_answered_within_a_slot_and_tele
     assert_eq!(t.too_many(), 0, "Telegram answered 429");
     run.bot.stop_cleanly().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_former_channel_administrator_gets_the_refusal_a_stranger_gets() {
+    let run = start(|_| {}).await;
+    let t = &run.telegram;
+    let (channel, former, stranger, successor) = (-100_888, 50, 51, 52);
+    t.add_chat(ChatSpec {
+        id: channel,
+        kind: "channel",
+        title: "Former News".into(),
+        username: Some("former_news".into()),
+        is_forum: false,
+    });
+    t.set_member(channel, BOT_ID, Status::Admin { can_post: true });
+    t.set_member(channel, former, Status::Admin { can_post: true });
+    let reply = t.ask(former, "/subscribe -100888").await.text;
+    assert!(reply.starts_with("Subscribed @former_news"), "{reply}");
+
+    // User 50 leaves the channel's administrators: a subscriber now.
+    t.set_member(channel, former, Status::Member);
+    let changes = [
+        "/unsubscribe -100888",
+        "/filter -100888 add -the",
+        "/quiet -100888 00:00-23:59",
+        "/unsubscribe @former_news",
+    ];
+    let asked = t.calls("getChatMember");
+    for command in changes {
+        let theirs = t.ask(former, command).await.text;
+        if command == changes[0] {
+            assert!(t.calls("getChatMember") > asked, "Telegram was asked again");
+        }
+        let strangers = t.ask(stranger, command).await.text;
+        assert_eq!(theirs, strangers, "{command}: the refusal a stranger gets");
+        assert!(
+            theirs.contains("You are not an administrator of @former_news"),
+            "{command}: {theirs}"
+        );
+    }
+
+    // Nothing changed: the channel's administrator of today finds it as it was.
+    t.set_member(channel, successor, Status::Creator);
+    let filters = t.ask(successor, "/filter -100888").await.text;
+    assert!(filters.contains("no keyword filters"), "{filters}");
+    let quiet = t.ask(successor, "/quiet -100888").await.text;
+    assert!(quiet.contains("no quiet hours"), "{quiet}");
+    let reply = t.ask(successor, "/unsubscribe -100888").await.text;
+    assert!(reply.starts_with("Unsubscribed @former_news"), "{reply}");
+    run.bot.stop_cleanly().await;
+}
