@@ -558,3 +558,57 @@ async fn a_former_channel_administrator_gets_the_refusal_a_stranger_gets() {
     assert!(reply.starts_with("Unsubscribed @former_news"), "{reply}");
     run.bot.stop_cleanly().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_sent_as_a_chat_counts_against_that_chats_budget() {
+    let run = start(|config| {
+        edit_config(
+            &config,
+            "per_user_per_minute = 1000",
+            "per_user_per_minute = 3",
+        );
+    })
+    .await;
+    let t = &run.telegram;
+    // One "send as" channel asks /time in ten groups; an anonymous
+    // administrator of another group asks it five times there.
+    let channel = -100_777;
+    let groups: Vec<i64> = (1..=10).map(|n| -100_600 - n).collect();
+    for group in &groups {
+        t.channel_speaks_in_group(*group, channel, "/time");
+    }
+    let anonymous = -100_650;
+    for _ in 0..5 {
+        t.anonymous_admin_says(anonymous, "/time");
+    }
+    // Then a person asks /help in each: a chat's commands are answered in
+    // order, so once every /help is answered, every /time that would be is.
+    let everywhere: Vec<i64> = groups.iter().copied().chain([anonymous]).collect();
+    for (n, group) in everywhere.iter().enumerate() {
+        t.supergroup_says(*group, 700 + n as i64, None, "/help");
+    }
+    let times = |group: i64| {
+        t.sent_to(group)
+            .iter()
+            .filter(|m| m.text.contains("Moscow:"))
+            .count()
+    };
+    eventually(WAIT, "every group's /help answered", &run.bot, || {
+        everywhere
+            .iter()
+            .all(|g| t.sent_to(*g).iter().any(|m| m.text.contains("/subscribe")))
+    })
+    .await;
+    let channel_answers: usize = groups.iter().map(|g| times(*g)).sum();
+    assert_eq!(channel_answers, 3, "the channel's budget, across groups");
+    assert_eq!(times(anonymous), 3, "the group's budget");
+    for group in &everywhere {
+        assert!(
+            t.sent_to(*group)
+                .iter()
+                .all(|m| !m.text.contains("many commands")),
+            "a budget is never announced in a group"
+        );
+    }
+    run.bot.stop_cleanly().await;
+}
