@@ -1,6 +1,7 @@
 //! Buttons under replies, and what pressing one does: `/latest` and
-//! `/search` turn pages ("◀ Newer" / "Older ▶"), `/sources` toggles a
-//! source for the chat (or forum topic) the message is in. The message is
+//! `/search` turn pages ("◀ Newer" / "Older ▶"), `/sources` turns pages
+//! ("◀ Back" / "More ▶") and toggles a source for the chat (or forum topic)
+//! the message is in. The message is
 //! shown anew in place ([`Pressed::page`]); the press itself is always
 //! answered ([`Pressed::notice`]).
 //!
@@ -88,11 +89,16 @@ pub(crate) async fn press(
             Ok(Pressed::shown(page))
         }
         Press::Toggle { source } => toggle(ctx, origin, &source, now, lang).await,
+        Press::Sources { at } => {
+            let errors = origin.is_operator(&ctx.config);
+            let page = sources::page(ctx, origin.target(), errors, at, lang)?;
+            Ok(Pressed::shown(page))
+        }
     }
 }
 
 /// Subscribes or unsubscribes `origin`'s chat (topic) to `source`, if the
-/// presser may, and shows the list of sources anew.
+/// presser may, and shows the page of the list of sources holding it anew.
 async fn toggle(
     ctx: &Context,
     origin: &Origin,
@@ -135,7 +141,8 @@ async fn toggle(
         store.subscribe(target, Some(name), now).await?;
         tr!(lang, "button-subscribed", name = name.as_str())
     };
-    let page = sources::reply(ctx, target, origin.is_operator(&ctx.config), lang)?;
+    let errors = origin.is_operator(&ctx.config);
+    let page = sources::page_of(ctx, target, errors, name, lang)?;
     Ok(Pressed {
         notice: Some(notice),
         alert: false,

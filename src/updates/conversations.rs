@@ -32,9 +32,11 @@ use crate::runtime::shutdown::Shutdown;
 use crate::runtime::ttl::TtlMap;
 use crate::telegram::limiter::Limiter;
 use crate::telegram::messenger::{Keyboard, Replier, SendError};
+use crate::text::markup::MessageText;
 use crate::tr;
 
-/// One thing to say in answer.
+/// One thing to say in answer. A message's text is a [`MessageText`]: no
+/// reply or edit can be too long for Telegram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outgoing {
     /// A new message.
@@ -42,16 +44,14 @@ pub(crate) enum Outgoing {
         chat: i64,
         /// The forum topic the command came from, if any.
         thread: Option<i32>,
-        /// Telegram HTML.
-        text: String,
+        text: MessageText,
         keyboard: Option<Keyboard>,
     },
     /// The bot's message `message_id` in `chat`, shown anew (a button turned a page).
     Edit {
         chat: i64,
         message_id: i32,
-        /// Telegram HTML.
-        text: String,
+        text: MessageText,
         keyboard: Option<Keyboard>,
     },
     /// The answer to a button press (plain text; an alert when `alert`).
@@ -63,12 +63,13 @@ pub(crate) enum Outgoing {
 }
 
 impl Outgoing {
-    /// A message of plain `text` (HTML) with no buttons.
+    /// A message of `text` (Telegram HTML, fitted: [`MessageText::fit`])
+    /// with no buttons.
     pub(crate) fn message(chat: i64, thread: Option<i32>, text: String) -> Outgoing {
         Outgoing::Message {
             chat,
             thread,
-            text,
+            text: MessageText::fit(text),
             keyboard: None,
         }
     }
@@ -215,13 +216,21 @@ impl Conversations {
                         thread,
                         text,
                         keyboard,
-                    } => replier.reply(chat, thread, text, keyboard).await,
+                    } => {
+                        replier
+                            .reply(chat, thread, text.into_string(), keyboard)
+                            .await
+                    }
                     Outgoing::Edit {
                         chat,
                         message_id,
                         text,
                         keyboard,
-                    } => replier.edit(chat, message_id, text, keyboard).await,
+                    } => {
+                        replier
+                            .edit(chat, message_id, text.into_string(), keyboard)
+                            .await
+                    }
                     Outgoing::Answer {
                         callback,
                         text,
@@ -638,7 +647,7 @@ mod tests {
                     Outgoing::Edit {
                         chat,
                         message_id: 1,
-                        text: "page".into(),
+                        text: MessageText::fit("page".into()),
                         keyboard: None,
                     },
                 ]

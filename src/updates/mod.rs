@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::config::Language;
 use crate::store::{Removal, Target};
 use crate::telegram::lookup::{ChatKind, ChatRef, LookupError};
+use crate::text::markup::MessageText;
 use crate::tr;
 use crate::updates::conversations::{Accepted, Conversations, Outgoing, Sender, Work};
 
@@ -169,23 +170,27 @@ async fn on_message(
                     }
                     // The store failed: the sender's own language, not the chat's.
                     let lang = origin.language.unwrap_or(Language::DEFAULT);
-                    commands::Reply {
-                        text: tr!(lang, "sorry"),
-                        privately: false,
-                        keyboard: None,
-                    }
+                    commands::Reply::here(tr!(lang, "sorry"))
                 }
             };
-            let (chat, thread) = match (reply.privately, origin.user) {
-                (true, Some(user)) => (user, None),
-                _ => (origin.chat, origin.thread),
-            };
-            vec![Outgoing::Message {
-                chat,
-                thread,
-                text: reply.text,
-                keyboard: reply.keyboard,
-            }]
+            reply
+                .parts
+                .into_iter()
+                .filter_map(|part| {
+                    // What is for the sender alone goes to them, or nowhere.
+                    let (chat, thread) = match (part.privately, origin.user) {
+                        (true, Some(user)) => (user, None),
+                        (true, None) => return None,
+                        (false, _) => (origin.chat, origin.thread),
+                    };
+                    Some(Outgoing::Message {
+                        chat,
+                        thread,
+                        text: MessageText::fit(part.text),
+                        keyboard: part.keyboard,
+                    })
+                })
+                .collect()
         })
     });
     let accepted = conversations.accept(chat, thread, sender, lang, work);
@@ -265,7 +270,7 @@ async fn on_callback(
                 out.push(Outgoing::Edit {
                     chat: origin.chat,
                     message_id,
-                    text: page.text,
+                    text: MessageText::fit(page.text),
                     keyboard: page.keyboard,
                 });
             }
