@@ -138,6 +138,7 @@ sources-subscribed = { $yes ->
 }
 sources-pick-one = /subscribe &lt;name&gt; or /unsubscribe &lt;name&gt; picks one source.
 sources-range = Sources { $from }–{ $to } of { $total }
+sources-errors-header = <b>Sources failing now</b> (you asked /sources in a group, where no error is shown; these are for you alone)
 source-last-good = Last good read: { $when }
 source-count = Releases on the page then: { $count }
 source-failing = Failing since { $when }

@@ -143,6 +143,7 @@ sources-subscribed = { $yes ->
 }
 sources-pick-one = /subscribe &lt;имя&gt; или /unsubscribe &lt;имя&gt; — один источник.
 sources-range = Источники { $from }–{ $to } из { $total }
+sources-errors-header = <b>Источники, которые сейчас не читаются</b> (вы спросили /sources в группе, а там ошибки не показываются; это видите только вы)
 source-last-good = Последнее удачное чтение: { $when }
 source-count = Публикаций на странице тогда: { $count }
 source-failing = Не читается с { $when }

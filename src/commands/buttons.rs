@@ -1,7 +1,9 @@
 //! Buttons under replies, and what pressing one does: `/latest` and
 //! `/search` turn pages ("◀ Newer" / "Older ▶"), `/sources` turns pages
 //! ("◀ Back" / "More ▶") and toggles a source for the chat (or forum topic)
-//! the message is in. The message is
+//! the message is in. A page of `/sources` shows errors whole only in an
+//! operator's private chat: in a group, an operator's press shows the group
+//! what everyone sees. The message is
 //! shown anew in place ([`Pressed::page`]); the press itself is always
 //! answered ([`Pressed::notice`]).
 //!
@@ -90,7 +92,7 @@ pub(crate) async fn press(
         }
         Press::Toggle { source } => toggle(ctx, origin, &source, now, lang).await,
         Press::Sources { at } => {
-            let errors = origin.is_operator(&ctx.config);
+            let errors = origin.sees_errors(&ctx.config);
             let page = sources::page(ctx, origin.target(), errors, at, lang)?;
             Ok(Pressed::shown(page))
         }
@@ -141,7 +143,7 @@ async fn toggle(
         store.subscribe(target, Some(name), now).await?;
         tr!(lang, "button-subscribed", name = name.as_str())
     };
-    let errors = origin.is_operator(&ctx.config);
+    let errors = origin.sees_errors(&ctx.config);
     let page = sources::page_of(ctx, target, errors, name, lang)?;
     Ok(Pressed {
         notice: Some(notice),

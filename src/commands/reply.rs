@@ -67,6 +67,12 @@ impl Reply {
                 .collect(),
         }
     }
+
+    /// This reply, then `texts` for the sender alone.
+    pub(crate) fn and_privately(mut self, texts: Vec<String>) -> Reply {
+        self.parts.extend(Reply::messages(texts, true).parts);
+        self
+    }
 }
 
 /// Why a command's arguments cannot be used: the message that says what to

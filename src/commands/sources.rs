@@ -1,8 +1,10 @@
 //! `/sources`: every watched page or feed — its name (what `/subscribe <name>`
 //! takes), its address, whether this chat (or topic) gets it, and how its
 //! reads are going, so a user can see why a source is quiet. The error text
-//! itself (it can name internal addresses) is shown to operators only;
-//! others see since when a source has been failing.
+//! itself (it can name internal addresses) is shown only in an operator's
+//! private chat; everyone else, and everyone in a group (operators too), sees
+//! since when a source has been failing. An operator who asks in a group
+//! gets the errors of the failing sources privately ([`errors`]).
 //!
 //! The list fits Telegram's limit however many sources there are and
 //! however long their addresses: an address is shown cut (with "…") past
@@ -22,7 +24,7 @@ use crate::config::redact::Redacted;
 use crate::poller::Health;
 use crate::store::{Store, StoreError, Target};
 use crate::telegram::messenger::Keyboard;
-use crate::text::markup::{MAX_MESSAGE_UTF16, escape, pack, shorten, utf16_len};
+use crate::text::markup::{MAX_MESSAGE_UTF16, escape, in_messages, pack, shorten, utf16_len};
 use crate::tr;
 
 /// At most this many sources on a page, so each has its toggle (Telegram
@@ -185,6 +187,24 @@ pub(crate) fn page_of(
         .position(|s| s.name == source)
         .unwrap_or(0);
     page(ctx, target, errors, at, lang)
+}
+
+/// The errors of the sources failing now, each under its source's heading,
+/// in as many messages as they take (none if no source is failing): what
+/// an operator who asked `/sources` in a group is told privately, since the
+/// group sees no error text.
+pub(crate) fn errors(ctx: &Context, lang: Language) -> Result<Vec<String>, StoreError> {
+    let mut blocks = vec![tr!(lang, "sources-errors-header")];
+    for source in &ctx.config.sources {
+        let health: Option<Health> = ctx.store.source_state(&source.name)?;
+        if health.is_some_and(|h| h.failing_since.is_some()) {
+            blocks.push(source_block(&ctx.store, source, true, lang)?);
+        }
+    }
+    if blocks.len() == 1 {
+        return Ok(Vec::new());
+    }
+    Ok(in_messages(&blocks))
 }
 
 /// What a target gets, for people: `sources` as

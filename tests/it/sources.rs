@@ -427,3 +427,88 @@ async fn many_sources_come_in_pages_and_status_in_several_messages() {
     assert_eq!(listed, names, "every source once, in order");
     bot.stop_cleanly().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_group_an_operator_sees_the_sources_everyone_sees_and_gets_the_errors_privately() {
+    let alpha_items = vec![(500, today(), "Alpha one")];
+    let beta_items = vec![(600, today(), "Beta one")];
+    let (telegram, alpha, _beta, _dir, bot) =
+        start_two(release_page(&alpha_items), release_page(&beta_items), "").await;
+    let t = &telegram;
+    alpha.set_status(500, "down");
+    let reader = 3201;
+    t.ask_until(reader, "/sources", &bot, |r| r.contains("Failing since"))
+        .await;
+    let (group, member) = (-3_200, 3202);
+    t.set_member(group, ADMIN, crate::support::telegram::Status::Creator);
+    // Read times move on between two answers: compare the rest.
+    let steady = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with("Last good read"))
+            .map(str::to_string)
+            .collect()
+    };
+    let leaks = |text: &str| text.contains("Last error") || text.contains("HTTP status 500");
+
+    let asked = |user: i64| async move {
+        let before = t.sent_to(group).len();
+        t.group_says(group, user, "/sources");
+        t.wait_for(group, before + 1, WAIT).await[before].clone()
+    };
+    let members = asked(member).await;
+    let operators = asked(ADMIN).await;
+    assert!(!leaks(&operators.text), "{}", operators.text);
+    assert!(
+        operators.text.contains("Failing since"),
+        "{}",
+        operators.text
+    );
+    assert_eq!(steady(&operators.text), steady(&members.text));
+    assert_eq!(operators.labels(), members.labels());
+    // The errors reach the operator alone, in their private chat.
+    let private = |t: &FakeTelegram| {
+        t.sent_to(ADMIN)
+            .into_iter()
+            .find(|m| m.text.starts_with("<b>Sources failing now</b>"))
+    };
+    eventually(WAIT, "the errors, privately", &bot, || private(t).is_some()).await;
+    let details = private(t).unwrap().text;
+    assert!(
+        details.contains("<b>alpha</b>") && leaks(&details),
+        "{details}"
+    );
+    assert!(
+        !details.contains("<b>beta</b>"),
+        "failing sources only: {details}"
+    );
+
+    // The operator's press on the member's list shows the group the same.
+    let edits = t.edits().len();
+    let callback = t.press(ADMIN, Place::Group(group), members.message_id, "t1:beta");
+    let answer = t.wait_for_answer(&callback, &bot).await;
+    assert!(
+        answer
+            .text
+            .unwrap_or_default()
+            .starts_with("Subscribed to beta")
+    );
+    eventually(WAIT, "the list shown anew", &bot, || {
+        t.edits().len() > edits
+    })
+    .await;
+    let shown = t.message(members.message_id).expect("the list");
+    assert!(!leaks(&shown.text), "{}", shown.text);
+    assert!(shown.text.contains("Failing since"), "{}", shown.text);
+    assert!(
+        t.sent_to(group).iter().all(|m| !leaks(&m.text)),
+        "nothing in the group names an error"
+    );
+
+    // In the operator's private chat, the errors stay in the list.
+    let own = t.ask(ADMIN, "/sources").await.text;
+    assert!(
+        own.contains("Last error") && own.contains("HTTP status 500"),
+        "{own}"
+    );
+    bot.stop_cleanly().await;
+}
