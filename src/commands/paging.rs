@@ -1,7 +1,8 @@
 //! What a button under a reply asks for, and the pages those buttons turn:
 //! `/latest` and `/search` turn pages ("◀ Newer" / "Older ▶"), `/sources`
-//! turns its pages ("◀ Back" / "More ▶") and toggles a source. Below the commands that make buttons and
-//! [`super::buttons`], which serves their presses; it knows none of them.
+//! turns its pages ("◀ Back" / "More ▶") and toggles a source. Below the
+//! commands that make buttons and [`super::buttons`], which serves their
+//! presses; it knows none of them.
 //!
 //! A button's data (Telegram keeps at most [`MAX_DATA`] bytes) is versioned
 //! and read strictly:
