@@ -1,11 +1,11 @@
 //! Buttons under replies, and what pressing one does: `/latest` and
 //! `/search` turn pages ("◀ Newer" / "Older ▶"), `/sources` turns pages
 //! ("◀ Back" / "More ▶") and toggles a source for the chat (or forum topic)
-//! the message is in. A page of `/sources` shows errors whole only in an
-//! operator's private chat: in a group, an operator's press shows the group
-//! what everyone sees. The message is
-//! shown anew in place ([`Pressed::page`]); the press itself is always
-//! answered ([`Pressed::notice`]).
+//! the message is in. The message is shown anew in place
+//! ([`Pressed::page`]); the press itself is always answered
+//! ([`Pressed::notice`]). A page of `/sources` shows errors whole only in
+//! an operator's private chat: in a group, an operator's press shows the
+//! group what everyone sees.
 //!
 //! What a button's data says, and which buttons a page gets, is
 //! [`super::paging`]'s; a press that cannot be read has expired, and is
