@@ -137,6 +137,8 @@ sources-subscribed = { $yes ->
    *[no] Subscribed: no
 }
 sources-pick-one = /subscribe &lt;name&gt; or /unsubscribe &lt;name&gt; picks one source.
+sources-range = Sources { $from }–{ $to } of { $total }
+sources-errors-header = <b>Sources failing now</b> (you asked /sources in a group, where no error is shown; these are for you alone)
 source-last-good = Last good read: { $when }
 source-count = Releases on the page then: { $count }
 source-failing = Failing since { $when }
@@ -363,6 +365,8 @@ language-set = The language of { $place ->
 ## Buttons under replies (plain text: answers to presses are not HTML)
 button-newer = ◀ Newer
 button-older = Older ▶
+button-back = ◀ Back
+button-more = More ▶
 button-expired = This button has expired: send { $command } again.
 button-expired-any = This button has expired: send the command again (/help lists them).
 button-admins-only = Only this chat's administrators can change what it gets; nothing was changed.

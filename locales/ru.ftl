@@ -142,6 +142,8 @@ sources-subscribed = { $yes ->
    *[no] Подписка: нет
 }
 sources-pick-one = /subscribe &lt;имя&gt; или /unsubscribe &lt;имя&gt; — один источник.
+sources-range = Источники { $from }–{ $to } из { $total }
+sources-errors-header = <b>Источники, которые сейчас не читаются</b> (вы спросили /sources в группе, а там ошибки не показываются; это видите только вы)
 source-last-good = Последнее удачное чтение: { $when }
 source-count = Публикаций на странице тогда: { $count }
 source-failing = Не читается с { $when }
@@ -379,6 +381,8 @@ language-set = Теперь язык { $place ->
 ## Buttons under replies (plain text: answers to presses are not HTML)
 button-newer = ◀ Новее
 button-older = Раньше ▶
+button-back = ◀ Назад
+button-more = Дальше ▶
 button-expired = Эта кнопка устарела: отправьте { $command } ещё раз.
 button-expired-any = Эта кнопка устарела: отправьте команду ещё раз (/help покажет список).
 button-admins-only = Менять подписку этого чата могут только его администраторы; ничего не изменено.

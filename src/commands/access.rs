@@ -6,6 +6,10 @@
 //! anonymous administrator posts as the group itself (`sender_chat` is the
 //! chat), and counts as one.
 //!
+//! A channel named in a private chat (`/unsubscribe @channel`, `/filter
+//! @channel …`) is its administrators' to change, checked the same way
+//! ([`Access::administers`]).
+//!
 //! Member status comes from `getChatMember`, cached for [`MEMBER_TTL`] so a
 //! busy group does not cost a request per command; a refusal is said at most
 //! once per [`REFUSAL_EVERY`] per chat, so a crowd cannot make the bot spam.
@@ -124,7 +128,15 @@ impl Access {
         }
     }
 
-    /// `user`'s status in group `chat`, cached for [`MEMBER_TTL`].
+    /// Whether `user` administers channel `chat`, as Telegram says: asked
+    /// before every change to a channel made from a private chat (a person
+    /// who left its administrators has no say from then on), cached for
+    /// [`MEMBER_TTL`] as a group's members are.
+    pub(crate) async fn administers(&self, chat: i64, user: i64) -> Result<bool, LookupError> {
+        Ok(self.member(chat, user).await?.is_admin())
+    }
+
+    /// `user`'s status in `chat`, cached for [`MEMBER_TTL`].
     async fn member(&self, chat: i64, user: i64) -> Result<MemberStatus, LookupError> {
         if let Some(status) = lock(&self.members).get(&(chat, user), Instant::now()) {
             return Ok(*status);

@@ -1,8 +1,11 @@
 //! Buttons under replies, and what pressing one does: `/latest` and
-//! `/search` turn pages ("◀ Newer" / "Older ▶"), `/sources` toggles a
-//! source for the chat (or forum topic) the message is in. The message is
-//! shown anew in place ([`Pressed::page`]); the press itself is always
-//! answered ([`Pressed::notice`]).
+//! `/search` turn pages ("◀ Newer" / "Older ▶"), `/sources` turns pages
+//! ("◀ Back" / "More ▶") and toggles a source for the chat (or forum topic)
+//! the message is in. The message is shown anew in place
+//! ([`Pressed::page`]); the press itself is always answered
+//! ([`Pressed::notice`]). A page of `/sources` shows errors whole only in
+//! an operator's private chat: in a group, an operator's press shows the
+//! group what everyone sees.
 //!
 //! What a button's data says, and which buttons a page gets, is
 //! [`super::paging`]'s; a press that cannot be read has expired, and is
@@ -88,11 +91,16 @@ pub(crate) async fn press(
             Ok(Pressed::shown(page))
         }
         Press::Toggle { source } => toggle(ctx, origin, &source, now, lang).await,
+        Press::Sources { at } => {
+            let errors = origin.sees_errors(&ctx.config);
+            let page = sources::page(ctx, origin.target(), errors, at, lang)?;
+            Ok(Pressed::shown(page))
+        }
     }
 }
 
 /// Subscribes or unsubscribes `origin`'s chat (topic) to `source`, if the
-/// presser may, and shows the list of sources anew.
+/// presser may, and shows the page of the list of sources holding it anew.
 async fn toggle(
     ctx: &Context,
     origin: &Origin,
@@ -135,7 +143,8 @@ async fn toggle(
         store.subscribe(target, Some(name), now).await?;
         tr!(lang, "button-subscribed", name = name.as_str())
     };
-    let page = sources::reply(ctx, target, origin.is_operator(&ctx.config), lang)?;
+    let errors = origin.sees_errors(&ctx.config);
+    let page = sources::page_of(ctx, target, errors, name, lang)?;
     Ok(Pressed {
         notice: Some(notice),
         alert: false,

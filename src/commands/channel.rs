@@ -4,6 +4,11 @@
 //! the channel, and the bot must be allowed to post; each missing piece gets
 //! its own reply, saying what to do. The channel's numeric id is what is
 //! stored, so a renamed channel keeps its subscription.
+//!
+//! Every later change to the channel (`/unsubscribe`, and the settings
+//! commands that name it) asks Telegram again whether the person
+//! administers it ([`theirs`]): who subscribed it is remembered only to find
+//! it, and gives no rights.
 
 use chrono::{DateTime, Utc};
 
@@ -90,7 +95,7 @@ pub(crate) async fn subscribe(
 }
 
 /// Unsubscribes `channel` (from `source`, or from everything) for `origin`'s
-/// user: one who subscribed it, or an administrator of it.
+/// user, if they administer it now ([`theirs`]).
 pub(crate) async fn unsubscribe(
     ctx: &Context,
     origin: &Origin,
@@ -130,16 +135,33 @@ pub(crate) async fn unsubscribe(
     })
 }
 
-/// The channel `channel` names, if it is `user`'s to manage: one they
-/// subscribed (even if the bot can no longer ask Telegram about it), or one
-/// Telegram says they administer; else the refusal saying why not.
+/// The channel `channel` names, if it is `user`'s to manage: Telegram says
+/// they administer it now (asked as for a group's members, see
+/// [`super::access::Access::administers`]); else the refusal saying why
+/// not, the same a stranger gets. Having subscribed it once gives no say: a
+/// person who left its administrators is a stranger to it. The record of
+/// the channels `user` subscribed only finds the channel (a renamed one by
+/// its former @username), without asking Telegram what it is.
 pub(super) async fn theirs(
     ctx: &Context,
     user: i64,
     channel: &ChatRef,
     lang: Language,
 ) -> Result<ChatInfo, CommandError> {
-    let known = ctx
+    let found = match remembered(ctx, user, channel)? {
+        Some(info) => info,
+        None => channel_info(ctx, channel, lang)
+            .await
+            .map_err(Refusal::Channel)?,
+    };
+    let answer = ctx.access.administers(found.id, user).await;
+    Ok(admin_verdict(answer, found, lang).map_err(Refusal::Channel)?)
+}
+
+/// The channel `channel` names among those `user` subscribed, as it was
+/// when they did (its title and @username then).
+fn remembered(ctx: &Context, user: i64, channel: &ChatRef) -> Result<Option<ChatInfo>, StoreError> {
+    let found = ctx
         .store
         .channels_of(user)?
         .into_iter()
@@ -150,17 +172,12 @@ pub(super) async fn theirs(
                 .as_ref()
                 .is_some_and(|u| u.eq_ignore_ascii_case(wanted)),
         });
-    match known {
-        Some((id, note)) => Ok(ChatInfo {
-            id,
-            kind: ChatKind::Channel,
-            title: note.title,
-            username: note.username,
-        }),
-        None => Ok(administered(ctx, user, channel, lang)
-            .await
-            .map_err(Refusal::Channel)?),
-    }
+    Ok(found.map(|(id, note)| ChatInfo {
+        id,
+        kind: ChatKind::Channel,
+        title: note.title,
+        username: note.username,
+    }))
 }
 
 /// The channel `chat` names, once Telegram confirmed that the bot may post
@@ -184,32 +201,26 @@ async fn checked(
         }
         Err(e) => return Err(lookup_trouble(&e, lang)),
     }
-    admin_check(ctx, user, info, lang).await
+    // Asked afresh, not from the cache: subscribing gives the channel to
+    // this person's care.
+    let answer = lookup.member(ChatRef::Id(info.id), user).await;
+    admin_verdict(answer.map(MemberStatus::is_admin), info, lang)
 }
 
-/// The channel `chat` names, if `user` administers it (no check of the bot's rights).
-async fn administered(
-    ctx: &Context,
-    user: i64,
-    chat: &ChatRef,
-    lang: Language,
-) -> Result<ChatInfo, String> {
-    let info = channel_info(ctx, chat, lang).await?;
-    admin_check(ctx, user, info, lang).await
-}
-
-async fn admin_check(
-    ctx: &Context,
-    user: i64,
+/// `info`, if Telegram's `answer` to "does the person administer it?" is
+/// yes; else the reply saying so (or that Telegram could not say).
+fn admin_verdict(
+    answer: Result<bool, LookupError>,
     info: ChatInfo,
     lang: Language,
 ) -> Result<ChatInfo, String> {
-    let name = name_of(&info, lang);
-    match ctx.access.lookup().member(ChatRef::Id(info.id), user).await {
-        Ok(status) if status.is_admin() => Ok(info),
-        Ok(_) | Err(LookupError::Refused(_) | LookupError::NotFound) => {
-            Err(tr!(lang, "channel-you-not-admin", name = name))
-        }
+    match answer {
+        Ok(true) => Ok(info),
+        Ok(false) | Err(LookupError::Refused(_) | LookupError::NotFound) => Err(tr!(
+            lang,
+            "channel-you-not-admin",
+            name = name_of(&info, lang)
+        )),
         Err(e) => Err(lookup_trouble(&e, lang)),
     }
 }

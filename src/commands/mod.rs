@@ -97,6 +97,13 @@ impl Origin {
     fn is_operator(&self, config: &Config) -> bool {
         self.user.is_some_and(|u| config.is_operator(u))
     }
+
+    /// Whether what is shown here may hold operator-only text (a source's
+    /// error, which can name internal addresses): only in an operator's
+    /// private chat. In a group, everyone sees the same, operators too.
+    fn sees_errors(&self, config: &Config) -> bool {
+        self.is_private() && self.is_operator(config)
+    }
 }
 
 /// A command the bot understands, with its arguments parsed.
@@ -189,9 +196,14 @@ impl Command {
                 source,
             } => subscribe::unsubscribe_here(ctx, origin, source.as_deref(), lang).await?,
             Command::Sources => {
-                let operator = origin.is_operator(config);
-                let page = sources::reply(ctx, origin.target(), operator, lang)?;
-                return Ok(Some(Reply::page(page)));
+                let errors = origin.sees_errors(config);
+                let reply = Reply::page(sources::reply(ctx, origin.target(), errors, lang)?);
+                if origin.is_operator(config) && !errors {
+                    // Asked in a group: the errors go to the operator alone,
+                    // as /status does.
+                    return Ok(Some(reply.and_privately(sources::errors(ctx, lang)?)));
+                }
+                return Ok(Some(reply));
             }
             Command::Subscriptions => subscriptions::reply(ctx, origin, lang)?,
             Command::Time => time::reply(now, &config.time, lang),

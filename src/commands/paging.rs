@@ -1,14 +1,18 @@
 //! What a button under a reply asks for, and the pages those buttons turn:
 //! `/latest` and `/search` turn pages ("◀ Newer" / "Older ▶"), `/sources`
-//! toggles a source. Below the commands that make buttons and
-//! [`super::buttons`], which serves their presses; it knows none of them.
+//! turns its pages ("◀ Back" / "More ▶") and toggles a source. Below the
+//! commands that make buttons and [`super::buttons`], which serves their
+//! presses; it knows none of them.
 //!
 //! A button's data (Telegram keeps at most [`MAX_DATA`] bytes) is versioned
 //! and read strictly:
 //! - `l1:<offset>:<n>` — `/latest`'s page after the `offset` newest, `n` a page;
 //! - `s1:<number>:<offset>` — a page of the `/search` query the store keeps
 //!   under that number ([`crate::store::Store::save_query`]);
-//! - `t1:<source>` — subscribe or unsubscribe that source.
+//! - `t1:<source>` — subscribe or unsubscribe that source;
+//! - `p1:<index>` — the page of `/sources` that holds the source at that
+//!   place in the config (pages are laid out afresh each time, so a page
+//!   button always leads to the page holding that source).
 //!
 //! Numbers are plain decimals without leading zeros. A later encoding takes
 //! a new version (`l2`, …) and keeps reading these, so buttons sent before an
@@ -35,6 +39,8 @@ pub(crate) enum Press {
     Search { query: u64, offset: usize },
     /// Subscribe or unsubscribe the chat (topic) to `source`.
     Toggle { source: String },
+    /// The page of `/sources` holding the source at place `at` in the config.
+    Sources { at: usize },
 }
 
 /// Which command a button that can no longer be served came from.
@@ -63,7 +69,7 @@ impl Expired {
         match data.as_bytes().first() {
             Some(b'l') => Expired::Latest,
             Some(b's') => Expired::Search,
-            Some(b't') => Expired::Sources,
+            Some(b't' | b'p') => Expired::Sources,
             _ => Expired::Unknown,
         }
     }
@@ -84,12 +90,17 @@ impl Press {
         }
     }
 
+    pub(crate) fn sources(at: usize) -> Press {
+        Press::Sources { at }
+    }
+
     /// The button's data (see the module's list).
     pub(crate) fn data(&self) -> String {
         match self {
             Press::Latest { offset, n } => format!("l1:{offset}:{n}"),
             Press::Search { query, offset } => format!("s1:{query}:{offset}"),
             Press::Toggle { source } => format!("t1:{source}"),
+            Press::Sources { at } => format!("p1:{at}"),
         }
     }
 
@@ -122,6 +133,9 @@ impl Press {
             },
             ["t1", source] if crate::config::is_valid_source_name(source) => Press::Toggle {
                 source: source.to_string(),
+            },
+            ["p1", at] => Press::Sources {
+                at: offset_of(at).ok_or(expired)?,
             },
             _ => return Err(expired),
         };
@@ -182,6 +196,8 @@ mod tests {
             Press::search(u64::MAX, MAX_OFFSET),
             Press::toggle("press"),
             Press::toggle(&longest_name),
+            Press::sources(0),
+            Press::sources(MAX_OFFSET),
         ] {
             let data = press.data();
             assert!(data.len() <= MAX_DATA, "{data}");
@@ -190,6 +206,7 @@ mod tests {
         assert_eq!(Press::latest(20, 5).data(), "l1:20:5");
         assert_eq!(Press::search(17, 10).data(), "s1:17:10");
         assert_eq!(Press::toggle("informs").data(), "t1:informs");
+        assert_eq!(Press::sources(40).data(), "p1:40");
     }
 
     #[test]
@@ -217,6 +234,10 @@ mod tests {
             ("t1:Press", Expired::Sources),
             ("t1:press:x", Expired::Sources),
             ("t1:пресса", Expired::Sources),
+            ("p1:", Expired::Sources),
+            ("p1:07", Expired::Sources),
+            ("p1:1:2", Expired::Sources),
+            ("p2:1", Expired::Sources),
         ];
         for (data, expired) in cases {
             assert_eq!(Press::parse(data), Err(expired), "{data:?}");

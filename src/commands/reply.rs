@@ -11,13 +11,20 @@ use crate::telegram::messenger::Keyboard;
 use crate::text::i18n::{self, Arg, arg};
 use crate::tr;
 
-/// What to answer.
+/// What to answer: one message or more, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reply {
-    /// Telegram HTML.
+    pub parts: Vec<Part>,
+}
+
+/// One message of a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Part {
+    /// Telegram HTML, fitted to one message by whoever made it (see
+    /// [`crate::text::markup::MessageText`] for what happens otherwise).
     pub text: String,
     /// Send it to the sender's private chat, not where the command came from
-    /// (operator information asked for in a group).
+    /// (operator information asked for in a group); never into the chat.
     pub privately: bool,
     /// Buttons under it ([`super::buttons`]).
     pub keyboard: Option<Keyboard>,
@@ -27,18 +34,44 @@ impl Reply {
     /// A reply of plain text, where the command came from.
     pub(crate) fn here(text: String) -> Reply {
         Reply {
-            text,
-            privately: false,
-            keyboard: None,
+            parts: vec![Part {
+                text,
+                privately: false,
+                keyboard: None,
+            }],
         }
     }
 
     /// A reply with buttons, where the command came from.
     pub(crate) fn page(page: Page) -> Reply {
         Reply {
-            keyboard: page.keyboard,
-            ..Reply::here(page.text)
+            parts: vec![Part {
+                text: page.text,
+                privately: false,
+                keyboard: page.keyboard,
+            }],
         }
+    }
+
+    /// `texts` as messages, in order: for the sender alone (in their
+    /// private chat) when `privately`, else where the command came from.
+    pub(crate) fn messages(texts: Vec<String>, privately: bool) -> Reply {
+        Reply {
+            parts: texts
+                .into_iter()
+                .map(|text| Part {
+                    text,
+                    privately,
+                    keyboard: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// This reply, then `texts` for the sender alone.
+    pub(crate) fn and_privately(mut self, texts: Vec<String>) -> Reply {
+        self.parts.extend(Reply::messages(texts, true).parts);
+        self
     }
 }
 

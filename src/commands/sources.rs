@@ -1,12 +1,18 @@
 //! `/sources`: every watched page or feed — its name (what `/subscribe <name>`
 //! takes), its address, whether this chat (or topic) gets it, and how its
 //! reads are going, so a user can see why a source is quiet. The error text
-//! itself (it can name internal addresses) is shown to operators only;
-//! others see since when a source has been failing.
+//! itself (it can name internal addresses) is shown only in an operator's
+//! private chat; everyone else, and everyone in a group (operators too), sees
+//! since when a source has been failing. An operator who asks in a group
+//! gets the errors of the failing sources privately ([`errors`]).
 //!
-//! Under the list, one button per source shows whether this chat (or topic)
-//! gets it, and pressing it subscribes or unsubscribes that source
-//! ([`super::buttons`]).
+//! The list fits Telegram's limit however many sources there are and
+//! however long their addresses: an address is shown cut (with "…") past
+//! [`MAX_URL_SHOWN`] characters, and a list too long for one message comes
+//! in pages ("◀ Back" / "More ▶", turned in place), each with its
+//! sources whole. Under a page, one button per source on it shows whether
+//! this chat (or topic) gets it, and pressing it subscribes or unsubscribes
+//! that source ([`super::buttons`]).
 
 use chrono::{DateTime, Utc};
 
@@ -17,12 +23,21 @@ use crate::config::SourceConfig;
 use crate::config::redact::Redacted;
 use crate::poller::Health;
 use crate::store::{Store, StoreError, Target};
-use crate::text::markup::{escape, shorten};
+use crate::telegram::messenger::Keyboard;
+use crate::text::markup::{MAX_MESSAGE_UTF16, escape, in_messages, pack, shorten, utf16_len};
 use crate::tr;
 
-/// At most this many toggle buttons (Telegram takes 100 buttons at most);
-/// sources past them are still named in the list, for `/subscribe <name>`.
+/// At most this many sources on a page, so each has its toggle (Telegram
+/// takes 100 buttons under a message; two more turn pages).
 pub(crate) const MAX_TOGGLES: usize = 40;
+
+/// A source's address is shown cut to this many characters (ending "…"):
+/// enough to tell sources apart, and no address can crowd out the list.
+pub(crate) const MAX_URL_SHOWN: usize = 100;
+
+/// What a chat's list of sources names at most, in characters, before
+/// "…" (each source also says whether the chat gets it).
+const MAX_GETS_SHOWN: usize = 300;
 
 /// The button labels: a mark and the source's name, the same in every
 /// language (so they are not in the translation files).
@@ -38,52 +53,163 @@ mod text {
     }
 }
 
-/// The list of sources as `target` sees it, in `lang`, with a toggle button
-/// per source; `operator` shows errors whole.
+/// The first page of the list of sources as `target` sees it, in `lang`
+/// ([`page`]).
 pub(crate) fn reply(
     ctx: &Context,
     target: Target,
-    operator: bool,
+    errors: bool,
+    lang: Language,
+) -> Result<Page, StoreError> {
+    page(ctx, target, errors, 0, lang)
+}
+
+/// The page of the list of sources that holds the source at place `at` in
+/// the config (past the end: the last page), as `target` sees it, in
+/// `lang`, with a toggle button per source on it and buttons to the pages
+/// beside it; `errors` shows errors whole (an operator, in private).
+/// Pages are laid out afresh each time, as many sources to a page as fit
+/// (at most [`MAX_TOGGLES`]), so every page fits one message.
+pub(crate) fn page(
+    ctx: &Context,
+    target: Target,
+    errors: bool,
+    at: usize,
     lang: Language,
 ) -> Result<Page, StoreError> {
     let subscription = ctx.store.subscription(target.chat)?;
+    let wants = |name: &str| {
+        subscription
+            .as_ref()
+            .is_some_and(|s| s.target_wants(target.thread, name))
+    };
     let sources = subscription
         .as_ref()
         .and_then(|s| s.sources_of(target.thread));
-    let mut text = tr!(lang, "sources-header", gets = gets(sources, lang));
-    let mut toggles = Vec::new();
-    for source in &ctx.config.sources {
-        text.push_str("\n\n");
-        text.push_str(&source_block(&ctx.store, source, operator, lang)?);
-        let wanted = subscription
-            .as_ref()
-            .is_some_and(|s| s.target_wants(target.thread, &source.name));
-        text.push('\n');
-        text.push_str(&tr!(
+    let header = tr!(lang, "sources-header", gets = gets(sources, lang));
+    let footer = tr!(lang, "sources-pick-one");
+    let configured = &ctx.config.sources;
+    let mut blocks = Vec::with_capacity(configured.len());
+    for source in configured {
+        let mut block = source_block(&ctx.store, source, errors, lang)?;
+        block.push('\n');
+        block.push_str(&tr!(
             lang,
             "sources-subscribed",
-            yes = if wanted { "yes" } else { "no" }
+            yes = if wants(&source.name) { "yes" } else { "no" }
         ));
-        if toggles.len() < MAX_TOGGLES {
-            let label = if wanted {
-                text::subscribed(&source.name)
-            } else {
-                text::not_subscribed(&source.name)
-            };
-            toggles.push(Press::toggle(&source.name).button(label));
+        blocks.push(block);
+    }
+    // What a page holds besides its sources: the header with the widest
+    // "Sources x–y of n" line, the footer, and the blank lines between.
+    let total = configured.len();
+    let widest = tr!(
+        lang,
+        "sources-range",
+        from = total,
+        to = total,
+        total = total
+    );
+    let frame = utf16_len(&header) + 1 + utf16_len(&widest) + 2 + utf16_len(&footer) + 2;
+    let pages = pack(
+        &blocks,
+        MAX_MESSAGE_UTF16.saturating_sub(frame),
+        MAX_TOGGLES,
+    );
+    let shown = pages
+        .iter()
+        .position(|page| page.contains(&at))
+        .or_else(|| pages.len().checked_sub(1));
+    let mut text = header;
+    let mut rows = Vec::new();
+    if let Some(shown) = shown {
+        let range = pages[shown].clone();
+        if pages.len() > 1 {
+            text.push('\n');
+            text.push_str(&tr!(
+                lang,
+                "sources-range",
+                from = range.start + 1,
+                to = range.end,
+                total = total
+            ));
+        }
+        for block in &blocks[range.clone()] {
+            text.push_str("\n\n");
+            text.push_str(block);
+        }
+        let toggles: Vec<_> = configured[range]
+            .iter()
+            .map(|source| {
+                let label = if wants(&source.name) {
+                    text::subscribed(&source.name)
+                } else {
+                    text::not_subscribed(&source.name)
+                };
+                Press::toggle(&source.name).button(label)
+            })
+            .collect();
+        // Two to a row: names are short.
+        rows.extend(toggles.chunks(2).map(<[_]>::to_vec));
+        let mut turn = Vec::new();
+        if let Some(before) = shown.checked_sub(1) {
+            let back = Press::sources(pages[before].start);
+            turn.push(back.button(tr!(lang, "button-back")));
+        }
+        if let Some(after) = pages.get(shown + 1) {
+            let more = Press::sources(after.start);
+            turn.push(more.button(tr!(lang, "button-more")));
+        }
+        if !turn.is_empty() {
+            rows.push(turn);
         }
     }
     text.push_str("\n\n");
-    text.push_str(&tr!(lang, "sources-pick-one"));
-    // Two to a row: names are short.
-    let rows = toggles.chunks(2).map(<[_]>::to_vec).collect();
+    text.push_str(&footer);
     Ok(Page {
         text,
-        keyboard: (!toggles.is_empty()).then_some(crate::telegram::messenger::Keyboard { rows }),
+        keyboard: (!rows.is_empty()).then_some(Keyboard { rows }),
     })
 }
 
-/// What a target gets, for people: `sources` as [`crate::store::Subscription::sources_of`] gives it.
+/// The page of the list of sources that holds `source` ([`page`]).
+pub(crate) fn page_of(
+    ctx: &Context,
+    target: Target,
+    errors: bool,
+    source: &str,
+    lang: Language,
+) -> Result<Page, StoreError> {
+    let at = ctx
+        .config
+        .sources
+        .iter()
+        .position(|s| s.name == source)
+        .unwrap_or(0);
+    page(ctx, target, errors, at, lang)
+}
+
+/// The errors of the sources failing now, each under its source's heading,
+/// in as many messages as they take (none if no source is failing): what
+/// an operator who asked `/sources` in a group is told privately, since the
+/// group sees no error text.
+pub(crate) fn errors(ctx: &Context, lang: Language) -> Result<Vec<String>, StoreError> {
+    let mut blocks = vec![tr!(lang, "sources-errors-header")];
+    for source in &ctx.config.sources {
+        let health: Option<Health> = ctx.store.source_state(&source.name)?;
+        if health.is_some_and(|h| h.failing_since.is_some()) {
+            blocks.push(source_block(&ctx.store, source, true, lang)?);
+        }
+    }
+    if blocks.len() == 1 {
+        return Ok(Vec::new());
+    }
+    Ok(in_messages(&blocks))
+}
+
+/// What a target gets, for people: `sources` as
+/// [`crate::store::Subscription::sources_of`] gives it (a long list of
+/// names cut, with "…").
 pub(crate) fn gets(
     sources: Option<&Option<std::collections::BTreeSet<String>>>,
     lang: Language,
@@ -91,12 +217,15 @@ pub(crate) fn gets(
     match sources {
         None => tr!(lang, "gets-nothing"),
         Some(None) => tr!(lang, "gets-every"),
-        Some(Some(set)) => escape(&set.iter().cloned().collect::<Vec<_>>().join(", ")),
+        Some(Some(set)) => {
+            let names = set.iter().cloned().collect::<Vec<_>>().join(", ");
+            escape(&shorten(&names, MAX_GETS_SHOWN))
+        }
     }
 }
 
 /// One source's heading and read history, shared by `/sources` and `/status`:
-/// name, URL (redacted), last good read (and how many releases it showed),
+/// name, URL (redacted, cut past [`MAX_URL_SHOWN`]), last good read (and how many releases it showed),
 /// and the last error (`errors`: operators) or since when it is failing (others).
 pub(crate) fn source_block(
     store: &Store,
@@ -106,7 +235,8 @@ pub(crate) fn source_block(
 ) -> Result<String, StoreError> {
     let last_success = store.last_success(&source.name)?;
     let url = Redacted(&source.url).to_string();
-    let mut text = format!("<b>{}</b> {}\n", escape(&source.name), escape(&url));
+    let shown = shorten(&url, MAX_URL_SHOWN);
+    let mut text = format!("<b>{}</b> {}\n", escape(&source.name), escape(&shown));
     text.push_str(&tr!(
         lang,
         "source-last-good",

@@ -3,11 +3,14 @@
 //! and last failure. Only for operators (`admin_users`, `admin_chats`: people,
 //! by user id), who also get alerts when a source fails for long, empties or
 //! floods (see [`crate::poller`]). Asked in a group, it answers privately.
+//! However many sources there are, it fits Telegram's limit: as many
+//! messages as it takes, each source whole in one of them.
 
 use super::reply::Reply;
 use super::{Context, Origin};
 use crate::config::Language;
 use crate::store::StoreError;
+use crate::text::markup::in_messages;
 use crate::tr;
 
 /// `/status` as `origin` asked it, in `lang`: the report for an operator
@@ -19,11 +22,8 @@ pub(crate) fn run(
     lang: Language,
 ) -> Result<Option<Reply>, StoreError> {
     if origin.is_operator(&ctx.config) {
-        return Ok(Some(Reply {
-            text: reply(ctx, lang)?,
-            privately: !origin.is_private(),
-            keyboard: None,
-        }));
+        let parts = reply(ctx, lang)?;
+        return Ok(Some(Reply::messages(parts, !origin.is_private())));
     }
     if !origin.is_private() {
         return Ok(None); // others' /status in a group: not a word
@@ -31,11 +31,12 @@ pub(crate) fn run(
     Ok(Some(Reply::here(tr!(lang, "status-refusal"))))
 }
 
-/// The status report in `lang`, once an operator asked.
-fn reply(ctx: &Context, lang: Language) -> Result<String, StoreError> {
+/// The status report in `lang`, once an operator asked: the counts, then
+/// every source's block, in as many messages as Telegram's limit needs.
+fn reply(ctx: &Context, lang: Language) -> Result<Vec<String>, StoreError> {
     let store = &ctx.store;
     let stats = store.delivery_stats()?;
-    let mut text = tr!(
+    let mut head = tr!(
         lang,
         "status-report",
         items = store.item_count(),
@@ -47,8 +48,8 @@ fn reply(ctx: &Context, lang: Language) -> Result<String, StoreError> {
         given_up = stats.given_up,
         migrated = stats.chats_migrated,
     );
-    text.push('\n');
-    text.push_str(&match ctx.limiter.current_rate() {
+    head.push('\n');
+    head.push_str(&match ctx.limiter.current_rate() {
         Some(rate) => tr!(
             lang,
             "status-rate",
@@ -57,9 +58,9 @@ fn reply(ctx: &Context, lang: Language) -> Result<String, StoreError> {
         ),
         None => tr!(lang, "status-rate-off"),
     });
+    let mut blocks = vec![head];
     for source in &ctx.config.sources {
-        text.push_str("\n\n");
-        text.push_str(&super::sources::source_block(store, source, true, lang)?);
+        blocks.push(super::sources::source_block(store, source, true, lang)?);
     }
-    Ok(text)
+    Ok(in_messages(&blocks))
 }

@@ -6,9 +6,11 @@
 //! Every table is bounded: a chat queues at most [`Limits::per_chat`]
 //! commands (the rest of a flood is dropped, with one "slow down" notice);
 //! at most [`Limits::max_chats`] chats wait at once; a command older than
-//! [`Limits::max_age`] when its turn comes is dropped unanswered; a user
-//! gets [`Limits::user_budget`] commands per [`Limits::budget_window`],
-//! across all chats. Replies take the limiter's reply slots
+//! [`Limits::max_age`] when its turn comes is dropped unanswered; a
+//! [`Sender`] gets [`Limits::user_budget`] commands per
+//! [`Limits::budget_window`], across all chats: a person, or a chat that
+//! speaks as itself (a channel sending as itself in groups, a group's
+//! anonymous administrators), so speaking as a chat is no way around it. Replies take the limiter's reply slots
 //! ([`Limiter::acquire_reply`]), ahead of pushes.
 //!
 //! Button presses ([`Conversations::accept_press`]) take the same queues and
@@ -30,9 +32,11 @@ use crate::runtime::shutdown::Shutdown;
 use crate::runtime::ttl::TtlMap;
 use crate::telegram::limiter::Limiter;
 use crate::telegram::messenger::{Keyboard, Replier, SendError};
+use crate::text::markup::MessageText;
 use crate::tr;
 
-/// One thing to say in answer.
+/// One thing to say in answer. A message's text is a [`MessageText`]: no
+/// reply or edit can be too long for Telegram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outgoing {
     /// A new message.
@@ -40,16 +44,14 @@ pub(crate) enum Outgoing {
         chat: i64,
         /// The forum topic the command came from, if any.
         thread: Option<i32>,
-        /// Telegram HTML.
-        text: String,
+        text: MessageText,
         keyboard: Option<Keyboard>,
     },
     /// The bot's message `message_id` in `chat`, shown anew (a button turned a page).
     Edit {
         chat: i64,
         message_id: i32,
-        /// Telegram HTML.
-        text: String,
+        text: MessageText,
         keyboard: Option<Keyboard>,
     },
     /// The answer to a button press (plain text; an alert when `alert`).
@@ -61,12 +63,13 @@ pub(crate) enum Outgoing {
 }
 
 impl Outgoing {
-    /// A message of plain `text` (HTML) with no buttons.
+    /// A message of `text` (Telegram HTML, fitted: [`MessageText::fit`])
+    /// with no buttons.
     pub(crate) fn message(chat: i64, thread: Option<i32>, text: String) -> Outgoing {
         Outgoing::Message {
             chat,
             thread,
-            text,
+            text: MessageText::fit(text),
             keyboard: None,
         }
     }
@@ -100,10 +103,11 @@ pub(crate) struct Limits {
     pub max_chats: usize,
     /// A command that waited longer is dropped: its answer would come too late.
     pub max_age: Duration,
-    /// Commands a user may send per window, over all chats.
+    /// Commands a [`Sender`] may send per window, over all chats (a chat
+    /// speaking as itself has a person's budget: `commands.per_user_per_minute`).
     pub user_budget: u32,
     pub budget_window: Duration,
-    /// Users whose budget is tracked at once.
+    /// Senders whose budget is tracked at once.
     pub max_users: usize,
 }
 
@@ -142,6 +146,17 @@ pub(crate) enum Accepted {
     Busy,
 }
 
+/// Whose budget a command counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Sender {
+    /// A person, by user id: their commands and presses, in every chat.
+    Person(i64),
+    /// A chat speaking as itself, by chat id: a channel sending as itself
+    /// (in any group, or posting in itself), or a group's anonymous
+    /// administrators, who all post as the group and so share its budget.
+    Chat(i64),
+}
+
 /// The per-chat command queues; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Conversations {
@@ -162,9 +177,9 @@ struct State {
     /// A chat is here while its task runs: from its first queued command
     /// until its queue is empty.
     chats: HashMap<i64, ChatQueue>,
-    /// Commands each user sent in the current window, and whether they were
-    /// told they are over budget.
-    budgets: TtlMap<i64, (u32, bool)>,
+    /// Commands each sender sent in the current window, and whether they
+    /// were told they are over budget.
+    budgets: TtlMap<Sender, (u32, bool)>,
 }
 
 #[derive(Default)]
@@ -201,13 +216,21 @@ impl Conversations {
                         thread,
                         text,
                         keyboard,
-                    } => replier.reply(chat, thread, text, keyboard).await,
+                    } => {
+                        replier
+                            .reply(chat, thread, text.into_string(), keyboard)
+                            .await
+                    }
                     Outgoing::Edit {
                         chat,
                         message_id,
                         text,
                         keyboard,
-                    } => replier.edit(chat, message_id, text, keyboard).await,
+                    } => {
+                        replier
+                            .edit(chat, message_id, text.into_string(), keyboard)
+                            .await
+                    }
                     Outgoing::Answer {
                         callback,
                         text,
@@ -238,14 +261,14 @@ impl Conversations {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues a command from `user` (`None`: a channel post, or a service
-    /// update) in `chat`, topic `thread`; returns at once. Never waits. A
-    /// refusal is said in `lang`, the sender's language.
+    /// Queues a command from `sender` in `chat`, topic `thread`, within the
+    /// sender's budget; returns at once. Never waits. A refusal is said in
+    /// `lang`, the sender's language.
     pub(crate) fn accept(
         &self,
         chat: i64,
         thread: Option<i32>,
-        user: Option<i64>,
+        sender: Sender,
         lang: Language,
         work: Work,
     ) -> Accepted {
@@ -254,11 +277,10 @@ impl Conversations {
         }
         let now = Instant::now();
         let mut state = self.lock();
-        if let Some(user) = user
-            && let Some(told) = Self::spend(&self.inner.limits, &mut state, user, now)
-        {
-            // Told once per window, and only in the private chat.
-            let tell = !*told && chat == user;
+        if let Some(told) = Self::spend(&self.inner.limits, &mut state, sender, now) {
+            // Told once per window, and only a person in their private chat:
+            // in a group it would be noise to everyone else.
+            let tell = !*told && sender == Sender::Person(chat);
             *told |= tell;
             if tell {
                 self.over_budget(&mut state, chat, thread, lang, now);
@@ -290,7 +312,8 @@ impl Conversations {
         } else {
             let now = Instant::now();
             let mut state = self.lock();
-            if Self::spend(&self.inner.limits, &mut state, user, now).is_some() {
+            let presser = Sender::Person(user);
+            if Self::spend(&self.inner.limits, &mut state, presser, now).is_some() {
                 Accepted::OverBudget
             } else {
                 let waiting = Waiting {
@@ -306,29 +329,29 @@ impl Conversations {
         accepted
     }
 
-    /// Counts one command (or press) against `user`'s budget: `None` when
-    /// it is within it; else whether the user was told so this window.
+    /// Counts one command (or press) against `sender`'s budget: `None` when
+    /// it is within it; else whether the sender was told so this window.
     fn spend<'s>(
         limits: &Limits,
         state: &'s mut State,
-        user: i64,
+        sender: Sender,
         now: Instant,
     ) -> Option<&'s mut bool> {
-        let over = match state.budgets.get_mut(&user, now) {
+        let over = match state.budgets.get_mut(&sender, now) {
             Some((used, _)) if *used >= limits.user_budget => true,
             Some((used, _)) => {
                 *used += 1;
                 false
             }
             None => {
-                state.budgets.insert(user, (1, false), now);
+                state.budgets.insert(sender, (1, false), now);
                 false
             }
         };
         if !over {
             return None;
         }
-        state.budgets.get_mut(&user, now).map(|(_, told)| told)
+        state.budgets.get_mut(&sender, now).map(|(_, told)| told)
     }
 
     /// Sends the answer to a press without waiting: dropped when
@@ -624,7 +647,7 @@ mod tests {
                     Outgoing::Edit {
                         chat,
                         message_id: 1,
-                        text: "page".into(),
+                        text: MessageText::fit("page".into()),
                         keyboard: None,
                     },
                 ]
@@ -660,17 +683,23 @@ mod tests {
         let (flooder, other) = (1, 2);
         let mut outcomes = Vec::new();
         for n in 0..100 {
-            // Anonymous posts: the per-user budget is not what stops this flood.
+            // A hundred people at once: no one's budget is what stops this flood.
             outcomes.push(talks.accept(
                 flooder,
                 None,
-                None,
+                Sender::Person(1_000 + n),
                 Language::En,
                 echo(flooder, &format!("{n}")),
             ));
         }
         assert_eq!(
-            talks.accept(other, None, Some(2), Language::En, echo(other, "time")),
+            talks.accept(
+                other,
+                None,
+                Sender::Person(2),
+                Language::En,
+                echo(other, "time")
+            ),
             Accepted::Queued
         );
         let queued = outcomes.iter().filter(|a| **a == Accepted::Queued).count();
@@ -706,8 +735,13 @@ mod tests {
         for n in 0..30 {
             // Alternating between a group and the private chat.
             let chat = if n % 2 == 0 { -50 } else { user };
-            if talks.accept(chat, None, Some(user), Language::En, echo(chat, "x"))
-                == Accepted::Queued
+            if talks.accept(
+                chat,
+                None,
+                Sender::Person(user),
+                Language::En,
+                echo(chat, "x"),
+            ) == Accepted::Queued
             {
                 queued += 1;
             }
@@ -732,8 +766,52 @@ mod tests {
         );
         // A new window, a new budget.
         assert_eq!(
-            talks.accept(user, None, Some(user), Language::En, echo(user, "y")),
+            talks.accept(
+                user,
+                None,
+                Sender::Person(user),
+                Language::En,
+                echo(user, "y")
+            ),
             Accepted::Queued
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_chat_speaking_as_itself_has_a_budget_across_groups_and_is_never_told() {
+        let (talks, recorder, _stop) = conversations(Limits::default());
+        // A channel "sends as" itself in 30 groups, a person in the 31st.
+        let channel = Sender::Chat(-100_999);
+        let outcomes: Vec<Accepted> = (0..30)
+            .map(|n| {
+                let group = -200 - n;
+                talks.accept(group, None, channel, Language::En, echo(group, "time"))
+            })
+            .collect();
+        let queued = outcomes.iter().filter(|a| **a == Accepted::Queued).count();
+        assert_eq!(queued, 20, "the default budget");
+        assert!(outcomes[20..].iter().all(|a| *a == Accepted::OverBudget));
+        // The chat's budget is its own: the group's, or a person's, is untouched.
+        assert_eq!(
+            talks.accept(
+                -200,
+                None,
+                Sender::Chat(-200),
+                Language::En,
+                echo(-200, "a")
+            ),
+            Accepted::Queued
+        );
+        assert_eq!(
+            talks.accept(-201, None, Sender::Person(7), Language::En, echo(-201, "b")),
+            Accepted::Queued
+        );
+        settle().await;
+        let sent = recorder.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 22, "{sent:?}");
+        assert!(
+            sent.iter().all(|m| m.2 != tr!(Language::En, OVER_BUDGET)),
+            "never told: no chat of its own to tell it in"
         );
     }
 
@@ -747,18 +825,30 @@ mod tests {
         // Each chat's first reply goes at once; its second waits a second.
         for chat in 1..=3 {
             assert_eq!(
-                talks.accept(chat, None, None, Language::En, echo(chat, "a")),
+                talks.accept(
+                    chat,
+                    None,
+                    Sender::Chat(chat),
+                    Language::En,
+                    echo(chat, "a")
+                ),
                 Accepted::Queued
             );
         }
         assert_eq!(
-            talks.accept(4, None, None, Language::En, echo(4, "a")),
+            talks.accept(4, None, Sender::Chat(4), Language::En, echo(4, "a")),
             Accepted::Busy
         );
         // A chat whose replies must wait for its one-a-second gap: the 8th
         // waits about 7 s, past max_age, and is dropped.
         for n in 0..7 {
-            talks.accept(1, None, None, Language::En, echo(1, &format!("{n}")));
+            talks.accept(
+                1,
+                None,
+                Sender::Chat(1),
+                Language::En,
+                echo(1, &format!("{n}")),
+            );
         }
         settle().await;
         let to_one = recorder.to(1);
@@ -766,7 +856,7 @@ mod tests {
         assert!(to_one.len() >= 5, "{} answers", to_one.len());
         assert_eq!(talks.busy_chats(), 0);
         assert_eq!(
-            talks.accept(4, None, None, Language::En, echo(4, "a")),
+            talks.accept(4, None, Sender::Chat(4), Language::En, echo(4, "a")),
             Accepted::Queued
         );
     }
@@ -775,7 +865,13 @@ mod tests {
     async fn a_forgotten_chat_gets_nothing_more() {
         let (talks, recorder, _stop) = conversations(Limits::default());
         for n in 0..5 {
-            talks.accept(-9, None, None, Language::En, echo(-9, &format!("{n}")));
+            talks.accept(
+                -9,
+                None,
+                Sender::Chat(-9),
+                Language::En,
+                echo(-9, &format!("{n}")),
+            );
         }
         tokio::task::yield_now().await;
         talks.forget(-9);
@@ -804,7 +900,13 @@ mod tests {
             })
             .collect();
         assert_eq!(
-            talks.accept(other, None, Some(other), Language::En, echo(other, "time")),
+            talks.accept(
+                other,
+                None,
+                Sender::Person(other),
+                Language::En,
+                echo(other, "time")
+            ),
             Accepted::Queued
         );
         let served = outcomes.iter().filter(|a| **a == Accepted::Queued).count();

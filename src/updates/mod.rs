@@ -21,8 +21,9 @@ use crate::config::Config;
 use crate::config::Language;
 use crate::store::{Removal, Target};
 use crate::telegram::lookup::{ChatKind, ChatRef, LookupError};
+use crate::text::markup::MessageText;
 use crate::tr;
-use crate::updates::conversations::{Accepted, Conversations, Outgoing, Work};
+use crate::updates::conversations::{Accepted, Conversations, Outgoing, Sender, Work};
 
 /// Builds the client from the validated config.
 pub(crate) fn build_bot(config: &Config, token: &str) -> anyhow::Result<Bot> {
@@ -99,6 +100,18 @@ fn origin_of(msg: &Message) -> Origin {
     }
 }
 
+/// Whose budget `msg` counts against ([`Sender`]): the person who sent it,
+/// else the chat it was sent as (a channel speaking in a group, or the group
+/// itself for its anonymous administrators), else (a channel's own post with
+/// no `sender_chat`) its chat.
+fn sender_of(msg: &Message, origin: &Origin) -> Sender {
+    match (origin.user, &msg.sender_chat) {
+        (Some(user), _) => Sender::Person(user),
+        (None, Some(as_chat)) => Sender::Chat(as_chat.id.0),
+        (None, None) => Sender::Chat(msg.chat.id.0),
+    }
+}
+
 /// The origin of `msg` as far as its chat and topic go: no sender yet (so
 /// no sender's language); a button press names its presser instead.
 fn chat_origin(msg: &Message) -> Origin {
@@ -138,11 +151,12 @@ async fn on_message(
         return Ok(());
     };
     let origin = origin_of(&msg);
+    let sender = sender_of(&msg, &origin);
     let parsed = commands::parse(text, me.username());
     if !commands::needs_answer(&parsed, origin.kind == ChatKind::Private) {
         return Ok(());
     }
-    let (chat, thread, user) = (origin.chat, origin.thread, origin.user);
+    let (chat, thread) = (origin.chat, origin.thread);
     let lang = origin.language.unwrap_or(Language::DEFAULT);
     let work: Work = Box::new(move || {
         Box::pin(async move {
@@ -156,26 +170,30 @@ async fn on_message(
                     }
                     // The store failed: the sender's own language, not the chat's.
                     let lang = origin.language.unwrap_or(Language::DEFAULT);
-                    commands::Reply {
-                        text: tr!(lang, "sorry"),
-                        privately: false,
-                        keyboard: None,
-                    }
+                    commands::Reply::here(tr!(lang, "sorry"))
                 }
             };
-            let (chat, thread) = match (reply.privately, origin.user) {
-                (true, Some(user)) => (user, None),
-                _ => (origin.chat, origin.thread),
-            };
-            vec![Outgoing::Message {
-                chat,
-                thread,
-                text: reply.text,
-                keyboard: reply.keyboard,
-            }]
+            reply
+                .parts
+                .into_iter()
+                .filter_map(|part| {
+                    // What is for the sender alone goes to them, or nowhere.
+                    let (chat, thread) = match (part.privately, origin.user) {
+                        (true, Some(user)) => (user, None),
+                        (true, None) => return None,
+                        (false, _) => (origin.chat, origin.thread),
+                    };
+                    Some(Outgoing::Message {
+                        chat,
+                        thread,
+                        text: MessageText::fit(part.text),
+                        keyboard: part.keyboard,
+                    })
+                })
+                .collect()
         })
     });
-    let accepted = conversations.accept(chat, thread, user, lang, work);
+    let accepted = conversations.accept(chat, thread, sender, lang, work);
     if accepted != Accepted::Queued {
         tracing::debug!(chat, ?accepted, "command not queued");
     }
@@ -252,7 +270,7 @@ async fn on_callback(
                 out.push(Outgoing::Edit {
                     chat: origin.chat,
                     message_id,
-                    text: page.text,
+                    text: MessageText::fit(page.text),
                     keyboard: page.keyboard,
                 });
             }

@@ -508,3 +508,107 @@ async fn during_a_throttled_fan_out_a_command_is_answered_within_a_slot_and_tele
     assert_eq!(t.too_many(), 0, "Telegram answered 429");
     run.bot.stop_cleanly().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_former_channel_administrator_gets_the_refusal_a_stranger_gets() {
+    let run = start(|_| {}).await;
+    let t = &run.telegram;
+    let (channel, former, stranger, successor) = (-100_888, 50, 51, 52);
+    t.add_chat(ChatSpec {
+        id: channel,
+        kind: "channel",
+        title: "Former News".into(),
+        username: Some("former_news".into()),
+        is_forum: false,
+    });
+    t.set_member(channel, BOT_ID, Status::Admin { can_post: true });
+    t.set_member(channel, former, Status::Admin { can_post: true });
+    let reply = t.ask(former, "/subscribe -100888").await.text;
+    assert!(reply.starts_with("Subscribed @former_news"), "{reply}");
+
+    // User 50 leaves the channel's administrators: a subscriber now.
+    t.set_member(channel, former, Status::Member);
+    let changes = [
+        "/unsubscribe -100888",
+        "/filter -100888 add -the",
+        "/quiet -100888 00:00-23:59",
+        "/unsubscribe @former_news",
+    ];
+    let asked = t.calls("getChatMember");
+    for command in changes {
+        let theirs = t.ask(former, command).await.text;
+        if command == changes[0] {
+            assert!(t.calls("getChatMember") > asked, "Telegram was asked again");
+        }
+        let strangers = t.ask(stranger, command).await.text;
+        assert_eq!(theirs, strangers, "{command}: the refusal a stranger gets");
+        assert!(
+            theirs.contains("You are not an administrator of @former_news"),
+            "{command}: {theirs}"
+        );
+    }
+
+    // Nothing changed: the channel's administrator of today finds it as it was.
+    t.set_member(channel, successor, Status::Creator);
+    let filters = t.ask(successor, "/filter -100888").await.text;
+    assert!(filters.contains("no keyword filters"), "{filters}");
+    let quiet = t.ask(successor, "/quiet -100888").await.text;
+    assert!(quiet.contains("no quiet hours"), "{quiet}");
+    let reply = t.ask(successor, "/unsubscribe -100888").await.text;
+    assert!(reply.starts_with("Unsubscribed @former_news"), "{reply}");
+    run.bot.stop_cleanly().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_sent_as_a_chat_counts_against_that_chats_budget() {
+    let run = start(|config| {
+        edit_config(
+            &config,
+            "per_user_per_minute = 1000",
+            "per_user_per_minute = 3",
+        );
+    })
+    .await;
+    let t = &run.telegram;
+    // One "send as" channel asks /time in ten groups; an anonymous
+    // administrator of another group asks it five times there.
+    let channel = -100_777;
+    let groups: Vec<i64> = (1..=10).map(|n| -100_600 - n).collect();
+    for group in &groups {
+        t.channel_speaks_in_group(*group, channel, "/time");
+    }
+    let anonymous = -100_650;
+    for _ in 0..5 {
+        t.anonymous_admin_says(anonymous, "/time");
+    }
+    // Then a person asks /help in each: a chat's commands are answered in
+    // order, so once every /help is answered, every /time that would be is.
+    let everywhere: Vec<i64> = groups.iter().copied().chain([anonymous]).collect();
+    for (n, group) in everywhere.iter().enumerate() {
+        t.supergroup_says(*group, 700 + n as i64, None, "/help");
+    }
+    let times = |group: i64| {
+        t.sent_to(group)
+            .iter()
+            .filter(|m| m.text.contains("Moscow:"))
+            .count()
+    };
+    eventually(WAIT, "every group's /help answered", &run.bot, || {
+        everywhere
+            .iter()
+            .all(|g| t.sent_to(*g).iter().any(|m| m.text.contains("/subscribe")))
+    })
+    .await;
+    let channel_answers: usize = groups.iter().map(|g| times(*g)).sum();
+    assert_eq!(channel_answers, 3, "the channel's budget, across groups");
+    assert_eq!(times(anonymous), 3, "the group's budget");
+    for group in &everywhere {
+        assert!(
+            t.sent_to(*group)
+                .iter()
+                .all(|m| !m.text.contains("many commands")),
+            "a budget is never announced in a group"
+        );
+    }
+    run.bot.stop_cleanly().await;
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{Days, NaiveDate, Utc};
 
 use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
+use crate::support::telegram::{FakeTelegram, MAX_MESSAGE_UTF16, Place, shown_len};
 use crate::support::{
     ADMIN, BotProcess, eventually, release_page, source_toml, write_config_sources,
 };
@@ -261,6 +261,254 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
             .sent_to(ADMIN)
             .iter()
             .all(|m| m.parse_mode.as_deref() == Some("HTML"))
+    );
+    bot.stop_cleanly().await;
+}
+
+/// Starts the bot on `count` sources `s01`, `s02`, … whose addresses (all on
+/// one fake site) are `url_len` characters long; waits until it answers.
+async fn start_many(
+    count: usize,
+    url_len: usize,
+) -> (FakeTelegram, FakeSite, tempfile::TempDir, BotProcess) {
+    let telegram = FakeTelegram::start().await;
+    let site = FakeSite::start(release_page(&[(100, today(), "One release")])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources: String = (1..=count)
+        .map(|n| {
+            let head = format!("{}{n:02}/", site.url);
+            let url = format!("{head}{}", "a".repeat(url_len - head.len()));
+            source_toml(&format!("s{n:02}"), &url, 600, "")
+        })
+        .collect();
+    let config = write_config_sources(dir.path(), &telegram.url, &sources);
+    let bot = BotProcess::spawn(&config, "bot.log");
+    telegram.wait_for_polls(1, WAIT, &bot).await;
+    telegram
+        .ask_until(999_003, "/time", &bot, |r| r.contains("Moscow"))
+        .await;
+    (telegram, site, dir, bot)
+}
+
+/// Asserts that Telegram would take `text` (sent as HTML) and that it holds
+/// at most 4,096 UTF-16 units even counted with its markup.
+fn fits(text: &str) {
+    assert!(
+        shown_len(text, Some("HTML")) <= MAX_MESSAGE_UTF16,
+        "{} units shown",
+        shown_len(text, Some("HTML"))
+    );
+    assert!(text.encode_utf16().count() <= MAX_MESSAGE_UTF16);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fourteen_sources_with_long_addresses_fit_one_message() {
+    // The case: /sources came to 5,479 units and Telegram refused it.
+    let (telegram, _site, _dir, bot) = start_many(14, 300).await;
+    let list = telegram.ask(3101, "/sources").await;
+    fits(&list.text);
+    for n in 1..=14 {
+        assert!(
+            list.text.contains(&format!("<b>s{n:02}</b>")),
+            "{}",
+            list.text
+        );
+    }
+    assert!(
+        list.text.contains("aaa…"),
+        "addresses cut visibly: {}",
+        list.text
+    );
+    assert_eq!(list.labels().len(), 14, "a toggle for each");
+    let before = telegram.sent_to(ADMIN).len();
+    telegram.user_says(ADMIN, "/status");
+    let status = telegram.wait_for(ADMIN, before + 1, WAIT).await;
+    fits(&status[before].text);
+    bot.stop_cleanly().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_sources_come_in_pages_and_status_in_several_messages() {
+    let count = 60;
+    let (telegram, _site, _dir, bot) = start_many(count, 300).await;
+    let names: Vec<String> = (1..=count).map(|n| format!("s{n:02}")).collect();
+    let shown = |text: &str| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| text.contains(&format!("<b>{n}</b>")))
+            .cloned()
+            .collect()
+    };
+
+    // /sources: pages, each with the toggles of its sources, turned in place.
+    let user = 3102;
+    let first = telegram.ask(user, "/sources").await;
+    fits(&first.text);
+    let mut seen = shown(&first.text);
+    assert!(!seen.is_empty() && seen.len() < count, "{}", first.text);
+    assert!(first.button("More").is_some(), "{:?}", first.labels());
+    assert!(first.button("◀").is_none(), "{:?}", first.labels());
+    let mut page = first.clone();
+    let mut pages = 1;
+    while let Some(more) = page.button("More") {
+        let edits = telegram.edits().len();
+        let callback = telegram.press(user, Place::Private, page.message_id, &more);
+        telegram.wait_for_answer(&callback, &bot).await;
+        eventually(WAIT, "the next page", &bot, || {
+            telegram.edits().len() > edits
+        })
+        .await;
+        page = telegram.message(page.message_id).expect("the message");
+        fits(&page.text);
+        let on_page = shown(&page.text);
+        let toggles: Vec<String> = page
+            .labels()
+            .into_iter()
+            .filter(|l| l.starts_with('➕') || l.starts_with('✅'))
+            .map(|l| l[l.find(' ').unwrap() + 1..].to_string())
+            .collect();
+        assert_eq!(toggles, on_page, "a toggle for each source on the page");
+        assert!(page.button("◀").is_some(), "{:?}", page.labels());
+        seen.extend(on_page);
+        pages += 1;
+        assert!(pages <= count, "pages never end");
+    }
+    assert_eq!(
+        seen, names,
+        "every source once, in order, over {pages} pages"
+    );
+
+    // A toggle on a later page subscribes, and shows that page again.
+    let last = names.last().unwrap();
+    let edits = telegram.edits().len();
+    let callback = telegram.press(user, Place::Private, page.message_id, &format!("t1:{last}"));
+    let answer = telegram.wait_for_answer(&callback, &bot).await;
+    assert!(
+        answer
+            .text
+            .unwrap_or_default()
+            .starts_with(&format!("Subscribed to {last}"))
+    );
+    eventually(WAIT, "the page shown anew", &bot, || {
+        telegram.edits().len() > edits
+    })
+    .await;
+    let page = telegram.message(page.message_id).expect("the message");
+    assert!(
+        page.labels().contains(&format!("✅ {last}")),
+        "{:?}",
+        page.labels()
+    );
+
+    // /status: every source, in as many messages as it takes.
+    let before = telegram.sent_to(ADMIN).len();
+    telegram.user_says(ADMIN, "/status");
+    telegram.user_says(ADMIN, "/time");
+    // Answered in order: once /time is, every part of /status is.
+    eventually(WAIT, "the /time after /status", &bot, || {
+        telegram
+            .sent_to(ADMIN)
+            .last()
+            .is_some_and(|m| m.text.contains("Moscow"))
+    })
+    .await;
+    let got = telegram.sent_to(ADMIN);
+    let status: Vec<&str> = got[before..got.len() - 1]
+        .iter()
+        .map(|m| m.text.as_str())
+        .collect();
+    assert!(status.len() > 1, "{status:?}");
+    assert!(status[0].starts_with("<b>Status</b>"), "{}", status[0]);
+    let mut listed = Vec::new();
+    for text in &status {
+        fits(text);
+        listed.extend(shown(text));
+    }
+    assert_eq!(listed, names, "every source once, in order");
+    bot.stop_cleanly().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_group_an_operator_sees_the_sources_everyone_sees_and_gets_the_errors_privately() {
+    let alpha_items = vec![(500, today(), "Alpha one")];
+    let beta_items = vec![(600, today(), "Beta one")];
+    let (telegram, alpha, _beta, _dir, bot) =
+        start_two(release_page(&alpha_items), release_page(&beta_items), "").await;
+    let t = &telegram;
+    alpha.set_status(500, "down");
+    let reader = 3201;
+    t.ask_until(reader, "/sources", &bot, |r| r.contains("Failing since"))
+        .await;
+    let (group, member) = (-3_200, 3202);
+    t.set_member(group, ADMIN, crate::support::telegram::Status::Creator);
+    // Read times move on between two answers: compare the rest.
+    let steady = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with("Last good read"))
+            .map(str::to_string)
+            .collect()
+    };
+    let leaks = |text: &str| text.contains("Last error") || text.contains("HTTP status 500");
+
+    let asked = |user: i64| async move {
+        let before = t.sent_to(group).len();
+        t.group_says(group, user, "/sources");
+        t.wait_for(group, before + 1, WAIT).await[before].clone()
+    };
+    let members = asked(member).await;
+    let operators = asked(ADMIN).await;
+    assert!(!leaks(&operators.text), "{}", operators.text);
+    assert!(
+        operators.text.contains("Failing since"),
+        "{}",
+        operators.text
+    );
+    assert_eq!(steady(&operators.text), steady(&members.text));
+    assert_eq!(operators.labels(), members.labels());
+    // The errors reach the operator alone, in their private chat.
+    let private = |t: &FakeTelegram| {
+        t.sent_to(ADMIN)
+            .into_iter()
+            .find(|m| m.text.starts_with("<b>Sources failing now</b>"))
+    };
+    eventually(WAIT, "the errors, privately", &bot, || private(t).is_some()).await;
+    let details = private(t).unwrap().text;
+    assert!(
+        details.contains("<b>alpha</b>") && leaks(&details),
+        "{details}"
+    );
+    assert!(
+        !details.contains("<b>beta</b>"),
+        "failing sources only: {details}"
+    );
+
+    // The operator's press on the member's list shows the group the same.
+    let edits = t.edits().len();
+    let callback = t.press(ADMIN, Place::Group(group), members.message_id, "t1:beta");
+    let answer = t.wait_for_answer(&callback, &bot).await;
+    assert!(
+        answer
+            .text
+            .unwrap_or_default()
+            .starts_with("Subscribed to beta")
+    );
+    eventually(WAIT, "the list shown anew", &bot, || {
+        t.edits().len() > edits
+    })
+    .await;
+    let shown = t.message(members.message_id).expect("the list");
+    assert!(!leaks(&shown.text), "{}", shown.text);
+    assert!(shown.text.contains("Failing since"), "{}", shown.text);
+    assert!(
+        t.sent_to(group).iter().all(|m| !leaks(&m.text)),
+        "nothing in the group names an error"
+    );
+
+    // In the operator's private chat, the errors stay in the list.
+    let own = t.ask(ADMIN, "/sources").await.text;
+    assert!(
+        own.contains("Last error") && own.contains("HTTP status 500"),
+        "{own}"
     );
     bot.stop_cleanly().await;
 }

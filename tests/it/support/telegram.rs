@@ -8,6 +8,8 @@
 //! private chats, groups and forum topics, from anonymous admins
 //! (`sender_chat`), channel posts, `my_chat_member`, and `callback_query`
 //! (a button pressed). Faults can be queued per chat to imitate Telegram's errors.
+//! Like Telegram, it refuses a text longer than 4,096 UTF-16 units of what it
+//! shows ("message is too long").
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -879,6 +881,9 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             }
             let text = params["text"].as_str().unwrap_or("").to_string();
             let parse_mode = params["parse_mode"].as_str().map(str::to_string);
+            if shown_len(&text, parse_mode.as_deref()) > MAX_MESSAGE_UTF16 {
+                return api_error(400, "Bad Request: message is too long", None);
+            }
             let paid = params["allow_paid_broadcast"].as_bool().unwrap_or(false);
             let thread = params["message_thread_id"].as_i64();
             let preview_disabled = params["link_preview_options"]["is_disabled"].as_bool();
@@ -926,6 +931,9 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             let chat_id = params["chat_id"].as_i64().unwrap_or(0);
             let message_id = params["message_id"].as_i64().unwrap_or(0);
             let text = params["text"].as_str().unwrap_or("").to_string();
+            if shown_len(&text, params["parse_mode"].as_str()) > MAX_MESSAGE_UTF16 {
+                return api_error(400, "Bad Request: MESSAGE_TOO_LONG", None);
+            }
             let keyboard = keyboard_of(&params["reply_markup"]);
             let mut st = state.lock().unwrap();
             let Some(message) = st
@@ -1031,6 +1039,30 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
         }
         other => api_error(404, &format!("Not Found: method {other}"), None),
     }
+}
+
+/// Telegram's limit on a message's text, in UTF-16 units of what it shows.
+pub const MAX_MESSAGE_UTF16: usize = 4096;
+
+/// The length Telegram holds against its limit: UTF-16 units of the text
+/// it shows, so with `parse_mode` HTML, tags dropped and entities decoded.
+pub fn shown_len(text: &str, parse_mode: Option<&str>) -> usize {
+    if parse_mode != Some("HTML") {
+        return text.encode_utf16().count();
+    }
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('<') {
+        shown.push_str(&rest[..at]);
+        rest = rest[at..].split_once('>').map_or("", |(_, after)| after);
+    }
+    shown.push_str(rest);
+    let shown = shown
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    shown.encode_utf16().count()
 }
 
 /// An `InlineKeyboardMarkup` as `(label, callback data)` rows.
