@@ -694,6 +694,30 @@ mod tests {
     }
 
     #[test]
+    fn no_month_name_is_in_two_months_and_greek_accents_do_not_matter() {
+        let mut seen = std::collections::HashMap::new();
+        for (month, names) in MONTHS.iter().enumerate() {
+            for name in *names {
+                assert_eq!(name.to_lowercase(), *name, "{name}: lower case");
+                if let Some(other) = seen.insert(*name, month) {
+                    panic!("{name} is in months {} and {}", other + 1, month + 1);
+                }
+            }
+        }
+        for (name, month) in [
+            ("Ιούλ", 7),
+            ("ΙΟΥΛ", 7),
+            ("Μαΐου", 5),
+            ("Μαϊ", 5),
+            ("Δεκεμβρίου", 12),
+            ("július", 7),
+            ("Szept", 9),
+        ] {
+            assert_eq!(month_number(name), Some(month), "{name}");
+        }
+    }
+
+    #[test]
     fn dates_are_found_inside_text() {
         let (when, span) = find_date("Posted on September  3, 2019 at  6:09 AM by Bruce").unwrap();
         assert_eq!(
