@@ -2,7 +2,7 @@
 //!
 //! One reader serves HTML listings, `<time datetime>` attributes and feed
 //! timestamps (the forms only feeds write, and the reasons a timestamp is not
-//! read, are in [`super::timestamp`]). The forms seen in the wild:
+//! read, are in `source/timestamp.rs`). The forms seen in the wild:
 //!
 //! - RFC 822 with or without seconds or weekday, with a zone name (`GMT`, `EDT`,
 //!   `MSK`, North America's bare letters `ET`, `PT`, …, `MET`, `Etc/GMT`), a
@@ -177,7 +177,9 @@ static BARE_WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
 /// as a word (`2004-július-13`); `DD.MM.YYYY`; `D Month YYYY` (`21 May 2022`,
 /// `1 марта 2018 г.`, `Wed, 22 Jan 2014`, `07 Dec 17 10:00`); `Month D, YYYY`
 /// (`September 3, 2019`, `Dec 16 2023`); Korean `YYYY년 MM월 DD일`. Korean
-/// clocks write the half of the day before the time (`오후 11:23:17`).
+/// clocks write the half of the day before the time (`오후 11:23:17`). The
+/// bare zone letters (`ET`, `PT`, …) count only where the text ends: in running
+/// text, "10:00 AT THE EMBASSY" has no zone.
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
     let iso = r"(?<iy>\d{4})[-/](?<im>\d{1,2})[-/](?<id>\d{1,2})";
     let iso_word = r"(?<hy>\d{4})-(?<hm>\p{L}{3,12})\.?-(?<hd>\d{1,2})";
@@ -186,7 +188,7 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| {
     let day_first = r"(?<dd>\d{1,2})(?:\.|st|nd|rd|th)?\s+(?<dm>\p{L}{3,12})\.?,?\s+(?<dy>\d{4}|\d{2})(?-u:\b)(?:\s*(?:года|г\.?))?";
     let month_first =
         r"(?<mm>\p{L}{3,12})\.?\s+(?<md>\d{1,2})(?:st|nd|rd|th)?,?\s+(?<my>\d{4})(?-u:\b)";
-    let zone = r"[+-]\d{1,2}(?::?\d{2})?|(?:UTC|GMT|UT)(?:[+-]\d{1,2}(?::?\d{2})?)?|Z|[AECMP][SD]?T|AK[SD]T|HST|MS[KD]|BST|CES?T|EES?T|WES?T|MES?T|JST|KST|Etc/(?:GMT|UTC)";
+    let zone = r"[+-]\d{1,2}(?::?\d{2})?|(?:UTC|GMT|UT)(?:[+-]\d{1,2}(?::?\d{2})?)?|Z|[AECMP][SD]T|[AECMP]T$|AK[SD]T|HST|MS[KD]|BST|CES?T|EES?T|WES?T|MES?T|JST|KST|Etc/(?:GMT|UTC)";
     let time = format!(
         r"(?:(?:\s*[,T|–—-]\s*|\s+)(?:(?:at|в|um|à)\s+|(?<kampm>오전|오후)\s*)?(?<hour>\d{{1,2}}):(?<minute>\d{{2}})(?::(?<second>\d{{2}})(?:[.,]\d{{1,9}})?)?(?:\s*(?<ampm>(?i:[ap]\.?m)(?-u:\b)\.?))?(?:\s*(?<zone>{zone})(?-u:\b))?)?"
     );
@@ -737,5 +739,10 @@ mod tests {
             When::Day(NaiveDate::from_ymd_opt(2020, 2, 3).unwrap())
         );
         assert_eq!(find_date("no date at all, 10:00, 2022"), None);
+        // A bare zone letter in running text is a word, not a zone.
+        let (when, _) = find_date("21.05.2022 22:00 AT THE EMBASSY").unwrap();
+        assert!(matches!(when, When::Local(_)), "{when:?}");
+        let (when, _) = find_date("21.05.2022 22:00 AT").unwrap();
+        assert!(matches!(when, When::At(_)), "{when:?}");
     }
 }

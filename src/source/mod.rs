@@ -71,10 +71,10 @@ pub fn extract(source: &SourceConfig, text: &str, base: &Url) -> Result<Page, Ex
     extract_at(source, text, base, chrono::Utc::now())
 }
 
-/// [`extract`] at `now`, which fills in what a feed's date leaves out (ISO
+/// [`extract()`] at `now`, which fills in what a feed's date leaves out (ISO
 /// 8601's two-digit years are `now`'s century, a date without a year is in
-/// `now`'s: see [`timestamp`]). Pure: the poller and `check-source` pass their
-/// clock's time.
+/// `now`'s: see `source/timestamp.rs`). Pure: the poller and `check-source`
+/// pass their clock's time.
 pub fn extract_at(
     source: &SourceConfig,
     text: &str,
