@@ -155,7 +155,7 @@ fn entry_item(
 ) -> (Option<Item>, Vec<Noticed>) {
     let mut noticed = dates.unread.clone();
     let title = entry.title.as_ref().map(text_of).unwrap_or_default();
-    let Some(shown) = link.clone().or(id_url) else {
+    let Some(shown) = link.as_ref().or(id_url.as_ref()) else {
         if title.is_empty() {
             noticed.push(Noticed::Skipped);
             return (None, noticed);
@@ -167,7 +167,7 @@ fn entry_item(
             entry_id.to_string()
         };
         if id.len() > MAX_URL_LEN {
-            noticed.push(Noticed::Skipped);
+            noticed.push(Noticed::KeyTooLong);
             return (None, noticed);
         }
         noticed.push(Noticed::LinkToSourcePage);
@@ -186,10 +186,10 @@ fn entry_item(
         .and_then(|l| canonical_id(l, &source.tracking_params))
         .unwrap_or_else(|| entry.id.trim().to_string());
     if id.is_empty() || id.len() > MAX_URL_LEN {
-        noticed.push(Noticed::Skipped);
+        noticed.push(Noticed::KeyTooLong);
         return (None, noticed);
     }
-    let url = without_tracking(&shown, &source.tracking_params);
+    let url = without_tracking(shown, &source.tracking_params);
     let lead = lead_of(entry);
     let title = if !title.is_empty() {
         title
@@ -669,6 +669,19 @@ mod tests {
                 (1, None, "neither a title nor a link: skipped".into()),
                 (2, Some(0), "date `yesterday` not understood".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn an_entry_whose_only_key_is_too_long_is_skipped_and_said_so() {
+        let guid = format!("urn:{}", "x".repeat(MAX_URL_LEN));
+        let got = page(&rss(&format!(
+            "<item><title>Long</title><guid isPermaLink=\"false\">{guid}</guid></item>"
+        )));
+        assert!(got.items.is_empty());
+        assert_eq!(
+            noted(&got),
+            [(1, None, "its id is longer than 2048 bytes: skipped".into())]
         );
     }
 

@@ -194,6 +194,9 @@ pub enum Noticed {
     /// Neither a title nor a link: nothing a reader could be pointed to, so
     /// no item.
     Skipped,
+    /// The entry's id, its only key, is longer than [`MAX_URL_LEN`] bytes: no
+    /// item, as for a link that long.
+    KeyTooLong,
 }
 
 impl std::fmt::Display for Noticed {
@@ -210,6 +213,7 @@ impl std::fmt::Display for Noticed {
                 f.write_str("no link: the item links to the source's page")
             }
             Noticed::Skipped => f.write_str("neither a title nor a link: skipped"),
+            Noticed::KeyTooLong => write!(f, "its id is longer than {MAX_URL_LEN} bytes: skipped"),
         }
     }
 }
