@@ -42,7 +42,9 @@ pub use config::{
 
 // Reading a site: one read, what it yields, and how a source is doing.
 pub use poller::{Health, HealthChange, poll_once};
-pub use source::{Contacts, ExtractError, Item, MAX_URL_LEN, Page, extract};
+pub use source::{
+    Contacts, EntryNote, ExtractError, Item, MAX_URL_LEN, Noticed, Page, extract, extract_at,
+};
 
 // The store and what it answers.
 pub use store::{

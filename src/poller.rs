@@ -19,7 +19,7 @@ use crate::config::SourceConfig;
 use crate::config::redact::Redacted;
 use crate::runtime::shutdown::Shutdown;
 use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
-use crate::source::{ExtractError, extract};
+use crate::source::{ExtractError, extract_at};
 use crate::store::{PollOutcome, PollPolicy, Store, StoreError};
 use crate::text::markup::escape;
 
@@ -83,7 +83,7 @@ pub async fn poll_once(
         }
         FetchOutcome::Fetched(fetched) => *fetched,
     };
-    let page = extract(source, &fetched.body.text, &fetched.http.final_url)?;
+    let page = extract_at(source, &fetched.body.text, &fetched.http.final_url, now)?;
     if page.items.is_empty() {
         return Err(PollError::NoItems {
             url: Redacted(&source.url).to_string(),

@@ -16,7 +16,7 @@ use crate::config::redact::Redacted;
 use crate::config::{Config, SourceConfig, SourceKind, is_valid_source_name};
 use crate::source::charset::{CharsetFrom, Decoded};
 use crate::source::fetch::{FetchOutcome, HttpMeta, Validators, client_for, fetch, read_file};
-use crate::source::{Item, Page, effective_kind, extract};
+use crate::source::{EntryNote, Item, Noticed, Page, effective_kind, extract_at};
 use crate::store::PollPolicy;
 use crate::text::markup::shorten;
 
@@ -121,7 +121,7 @@ pub(crate) async fn run(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Report> {
     let read = read_target(config, Some(target)).await?;
-    let page = extract(&read.source, &read.body.text, &read.base)?;
+    let page = extract_at(&read.source, &read.body.text, &read.base, now)?;
     Ok(Report {
         text: describe(&read, &page, now.date_naive()),
         items: page.items.len(),
@@ -202,8 +202,12 @@ pub fn describe(read: &OneRead, page: &Page, today: NaiveDate) -> String {
         if !item.lead.is_empty() {
             let _ = writeln!(out, "     {}", shorten(&item.lead, 120));
         }
+        for note in page.notes.iter().filter(|note| note.item == Some(n)) {
+            let _ = writeln!(out, "     note: {}", note.noticed);
+        }
     }
-    let warnings = warnings(source, &page.items, today);
+    let mut warnings = warnings(source, &page.items, today);
+    warnings.extend(entry_warnings(&page.notes));
     if warnings.is_empty() {
         let _ = writeln!(out, "\nno warnings");
     } else {
@@ -211,6 +215,30 @@ pub fn describe(read: &OneRead, page: &Page, today: NaiveDate) -> String {
         for w in warnings {
             let _ = writeln!(out, "  - {w}");
         }
+    }
+    out
+}
+
+/// What the notes of a read say that the items cannot: entries that became
+/// no item, each with why, and how many items a date that did not read left
+/// undated or dated by another of their dates.
+fn entry_warnings(notes: &[EntryNote]) -> Vec<String> {
+    let mut out: Vec<String> = notes
+        .iter()
+        .filter(|note| note.item.is_none())
+        .map(|note| format!("entry {}: {}", note.entry, note.noticed))
+        .collect();
+    let mut with_unread: Vec<usize> = notes
+        .iter()
+        .filter(|note| matches!(note.noticed, Noticed::DateUnread { .. }))
+        .filter_map(|note| note.item)
+        .collect();
+    with_unread.dedup();
+    if !with_unread.is_empty() {
+        out.push(format!(
+            "{} items have a date that could not be read (see their notes above)",
+            with_unread.len()
+        ));
     }
     out
 }

@@ -8,7 +8,7 @@ use crate::commands::{self, LATEST_DEFAULT};
 use crate::config::Config;
 use crate::config::Language;
 use crate::render::fit_list;
-use crate::source::extract;
+use crate::source::extract_at;
 use crate::text::markup::to_plain;
 use crate::tr;
 
@@ -23,7 +23,7 @@ pub(crate) async fn run(
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
     let read = read_target(config, target).await?;
-    let page = extract(&read.source, &read.body.text, &read.base)?;
+    let page = extract_at(&read.source, &read.body.text, &read.base, now)?;
     let shown = &read.shown;
 
     let mut out = format!(

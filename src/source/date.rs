@@ -1,21 +1,29 @@
 //! Dates as pages and feeds write them, read without guessing wrong.
 //!
 //! One reader serves HTML listings, `<time datetime>` attributes and feed
-//! timestamps (feed-rs hands every timestamp to [`parse_timestamp`]). The forms
-//! seen in the wild:
+//! timestamps (the forms only feeds write, and the reasons a timestamp is not
+//! read, are in `source/timestamp.rs`). The forms seen in the wild:
 //!
 //! - RFC 822 with or without seconds or weekday, with a zone name (`GMT`, `EDT`,
-//!   `MSK`), a numeric zone, `Z`, or none; two-digit years after a time;
+//!   `MSK`, North America's bare letters `ET`, `PT`, …, `MET`, `Etc/GMT`), a
+//!   numeric zone, `Z`, or none; two-digit years after a time; a weekday and the
+//!   month before the day (`Thu Aug 30 2012 17:26:16 +0200`);
 //! - ISO 8601 with or without a time, with or without a zone
-//!   (`2018-09-18 14:38:10`, `2023-01-25T19:03:02+01:00`, `2023-12-16`);
-//! - `DD.MM.YYYY`, `D Month YYYY` and `Month D, YYYY`, the month in English or
-//!   Russian (or the abbreviations of the usual Western European languages, as
-//!   in `mer, 16 nov 2022` or `Seg, 24 Set 2018`), with an optional time, 12-hour
-//!   clocks included (`at 6:09 AM`, `02:02:33 PM`).
+//!   (`2018-09-18 14:38:10`, `2023-01-25T19:03:02+01:00`, `2023-12-16`), and
+//!   with the month as a word (Hungarian feeds: `2004-július-13T9:15-05:00`);
+//! - `DD.MM.YYYY`, `D Month YYYY` and `Month D, YYYY`, the month in English,
+//!   Russian, Greek or Hungarian (or the abbreviations of the usual Western
+//!   European languages, as in `mer, 16 nov 2022` or `Seg, 24 Set 2018`), with
+//!   an optional time, 12-hour clocks included (`at 6:09 AM`, `02:02:33 PM`);
+//! - Korean: `2004년 05월 28일 01:31:15`, and `2004-05-25 오후 11:23:17` with
+//!   the morning or afternoon written before the time.
 //!
 //! A time without a zone is wall-clock time where the source publishes: its
-//! `time_zone`. A date that cannot be read is no date (the item stays undated);
-//! an unknown zone name or an impossible day is never guessed around.
+//! `time_zone` (UTC unless the source says otherwise, which is what the
+//! reference feed reader, Python's feedparser, assumes for every zone-less
+//! time); a Korean date without a zone is Korea's time (+09:00), as there. A
+//! date that cannot be read is no date (the item stays undated); an unknown
+//! zone name or an impossible day is never guessed around.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -65,25 +73,76 @@ impl When {
     }
 }
 
-/// A feed timestamp in any form [`parse_date`] reads, as an instant; a time
-/// without a zone is wall-clock time in `zone`. What feed-rs is given.
-pub fn parse_timestamp(text: &str, zone: Tz) -> Option<DateTime<Utc>> {
-    parse_date(text).map(|when| when.instant_in(zone))
-}
-
 /// Reads `text` when all of it is one date (surrounding spaces, a leading
-/// weekday, a trailing `г.` or full stop allowed).
+/// weekday, a trailing `г.` or full stop allowed). An impossible time of day
+/// leaves the day ("24:00" on a listing still dates its release).
 pub fn parse_date(text: &str) -> Option<When> {
-    let text = text.trim().trim_end_matches('.');
-    let text = WEEKDAY.find(text).map_or(text, |m| &text[m.end()..]);
-    if text.len() > 80 || !text.bytes().any(|b| b.is_ascii_digit()) {
-        return None;
-    }
+    let text = without_weekday(text)?;
     let c = DATE.captures(text)?;
     let whole = c.get(0)?;
     (whole.start() == 0 && text[whole.end()..].trim().is_empty())
         .then(|| read(&c))
         .flatten()
+}
+
+/// Why a text meant as a date gives none: for `check-source`, which says so
+/// beside the entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unread {
+    /// No form we know reads it.
+    NotUnderstood,
+    /// A date, then words that are none of its parts (an unknown zone name,
+    /// an offset that is no number).
+    Trailing(String),
+    /// The form reads, but the calendar has no such day (`31 Feb`, day 99).
+    NoSuchDay,
+    /// The form reads, but the clock has no such time (25 o'clock, minute 61).
+    NoSuchTime,
+    /// A numeric zone more than 14 hours from UTC.
+    NoSuchOffset,
+    /// A year outside 1900–2199: no release of ours is dated there.
+    YearOutOfRange,
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unread::NotUnderstood => f.write_str("not understood"),
+            Unread::Trailing(rest) => write!(f, "not understood: `{rest}` after the date"),
+            Unread::NoSuchDay => f.write_str("not read: no such day"),
+            Unread::NoSuchTime => f.write_str("not read: no such time of day"),
+            Unread::NoSuchOffset => f.write_str("not read: no such zone offset"),
+            Unread::YearOutOfRange => f.write_str("not read: a year outside 1900-2199"),
+        }
+    }
+}
+
+/// Reads `text` when all of it is one date, as [`parse_date`] does but strictly:
+/// an impossible time is no date, and a text that is none says why. What feed
+/// timestamps get (a feed's date has no listing around it to fall back on).
+pub(crate) fn read_whole(text: &str) -> Result<When, Unread> {
+    let text = without_weekday(text).ok_or(Unread::NotUnderstood)?;
+    let c = DATE.captures(text).ok_or(Unread::NotUnderstood)?;
+    let whole = c.get(0).ok_or(Unread::NotUnderstood)?;
+    if whole.start() != 0 {
+        return Err(Unread::NotUnderstood);
+    }
+    let when = read_strict(&c)?;
+    match text[whole.end()..].trim() {
+        "" => Ok(when),
+        rest => Err(Unread::Trailing(rest.chars().take(40).collect())),
+    }
+}
+
+/// `text` trimmed, less a trailing full stop and a leading weekday; `None` when
+/// what is left is too long or has no digit, so cannot be a date.
+pub(crate) fn without_weekday(text: &str) -> Option<&str> {
+    let text = text.trim().trim_end_matches('.');
+    let text = WEEKDAY
+        .find(text)
+        .or_else(|| BARE_WEEKDAY.find(text))
+        .map_or(text, |m| &text[m.end()..]);
+    (text.len() <= 80 && text.bytes().any(|b| b.is_ascii_digit())).then_some(text)
 }
 
 /// The first date anywhere in `text` ("Published 21 May 2022, 10:00"), and
@@ -103,59 +162,109 @@ pub fn find_date(text: &str) -> Option<(When, Range<usize>)> {
 static WEEKDAY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\p{L}{2,12}\.?,\s*").expect("valid regex"));
 
+/// An English weekday without a comma, as asctime and JavaScript's
+/// `Date.toString` write it ("Sun Jan  4 …", "Thu Aug 30 2012 …"). Only English
+/// names: without the comma, any other word could be the month.
+static BARE_WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?i:mon|tue|wed|thu|fri|sat|sun)(?i:day|sday|nesday|rsday|urday|rs|s)?\.?\s+")
+        .expect("valid regex")
+});
+
 /// Every date form, then an optional time and zone. One regex, so text is
 /// scanned once; word boundaries are ASCII (`(?-u:\b)`), which keeps the
 /// regex crate on its fast engines for Cyrillic text too. The forms:
-/// ISO 8601 (`2018-09-18`, `2023-01-25T19:03:02+01:00`); `DD.MM.YYYY`;
-/// `D Month YYYY` (`21 May 2022`, `1 марта 2018 г.`, `Wed, 22 Jan 2014`,
-/// `07 Dec 17 10:00`); `Month D, YYYY` (`September 3, 2019`, `Dec 16 2023`).
+/// ISO 8601 (`2018-09-18`, `2023-01-25T19:03:02+01:00`), also with the month
+/// as a word (`2004-július-13`); `DD.MM.YYYY`; `D Month YYYY` (`21 May 2022`,
+/// `1 марта 2018 г.`, `Wed, 22 Jan 2014`, `07 Dec 17 10:00`); `Month D, YYYY`
+/// (`September 3, 2019`, `Dec 16 2023`); Korean `YYYY년 MM월 DD일`. Korean
+/// clocks write the half of the day before the time (`오후 11:23:17`). The
+/// bare zone letters (`ET`, `PT`, …) count only where the text ends: in running
+/// text, "10:00 AT THE EMBASSY" has no zone.
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
     let iso = r"(?<iy>\d{4})[-/](?<im>\d{1,2})[-/](?<id>\d{1,2})";
+    let iso_word = r"(?<hy>\d{4})-(?<hm>\p{L}{3,12})\.?-(?<hd>\d{1,2})";
+    let korean = r"(?<ky>\d{4})년\s*(?<km>\d{1,2})월\s*(?<kd>\d{1,2})일";
     let dmy = r"(?<nd>\d{1,2})\.(?<nm>\d{1,2})\.(?<ny>\d{4})(?-u:\b)";
     let day_first = r"(?<dd>\d{1,2})(?:\.|st|nd|rd|th)?\s+(?<dm>\p{L}{3,12})\.?,?\s+(?<dy>\d{4}|\d{2})(?-u:\b)(?:\s*(?:года|г\.?))?";
     let month_first =
         r"(?<mm>\p{L}{3,12})\.?\s+(?<md>\d{1,2})(?:st|nd|rd|th)?,?\s+(?<my>\d{4})(?-u:\b)";
-    let time = r"(?:(?:\s*[,T|–—-]\s*|\s+)(?:(?:at|в|um|à)\s+)?(?<hour>\d{1,2}):(?<minute>\d{2})(?::(?<second>\d{2})(?:[.,]\d{1,9})?)?(?:\s*(?<ampm>(?i:[ap]\.?m)(?-u:\b)\.?))?(?:\s*(?<zone>[+-]\d{1,2}(?::?\d{2})?|(?:UTC|GMT|UT)(?:[+-]\d{1,2}(?::?\d{2})?)?|Z|[ECMP][SD]T|AK[SD]T|HST|MS[KD]|BST|CES?T|EES?T|WES?T|JST|KST)(?-u:\b))?)?";
+    let zone = r"[+-]\d{1,2}(?::?\d{2})?|(?:UTC|GMT|UT)(?:[+-]\d{1,2}(?::?\d{2})?)?|Z|[AECMP][SD]T|[AECMP]T$|AK[SD]T|HST|MS[KD]|BST|CES?T|EES?T|WES?T|MES?T|JST|KST|Etc/(?:GMT|UTC)";
+    let time = format!(
+        r"(?:(?:\s*[,T|–—-]\s*|\s+)(?:(?:at|в|um|à)\s+|(?<kampm>오전|오후)\s*)?(?<hour>\d{{1,2}}):(?<minute>\d{{2}})(?::(?<second>\d{{2}})(?:[.,]\d{{1,9}})?)?(?:\s*(?<ampm>(?i:[ap]\.?m)(?-u:\b)\.?))?(?:\s*(?<zone>{zone})(?-u:\b))?)?"
+    );
     Regex::new(&format!(
-        r"(?-u:\b)(?:{iso}|{dmy}|{day_first}|{month_first}){time}"
+        r"(?-u:\b)(?:{iso}|{iso_word}|{korean}|{dmy}|{day_first}|{month_first}){time}"
     ))
     .expect("valid regex")
 });
 
-/// A date from the captures, or `None` when they name no real date.
+/// A date from the captures, or `None` when they name no real date. A day
+/// with an impossible time ("24:00", "13:00 PM") is that day: a listing's
+/// date stands without its clock.
 fn read(c: &Captures<'_>) -> Option<When> {
+    match read_strict(c) {
+        Ok(when) => Some(when),
+        Err(Unread::NoSuchTime) => read_day(c).ok().map(When::Day),
+        Err(_) => None,
+    }
+}
+
+/// A date from the captures, or why they name none.
+fn read_strict(c: &Captures<'_>) -> Result<When, Unread> {
+    let day = read_day(c)?;
+    if c.name("hour").is_none() {
+        return Ok(When::Day(day));
+    }
+    let local = day.and_time(time_of_day(c).ok_or(Unread::NoSuchTime)?);
+    let korean = c.name("ky").is_some() || c.name("kampm").is_some();
+    match c.name("zone") {
+        Some(zone) => in_zone(local, zone.as_str())
+            .map(When::At)
+            .ok_or(Unread::NoSuchOffset),
+        // Korean dates are Korea's time: the reference reader's reading too.
+        None if korean => FixedOffset::east_opt(9 * 3600)
+            .and_then(|kst| kst.from_local_datetime(&local).single())
+            .map(When::At)
+            .ok_or(Unread::NoSuchOffset),
+        None => Ok(When::Local(local)),
+    }
+}
+
+/// The calendar day the captures name.
+fn read_day(c: &Captures<'_>) -> Result<NaiveDate, Unread> {
     let any = |names: &[&str]| names.iter().find_map(|name| c.name(name));
     let has_time = c.name("hour").is_some();
-    let year = match any(&["iy", "ny", "dy", "my"])?.as_str() {
-        // Two-digit years only in RFC 822 timestamps (a time follows).
+    let year = match any(&["iy", "hy", "ky", "ny", "dy", "my"])
+        .ok_or(Unread::NotUnderstood)?
+        .as_str()
+    {
+        // Two-digit years only in RFC 822 timestamps (a time follows), read
+        // as the reference feed reader reads them: 90-99 are the 1990s, and
+        // 00-89 this century's.
         y if y.len() == 2 && has_time => {
-            let y: i32 = y.parse().ok()?;
-            if y < 50 { 2000 + y } else { 1900 + y }
+            let y: i32 = y.parse().map_err(|_| Unread::NotUnderstood)?;
+            if y < 90 { 2000 + y } else { 1900 + y }
         }
-        y if y.len() == 4 => y.parse().ok()?,
-        _ => return None,
+        y if y.len() == 4 => y.parse().map_err(|_| Unread::NotUnderstood)?,
+        _ => return Err(Unread::NotUnderstood),
     };
     if !(1900..=2199).contains(&year) {
-        return None;
+        return Err(Unread::YearOutOfRange);
     }
-    let month = match any(&["dm", "mm"]) {
-        Some(name) => month_number(name.as_str())?,
-        None => any(&["im", "nm"])?.as_str().parse().ok()?,
+    let month = match any(&["dm", "mm", "hm"]) {
+        Some(name) => month_number(name.as_str()).ok_or(Unread::NotUnderstood)?,
+        None => any(&["im", "km", "nm"])
+            .ok_or(Unread::NotUnderstood)?
+            .as_str()
+            .parse()
+            .map_err(|_| Unread::NotUnderstood)?,
     };
-    let day = any(&["id", "nd", "dd", "md"])?.as_str().parse().ok()?;
-    let day = NaiveDate::from_ymd_opt(year, month, day)?;
-    if !has_time {
-        return Some(When::Day(day));
-    }
-    let Some(time) = time_of_day(c) else {
-        // A day with an impossible time ("24:00", "13:00 PM"): the day stands.
-        return Some(When::Day(day));
-    };
-    let local = day.and_time(time);
-    Some(match c.name("zone") {
-        None => When::Local(local),
-        Some(zone) => When::At(in_zone(local, zone.as_str())?),
-    })
+    let day = any(&["id", "hd", "kd", "nd", "dd", "md"])
+        .ok_or(Unread::NotUnderstood)?
+        .as_str()
+        .parse()
+        .map_err(|_| Unread::NotUnderstood)?;
+    NaiveDate::from_ymd_opt(year, month, day).ok_or(Unread::NoSuchDay)
 }
 
 fn time_of_day(c: &Captures<'_>) -> Option<NaiveTime> {
@@ -164,11 +273,18 @@ fn time_of_day(c: &Captures<'_>) -> Option<NaiveTime> {
             .map_or(Some(0), |m| m.as_str().parse::<u32>().ok())
     };
     let mut hour = number("hour")?;
-    if let Some(ampm) = c.name("ampm") {
+    let half = match (c.name("ampm"), c.name("kampm")) {
+        (Some(ampm), None) => Some(ampm.as_str().to_ascii_lowercase().starts_with('p')),
+        // 오후 is the afternoon, 오전 the morning.
+        (None, Some(half)) => Some(half.as_str() == "오후"),
+        (None, None) => None,
+        // Both halves named: no clock reads that.
+        (Some(_), Some(_)) => return None,
+    };
+    if let Some(pm) = half {
         if !(1..=12).contains(&hour) {
             return None;
         }
-        let pm = ampm.as_str().to_ascii_lowercase().starts_with('p');
         hour = match (hour, pm) {
             (12, false) => 0,
             (12, true) => 12,
@@ -176,23 +292,31 @@ fn time_of_day(c: &Captures<'_>) -> Option<NaiveTime> {
             (h, false) => h,
         };
     }
-    NaiveTime::from_hms_opt(hour, number("minute")?, number("second")?.min(59))
+    // A leap second (60) is the last second of its minute; 61 is no second.
+    let second = number("second")?;
+    if second > 60 {
+        return None;
+    }
+    NaiveTime::from_hms_opt(hour, number("minute")?, second.min(59))
 }
 
 /// `local` read in the named zone: an offset, or a name whose offset is fixed
-/// (US zones, as RFC 822 defines them) or looked up for that day (`MSK`).
+/// (US zones, as RFC 822 defines them, and the bare letters `ET`, `AT`, `CT`,
+/// `MT`, `PT`, which the reference feed reader takes as standard time all
+/// year; Middle European `MET`/`MEST`) or looked up for that day (`MSK`).
 fn in_zone(local: NaiveDateTime, zone: &str) -> Option<DateTime<FixedOffset>> {
     let fixed = |hours: i32| FixedOffset::east_opt(hours * 3600);
     let offset = match zone {
-        "Z" | "UT" | "UTC" | "GMT" | "WET" => fixed(0),
-        "BST" | "CET" | "WEST" => fixed(1),
-        "CEST" | "EET" => fixed(2),
+        "Z" | "UT" | "UTC" | "GMT" | "WET" | "Etc/GMT" | "Etc/UTC" => fixed(0),
+        "BST" | "CET" | "WEST" | "MET" => fixed(1),
+        "CEST" | "EET" | "MEST" => fixed(2),
         "EEST" => fixed(3),
-        "EDT" => fixed(-4),
-        "EST" | "CDT" => fixed(-5),
-        "CST" | "MDT" => fixed(-6),
-        "MST" | "PDT" => fixed(-7),
-        "PST" | "AKDT" => fixed(-8),
+        "ADT" => fixed(-3),
+        "AT" | "AST" | "EDT" => fixed(-4),
+        "ET" | "EST" | "CDT" => fixed(-5),
+        "CT" | "CST" | "MDT" => fixed(-6),
+        "MT" | "MST" | "PDT" => fixed(-7),
+        "PT" | "PST" | "AKDT" => fixed(-8),
         "AKST" => fixed(-9),
         "HST" => fixed(-10),
         "JST" | "KST" => fixed(9),
@@ -233,79 +357,214 @@ fn numeric_offset(text: &str) -> Option<FixedOffset> {
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
-/// A month's number from its name: English (full or abbreviated), Russian
-/// (nominative, genitive or abbreviated), or the abbreviations RFC 822 dates
-/// carry in French, German, Italian, Spanish and Portuguese feeds. No name is
-/// in two months' lists.
+/// Month names by month: English (full or abbreviated), Russian (nominative,
+/// genitive or abbreviated), the abbreviations RFC 822 dates carry in French,
+/// German, Italian, Spanish and Portuguese feeds, Hungarian (full or
+/// abbreviated), and Greek (nominative, genitive or abbreviated, written here
+/// without accents, as [`month_number`] compares them). No name is in two
+/// months' lists.
+const MONTHS: [&[&str]; 12] = [
+    &[
+        "january",
+        "jan",
+        "январь",
+        "января",
+        "янв",
+        "janv",
+        "gen",
+        "ene",
+        "jän",
+        "január",
+        "ιανουαριοσ",
+        "ιανουαριου",
+        "ιαν",
+    ],
+    &[
+        "february",
+        "feb",
+        "февраль",
+        "февраля",
+        "фев",
+        "févr",
+        "fev",
+        "fév",
+        "február",
+        "febr",
+        "φεβρουαριοσ",
+        "φεβρουαριου",
+        "φεβ",
+    ],
+    &[
+        "march",
+        "mar",
+        "март",
+        "марта",
+        "мар",
+        "mars",
+        "mär",
+        "mrz",
+        "március",
+        "márc",
+        "μαρτιοσ",
+        "μαρτιου",
+        "μαρ",
+    ],
+    &[
+        "april",
+        "apr",
+        "апрель",
+        "апреля",
+        "апр",
+        "avr",
+        "abr",
+        "április",
+        "ápr",
+        "απριλιοσ",
+        "απριλιου",
+        "απρ",
+    ],
+    &[
+        "may",
+        "май",
+        "мая",
+        "mai",
+        "mag",
+        "május",
+        "máj",
+        "μαιοσ",
+        "μαιου",
+        "μαι",
+    ],
+    &[
+        "june",
+        "jun",
+        "июнь",
+        "июня",
+        "июн",
+        "juin",
+        "giu",
+        "június",
+        "jún",
+        "ιουνιοσ",
+        "ιουνιου",
+        "ιουν",
+        "ιον",
+    ],
+    &[
+        "july",
+        "jul",
+        "июль",
+        "июля",
+        "июл",
+        "juil",
+        "lug",
+        "július",
+        "júl",
+        "ιουλιοσ",
+        "ιουλιου",
+        "ιουλ",
+        "ιολ",
+    ],
+    &[
+        "august",
+        "aug",
+        "август",
+        "августа",
+        "авг",
+        "août",
+        "ago",
+        "augusztus",
+        "αυγουστοσ",
+        "αυγουστου",
+        "αυγ",
+    ],
+    &[
+        "september",
+        "sep",
+        "sept",
+        "сентябрь",
+        "сентября",
+        "сен",
+        "сент",
+        "set",
+        "szeptember",
+        "szept",
+        "σεπτεμβριοσ",
+        "σεπτεμβριου",
+        "σεπ",
+        "σεπτ",
+    ],
+    &[
+        "october",
+        "oct",
+        "октябрь",
+        "октября",
+        "окт",
+        "okt",
+        "ott",
+        "out",
+        "október",
+        "οκτωβριοσ",
+        "οκτωβριου",
+        "οκτ",
+    ],
+    &[
+        "november",
+        "nov",
+        "ноябрь",
+        "ноября",
+        "ноя",
+        "νοεμβριοσ",
+        "νοεμβριου",
+        "νοε",
+        "νοεμ",
+    ],
+    &[
+        "december",
+        "dec",
+        "декабрь",
+        "декабря",
+        "дек",
+        "déc",
+        "dez",
+        "dic",
+        "δεκεμβριοσ",
+        "δεκεμβριου",
+        "δεκ",
+    ],
+];
+
+/// A month's number from its name in [`MONTHS`], whatever its case; Greek
+/// names with or without their accents (feeds write `Ιούλ`, `Ιουλ` and `ΙΟΥΛ`).
 fn month_number(word: &str) -> Option<u32> {
-    const MONTHS: [&[&str]; 12] = [
-        &[
-            "january",
-            "jan",
-            "январь",
-            "января",
-            "янв",
-            "janv",
-            "gen",
-            "ene",
-            "jän",
-        ],
-        &[
-            "february",
-            "feb",
-            "февраль",
-            "февраля",
-            "фев",
-            "févr",
-            "fev",
-            "fév",
-        ],
-        &["march", "mar", "март", "марта", "мар", "mars", "mär", "mrz"],
-        &["april", "apr", "апрель", "апреля", "апр", "avr", "abr"],
-        &["may", "май", "мая", "mai", "mag"],
-        &["june", "jun", "июнь", "июня", "июн", "juin", "giu"],
-        &["july", "jul", "июль", "июля", "июл", "juil", "lug"],
-        &["august", "aug", "август", "августа", "авг", "août", "ago"],
-        &[
-            "september",
-            "sep",
-            "sept",
-            "сентябрь",
-            "сентября",
-            "сен",
-            "сент",
-            "set",
-        ],
-        &[
-            "october",
-            "oct",
-            "октябрь",
-            "октября",
-            "окт",
-            "okt",
-            "ott",
-            "out",
-        ],
-        &["november", "nov", "ноябрь", "ноября", "ноя"],
-        &[
-            "december",
-            "dec",
-            "декабрь",
-            "декабря",
-            "дек",
-            "déc",
-            "dez",
-            "dic",
-        ],
-    ];
     if word.len() > 24 {
         return None;
     }
-    let word = word.to_lowercase();
+    let word: String = word
+        .to_lowercase()
+        .chars()
+        .map(without_greek_accent)
+        .collect();
     MONTHS
         .iter()
         .position(|names| names.contains(&word.as_str()))
         .map(|i| i as u32 + 1)
+}
+
+/// A lowercase Greek letter without its tonos or dialytika, and final sigma as
+/// sigma; any other character as it is.
+fn without_greek_accent(c: char) -> char {
+    match c {
+        'ά' => 'α',
+        'έ' => 'ε',
+        'ή' => 'η',
+        'ί' | 'ϊ' | 'ΐ' => 'ι',
+        'ό' => 'ο',
+        'ύ' | 'ϋ' | 'ΰ' => 'υ',
+        'ώ' => 'ω',
+        'ς' => 'σ',
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -313,7 +572,11 @@ mod tests {
     use super::*;
 
     fn utc(text: &str) -> Option<String> {
-        parse_timestamp(text, chrono_tz::UTC).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        parse_date(text).map(|when| {
+            when.instant_in(chrono_tz::UTC)
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        })
     }
 
     #[test]
@@ -433,6 +696,30 @@ mod tests {
     }
 
     #[test]
+    fn no_month_name_is_in_two_months_and_greek_accents_do_not_matter() {
+        let mut seen = std::collections::HashMap::new();
+        for (month, names) in MONTHS.iter().enumerate() {
+            for name in *names {
+                assert_eq!(name.to_lowercase(), *name, "{name}: lower case");
+                if let Some(other) = seen.insert(*name, month) {
+                    panic!("{name} is in months {} and {}", other + 1, month + 1);
+                }
+            }
+        }
+        for (name, month) in [
+            ("Ιούλ", 7),
+            ("ΙΟΥΛ", 7),
+            ("Μαΐου", 5),
+            ("Μαϊ", 5),
+            ("Δεκεμβρίου", 12),
+            ("július", 7),
+            ("Szept", 9),
+        ] {
+            assert_eq!(month_number(name), Some(month), "{name}");
+        }
+    }
+
+    #[test]
     fn dates_are_found_inside_text() {
         let (when, span) = find_date("Posted on September  3, 2019 at  6:09 AM by Bruce").unwrap();
         assert_eq!(
@@ -452,5 +739,10 @@ mod tests {
             When::Day(NaiveDate::from_ymd_opt(2020, 2, 3).unwrap())
         );
         assert_eq!(find_date("no date at all, 10:00, 2022"), None);
+        // A bare zone letter in running text is a word, not a zone.
+        let (when, _) = find_date("21.05.2022 22:00 AT THE EMBASSY").unwrap();
+        assert!(matches!(when, When::Local(_)), "{when:?}");
+        let (when, _) = find_date("21.05.2022 22:00 AT").unwrap();
+        assert!(matches!(when, When::At(_)), "{when:?}");
     }
 }

@@ -46,6 +46,7 @@ pub fn extract_page(html: &str, base: &Url, source: &SourceConfig) -> Page {
     Page {
         items: extract_items(&flat, base, source),
         contacts: extract_contacts(&flat.text),
+        notes: Vec::new(),
     }
 }
 
@@ -472,7 +473,11 @@ pub fn extract_with_selectors(
         merge_item(&mut items, &mut index, item);
     }
     items.retain(|item| !item.title.is_empty());
-    Page { items, contacts }
+    Page {
+        items,
+        contacts,
+        notes: Vec::new(),
+    }
 }
 
 /// The first `<time datetime>` of a flattened element, else the first date in its text.

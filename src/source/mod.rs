@@ -21,8 +21,9 @@ pub(crate) mod feed;
 pub mod fetch;
 mod flat;
 pub mod guard;
+pub(crate) mod timestamp;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -64,16 +65,29 @@ pub(crate) fn effective_kind(kind: SourceKind, text: &str) -> SourceKind {
 
 /// The one entry point from a decoded body to items: feed or HTML (selectors when
 /// configured, link patterns otherwise). `base` is where the body came from (after
-/// redirects); relative links resolve against it.
+/// redirects); relative links resolve against it. Read at the present moment:
+/// [`extract_at`] says when.
 pub fn extract(source: &SourceConfig, text: &str, base: &Url) -> Result<Page, ExtractError> {
+    extract_at(source, text, base, chrono::Utc::now())
+}
+
+/// [`extract()`] at `now`, which fills in what a feed's date leaves out (ISO
+/// 8601's two-digit years are `now`'s century, a date without a year is in
+/// `now`'s: see `source/timestamp.rs`). Pure: the poller and `check-source`
+/// pass their clock's time.
+pub fn extract_at(
+    source: &SourceConfig,
+    text: &str,
+    base: &Url,
+    now: DateTime<Utc>,
+) -> Result<Page, ExtractError> {
     match effective_kind(source.kind, text) {
-        SourceKind::Feed => Ok(Page {
-            items: feed::extract_feed(text, base, source).map_err(|error| ExtractError::Feed {
+        SourceKind::Feed => {
+            feed::extract_feed(text, base, source, now).map_err(|error| ExtractError::Feed {
                 url: crate::config::redact::Redacted(base).to_string(),
                 error,
-            })?,
-            contacts: Contacts::default(),
-        }),
+            })
+        }
         _ => {
             let text = within_anchor_budget(text, source.max_items);
             Ok(match &source.selectors {
@@ -147,6 +161,61 @@ pub struct Page {
     /// Items in page order (the site lists newest first).
     pub items: Vec<Item>,
     pub contacts: Contacts,
+    /// What the read noticed about single entries that their items do not
+    /// show, in entry order: for `check-source`, which the poller is not.
+    pub notes: Vec<EntryNote>,
+}
+
+/// Something one read noticed about one feed entry: a date it could not read,
+/// a title or link it had to stand in for, or that it skipped the entry.
+/// `check-source` says it beside the entry, so an operator sees why a release
+/// is undated, titled as it is, or missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryNote {
+    /// The entry's place in the feed, from 1.
+    pub entry: usize,
+    /// The item it became, as an index into [`Page::items`]; `None` when the
+    /// entry became none.
+    pub item: Option<usize>,
+    pub noticed: Noticed,
+}
+
+/// What [`EntryNote`] says about its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Noticed {
+    /// A date was written but gives none: the text as written, and why.
+    DateUnread { text: String, why: date::Unread },
+    /// No title: the first sentence of the entry's description stands in.
+    TitleFromDescription,
+    /// No title and no description: the link stands in for the title.
+    TitleFromLink,
+    /// No link: the item links to the source's page.
+    LinkToSourcePage,
+    /// Neither a title nor a link: nothing a reader could be pointed to, so
+    /// no item.
+    Skipped,
+    /// The entry's id, its only key, is longer than [`MAX_URL_LEN`] bytes: no
+    /// item, as for a link that long.
+    KeyTooLong,
+}
+
+impl std::fmt::Display for Noticed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Noticed::DateUnread { text, why } => write!(f, "date `{text}` {why}"),
+            Noticed::TitleFromDescription => {
+                f.write_str("no title: the description's first sentence stands in")
+            }
+            Noticed::TitleFromLink => {
+                f.write_str("no title and no description: the link stands in")
+            }
+            Noticed::LinkToSourcePage => {
+                f.write_str("no link: the item links to the source's page")
+            }
+            Noticed::Skipped => f.write_str("neither a title nor a link: skipped"),
+            Noticed::KeyTooLong => write!(f, "its id is longer than {MAX_URL_LEN} bytes: skipped"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -427,6 +427,183 @@ fn feeds_map_to_items() {
     assert_eq!(extract(&auto, &html, &base()).unwrap().items.len(), 11);
 }
 
+// ---- entries without a title or a link, and every date a feed writes (issue 23) -----------------
+
+/// A feed source of one's own (times in UTC, as the reference reader reads them).
+fn news_feed(url: &str) -> embassy_bot::SourceConfig {
+    source_from(&format!(
+        "[[sources]]\nname = \"news\"\nurl = \"{url}\"\nkind = \"feed\"\n"
+    ))
+}
+
+#[test]
+fn feed_entries_without_a_title_or_a_link_are_read_as_a_feed_reader_shows_them() {
+    use embassy_bot::Noticed;
+    let feed = news_feed("https://news.example/feed.xml");
+    let text = fixture_text("feeds/entries-and-dates.xml");
+    let page = extract(&feed, &text, &feed.url).unwrap();
+    let got: Vec<_> = page
+        .items
+        .iter()
+        .map(|i| (i.title.as_str(), i.url.as_str(), i.date))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // Sun Jan  4 16:29:06 2004: asctime, no zone, so UTC.
+            (
+                "Ordinary release",
+                "https://news.example/releases/1",
+                date(2004, 1, 4)
+            ),
+            // 16:31 ET is 21:31 UTC, the same day; no link: the source's page.
+            (
+                "Statement without a page of its own",
+                "https://news.example/feed.xml",
+                date(2004, 1, 26)
+            ),
+            // 01:31:15 in Korea (+09:00) is 16:31:15 UTC the day before.
+            (
+                "Notice to visitors",
+                "https://news.example/feed.xml",
+                date(2004, 5, 27)
+            ),
+            // No title: the description's first sentence; 03335 is day 335 of 2003.
+            (
+                "The consulate opens on Saturday",
+                "https://news.example/releases/4",
+                date(2003, 12, 1)
+            ),
+            // The entry with neither title nor link is not here.
+            ("Undated release", "https://news.example/releases/6", None),
+        ]
+    );
+    assert_eq!(page.items[0].id, "news.example/releases/1");
+    assert_eq!(page.items[1].id, "statement-2004-01-26", "the feed's guid");
+    assert!(
+        page.items[2].id.starts_with("news.example/feed.xml#entry-"),
+        "no guid: the source and a hash of title and date, {}",
+        page.items[2].id
+    );
+    assert_eq!(page.items[3].id, "news.example/releases/4");
+    assert_eq!(
+        page.items[3].lead,
+        "The consulate opens on Saturday. Queues are expected in the morning."
+    );
+    // Read again, every item keeps its key.
+    assert_eq!(extract(&feed, &text, &feed.url).unwrap().items, page.items);
+
+    let notes: Vec<_> = page
+        .notes
+        .iter()
+        .map(|n| (n.entry, n.item, n.noticed.clone()))
+        .collect();
+    assert_eq!(notes.len(), 6, "{notes:#?}");
+    assert_eq!(notes[0], (2, Some(1), Noticed::LinkToSourcePage));
+    assert_eq!(notes[1], (3, Some(2), Noticed::LinkToSourcePage));
+    assert_eq!(notes[2], (4, Some(3), Noticed::TitleFromDescription));
+    assert!(
+        matches!(&notes[3], (5, None, Noticed::DateUnread { text, .. }) if text == "Sun, 99 Jun 2009 12:00:00 GMT")
+    );
+    assert_eq!(notes[4], (5, None, Noticed::Skipped));
+    assert!(
+        matches!(&notes[5], (6, Some(4), Noticed::DateUnread { text, .. }) if text == "yesterday at 10:00")
+    );
+}
+
+#[test]
+fn check_source_says_per_entry_which_date_it_could_not_read_and_which_entry_it_skipped() {
+    use embassy_bot::testing::check_source::{OneRead, describe};
+    let feed = news_feed("https://news.example/feed.xml");
+    let body = charset::decode(&fixture("feeds/entries-and-dates.xml"), None);
+    let page = extract(&feed, &body.text, &feed.url).unwrap();
+    let read = OneRead {
+        shown: "entries-and-dates.xml".into(),
+        source: feed.clone(),
+        base: feed.url.clone(),
+        body,
+        http: None,
+    };
+    let report = describe(&read, &page, NaiveDate::from_ymd_opt(2004, 6, 1).unwrap());
+    for line in [
+        "  2. 2004-01-26  Statement without a page of its own\n     https://news.example/feed.xml\n     note: no link: the item links to the source's page\n",
+        "  4. 2003-12-01  The consulate opens on Saturday\n",
+        "     note: no title: the description's first sentence stands in\n",
+        "  5. no date     Undated release\n     https://news.example/releases/6\n     note: date `yesterday at 10:00` not understood\n",
+        "  - entry 5: date `Sun, 99 Jun 2009 12:00:00 GMT` not read: no such day\n",
+        "  - entry 5: neither a title nor a link: skipped\n",
+        "  - 1 items have a date that could not be read (see their notes above)\n",
+        "  - 1 of 5 items have no date\n",
+    ] {
+        assert!(report.contains(line), "{line:?} not in:\n{report}");
+    }
+}
+
+#[tokio::test]
+async fn title_only_and_link_only_entries_go_through_the_poller_into_the_store_once() {
+    use crate::support::site::{Behaviour, FakeSite};
+    let site = FakeSite::start("").await;
+    site.behave(Behaviour {
+        content_type: "application/rss+xml; charset=utf-8".into(),
+        ..Behaviour::default()
+    });
+    // The feed's links on the fake site's own host, as a site's feed links to itself.
+    let text =
+        fixture_text("feeds/entries-and-dates.xml").replace("https://news.example/", &site.url);
+    site.set_page(text.clone());
+    let feed = news_feed(&site.url);
+    let dir = tempfile::tempdir().unwrap();
+    let store = embassy_bot::Store::open(dir.path()).unwrap();
+    let client = embassy_bot::testing::source::fetch::client_for(&feed).unwrap();
+    let mut validators = embassy_bot::testing::source::fetch::Validators::default();
+    let now = chrono::Utc::now();
+    let first = embassy_bot::poll_once(&feed, &client, &store, &mut validators, now)
+        .await
+        .unwrap()
+        .expect("a full read");
+    assert_eq!(first.new_items.len(), 5, "{:#?}", first.new_items);
+    let linkless = first
+        .new_items
+        .iter()
+        .find(|s| s.item.title == "Notice to visitors")
+        .expect("a title-only entry is recorded");
+    assert_eq!(linkless.item.url, feed.url.to_string());
+    let stored = store
+        .item(&linkless.item.id)
+        .unwrap()
+        .expect("stored under its key");
+    assert_eq!(stored.item.title, "Notice to visitors");
+    let untitled = store
+        .item("127.0.0.1/releases/4")
+        .unwrap()
+        .expect("a link-only entry is stored under its link");
+    assert_eq!(untitled.item.title, "The consulate opens on Saturday");
+
+    // The next read shows the same entries and two new title-only ones, alike
+    // but for their dates: only those two are new, each under a key of its own.
+    let more = text.replacen(
+        "<item>",
+        "<item><title>Notice to visitors</title><pubDate>Sat, 29 May 2004 10:00:00 GMT</pubDate></item>\n  \
+         <item><title>Notice to visitors</title><pubDate>Sun, 30 May 2004 10:00:00 GMT</pubDate></item>\n  <item>",
+        1,
+    );
+    site.set_page(more);
+    let later = now + chrono::Duration::minutes(5);
+    let second = embassy_bot::poll_once(&feed, &client, &store, &mut validators, later)
+        .await
+        .unwrap()
+        .expect("a full read");
+    let new: Vec<_> = second
+        .new_items
+        .iter()
+        .map(|s| (s.item.title.as_str(), s.item.date))
+        .collect();
+    assert_eq!(new.len(), 2, "only the two new entries are new: {new:?}");
+    assert!(new.contains(&("Notice to visitors", date(2004, 5, 29))));
+    assert!(new.contains(&("Notice to visitors", date(2004, 5, 30))));
+    assert_ne!(second.new_items[0].item.id, second.new_items[1].item.id);
+}
+
 // ---- hostile input ------------------------------------------------------------------------------
 
 /// Runs `f` on a thread with the default 2 MiB stack (like a tokio worker), so a
