@@ -14,6 +14,8 @@
 //! this chat (or topic) gets it, and pressing it subscribes or unsubscribes
 //! that source ([`super::buttons`]).
 
+use std::ops::Range;
+
 use chrono::{DateTime, Utc};
 
 use super::Context;
@@ -23,7 +25,7 @@ use crate::config::SourceConfig;
 use crate::config::redact::Redacted;
 use crate::poller::Health;
 use crate::store::{Store, StoreError, Target};
-use crate::telegram::messenger::Keyboard;
+use crate::telegram::messenger::{Button, Keyboard};
 use crate::text::markup::{MAX_MESSAGE_UTF16, escape, in_messages, pack, shorten, utf16_len};
 use crate::tr;
 
@@ -89,33 +91,8 @@ pub(crate) fn page(
     let header = tr!(lang, "sources-header", gets = gets(sources, lang));
     let footer = tr!(lang, "sources-pick-one");
     let configured = &ctx.config.sources;
-    let mut blocks = Vec::with_capacity(configured.len());
-    for source in configured {
-        let mut block = source_block(&ctx.store, source, errors, lang)?;
-        block.push('\n');
-        block.push_str(&tr!(
-            lang,
-            "sources-subscribed",
-            yes = if wants(&source.name) { "yes" } else { "no" }
-        ));
-        blocks.push(block);
-    }
-    // What a page holds besides its sources: the header with the widest
-    // "Sources x–y of n" line, the footer, and the blank lines between.
-    let total = configured.len();
-    let widest = tr!(
-        lang,
-        "sources-range",
-        from = total,
-        to = total,
-        total = total
-    );
-    let frame = utf16_len(&header) + 1 + utf16_len(&widest) + 2 + utf16_len(&footer) + 2;
-    let pages = pack(
-        &blocks,
-        MAX_MESSAGE_UTF16.saturating_sub(frame),
-        MAX_TOGGLES,
-    );
+    let blocks = source_blocks(ctx, errors, &wants, lang)?;
+    let pages = lay_out(&blocks, &header, &footer, lang);
     let shown = pages
         .iter()
         .position(|page| page.contains(&at))
@@ -131,38 +108,14 @@ pub(crate) fn page(
                 "sources-range",
                 from = range.start + 1,
                 to = range.end,
-                total = total
+                total = configured.len()
             ));
         }
         for block in &blocks[range.clone()] {
             text.push_str("\n\n");
             text.push_str(block);
         }
-        let toggles: Vec<_> = configured[range]
-            .iter()
-            .map(|source| {
-                let label = if wants(&source.name) {
-                    text::subscribed(&source.name)
-                } else {
-                    text::not_subscribed(&source.name)
-                };
-                Press::toggle(&source.name).button(label)
-            })
-            .collect();
-        // Two to a row: names are short.
-        rows.extend(toggles.chunks(2).map(<[_]>::to_vec));
-        let mut turn = Vec::new();
-        if let Some(before) = shown.checked_sub(1) {
-            let back = Press::sources(pages[before].start);
-            turn.push(back.button(tr!(lang, "button-back")));
-        }
-        if let Some(after) = pages.get(shown + 1) {
-            let more = Press::sources(after.start);
-            turn.push(more.button(tr!(lang, "button-more")));
-        }
-        if !turn.is_empty() {
-            rows.push(turn);
-        }
+        rows = buttons(configured, &pages, shown, &wants, lang);
     }
     text.push_str("\n\n");
     text.push_str(&footer);
@@ -170,6 +123,79 @@ pub(crate) fn page(
         text,
         keyboard: (!rows.is_empty()).then_some(Keyboard { rows }),
     })
+}
+
+/// Each configured source as a block of the list, in config order, with
+/// whether `wants` says the target gets it.
+fn source_blocks(
+    ctx: &Context,
+    errors: bool,
+    wants: &dyn Fn(&str) -> bool,
+    lang: Language,
+) -> Result<Vec<String>, StoreError> {
+    let mut blocks = Vec::with_capacity(ctx.config.sources.len());
+    for source in &ctx.config.sources {
+        let mut block = source_block(&ctx.store, source, errors, lang)?;
+        block.push('\n');
+        block.push_str(&tr!(
+            lang,
+            "sources-subscribed",
+            yes = if wants(&source.name) { "yes" } else { "no" }
+        ));
+        blocks.push(block);
+    }
+    Ok(blocks)
+}
+
+/// The blocks cut into pages that each fit one message beside `header`,
+/// `footer` and the widest "Sources x–y of n" line.
+fn lay_out(blocks: &[String], header: &str, footer: &str, lang: Language) -> Vec<Range<usize>> {
+    let total = blocks.len();
+    let widest = tr!(
+        lang,
+        "sources-range",
+        from = total,
+        to = total,
+        total = total
+    );
+    let frame = utf16_len(header) + 1 + utf16_len(&widest) + 2 + utf16_len(footer) + 2;
+    pack(blocks, MAX_MESSAGE_UTF16.saturating_sub(frame), MAX_TOGGLES)
+}
+
+/// The buttons under page `shown`: a toggle per source on it, two to a row
+/// (names are short), then Back and More to the pages beside it.
+fn buttons(
+    configured: &[SourceConfig],
+    pages: &[Range<usize>],
+    shown: usize,
+    wants: &dyn Fn(&str) -> bool,
+    lang: Language,
+) -> Vec<Vec<Button>> {
+    let toggles: Vec<_> = configured[pages[shown].clone()]
+        .iter()
+        .map(|source| {
+            let label = if wants(&source.name) {
+                text::subscribed(&source.name)
+            } else {
+                text::not_subscribed(&source.name)
+            };
+            Press::toggle(&source.name).button(label)
+        })
+        .collect();
+    let mut rows: Vec<Vec<Button>> = toggles.chunks(2).map(<[_]>::to_vec).collect();
+    let mut turn = Vec::new();
+    if let Some(before) = shown.checked_sub(1) {
+        let back = Press::sources(pages[before].start);
+        turn.push(back.button(tr!(lang, "button-back")));
+    }
+    if let Some(after) = pages.get(shown + 1) {
+        let more = Press::sources(after.start);
+        turn.push(more.button(tr!(lang, "button-more")));
+    }
+    if !turn.is_empty() {
+        rows.push(turn);
+    }
+    rows
 }
 
 /// The page of the list of sources that holds `source` ([`page`]).
