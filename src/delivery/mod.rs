@@ -33,6 +33,7 @@
 //! entries of a target that are due together go as one digest message).
 
 mod fanout;
+mod holds;
 mod push;
 mod schedule;
 
@@ -43,7 +44,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 pub use fanout::{FanOut, FanOutPage, FanOutStep};
-pub(crate) use schedule::Holds;
+pub(crate) use holds::Holds;
 
 use crate::render::SourceLabels;
 use crate::runtime::shutdown::Shutdown;
@@ -51,7 +52,7 @@ use crate::store::{Store, StoreError};
 use crate::telegram::limiter::{Backoff, Limiter};
 use crate::telegram::messenger::Messenger;
 use crate::text::clock::Clock;
-use push::{Job, RenderCache, Served};
+use push::{ChatWork, RenderCache, Served};
 use schedule::{FanOutCursor, JournalSweep, Slots};
 
 /// Subscribers read at a time when a release is fanned out.
@@ -261,9 +262,9 @@ impl<M: Messenger> Delivery<M> {
                     if let Some((served, again)) = done {
                         // A chat whose push just failed waits out its backoff:
                         // its due retry serves it then, not this revisit.
-                        if again && !stopping && !self.backoff.is_waiting(served.0, Instant::now()) {
-                            let chat = served.0;
-                            slots.start(chat, || Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown)));
+                        if again && !stopping && !self.backoff.is_waiting(served.chat, Instant::now()) {
+                            let chat = served.chat;
+                            slots.start(chat, || Box::pin(self.serve_chat(chat, ChatWork::Journal(None), shutdown)));
                         }
                         self.on_done(served, &mut cursor, &mut sweep, &mut reports)?;
                     }
@@ -290,18 +291,18 @@ impl<M: Messenger> Delivery<M> {
                 return;
             }
             slots.start(chat, || {
-                Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown))
+                Box::pin(self.serve_chat(chat, ChatWork::Journal(None), shutdown))
             });
         }
         for chat in self.holds.due(now, self.concurrency) {
             if !slots.has_room() {
                 return;
             }
-            // Served now, or (busy) again when its current job ends; either
+            // Served now, or (busy) again when its current work ends; either
             // way it is looked at afresh, and held again if it must wait.
             self.holds.clear(chat);
             if !slots.start(chat, || {
-                Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown))
+                Box::pin(self.serve_chat(chat, ChatWork::Journal(None), shutdown))
             }) {
                 slots.revisit(chat);
             }
@@ -324,8 +325,8 @@ impl<M: Messenger> Delivery<M> {
             if self.backoff.is_waiting(chat, now) || self.holds.is_held(chat, now, &list) {
                 continue; // its turn comes when the backoff or hold ends
             }
-            let job = Job::Journal(Some(list));
-            if !slots.start(chat, || Box::pin(self.serve_chat(chat, job, shutdown))) {
+            let work = ChatWork::Journal(Some(list));
+            if !slots.start(chat, || Box::pin(self.serve_chat(chat, work, shutdown))) {
                 // Being served from an older listing that may lack this entry.
                 slots.revisit(chat);
             }
@@ -365,8 +366,8 @@ impl<M: Messenger> Delivery<M> {
                 sweep.rescan();
                 continue;
             }
-            let job = Job::FanOut(page.release.clone(), rendered.clone());
-            slots.start(chat, || Box::pin(self.serve_chat(chat, job, shutdown)));
+            let work = ChatWork::FanOut(page.release.clone(), rendered.clone());
+            slots.start(chat, || Box::pin(self.serve_chat(chat, work, shutdown)));
         }
         Ok(())
     }
@@ -408,16 +409,21 @@ impl<M: Messenger> Delivery<M> {
         Ok(any)
     }
 
-    /// Takes in a finished job.
+    /// Takes in finished work.
     fn on_done(
         &self,
-        (chat, fanned, result): Served,
+        served: Served,
         cursor: &mut FanOutCursor,
         sweep: &mut JournalSweep,
         reports: &mut Reports,
     ) -> Result<(), StoreError> {
+        let Served {
+            chat,
+            walked,
+            result,
+        } = served;
         // A release waiting for its last sends may be finished now.
-        cursor.active |= fanned;
+        cursor.active |= walked;
         match result {
             Ok(report) => {
                 if report.chats_migrated > 0 {
@@ -427,7 +433,7 @@ impl<M: Messenger> Delivery<M> {
             }
             // The walk cannot tell whether this chat was handled: start it
             // again from what the store recorded, as after a crash.
-            Err(e) if fanned => return Err(e),
+            Err(e) if walked => return Err(e),
             Err(e) => {
                 // One chat's trouble with the store stays with that chat.
                 let until = self.backoff.defer(chat, None);

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::fanout::WalkedRelease;
-use super::schedule;
+use super::holds::Held;
 use super::{Delivery, PassReport};
 use crate::config::Language;
 use crate::metrics::Metrics;
@@ -54,16 +54,24 @@ impl RenderCache {
     }
 }
 
-/// What a slot is busy with.
-pub(super) enum Job {
+/// What a slot serves a chat with (a name of its own: the update side's
+/// queued closures are jobs).
+pub(super) enum ChatWork {
     /// The walked release, for one chat.
     FanOut(WalkedRelease, Arc<Rendered>),
     /// A chat's journal entries: as a sweep listed them, or to be read.
     Journal(Option<Vec<JournalEntry>>),
 }
 
-/// A finished job: the chat, whether it was a fan-out push, and the outcome.
-pub(super) type Served = (i64, bool, Result<PassReport, StoreError>);
+/// Finished [`ChatWork`], as the scheduler takes it back: whose it was, and
+/// whether the walk waits for it to end.
+pub(super) struct Served {
+    pub(super) chat: i64,
+    /// It pushed the walked release: the walk cannot finish that release
+    /// before this ends.
+    pub(super) walked: bool,
+    pub(super) result: Result<PassReport, StoreError>,
+}
 
 impl<M: Messenger> Delivery<M> {
     /// The rendered release `item_id`, from the cache or the store.
@@ -92,18 +100,23 @@ impl<M: Messenger> Delivery<M> {
     }
 
     /// Serves one chat.
-    pub(super) async fn serve_chat(&self, chat: i64, job: Job, shutdown: &Shutdown) -> Served {
-        match job {
-            Job::FanOut(release, rendered) => (
-                chat,
+    pub(super) async fn serve_chat(
+        &self,
+        chat: i64,
+        work: ChatWork,
+        shutdown: &Shutdown,
+    ) -> Served {
+        let (walked, result) = match work {
+            ChatWork::FanOut(release, rendered) => (
                 true,
                 self.push_walked(chat, &release, &rendered, shutdown).await,
             ),
-            Job::Journal(listed) => (
-                chat,
-                false,
-                self.push_journaled(chat, listed, shutdown).await,
-            ),
+            ChatWork::Journal(listed) => (false, self.push_journaled(chat, listed, shutdown).await),
+        };
+        Served {
+            chat,
+            walked,
+            result,
         }
     }
 
@@ -232,7 +245,7 @@ impl<M: Messenger> Delivery<M> {
         }
         if let Some(at) = held_until {
             let until = self.clock.instant_at(at);
-            self.holds.hold(chat, until, schedule::held(&held));
+            self.holds.hold(chat, until, Held::of(&held));
         }
         Ok(report)
     }
