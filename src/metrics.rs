@@ -417,7 +417,7 @@ pub(crate) fn render(store: &Store, config: &Config) -> Result<String, crate::st
     let m = get();
     let _one = m.scrape.lock().unwrap_or_else(|p| p.into_inner());
     m.releases.set(store.item_count() as i64);
-    m.journal_depth.set(store.pending_count() as i64);
+    m.journal_depth.set(store.journal_count() as i64);
     m.outbox_depth.set(store.outbox_len() as i64);
     let mut kinds = [
         ("private", 0i64),

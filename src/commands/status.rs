@@ -14,13 +14,13 @@ use crate::tr;
 /// that an operator asked.
 pub(crate) fn reply(ctx: &Context, lang: Language) -> Result<String, StoreError> {
     let store = &ctx.store;
-    let stats = store.delivery_stats()?;
+    let stats = store.journal_stats()?;
     let mut text = tr!(
         lang,
         "status-report",
         items = store.item_count(),
         subscribers = store.subscriber_count(),
-        pending = store.pending_count(),
+        pending = store.journal_count(),
         outbox = store.outbox_len(),
         removed = stats.chats_removed,
         dropped = stats.pushes_dropped,

@@ -169,7 +169,7 @@ impl<M: Messenger> Delivery<M> {
         let mut report = PassReport::default();
         let list = match listed {
             Some(list) => list,
-            None => self.store.pending_for(chat)?,
+            None => self.store.journal_for(chat)?,
         };
         if list.is_empty() {
             self.backoff.clear(chat);
@@ -259,7 +259,7 @@ impl<M: Messenger> Delivery<M> {
         settings: &ChatSettings,
         report: &mut PassReport,
     ) -> Result<Option<Arc<Rendered>>, StoreError> {
-        if !self.store.is_pending(entry)? {
+        if !self.store.is_journaled(entry)? {
             return Ok(None); // sent or dropped since it was listed
         }
         let Some(rendered) = self.rendered(&entry.item_id)? else {

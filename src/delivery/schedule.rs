@@ -101,7 +101,7 @@ impl JournalSweep {
             *self = JournalSweep::default();
         }
         if self.listed.is_empty() && !self.exhausted {
-            let next = store.pending_chats(self.after, SWEEP_PAGE)?;
+            let next = store.journal_chats(self.after, SWEEP_PAGE)?;
             match next.last() {
                 Some((chat, _)) => self.after = Some(*chat),
                 None => self.exhausted = true,

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use sled::Transactional;
 
 use super::{
-    Store, StoreError, Target, bump, chat_from_key, chat_key, corrupt, entry_key, read_u64,
-    target_journal_key, thread_from_key,
+    JOURNAL_TREE, Store, StoreError, Target, bump, chat_from_key, chat_key, corrupt, entry_key,
+    read_u64, target_journal_key, thread_from_key,
 };
 
 /// One journal entry: push release `item_id` (sequence `seq`) to `chat`, or
@@ -39,9 +39,11 @@ impl JournalEntry {
     }
 }
 
-/// Counters operators see in `/status`; they survive restarts.
+/// What became of journal entries that never went, and of the chats they
+/// were for: the counters operators see in `/status`, kept in `meta` so
+/// they survive restarts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeliveryStats {
+pub struct JournalStats {
     /// Chats unsubscribed because Telegram said they are gone (blocked, kicked, deleted).
     pub chats_removed: u64,
     /// Pushes dropped with those chats.
@@ -79,7 +81,7 @@ impl Store {
 
     /// Up to `max_chats` chats that have journal entries, after chat `after` in
     /// id order, each with its entries oldest first (a chat is never split).
-    pub fn pending_chats(
+    pub fn journal_chats(
         &self,
         after: Option<i64>,
         max_chats: usize,
@@ -108,19 +110,19 @@ impl Store {
     }
 
     /// Whether `entry` is still in the journal (a listing may be stale by the time it is sent).
-    pub fn is_pending(&self, entry: &JournalEntry) -> Result<bool, StoreError> {
+    pub fn is_journaled(&self, entry: &JournalEntry) -> Result<bool, StoreError> {
         Ok(self.journal.contains_key(entry_key(entry))?)
     }
 
     /// The journal entries of one chat (its topics' included), oldest first.
-    pub fn pending_for(&self, chat: i64) -> Result<Vec<JournalEntry>, StoreError> {
+    pub fn journal_for(&self, chat: i64) -> Result<Vec<JournalEntry>, StoreError> {
         self.journal
             .scan_prefix(chat_key(chat))
             .map(|e| decode_entry(e?))
             .collect()
     }
 
-    pub(super) fn pending_keys(&self, chat: i64) -> Result<Vec<sled::IVec>, StoreError> {
+    pub(super) fn journal_keys(&self, chat: i64) -> Result<Vec<sled::IVec>, StoreError> {
         Ok(self
             .journal
             .scan_prefix(chat_key(chat))
@@ -129,7 +131,7 @@ impl Store {
     }
 
     /// How many journal entries there are (walks the tree: for status and tests).
-    pub fn pending_count(&self) -> usize {
+    pub fn journal_count(&self) -> usize {
         self.journal.len()
     }
 
@@ -153,10 +155,10 @@ impl Store {
         self.commit().await
     }
 
-    /// The counters operators see.
-    pub fn delivery_stats(&self) -> Result<DeliveryStats, StoreError> {
+    /// The counters operators see (see [`JournalStats`]).
+    pub fn journal_stats(&self) -> Result<JournalStats, StoreError> {
         let counter = |key| -> Result<u64, StoreError> { read_u64("meta", self.meta.get(key)?) };
-        Ok(DeliveryStats {
+        Ok(JournalStats {
             chats_removed: counter(STAT_CHATS_REMOVED)?,
             pushes_dropped: counter(STAT_PUSHES_DROPPED)?,
             given_up: counter(STAT_GIVEN_UP)?,
@@ -189,12 +191,12 @@ fn decode_value(value: &[u8]) -> Result<(String, Option<i64>), StoreError> {
         Some(split) if value[split] == 0 => {
             let at: [u8; 8] = value[split + 1..]
                 .try_into()
-                .map_err(|_| corrupt("deliveries", "bad value"))?;
+                .map_err(|_| corrupt(JOURNAL_TREE, "bad value"))?;
             (&value[..split], Some(i64::from_be_bytes(at)))
         }
         _ => (value, None),
     };
-    let id = String::from_utf8(id.to_vec()).map_err(|e| corrupt("deliveries", e))?;
+    let id = String::from_utf8(id.to_vec()).map_err(|e| corrupt(JOURNAL_TREE, e))?;
     Ok((id, at))
 }
 
@@ -204,14 +206,14 @@ pub(super) fn decode_entry(
     // 16 bytes: the chat itself (the first format); 20: one of its topics.
     let thread = match key.len() {
         16 => None,
-        20 => Some(thread_from_key(&key[16..]).ok_or_else(|| corrupt("deliveries", "bad key"))?),
-        _ => return Err(corrupt("deliveries", "key is neither 16 nor 20 bytes")),
+        20 => Some(thread_from_key(&key[16..]).ok_or_else(|| corrupt(JOURNAL_TREE, "bad key"))?),
+        _ => return Err(corrupt(JOURNAL_TREE, "key is neither 16 nor 20 bytes")),
     };
-    let chat = chat_from_key(&key[..8]).ok_or_else(|| corrupt("deliveries", "bad key"))?;
+    let chat = chat_from_key(&key[..8]).ok_or_else(|| corrupt(JOURNAL_TREE, "bad key"))?;
     let seq = u64::from_be_bytes(
         key[8..16]
             .try_into()
-            .map_err(|_| corrupt("deliveries", "bad key"))?,
+            .map_err(|_| corrupt(JOURNAL_TREE, "bad key"))?,
     );
     let (item_id, journaled_at) = decode_value(&value)?;
     Ok(JournalEntry {

@@ -31,8 +31,9 @@
 //! - `subscribers`: chat id → [`Subscription`] (JSON);
 //! - `outbox`: outbox key → [`OutboxEntry`], written in the same transaction that
 //!   records the release, so it cannot be lost between the two;
-//! - `deliveries`: (chat id, item sequence[, topic]) → item id [, 0, journaled at],
-//!   the journal. Keyed by chat first, so a chat's entries are contiguous and
+//! - `deliveries` ([`JOURNAL_TREE`]): (chat id, item sequence[, topic]) → item id
+//!   [, 0, journaled at], the journal (the tree keeps the name it was first
+//!   written under). Keyed by chat first, so a chat's entries are contiguous and
 //!   oldest first; an entry for a forum topic has the topic's thread id after
 //!   the sequence (20 bytes instead of 16), so it sorts right after the chat's
 //!   own entry for the same release. The value is the item id, then (entries
@@ -97,6 +98,13 @@ pub use search::{ReleasePage, SearchIndex};
 pub(crate) use subscribers::Subscription;
 pub use subscribers::{MAX_TOPICS, Removal, Target};
 
+/// The journal's sled tree, under the name it was first written with (before
+/// the glossary called its entries journal entries). A tree's name is part of
+/// the data format: renamed, every existing database would open with an
+/// empty journal and its owed pushes lost; so the code says journal and the
+/// disk keeps saying deliveries. Errors name the tree as it is on disk.
+const JOURNAL_TREE: &str = "deliveries";
+
 /// Why the store cannot do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -152,7 +160,7 @@ pub struct Store {
     by_date: sled::Tree,
     subscribers: sled::Tree,
     outbox: sled::Tree,
-    /// The journal (the tree keeps its first name on disk).
+    /// The journal ([`JOURNAL_TREE`] on disk).
     journal: sled::Tree,
     meta: sled::Tree,
     /// Who subscribed which channel ([`channels`](self::channels)).
@@ -226,7 +234,7 @@ impl Store {
             by_date: db.open_tree("by_date")?,
             subscribers: db.open_tree("subscribers")?,
             outbox: db.open_tree("outbox")?,
-            journal: db.open_tree("deliveries")?,
+            journal: db.open_tree(JOURNAL_TREE)?,
             meta: db.open_tree("meta")?,
             channels: db.open_tree("channels")?,
             by_source: db.open_tree("by_source")?,

@@ -331,7 +331,7 @@ impl Store {
             return Ok(0);
         }
         let keys: Vec<sled::IVec> = self
-            .pending_for(target.chat)?
+            .journal_for(target.chat)?
             .iter()
             .filter(|e| e.thread == target.thread)
             .map(|e| sled::IVec::from(entry_key(e).as_ref()))
@@ -421,7 +421,7 @@ impl Store {
             Removal::ByUser => Vec::new(),
         };
         loop {
-            let keys = self.pending_keys(chat)?;
+            let keys = self.journal_keys(chat)?;
             if !first && keys.is_empty() {
                 break;
             }
@@ -473,7 +473,7 @@ impl Store {
             .keys()
             .map(|k| outbox_key_from(&k?))
             .collect::<Result<_, _>>()?;
-        let owed = self.pending_for(from)?;
+        let owed = self.journal_for(from)?;
         let settings = self.settings_moves(from, to)?;
         let to_had_own = (
             &self.subscribers,
@@ -554,7 +554,7 @@ impl Store {
     /// second look keeps that from being a silent assumption.
     fn move_stragglers(&self, from: i64, to: i64, to_had_own: bool) -> Result<(), StoreError> {
         loop {
-            let left: Vec<JournalEntry> = self.pending_for(from)?;
+            let left: Vec<JournalEntry> = self.journal_for(from)?;
             if left.is_empty() {
                 return Ok(());
             }
