@@ -34,8 +34,12 @@
 
 mod fanout;
 mod holds;
+mod journal;
+mod keeper;
+mod outcome;
 mod push;
 mod schedule;
+mod walk;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +56,8 @@ use crate::store::{Store, StoreError};
 use crate::telegram::limiter::{Backoff, Limiter};
 use crate::telegram::messenger::Messenger;
 use crate::text::clock::Clock;
+use keeper::sleep_until_some;
+use outcome::{Outcome, PassReport};
 use push::{ChatWork, RenderCache, Served};
 use schedule::{FanOutCursor, JournalSweep, Slots};
 
@@ -59,60 +65,6 @@ use schedule::{FanOutCursor, JournalSweep, Slots};
 const FAN_OUT_PAGE: usize = 256;
 /// Wait after a store error before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(5);
-
-/// Totals of delivery's work, for logs and tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PassReport {
-    /// Pushes Telegram accepted.
-    pub sent: usize,
-    /// Of those, how many went as plain text after Telegram refused the HTML.
-    pub sent_plain: usize,
-    /// Pushes given up on (Telegram refused them for good).
-    pub given_up: usize,
-    /// Pushes dropped because the chat no longer wants them (unsubscribed meanwhile).
-    pub skipped: usize,
-    /// Chats unsubscribed because Telegram said they are gone.
-    pub chats_removed: usize,
-    /// Groups moved to their supergroup id.
-    pub chats_migrated: usize,
-    /// Pushes left in the journal for later (transient errors, shutdown).
-    pub deferred: usize,
-    /// Pushes left in the journal for their time (quiet hours, a digest).
-    pub held: usize,
-    /// Pushes dropped at send time because the target's keyword filters,
-    /// changed since they were journaled, now refuse them.
-    pub filtered: usize,
-    /// Digest messages sent (their releases count in `sent`).
-    pub digests: usize,
-    /// Chats a walked release was handed out to (pushed at once or journaled).
-    pub fanned_out: usize,
-}
-
-impl PassReport {
-    fn absorb(&mut self, other: PassReport) {
-        self.sent += other.sent;
-        self.sent_plain += other.sent_plain;
-        self.given_up += other.given_up;
-        self.skipped += other.skipped;
-        self.chats_removed += other.chats_removed;
-        self.chats_migrated += other.chats_migrated;
-        self.deferred += other.deferred;
-        self.held += other.held;
-        self.filtered += other.filtered;
-        self.digests += other.digests;
-        self.fanned_out += other.fanned_out;
-    }
-
-    fn did_something(&self) -> bool {
-        self.sent
-            + self.given_up
-            + self.skipped
-            + self.filtered
-            + self.chats_removed
-            + self.chats_migrated
-            > 0
-    }
-}
 
 /// The delivery worker.
 #[derive(Clone)]
@@ -390,10 +342,9 @@ impl<M: Messenger> Delivery<M> {
                 return Ok(false);
             }
         };
-        reports.since_idle.fanned_out += page.chats.len() + page.journaled;
-        crate::metrics::get()
-            .fan_out_chats
-            .inc_by((page.chats.len() + page.journaled) as u64);
+        reports
+            .since_idle
+            .count(Outcome::FannedOut(page.chats.len() + page.journaled));
         if page.journaled > 0 {
             sweep.rescan();
         }
@@ -443,15 +394,14 @@ impl<M: Messenger> Delivery<M> {
         Ok(())
     }
 
-    /// Nothing is in flight: progress is saved, and if anything was done
-    /// since the last idle moment, made durable and logged.
+    /// Nothing is in flight: the fan-out settles its crash window (progress
+    /// saved, completions that ran ahead of the last flush flushed), and
+    /// what was done since the last idle moment is logged.
     async fn settle_idle(&self, reports: &mut Reports) -> Result<(), StoreError> {
-        self.fan_out.save()?;
+        self.fan_out.settle().await?;
         if reports.since_idle.did_something() {
             tracing::info!(report = ?reports.since_idle, "deliveries done for now");
-            // Completions may have run ahead of the last flush; settle them,
-            // and forget rendered releases (they may be edited before next time).
-            self.store.commit().await?;
+            // Rendered releases may be edited before next time.
             self.render_cache.clear();
         }
         reports
@@ -469,14 +419,6 @@ impl Drop for SaveOnDrop {
         if let Err(e) = self.0.save() {
             tracing::error!(error = %e, "cannot save where the fan-out stands; a restart repeats a few pushes");
         }
-    }
-}
-
-/// Sleeps until `at`, or forever when there is nothing to wait for.
-async fn sleep_until_some(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -9,11 +9,14 @@ use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::{
-    JOURNAL_TREE, Store, StoreError, Target, bump, chat_from_key, chat_key, corrupt, entry_key,
-    read_u64, target_journal_key, thread_from_key,
+    CrashWindow, JOURNAL_TREE, Store, StoreError, Target, bump, chat_from_key, chat_key, corrupt,
+    entry_key, read_u64, target_journal_key, thread_from_key,
 };
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 /// One journal entry: push release `item_id` (sequence `seq`) to `chat`, or
 /// to its forum topic `thread`.
@@ -52,6 +55,41 @@ pub struct JournalStats {
     pub given_up: u64,
     /// Groups moved to their new supergroup id.
     pub chats_migrated: u64,
+}
+
+impl JournalStats {
+    /// What a chat's (or a topic's) end counts, when Telegram said it is
+    /// gone: the chat, if its record ended, and the pushes it was owed.
+    pub(crate) fn gone(ended: Ended) -> JournalStats {
+        JournalStats {
+            chats_removed: u64::from(ended.chat_ended),
+            pushes_dropped: ended.dropped as u64,
+            ..JournalStats::default()
+        }
+    }
+
+    /// Adds these counts to the stored counters, inside the transaction of
+    /// the change they count (so a crash keeps both or neither).
+    pub(super) fn add_to(&self, meta: &TransactionalTree) -> TxResult<()> {
+        bump(meta, STAT_CHATS_REMOVED, self.chats_removed)?;
+        bump(meta, STAT_PUSHES_DROPPED, self.pushes_dropped)?;
+        bump(meta, STAT_GIVEN_UP, self.given_up)?;
+        bump(meta, STAT_CHATS_MIGRATED, self.chats_migrated)
+    }
+
+    fn is_zero(&self) -> bool {
+        *self == JournalStats::default()
+    }
+}
+
+/// What ending a subscription (a chat's, or one topic's) removed, for the
+/// counters it adds to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Ended {
+    /// The chat's record ended (a second ending finds nothing left).
+    pub(crate) chat_ended: bool,
+    /// Journal entries dropped with it.
+    pub(crate) dropped: usize,
 }
 
 // Counter keys in `meta` (their names on disk predate the glossary).
@@ -135,27 +173,7 @@ impl Store {
         self.journal.len()
     }
 
-    /// Removes a journal entry whose push Telegram accepted, or that is no
-    /// longer wanted. Not flushed: delivery decides how many removals may wait
-    /// for a flush (its crash window) and commits.
-    pub fn complete_unflushed(&self, entry: &JournalEntry) -> Result<(), StoreError> {
-        self.journal.remove(entry_key(entry))?;
-        Ok(())
-    }
-
-    /// Gives a journal entry up (Telegram refused the push for good), counted
-    /// for operators. Durable on return.
-    pub async fn give_up(&self, entry: &JournalEntry) -> Result<(), StoreError> {
-        let key = entry_key(entry);
-        (&self.journal, &self.meta).transaction(|(journal_t, meta_t)| {
-            journal_t.remove(key.as_ref())?;
-            bump(meta_t, STAT_GIVEN_UP, 1)?;
-            Ok(())
-        })?;
-        self.commit().await
-    }
-
-    /// The counters operators see (see [`JournalStats`]).
+    /// The counters operators see.
     pub fn journal_stats(&self) -> Result<JournalStats, StoreError> {
         let counter = |key| -> Result<u64, StoreError> { read_u64("meta", self.meta.get(key)?) };
         Ok(JournalStats {
@@ -164,6 +182,28 @@ impl Store {
             given_up: counter(STAT_GIVEN_UP)?,
             chats_migrated: counter(STAT_CHATS_MIGRATED)?,
         })
+    }
+}
+
+impl CrashWindow {
+    /// Removes a journal entry (its push went, is no longer wanted, or was
+    /// given up), adding `counted` to the stored counters in the same
+    /// transaction. Not flushed: the window's owner decides when.
+    pub(crate) fn remove(
+        &self,
+        entry: &JournalEntry,
+        counted: &JournalStats,
+    ) -> Result<(), StoreError> {
+        let key = entry_key(entry);
+        if counted.is_zero() {
+            self.store.journal.remove(key)?;
+            return Ok(());
+        }
+        (&self.store.journal, &self.store.meta).transaction(|(journal_t, meta_t)| {
+            journal_t.remove(key.as_ref())?;
+            counted.add_to(meta_t)
+        })?;
+        Ok(())
     }
 }
 

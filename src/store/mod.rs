@@ -3,10 +3,14 @@
 //! One `impl Store` block per concern, one file each:
 //! - [`items`](self::items): releases as read (`items`, and `by_date` for `/latest`), and
 //!   recording a read of a source, which also queues new releases in the outbox;
-//! - [`subscribers`](self::subscribers): who gets what, and chats that leave or move;
+//! - [`subscribers`](self::subscribers): who gets what, and chats that leave;
+//! - [`migration`](self::migration): a group that became a supergroup moves,
+//!   as the walk in progress (delivery's, asked through [`WalkAhead`]) requires;
 //! - [`journal`](self::journal): journal entries, the pushes still owed to a chat;
 //! - [`outbox`](self::outbox): outbox entries, the releases being fanned out, with
 //!   their cursors: the persistent half of the fan-out walk;
+//! - [`window`](self::window): the crash window's writes, reached only through
+//!   the [`CrashWindow`] delivery's `FanOut` holds;
 //! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
 //! - [`channels`](self::channels): which channels each person subscribed;
 //! - `settings`: what each chat or topic chose (filters, quiet
@@ -52,7 +56,9 @@
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns, except where the caller owns the crash
 //! window ([`crate::delivery`], see README "How it is built"): journal removals
-//! and outbox cursors may run a little ahead of the last flush. Flushes are
+//! and outbox cursors may run a little ahead of the last flush. Those writes
+//! are not [`Store`] methods: they belong to [`CrashWindow`], which only the
+//! window's owner holds. Flushes are
 //! grouped ([`Store::commit`]): whoever arrives while one is running shares the
 //! next, so fifty concurrent completions cost one fsync.
 
@@ -65,12 +71,14 @@ mod highwater;
 mod items;
 mod journal;
 mod meta;
+mod migration;
 mod outbox;
 mod queries;
 mod retention;
 mod search;
 mod settings;
 mod subscribers;
+mod window;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,7 +97,9 @@ pub(crate) use highwater::Rollback;
 pub(crate) use items::StoredItem;
 pub use items::{PollOutcome, PollPolicy};
 pub use journal::JournalEntry;
-pub(crate) use outbox::{OutboxEntry, WalkPosition};
+pub(crate) use journal::{Ended, JournalStats};
+pub(crate) use migration::WalkAhead;
+pub(crate) use outbox::OutboxEntry;
 pub use queries::MAX_SAVED_QUERIES;
 pub(crate) use retention::Pruned;
 pub use retention::Retained;
@@ -97,6 +107,7 @@ pub(crate) use search::SearchResults;
 pub use search::{ReleasePage, SearchIndex};
 pub(crate) use subscribers::Subscription;
 pub use subscribers::{MAX_TOPICS, Removal, Target};
+pub(crate) use window::CrashWindow;
 
 /// The journal's sled tree, under the name it was first written with (before
 /// the glossary called its entries journal entries). A tree's name is part of
@@ -287,10 +298,10 @@ impl Store {
     }
 
     /// Like [`Store::commit`], but returns at once while at most `max_unflushed`
-    /// writes (the caller's included) are not yet durable; a later commit, or
-    /// sled's own flush within half a second, covers them. Bounds what a crash
-    /// can undo without paying an fsync per write.
-    pub async fn commit_within(&self, max_unflushed: u64) -> Result<(), StoreError> {
+    /// writes (the caller's included) are not yet durable; a later commit
+    /// covers them. Only the crash window's owner may leave writes waiting
+    /// (see [`CrashWindow::commit_within`]).
+    pub(super) async fn commit_within(&self, max_unflushed: u64) -> Result<(), StoreError> {
         // Counted after the caller's write, so a flush that starts after this
         // increment covers it.
         let mine = self.commits.written.fetch_add(1, Ordering::SeqCst) + 1;
@@ -340,16 +351,11 @@ impl Store {
     }
 
     /// How many counted writes are not yet known to be durable.
-    pub fn unflushed(&self) -> u64 {
+    pub(super) fn unflushed(&self) -> u64 {
         self.commits
             .written
             .load(Ordering::SeqCst)
             .saturating_sub(self.commits.durable.load(Ordering::SeqCst))
-    }
-
-    /// The fan-out log kept beside the database.
-    pub fn fan_out_log(&self) -> &FanOutLog {
-        &self.fan_out_log
     }
 }
 

@@ -170,7 +170,7 @@ async fn pruning_spares_releases_that_still_have_pushes_owed() {
     // Once the push went, the next pruning takes it.
     let entry = store.journal_for(1).unwrap().remove(0);
     assert_eq!(entry.item_id, "site/fnapr/10");
-    fan_out.complete(&entry).await.unwrap();
+    fan_out.journal().complete(&entry).await.unwrap();
     assert!(fan_out_page(&fan_out, 100, |_| true).await.is_none());
     flood(&store, &page(31, 32)).await;
     assert!(store.item("site/fnapr/10").unwrap().is_none());
