@@ -18,10 +18,11 @@
 //!   `crash_window` removals ahead of the last flush; every other removal
 //!   delivery makes is durable on return ([`Journal`] owns them all);
 //! - [`FanOut::keep_durable`] writes held-back records and flushes waiting
-//!   completions every [`FLUSH_EVERY`], and syncs the log every
-//!   [`SYNC_LOG_EVERY`]; [`FanOut::settle`] writes what is held back, saves
-//!   the cursor and flushes what waits (delivery calls it whenever it is
-//!   idle), and [`FanOut::save`] the same without the flush (when it stops).
+//!   completions within [`FLUSH_EVERY`], and syncs written records within
+//!   [`SYNC_LOG_EVERY`] — only while something waits, so an idle bot does
+//!   not wake for it; [`FanOut::settle`] writes what is held back, saves the
+//!   cursor and flushes what waits (delivery calls it whenever it is idle),
+//!   and [`FanOut::save`] the same without the flush (when it stops).
 //!
 //! The fan-out holds the store's [`CrashWindow`], the only way to these
 //! unflushed writes, and the [`Journal`] built on it: every flush and
@@ -44,6 +45,8 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
 
 use super::journal::Journal;
 #[cfg(doc)]
@@ -94,6 +97,8 @@ struct Inner {
     window: CrashWindow,
     journal: Journal,
     log: LogWriter,
+    /// Wakes the keeper: a log record or a journal completion waits.
+    waiting: Arc<Notify>,
     /// Whether a target is in its quiet hours is a question of wall-clock time.
     clock: Clock,
     /// Where the walk stands; `None` between releases (or after a restart).
@@ -117,15 +122,23 @@ impl FanOut {
     /// The same, telling quiet hours and digests by `clock`.
     pub fn with_clock(store: Store, crash_window: usize, clock: Clock) -> FanOut {
         let window = CrashWindow::over(&store);
+        let waiting = Arc::new(Notify::new());
         FanOut {
             inner: Arc::new(Inner {
-                journal: Journal::new(window.clone(), crash_window),
-                log: LogWriter::new(window.fan_out_log().clone(), crash_window),
+                journal: Journal::new(window.clone(), crash_window, waiting.clone()),
+                log: LogWriter::new(window.fan_out_log().clone(), crash_window, waiting.clone()),
                 window,
+                waiting,
                 clock,
                 walk: Mutex::default(),
             }),
         }
+    }
+
+    /// The log's writer, whose tally tests read.
+    #[cfg(test)]
+    pub(super) fn inner_log(&self) -> &LogWriter {
+        &self.inner.log
     }
 
     fn window(&self) -> &CrashWindow {
@@ -431,20 +444,23 @@ impl FanOut {
     }
 
     /// Nothing is in flight: [`FanOut::save`], then flushes the journal
-    /// completions that wait, so an idle bot owes its crash window nothing.
-    /// Delivery calls it whenever it is idle.
+    /// completions that wait, so an idle bot owes its crash window nothing
+    /// (the keeper syncs the log within its period). Delivery calls it
+    /// whenever it is idle.
     pub(super) async fn settle(&self) -> Result<(), StoreError> {
         self.save()?;
         self.journal().flush_waiting().await
     }
 
     /// Keeps delivery's progress durable until `shutdown` (the keeper, in
-    /// `delivery/keeper.rs`).
+    /// `delivery/keeper.rs`): held-back log records written and waiting
+    /// completions flushed within milliseconds, written records synced
+    /// within half a second, and nothing at all while nothing waits.
     pub fn keep_durable(&self, shutdown: Shutdown) -> impl Future<Output = ()> + Send + 'static {
         let fan_out = self.clone();
         async move {
             let inner = &fan_out.inner;
-            keep_durable(&inner.log, &inner.journal, shutdown).await;
+            keep_durable(&inner.log, &inner.journal, &inner.waiting, shutdown).await;
         }
     }
 

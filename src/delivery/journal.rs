@@ -5,7 +5,7 @@
 //! Each kind of removal has one rule for how durable it is on return:
 //! - a completion may wait for a flush, at most `crash_window` of them at a
 //!   time (each is a push a `kill -9` repeats) and only briefly: the fan-out's
-//!   keeper ([`super::FanOut::keep_durable`]) flushes them every few
+//!   keeper ([`super::FanOut::keep_durable`]) flushes them within
 //!   milliseconds;
 //! - anything that changes what is owed for good (giving up, a chat or topic
 //!   gone, a migration) is durable on return, and counted for operators in
@@ -19,7 +19,10 @@
 //! store's crash window, and hands it to delivery): one owner for the crash
 //! window, README "How it is built".
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 
 use super::outcome::{Outcome, PassReport, Unwanted};
 use crate::store::{
@@ -33,15 +36,18 @@ pub struct Journal {
     window: CrashWindow,
     /// How many completions may wait for a flush.
     crash_window: u64,
+    /// Wakes the fan-out's keeper when a completion waits for a flush.
+    waiting: Arc<Notify>,
 }
 
 impl Journal {
     /// The journal over `window`, letting at most `crash_window` completions
-    /// wait for a flush.
-    pub(super) fn new(window: CrashWindow, crash_window: usize) -> Journal {
+    /// wait for a flush; `waiting` is told whenever one does.
+    pub(super) fn new(window: CrashWindow, crash_window: usize, waiting: Arc<Notify>) -> Journal {
         Journal {
             window,
             crash_window: crash_window.max(1) as u64,
+            waiting,
         }
     }
 
@@ -84,7 +90,11 @@ impl Journal {
     /// `crash_window` removals are not yet durable.
     pub async fn complete(&self, entry: &JournalEntry) -> Result<(), StoreError> {
         self.window.remove(entry, &JournalStats::default())?;
-        self.window.commit_within(self.crash_window).await
+        self.window.commit_within(self.crash_window).await?;
+        if self.has_unflushed() {
+            self.waiting.notify_one();
+        }
+        Ok(())
     }
 
     /// Drops an entry whose push is no longer wanted (`why`), as a completion.

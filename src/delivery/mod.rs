@@ -429,3 +429,115 @@ async fn wait_for(wake: Option<&Notify>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::source::Item;
+    use crate::store::PollPolicy;
+    use crate::telegram::messenger::{Format, SendError};
+
+    /// Takes every push at once, counting them.
+    #[derive(Clone, Default)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl Messenger for Counting {
+        async fn send(
+            &self,
+            _chat: i64,
+            _thread: Option<i32>,
+            _text: String,
+            _format: Format,
+        ) -> Result<(), SendError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn item(n: u32) -> Item {
+        Item {
+            id: format!("site/fnapr/{n}"),
+            url: format!("https://site/fnapr/{n}"),
+            title: format!("Item {n}"),
+            date: None,
+            lead: String::new(),
+        }
+    }
+
+    // Paused time: the idle hour passes at once, and a timer anywhere in
+    // delivery would fire in it as often as it would in an hour of real time.
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_hour_wakes_nothing_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = chrono::Utc::now();
+        let policy = PollPolicy::unguarded();
+        store
+            .record_poll("s", &[item(1)], &policy, now)
+            .await
+            .unwrap();
+        for chat in 1..=3 {
+            store.subscribe(chat, None, now).await.unwrap();
+        }
+        store
+            .record_poll("s", &[item(2), item(1)], &policy, now)
+            .await
+            .unwrap();
+        let sent = Counting::default();
+        let delivery = Delivery::new(store.clone(), sent.clone(), Arc::new(Limiter::new(None)), 4);
+        let fan_out = delivery.fan_out.clone();
+        let wake = Arc::new(Notify::new());
+        let (trigger, shutdown) = Shutdown::new();
+        let running = tokio::spawn(delivery.run(wake.clone(), shutdown));
+        wake.notify_one();
+        while sent.0.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // What the release left to make durable (records, completions, the
+        // log's sync) is done within a sync period; then nothing is owed.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let log = dir.path().join("fanout.log");
+        assert_eq!(
+            std::fs::metadata(&log).unwrap().len(),
+            0,
+            "release finished"
+        );
+        let tally = &fan_out.inner_log().tally;
+        let (flushes, turns, syncs) = (
+            store.flushes(),
+            tally.turns.load(Ordering::SeqCst),
+            tally.syncs.load(Ordering::SeqCst),
+        );
+
+        tokio::time::sleep(Duration::from_secs(3_600)).await;
+        assert_eq!(store.flushes(), flushes, "no flush while idle");
+        assert_eq!(
+            tally.syncs.load(Ordering::SeqCst),
+            syncs,
+            "no sync while idle"
+        );
+        assert_eq!(
+            tally.turns.load(Ordering::SeqCst),
+            turns,
+            "the keeper slept through the idle hour"
+        );
+        assert_eq!((store.journal_count(), store.outbox_len()), (0, 0));
+
+        // Work wakes it again: a release queued now goes out, and is made durable.
+        store
+            .record_poll("s", &[item(3), item(2), item(1)], &policy, now)
+            .await
+            .unwrap();
+        wake.notify_one();
+        while sent.0.load(Ordering::SeqCst) < 6 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(store.flushes() > flushes);
+        assert_eq!((store.journal_count(), store.outbox_len()), (0, 0));
+        trigger.trigger();
+        running.await.unwrap();
+    }
+}

@@ -61,6 +61,12 @@
 //! window's owner holds. Flushes are
 //! grouped ([`Store::commit`]): whoever arrives while one is running shares the
 //! next, so fifty concurrent completions cost one fsync.
+//!
+//! Nothing is flushed on a timer (sled's background flush is off): an idle
+//! bot writes nothing. Writes whose loss costs nothing (a source read that
+//! found nothing new, the last failure, a poller's alert state, a saved
+//! `/search` query) are not flushed by their callers; they become durable
+//! with the next flush anyone makes, or at a clean stop.
 
 mod channels;
 mod export;
@@ -206,6 +212,9 @@ struct GroupCommit {
     written: AtomicU64,
     durable: AtomicU64,
     flushing: std::sync::Mutex<()>,
+    /// Flushes made, for tests that an idle bot makes none.
+    #[cfg(test)]
+    flushes: AtomicU64,
 }
 
 impl Store {
@@ -223,7 +232,10 @@ impl Store {
             .path(&sled_dir)
             // sled's default cache is 1 GiB; our working set is small.
             .cache_capacity(16 * 1024 * 1024)
-            .flush_every_ms(Some(500));
+            // No background flush: it woke twice a second and fsynced even
+            // with nothing written. Every write that matters is flushed by
+            // its caller (see "Durability" above), and the rest rides along.
+            .flush_every_ms(None);
         let db = config.open().map_err(|e| match e {
             sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
                 StoreError::Locked(dir.to_path_buf())
@@ -338,6 +350,8 @@ impl Store {
             }
             let upto = commits.written.load(Ordering::SeqCst);
             db.flush()?;
+            #[cfg(test)]
+            commits.flushes.fetch_add(1, Ordering::SeqCst);
             commits.durable.fetch_max(upto, Ordering::SeqCst);
             Ok::<_, sled::Error>(())
         })
@@ -348,6 +362,12 @@ impl Store {
                 "the flush thread ended abnormally: {join}"
             )))),
         }
+    }
+
+    /// How many times the database has been flushed since it was opened.
+    #[cfg(test)]
+    pub(crate) fn flushes(&self) -> u64 {
+        self.commits.flushes.load(Ordering::SeqCst)
     }
 
     /// How many counted writes are not yet known to be durable.
@@ -478,4 +498,18 @@ fn bump(
     let current = read_u64("meta", meta.get(key)?).map_err(ConflictableTransactionError::Abort)?;
     meta.insert(key, &(current + by).to_be_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sled_flushes_only_when_asked() {
+        // A timed background flush would wake an idle bot and write to disk
+        // twice a second: durability comes from the callers' flushes.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.config.flush_every_ms, None);
+    }
 }
