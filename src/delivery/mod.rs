@@ -19,7 +19,12 @@
 //!
 //! What a crash can lose (nothing) and repeat (at most 2 × `send_concurrency`
 //! pushes) is decided in one place, [`FanOut`], and explained in README "How
-//! it is built" (`README.md#crash-repeats`).
+//! it is built" (`README.md#crash-repeats`). The fan-out holds the store's
+//! crash window, the walk ([`walk`]), the fan-out log's writer and its
+//! keeper ([`keeper`], which sleeps while nothing waits), and the
+//! [`journal`] through which every removal of a journal entry, and every
+//! flush, goes. What became of each push is one [`outcome`], counted in the
+//! pass's report, the metrics and the stored counters alike.
 //!
 //! Releases are fanned out one at a time, oldest first: the next starts when
 //! the last send of the one before has ended, so a slow answer (at most the
