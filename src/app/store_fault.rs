@@ -1,7 +1,7 @@
 //! What the process does when its database fails (see [`crate::store`]'s
 //! fault): one log line, one operator alert, a stop, and a non-zero exit
 //! within seconds, so that the supervisor (Docker's restart policy, systemd)
-//! starts it again on a database opened afresh. README "Storage faults".
+//! starts it again on a database opened afresh. `docs/operations.md#storage-faults`.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -39,7 +39,7 @@ pub(crate) async fn end_hold(
 pub(crate) fn waiting(ctx: &Context, target: Target) -> Result<usize, StoreError> {
     Ok(ctx
         .store
-        .pending_for(target.chat)?
+        .journal_for(target.chat)?
         .iter()
         .filter(|e| e.thread == target.thread)
         .count())

@@ -35,13 +35,13 @@ pub(crate) fn run(
 /// every source's block, in as many messages as Telegram's limit needs.
 fn reply(ctx: &Context, lang: Language) -> Result<Vec<String>, StoreError> {
     let store = &ctx.store;
-    let stats = store.delivery_stats()?;
+    let stats = store.journal_stats()?;
     let mut head = tr!(
         lang,
         "status-report",
         items = store.item_count(),
         subscribers = store.subscriber_count(),
-        pending = store.pending_count(),
+        pending = store.journal_count(),
         outbox = store.outbox_len(),
         removed = stats.chats_removed,
         dropped = stats.pushes_dropped,

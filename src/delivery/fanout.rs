@@ -12,17 +12,24 @@
 //!   after its send was accepted or its journal entry flushed. When sends are
 //!   sparse (the log was last written [`WRITE_AT_ONCE_AFTER`] ago or more, as
 //!   at Telegram's 30 a second) the record is written at once: a `write(2)`
-//!   then costs nothing. Under load records wait in memory, at most
-//!   `crash_window` at a time and at most [`FLUSH_EVERY`] long;
-//! - journal completions ([`FanOut::complete`]) may run at most
-//!   `crash_window` removals ahead of the last flush;
-//! - [`FanOut::keep_durable`] flushes completions every few milliseconds and
-//!   syncs the log every half second; [`FanOut::save`] writes what is
-//!   buffered and saves the cursor (delivery calls it whenever it is idle,
-//!   and when it stops).
+//!   then costs nothing. Under load records wait in memory ([`LogWriter`]),
+//!   at most `crash_window` at a time and at most [`FLUSH_EVERY`] long;
+//! - journal completions ([`Journal::complete`]) may run at most
+//!   `crash_window` removals ahead of the last flush; every other removal
+//!   delivery makes is durable on return ([`Journal`] owns them all);
+//! - [`FanOut::keep_durable`] writes held-back records and flushes waiting
+//!   completions within [`FLUSH_EVERY`], and syncs written records within
+//!   [`SYNC_LOG_EVERY`] — only while something waits, so an idle bot does
+//!   not wake for it; [`FanOut::settle`] writes what is held back, saves the
+//!   cursor and flushes what waits (delivery calls it whenever it is idle),
+//!   and [`FanOut::save`] the same without the flush (when it stops).
+//!
+//! The fan-out holds the store's [`CrashWindow`], the only way to these
+//! unflushed writes, and the [`Journal`] built on it: every flush and
+//! commit delivery asks for is made here or there.
 //!
 //! What that bounds — at most 2 × `send_concurrency` repeats per crash — is
-//! explained once, in README "How it is built".
+//! explained once, in `docs/architecture.md#crash-repeats`.
 //!
 //! The walk also applies each target's settings, read with its page of
 //! subscribers (one range read; chats without settings cost nothing): a
@@ -35,42 +42,27 @@
 //! the removal flushed; records of an older entry left by a crash at that
 //! moment are told apart by their key and ignored.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::sync::Notify;
 
-use crate::runtime::log_limit;
+use super::journal::Journal;
+#[cfg(doc)]
+use super::keeper::{FLUSH_EVERY, SYNC_LOG_EVERY, WRITE_AT_ONCE_AFTER};
+use super::keeper::{LogWriter, keep_durable};
+use super::outcome::{Outcome, PassReport};
+use super::walk::WalkedRelease;
+use super::walk::{WalkHeldStill, Walking};
 use crate::runtime::shutdown::Shutdown;
 use crate::settings::{ChatSettings, QuietState, filter_text, quiet_state};
-use crate::store::{FanOutLog, JournalEntry, OutboxEntry, Store, StoreError, Target, WalkPosition};
+use crate::store::{CrashWindow, JournalEntry, Store, StoreError, Subscription, Target};
 use crate::text::clock::Clock;
 use crate::text::matching::Normalized;
 
 /// The cursor is saved (not flushed) after this many chats; the log covers the rest.
 const SAVE_EVERY: usize = 64;
-/// How often journal completions are flushed, and buffered log records
-/// written, in the background.
-const FLUSH_EVERY: Duration = Duration::from_millis(2);
-/// A log record is written as soon as its send is confirmed when the log was
-/// last written at least this long ago: below a thousand sends a second the
-/// writes cost nothing, and a crash repeats only the sends in flight.
-const WRITE_AT_ONCE_AFTER: Duration = Duration::from_millis(1);
-/// How often the fan-out log is synced to disk (sled flushes every 500 ms too).
-const SYNC_LOG_EVERY: Duration = Duration::from_millis(500);
-
-/// The release a walk is pushing, as its sends need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalkedRelease {
-    /// Its outbox key: one per outbox entry (a release that a second source
-    /// lists later gets a second entry).
-    pub key: u64,
-    /// The item's sequence number, the second half of a journal key.
-    pub item_seq: u64,
-    pub item_id: String,
-}
 
 /// Chats to push the walked release to now, in id order.
 #[derive(Debug)]
@@ -102,59 +94,15 @@ pub struct FanOut {
 }
 
 struct Inner {
-    store: Store,
-    /// How many log records, and how many journal completions, may run ahead
-    /// of what a crash remembers.
-    crash_window: usize,
+    window: CrashWindow,
+    journal: Journal,
+    log: LogWriter,
+    /// Wakes the keeper: a log record or a journal completion waits.
+    waiting: Arc<Notify>,
     /// Whether a target is in its quiet hours is a question of wall-clock time.
     clock: Clock,
-    walk: Mutex<Walk>,
-}
-
-#[derive(Default)]
-struct Walk {
-    current: Option<Walking>,
-    /// Log records not yet written (fewer than the crash window).
-    unwritten: Vec<u8>,
-    /// When the log was last written to.
-    last_write: Option<Instant>,
-}
-
-/// Where the walk of one outbox entry stands.
-struct Walking {
-    release: WalkedRelease,
-    entry: OutboxEntry,
-    /// Chats beyond the saved cursor that the log says are handled (a restart).
-    handled: HashSet<i64>,
-    /// The last chat read into a page.
-    page_end: Option<i64>,
-    /// The last chat handed to a sender (or skipped).
-    taken: Option<i64>,
-    /// Chats whose send is in flight: the cursor stays below the lowest.
-    in_flight: BTreeSet<i64>,
-    unsaved: usize,
-    /// The release's title and lead, as keyword filters read them (`None`:
-    /// the release cannot be read).
-    text: Option<Normalized>,
-}
-
-impl Walking {
-    /// The highest chat such that every chat up to it is handled.
-    fn cursor(&self) -> Option<i64> {
-        match self.in_flight.first() {
-            Some(lowest) => Some(lowest.saturating_sub(1)),
-            None => self.taken,
-        }
-    }
-
-    fn position(&self) -> WalkPosition {
-        WalkPosition {
-            key: self.release.key,
-            taken: self.taken,
-            page_end: self.page_end,
-            entry: self.entry.clone(),
-        }
-    }
+    /// Where the walk stands; `None` between releases (or after a restart).
+    walk: Mutex<Option<Walking>>,
 }
 
 enum Next {
@@ -173,25 +121,41 @@ impl FanOut {
 
     /// The same, telling quiet hours and digests by `clock`.
     pub fn with_clock(store: Store, crash_window: usize, clock: Clock) -> FanOut {
+        let window = CrashWindow::over(&store);
+        let waiting = Arc::new(Notify::new());
         FanOut {
             inner: Arc::new(Inner {
-                store,
-                crash_window: crash_window.max(1),
+                journal: Journal::new(window.clone(), crash_window, waiting.clone()),
+                log: LogWriter::new(window.fan_out_log().clone(), crash_window, waiting.clone()),
+                window,
+                waiting,
                 clock,
                 walk: Mutex::default(),
             }),
         }
     }
 
+    /// The log's writer, whose tally tests read.
+    #[cfg(test)]
+    pub(super) fn inner_log(&self) -> &LogWriter {
+        &self.inner.log
+    }
+
+    fn window(&self) -> &CrashWindow {
+        &self.inner.window
+    }
+
     fn store(&self) -> &Store {
-        &self.inner.store
+        self.inner.window.store()
     }
 
-    fn log(&self) -> &FanOutLog {
-        self.inner.store.fan_out_log()
+    /// The journal as delivery changes it: every removal, and every flush,
+    /// goes through it.
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
     }
 
-    fn walk(&self) -> MutexGuard<'_, Walk> {
+    fn walk(&self) -> MutexGuard<'_, Option<Walking>> {
         // The walk's state stays consistent between statements: a panic
         // elsewhere does not invalidate it.
         self.inner.walk.lock().unwrap_or_else(|p| p.into_inner())
@@ -202,8 +166,8 @@ impl FanOut {
     /// after an error) sends those that were in flight again, as after a crash.
     pub fn restart(&self) -> Result<(), StoreError> {
         let mut walk = self.walk();
-        walk.current = None;
-        self.write_log(&mut walk)
+        *walk = None;
+        self.inner.log.write()
     }
 
     /// The next page of at most `max` chats to push the oldest outbox release
@@ -222,19 +186,17 @@ impl FanOut {
             match self.read_page(max.max(1), &defer)? {
                 Next::Page(page, journaled) => {
                     if !journaled.is_empty() {
-                        self.store().flush().await?;
-                        let mut walk = self.walk();
+                        self.journal().commit().await?;
                         for chat in journaled {
-                            self.log_handled(&mut walk, page.release.key, chat)?;
+                            self.inner.log.record(page.release.key, chat)?;
                         }
                     }
                     return Ok(FanOutStep::Page(page));
                 }
                 Next::Finished => {
                     // Once the entry's removal is durable, the log is obsolete.
-                    self.store().flush().await?;
-                    self.walk().unwritten.clear();
-                    self.log().clear()?;
+                    self.journal().commit().await?;
+                    self.inner.log.clear()?;
                 }
                 Next::Draining => return Ok(FanOutStep::Draining),
                 Next::Idle => return Ok(FanOutStep::Idle),
@@ -244,38 +206,67 @@ impl FanOut {
 
     fn read_page(&self, max: usize, defer: &impl Fn(i64) -> bool) -> Result<Next, StoreError> {
         let mut walk = self.walk();
-        if walk.current.is_none() {
+        if walk.is_none() {
             let Some(walking) = self.begin_walk()? else {
                 return Ok(Next::Idle);
             };
-            walk.current = Some(walking);
+            *walk = Some(walking);
         }
-        let Some(w) = walk.current.as_mut() else {
+        let Some(w) = walk.as_mut() else {
             return Ok(Next::Idle);
         };
         // The caller took the whole previous page.
         w.taken = w.taken.max(w.page_end);
         let changes = self.store().subscription_changes();
-        let listed = self.store().subscribers_after(w.page_end, max)?;
+        let listed = self.window().subscribers_after(w.page_end, max)?;
         let Some(last) = listed.last else {
             if !w.in_flight.is_empty() {
                 return Ok(Next::Draining);
             }
-            self.store().finish_outbox_entry(w.release.key)?;
-            walk.current = None;
+            self.window().finish_outbox_entry(w.release.key)?;
+            *walk = None;
             return Ok(Next::Finished);
         };
-        let (owed, settings) = match listed.chats.first() {
+        let (chats, journaled) = self.sort_page(w, &listed.chats, last, defer)?;
+        if listed.skipped_corrupt > 0 {
+            tracing::error!(
+                skipped = listed.skipped_corrupt,
+                item = %w.release.item_id,
+                "damaged subscriber records were skipped during fan-out"
+            );
+        }
+        w.page_end = Some(last);
+        let page = FanOutPage {
+            release: w.release.clone(),
+            journaled: journaled.len(),
+            chats,
+            changes,
+        };
+        Ok(Next::Page(page, journaled))
+    }
+
+    /// Sorts a page of subscribers (up to chat `last`) into chats to push to
+    /// now and chats journaled instead (returned in that order), applying
+    /// each target's settings; passes over the chats the log says are
+    /// handled, and those the release does not reach.
+    fn sort_page(
+        &self,
+        w: &mut Walking,
+        listed: &[(i64, Subscription)],
+        last: i64,
+        defer: &impl Fn(i64) -> bool,
+    ) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
+        let (owed, settings) = match listed.first() {
             Some((first, _)) => (
-                self.store().chats_with_entries(*first, last)?,
+                self.window().chats_with_entries(*first, last)?,
                 self.store().settings_between(*first, last)?,
             ),
             None => Default::default(), // nothing but damaged records
         };
         let now = self.inner.clock.now();
-        let mut chats = Vec::with_capacity(listed.chats.len());
+        let mut chats = Vec::with_capacity(listed.len());
         let mut journaled = Vec::new();
-        for (chat, subscription) in &listed.chats {
+        for (chat, subscription) in listed {
             let chat = *chat;
             if w.handled.remove(&chat) {
                 continue;
@@ -304,33 +295,19 @@ impl FanOut {
             } else {
                 for thread in targets {
                     let target = Target { chat, thread };
-                    self.store()
-                        .journal(target, w.release.item_seq, &w.release.item_id, now)?;
+                    self.journal()
+                        .add(target, w.release.item_seq, &w.release.item_id, now)?;
                 }
                 journaled.push(chat);
             }
         }
-        if listed.skipped_corrupt > 0 {
-            tracing::error!(
-                skipped = listed.skipped_corrupt,
-                item = %w.release.item_id,
-                "damaged subscriber records were skipped during fan-out"
-            );
-        }
-        w.page_end = Some(last);
-        let page = FanOutPage {
-            release: w.release.clone(),
-            journaled: journaled.len(),
-            chats,
-            changes,
-        };
-        Ok(Next::Page(page, journaled))
+        Ok((chats, journaled))
     }
 
     /// The walk of the oldest outbox entry, resumed from its saved cursor and
     /// the log; `None` when the outbox is empty.
     fn begin_walk(&self) -> Result<Option<Walking>, StoreError> {
-        let Some((key, entry)) = self.store().first_outbox_entry()? else {
+        let Some((key, entry)) = self.window().first_outbox_entry()? else {
             return Ok(None);
         };
         let release = WalkedRelease {
@@ -338,7 +315,10 @@ impl FanOut {
             item_seq: entry.item_seq_under(key),
             item_id: entry.item_id.clone(),
         };
-        let handled = self.log().chats_handled(key, entry.after_chat)?;
+        let handled = self
+            .window()
+            .fan_out_log()
+            .chats_handled(key, entry.after_chat)?;
         // Read once per release for every target's filters; an unreadable
         // release is left to the journal sweep, which gives it up.
         let text = match self.store().item(&entry.item_id) {
@@ -361,7 +341,7 @@ impl FanOut {
     /// release (it unsubscribed since the page was read) or the walk was reset.
     pub fn take(&self, page: &FanOutPage, chat: i64) -> Result<bool, StoreError> {
         let mut walk = self.walk();
-        let Some(w) = walk.current.as_mut().filter(|w| w.release == page.release) else {
+        let Some(w) = walk.as_mut().filter(|w| w.release == page.release) else {
             return Ok(false);
         };
         w.taken = Some(chat);
@@ -390,9 +370,9 @@ impl FanOut {
         chat: i64,
     ) -> Result<JournalEntry, StoreError> {
         let now = self.inner.clock.now();
-        self.store()
-            .journal(chat, release.item_seq, &release.item_id, now)?;
-        self.store().flush().await?;
+        self.journal()
+            .add(chat, release.item_seq, &release.item_id, now)?;
+        self.journal().commit().await?;
         self.settle_taken(release, chat)?;
         Ok(JournalEntry {
             seq: release.item_seq,
@@ -414,105 +394,81 @@ impl FanOut {
         let now = self.inner.clock.now();
         for chat in chats {
             if self.take(page, chat)? {
-                self.store()
-                    .journal(chat, page.release.item_seq, &page.release.item_id, now)?;
+                self.journal()
+                    .add(chat, page.release.item_seq, &page.release.item_id, now)?;
                 journaled.push(chat);
             }
         }
-        self.store().flush().await?;
+        self.journal().commit().await?;
         for chat in journaled {
             self.settle_taken(&page.release, chat)?;
         }
         Ok(())
     }
 
-    /// Removes a journal entry whose push went (or is no longer wanted),
-    /// returning once at most `crash_window` removals are not yet durable.
-    pub async fn complete(&self, entry: &JournalEntry) -> Result<(), StoreError> {
-        self.store().complete_unflushed(entry)?;
-        self.store()
-            .commit_within(self.inner.crash_window as u64)
-            .await
-    }
-
     /// Moves a group's subscription and journal entries to its supergroup id,
     /// so that the walk in progress neither doubles nor drops a push to it.
-    /// Durable on return.
+    /// Durable on return. (Delivery counts the move in its pass's report;
+    /// this form, for tests and tools, only in the metrics and `/status`.)
     pub async fn migrate_chat(&self, from: i64, to: i64) -> Result<(), StoreError> {
-        {
+        self.migrate(from, to, &mut PassReport::default()).await
+    }
+
+    /// [`FanOut::migrate_chat`], counted in `report`.
+    pub(super) async fn migrate(
+        &self,
+        from: i64,
+        to: i64,
+        report: &mut PassReport,
+    ) -> Result<(), StoreError> {
+        let outcome: Outcome = {
             // The walk may not move while the store decides what it will reach.
             let walk = self.walk();
-            let position = walk.current.as_ref().map(Walking::position);
-            self.store().migrate_chat(from, to, position.as_ref())?;
-        }
-        self.store().commit().await
+            self.journal()
+                .migrate(from, to, &WalkHeldStill(walk.as_ref()))?
+        };
+        self.journal().commit().await?;
+        report.count(outcome);
+        Ok(())
     }
 
-    /// Writes the buffered log records and saves the cursor (not flushed: the
-    /// log covers what it lags behind). Delivery calls it whenever it is idle.
+    /// Writes the held-back log records and saves the cursor (not flushed:
+    /// the log covers what it lags behind). Delivery calls it when it stops.
     pub fn save(&self) -> Result<(), StoreError> {
         let mut walk = self.walk();
-        self.save_locked(&mut walk)
-    }
-
-    fn save_locked(&self, walk: &mut Walk) -> Result<(), StoreError> {
-        self.write_log(walk)?;
-        match walk.current.as_mut() {
+        self.inner.log.write()?;
+        match walk.as_mut() {
             Some(w) => self.save_cursor(w),
             None => Ok(()),
         }
     }
 
-    /// Keeps delivery's progress durable until `shutdown`: flushes journal
-    /// completions and writes buffered log records every [`FLUSH_EVERY`], so
-    /// senders rarely reach the crash window and wait for an fsync
-    /// themselves, and syncs the fan-out log every [`SYNC_LOG_EVERY`], so a
-    /// power cut repeats about as much of a fan-out as sled's own half-second
-    /// flush lets it.
+    /// Nothing is in flight: [`FanOut::save`], then flushes the journal
+    /// completions that wait, so an idle bot owes its crash window nothing
+    /// (the keeper syncs the log within its period). Delivery calls it
+    /// whenever it is idle.
+    pub(super) async fn settle(&self) -> Result<(), StoreError> {
+        self.save()?;
+        self.journal().flush_waiting().await
+    }
+
+    /// Keeps delivery's progress durable until `shutdown` (the keeper, in
+    /// `delivery/keeper.rs`): held-back log records written and waiting
+    /// completions flushed within milliseconds, written records synced
+    /// within half a second, and nothing at all while nothing waits.
     pub fn keep_durable(&self, shutdown: Shutdown) -> impl Future<Output = ()> + Send + 'static {
-        let store = self.store().clone();
         let fan_out = self.clone();
         async move {
-            let mut last_sync = Instant::now();
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(FLUSH_EVERY) => {}
-                    _ = shutdown.requested() => return,
-                }
-                let written = {
-                    let mut walk = fan_out.walk();
-                    fan_out.write_log(&mut walk)
-                };
-                if let Err(e) = written
-                    && let Some(held_back) = log_limit::allow("write the fan-out log")
-                {
-                    tracing::error!(error = %e, held_back, "cannot write the fan-out log");
-                }
-                if store.unflushed() > 0
-                    && let Err(e) = store.commit().await
-                    && let Some(held_back) = log_limit::allow("flush delivery progress")
-                {
-                    tracing::error!(error = %e, held_back, "cannot flush delivery progress");
-                }
-                if last_sync.elapsed() >= SYNC_LOG_EVERY {
-                    last_sync = Instant::now();
-                    let log = store.fan_out_log().clone();
-                    let synced = tokio::task::spawn_blocking(move || log.sync()).await;
-                    if let Ok(Err(e)) = synced
-                        && let Some(held_back) = log_limit::allow("sync the fan-out log")
-                    {
-                        tracing::error!(error = %e, held_back, "cannot sync the fan-out log");
-                    }
-                }
-            }
+            let inner = &fan_out.inner;
+            keep_durable(&inner.log, &inner.journal, &inner.waiting, shutdown).await;
         }
     }
 
     /// `chat` is handled for `release`: logged, and no longer in flight.
     fn settle_taken(&self, release: &WalkedRelease, chat: i64) -> Result<(), StoreError> {
         let mut walk = self.walk();
-        self.log_handled(&mut walk, release.key, chat)?;
-        let Some(w) = walk.current.as_mut().filter(|w| w.release == *release) else {
+        self.inner.log.record(release.key, chat)?;
+        let Some(w) = walk.as_mut().filter(|w| w.release == *release) else {
             return Ok(());
         };
         w.in_flight.remove(&chat);
@@ -527,30 +483,9 @@ impl FanOut {
         let cursor = w.cursor();
         if cursor != w.entry.after_chat {
             w.entry.after_chat = cursor;
-            self.store().save_outbox_entry(w.release.key, &w.entry)?;
+            self.window().save_outbox_entry(w.release.key, &w.entry)?;
         }
         w.unsaved = 0;
-        Ok(())
-    }
-
-    fn log_handled(&self, walk: &mut Walk, key: u64, chat: i64) -> Result<(), StoreError> {
-        FanOutLog::encode(&mut walk.unwritten, key, chat);
-        let sparse = walk
-            .last_write
-            .is_none_or(|at| at.elapsed() >= WRITE_AT_ONCE_AFTER);
-        if sparse || walk.unwritten.len() >= self.inner.crash_window * FanOutLog::RECORD {
-            self.write_log(walk)?;
-        }
-        Ok(())
-    }
-
-    fn write_log(&self, walk: &mut Walk) -> Result<(), StoreError> {
-        if walk.unwritten.is_empty() {
-            return Ok(());
-        }
-        self.log().append(&walk.unwritten)?;
-        walk.unwritten.clear();
-        walk.last_write = Some(Instant::now());
         Ok(())
     }
 }

@@ -18,8 +18,12 @@
 //! Telegram cannot parse or finds too long is re-sent as plain text.
 //!
 //! What a crash can lose (nothing) and repeat (at most 2 × `send_concurrency`
-//! pushes) is decided in one place, [`FanOut`], and explained in README "How
-//! it is built" (`README.md#crash-repeats`).
+//! pushes) is decided in one place, [`FanOut`], and explained in `docs/architecture.md#crash-repeats`. The fan-out holds the store's
+//! crash window, the walk ([`walk`]), the fan-out log's writer and its
+//! keeper ([`keeper`], which sleeps while nothing waits), and the
+//! [`journal`] through which every removal of a journal entry, and every
+//! flush, goes. What became of each push is one [`outcome`], counted in the
+//! pass's report, the metrics and the stored counters alike.
 //!
 //! Releases are fanned out one at a time, oldest first: the next starts when
 //! the last send of the one before has ended, so a slow answer (at most the
@@ -33,8 +37,13 @@
 //! entries of a target that are due together go as one digest message).
 
 mod fanout;
+mod holds;
+mod journal;
+mod keeper;
+mod outcome;
 mod push;
 mod schedule;
+mod walk;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +52,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 pub use fanout::{FanOut, FanOutPage, FanOutStep};
-pub(crate) use schedule::Holds;
+pub(crate) use holds::Holds;
 
 use crate::render::SourceLabels;
 use crate::runtime::shutdown::Shutdown;
@@ -51,67 +60,15 @@ use crate::store::{Store, StoreError};
 use crate::telegram::limiter::{Backoff, Limiter};
 use crate::telegram::messenger::Messenger;
 use crate::text::clock::Clock;
-use push::{Job, RenderCache, Served};
+use keeper::sleep_until_some;
+use outcome::{Outcome, PassReport};
+use push::{ChatWork, RenderCache, Served};
 use schedule::{FanOutCursor, JournalSweep, Slots};
 
 /// Subscribers read at a time when a release is fanned out.
 const FAN_OUT_PAGE: usize = 256;
 /// Wait after a store error before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(5);
-
-/// Totals of delivery's work, for logs and tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PassReport {
-    /// Pushes Telegram accepted.
-    pub sent: usize,
-    /// Of those, how many went as plain text after Telegram refused the HTML.
-    pub sent_plain: usize,
-    /// Pushes given up on (Telegram refused them for good).
-    pub given_up: usize,
-    /// Pushes dropped because the chat no longer wants them (unsubscribed meanwhile).
-    pub skipped: usize,
-    /// Chats unsubscribed because Telegram said they are gone.
-    pub chats_removed: usize,
-    /// Groups moved to their supergroup id.
-    pub chats_migrated: usize,
-    /// Pushes left in the journal for later (transient errors, shutdown).
-    pub deferred: usize,
-    /// Pushes left in the journal for their time (quiet hours, a digest).
-    pub held: usize,
-    /// Pushes dropped at send time because the target's keyword filters,
-    /// changed since they were journaled, now refuse them.
-    pub filtered: usize,
-    /// Digest messages sent (their releases count in `sent`).
-    pub digests: usize,
-    /// Chats a walked release was handed out to (pushed at once or journaled).
-    pub fanned_out: usize,
-}
-
-impl PassReport {
-    fn absorb(&mut self, other: PassReport) {
-        self.sent += other.sent;
-        self.sent_plain += other.sent_plain;
-        self.given_up += other.given_up;
-        self.skipped += other.skipped;
-        self.chats_removed += other.chats_removed;
-        self.chats_migrated += other.chats_migrated;
-        self.deferred += other.deferred;
-        self.held += other.held;
-        self.filtered += other.filtered;
-        self.digests += other.digests;
-        self.fanned_out += other.fanned_out;
-    }
-
-    fn did_something(&self) -> bool {
-        self.sent
-            + self.given_up
-            + self.skipped
-            + self.filtered
-            + self.chats_removed
-            + self.chats_migrated
-            > 0
-    }
-}
 
 /// The delivery worker.
 #[derive(Clone)]
@@ -145,7 +102,7 @@ impl<M: Messenger> Delivery<M> {
         let concurrency = concurrency.max(1);
         Delivery {
             // Half the sends in flight may wait as log records, and half as
-            // journal completions: see README "How it is built".
+            // journal completions: see `docs/architecture.md#crash-repeats`.
             fan_out: FanOut::new(store.clone(), concurrency / 2),
             store,
             messenger,
@@ -261,9 +218,9 @@ impl<M: Messenger> Delivery<M> {
                     if let Some((served, again)) = done {
                         // A chat whose push just failed waits out its backoff:
                         // its due retry serves it then, not this revisit.
-                        if again && !stopping && !self.backoff.is_waiting(served.0, Instant::now()) {
-                            let chat = served.0;
-                            slots.start(chat, || Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown)));
+                        if again && !stopping && !self.backoff.is_waiting(served.chat, Instant::now()) {
+                            let chat = served.chat;
+                            slots.start(chat, || Box::pin(self.serve_chat(chat, ChatWork::Journal(None), shutdown)));
                         }
                         self.on_done(served, &mut cursor, &mut sweep, &mut reports)?;
                     }
@@ -290,18 +247,18 @@ impl<M: Messenger> Delivery<M> {
                 return;
             }
             slots.start(chat, || {
-                Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown))
+                Box::pin(self.serve_chat(chat, ChatWork::Journal(None), shutdown))
             });
         }
         for chat in self.holds.due(now, self.concurrency) {
             if !slots.has_room() {
                 return;
             }
-            // Served now, or (busy) again when its current job ends; either
+            // Served now, or (busy) again when its current work ends; either
             // way it is looked at afresh, and held again if it must wait.
             self.holds.clear(chat);
             if !slots.start(chat, || {
-                Box::pin(self.serve_chat(chat, Job::Journal(None), shutdown))
+                Box::pin(self.serve_chat(chat, ChatWork::Journal(None), shutdown))
             }) {
                 slots.revisit(chat);
             }
@@ -324,8 +281,8 @@ impl<M: Messenger> Delivery<M> {
             if self.backoff.is_waiting(chat, now) || self.holds.is_held(chat, now, &list) {
                 continue; // its turn comes when the backoff or hold ends
             }
-            let job = Job::Journal(Some(list));
-            if !slots.start(chat, || Box::pin(self.serve_chat(chat, job, shutdown))) {
+            let work = ChatWork::Journal(Some(list));
+            if !slots.start(chat, || Box::pin(self.serve_chat(chat, work, shutdown))) {
                 // Being served from an older listing that may lack this entry.
                 slots.revisit(chat);
             }
@@ -365,8 +322,8 @@ impl<M: Messenger> Delivery<M> {
                 sweep.rescan();
                 continue;
             }
-            let job = Job::FanOut(page.release.clone(), rendered.clone());
-            slots.start(chat, || Box::pin(self.serve_chat(chat, job, shutdown)));
+            let work = ChatWork::FanOut(page.release.clone(), rendered.clone());
+            slots.start(chat, || Box::pin(self.serve_chat(chat, work, shutdown)));
         }
         Ok(())
     }
@@ -389,10 +346,9 @@ impl<M: Messenger> Delivery<M> {
                 return Ok(false);
             }
         };
-        reports.since_idle.fanned_out += page.chats.len() + page.journaled;
-        crate::metrics::get()
-            .fan_out_chats
-            .inc_by((page.chats.len() + page.journaled) as u64);
+        reports
+            .since_idle
+            .count(Outcome::FannedOut(page.chats.len() + page.journaled));
         if page.journaled > 0 {
             sweep.rescan();
         }
@@ -408,16 +364,21 @@ impl<M: Messenger> Delivery<M> {
         Ok(any)
     }
 
-    /// Takes in a finished job.
+    /// Takes in finished work.
     fn on_done(
         &self,
-        (chat, fanned, result): Served,
+        served: Served,
         cursor: &mut FanOutCursor,
         sweep: &mut JournalSweep,
         reports: &mut Reports,
     ) -> Result<(), StoreError> {
+        let Served {
+            chat,
+            walked,
+            result,
+        } = served;
         // A release waiting for its last sends may be finished now.
-        cursor.active |= fanned;
+        cursor.active |= walked;
         match result {
             Ok(report) => {
                 if report.chats_migrated > 0 {
@@ -427,7 +388,7 @@ impl<M: Messenger> Delivery<M> {
             }
             // The walk cannot tell whether this chat was handled: start it
             // again from what the store recorded, as after a crash.
-            Err(e) if fanned => return Err(e),
+            Err(e) if walked => return Err(e),
             Err(e) => {
                 // One chat's trouble with the store stays with that chat.
                 let until = self.backoff.defer(chat, None);
@@ -437,15 +398,14 @@ impl<M: Messenger> Delivery<M> {
         Ok(())
     }
 
-    /// Nothing is in flight: progress is saved, and if anything was done
-    /// since the last idle moment, made durable and logged.
+    /// Nothing is in flight: the fan-out settles its crash window (progress
+    /// saved, completions that ran ahead of the last flush flushed), and
+    /// what was done since the last idle moment is logged.
     async fn settle_idle(&self, reports: &mut Reports) -> Result<(), StoreError> {
-        self.fan_out.save()?;
+        self.fan_out.settle().await?;
         if reports.since_idle.did_something() {
             tracing::info!(report = ?reports.since_idle, "deliveries done for now");
-            // Completions may have run ahead of the last flush; settle them,
-            // and forget rendered releases (they may be edited before next time).
-            self.store.commit().await?;
+            // Rendered releases may be edited before next time.
             self.render_cache.clear();
         }
         reports
@@ -466,18 +426,122 @@ impl Drop for SaveOnDrop {
     }
 }
 
-/// Sleeps until `at`, or forever when there is nothing to wait for.
-async fn sleep_until_some(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Waits for a wake-up, or forever without a notifier.
 async fn wait_for(wake: Option<&Notify>) {
     match wake {
         Some(wake) => wake.notified().await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::source::Item;
+    use crate::store::PollPolicy;
+    use crate::telegram::messenger::{Format, SendError};
+
+    /// Takes every push at once, counting them.
+    #[derive(Clone, Default)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl Messenger for Counting {
+        async fn send(
+            &self,
+            _chat: i64,
+            _thread: Option<i32>,
+            _text: String,
+            _format: Format,
+        ) -> Result<(), SendError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn item(n: u32) -> Item {
+        Item {
+            id: format!("site/fnapr/{n}"),
+            url: format!("https://site/fnapr/{n}"),
+            title: format!("Item {n}"),
+            date: None,
+            lead: String::new(),
+        }
+    }
+
+    // Paused time: the idle hour passes at once, and a timer anywhere in
+    // delivery would fire in it as often as it would in an hour of real time.
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_hour_wakes_nothing_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = chrono::Utc::now();
+        let policy = PollPolicy::unguarded();
+        store
+            .record_poll("s", &[item(1)], &policy, now)
+            .await
+            .unwrap();
+        for chat in 1..=3 {
+            store.subscribe(chat, None, now).await.unwrap();
+        }
+        store
+            .record_poll("s", &[item(2), item(1)], &policy, now)
+            .await
+            .unwrap();
+        let sent = Counting::default();
+        let delivery = Delivery::new(store.clone(), sent.clone(), Arc::new(Limiter::new(None)), 4);
+        let fan_out = delivery.fan_out.clone();
+        let wake = Arc::new(Notify::new());
+        let (trigger, shutdown) = Shutdown::new();
+        let running = tokio::spawn(delivery.run(wake.clone(), shutdown));
+        wake.notify_one();
+        while sent.0.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // What the release left to make durable (records, completions, the
+        // log's sync) is done within a sync period; then nothing is owed.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let log = dir.path().join("fanout.log");
+        assert_eq!(
+            std::fs::metadata(&log).unwrap().len(),
+            0,
+            "release finished"
+        );
+        let tally = &fan_out.inner_log().tally;
+        let (flushes, turns, syncs) = (
+            store.flushes(),
+            tally.turns.load(Ordering::SeqCst),
+            tally.syncs.load(Ordering::SeqCst),
+        );
+
+        tokio::time::sleep(Duration::from_secs(3_600)).await;
+        assert_eq!(store.flushes(), flushes, "no flush while idle");
+        assert_eq!(
+            tally.syncs.load(Ordering::SeqCst),
+            syncs,
+            "no sync while idle"
+        );
+        assert_eq!(
+            tally.turns.load(Ordering::SeqCst),
+            turns,
+            "the keeper slept through the idle hour"
+        );
+        assert_eq!((store.journal_count(), store.outbox_len()), (0, 0));
+
+        // Work wakes it again: a release queued now goes out, and is made durable.
+        store
+            .record_poll("s", &[item(3), item(2), item(1)], &policy, now)
+            .await
+            .unwrap();
+        wake.notify_one();
+        while sent.0.load(Ordering::SeqCst) < 6 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(store.flushes() > flushes);
+        assert_eq!((store.journal_count(), store.outbox_len()), (0, 0));
+        trigger.trigger();
+        running.await.unwrap();
     }
 }

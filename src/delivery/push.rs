@@ -9,15 +9,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use super::fanout::WalkedRelease;
-use super::schedule;
-use super::{Delivery, PassReport};
+use super::Delivery;
+use super::holds::Held;
+use super::outcome::{Outcome, PassReport, SentAs, Unwanted};
+use super::walk::WalkedRelease;
 use crate::config::Language;
-use crate::metrics::Metrics;
 use crate::render::{DIGEST_LEAD_CHARS, DigestKind, digest, item_block, push_message};
 use crate::runtime::shutdown::Shutdown;
 use crate::settings::{ChatSettings, QuietState, TargetSettings, filter_text, quiet_state};
-use crate::store::{JournalEntry, Removal, StoreError, Target};
+use crate::store::{JournalEntry, StoreError, Target};
 use crate::telegram::messenger::{Format, Messenger, SendError};
 use crate::text::markup::{shorten, to_plain};
 use crate::text::matching::Normalized;
@@ -54,16 +54,24 @@ impl RenderCache {
     }
 }
 
-/// What a slot is busy with.
-pub(super) enum Job {
+/// What a slot serves a chat with (a name of its own: the update side's
+/// queued closures are jobs).
+pub(super) enum ChatWork {
     /// The walked release, for one chat.
     FanOut(WalkedRelease, Arc<Rendered>),
     /// A chat's journal entries: as a sweep listed them, or to be read.
     Journal(Option<Vec<JournalEntry>>),
 }
 
-/// A finished job: the chat, whether it was a fan-out push, and the outcome.
-pub(super) type Served = (i64, bool, Result<PassReport, StoreError>);
+/// Finished [`ChatWork`], as the scheduler takes it back: whose it was, and
+/// whether the walk waits for it to end.
+pub(super) struct Served {
+    pub(super) chat: i64,
+    /// It pushed the walked release: the walk cannot finish that release
+    /// before this ends.
+    pub(super) walked: bool,
+    pub(super) result: Result<PassReport, StoreError>,
+}
 
 impl<M: Messenger> Delivery<M> {
     /// The rendered release `item_id`, from the cache or the store.
@@ -92,18 +100,23 @@ impl<M: Messenger> Delivery<M> {
     }
 
     /// Serves one chat.
-    pub(super) async fn serve_chat(&self, chat: i64, job: Job, shutdown: &Shutdown) -> Served {
-        match job {
-            Job::FanOut(release, rendered) => (
-                chat,
+    pub(super) async fn serve_chat(
+        &self,
+        chat: i64,
+        work: ChatWork,
+        shutdown: &Shutdown,
+    ) -> Served {
+        let (walked, result) = match work {
+            ChatWork::FanOut(release, rendered) => (
                 true,
                 self.push_walked(chat, &release, &rendered, shutdown).await,
             ),
-            Job::Journal(listed) => (
-                chat,
-                false,
-                self.push_journaled(chat, listed, shutdown).await,
-            ),
+            ChatWork::Journal(listed) => (false, self.push_journaled(chat, listed, shutdown).await),
+        };
+        Served {
+            chat,
+            walked,
+            result,
         }
     }
 
@@ -118,17 +131,15 @@ impl<M: Messenger> Delivery<M> {
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
         let result = self
-            .send_html(
-                chat.into(),
-                &release.item_id,
-                &rendered.html,
-                &mut report,
-                shutdown,
-            )
+            .send_html(chat.into(), &release.item_id, &rendered.html, shutdown)
             .await;
-        if let Some(Ok(())) = result {
+        if let Some(Ok(format)) = result {
             self.fan_out.sent(release, chat)?;
-            report.sent += 1;
+            report.count(Outcome::Sent {
+                releases: 1,
+                format,
+                of_digest: false,
+            });
             return Ok(report);
         }
         let entry = self.fan_out.defer(release, chat).await?;
@@ -136,7 +147,7 @@ impl<M: Messenger> Delivery<M> {
             Some(Err(error)) => {
                 self.settle_failure(&entry, error, 1, &mut report).await?;
             }
-            _ => report.deferred += 1, // shutting down
+            _ => report.count(Outcome::Deferred(1)), // shutting down
         }
         Ok(report)
     }
@@ -156,7 +167,7 @@ impl<M: Messenger> Delivery<M> {
         let mut report = PassReport::default();
         let list = match listed {
             Some(list) => list,
-            None => self.store.pending_for(chat)?,
+            None => self.store.journal_for(chat)?,
         };
         if list.is_empty() {
             self.backoff.clear(chat);
@@ -177,7 +188,7 @@ impl<M: Messenger> Delivery<M> {
                     QuietState::HeldUntil(at) => {
                         held_until = Some(held_until.map_or(at, |t| t.min(at)));
                         held.push(entry.clone());
-                        report.held += 1;
+                        report.count(Outcome::Held);
                     }
                     QuietState::Open => due_together
                         .entry(entry.thread)
@@ -187,23 +198,21 @@ impl<M: Messenger> Delivery<M> {
                 continue;
             }
             let result = self
-                .send_html(
-                    entry.target(),
-                    &entry.item_id,
-                    &rendered.html,
-                    &mut report,
-                    shutdown,
-                )
+                .send_html(entry.target(), &entry.item_id, &rendered.html, shutdown)
                 .await;
             let Some(result) = result else {
-                report.deferred += total - done; // shutting down
+                report.count(Outcome::Deferred(total - done)); // shutting down
                 return Ok(report);
             };
             match result {
-                Ok(()) => {
-                    self.fan_out.complete(entry).await?;
+                Ok(format) => {
+                    self.fan_out.journal().complete(entry).await?;
                     self.backoff.clear(chat);
-                    report.sent += 1;
+                    report.count(Outcome::Sent {
+                        releases: 1,
+                        format,
+                        of_digest: false,
+                    });
                 }
                 Err(error) => {
                     if !self
@@ -232,7 +241,7 @@ impl<M: Messenger> Delivery<M> {
         }
         if let Some(at) = held_until {
             let until = self.clock.instant_at(at);
-            self.holds.hold(chat, until, schedule::held(&held));
+            self.holds.hold(chat, until, Held::of(&held));
         }
         Ok(report)
     }
@@ -246,14 +255,13 @@ impl<M: Messenger> Delivery<M> {
         settings: &ChatSettings,
         report: &mut PassReport,
     ) -> Result<Option<Arc<Rendered>>, StoreError> {
-        if !self.store.is_pending(entry)? {
+        if !self.store.is_journaled(entry)? {
             return Ok(None); // sent or dropped since it was listed
         }
+        let journal = self.fan_out.journal();
         let Some(rendered) = self.rendered(&entry.item_id)? else {
             tracing::warn!(item = %entry.item_id, "journaled item is missing; dropping the push");
-            self.store.give_up(entry).await?;
-            crate::metrics::get().pushes_given_up.inc();
-            report.given_up += 1;
+            journal.give_up(entry, report).await?;
             return Ok(None);
         };
         // The chat (or topic) may have unsubscribed (from this source) since fan-out.
@@ -263,9 +271,9 @@ impl<M: Messenger> Delivery<M> {
                 .iter()
                 .any(|source| s.target_wants(entry.thread, source))
         }) {
-            self.fan_out.complete(entry).await?;
-            Metrics::reason(&crate::metrics::get().pushes_dropped, "unsubscribed", 1);
-            report.skipped += 1;
+            journal
+                .drop_unwanted(entry, Unwanted::Unsubscribed, report)
+                .await?;
             return Ok(None);
         }
         // Its filters may have changed since it was journaled: they decide now.
@@ -273,9 +281,9 @@ impl<M: Messenger> Delivery<M> {
             .of(entry.thread)
             .is_none_or(|s| s.admits(Some(&rendered.text)))
         {
-            self.fan_out.complete(entry).await?;
-            Metrics::reason(&crate::metrics::get().pushes_dropped, "filtered", 1);
-            report.filtered += 1;
+            journal
+                .drop_unwanted(entry, Unwanted::Filtered, report)
+                .await?;
             return Ok(None);
         }
         Ok(Some(rendered))
@@ -286,8 +294,7 @@ impl<M: Messenger> Delivery<M> {
     /// oldest first; a digest Telegram refuses as HTML goes as one push per
     /// release instead, never shortened). Each message's entries are
     /// completed once Telegram accepted it, through the crash window like any push, so a crash
-    /// repeats at most the messages the window allows (README "How it is
-    /// built"). False when the chat must stop for now (a failure, or shutdown).
+    /// repeats at most the messages the window allows (`docs/architecture.md#crash-repeats`). False when the chat must stop for now (a failure, or shutdown).
     async fn push_together(
         &self,
         due: Vec<(JournalEntry, Arc<Rendered>)>,
@@ -320,22 +327,25 @@ impl<M: Messenger> Delivery<M> {
                 true => self.send_whole(to, text, shutdown).await,
                 false => {
                     let what = &due[range.start].0.item_id;
-                    self.send_html(to, what, &text, report, shutdown).await
+                    self.send_html(to, what, &text, shutdown).await
                 }
             };
             let Some(result) = sent else {
-                report.deferred += total - range.start; // shutting down
+                report.count(Outcome::Deferred(total - range.start)); // shutting down
                 return Ok(false);
             };
             let part = &due[range.clone()];
             match result {
-                Ok(()) => {
+                Ok(format) => {
                     for (entry, _) in part {
-                        self.fan_out.complete(entry).await?;
+                        self.fan_out.journal().complete(entry).await?;
                     }
                     self.backoff.clear(to.chat);
-                    report.sent += part.len();
-                    report.digests += usize::from(total > 1);
+                    report.count(Outcome::Sent {
+                        releases: part.len(),
+                        format,
+                        of_digest: total > 1,
+                    });
                 }
                 Err(SendError::Rejected(reason)) if several && needs_plain_text(&reason) => {
                     tracing::warn!(chat = to.chat, %reason, releases = part.len(), "Telegram refused a digest's HTML; sending its releases one by one");
@@ -347,10 +357,8 @@ impl<M: Messenger> Delivery<M> {
                 Err(SendError::Rejected(reason)) => {
                     tracing::error!(chat = to.chat, %reason, releases = part.len(), "Telegram refused a digest for good; giving up on its releases");
                     for (entry, _) in part {
-                        self.store.give_up(entry).await?;
-                        crate::metrics::get().pushes_given_up.inc();
+                        self.fan_out.journal().give_up(entry, report).await?;
                     }
-                    report.given_up += part.len();
                 }
                 Err(error) => {
                     let first = &part[0].0;
@@ -370,26 +378,23 @@ impl<M: Messenger> Delivery<M> {
         to: Target,
         html: String,
         shutdown: &Shutdown,
-    ) -> Option<Result<(), SendError>> {
+    ) -> Option<Result<SentAs, SendError>> {
         let result = self.send(to, html, Format::Html, shutdown).await;
-        if matches!(result, Some(Ok(()))) {
-            count_sent("html");
-        }
-        result
+        result.map(|sent| sent.map(|()| SentAs::Html))
     }
 
     /// Sends `html` to `to`, again as plain text if Telegram refuses the
-    /// HTML; `what` names it in the log. `None` when shutdown came first.
+    /// HTML; `what` names it in the log. How it went once accepted; `None`
+    /// when shutdown came first.
     async fn send_html(
         &self,
         to: Target,
         what: &str,
         html: &str,
-        report: &mut PassReport,
         shutdown: &Shutdown,
-    ) -> Option<Result<(), SendError>> {
+    ) -> Option<Result<SentAs, SendError>> {
         let chat = to.chat;
-        let mut result = self
+        let result = self
             .send(to, html.to_string(), Format::Html, shutdown)
             .await;
         if let Some(Err(SendError::Rejected(reason))) = &result
@@ -398,15 +403,10 @@ impl<M: Messenger> Delivery<M> {
             tracing::warn!(chat, item = %what, %reason, "Telegram refused the HTML; re-sending as plain text");
             // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
             let plain = shorten(&to_plain(html), 2_048);
-            result = self.send(to, plain, Format::Plain, shutdown).await;
-            if matches!(result, Some(Ok(()))) {
-                report.sent_plain += 1;
-                count_sent("plain");
-            }
-        } else if matches!(result, Some(Ok(()))) {
-            count_sent("html");
+            let result = self.send(to, plain, Format::Plain, shutdown).await;
+            return result.map(|sent| sent.map(|()| SentAs::Plain));
         }
-        result
+        result.map(|sent| sent.map(|()| SentAs::Html))
     }
 
     /// Acts on a journal entry whose push failed with `error`; `remaining`
@@ -420,30 +420,22 @@ impl<M: Messenger> Delivery<M> {
         report: &mut PassReport,
     ) -> Result<bool, StoreError> {
         let chat = entry.chat;
+        let journal = self.fan_out.journal();
         match error {
             SendError::TopicGone(reason) if entry.thread.is_some() => {
-                let dropped = self
-                    .store
-                    .remove_target(entry.target(), Removal::ChatGone)
-                    .await?;
+                let dropped = journal.topic_gone(entry.target(), report).await?;
                 tracing::warn!(chat, thread = entry.thread, %reason, dropped, "forum topic is closed or deleted; its subscription ended");
-                report.skipped += 1;
                 // The chat's other targets go on.
                 Ok(true)
             }
             SendError::Rejected(reason) | SendError::TopicGone(reason) => {
                 tracing::error!(chat, item = %entry.item_id, %reason, "Telegram refused the push for good; giving up on it");
-                self.store.give_up(entry).await?;
-                crate::metrics::get().pushes_given_up.inc();
-                report.given_up += 1;
+                journal.give_up(entry, report).await?;
                 Ok(true)
             }
             SendError::ChatGone(reason) => {
-                let dropped = self.store.remove_chat(chat, Removal::ChatGone).await?;
+                let dropped = journal.chat_gone(chat, report).await?;
                 tracing::warn!(chat, %reason, dropped, "chat can no longer receive messages; unsubscribed it");
-                let metrics = crate::metrics::get();
-                Metrics::reason(&metrics.pushes_dropped, "chat_gone", dropped as u64);
-                report.chats_removed += 1;
                 Ok(false)
             }
             SendError::Migrated(new_chat) => {
@@ -452,27 +444,22 @@ impl<M: Messenger> Delivery<M> {
                     to = new_chat,
                     "group migrated to a supergroup; moving its subscription"
                 );
-                self.fan_out.migrate_chat(chat, new_chat).await?;
-                Metrics::reason(&crate::metrics::get().pushes_retried, "migrated", 1);
+                self.fan_out.migrate(chat, new_chat, report).await?;
                 // The new id is served as a chat of its own (the sweep
                 // comes back for it), never by this task alongside another.
-                report.chats_migrated += 1;
-                report.deferred += remaining;
+                report.count(Outcome::Deferred(remaining));
                 Ok(false)
             }
             SendError::Retry { after, reason } => {
-                let why = if after.is_some() {
-                    "flood_limited"
-                } else {
-                    "error"
-                };
-                Metrics::reason(&crate::metrics::get().pushes_retried, why, 1);
+                report.count(Outcome::Retried {
+                    flood_limited: after.is_some(),
+                });
                 if let Some(after) = after {
                     self.limiter.flood_limited(chat, after);
                 }
                 let until = self.backoff.defer(chat, after);
                 tracing::warn!(chat, %reason, retry_in = ?until.saturating_duration_since(Instant::now()), "push deferred");
-                report.deferred += remaining;
+                report.count(Outcome::Deferred(remaining));
                 Ok(false)
             }
         }
@@ -492,14 +479,6 @@ impl<M: Messenger> Delivery<M> {
         }
         Some(self.messenger.send(to.chat, to.thread, text, format).await)
     }
-}
-
-/// Counts a push Telegram accepted, by format.
-fn count_sent(format: &'static str) {
-    crate::metrics::get()
-        .pushes_sent
-        .get_or_create(&crate::metrics::FormatLabel { format })
-        .inc();
 }
 
 /// Refusals that plain text fixes: our HTML did not parse, or Telegram

@@ -15,7 +15,7 @@
 //! accepted), a connection that moves no byte for [`IDLE`] is closed, a
 //! webhook body may hold at most [`crate::updates::webhook::MAX_BODY`] bytes; other
 //! routes read no body. Meant for loopback or a private network, behind a
-//! reverse proxy for anything public (README "Run it in production").
+//! reverse proxy for anything public (`docs/operations.md#the-http-server`).
 
 pub(crate) mod feed_writer;
 mod feeds;
@@ -179,7 +179,7 @@ async fn metrics(State(s): State<Served>) -> Response {
 /// subscriber list and the journal: a scrape costs about as much as `/status`.
 fn store_gauges(store: &Store, config: &Config) -> Result<StoreGauges, StoreError> {
     let releases = store.item_count();
-    let journal_entries = store.pending_count();
+    let journal_entries = store.journal_count();
     let outbox_entries = store.outbox_len();
     let subscriptions = SubscriptionsByKind::count(store.subscribers()?);
     let mut last_success = Vec::with_capacity(config.sources.len());

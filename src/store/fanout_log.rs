@@ -19,14 +19,14 @@ const RECORD: usize = 16;
 
 /// Handle to the log file; cheap to clone.
 #[derive(Clone)]
-pub struct FanOutLog {
+pub(crate) struct FanOutLog {
     file: Arc<std::fs::File>,
     path: Arc<Path>,
 }
 
 impl FanOutLog {
     /// Bytes per record.
-    pub const RECORD: usize = RECORD;
+    pub(crate) const RECORD: usize = RECORD;
 
     /// Opens (creating) the log and cuts off a torn last record.
     pub(super) fn open(path: &Path) -> Result<FanOutLog, StoreError> {
@@ -44,13 +44,13 @@ impl FanOutLog {
 
     /// Appends the record for `chat` handled in the walk of outbox entry `key`
     /// to `buffer` (written later by [`FanOutLog::append`]).
-    pub fn encode(buffer: &mut Vec<u8>, key: u64, chat: i64) {
+    pub(crate) fn encode(buffer: &mut Vec<u8>, key: u64, chat: i64) {
         buffer.extend_from_slice(&key.to_be_bytes());
         buffer.extend_from_slice(&chat_key(chat));
     }
 
     /// Writes whole records with one `write(2)`.
-    pub fn append(&self, records: &[u8]) -> Result<(), StoreError> {
+    pub(crate) fn append(&self, records: &[u8]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
@@ -64,7 +64,11 @@ impl FanOutLog {
     }
 
     /// Chats after `after` that the log records as handled for outbox entry `key`.
-    pub fn chats_handled(&self, key: u64, after: Option<i64>) -> Result<HashSet<i64>, StoreError> {
+    pub(crate) fn chats_handled(
+        &self,
+        key: u64,
+        after: Option<i64>,
+    ) -> Result<HashSet<i64>, StoreError> {
         Ok(self
             .records()?
             .into_iter()
@@ -74,7 +78,7 @@ impl FanOutLog {
     }
 
     /// Every record in the log: (outbox key, chat), oldest first.
-    pub fn records(&self) -> Result<Vec<(u64, i64)>, StoreError> {
+    pub(crate) fn records(&self) -> Result<Vec<(u64, i64)>, StoreError> {
         let bytes = std::fs::read(&self.path).map_err(|e| self.error(e))?;
         // The log is kept whole records long (see `align`).
         Ok(bytes
@@ -87,13 +91,13 @@ impl FanOutLog {
     }
 
     /// Empties the log (its walk's outbox entry is gone, durably).
-    pub fn clear(&self) -> Result<(), StoreError> {
+    pub(crate) fn clear(&self) -> Result<(), StoreError> {
         self.file.set_len(0).map_err(|e| self.error(e))
     }
 
     /// Makes the written records survive a power cut (`kill -9` cannot lose
     /// them even without this).
-    pub fn sync(&self) -> Result<(), StoreError> {
+    pub(crate) fn sync(&self) -> Result<(), StoreError> {
         self.file.sync_data().map_err(|e| self.error(e))
     }
 

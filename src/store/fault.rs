@@ -2,19 +2,18 @@
 //! later write and flush fails the same way even once space is freed, until
 //! the database is opened again — and every [`Store`] clone in the process
 //! holds it open. So the store does not try to carry on: it notices the
-//! fault (a failed flush, or sled's own error flag, looked at four times a
-//! second) and says so once through [`Store::failed`]; the process then
-//! stops and exits non-zero, and its supervisor starts it again (README
-//! "Storage faults").
+//! fault and says so once through [`Store::failed`]; the process then
+//! stops and exits non-zero, and its supervisor starts it again (`docs/operations.md#storage-faults`).
+//!
+//! Every fault shows in a flush: sled writes in the background only what it
+//! is asked to make durable (its own timed flush is off, see the store), and
+//! a flush after a failed background write returns sled's error. So a failed
+//! flush records the fault ([`Store::note_flush`]), and [`Store::failed`]
+//! waits for that — with no timer, so an idle bot does not wake for it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::{Store, StoreError};
-
-/// How often sled's error flag is looked at: a fault in sled's background
-/// flush shows up there before any caller of ours sees it.
-const PROBE_EVERY: Duration = Duration::from_millis(250);
 
 /// The first storage fault of this process, if any; shared by every clone.
 pub(super) struct Fault {
@@ -65,15 +64,18 @@ impl Store {
             if let Some(fault) = self.fault() {
                 return fault;
             }
-            tokio::select! {
-                _ = changes.changed() => {}
-                _ = tokio::time::sleep(PROBE_EVERY) => {}
+            if changes.changed().await.is_err() {
+                // Every handle is gone: no fault can come any more.
+                return std::future::pending().await;
             }
         }
     }
 
-    /// `result` of a flush: a failure is a storage fault.
+    /// `result` of a flush: a failure is a storage fault. A flush that had
+    /// nothing new to write succeeds even after sled failed in the
+    /// background, so sled's own error flag is looked at too.
     pub(super) fn note_flush<T>(&self, result: Result<T, sled::Error>) -> Result<T, StoreError> {
+        let result = result.and_then(|done| self.config.global_error().map(|()| done));
         result.map_err(|error| {
             self.fault.record(&error);
             StoreError::Sled(error)

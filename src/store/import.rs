@@ -207,7 +207,7 @@ impl<'a> Importer<'a> {
             } => {
                 self.summary.journal += 1;
                 self.put(
-                    "deliveries",
+                    "journal",
                     target_journal_key(chat, thread, seq),
                     entry_value(&item_id, journaled_at),
                 )

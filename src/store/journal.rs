@@ -9,11 +9,14 @@ use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::{
-    Store, StoreError, Target, bump, chat_from_key, chat_key, corrupt, entry_key, read_u64,
-    target_journal_key, thread_from_key,
+    CrashWindow, JOURNAL_TREE, Store, StoreError, Target, bump, chat_from_key, chat_key, corrupt,
+    entry_key, read_u64, target_journal_key, thread_from_key,
 };
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 /// One journal entry: push release `item_id` (sequence `seq`) to `chat`, or
 /// to its forum topic `thread`.
@@ -39,9 +42,11 @@ impl JournalEntry {
     }
 }
 
-/// Counters operators see in `/status`; they survive restarts.
+/// What became of journal entries that never went, and of the chats they
+/// were for: the counters operators see in `/status`, kept in `meta` so
+/// they survive restarts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeliveryStats {
+pub struct JournalStats {
     /// Chats unsubscribed because Telegram said they are gone (blocked, kicked, deleted).
     pub chats_removed: u64,
     /// Pushes dropped with those chats.
@@ -50,6 +55,41 @@ pub struct DeliveryStats {
     pub given_up: u64,
     /// Groups moved to their new supergroup id.
     pub chats_migrated: u64,
+}
+
+impl JournalStats {
+    /// What a chat's (or a topic's) end counts, when Telegram said it is
+    /// gone: the chat, if its record ended, and the pushes it was owed.
+    pub(crate) fn gone(ended: Ended) -> JournalStats {
+        JournalStats {
+            chats_removed: u64::from(ended.chat_ended),
+            pushes_dropped: ended.dropped as u64,
+            ..JournalStats::default()
+        }
+    }
+
+    /// Adds these counts to the stored counters, inside the transaction of
+    /// the change they count (so a crash keeps both or neither).
+    pub(super) fn add_to(&self, meta: &TransactionalTree) -> TxResult<()> {
+        bump(meta, STAT_CHATS_REMOVED, self.chats_removed)?;
+        bump(meta, STAT_PUSHES_DROPPED, self.pushes_dropped)?;
+        bump(meta, STAT_GIVEN_UP, self.given_up)?;
+        bump(meta, STAT_CHATS_MIGRATED, self.chats_migrated)
+    }
+
+    fn is_zero(&self) -> bool {
+        *self == JournalStats::default()
+    }
+}
+
+/// What ending a subscription (a chat's, or one topic's) removed, for the
+/// counters it adds to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Ended {
+    /// The chat's record ended (a second ending finds nothing left).
+    pub(crate) chat_ended: bool,
+    /// Journal entries dropped with it.
+    pub(crate) dropped: usize,
 }
 
 // Counter keys in `meta` (their names on disk predate the glossary).
@@ -79,7 +119,7 @@ impl Store {
 
     /// Up to `max_chats` chats that have journal entries, after chat `after` in
     /// id order, each with its entries oldest first (a chat is never split).
-    pub fn pending_chats(
+    pub fn journal_chats(
         &self,
         after: Option<i64>,
         max_chats: usize,
@@ -108,19 +148,19 @@ impl Store {
     }
 
     /// Whether `entry` is still in the journal (a listing may be stale by the time it is sent).
-    pub fn is_pending(&self, entry: &JournalEntry) -> Result<bool, StoreError> {
+    pub fn is_journaled(&self, entry: &JournalEntry) -> Result<bool, StoreError> {
         Ok(self.journal.contains_key(entry_key(entry))?)
     }
 
     /// The journal entries of one chat (its topics' included), oldest first.
-    pub fn pending_for(&self, chat: i64) -> Result<Vec<JournalEntry>, StoreError> {
+    pub fn journal_for(&self, chat: i64) -> Result<Vec<JournalEntry>, StoreError> {
         self.journal
             .scan_prefix(chat_key(chat))
             .map(|e| decode_entry(e?))
             .collect()
     }
 
-    pub(super) fn pending_keys(&self, chat: i64) -> Result<Vec<sled::IVec>, StoreError> {
+    pub(super) fn journal_keys(&self, chat: i64) -> Result<Vec<sled::IVec>, StoreError> {
         Ok(self
             .journal
             .scan_prefix(chat_key(chat))
@@ -129,39 +169,41 @@ impl Store {
     }
 
     /// How many journal entries there are (walks the tree: for status and tests).
-    pub fn pending_count(&self) -> usize {
+    pub fn journal_count(&self) -> usize {
         self.journal.len()
     }
 
-    /// Removes a journal entry whose push Telegram accepted, or that is no
-    /// longer wanted. Not flushed: delivery decides how many removals may wait
-    /// for a flush (its crash window) and commits.
-    pub fn complete_unflushed(&self, entry: &JournalEntry) -> Result<(), StoreError> {
-        self.journal.remove(entry_key(entry))?;
-        Ok(())
-    }
-
-    /// Gives a journal entry up (Telegram refused the push for good), counted
-    /// for operators. Durable on return.
-    pub async fn give_up(&self, entry: &JournalEntry) -> Result<(), StoreError> {
-        let key = entry_key(entry);
-        (&self.journal, &self.meta).transaction(|(journal_t, meta_t)| {
-            journal_t.remove(key.as_ref())?;
-            bump(meta_t, STAT_GIVEN_UP, 1)?;
-            Ok(())
-        })?;
-        self.commit().await
-    }
-
     /// The counters operators see.
-    pub fn delivery_stats(&self) -> Result<DeliveryStats, StoreError> {
+    pub fn journal_stats(&self) -> Result<JournalStats, StoreError> {
         let counter = |key| -> Result<u64, StoreError> { read_u64("meta", self.meta.get(key)?) };
-        Ok(DeliveryStats {
+        Ok(JournalStats {
             chats_removed: counter(STAT_CHATS_REMOVED)?,
             pushes_dropped: counter(STAT_PUSHES_DROPPED)?,
             given_up: counter(STAT_GIVEN_UP)?,
             chats_migrated: counter(STAT_CHATS_MIGRATED)?,
         })
+    }
+}
+
+impl CrashWindow {
+    /// Removes a journal entry (its push went, is no longer wanted, or was
+    /// given up), adding `counted` to the stored counters in the same
+    /// transaction. Not flushed: the window's owner decides when.
+    pub(crate) fn remove(
+        &self,
+        entry: &JournalEntry,
+        counted: &JournalStats,
+    ) -> Result<(), StoreError> {
+        let key = entry_key(entry);
+        if counted.is_zero() {
+            self.store.journal.remove(key)?;
+            return Ok(());
+        }
+        (&self.store.journal, &self.store.meta).transaction(|(journal_t, meta_t)| {
+            journal_t.remove(key.as_ref())?;
+            counted.add_to(meta_t)
+        })?;
+        Ok(())
     }
 }
 
@@ -189,12 +231,12 @@ fn decode_value(value: &[u8]) -> Result<(String, Option<i64>), StoreError> {
         Some(split) if value[split] == 0 => {
             let at: [u8; 8] = value[split + 1..]
                 .try_into()
-                .map_err(|_| corrupt("deliveries", "bad value"))?;
+                .map_err(|_| corrupt(JOURNAL_TREE, "bad value"))?;
             (&value[..split], Some(i64::from_be_bytes(at)))
         }
         _ => (value, None),
     };
-    let id = String::from_utf8(id.to_vec()).map_err(|e| corrupt("deliveries", e))?;
+    let id = String::from_utf8(id.to_vec()).map_err(|e| corrupt(JOURNAL_TREE, e))?;
     Ok((id, at))
 }
 
@@ -204,14 +246,14 @@ pub(super) fn decode_entry(
     // 16 bytes: the chat itself (the first format); 20: one of its topics.
     let thread = match key.len() {
         16 => None,
-        20 => Some(thread_from_key(&key[16..]).ok_or_else(|| corrupt("deliveries", "bad key"))?),
-        _ => return Err(corrupt("deliveries", "key is neither 16 nor 20 bytes")),
+        20 => Some(thread_from_key(&key[16..]).ok_or_else(|| corrupt(JOURNAL_TREE, "bad key"))?),
+        _ => return Err(corrupt(JOURNAL_TREE, "key is neither 16 nor 20 bytes")),
     };
-    let chat = chat_from_key(&key[..8]).ok_or_else(|| corrupt("deliveries", "bad key"))?;
+    let chat = chat_from_key(&key[..8]).ok_or_else(|| corrupt(JOURNAL_TREE, "bad key"))?;
     let seq = u64::from_be_bytes(
         key[8..16]
             .try_into()
-            .map_err(|_| corrupt("deliveries", "bad key"))?,
+            .map_err(|_| corrupt(JOURNAL_TREE, "bad key"))?,
     );
     let (item_id, journaled_at) = decode_value(&value)?;
     Ok(JournalEntry {

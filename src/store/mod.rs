@@ -3,10 +3,14 @@
 //! One `impl Store` block per concern, one file each:
 //! - [`items`](self::items): releases as read (`items`, and `by_date` for `/latest`), and
 //!   recording a read of a source, which also queues new releases in the outbox;
-//! - [`subscribers`](self::subscribers): who gets what, and chats that leave or move;
+//! - [`subscribers`](self::subscribers): who gets what, and chats that leave;
+//! - [`migration`](self::migration): a group that became a supergroup moves,
+//!   as the walk in progress (delivery's, asked through [`WalkAhead`]) requires;
 //! - [`journal`](self::journal): journal entries, the pushes still owed to a chat;
 //! - [`outbox`](self::outbox): outbox entries, the releases being fanned out, with
 //!   their cursors: the persistent half of the fan-out walk;
+//! - [`window`](self::window): the crash window's writes, reached only through
+//!   the [`CrashWindow`] delivery's `FanOut` holds;
 //! - [`meta`](self::meta): how each source's reads went, contacts, and counters;
 //! - [`channels`](self::channels): which channels each person subscribed;
 //! - `settings`: what each chat or topic chose (filters, quiet
@@ -31,8 +35,9 @@
 //! - `subscribers`: chat id → [`Subscription`] (JSON);
 //! - `outbox`: outbox key → [`OutboxEntry`], written in the same transaction that
 //!   records the release, so it cannot be lost between the two;
-//! - `deliveries`: (chat id, item sequence[, topic]) → item id [, 0, journaled at],
-//!   the journal. Keyed by chat first, so a chat's entries are contiguous and
+//! - `deliveries` ([`JOURNAL_TREE`]): (chat id, item sequence[, topic]) → item id
+//!   [, 0, journaled at], the journal (the tree keeps the name it was first
+//!   written under). Keyed by chat first, so a chat's entries are contiguous and
 //!   oldest first; an entry for a forum topic has the topic's thread id after
 //!   the sequence (20 bytes instead of 16), so it sorts right after the chat's
 //!   own entry for the same release. The value is the item id, then (entries
@@ -50,10 +55,18 @@
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns, except where the caller owns the crash
-//! window ([`crate::delivery`], see README "How it is built"): journal removals
-//! and outbox cursors may run a little ahead of the last flush. Flushes are
+//! window ([`crate::delivery`], see `docs/architecture.md#crash-repeats`): journal removals
+//! and outbox cursors may run a little ahead of the last flush. Those writes
+//! are not [`Store`] methods: they belong to [`CrashWindow`], which only the
+//! window's owner holds. Flushes are
 //! grouped ([`Store::commit`]): whoever arrives while one is running shares the
 //! next, so fifty concurrent completions cost one fsync.
+//!
+//! Nothing is flushed on a timer (sled's background flush is off): an idle
+//! bot writes nothing. Writes whose loss costs nothing (a source read that
+//! found nothing new, the last failure, a poller's alert state, a saved
+//! `/search` query) are not flushed by their callers; they become durable
+//! with the next flush anyone makes, or at a clean stop.
 
 mod channels;
 mod export;
@@ -65,12 +78,14 @@ mod import;
 mod items;
 mod journal;
 mod meta;
+mod migration;
 mod outbox;
 mod queries;
 mod retention;
 mod search;
 mod settings;
 mod subscribers;
+mod window;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,7 +104,9 @@ pub(crate) use highwater::Rollback;
 pub(crate) use items::StoredItem;
 pub use items::{PollOutcome, PollPolicy};
 pub use journal::JournalEntry;
-pub(crate) use outbox::{OutboxEntry, WalkPosition};
+pub(crate) use journal::{Ended, JournalStats};
+pub(crate) use migration::WalkAhead;
+pub(crate) use outbox::OutboxEntry;
 pub use queries::MAX_SAVED_QUERIES;
 pub(crate) use retention::Pruned;
 pub use retention::Retained;
@@ -97,6 +114,14 @@ pub(crate) use search::SearchResults;
 pub use search::{ReleasePage, SearchIndex};
 pub(crate) use subscribers::Subscription;
 pub use subscribers::{MAX_TOPICS, Removal, Target};
+pub(crate) use window::CrashWindow;
+
+/// The journal's sled tree, under the name it was first written with (before
+/// the glossary called its entries journal entries). A tree's name is part of
+/// the data format: renamed, every existing database would open with an
+/// empty journal and its owed pushes lost; so the code says journal and the
+/// disk keeps saying deliveries. Errors name the tree as it is on disk.
+const JOURNAL_TREE: &str = "deliveries";
 
 /// Why the store cannot do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +178,7 @@ pub struct Store {
     by_date: sled::Tree,
     subscribers: sled::Tree,
     outbox: sled::Tree,
-    /// The journal (the tree keeps its first name on disk).
+    /// The journal ([`JOURNAL_TREE`] on disk).
     journal: sled::Tree,
     meta: sled::Tree,
     /// Who subscribed which channel ([`channels`](self::channels)).
@@ -188,6 +213,9 @@ struct GroupCommit {
     written: AtomicU64,
     durable: AtomicU64,
     flushing: std::sync::Mutex<()>,
+    /// Flushes made, for tests that an idle bot makes none.
+    #[cfg(test)]
+    flushes: AtomicU64,
 }
 
 impl Store {
@@ -205,7 +233,10 @@ impl Store {
             .path(&sled_dir)
             // sled's default cache is 1 GiB; our working set is small.
             .cache_capacity(16 * 1024 * 1024)
-            .flush_every_ms(Some(500));
+            // No background flush: it woke twice a second and fsynced even
+            // with nothing written. Every write that matters is flushed by
+            // its caller (see "Durability" above), and the rest rides along.
+            .flush_every_ms(None);
         let db = config.open().map_err(|e| match e {
             sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
                 StoreError::Locked(dir.to_path_buf())
@@ -227,7 +258,7 @@ impl Store {
             by_date: db.open_tree("by_date")?,
             subscribers: db.open_tree("subscribers")?,
             outbox: db.open_tree("outbox")?,
-            journal: db.open_tree("deliveries")?,
+            journal: db.open_tree(JOURNAL_TREE)?,
             meta: db.open_tree("meta")?,
             channels: db.open_tree("channels")?,
             by_source: db.open_tree("by_source")?,
@@ -280,10 +311,10 @@ impl Store {
     }
 
     /// Like [`Store::commit`], but returns at once while at most `max_unflushed`
-    /// writes (the caller's included) are not yet durable; a later commit, or
-    /// sled's own flush within half a second, covers them. Bounds what a crash
-    /// can undo without paying an fsync per write.
-    pub async fn commit_within(&self, max_unflushed: u64) -> Result<(), StoreError> {
+    /// writes (the caller's included) are not yet durable; a later commit
+    /// covers them. Only the crash window's owner may leave writes waiting
+    /// (see [`CrashWindow::commit_within`]).
+    pub(super) async fn commit_within(&self, max_unflushed: u64) -> Result<(), StoreError> {
         // Counted after the caller's write, so a flush that starts after this
         // increment covers it.
         let mine = self.commits.written.fetch_add(1, Ordering::SeqCst) + 1;
@@ -320,6 +351,8 @@ impl Store {
             }
             let upto = commits.written.load(Ordering::SeqCst);
             db.flush()?;
+            #[cfg(test)]
+            commits.flushes.fetch_add(1, Ordering::SeqCst);
             commits.durable.fetch_max(upto, Ordering::SeqCst);
             Ok::<_, sled::Error>(())
         })
@@ -332,17 +365,18 @@ impl Store {
         }
     }
 
+    /// How many times the database has been flushed since it was opened.
+    #[cfg(test)]
+    pub(crate) fn flushes(&self) -> u64 {
+        self.commits.flushes.load(Ordering::SeqCst)
+    }
+
     /// How many counted writes are not yet known to be durable.
-    pub fn unflushed(&self) -> u64 {
+    pub(super) fn unflushed(&self) -> u64 {
         self.commits
             .written
             .load(Ordering::SeqCst)
             .saturating_sub(self.commits.durable.load(Ordering::SeqCst))
-    }
-
-    /// The fan-out log kept beside the database.
-    pub fn fan_out_log(&self) -> &FanOutLog {
-        &self.fan_out_log
     }
 }
 
@@ -465,4 +499,18 @@ fn bump(
     let current = read_u64("meta", meta.get(key)?).map_err(ConflictableTransactionError::Abort)?;
     meta.insert(key, &(current + by).to_be_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sled_flushes_only_when_asked() {
+        // A timed background flush would wake an idle bot and write to disk
+        // twice a second: durability comes from the callers' flushes.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.config.flush_every_ms, None);
+    }
 }

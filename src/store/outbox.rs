@@ -1,7 +1,8 @@
 //! Outbox entries — releases being fanned out — and what a fan-out walk reads
 //! and writes as it goes down the subscriber list. Purely persistent: the walk
 //! itself, and the rules on when its progress is saved, flushed and synced,
-//! live in [`crate::delivery`]'s `FanOut`.
+//! live in [`crate::delivery`]'s `FanOut`, the only holder of the
+//! [`CrashWindow`] these reads and unflushed writes belong to.
 
 use std::collections::HashSet;
 use std::ops::Bound;
@@ -10,13 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use super::subscribers::decode_subscription;
 use super::{
-    Store, StoreError, Subscription, chat_from_key, chat_key, corrupt, encode, journal_key,
-    outbox_key_from,
+    CrashWindow, Store, StoreError, Subscription, chat_from_key, chat_key, corrupt, encode,
+    journal_key, outbox_key_from,
 };
 
 /// A release whose fan-out walk is not finished.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEntry {
+pub(crate) struct OutboxEntry {
     pub item_id: String,
     /// The source whose followers are told.
     pub source: String,
@@ -36,7 +37,7 @@ pub struct OutboxEntry {
 impl OutboxEntry {
     /// An entry for `item_id` as `source` lists it, before the walk starts.
     /// `item_seq` and `already_told` are set when an earlier source queued it.
-    pub fn new(
+    pub(crate) fn new(
         item_id: &str,
         source: &str,
         item_seq: Option<u64>,
@@ -53,19 +54,19 @@ impl OutboxEntry {
 
     /// The item's sequence number (a journal key's second half): its own
     /// field for a repeat, else the outbox key the entry is stored under.
-    pub fn item_seq_under(&self, key: u64) -> u64 {
+    pub(crate) fn item_seq_under(&self, key: u64) -> u64 {
         self.item_seq.unwrap_or(key)
     }
 
     /// Whether a chat with `subscription` should get this release from this
     /// entry, in the chat itself.
-    pub fn reaches(&self, subscription: &Subscription) -> bool {
+    pub(crate) fn reaches(&self, subscription: &Subscription) -> bool {
         self.reaches_target(subscription, None)
     }
 
     /// Whether `thread` of a chat with `subscription` (`None`: the chat
     /// itself) should get this release from this entry.
-    pub fn reaches_target(&self, subscription: &Subscription, thread: Option<i32>) -> bool {
+    pub(crate) fn reaches_target(&self, subscription: &Subscription, thread: Option<i32>) -> bool {
         subscription.target_wants(thread, &self.source)
             && !self
                 .already_told
@@ -75,7 +76,7 @@ impl OutboxEntry {
 
     /// Every target of a chat with `subscription` this entry reaches: the
     /// chat itself (`None`) first, then its topics in thread order.
-    pub fn targets(&self, subscription: &Subscription) -> Vec<Option<i32>> {
+    pub(crate) fn targets(&self, subscription: &Subscription) -> Vec<Option<i32>> {
         std::iter::once(None)
             .chain(subscription.topics.keys().map(|t| Some(*t)))
             .filter(|thread| self.reaches_target(subscription, *thread))
@@ -83,30 +84,9 @@ impl OutboxEntry {
     }
 }
 
-/// Where the walk of one outbox entry stands in memory, which a migration must
-/// respect (see [`Store::migrate_chat`]).
-#[derive(Debug, Clone)]
-pub struct WalkPosition {
-    /// The outbox key being walked.
-    pub key: u64,
-    /// Chats up to here are handled, in flight, or (if they unsubscribe) never will be.
-    pub taken: Option<i64>,
-    /// Chats up to here were read into a page: one subscribing there later is missed.
-    pub page_end: Option<i64>,
-    /// The entry as the walk holds it.
-    pub entry: OutboxEntry,
-}
-
-impl WalkPosition {
-    /// The item's sequence number.
-    pub fn item_seq(&self) -> u64 {
-        self.entry.item_seq_under(self.key)
-    }
-}
-
 /// Subscribers read for one page of a walk.
 #[derive(Debug, Default)]
-pub struct SubscriberPage {
+pub(crate) struct SubscriberPage {
     /// In id order.
     pub chats: Vec<(i64, Subscription)>,
     /// The last chat id read (the next page starts after it); `None`: no more.
@@ -120,10 +100,12 @@ impl Store {
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
     }
+}
 
+impl CrashWindow {
     /// The oldest outbox entry and its key.
-    pub fn first_outbox_entry(&self) -> Result<Option<(u64, OutboxEntry)>, StoreError> {
-        let Some((key, value)) = self.outbox.first()? else {
+    pub(crate) fn first_outbox_entry(&self) -> Result<Option<(u64, OutboxEntry)>, StoreError> {
+        let Some((key, value)) = self.store.outbox.first()? else {
             return Ok(None);
         };
         let entry = serde_json::from_slice(&value).map_err(|e| corrupt("outbox", e))?;
@@ -132,21 +114,26 @@ impl Store {
 
     /// Saves an entry's cursor. Not flushed: the fan-out log covers the chats
     /// it lags behind.
-    pub fn save_outbox_entry(&self, key: u64, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.outbox
+    pub(crate) fn save_outbox_entry(
+        &self,
+        key: u64,
+        entry: &OutboxEntry,
+    ) -> Result<(), StoreError> {
+        self.store
+            .outbox
             .insert(key.to_be_bytes(), encode("outbox", entry)?)?;
         Ok(())
     }
 
     /// Removes a finished entry. Not flushed: the walk flushes before it
     /// empties the fan-out log.
-    pub fn finish_outbox_entry(&self, key: u64) -> Result<(), StoreError> {
-        self.outbox.remove(key.to_be_bytes())?;
+    pub(crate) fn finish_outbox_entry(&self, key: u64) -> Result<(), StoreError> {
+        self.store.outbox.remove(key.to_be_bytes())?;
         Ok(())
     }
 
     /// At most `max` subscribers after chat `after`, in id order.
-    pub fn subscribers_after(
+    pub(crate) fn subscribers_after(
         &self,
         after: Option<i64>,
         max: usize,
@@ -158,6 +145,7 @@ impl Store {
         let mut page = SubscriberPage::default();
         let mut last_key_bad = false;
         for record in self
+            .store
             .subscribers
             .range::<[u8; 8], _>((start, Bound::Unbounded))
             .take(max)
@@ -185,10 +173,14 @@ impl Store {
 
     /// The chats from `first` to `last` (inclusive) that have journal entries:
     /// one range read for a page of a walk.
-    pub fn chats_with_entries(&self, first: i64, last: i64) -> Result<HashSet<i64>, StoreError> {
+    pub(crate) fn chats_with_entries(
+        &self,
+        first: i64,
+        last: i64,
+    ) -> Result<HashSet<i64>, StoreError> {
         let mut owed = HashSet::new();
         let (from, to) = (journal_key(first, 0), journal_key(last, u64::MAX));
-        for key in self.journal.range(from..=to).keys() {
+        for key in self.store.journal.range(from..=to).keys() {
             if let Some(chat) = chat_from_key(&key?[..8]) {
                 owed.insert(chat);
             }

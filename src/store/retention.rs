@@ -9,7 +9,7 @@
 //! source, oldest dropped first. The trade-off: a release dropped from both
 //! would be new again if its page showed it once more — which takes a site
 //! that shows a release again after that many newer ones (the flood guard and
-//! `max_age_days` still stand in the way). README "Retention" says so too.
+//! `max_age_days` still stand in the way). `docs/operations.md#retention` says so too.
 //!
 //! Pruning never touches a release that an outbox or journal entry still
 //! needs; those go once their pushes are done (at the next pruning).

@@ -1,6 +1,7 @@
 //! Subscriptions: which chats (and forum topics) get which sources, and chats
-//! that leave (by their own wish, or because Telegram says they are gone) or
-//! move (a group that became a supergroup).
+//! that leave (by their own wish, or because Telegram says they are gone).
+//! Chats that move (a group that became a supergroup) are in
+//! [`migration`](super::migration).
 //!
 //! One record per chat, keyed by the chat id: the chat's own subscription and
 //! those of its forum topics live in it together, so the fan-out walk, its
@@ -12,15 +13,9 @@ use std::sync::atomic::Ordering;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::journal::{
-    STAT_CHATS_MIGRATED, STAT_CHATS_REMOVED, STAT_PUSHES_DROPPED, entry_value, value_of,
-};
-use super::settings::decode as settings_decode;
 use super::{
-    JournalEntry, OutboxEntry, Store, StoreError, WalkPosition, abort, bump, chat_from_key,
-    chat_key, corrupt, encode, entry_key, journal_key, outbox_key_from,
+    Ended, JournalStats, Store, StoreError, chat_from_key, chat_key, corrupt, encode, entry_key,
 };
 
 /// Where pushes go: a chat, or one forum topic of it.
@@ -179,6 +174,18 @@ pub enum Removal {
     ChatGone,
 }
 
+impl Removal {
+    /// What an ending for this reason adds to the stored counters, when no
+    /// one else counts it (delivery counts its own, see its `Outcome`): a
+    /// chat that leaves by its own wish is not a loss operators hear of.
+    fn counted(self, ended: Ended) -> JournalStats {
+        match self {
+            Removal::ByUser => JournalStats::default(),
+            Removal::ChatGone => JournalStats::gone(ended),
+        }
+    }
+}
+
 /// Reads a subscriber record; a bare 8-byte timestamp is the first format (all sources).
 pub(super) fn decode_subscription(bytes: &[u8]) -> Result<Subscription, StoreError> {
     if let Ok(raw) = <[u8; 8]>::try_from(bytes) {
@@ -191,11 +198,6 @@ pub(super) fn decode_subscription(bytes: &[u8]) -> Result<Subscription, StoreErr
     }
     serde_json::from_slice(bytes).map_err(|e| corrupt("subscribers", e))
 }
-
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
-/// A settings record's key, and the key a migration moves it to.
-type SettingsMove = (sled::IVec, Vec<u8>);
 
 impl Store {
     /// Subscribes `target` (a chat, or one forum topic of it) to `source`
@@ -312,10 +314,25 @@ impl Store {
 
     /// Ends one target's subscription and drops the journal entries owed to
     /// it, in one transaction; the chat's other targets keep theirs. The last
-    /// target of a chat ends as [`Store::remove_chat`] does. Durable on return.
+    /// target of a chat ends as [`Store::remove_chat`] does. Returns how many
+    /// pushes were dropped. Durable on return.
     pub async fn remove_target(&self, target: Target, why: Removal) -> Result<usize, StoreError> {
+        let ended = self.end_target(target, why, &|ended| why.counted(ended))?;
+        self.commit().await?;
+        Ok(ended.dropped)
+    }
+
+    /// [`Store::remove_target`] without the flush, adding what `counted` says
+    /// to the stored counters in each transaction: the crash window's owner
+    /// counts and commits its own.
+    pub(super) fn end_target(
+        &self,
+        target: Target,
+        why: Removal,
+        counted: &dyn Fn(Ended) -> JournalStats,
+    ) -> Result<Ended, StoreError> {
         let Some(current) = self.subscription(target.chat)? else {
-            return Ok(0);
+            return Ok(Ended::default());
         };
         let mut next = current.clone();
         match target.thread {
@@ -325,13 +342,13 @@ impl Store {
             }
         }
         if next.is_empty() {
-            return self.remove_chat(target.chat, why).await;
+            return self.end_chat(target.chat, why, counted);
         }
         if next == current {
-            return Ok(0);
+            return Ok(Ended::default());
         }
         let keys: Vec<sled::IVec> = self
-            .pending_for(target.chat)?
+            .journal_for(target.chat)?
             .iter()
             .filter(|e| e.thread == target.thread)
             .map(|e| sled::IVec::from(entry_key(e).as_ref()))
@@ -342,6 +359,10 @@ impl Store {
         // the chat is still there).
         let settings_key = (why == Removal::ChatGone && target.thread.is_some())
             .then(|| super::settings::settings_key(target));
+        let ended = Ended {
+            chat_ended: false,
+            dropped: keys.len(),
+        };
         (&self.subscribers, &self.journal, &self.meta, &self.settings).transaction(
             |(subs_t, journal_t, meta_t, settings_t)| {
                 subs_t.insert(&key, record.clone())?;
@@ -351,15 +372,11 @@ impl Store {
                 if let Some(k) = &settings_key {
                     settings_t.remove(k.as_slice())?;
                 }
-                if why == Removal::ChatGone {
-                    bump(meta_t, STAT_PUSHES_DROPPED, keys.len() as u64)?;
-                }
-                Ok(())
+                counted(ended).add_to(meta_t)
             },
         )?;
         self.subscriptions_changed();
-        self.commit().await?;
-        Ok(keys.len())
+        Ok(ended)
     }
 
     /// What `chat` is subscribed to, if anything.
@@ -400,7 +417,7 @@ impl Store {
         self.subscription_changes.load(Ordering::SeqCst)
     }
 
-    fn subscriptions_changed(&self) {
+    pub(super) fn subscriptions_changed(&self) {
         self.subscription_changes.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -408,7 +425,20 @@ impl Store {
     /// it, in one transaction; a gone chat is counted for operators. Returns how
     /// many pushes were dropped. Durable on return.
     pub async fn remove_chat(&self, chat: i64, why: Removal) -> Result<usize, StoreError> {
-        let mut dropped = 0;
+        let ended = self.end_chat(chat, why, &|ended| why.counted(ended))?;
+        self.commit().await?;
+        Ok(ended.dropped)
+    }
+
+    /// [`Store::remove_chat`] without the flush, adding what `counted` says
+    /// to the stored counters in each transaction (see [`Store::end_target`]).
+    pub(super) fn end_chat(
+        &self,
+        chat: i64,
+        why: Removal,
+        counted: &dyn Fn(Ended) -> JournalStats,
+    ) -> Result<Ended, StoreError> {
+        let mut ended = Ended::default();
         let mut first = true;
         // The fan-out may journal a push for the chat between our listing and
         // our transaction: a second look catches those stragglers. One that
@@ -421,12 +451,12 @@ impl Store {
             Removal::ByUser => Vec::new(),
         };
         loop {
-            let keys = self.pending_keys(chat)?;
+            let keys = self.journal_keys(chat)?;
             if !first && keys.is_empty() {
                 break;
             }
-            (&self.subscribers, &self.journal, &self.meta, &self.settings).transaction(
-                |(subs_t, journal_t, meta_t, settings_t)| {
+            let was_subscribed = (&self.subscribers, &self.journal, &self.meta, &self.settings)
+                .transaction(|(subs_t, journal_t, meta_t, settings_t)| {
                     let was_subscribed = first && subs_t.remove(&chat_key(chat))?.is_some();
                     for key in &keys {
                         journal_t.remove(key.as_ref())?;
@@ -436,200 +466,22 @@ impl Store {
                             settings_t.remove(key.as_ref())?;
                         }
                     }
-                    if why == Removal::ChatGone {
-                        if was_subscribed {
-                            bump(meta_t, STAT_CHATS_REMOVED, 1)?;
-                        }
-                        bump(meta_t, STAT_PUSHES_DROPPED, keys.len() as u64)?;
-                    }
-                    Ok(())
-                },
-            )?;
-            dropped += keys.len();
+                    let round = Ended {
+                        chat_ended: was_subscribed,
+                        dropped: keys.len(),
+                    };
+                    counted(round).add_to(meta_t)?;
+                    Ok(was_subscribed)
+                })?;
+            ended.chat_ended |= was_subscribed;
+            ended.dropped += keys.len();
             if first {
                 self.subscriptions_changed();
             }
             first = false;
         }
-        self.commit().await?;
-        Ok(dropped)
+        Ok(ended)
     }
-
-    /// Moves a group's subscription and journal entries to its new supergroup
-    /// id, in one transaction. If the supergroup subscribed on its own, it keeps
-    /// its own record and entries, and the group's are dropped (no double
-    /// sends). `walk` is where the fan-out walk in progress stands; it must
-    /// not move until this returns. Not flushed: its one caller, delivery's
-    /// `FanOut`, holds the walk still while this runs, then commits.
-    pub fn migrate_chat(
-        &self,
-        from: i64,
-        to: i64,
-        walk: Option<&WalkPosition>,
-    ) -> Result<(), StoreError> {
-        let outbox_keys: Vec<u64> = self
-            .outbox
-            .iter()
-            .keys()
-            .map(|k| outbox_key_from(&k?))
-            .collect::<Result<_, _>>()?;
-        let owed = self.pending_for(from)?;
-        let settings = self.settings_moves(from, to)?;
-        let to_had_own = (
-            &self.subscribers,
-            &self.journal,
-            &self.outbox,
-            &self.meta,
-            &self.settings,
-        )
-            .transaction(|(subs_t, journal_t, outbox_t, meta_t, settings_t)| {
-                for (old, new) in &settings {
-                    let Some(value) = settings_t.remove(old.as_ref())? else {
-                        continue;
-                    };
-                    let moved = settings_decode(old, &value);
-                    // What the supergroup chose already (it may have been
-                    // asked before the bot saw the upgrade) wins, field by
-                    // field; the group's choices fill the rest.
-                    let merged = match settings_t.get(new.as_slice())? {
-                        Some(own) => settings_decode(new, &own).or(moved),
-                        None => moved,
-                    };
-                    let value = serde_json::to_vec(&merged).map_err(|e| abort("settings", e))?;
-                    settings_t.insert(new.as_slice(), value)?;
-                }
-                let (to_had_own, moved) = move_subscription(subs_t, from, to)?;
-                if let Some(subscription) = &moved {
-                    for key in &outbox_keys {
-                        journal_what_the_walk_passed(
-                            outbox_t,
-                            journal_t,
-                            (*key, walk),
-                            (from, to),
-                            subscription,
-                        )?;
-                    }
-                }
-                for entry in &owed {
-                    journal_t.remove(entry_key(entry).as_ref())?;
-                    let walk_reaches = |subscription: &Subscription| {
-                        entry.thread.is_none()
-                            && walk
-                                .is_some_and(|at| walk_will_reach(at, entry.seq, to, subscription))
-                    };
-                    if let Some(subscription) = &moved
-                        && !walk_reaches(subscription)
-                    {
-                        let moved = JournalEntry {
-                            chat: to,
-                            ..entry.clone()
-                        };
-                        journal_t.insert(entry_key(&moved).as_ref(), value_of(&moved))?;
-                    }
-                }
-                bump(meta_t, STAT_CHATS_MIGRATED, 1)?;
-                Ok(to_had_own)
-            })?;
-        self.subscriptions_changed();
-        self.move_stragglers(from, to, to_had_own)
-    }
-
-    /// How a migration moves settings: each of `from`'s keys (the chat's and
-    /// its topics'), and the key it moves to under `to`.
-    fn settings_moves(&self, from: i64, to: i64) -> Result<Vec<SettingsMove>, StoreError> {
-        Ok(self
-            .settings_keys(from)?
-            .into_iter()
-            .map(|key| {
-                let mut new = chat_key(to).to_vec();
-                new.extend_from_slice(&key[8..]);
-                (key, new)
-            })
-            .collect())
-    }
-
-    /// Journal entries made for the old id between our listing and the
-    /// migration (none can come after it: the old id is unsubscribed). The
-    /// fan-out runs on the task that migrates, so it cannot add any today; the
-    /// second look keeps that from being a silent assumption.
-    fn move_stragglers(&self, from: i64, to: i64, to_had_own: bool) -> Result<(), StoreError> {
-        loop {
-            let left: Vec<JournalEntry> = self.pending_for(from)?;
-            if left.is_empty() {
-                return Ok(());
-            }
-            self.journal.transaction(|journal_t| {
-                for entry in &left {
-                    journal_t.remove(entry_key(entry).as_ref())?;
-                    if !to_had_own {
-                        let moved = JournalEntry {
-                            chat: to,
-                            ..entry.clone()
-                        };
-                        journal_t.insert(entry_key(&moved).as_ref(), value_of(&moved))?;
-                    }
-                }
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            })?;
-        }
-    }
-}
-
-/// Moves the subscriber record from `from` to `to`, unless `to` has its own.
-/// Whether `to` had its own, and the subscription moved (if any).
-fn move_subscription(
-    subs_t: &TransactionalTree,
-    from: i64,
-    to: i64,
-) -> TxResult<(bool, Option<Subscription>)> {
-    let record = subs_t.remove(&chat_key(from))?;
-    if subs_t.get(chat_key(to))?.is_some() {
-        return Ok((true, None));
-    }
-    let Some(record) = record else {
-        return Ok((false, None));
-    };
-    let subscription = decode_subscription(&record).map_err(ConflictableTransactionError::Abort)?;
-    subs_t.insert(&chat_key(to), record)?;
-    Ok((false, Some(subscription)))
-}
-
-/// A release being fanned out that already passed the new id but will not
-/// serve the old one would reach neither: journal it for the new id now.
-fn journal_what_the_walk_passed(
-    outbox_t: &TransactionalTree,
-    journal_t: &TransactionalTree,
-    (key, walk): (u64, Option<&WalkPosition>),
-    (from, to): (i64, i64),
-    subscription: &Subscription,
-) -> TxResult<()> {
-    let Some(value) = outbox_t.get(key.to_be_bytes())? else {
-        return Ok(());
-    };
-    let entry: OutboxEntry = serde_json::from_slice(&value).map_err(|e| abort("outbox", e))?;
-    // Chats up to `taken` are served (or will never be: `from` is unsubscribed
-    // now); chats up to `page_end` were read before `to` subscribed.
-    let (taken, page_end) = match walk.filter(|at| at.key == key) {
-        Some(at) => (at.taken, at.page_end),
-        None => (entry.after_chat, entry.after_chat),
-    };
-    let passed_to = page_end.is_some_and(|end| to <= end);
-    let serves_from = taken.is_some_and(|t| from <= t);
-    if passed_to && !serves_from && entry.reaches(subscription) {
-        // Journaled now, in effect: no time is known inside the transaction,
-        // so a digest would send it at once (quiet hours still hold it).
-        journal_t.insert(
-            &journal_key(to, entry.item_seq_under(key)),
-            entry_value(&entry.item_id, None),
-        )?;
-    }
-    Ok(())
-}
-
-/// Whether the walk in progress will push release `seq` to the new id by
-/// itself: then the group's journaled copy must not be moved there too.
-fn walk_will_reach(at: &WalkPosition, seq: u64, to: i64, subscription: &Subscription) -> bool {
-    at.item_seq() == seq && at.page_end.is_none_or(|end| to > end) && at.entry.reaches(subscription)
 }
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ async fn backfill_brings_the_history_silently_and_stops_at_nothing_new() {
     bot.stop_cleanly().await;
     let store = crate::support::reopen_store(&dir.path().join("data"));
     assert_eq!(store.outbox_len(), 0);
-    assert_eq!(store.pending_count(), 0);
+    assert_eq!(store.journal_count(), 0);
     assert_eq!(store.item_count(), 30);
 }
 

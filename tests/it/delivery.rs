@@ -161,9 +161,9 @@ async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
         messenger.titles(2).is_empty(),
         "a failed chat does not skip ahead"
     );
-    assert_eq!(store.pending_for(2).unwrap().len(), 3, "all three wait");
+    assert_eq!(store.journal_for(2).unwrap().len(), 3, "all three wait");
     assert!(!store.is_subscribed(3).unwrap());
-    assert_eq!(store.delivery_stats().unwrap().pushes_dropped, 1);
+    assert_eq!(store.journal_stats().unwrap().pushes_dropped, 1);
 
     // Once its backoff ends (30 s and up to 10 % jitter), the failed chat gets
     // its three, oldest first.
@@ -173,7 +173,7 @@ async fn each_chat_gets_items_oldest_first_and_failures_stay_local() {
     assert_eq!(messenger.titles(2), vec!["Item 2", "Item 3", "Item 4"]);
     assert!(messenger.titles(-4).is_empty() && messenger.titles(3).is_empty());
     assert_eq!(messenger.titles(1).len(), 3, "nothing sent twice");
-    assert_eq!(store.pending_count(), 0);
+    assert_eq!(store.journal_count(), 0);
     assert_eq!(store.subscribers().unwrap(), vec![-1004, 1, 2]);
 }
 
@@ -205,8 +205,8 @@ async fn unparsable_html_goes_as_plain_text_and_refusals_are_given_up() {
         sent[0].1
     );
     assert_eq!(messenger.titles(7)[1..], ["Item 4".to_string()]);
-    assert_eq!(store.pending_count(), 0);
-    assert_eq!(store.delivery_stats().unwrap().given_up, 1);
+    assert_eq!(store.journal_count(), 0);
+    assert_eq!(store.journal_stats().unwrap().given_up, 1);
 }
 
 #[tokio::test]
@@ -222,7 +222,7 @@ async fn shutdown_leaves_unsent_pushes_journaled() {
     assert_eq!(report.sent, 0);
     drop((delivery, fan_out, store));
     let store = reopen_store(dir.path());
-    assert_eq!(store.pending_count(), 6);
+    assert_eq!(store.journal_count(), 6);
 }
 
 #[tokio::test]
@@ -258,10 +258,10 @@ async fn fan_out_goes_in_bounded_pages_and_follows_subscriptions() {
     assert_eq!(store.outbox_len(), 1);
     store.unsubscribe(2_000, None, &[]).await.unwrap();
     assert_eq!(journal_outbox(&fan_out).await, 1_500);
-    assert_eq!(store.pending_for(-5).unwrap().len(), 1, "-5 follows b only");
-    assert_eq!(store.pending_for(7).unwrap().len(), 2);
-    assert_eq!(store.pending_for(2_400).unwrap().len(), 2);
-    assert!(store.pending_for(2_000).unwrap().is_empty());
+    assert_eq!(store.journal_for(-5).unwrap().len(), 1, "-5 follows b only");
+    assert_eq!(store.journal_for(7).unwrap().len(), 2);
+    assert_eq!(store.journal_for(2_400).unwrap().len(), 2);
+    assert!(store.journal_for(2_000).unwrap().is_empty());
     assert_eq!(store.outbox_len(), 0);
 }
 
@@ -353,7 +353,7 @@ async fn transient_failures_back_off_without_delaying_other_chats() {
     assert_eq!(messenger.titles(2), vec!["Item 2", "Item 3", "Item 4"]);
     trigger.trigger();
     worker.await.unwrap();
-    assert_eq!(store.pending_count(), 0);
+    assert_eq!(store.journal_count(), 0);
 }
 
 async fn wait_until(done: impl Fn() -> bool) {
@@ -386,7 +386,7 @@ async fn a_release_listed_by_a_second_source_reaches_that_sources_followers_once
     let first = poll(&store, "home", &[item(5), item(1)], now).await;
     assert_eq!(first.queued, 1);
     journal_outbox(&fan_out).await;
-    let owed = |chat| store.pending_for(chat).unwrap().len();
+    let owed = |chat| store.journal_for(chat).unwrap().len();
     assert_eq!(
         (owed(everything), owed(press_only), owed(home_only)),
         (1, 0, 1)
@@ -440,17 +440,17 @@ async fn a_migration_never_doubles_or_drops_a_push() {
         .unwrap();
     // `group` becomes `supergroup`, which subscribed on its own: one copy only.
     journal_outbox(&fan_out).await;
-    assert_eq!(store.pending_for(group).unwrap().len(), 1);
+    assert_eq!(store.journal_for(group).unwrap().len(), 1);
     fan_out.migrate_chat(group, supergroup).await.unwrap();
 
-    assert_eq!(store.pending_for(other_super).unwrap().len(), 1, "not lost");
-    assert!(store.pending_for(other_group).unwrap().is_empty());
+    assert_eq!(store.journal_for(other_super).unwrap().len(), 1, "not lost");
+    assert!(store.journal_for(other_group).unwrap().is_empty());
     assert_eq!(
-        store.pending_for(supergroup).unwrap().len(),
+        store.journal_for(supergroup).unwrap().len(),
         1,
         "not doubled"
     );
-    assert!(store.pending_for(group).unwrap().is_empty());
+    assert!(store.journal_for(group).unwrap().is_empty());
     assert_eq!(store.subscribers().unwrap(), vec![other_super, supergroup]);
 }
 
@@ -504,7 +504,7 @@ async fn shutdown_in_the_middle_of_a_fan_out_returns_promptly() {
     let sent = *messenger.sent.lock().unwrap();
     assert!(sent < 20_000, "stopped mid-way ({sent} sent)");
     // What was not sent is still owed (journaled or still in the outbox).
-    assert!(store.pending_count() + store.outbox_len() > 0);
+    assert!(store.journal_count() + store.outbox_len() > 0);
 }
 
 /// Records titles per chat; the first send to each chat takes `first_delay`.

@@ -170,17 +170,17 @@ async fn an_export_imported_into_an_empty_directory_rebuilds_the_same_state() {
         copy.subscription(7).unwrap(),
         store.subscription(7).unwrap()
     );
-    assert_eq!(copy.pending_for(3).unwrap(), store.pending_for(3).unwrap());
+    assert_eq!(copy.journal_for(3).unwrap(), store.journal_for(3).unwrap());
     assert_eq!(
-        copy.pending_for(-200).unwrap(),
-        store.pending_for(-200).unwrap()
+        copy.journal_for(-200).unwrap(),
+        store.journal_for(-200).unwrap()
     );
-    assert_eq!(copy.pending_for(-200).unwrap()[0].thread, Some(7));
+    assert_eq!(copy.journal_for(-200).unwrap()[0].thread, Some(7));
     assert_eq!(
         copy.channels_of(5_001).unwrap(),
         store.channels_of(5_001).unwrap()
     );
-    assert_eq!(copy.pending_count(), 2);
+    assert_eq!(copy.journal_count(), 2);
     assert!(exported.contains("\"journaled_at\":1700000004"));
     assert_eq!(
         copy.settings(topic_target()).unwrap(),
@@ -207,8 +207,8 @@ async fn an_export_imported_into_an_empty_directory_rebuilds_the_same_state() {
     );
     assert_eq!(copy.contacts().unwrap(), store.contacts().unwrap());
     assert_eq!(
-        copy.delivery_stats().unwrap(),
-        store.delivery_stats().unwrap()
+        copy.journal_stats().unwrap(),
+        store.journal_stats().unwrap()
     );
     // The walk resumes where it stood in both: the chats the log names are
     // skipped, the one in flight goes again, and chat 3 waits in the journal.

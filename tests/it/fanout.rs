@@ -169,7 +169,7 @@ async fn a_chat_owed_older_pushes_or_deferred_is_journaled_behind_them() {
     let page = fan_out_page(&fan_out, 10, |chat| chat == 4).await.unwrap();
     assert_eq!(page.chats, vec![1, 2, 3]);
     assert_eq!(page.journaled, 1);
-    assert_eq!(store.pending_for(4).unwrap().len(), 1);
+    assert_eq!(store.journal_for(4).unwrap().len(), 1);
     // Chat 2's send fails: journaled, served later by the journal sweep.
     send(&fan_out, &page, [1, 3]);
     assert!(fan_out.take(&page, 2).unwrap());
@@ -184,7 +184,7 @@ async fn a_chat_owed_older_pushes_or_deferred_is_journaled_behind_them() {
     assert_eq!((page.chats.clone(), page.journaled), (vec![1, 3], 2));
     let titles = |chat| {
         store
-            .pending_for(chat)
+            .journal_for(chat)
             .unwrap()
             .into_iter()
             .map(|d| d.item_id)
@@ -218,11 +218,11 @@ async fn a_group_that_migrates_ahead_of_the_walk_gets_the_release_once() {
     fan_out.defer(&page.release, group).await.unwrap();
     fan_out.migrate_chat(group, supergroup).await.unwrap();
     assert!(
-        store.pending_for(supergroup).unwrap().is_empty(),
+        store.journal_for(supergroup).unwrap().is_empty(),
         "the walk will reach the new id: no journaled copy as well"
     );
     assert_eq!(walk_to_the_end(&fan_out).await, vec![5, supergroup]);
-    assert_eq!(store.pending_count(), 0);
+    assert_eq!(store.journal_count(), 0);
 }
 
 #[tokio::test]
@@ -250,7 +250,7 @@ async fn a_migration_keeps_a_push_that_a_repeat_announcement_will_not_make() {
     // The group's journaled push fails with "migrated".
     fan_out.migrate_chat(group, supergroup).await.unwrap();
     let owed: Vec<_> = store
-        .pending_for(supergroup)
+        .journal_for(supergroup)
         .unwrap()
         .into_iter()
         .map(|d| d.item_id)

@@ -190,7 +190,7 @@ async fn without_throttling_a_storm_of_429s_delays_but_never_stalls_the_fan_out(
     let pause = longest_pause(&accepted);
     // The largest retry_after is 1 s; with jitter, never more than 1 s more.
     assert!(pause <= Duration::from_secs(2), "a pause of {pause:?}");
-    assert_eq!(store.pending_count(), 0);
+    assert_eq!(store.journal_count(), 0);
     assert_eq!(store.outbox_len(), 0);
 }
 

@@ -168,9 +168,9 @@ async fn pruning_spares_releases_that_still_have_pushes_owed() {
     assert!(store.item("site/fnapr/11").unwrap().is_none());
     assert_eq!(store.retained("s").unwrap().kept, 10);
     // Once the push went, the next pruning takes it.
-    let entry = store.pending_for(1).unwrap().remove(0);
+    let entry = store.journal_for(1).unwrap().remove(0);
     assert_eq!(entry.item_id, "site/fnapr/10");
-    fan_out.complete(&entry).await.unwrap();
+    fan_out.journal().complete(&entry).await.unwrap();
     assert!(fan_out_page(&fan_out, 100, |_| true).await.is_none());
     flood(&store, &page(31, 32)).await;
     assert!(store.item("site/fnapr/10").unwrap().is_none());

@@ -655,7 +655,7 @@ mod paused {
                 .iter()
                 .all(|(t, _)| t.starts_with("🆕"))
         );
-        assert_eq!(store.pending_count(), 0, "every entry completed");
+        assert_eq!(store.journal_count(), 0, "every entry completed");
         trigger.trigger();
         worker.await.unwrap();
     }
@@ -701,7 +701,7 @@ mod paused {
                 "release {n} lost: {all}"
             );
         }
-        assert_eq!(store.pending_count(), 0, "every entry completed");
+        assert_eq!(store.journal_count(), 0, "every entry completed");
         trigger.trigger();
         worker.await.unwrap();
     }
@@ -966,10 +966,10 @@ mod kept {
         assert_eq!(page.chats, vec![wants, plain]);
         assert_eq!(page.journaled, 1, "the sleeper, for later");
         assert!(
-            store.pending_for(refuses).unwrap().is_empty(),
+            store.journal_for(refuses).unwrap().is_empty(),
             "no entry at all"
         );
-        let held = store.pending_for(sleeps).unwrap();
+        let held = store.journal_for(sleeps).unwrap();
         assert_eq!(held.len(), 1);
         assert!(
             held[0]

@@ -14,10 +14,10 @@ fn page(name: &str) -> Vec<Item> {
 }
 
 /// Journals the whole outbox, then lists every journaled push.
-async fn pending_all(store: &Store) -> Vec<JournalEntry> {
+async fn journal_all(store: &Store) -> Vec<JournalEntry> {
     journal_outbox(&FanOut::new(store.clone(), 1)).await;
     store
-        .pending_chats(None, usize::MAX)
+        .journal_chats(None, usize::MAX)
         .unwrap()
         .into_iter()
         .flat_map(|(_, list)| list)
@@ -46,7 +46,7 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     assert!(first.first_poll);
     assert_eq!(first.new_items.len(), 11);
     assert_eq!(first.queued, 0);
-    assert_eq!(store.pending_count(), 0);
+    assert_eq!(store.journal_count(), 0);
 
     let again = poll(&store, "home", &page("rusemb/home-2022-05-21.html"), now).await;
     assert!(!again.first_poll);
@@ -56,13 +56,13 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     assert_eq!(second.new_items.len(), 1);
     assert_eq!(second.new_items[0].item.id, "rusemb.org.uk/fnapr/7160");
     assert_eq!(second.queued, 1, "one new item queued for announcement");
-    let pending = pending_all(&store).await;
+    let journaled = journal_all(&store).await;
     assert_eq!(
-        pending.iter().map(|p| p.chat).collect::<Vec<_>>(),
+        journaled.iter().map(|p| p.chat).collect::<Vec<_>>(),
         vec![-100, 1]
     );
     assert!(
-        pending
+        journaled
             .iter()
             .all(|p| p.item_id == "rusemb.org.uk/fnapr/7160")
     );
@@ -70,7 +70,7 @@ async fn first_poll_is_silent_then_new_items_are_journaled() {
     // The item that fell off the page is still known; the page coming back does not re-announce.
     let back = poll(&store, "home", &page("rusemb/home-2022-05-21.html"), now).await;
     assert!(back.new_items.is_empty());
-    assert_eq!(pending_all(&store).await.len(), 2);
+    assert_eq!(journal_all(&store).await.len(), 2);
 
     let latest = store.latest(3).unwrap();
     let ids: Vec<_> = latest.iter().map(|s| s.item.id.as_str()).collect();
@@ -106,12 +106,12 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
             .collect::<Vec<_>>(),
         vec!["a/9", "a/3"]
     );
-    let pending: Vec<_> = pending_all(&store)
+    let journaled: Vec<_> = journal_all(&store)
         .await
         .into_iter()
         .map(|p| p.item_id)
         .collect();
-    assert_eq!(pending, vec!["a/9", "a/3"]);
+    assert_eq!(journaled, vec!["a/9", "a/3"]);
 
     let mut edited = newer.clone();
     edited[0].title = "Corrected title".into();
@@ -121,7 +121,7 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
         store.item("a/3").unwrap().unwrap().item.title,
         "Corrected title"
     );
-    assert_eq!(pending_all(&store).await.len(), 2);
+    assert_eq!(journal_all(&store).await.len(), 2);
 
     // A listing without date or lead (another list page, a teaser) does not erase them.
     let mut with_lead = item("a/9", Some((2022, 1, 2)));
@@ -136,7 +136,7 @@ async fn several_new_items_go_out_oldest_first_and_edits_are_silent() {
     assert_eq!(known.date, NaiveDate::from_ymd_opt(2022, 1, 2));
     assert_eq!(known.lead, "The lead");
     assert_eq!(
-        pending_all(&store).await.len(),
+        journal_all(&store).await.len(),
         2,
         "nothing new was journaled"
     );
@@ -186,7 +186,7 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
     let store = crate::support::reopen_store(dir.path());
     assert_eq!(store.subscribers().unwrap(), vec![42, 43]);
     assert_eq!(store.item_count(), 2);
-    assert_eq!(pending_all(&store).await.len(), 2);
+    assert_eq!(journal_all(&store).await.len(), 2);
 
     // Unsubscribing drops what was owed; migrating moves it.
     assert!(store.unsubscribe(42, None, &[]).await.unwrap());
@@ -196,9 +196,9 @@ async fn state_survives_reopening_and_a_second_opener_is_refused() {
         .await
         .unwrap();
     assert_eq!(store.subscribers().unwrap(), vec![-1001]);
-    let pending = pending_all(&store).await;
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].chat, -1001);
+    let journaled = journal_all(&store).await;
+    assert_eq!(journaled.len(), 1);
+    assert_eq!(journaled[0].chat, -1001);
 }
 
 #[tokio::test]
@@ -237,12 +237,12 @@ async fn the_flood_guard_absorbs_a_burst_and_holds_back_old_items() {
         .unwrap();
     assert!(!outcome.flood);
     assert_eq!((outcome.queued, outcome.too_old), (2, 1));
-    let pending: Vec<_> = pending_all(&store)
+    let journaled: Vec<_> = journal_all(&store)
         .await
         .into_iter()
         .map(|p| p.item_id)
         .collect();
-    assert_eq!(pending, vec!["f/5", "f/7"]);
+    assert_eq!(journaled, vec!["f/5", "f/7"]);
     assert_eq!(store.item_count_of("s").unwrap(), Some(3));
 }
 
@@ -393,8 +393,8 @@ async fn a_forum_topic_is_a_target_of_its_own_beside_its_chat() {
 
     // A release reaches the chat, then each topic, as journal entries in order.
     poll(&store, "s", &[item("t/2", None), item("t/1", None)], now).await;
-    let pending = pending_all(&store).await;
-    let targets: Vec<Target> = pending.iter().map(JournalEntry::target).collect();
+    let journaled = journal_all(&store).await;
+    let targets: Vec<Target> = journaled.iter().map(JournalEntry::target).collect();
     assert_eq!(
         targets,
         vec![
@@ -412,7 +412,7 @@ async fn a_forum_topic_is_a_target_of_its_own_beside_its_chat() {
         .unwrap();
     assert_eq!(dropped, 1);
     let left: Vec<Option<i32>> = store
-        .pending_for(forum)
+        .journal_for(forum)
         .unwrap()
         .iter()
         .map(|e| e.thread)
@@ -422,7 +422,7 @@ async fn a_forum_topic_is_a_target_of_its_own_beside_its_chat() {
     assert!(store.unsubscribe(forum, None, &[]).await.unwrap());
     let record = store.subscription(forum).unwrap().unwrap();
     assert!(!record.whole_chat && record.topics.keys().eq([&9]));
-    assert_eq!(store.pending_for(forum).unwrap().len(), 1);
+    assert_eq!(store.journal_for(forum).unwrap().len(), 1);
     // Its last topic leaving ends the record.
     assert!(
         store
@@ -431,7 +431,7 @@ async fn a_forum_topic_is_a_target_of_its_own_beside_its_chat() {
             .unwrap()
     );
     assert!(store.subscription(forum).unwrap().is_none());
-    assert!(store.pending_for(forum).unwrap().is_empty());
+    assert!(store.journal_for(forum).unwrap().is_empty());
 
     // Topics of one chat are bounded.
     for thread in 0..MAX_TOPICS as i32 + 3 {
