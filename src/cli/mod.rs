@@ -399,7 +399,7 @@ pub(crate) fn describe(config: &Config) -> String {
     ));
     for s in &config.sources {
         out.push_str(&format!(
-            "source `{}` \"{}\" ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures, keeps {} releases and {} ids of pruned ones{}\n",
+            "source `{}` \"{}\" ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures, keeps {} releases and {} ids of pruned ones{}{}\n",
             s.name,
             s.label,
             s.kind,
@@ -417,7 +417,12 @@ pub(crate) fn describe(config: &Config) -> String {
                 .map_or(String::new(), |(first, size)| format!(
                     ", archive from {} ({size} a page)",
                     Redacted(&first)
-                ))
+                )),
+            if s.link_hosts.is_empty() {
+                String::new()
+            } else {
+                format!(", links also to {}", s.link_hosts.join(", "))
+            }
         ));
     }
     for c in &config.time.clocks {

@@ -2,7 +2,11 @@
 //!
 //! The parser is maintained elsewhere; what is ours is the mapping: an entry's
 //! identity is the canonical URL of its link (so a feed and an HTML page naming
-//! the same release agree), falling back to the entry's own id; titles and leads
+//! the same release agree), else of its id when that is a URL, else its id
+//! inside the feed's own site's namespace (`site#id`). Only links to the
+//! feed's own site or to the source's `link_hosts` count: any other is
+//! dropped, so a feed can neither push a third-party link nor give an entry
+//! another site's key and be recorded first as that site's release. Titles and leads
 //! are plain text whatever markup the feed carried; timestamps go through our
 //! date reader ([`super::date`]), which knows the wild's forms and the source's
 //! time zone.
@@ -18,7 +22,7 @@ use std::borrow::Cow;
 
 use url::Url;
 
-use super::canonical::{canonical_id, without_tracking};
+use super::canonical::{canonical_id, may_link, namespaced_id, without_tracking};
 use super::flat::{first_paragraph, one_line, plain_text};
 use super::{Item, MAX_URL_LEN, cut, date};
 use crate::config::SourceConfig;
@@ -46,9 +50,13 @@ pub(crate) fn extract_feed(
         .build()
         .parse(body.as_bytes())
         .map_err(|e| FeedError(e.to_string()))?;
+    // A link is kept only if it is a web link of a sane length on a host
+    // the source may link to; otherwise the entry is read as if it had none.
     let web = |url: Url| {
-        (matches!(url.scheme(), "http" | "https") && url.as_str().len() <= MAX_URL_LEN)
-            .then_some(url)
+        (matches!(url.scheme(), "http" | "https")
+            && url.as_str().len() <= MAX_URL_LEN
+            && may_link(&url, base, &source.link_hosts))
+        .then_some(url)
     };
     let items = feed
         .entries
@@ -68,16 +76,16 @@ pub(crate) fn extract_feed(
                 return None;
             }
             let entry_id = entry.id.trim();
-            let id_url = Url::parse(entry_id).ok().and_then(web);
-            let id = link
-                .as_ref()
-                .and_then(|l| canonical_id(l, &source.tracking_params))
-                .unwrap_or_else(|| entry_id.to_string());
-            if id.is_empty() || id.len() > MAX_URL_LEN {
+            let shown = link.or_else(|| Url::parse(entry_id).ok().and_then(web));
+            let id = match &shown {
+                Some(url) => canonical_id(url, &source.tracking_params)?,
+                None if entry_id.is_empty() => return None,
+                None => namespaced_id(base, entry_id)?,
+            };
+            if id.len() > MAX_URL_LEN {
                 return None;
             }
-            let url = link
-                .or(id_url)
+            let url = shown
                 .map_or_else(
                     || base.clone(),
                     |u| without_tracking(&u, &source.tracking_params),
@@ -305,6 +313,74 @@ mod tests {
 
     fn items(xml: &str) -> Vec<Item> {
         extract_feed(xml, &Url::parse("https://e.org/feed").unwrap(), &source()).unwrap()
+    }
+
+    /// The neighbour's feed (`tests/fixtures/feeds/links-elsewhere.xml`) at
+    /// `https://news.example/feed.xml`, next to the embassy's site.
+    fn neighbour_feed() -> String {
+        include_str!("../../tests/fixtures/feeds/links-elsewhere.xml")
+            .replace("@SITE@", "https://news.example")
+            .replace("@WWW@", "https://www.news.example")
+            .replace("@EMBASSY_HOST@", "rusemb.org.uk")
+            .replace("@EMBASSY@", "https://www.rusemb.org.uk")
+    }
+
+    /// Ids and links of the neighbour's feed, read by a source that may also
+    /// link to `link_hosts`.
+    fn neighbour_items(link_hosts: &[&str]) -> Vec<(String, String)> {
+        let mut source = source();
+        source.link_hosts = link_hosts.iter().map(|h| h.to_string()).collect();
+        let base = Url::parse("https://news.example/feed.xml").unwrap();
+        extract_feed(&neighbour_feed(), &base, &source)
+            .unwrap()
+            .into_iter()
+            .map(|item| (item.id, item.url))
+            .collect()
+    }
+
+    #[test]
+    fn links_stay_on_the_feeds_own_site_and_ids_in_its_namespace() {
+        let feed = "https://news.example/feed.xml";
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(id, url)| (id.to_string(), url.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            neighbour_items(&[]),
+            pairs(&[
+                ("news.example/news/1", "https://news.example/news/1"),
+                ("news.example/news/2", "https://www.news.example/news/2/"),
+                // Links elsewhere are dropped: the entry links to the feed,
+                // and keeps its own id, inside the feed's site's namespace.
+                ("news.example#neighbour-3", feed),
+                ("news.example#https://www.rusemb.org.uk/fnapr/7160", feed),
+                ("news.example#rusemb.org.uk/fnapr/7160", feed),
+                ("news.example#neighbour-6", feed),
+            ])
+        );
+        // A host the source lists is one it may link to, whether the entry
+        // names it by its link or by a guid that is a URL; an id that only
+        // looks like another site's key stays in the feed's namespace.
+        let listed = neighbour_items(&["tracker.example", "rusemb.org.uk"]);
+        assert_eq!(
+            listed[2..],
+            pairs(&[
+                (
+                    "tracker.example/out?to=3",
+                    "https://tracker.example/out?to=3"
+                ),
+                (
+                    "rusemb.org.uk/fnapr/7160",
+                    "https://www.rusemb.org.uk/fnapr/7160"
+                ),
+                ("news.example#rusemb.org.uk/fnapr/7160", feed),
+                (
+                    "rusemb.org.uk/fnapr/7160",
+                    "https://www.rusemb.org.uk/fnapr/7160"
+                ),
+            ])[..]
+        );
     }
 
     const ITEM: &str = "<channel><title>C</title><item><title>One</title><link>https://e.org/1</link><pubDate>2018-09-18 14:38:10</pubDate></item></channel>";
