@@ -244,7 +244,8 @@ fn entry_warnings(notes: &[EntryNote]) -> Vec<String> {
 }
 
 /// What would go wrong if the poller read this page: nothing found, no dates,
-/// the flood guard, items too old to push. Pure, for tests.
+/// entries without a link of the site's, the flood guard, items too old to
+/// push. Pure, for tests.
 pub fn warnings(source: &SourceConfig, items: &[Item], today: NaiveDate) -> Vec<String> {
     let mut out = Vec::new();
     if items.is_empty() {
@@ -263,6 +264,15 @@ pub fn warnings(source: &SourceConfig, items: &[Item], today: NaiveDate) -> Vec<
         );
     } else if undated > 0 {
         out.push(format!("{undated} of {} items have no date", items.len()));
+    }
+    // Only an entry with no link the source may give gets a key with a `#`
+    // (its own id, in the feed's namespace): it links to the feed itself.
+    let unlinked = items.iter().filter(|i| i.id.contains('#')).count();
+    if unlinked > 0 {
+        out.push(format!(
+            "{unlinked} of {} items link to the feed itself: their entries have no link, or one to a host that is neither the source's own nor in sources[].link_hosts",
+            items.len()
+        ));
     }
     if items.len() >= source.max_items {
         out.push(format!(

@@ -1,4 +1,4 @@
-//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | healthcheck | backfill [SOURCE] [--pages N] | export [FILE] | import FILE]`,
+//! The command line: `embassy-bot [--config PATH] [run | preview [TARGET] | check-source TARGET | check-config | healthcheck | backfill [SOURCE] [--pages N] | export [FILE] | import FILE [--unchecked-legacy-export]]`,
 //! parsed by clap (help, version and usage errors come from there), and logging set-up.
 
 pub(crate) mod backfill;
@@ -129,9 +129,20 @@ pub enum Command {
         file: Option<PathBuf>,
     },
     /// Rebuild the bot's state from an export, into an empty data_dir
+    ///
+    /// All or nothing: the state is built aside and moved into data_dir only
+    /// once the file proved whole (it must end with its record counts, and
+    /// hold what they say) and the database is closed. A file cut short, an
+    /// error or a kill leaves data_dir as it was.
+    #[command(verbatim_doc_comment)]
     Import {
         /// A file written by `export`
         file: PathBuf,
+        /// Also import an export written before exports ended with their
+        /// record counts (format version 1): whether it is whole cannot be
+        /// checked, so use it only on a file you know is complete
+        #[arg(long)]
+        unchecked_legacy_export: bool,
     },
 }
 
@@ -213,14 +224,22 @@ impl Cli {
                 crate::store::restrict_umask();
                 export(&config.data_dir, file.filter(|f| f.as_os_str() != "-"))
             }
-            Command::Import { file } => {
+            Command::Import {
+                file,
+                unchecked_legacy_export,
+            } => {
                 init_logging("warn");
                 let config = Config::load(config.as_deref())?;
                 crate::store::restrict_umask();
                 let input = std::fs::File::open(&file)
                     .with_context(|| format!("cannot open {}", file.display()))?;
-                let summary = Store::import(&config.data_dir, std::io::BufReader::new(input))
-                    .with_context(|| format!("cannot import {}", file.display()))?;
+                let input = std::io::BufReader::new(input);
+                let summary = if unchecked_legacy_export {
+                    Store::import_unchecked_legacy(&config.data_dir, input)
+                } else {
+                    Store::import(&config.data_dir, input)
+                }
+                .with_context(|| format!("cannot import {}", file.display()))?;
                 eprintln!("imported {summary} into {}", config.data_dir.display());
                 Ok(())
             }
@@ -399,7 +418,7 @@ pub(crate) fn describe(config: &Config) -> String {
     ));
     for s in &config.sources {
         out.push_str(&format!(
-            "source `{}` \"{}\" ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures, keeps {} releases and {} ids of pruned ones{}\n",
+            "source `{}` \"{}\" ({}{}): {} every {}s, flood guard {} new items, pushes items up to {} days old, alerts admins after {}s of failures, keeps {} releases and {} ids of pruned ones{}{}\n",
             s.name,
             s.label,
             s.kind,
@@ -417,7 +436,12 @@ pub(crate) fn describe(config: &Config) -> String {
                 .map_or(String::new(), |(first, size)| format!(
                     ", archive from {} ({size} a page)",
                     Redacted(&first)
-                ))
+                )),
+            if s.link_hosts.is_empty() {
+                String::new()
+            } else {
+                format!(", links also to {}", s.link_hosts.join(", "))
+            }
         ));
     }
     for c in &config.time.clocks {

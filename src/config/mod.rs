@@ -263,6 +263,11 @@ pub struct SourceConfig {
     /// track readers: dropped before an item is keyed, so rotating them does
     /// not make a release new. A trailing `*` matches a prefix.
     pub tracking_params: Vec<String>,
+    /// Hosts besides the source's own site (its host, with or without `www.`
+    /// or `m.`) that its releases may link to, each as a site host (lowercase,
+    /// without `www.`/`m.`). A link anywhere else is dropped: a feed must not
+    /// push third-party links or claim another site's releases.
+    pub link_hosts: Vec<String>,
     /// How much of the source's history the store keeps (`keep_items`,
     /// `keep_seen_ids`): a site that rotates its ids cannot fill the disk.
     pub retention: Retention,

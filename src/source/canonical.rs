@@ -44,13 +44,49 @@ pub(crate) fn without_tracking(url: &Url, extra: &[String]) -> Url {
 }
 
 /// The host with the prefixes that name the same site stripped.
-pub(super) fn site_host(url: &Url) -> Option<String> {
-    let host = url.host_str()?.to_ascii_lowercase();
-    let host = host
-        .strip_prefix("www.")
+fn site_host(url: &Url) -> Option<String> {
+    Some(same_site(&url.host_str()?.to_ascii_lowercase()).to_string())
+}
+
+/// A lowercase host without the `www.` or `m.` that names the same site.
+fn same_site(host: &str) -> &str {
+    host.strip_prefix("www.")
         .or_else(|| host.strip_prefix("m."))
-        .unwrap_or(&host);
-    Some(host.to_string())
+        .unwrap_or(host)
+}
+
+/// Whether a release read from `base` may link to `url`: it is on the same
+/// site (as [`canonical_id`] counts sites: `www.` and `m.` twins are one), or
+/// on a host the source lists in `link_hosts` (`*.example.org`: that site and
+/// every host under it). Anything else would let a page push a third-party
+/// link, or give a release another site's key and so claim that site's
+/// release before its own source reads it.
+pub(crate) fn may_link(url: &Url, base: &Url, link_hosts: &[String]) -> bool {
+    let Some(host) = site_host(url) else {
+        return false;
+    };
+    site_host(base).is_some_and(|own| own == host)
+        || link_hosts
+            .iter()
+            .any(|listed| match listed.strip_prefix("*.") {
+                Some(parent) => {
+                    let parent = same_site(parent);
+                    host == parent
+                        || host
+                            .strip_suffix(parent)
+                            .is_some_and(|sub| sub.ends_with('.'))
+                }
+                None => same_site(listed) == host,
+            })
+}
+
+/// The key of a release a feed names only by its entry id (no link it may
+/// give): the id inside the feed's own site's namespace, `site#id`. No
+/// [`canonical_id`] contains `#` (a URL's fragment is dropped, and a `#`
+/// inside a path or query is percent-encoded), so such a key can never be
+/// another site's release, whatever the entry claims.
+pub(crate) fn namespaced_id(base: &Url, entry_id: &str) -> Option<String> {
+    Some(format!("{}#{entry_id}", site_host(base)?))
 }
 
 /// The query as written, less its tracking parameters; `None` for no query.
@@ -153,6 +189,52 @@ mod tests {
         assert_eq!(clean.as_str(), "https://e.org/a?id=7#c");
         let clean = without_tracking(&Url::parse("https://e.org/a/?utm_source=x").unwrap(), &[]);
         assert_eq!(clean.as_str(), "https://e.org/a/");
+    }
+
+    #[test]
+    fn links_may_go_to_the_site_its_twins_and_the_hosts_listed() {
+        let base = Url::parse("https://rss.news.example/feed.xml").unwrap();
+        let listed = [
+            "www.partner.example".to_string(),
+            "*.news.example".to_string(),
+        ];
+        let may = |url: &str, hosts: &[String]| may_link(&Url::parse(url).unwrap(), &base, hosts);
+        for url in [
+            "https://rss.news.example/1",
+            "http://www.rss.news.example/2",
+            "https://m.rss.news.example/3",
+        ] {
+            assert!(may(url, &[]), "{url}");
+        }
+        for url in [
+            "https://news.example/1",
+            "https://partner.example/1",
+            "https://tracker.example/1",
+        ] {
+            assert!(!may(url, &[]), "{url}");
+        }
+        for url in [
+            "https://partner.example/1",
+            "https://m.partner.example/1",
+            "https://news.example/1",
+            "https://www.news.example/1",
+            "https://a.b.news.example/1",
+        ] {
+            assert!(may(url, &listed), "{url}");
+        }
+        for url in [
+            "https://sub.partner.example/1",
+            "https://othernews.example/1",
+            "https://news.example.evil.org/1",
+            "https://tracker.example/1",
+        ] {
+            assert!(!may(url, &listed), "{url}");
+        }
+        // An id only the feed's namespace can hold: no URL's key has a `#`.
+        let claimed = namespaced_id(&base, "rusemb.org.uk/fnapr/7160").unwrap();
+        assert_eq!(claimed, "rss.news.example#rusemb.org.uk/fnapr/7160");
+        let with_hash = Url::parse("https://e.org/a%23b?c=%23#frag").unwrap();
+        assert!(!canonical_id(&with_hash, &[]).unwrap().contains('#'));
     }
 
     #[test]

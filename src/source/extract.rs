@@ -32,7 +32,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use url::Url;
 
-use super::canonical::{canonical_id, site_host, without_tracking};
+use super::canonical::{canonical_id, may_link, without_tracking};
 use super::date::{When, find_date};
 use super::flat::{Flat, LinkSpan, flatten, flatten_node, lead_after, one_line, parse_document};
 use super::{Contacts, Item, MAX_URL_LEN, Page, cut};
@@ -77,18 +77,12 @@ struct Found {
 /// The release links of the page in page order, up to the one that would be
 /// the `max_items + 1`-th release.
 fn candidates<'a>(flat: &'a Flat, base: &Url, source: &SourceConfig) -> Vec<Candidate<'a>> {
-    let Some(base_host) = site_host(base) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for link in &flat.links {
-        let Some(url) = release_url(&link.href, base) else {
+        let Some(url) = release_url(&link.href, base, source) else {
             continue;
         };
-        if site_host(&url).as_ref() != Some(&base_host) {
-            continue;
-        }
         let path = url.path().trim_end_matches('/');
         if !source.link_patterns.iter().any(|p| p.is_match(path)) {
             continue;
@@ -108,13 +102,18 @@ fn candidates<'a>(flat: &'a Flat, base: &Url, source: &SourceConfig) -> Vec<Cand
     out
 }
 
-/// `href` resolved against `base`, when it is a web link of a sane length.
-fn release_url(href: &str, base: &Url) -> Option<Url> {
+/// `href` resolved against `base`, when it is a web link of a sane length
+/// on a host the source may link to (its own site, or its `link_hosts`): a
+/// release is the site's own, so a link elsewhere names none.
+fn release_url(href: &str, base: &Url, source: &SourceConfig) -> Option<Url> {
     if href.len() > MAX_URL_LEN {
         return None;
     }
     let url = base.join(href.trim()).ok()?;
-    (matches!(url.scheme(), "http" | "https") && url.as_str().len() <= MAX_URL_LEN).then_some(url)
+    (matches!(url.scheme(), "http" | "https")
+        && url.as_str().len() <= MAX_URL_LEN
+        && may_link(&url, base, &source.link_hosts))
+    .then_some(url)
 }
 
 fn extract_items(flat: &Flat, base: &Url, source: &SourceConfig) -> Vec<Item> {
@@ -401,7 +400,9 @@ fn merge_item(items: &mut Vec<Item>, index: &mut HashMap<String, usize>, new: It
 // ---- selectors ----------------------------------------------------------------------------
 
 /// Extracts items with an operator's CSS selectors, and contacts as usual. Link
-/// patterns do not apply: the selectors already say what a release is. Each
+/// patterns do not apply: the selectors already say what a release is; but, as
+/// without selectors, an item whose link leaves the site (and the source's
+/// `link_hosts`) is none, since its link and key would be another site's. Each
 /// missing part falls back to the heuristics used without selectors. At most
 /// `max_items` matches are looked at: nested matches on a hostile page would
 /// otherwise cost quadratic time.
@@ -428,7 +429,7 @@ pub fn extract_with_selectors(
         let Some(href) = link.value().attr("href") else {
             continue;
         };
-        let Some(url) = release_url(href, base) else {
+        let Some(url) = release_url(href, base, source) else {
             continue;
         };
         let Some(id) = canonical_id(&url, &source.tracking_params) else {
@@ -562,6 +563,38 @@ mod tests {
             "The first lead paragraph is long enough to count."
         );
         assert_eq!(page.items[1].url, "http://rusemb.org.uk/article/5/");
+    }
+
+    #[test]
+    fn selected_items_linking_off_the_site_are_none_unless_the_host_is_listed() {
+        let html = r#"<body>
+            <div class="n"><a href="/news/1">On the site</a></div>
+            <div class="n"><a href="https://m.news.example/news/2">On its m. twin</a></div>
+            <div class="n"><a href="https://www.rusemb.org.uk/fnapr/7160">The embassy's release</a></div>
+            <div class="n"><a href="https://tracker.example/3">A third party</a></div>
+        </body>"#;
+        let read = |extra: &str| {
+            let config = crate::config::Config::from_toml(&format!(
+                "[[sources]]\nurl = \"https://www.news.example/\"\n{extra}[sources.selectors]\nitem = \".n\"\n"
+            ))
+            .unwrap();
+            let source = &config.sources[0];
+            let selectors = source.selectors.as_ref().unwrap();
+            extract_with_selectors(html, &source.url, selectors, source)
+                .items
+                .into_iter()
+                .map(|i| i.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(read(""), ["news.example/news/1", "news.example/news/2"]);
+        assert_eq!(
+            read("link_hosts = [\"TRACKER.example\"]\n"),
+            [
+                "news.example/news/1",
+                "news.example/news/2",
+                "tracker.example/3"
+            ]
+        );
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //!
 //! The parser is maintained elsewhere; what is ours is the mapping: an entry's
 //! identity is the canonical URL of its link (so a feed and an HTML page naming
-//! the same release agree), falling back to the entry's own id; an entry
+//! the same release agree), else of its id when that is a URL, else its id
+//! inside the feed's own site's namespace (`site#id`). Only links to the
+//! feed's own site or to the source's `link_hosts` count: any other is
+//! dropped, so a feed can neither push a third-party link nor give an entry
+//! another site's key and be recorded first as that site's release. An entry
 //! without a title or without a link is still a release, as a mature feed
 //! reader shows it ([`entry_item`]); titles and leads are plain text whatever
 //! markup the feed carried; timestamps go through our date reader
@@ -21,7 +25,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::canonical::{canonical_id, without_tracking};
+use super::canonical::{canonical_id, may_link, namespaced_id, without_tracking};
 use super::date::When;
 use super::flat::{first_paragraph, one_line, plain_text};
 use super::timestamp::Stamps;
@@ -56,9 +60,13 @@ pub(crate) fn extract_feed(
         .build()
         .parse(body.as_bytes())
         .map_err(|e| FeedError(e.to_string()))?;
+    // A link is kept only if it is a web link of a sane length on a host
+    // the source may link to; otherwise the entry is read as if it had none.
     let web = |url: Url| {
-        (matches!(url.scheme(), "http" | "https") && url.as_str().len() <= MAX_URL_LEN)
-            .then_some(url)
+        (matches!(url.scheme(), "http" | "https")
+            && url.as_str().len() <= MAX_URL_LEN
+            && may_link(&url, base, &source.link_hosts))
+        .then_some(url)
     };
     let mut notes = Vec::new();
     let mut made = 0;
@@ -161,10 +169,16 @@ fn entry_item(
             return (None, noticed);
         }
         let entry_id = entry.id.trim();
+        // The guid is kept inside the feed's own site's namespace: it cannot
+        // name another site's release.
         let id = if entry_id.is_empty() {
-            linkless_id(source, &title, dates.first_text.as_deref())
+            Some(linkless_id(source, &title, dates.first_text.as_deref()))
         } else {
-            entry_id.to_string()
+            namespaced_id(base, entry_id)
+        };
+        let Some(id) = id else {
+            noticed.push(Noticed::Skipped);
+            return (None, noticed);
         };
         if id.len() > MAX_URL_LEN {
             noticed.push(Noticed::KeyTooLong);
@@ -181,10 +195,16 @@ fn entry_item(
         };
         return (Some(item), noticed);
     };
-    let id = link
-        .as_ref()
-        .and_then(|l| canonical_id(l, &source.tracking_params))
-        .unwrap_or_else(|| entry.id.trim().to_string());
+    // The link (or the guid, when it is a link on a host the source may
+    // link to) is the key; else the guid inside the feed's own namespace.
+    let entry_id = entry.id.trim();
+    let id = canonical_id(shown, &source.tracking_params)
+        .or_else(|| {
+            (!entry_id.is_empty())
+                .then(|| namespaced_id(base, entry_id))
+                .flatten()
+        })
+        .unwrap_or_default();
     if id.is_empty() || id.len() > MAX_URL_LEN {
         noticed.push(Noticed::KeyTooLong);
         return (None, noticed);
@@ -548,7 +568,10 @@ mod tests {
         );
         let got = page(&feed);
         let ids: Vec<&str> = got.items.iter().map(|i| i.id.as_str()).collect();
-        assert_eq!(ids[0], "post-7", "the feed's guid");
+        assert_eq!(
+            ids[0], "e.org#post-7",
+            "the feed's guid, in the feed's own namespace"
+        );
         for id in &ids[1..] {
             assert!(id.starts_with("rusemb.org.uk#entry-"), "{id}");
         }
@@ -613,7 +636,7 @@ mod tests {
                 // Nothing to take a title from: the link stands in.
                 ("e.org/b", "e.org/b", "https://e.org/b"),
                 (
-                    "https://e.org/c",
+                    "e.org/c",
                     "Only one sentence, and no full stop",
                     "https://e.org/c"
                 ),
@@ -758,5 +781,89 @@ mod tests {
             "\u{feff}<?xml version='1.0'?><!DOCTYPE x><rss>"
         ));
         assert!(!looks_like_feed("<!-- unterminated"));
+    }
+
+    /// A neighbour's feed at `https://news.example/feed.xml` whose entries
+    /// link to its own host, its www. twin and a third party, and try to pass
+    /// for the embassy's release by a guid that is its URL, one shaped like
+    /// its key, and a link (`tests/fixtures/feeds/links-elsewhere.xml`, which
+    /// the poller's test reads, says the same; the Docker build copies no
+    /// test fixtures, so the unit test has its own).
+    fn neighbour_feed() -> String {
+        let entries = [
+            "<link>https://news.example/news/1</link><guid isPermaLink=\"false\">neighbour-1</guid>",
+            "<link>https://www.news.example/news/2/?utm_source=rss</link><guid isPermaLink=\"false\">neighbour-2</guid>",
+            "<link>https://tracker.example/out?to=3</link><guid isPermaLink=\"false\">neighbour-3</guid>",
+            "<guid isPermaLink=\"true\">https://www.rusemb.org.uk/fnapr/7160</guid>",
+            "<guid isPermaLink=\"false\">rusemb.org.uk/fnapr/7160</guid>",
+            "<link>https://www.rusemb.org.uk/fnapr/7160</link><guid isPermaLink=\"false\">neighbour-6</guid>",
+        ];
+        let items: String = entries
+            .iter()
+            .enumerate()
+            .map(|(n, entry)| format!("<item><title>Entry {n}</title>{entry}</item>"))
+            .collect();
+        format!(
+            "<rss version=\"2.0\"><channel><title>Neighbour news</title>{items}</channel></rss>"
+        )
+    }
+
+    /// Ids and links of the neighbour's feed, read by a source that may also
+    /// link to `link_hosts`.
+    fn neighbour_items(link_hosts: &[&str]) -> Vec<(String, String)> {
+        let mut source = source();
+        source.link_hosts = link_hosts.iter().map(|h| h.to_string()).collect();
+        let base = Url::parse("https://news.example/feed.xml").unwrap();
+        extract_feed(&neighbour_feed(), &base, &source, now())
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|item| (item.id, item.url))
+            .collect()
+    }
+
+    #[test]
+    fn links_stay_on_the_feeds_own_site_and_ids_in_its_namespace() {
+        let feed = "https://news.example/feed.xml";
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(id, url)| (id.to_string(), url.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            neighbour_items(&[]),
+            pairs(&[
+                ("news.example/news/1", "https://news.example/news/1"),
+                ("news.example/news/2", "https://www.news.example/news/2/"),
+                // Links elsewhere are dropped: the entry links to the feed,
+                // and keeps its own id, inside the feed's site's namespace.
+                ("news.example#neighbour-3", feed),
+                ("news.example#https://www.rusemb.org.uk/fnapr/7160", feed),
+                ("news.example#rusemb.org.uk/fnapr/7160", feed),
+                ("news.example#neighbour-6", feed),
+            ])
+        );
+        // A host the source lists is one it may link to, whether the entry
+        // names it by its link or by a guid that is a URL; an id that only
+        // looks like another site's key stays in the feed's namespace.
+        let listed = neighbour_items(&["tracker.example", "rusemb.org.uk"]);
+        assert_eq!(
+            listed[2..],
+            pairs(&[
+                (
+                    "tracker.example/out?to=3",
+                    "https://tracker.example/out?to=3"
+                ),
+                (
+                    "rusemb.org.uk/fnapr/7160",
+                    "https://www.rusemb.org.uk/fnapr/7160"
+                ),
+                ("news.example#rusemb.org.uk/fnapr/7160", feed),
+                (
+                    "rusemb.org.uk/fnapr/7160",
+                    "https://www.rusemb.org.uk/fnapr/7160"
+                ),
+            ])[..]
+        );
     }
 }

@@ -7,6 +7,10 @@
 //! fan-out log), `journal` (pushes owed, with when they were journaled, which
 //! digests go by), `channel` (who subscribed which channel) and `settings`
 //! (each chat's or topic's filters, quiet hours, digest and language).
+//! The last line, `end`, carries how many records of each kind came
+//! before it: a file cut short (a full disk, `head`, a copy that stopped)
+//! lacks it or disagrees with it, and import refuses it rather than
+//! rebuilding part of the state.
 //! `embassy-bot import` ([`super::import`]) rebuilds a
 //! store from that in an empty data directory: exactly the same state, so
 //! nothing is announced or pushed twice, and nothing owed is lost. The
@@ -16,8 +20,10 @@
 //! restored bot's old buttons answer that they expired.
 //!
 //! The format is versioned ([`EXPORT_VERSION`]); a later version must keep
-//! reading the earlier ones. Meta values are carried as they are stored:
-//! 8-byte counters as numbers, JSON as JSON, anything else as hex.
+//! reading the earlier ones. Version 2 added the `end` line; version 1 files
+//! have none, so whether one is whole cannot be told, and import takes them
+//! only when told to ([`LEGACY_VERSION`]). Meta values are carried as they
+//! are stored: 8-byte counters as numbers, JSON as JSON, anything else as hex.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -39,7 +45,10 @@ use crate::settings::TargetSettings;
 /// What the header's `format` says.
 pub(crate) const EXPORT_FORMAT: &str = "embassy-bot-export";
 /// The version this build writes, and the newest it reads.
-pub(crate) const EXPORT_VERSION: u32 = 1;
+pub(crate) const EXPORT_VERSION: u32 = 2;
+/// The version written before exports ended with their record counts: its
+/// files cannot be checked for being whole.
+pub(crate) const LEGACY_VERSION: u32 = 1;
 
 /// Why an export or import failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +66,17 @@ pub enum TransferError {
     NotEmpty(PathBuf),
     #[error("line {line}: {detail}")]
     Format { line: usize, detail: String },
+    /// The file lacks its closing record counts, or holds other counts than
+    /// they say: it was cut short (or spliced), and importing it would lose
+    /// what is missing without a word.
+    #[error("truncated export: {0}; nothing was imported: take the export again")]
+    Truncated(String),
+    /// A version 1 export, which carries no record counts, offered to an
+    /// import that was not told to take one unchecked.
+    #[error(
+        "the export is in format version {LEGACY_VERSION}, written before exports ended with their record counts, so whether it is whole cannot be checked; if you know it is (it is not cut short), import it with `import --unchecked-legacy-export`"
+    )]
+    Unchecked,
 }
 
 /// The first line of an export.
@@ -128,6 +148,10 @@ pub(super) enum Record {
         #[serde(flatten)]
         note: ChannelNote,
     },
+    /// The last line (version 2 on): how many of each kind came before it.
+    End {
+        counts: TransferSummary,
+    },
 }
 
 /// A `meta` value as it is stored.
@@ -142,8 +166,10 @@ pub(super) enum MetaValue {
     Hex(String),
 }
 
-/// How many records of each kind an export or import carried.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// How many records of each kind an export or import carried (`seen`
+/// counts ids, the others lines); an export's last line carries its own.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransferSummary {
     pub subscriptions: usize,
     pub releases: usize,
@@ -154,6 +180,30 @@ pub struct TransferSummary {
     pub channels: usize,
     pub settings: usize,
     pub meta: usize,
+}
+
+impl TransferSummary {
+    /// Each count that differs between what an export's last line says
+    /// (`self`) and what the file held (`found`), as "12 releases counted,
+    /// 7 found".
+    pub(super) fn differences(&self, found: &TransferSummary) -> Vec<String> {
+        let pairs = [
+            ("subscriptions", self.subscriptions, found.subscriptions),
+            ("releases", self.releases, found.releases),
+            ("seen ids", self.seen, found.seen),
+            ("releases being fanned out", self.outbox, found.outbox),
+            ("chats handled", self.handled, found.handled),
+            ("pending pushes", self.journal, found.journal),
+            ("channels", self.channels, found.channels),
+            ("settings", self.settings, found.settings),
+            ("state records", self.meta, found.meta),
+        ];
+        pairs
+            .into_iter()
+            .filter(|(_, said, held)| said != held)
+            .map(|(what, said, held)| format!("{said} {what} counted, {held} found"))
+            .collect()
+    }
 }
 
 impl std::fmt::Display for TransferSummary {
@@ -233,6 +283,8 @@ impl Store {
         self.export_journal(&mut lines)?;
         self.export_settings(&mut lines)?;
         self.export_channels(&mut lines)?;
+        let counts = lines.summary.clone();
+        lines.record(&Record::End { counts })?;
         lines
             .out
             .flush()

@@ -1,7 +1,10 @@
 //! The way back into sled: `embassy-bot import` rebuilds a store from an
-//! export ([`super::export`] describes the format) in an empty data
+//! export ([`super::export`] describes the format) for an empty data
 //! directory, batch by batch, then the indexes' counters, the fan-out log
-//! and the high-water mark.
+//! and the high-water mark. The store is built aside and moved in only once
+//! the file proved whole and the store is closed ([`super::staging`]): a
+//! truncated file, an error or a `kill -9` leaves the data directory as it
+//! was.
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -9,37 +12,70 @@ use std::path::Path;
 
 use super::channels::index_key;
 use super::export::{
-    EXPORT_FORMAT, EXPORT_VERSION, Header, MetaValue, Record, TransferError, TransferSummary,
-    io_error, is_derived,
+    EXPORT_FORMAT, EXPORT_VERSION, Header, LEGACY_VERSION, MetaValue, Record, TransferError,
+    TransferSummary, io_error, is_derived,
 };
 use super::fanout_log::FanOutLog;
 use super::journal::entry_value;
 use super::meta::{META_RETENTION_INDEXED, NEXT_SEQ, kept_count_key, seen_count_key};
 use super::retention::source_key;
 use super::settings::settings_key;
+use super::staging::{Staging, settle};
 use super::{Store, StoredItem, Target, chat_key, date_key, encode, target_journal_key};
 
 /// Records written to the database per batch on import.
 const BATCH: usize = 1_000;
 
+/// What an import does with an export of format version 1, which carries no
+/// record counts to check it against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Legacy {
+    /// Refuses it ([`TransferError::Unchecked`]).
+    Refuse,
+    /// Imports it, trusting that it is whole.
+    Unchecked,
+}
+
 impl Store {
     /// Rebuilds the state an export describes in `dir`, which must be empty
-    /// (or not exist). On any error the directory is left empty again.
+    /// (or not exist). The file must end with its record counts and hold
+    /// what they say ([`TransferError::Truncated`] otherwise); an export of
+    /// format version 1, which has none, is refused
+    /// ([`TransferError::Unchecked`]). On any error, or if the process is
+    /// killed, `dir` is left as it was.
     pub fn import(dir: &Path, input: impl BufRead) -> Result<TransferSummary, TransferError> {
-        refuse_unless_empty(dir)?;
-        let imported = Store::open(dir)
-            .map_err(TransferError::from)
-            .and_then(|store| {
-                let summary = Importer::new(&store).run(input)?;
-                store.db.flush()?;
-                Ok(summary)
-            });
-        if imported.is_err() {
-            // Handles are dropped; leave the directory as it was found.
-            empty_out(dir);
-        }
-        imported
+        import_into(dir, input, Legacy::Refuse)
     }
+
+    /// Like [`Store::import`], but also takes an export of format version 1
+    /// (written before exports ended with their record counts), whose being
+    /// whole cannot be checked: for `import --unchecked-legacy-export`.
+    /// Current exports are checked all the same.
+    pub fn import_unchecked_legacy(
+        dir: &Path,
+        input: impl BufRead,
+    ) -> Result<TransferSummary, TransferError> {
+        import_into(dir, input, Legacy::Unchecked)
+    }
+}
+
+/// Builds the store aside, checks the file was whole, then moves it in.
+fn import_into(
+    dir: &Path,
+    input: impl BufRead,
+    legacy: Legacy,
+) -> Result<TransferSummary, TransferError> {
+    settle(dir)?;
+    refuse_unless_empty(dir)?;
+    let staging = Staging::begin(dir)?;
+    let summary = {
+        let store = Store::open(staging.path())?;
+        let summary = Importer::new(&store, legacy).run(input)?;
+        store.db.flush()?;
+        summary
+    };
+    staging.publish()?;
+    Ok(summary)
 }
 
 /// An import never mixes with a state already there: `dir` must be empty
@@ -56,20 +92,6 @@ fn refuse_unless_empty(dir: &Path) -> Result<(), TransferError> {
     Ok(())
 }
 
-/// Removes what a failed import wrote into `dir`, as far as it can.
-fn empty_out(dir: &Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let _ = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-        }
-    }
-}
-
 /// An import in progress: batches per tree, and what the indexes need.
 struct Importer<'a> {
     store: &'a Store,
@@ -84,11 +106,13 @@ struct Importer<'a> {
     /// The sequence counter, for the high-water mark.
     next_seq: u64,
     summary: TransferSummary,
+    /// What to do with a version 1 export.
+    legacy: Legacy,
 }
 
 impl<'a> Importer<'a> {
     /// An import into `store`, which is empty.
-    fn new(store: &'a Store) -> Importer<'a> {
+    fn new(store: &'a Store, legacy: Legacy) -> Importer<'a> {
         Importer {
             store,
             batches: HashMap::new(),
@@ -97,12 +121,16 @@ impl<'a> Importer<'a> {
             handled: Vec::new(),
             next_seq: 1,
             summary: TransferSummary::default(),
+            legacy,
         }
     }
 
     /// Reads the header, then applies each record; an error names its line.
+    /// A current export must end with its record counts, and they must be
+    /// what the file held: checked before anything is finished, so a
+    /// truncated file costs only the staging directory.
     fn run(mut self, input: impl BufRead) -> Result<TransferSummary, TransferError> {
-        let mut lines = input.lines();
+        let mut lines = input.lines().peekable();
         let header = lines
             .next()
             .transpose()
@@ -111,18 +139,57 @@ impl<'a> Importer<'a> {
                 line: 1,
                 detail: "the file is empty, not an embassy-bot export".into(),
             })?;
-        check_header(&header)?;
-        for (n, line) in lines.enumerate() {
-            let line_no = n + 2;
+        let checked = match check_header(&header)? {
+            LEGACY_VERSION if self.legacy == Legacy::Refuse => {
+                return Err(TransferError::Unchecked);
+            }
+            LEGACY_VERSION => false,
+            _ => true,
+        };
+        let mut last_line = 1;
+        let mut end: Option<(usize, TransferSummary)> = None;
+        while let Some(line) = lines.next() {
+            last_line += 1;
+            let line_no = last_line;
             let line = line.map_err(|e| io_error("cannot read the export", e))?;
             if line.trim().is_empty() {
                 continue;
             }
-            let record: Record =
-                serde_json::from_str(&line).map_err(|e| TransferError::Format {
+            if let Some((at, _)) = &end {
+                return Err(TransferError::Format {
                     line: line_no,
-                    detail: format!("not a record of this export format: {e}"),
-                })?;
+                    detail: format!(
+                        "a record after the record counts of line {at}, which end an export (two files joined?)"
+                    ),
+                });
+            }
+            let record: Record = match serde_json::from_str(&line) {
+                Ok(record) => record,
+                // The last line, cut in the middle: the file was cut short.
+                Err(_) if checked && lines.peek().is_none() => {
+                    return Err(TransferError::Truncated(format!(
+                        "the file ends in the middle of line {line_no}"
+                    )));
+                }
+                Err(e) => {
+                    return Err(TransferError::Format {
+                        line: line_no,
+                        detail: format!("not a record of this export format: {e}"),
+                    });
+                }
+            };
+            if let Record::End { counts } = record {
+                if !checked {
+                    return Err(TransferError::Format {
+                        line: line_no,
+                        detail: format!(
+                            "record counts in a format version {LEGACY_VERSION} export, which has none"
+                        ),
+                    });
+                }
+                end = Some((line_no, counts));
+                continue;
+            }
             self.apply(record).map_err(|e| match e {
                 TransferError::Format { detail, .. } => TransferError::Format {
                     line: line_no,
@@ -130,6 +197,22 @@ impl<'a> Importer<'a> {
                 },
                 other => other,
             })?;
+        }
+        if checked {
+            match end {
+                None => {
+                    return Err(TransferError::Truncated(format!(
+                        "the file ends after line {last_line} without the record counts every export ends with"
+                    )));
+                }
+                Some((at, counts)) if counts != self.summary => {
+                    return Err(TransferError::Truncated(format!(
+                        "the record counts of line {at} disagree with what the file holds ({})",
+                        counts.differences(&self.summary).join(", ")
+                    )));
+                }
+                Some(_) => {}
+            }
         }
         self.finish()
     }
@@ -236,6 +319,8 @@ impl<'a> Importer<'a> {
                     encode("channels", &note)?,
                 )
             }
+            // Read by `run`, never applied.
+            Record::End { .. } => Ok(()),
         }
     }
 
@@ -344,8 +429,9 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Refuses anything but an embassy-bot export of a version this build reads.
-fn check_header(line: &str) -> Result<(), TransferError> {
+/// Refuses anything but an embassy-bot export of a version this build
+/// reads; the version.
+fn check_header(line: &str) -> Result<u32, TransferError> {
     let not_ours = || TransferError::Format {
         line: 1,
         detail: format!(
@@ -365,5 +451,5 @@ fn check_header(line: &str) -> Result<(), TransferError> {
             ),
         });
     }
-    Ok(())
+    Ok(header.version)
 }

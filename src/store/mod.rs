@@ -27,6 +27,7 @@
 //! - [`highwater`](self::highwater): the file beside sled that tells a database which
 //!   lost recent writes from a sound one;
 //! - [`export`](self::export): the whole state as JSON Lines and back, a way out of sled;
+//!   [`staging`](self::staging): an import built aside and moved in only once whole;
 //! - [`fault`](self::fault): noticing sled's sticky I/O errors.
 //!
 //! Trees (keys big-endian so iteration order means something):
@@ -84,6 +85,7 @@ mod queries;
 mod retention;
 mod search;
 mod settings;
+mod staging;
 mod subscribers;
 mod window;
 
@@ -156,6 +158,15 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// An import stopped part-way left its staging directory in the data
+    /// directory, and it can be neither finished nor removed.
+    #[error(
+        "cannot finish or remove what an interrupted import left in {path}: {source}; remove it and import again"
+    )]
+    ImportLeftover {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -222,6 +233,8 @@ impl Store {
     /// Opens (creating if needed) the database under `dir`. A second process on
     /// the same directory gets [`StoreError::Locked`].
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        // An import killed while moving its files in is finished first.
+        staging::settle(dir)?;
         let sled_dir = dir.join("db");
         for private in [dir, &sled_dir] {
             files::private_dir(private).map_err(|source| StoreError::CreateDir {

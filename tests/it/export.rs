@@ -139,7 +139,7 @@ async fn an_export_imported_into_an_empty_directory_rebuilds_the_same_state() {
     let first = dir.path().join("first");
     let store = busy_store(&first).await;
     let exported = export(&store);
-    assert!(exported.starts_with("{\"format\":\"embassy-bot-export\",\"version\":1"));
+    assert!(exported.starts_with("{\"format\":\"embassy-bot-export\",\"version\":2"));
     for kind in [
         "meta",
         "subscription",
@@ -150,6 +150,7 @@ async fn an_export_imported_into_an_empty_directory_rebuilds_the_same_state() {
         "journal",
         "channel",
         "settings",
+        "end",
     ] {
         assert!(
             exported.contains(&format!("{{\"kind\":\"{kind}\"")),
@@ -255,7 +256,7 @@ async fn import_refuses_a_directory_in_use_and_a_file_that_is_no_export_and_leav
             .contains("line 1: not an embassy-bot export"),
         "{wrong}"
     );
-    let newer = exported.replacen("\"version\":1", "\"version\":7", 1);
+    let newer = exported.replacen("\"version\":2", "\"version\":7", 1);
     let err = Store::import(&target, newer.as_bytes()).unwrap_err();
     assert!(err.to_string().contains("version 7"), "{err}");
     let mut lines: Vec<&str> = exported.lines().collect();
@@ -312,4 +313,258 @@ async fn the_binary_exports_and_imports_and_says_why_it_cannot_while_the_bot_run
     let (code, _, stderr) = run(&["import", file.to_str().unwrap()], &restored);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("is not empty"), "{stderr}");
+}
+
+// ---- all or nothing --------------------------------------------------------------------------
+
+/// What is in `dir`, by name; `None` when it does not exist.
+fn entries(dir: &std::path::Path) -> Option<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Some(names)
+}
+
+/// `embassy-bot ARGS` with `data` as the data directory.
+fn run_on(data: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    run_binary(args, &[("EMBASSY_BOT_DATA_DIR", data.to_str().unwrap())])
+}
+
+#[tokio::test]
+async fn a_truncated_export_is_refused_and_leaves_the_data_directory_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = busy_store(&dir.path().join("first")).await;
+    let exported = export(&store);
+    let lines: Vec<&str> = exported.lines().collect();
+    let absent = dir.path().join("absent");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+
+    // `head -n 7`: the header and six state records, and nothing else.
+    let head = lines[..7].join("\n") + "\n";
+    // Cut in the middle of a line (a full disk, a copy that stopped).
+    let cut = &exported[..exported.len() - 40];
+    // A record lost from the middle, the counts still at the end.
+    let holed: String = lines
+        .iter()
+        .filter(|l| !l.contains("\"id\":\"site/fnapr/6\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for (name, text, says) in [
+        (
+            "head -n 7",
+            head.as_str(),
+            "ends after line 7 without the record counts",
+        ),
+        ("cut", cut, "ends in the middle of line"),
+        ("holed", holed.as_str(), "4 releases counted, 3 found"),
+    ] {
+        for data in [&absent, &empty] {
+            let err = Store::import(data, text.as_bytes())
+                .map(|summary| format!("imported {summary}"))
+                .unwrap_or_else(|e| e.to_string());
+            assert!(err.starts_with("truncated export: "), "{name}: {err}");
+            assert!(err.contains(says), "{name}: {err}");
+        }
+        assert_eq!(entries(&absent), None, "{name}: still absent");
+        assert_eq!(entries(&empty), Some(vec![]), "{name}: still empty");
+        assert_eq!(
+            entries(dir.path()),
+            Some(vec!["empty".to_string(), "first".to_string()]),
+            "{name}: nothing left beside them"
+        );
+    }
+
+    // Through the binary: exit 1, the reason, nothing written.
+    let file = dir.path().join("head.jsonl");
+    std::fs::write(&file, &head).unwrap();
+    let (code, _, stderr) = run_on(&absent, &["import", file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("truncated export: the file ends after line 7"),
+        "{stderr}"
+    );
+    assert_eq!(entries(&absent), None);
+    std::fs::remove_file(&file).unwrap();
+    // The whole file imports into the same places.
+    for data in [&absent, &empty] {
+        Store::import(data, exported.as_bytes()).unwrap();
+        assert_eq!(export(&reopen_store(data)), exported);
+    }
+}
+
+/// An export as builds before record counts wrote it: format version 1, no
+/// `end` line, the same records.
+fn legacy(exported: &str) -> String {
+    let mut lines: Vec<&str> = exported.lines().collect();
+    assert!(lines.pop().unwrap().starts_with("{\"kind\":\"end\""));
+    let header = lines[0].replacen("\"version\":2", "\"version\":1", 1);
+    lines[0] = &header;
+    lines.join("\n") + "\n"
+}
+
+#[tokio::test]
+async fn an_export_from_before_record_counts_is_imported_only_when_asked_unchecked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = busy_store(&data).await;
+    let exported = export(&store);
+    drop(store);
+    let old = legacy(&exported);
+    let file = dir.path().join("old.jsonl");
+    std::fs::write(&file, &old).unwrap();
+
+    let restored = dir.path().join("restored");
+    let (code, _, stderr) = run_on(&restored, &["import", file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("format version 1"), "{stderr}");
+    assert!(stderr.contains("cannot be checked"), "{stderr}");
+    assert!(stderr.contains("--unchecked-legacy-export"), "{stderr}");
+    assert_eq!(entries(&restored), None);
+
+    let (code, _, stderr) = run_on(
+        &restored,
+        &[
+            "import",
+            "--unchecked-legacy-export",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("imported 7 subscriptions"), "{stderr}");
+    let again = export(&reopen_store(&restored));
+    assert_eq!(
+        again, exported,
+        "the same state as the current export gives"
+    );
+
+    // The flag takes nothing unchecked that can be checked.
+    let cut = dir.path().join("cut.jsonl");
+    std::fs::write(
+        &cut,
+        exported.lines().take(7).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let other = dir.path().join("other");
+    let (code, _, stderr) = run_on(
+        &other,
+        &["import", "--unchecked-legacy-export", cut.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("truncated export: "), "{stderr}");
+    assert_eq!(entries(&other), None);
+}
+
+/// SIGKILLs `embassy-bot import /dev/stdin` into `data` while it is half way
+/// through an export: it has read part of the file and waits for the rest.
+async fn kill_an_import_half_way(data: &std::path::Path, exported: &str) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_embassy-bot"))
+        .args(["import", "/dev/stdin"])
+        .env_remove("EMBASSY_BOT_CONFIG")
+        .env("EMBASSY_BOT_DATA_DIR", data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start embassy-bot import");
+    let mut stdin = child.stdin.take().unwrap();
+    // The export's first records, then thousands of releases: several of
+    // the import's batches written, and the file not over.
+    let mut part: String = exported
+        .lines()
+        .take(20)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for n in 1_000..6_000 {
+        part.push_str(&format!(
+            "{{\"kind\":\"release\",\"id\":\"site/bulk/{n}\",\"url\":\"https://site/bulk/{n}\",\"title\":\"Bulk {n}\",\"date\":null,\"lead\":\"\",\"source\":\"a\",\"first_seen\":1700000000,\"seq\":{n}}}\n"
+        ));
+    }
+    stdin.write_all(part.as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    // The import has its database open once one is on disk, in the data
+    // directory or beside it (a name that contains the data directory's).
+    let parent = data.parent().unwrap();
+    let name = data.file_name().unwrap().to_str().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let ours = |path: &std::path::Path| {
+        path.strip_prefix(parent)
+            .ok()
+            .and_then(|rest| rest.iter().next())
+            .is_some_and(|first| first.to_string_lossy().contains(name))
+    };
+    let started = || walk(parent).iter().any(|p| p.ends_with("db/db") && ours(p));
+    while !started() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import opened no database; files: {:?}",
+            walk(parent)
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import ended early"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().await.expect("SIGKILL the import");
+    drop(stdin);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(read) = std::fs::read_dir(dir) {
+        for entry in read.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_killed_import_leaves_the_data_directory_as_it_was_and_the_next_one_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = busy_store(&dir.path().join("first")).await;
+    let exported = export(&store);
+    let file = dir.path().join("backup.jsonl");
+    std::fs::write(&file, &exported).unwrap();
+
+    // A data directory that does not exist yet stays absent.
+    let absent = dir.path().join("absent");
+    kill_an_import_half_way(&absent, &exported).await;
+    assert_eq!(entries(&absent), None, "files: {:?}", walk(dir.path()));
+    // One that exists (a Docker volume) holds no state: at most what the
+    // import left aside, which the next import or start clears away.
+    let volume = dir.path().join("volume");
+    std::fs::create_dir(&volume).unwrap();
+    kill_an_import_half_way(&volume, &exported).await;
+    let left = entries(&volume).unwrap();
+    assert!(
+        left.iter()
+            .all(|name| name.starts_with('.') && name.contains("import")),
+        "the killed import left state in the data directory: {left:?}"
+    );
+
+    for data in [&absent, &volume] {
+        let (code, _, stderr) = run_on(data, &["import", file.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stderr.contains("imported 7 subscriptions"), "{stderr}");
+        let (code, again, stderr) = run_on(data, &["export"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let body = |text: &str| text.lines().skip(1).map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(body(&again), body(&exported), "the same state");
+    }
+    // Nothing is left beside them either.
+    let mut names = entries(dir.path()).unwrap();
+    names.retain(|n| n.contains("import"));
+    assert!(names.is_empty(), "{names:?}");
 }

@@ -399,7 +399,9 @@ fn feeds_map_to_items() {
     assert_eq!(first.title, "Comment on <silence> & more");
     assert_eq!(first.lead, "The lead & the rest.");
     assert_eq!(first.date, date(2022, 5, 23));
-    assert_eq!(page.items[1].id, "urn:x:2");
+    // No link: the entry's own id, inside the feed's site's namespace.
+    assert_eq!(page.items[1].id, "rusemb.org.uk#urn:x:2");
+    assert_eq!(page.items[1].url, "https://www.rusemb.org.uk/rss");
 
     let page = extract(&feed, ATOM, &feed.url).unwrap();
     assert_eq!(page.items[0].id, "rusemb.org.uk/article/99");
@@ -679,4 +681,89 @@ fn hostile_pages_never_panic() {
         }
         eprintln!("{name}: {items} items");
     }
+}
+
+// ---- links and keys stay on the source's site -----------------------------------------------
+
+/// A neighbour's feed read by the poller before the embassy publishes a
+/// release: its entries that link elsewhere, or whose guid is the embassy's
+/// URL or key, cannot be recorded as the embassy's release, and nothing it
+/// stores links off its own site. When the embassy's page then lists the
+/// release, it is new, and the embassy's.
+#[tokio::test]
+async fn a_feed_cannot_claim_another_sources_release_or_store_third_party_links() {
+    use embassy_bot::testing::source::fetch::{Validators, client_for};
+    use embassy_bot::{Store, poll_once};
+
+    use crate::support::fixture;
+    use crate::support::site::FakeSite;
+
+    // One fake server plays both sites: the embassy at 127.0.0.1, the
+    // neighbour at localhost (another host, so another site).
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
+    let port = site.port();
+    let embassy = format!("http://127.0.0.1:{port}");
+    let neighbour = format!("http://localhost:{port}");
+    let feed = fixture_text("feeds/links-elsewhere.xml")
+        .replace("@SITE@", &neighbour)
+        .replace("@WWW@", &format!("http://www.localhost:{port}"))
+        .replace("@EMBASSY_HOST@", "127.0.0.1")
+        .replace("@EMBASSY@", &embassy);
+    site.set_page_at("/feed.xml", feed);
+    let config = Config::from_toml(&format!(
+        "[[sources]]\nname = \"home\"\nurl = \"{embassy}/\"\n\
+         [[sources]]\nname = \"neighbour\"\nurl = \"{neighbour}/feed.xml\"\nkind = \"feed\"\n"
+    ))
+    .unwrap();
+    let (home, next_door) = (&config.sources[0], &config.sources[1]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // The day the embassy published it, so the release is fresh enough to push.
+    let now = chrono::DateTime::parse_from_rfc3339("2022-05-23T12:00:00Z")
+        .unwrap()
+        .to_utc();
+    let read = |source: &embassy_bot::SourceConfig| {
+        let store = store.clone();
+        let source = source.clone();
+        async move {
+            let client = client_for(&source).unwrap();
+            poll_once(&source, &client, &store, &mut Validators::default(), now)
+                .await
+                .unwrap()
+                .expect("a full read")
+        }
+    };
+    read(home).await; // the embassy's first read: 21 May
+    let neighbours = read(next_door).await;
+    let embassy_key = "127.0.0.1/fnapr/7160";
+    assert!(
+        store.item(embassy_key).unwrap().is_none(),
+        "the neighbour's feed claimed the embassy's release: {:?}",
+        store.item(embassy_key).unwrap()
+    );
+    for stored in &neighbours.new_items {
+        assert_eq!(stored.source, "neighbour");
+        assert_ne!(stored.item.id, embassy_key, "{stored:?}");
+        let link = Url::parse(&stored.item.url).unwrap();
+        assert!(
+            matches!(link.host_str(), Some("localhost" | "www.localhost")),
+            "a neighbour's release links off its site: {stored:?}"
+        );
+    }
+    assert_eq!(neighbours.new_items.len(), 6, "each entry its own release");
+
+    // The embassy publishes the release the neighbour tried to claim.
+    site.set_page(fixture("rusemb/home-2022-05-23.html"));
+    let published = read(home).await;
+    let new: Vec<(&str, &str)> = published
+        .new_items
+        .iter()
+        .map(|s| (s.item.id.as_str(), s.source.as_str()))
+        .collect();
+    assert_eq!(new, [(embassy_key, "home")]);
+    assert_eq!(published.queued, 1, "pushed to the embassy's followers");
+    let stored = store.item(embassy_key).unwrap().unwrap();
+    assert!(stored.also_on.is_empty(), "{stored:?}");
+    assert_eq!(stored.item.url, format!("{embassy}/fnapr/7160"));
 }

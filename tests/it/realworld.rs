@@ -34,6 +34,10 @@ struct ExpectedFile {
     charset_from: Option<String>,
     /// Set when the file must be refused (an ill-formed feed).
     error: Option<String>,
+    /// The hosts besides its own the source may link to (`link_hosts`),
+    /// for a feed whose entries legitimately link elsewhere.
+    #[serde(default)]
+    link_hosts: Vec<String>,
     items: Vec<ExpectedItem>,
 }
 
@@ -62,18 +66,24 @@ fn from_name(from: CharsetFrom) -> &'static str {
 }
 
 /// What `check-source FILE` reads: the file decoded as a fetch would be, with
-/// a config whose only source has the file's original URL and link patterns.
+/// a config whose only source has the file's original URL and link patterns,
+/// and may link to `link_hosts` besides its own site.
 async fn check_source_read(
     dir: &Path,
     entry: &ManifestEntry,
+    link_hosts: &[String],
 ) -> anyhow::Result<(Page, String, &'static str)> {
-    let patterns = entry.link_patterns.as_ref().map_or(String::new(), |list| {
+    let quoted = |list: &[String]| {
         let quoted: Vec<String> = list.iter().map(|p| format!("'{p}'")).collect();
-        format!("link_patterns = [{}]\n", quoted.join(", "))
+        quoted.join(", ")
+    };
+    let patterns = entry.link_patterns.as_ref().map_or(String::new(), |list| {
+        format!("link_patterns = [{}]\n", quoted(list))
     });
     let config = Config::from_toml(&format!(
-        "[[sources]]\nname = \"wild\"\nurl = \"{}\"\n{patterns}",
-        entry.base
+        "[[sources]]\nname = \"wild\"\nurl = \"{}\"\n{patterns}link_hosts = [{}]\n",
+        entry.base,
+        quoted(link_hosts)
     ))?;
     let path = dir.join(&entry.file);
     let read = read_target(&config, Some(&path.to_string_lossy())).await?;
@@ -104,7 +114,7 @@ async fn every_realworld_file_reads_as_a_mature_reader_does() {
     let mut failures = Vec::new();
     for (entry, want) in manifest.iter().zip(&expected.files) {
         let file = &entry.file;
-        let (page, charset, from) = match check_source_read(&dir, entry).await {
+        let (page, charset, from) = match check_source_read(&dir, entry, &want.link_hosts).await {
             Ok(read) => read,
             Err(e) => {
                 let text = format!("{e:#}");
@@ -170,6 +180,42 @@ async fn every_realworld_file_reads_as_a_mature_reader_does() {
                 item.title
             );
         }
+        // Without the hosts it lists, the source keeps every entry but links
+        // only to its own site: the entries whose links went elsewhere link
+        // to the feed itself.
+        if !want.link_hosts.is_empty() {
+            let (own, _, _) = check_source_read(&dir, entry, &[]).await.unwrap();
+            let titles = |page: &Page| {
+                page.items
+                    .iter()
+                    .map(|i| i.title.clone())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(titles(&own), titles(&page), "{file}");
+            let base_site = site_of(&entry.base);
+            for item in &own.items {
+                assert_eq!(site_of(&item.url), base_site, "{file}: {item:?}");
+            }
+            assert!(
+                own.items.iter().any(|i| i.url == entry.base),
+                "{file}: lists link_hosts it does not need"
+            );
+            let source = Config::from_toml(&format!(
+                "[[sources]]\nurl = \"{}\"\nmax_new_items = 100\n",
+                entry.base
+            ))
+            .unwrap()
+            .sources
+            .remove(0);
+            let today = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+            let said = warnings(&source, &own.items, today);
+            assert!(
+                said.iter()
+                    .any(|w| w.contains("link to the feed itself")
+                        && w.contains("sources[].link_hosts")),
+                "{file}: check-source says why: {said:?}"
+            );
+        }
     }
     assert!(
         failures.is_empty(),
@@ -177,6 +223,17 @@ async fn every_realworld_file_reads_as_a_mature_reader_does() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A URL's host without the `www.` or `m.` that names the same site.
+fn site_of(url: &str) -> String {
+    let url = Url::parse(url).unwrap();
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let site = host
+        .strip_prefix("www.")
+        .or_else(|| host.strip_prefix("m."))
+        .unwrap_or(&host);
+    site.to_string()
 }
 
 // ---- date layouts of news listings ---------------------------------------------------------
@@ -419,10 +476,10 @@ fn long_titles_are_cut_and_long_urls_refused() {
     // A feed entry whose link is too long falls back to its guid.
     let feed = format!(
         "<rss version=\"2.0\"><channel><title>F</title><item><title>{title}</title>\
-         <link>https://e.org/a?q={long_query}</link><guid>https://e.org/a/1</guid></item></channel></rss>"
+         <link>https://www.rusemb.org.uk/a?q={long_query}</link><guid>https://www.rusemb.org.uk/a/1</guid></item></channel></rss>"
     );
     let page = extract(&feed_source(), &feed, &base()).unwrap();
-    assert_eq!(page.items[0].url, "https://e.org/a/1");
+    assert_eq!(page.items[0].url, "https://www.rusemb.org.uk/a/1");
     assert!(page.items[0].url.len() <= MAX_URL_LEN);
     assert!(page.items[0].title.chars().count() <= MAX_TEXT_CHARS);
 }
@@ -450,6 +507,26 @@ fn the_new_source_keys_are_checked_at_load_time() {
             "[[sources]]\nurl = \"https://e.org/\"\ntracking_params = [\"*\"]\n",
             "sources[0].tracking_params[0]",
         ),
+        (
+            "[[sources]]\nurl = \"https://e.org/\"\nlink_hosts = [\"ok.org\", \"https://cdn.e.org/\"]\n",
+            "sources[0].link_hosts[1]",
+        ),
+        (
+            "[[sources]]\nurl = \"https://e.org/\"\nlink_hosts = [\"cdn.e.org:8080\"]\n",
+            "sources[0].link_hosts[0]",
+        ),
+        (
+            "[[sources]]\nurl = \"https://e.org/\"\nlink_hosts = [\"*.org\"]\n",
+            "sources[0].link_hosts[0]",
+        ),
+        (
+            "[[sources]]\nurl = \"https://e.org/\"\nlink_hosts = [\"cdn.*.org\"]\n",
+            "sources[0].link_hosts[0]",
+        ),
+        (
+            "[[sources]]\nurl = \"https://e.org/\"\nlink_hosts = [\" \"]\n",
+            "sources[0].link_hosts[0]",
+        ),
     ] {
         let err = Config::from_toml(text).expect_err(text);
         assert!(err.to_string().contains(key), "{text:?} gave {err}");
@@ -459,6 +536,21 @@ fn the_new_source_keys_are_checked_at_load_time() {
     let own = Config::from_toml("[[sources]]\nurl = \"https://e.org/\"\n").unwrap();
     assert_eq!(own.sources[0].time_zone, chrono_tz::UTC);
     assert_eq!(own.sources[0].max_items, 500);
+    // Hosts are kept as links spell them, so they compare equal.
+    let listed = Config::from_toml(
+        "[[sources]]\nurl = \"https://e.org/\"\nlink_hosts = [\"WWW.Example.ORG.\", \"*.Feeds.E.org\", \"пример.рф\", \"192.0.2.7\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        listed.sources[0].link_hosts,
+        [
+            "www.example.org",
+            "*.feeds.e.org",
+            "xn--e1afmkfd.xn--p1ai",
+            "192.0.2.7"
+        ]
+    );
+    assert!(own.sources[0].link_hosts.is_empty());
 }
 
 #[test]

@@ -99,6 +99,7 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
     )?;
     let (max_items, retention) = history(i, s.max_items, s.keep_items, s.keep_seen_ids)?;
     let tracking_params = tracking_params(i, s.tracking_params.unwrap_or_default())?;
+    let link_hosts = link_hosts(i, s.link_hosts.unwrap_or_default())?;
     let label = match s.label {
         Some(label) => display_name(&source_key(i, "label"), label)?,
         None => name.clone(),
@@ -123,6 +124,7 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
         time_zone,
         max_items,
         tracking_params,
+        link_hosts,
         retention,
     })
 }
@@ -368,6 +370,50 @@ fn tracking_params(i: usize, params: Vec<String>) -> Result<Vec<String>, ConfigE
         }
     }
     Ok(params)
+}
+
+/// Hosts the source's releases may link to besides its own site: each a bare
+/// host name or address, or `*.` and a name with a dot in it (that site and
+/// every host under it), kept as the URL parser writes hosts (lowercase,
+/// punycode) so a link's host compares equal. A URL, a `host:port` or a
+/// wildcard over a whole top-level domain is a mistake worth stopping for:
+/// the first two would match nothing, the last everything.
+fn link_hosts(i: usize, hosts: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    hosts
+        .iter()
+        .enumerate()
+        .map(|(j, given)| {
+            let refused = || {
+                invalid(
+                    format!("sources[{i}].link_hosts[{j}]"),
+                    format!(
+                        "`{given}` must be a host name such as `example.org`, or `*.example.org` for that site and every host under it (no scheme, port or path)"
+                    ),
+                )
+            };
+            let written = given.trim();
+            let (wildcard, host) = match written.strip_prefix("*.") {
+                Some(parent) => (true, parent),
+                None => (false, written),
+            };
+            if host.is_empty()
+                || host.chars().any(|c| {
+                    c.is_whitespace() || matches!(c, '/' | '\\' | '@' | '*' | '?' | '#')
+                })
+            {
+                return Err(refused());
+            }
+            let host = match url::Host::parse(host).map_err(|_| refused())? {
+                url::Host::Domain(name) => name.trim_end_matches('.').to_ascii_lowercase(),
+                _ if wildcard => return Err(refused()),
+                address => address.to_string(),
+            };
+            if wildcard && !host.contains('.') {
+                return Err(refused());
+            }
+            Ok(if wildcard { format!("*.{host}") } else { host })
+        })
+        .collect()
 }
 
 /// The source's archive pages (`archive`, `archive_page_size`), for
