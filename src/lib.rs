@@ -48,8 +48,9 @@ pub use source::{
 
 // The store and what it answers.
 pub use store::{
-    JournalEntry, MAX_CHANNELS_PER_USER, MAX_SAVED_QUERIES, MAX_TOPICS, PollOutcome, PollPolicy,
-    ReleasePage, Removal, Retained, SearchIndex, Store, StoreError, Target, TransferError,
+    JournalEntry, MAX_CHANNELS_PER_USER, MAX_SAVED_QUERIES, MAX_SAVED_QUERIES_PER_CHAT, MAX_TOPICS,
+    PollOutcome, PollPolicy, ReleasePage, Removal, Retained, SearchIndex, Store, StoreError,
+    Target, TransferError,
 };
 
 // What a chat chose.

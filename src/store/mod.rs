@@ -109,7 +109,7 @@ pub use journal::JournalEntry;
 pub(crate) use journal::{Ended, JournalStats};
 pub(crate) use migration::WalkAhead;
 pub(crate) use outbox::OutboxEntry;
-pub use queries::MAX_SAVED_QUERIES;
+pub use queries::{MAX_SAVED_QUERIES, MAX_SAVED_QUERIES_PER_CHAT};
 pub(crate) use retention::Pruned;
 pub use retention::Retained;
 pub(crate) use search::SearchResults;
@@ -199,7 +199,7 @@ pub struct Store {
     /// Recent `/search` queries ([`queries`](self::queries)).
     queries: sled::Tree,
     /// How many `queries` holds; its lock orders the writers.
-    saved_queries: Arc<std::sync::Mutex<usize>>,
+    saved_queries: Arc<std::sync::Mutex<queries::SavedQueries>>,
     /// The seen-set in memory, where reads look it up.
     seen_set: Arc<retention::SeenSet>,
     /// What each target chose ([`settings`](self::settings)).
@@ -264,8 +264,8 @@ impl Store {
         let fan_out_log = FanOutLog::open(&dir.join("fanout.log"))?;
         let (high_water, mark) = highwater::HighWater::open(&dir.join("highwater"));
         let queries = db.open_tree("queries")?;
-        // At most a few thousand short records: counted once here.
-        let saved_queries = queries.len();
+        // At most a few thousand short records: read once here.
+        let saved_queries = queries::SavedQueries::load(&queries)?;
         let mut store = Store {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
