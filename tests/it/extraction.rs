@@ -481,7 +481,10 @@ fn feed_entries_without_a_title_or_a_link_are_read_as_a_feed_reader_shows_them()
         ]
     );
     assert_eq!(page.items[0].id, "news.example/releases/1");
-    assert_eq!(page.items[1].id, "statement-2004-01-26", "the feed's guid");
+    assert_eq!(
+        page.items[1].id, "news.example#statement-2004-01-26",
+        "the feed's guid, in its own site's namespace"
+    );
     assert!(
         page.items[2].id.starts_with("news.example/feed.xml#entry-"),
         "no guid: the source and a hash of title and date, {}",
