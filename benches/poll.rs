@@ -15,7 +15,16 @@
 //! on every read, read again and again through `poll_once` into a store, once
 //! with the default retention and once with retention out of the way; the
 //! database's size as it grows and the peak RSS, each run in a process of
-//! its own (`BENCH_HOSTILE_READS` reads, 120 by default).
+//! its own (`BENCH_HOSTILE_READS` reads, 120 by default), run the way we
+//! ship: with `MALLOC_ARENA_MAX=2` (as the Docker image and the systemd
+//! example set it) unless the bench's environment says otherwise, and on a
+//! multi-threaded runtime as the bot's.
+//!
+//! Knobs for the hostile reads: `BENCH_HOSTILE_ONLY=1` skips the rest,
+//! `BENCH_HOSTILE_CACHE_MB=4,16,64` measures each `store.cache_mb` (the
+//! default's alone otherwise), `BENCH_HOSTILE_KEEP_ITEMS=5000` measures one
+//! retention only (5,000 and 1,000,000 otherwise). Reads follow one another
+//! without a pause.
 
 #[allow(dead_code)]
 #[path = "../tests/it/support/http.rs"]
@@ -28,13 +37,14 @@ use std::time::{Duration, Instant};
 
 use embassy_bot::Config;
 use embassy_bot::Store;
+use embassy_bot::StoreConfig;
 use embassy_bot::poll_once;
 use embassy_bot::testing::source::fetch::{Validators, client_for};
 
 const SERVER_ENV: &str = "POLL_BENCH_SERVER";
 /// Set in the child that serves the flood page with new ids on every request.
 const FLOOD_SERVER_ENV: &str = "POLL_BENCH_FLOOD_SERVER";
-/// Set in the child that reads the flood: the retention's `keep_items`.
+/// Set in the child that reads the flood: `keep_items:reads:cache_mb`.
 const HOSTILE_ENV: &str = "POLL_BENCH_HOSTILE";
 const ETAG: &str = "\"bench-v1\"";
 const CYCLES: u32 = 300;
@@ -152,10 +162,11 @@ fn size_of(dir: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// The child that reads the flood `reads` times, keeping `keep_items`
-/// releases (the rest of the source's settings are the defaults, but for
-/// `max_bytes`, raised to let the page in), and prints what it cost.
-fn read_the_flood(keep_items: usize, reads: u32) {
+/// The child that reads the flood `reads` times into a store with a cache of
+/// `cache_mb`, keeping `keep_items` releases (the rest of the source's
+/// settings are the defaults, but for `max_bytes`, raised to let the page
+/// in), and prints what it cost.
+fn read_the_flood(keep_items: usize, reads: u32, cache_mb: u64) {
     let (mut site, url) = start_child(FLOOD_SERVER_ENV);
     let config = Config::from_toml(&format!(
         "[[sources]]\nname = \"flood\"\nurl = \"{url}\"\nmax_bytes = 8388608\nkeep_items = {keep_items}\n"
@@ -163,14 +174,17 @@ fn read_the_flood(keep_items: usize, reads: u32) {
     .expect("config");
     let source = &config.sources[0];
     let dir = tempfile::tempdir().expect("temp dir");
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // The bot's runtime: its threads, and the malloc arenas they bring, are
+    // part of what the memory costs.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let store = Store::open(dir.path()).expect("store");
+    let store = Store::open_with(dir.path(), &StoreConfig { cache_mb }).expect("store");
     let client = client_for(source).expect("client");
     let cpu0 = cpu_time();
     let mut sizes = Vec::new();
+    let mut rss = Vec::new();
     for read in 1..=reads {
         let mut validators = Validators::default();
         runtime
@@ -188,15 +202,18 @@ fn read_the_flood(keep_items: usize, reads: u32) {
                 "{read}: {:.1} MB",
                 size_of(dir.path()) as f64 / 1e6
             ));
+            let (now, peak) = rss_mib();
+            rss.push(format!("{read}: {now:.0}/{peak:.0}"));
         }
     }
     let cpu = cpu_time() - cpu0;
     let retained = store.retained("flood").expect("retained");
     println!(
-        "keep_items {keep_items}: after {reads} reads {} releases kept, {} seen ids; database {}; CPU {:.0} ms/read; peak RSS {:.0} MiB",
+        "cache_mb {cache_mb}, keep_items {keep_items}: after {reads} reads {} releases kept, {} seen ids; database {}; RSS now/peak MiB {}; CPU {:.1} ms/read; peak RSS {:.0} MiB",
         retained.kept,
         retained.seen,
         sizes.join(", "),
+        rss.join(", "),
         cpu.as_secs_f64() * 1e3 / f64::from(reads),
         peak_rss_mib()
     );
@@ -210,16 +227,53 @@ fn hostile_reads() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(120);
+    let caches: Vec<u64> =
+        list_env("BENCH_HOSTILE_CACHE_MB").unwrap_or_else(|| vec![StoreConfig::default().cache_mb]);
+    let keeps: Vec<u64> =
+        list_env("BENCH_HOSTILE_KEEP_ITEMS").unwrap_or_else(|| vec![5_000, 1_000_000]);
+    let arenas = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into());
     println!(
-        "hostile reads: 60,000 new ids a read (500 taken, max_items), {reads} reads, database size as it grows"
+        "hostile reads: 60,000 new ids a read (500 taken, max_items), {reads} reads, MALLOC_ARENA_MAX={arenas}, database size as it grows"
     );
-    for keep_items in [5_000, 1_000_000] {
-        let status = Command::new(std::env::current_exe().expect("own path"))
-            .env(HOSTILE_ENV, format!("{keep_items}:{reads}"))
-            .status()
-            .expect("hostile child");
-        assert!(status.success(), "the hostile-reads child failed");
+    for cache_mb in &caches {
+        for keep_items in &keeps {
+            let status = Command::new(std::env::current_exe().expect("own path"))
+                .env(HOSTILE_ENV, format!("{keep_items}:{reads}:{cache_mb}"))
+                .env("MALLOC_ARENA_MAX", &arenas)
+                .status()
+                .expect("hostile child");
+            assert!(status.success(), "the hostile-reads child failed");
+        }
     }
+}
+
+/// A comma-separated list of numbers from the environment variable `name`.
+fn list_env(name: &str) -> Option<Vec<u64>> {
+    let text = std::env::var(name).ok()?;
+    Some(
+        text.split(',')
+            .map(|n| n.trim().parse().expect("a comma-separated list of numbers"))
+            .collect(),
+    )
+}
+
+/// This process's resident set now and at its peak (`VmRSS`, `VmHWM`), in MiB.
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// User + system CPU time of this process so far.
@@ -246,8 +300,18 @@ fn main() {
         return;
     }
     if let Ok(args) = std::env::var(HOSTILE_ENV) {
-        let (keep, reads) = args.split_once(':').expect("keep:reads");
-        read_the_flood(keep.parse().expect("keep"), reads.parse().expect("reads"));
+        let mut parts = args.split(':');
+        let mut next = || parts.next().expect("keep:reads:cache_mb");
+        let (keep, reads, cache) = (next(), next(), next());
+        read_the_flood(
+            keep.parse().expect("keep"),
+            reads.parse().expect("reads"),
+            cache.parse().expect("cache_mb"),
+        );
+        return;
+    }
+    if std::env::var_os("BENCH_HOSTILE_ONLY").is_some() {
+        hostile_reads();
         return;
     }
     let (mut child, url) = start_child(SERVER_ENV);

@@ -96,7 +96,7 @@ impl Running {
         if clock.is_test() {
             tracing::warn!(now = %clock.now(), "running on a test clock ({TEST_CLOCK_VAR}); never do this in production");
         }
-        let store = Store::open(&config.data_dir)?;
+        let store = Store::open_with(&config.data_dir, &config.store)?;
         let bot = updates::build_bot(&config, &token)?;
         let (trigger, shutdown) = Shutdown::new();
         Ok(Running {

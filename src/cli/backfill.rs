@@ -212,7 +212,7 @@ impl PageReader for HttpReader {
 /// summary to print.
 pub(crate) async fn run(config: &Config, options: &Options) -> anyhow::Result<String> {
     let sources = chosen(config, options.source.as_deref())?;
-    let store = Store::open(&config.data_dir).map_err(|e| match e {
+    let store = Store::open_with(&config.data_dir, &config.store).map_err(|e| match e {
         StoreError::Locked(dir) => anyhow::anyhow!(
             "the data directory {} is in use by a running embassy-bot: backfill writes to the same \
              database, so stop the bot first (Ctrl-C, or `docker stop`), run backfill, then start \

@@ -63,6 +63,12 @@ pub(super) const MAX_PAID_MESSAGES_PER_SEC: f64 = 1_000.0;
 pub(super) const DEFAULT_FEED_ENTRIES: usize = 50;
 pub(super) const MAX_FEED_ENTRIES: usize = 500;
 pub(super) const DEFAULT_TELEGRAM_SILENCE_SECS: u64 = 300;
+/// sled's page cache (`store.cache_mb`), measured under a hostile site's churn
+/// in BENCHMARKS.md ("Hostile reads"): the lowest peak of 4, 16 and 64 MiB.
+pub(super) const DEFAULT_STORE_CACHE_MB: u64 = 16;
+/// The most `store.cache_mb` may ask for: sled's own default, 1 GiB, which is
+/// far more than our working set and than the small hosts the bot runs on.
+pub(super) const MAX_STORE_CACHE_MB: u64 = 1024;
 /// Longest `site_name` and `sources[].label`: they head messages.
 pub(super) const MAX_DISPLAY_NAME: usize = 100;
 pub(super) const DEFAULT_USER_AGENT: &str = concat!("embassy-bot/", env!("CARGO_PKG_VERSION"));

@@ -107,6 +107,25 @@ pub struct Config {
     pub counters: Vec<CounterConfig>,
     pub contact: ContactConfig,
     pub http: HttpConfig,
+    pub store: StoreConfig,
+}
+
+/// How the database may use memory (`[store]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// sled's page cache, in MiB (`store.cache_mb`): a soft bound on the
+    /// pages sled keeps decoded in memory, most of the store's memory under
+    /// churn.
+    pub cache_mb: u64,
+}
+
+impl Default for StoreConfig {
+    /// The measured default, for callers with no configuration (tests, tools).
+    fn default() -> Self {
+        StoreConfig {
+            cache_mb: defaults::DEFAULT_STORE_CACHE_MB,
+        }
+    }
 }
 
 /// The embedded HTTP server: health, metrics, feeds and the webhook. Off

@@ -23,6 +23,14 @@ pub(super) struct RawConfig {
     pub(super) counters: Option<Vec<RawCounter>>,
     pub(super) contact: Option<RawContact>,
     pub(super) http: Option<RawHttp>,
+    pub(super) store: Option<RawStore>,
+}
+
+/// `[store]`: how the database uses memory.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    pub(super) cache_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

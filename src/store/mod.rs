@@ -97,6 +97,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use crate::config::StoreConfig;
+
 pub(crate) use channels::ChannelNote;
 pub use channels::MAX_CHANNELS_PER_USER;
 pub use export::TransferError;
@@ -217,6 +219,12 @@ pub struct Store {
     search: Arc<search::SharedIndex>,
 }
 
+/// sled's cache capacity for `options`, in bytes: the configuration counts in
+/// MiB, which operators read off `ps` and dashboards.
+fn cache_bytes(options: &StoreConfig) -> u64 {
+    options.cache_mb.saturating_mul(1024 * 1024)
+}
+
 /// Coalesces flushes: `written` counts writes that want to be durable,
 /// `durable` how many are known to be; `flushing` lets one flush run at a time.
 #[derive(Default)]
@@ -233,6 +241,12 @@ impl Store {
     /// Opens (creating if needed) the database under `dir`. A second process on
     /// the same directory gets [`StoreError::Locked`].
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(dir, &StoreConfig::default())
+    }
+
+    /// Like [`Store::open`], with the memory the configuration allows
+    /// (`[store]`): the bot and its tools open the store this way.
+    pub fn open_with(dir: &Path, options: &StoreConfig) -> Result<Store, StoreError> {
         // An import killed while moving its files in is finished first.
         staging::settle(dir)?;
         let sled_dir = dir.join("db");
@@ -244,8 +258,9 @@ impl Store {
         }
         let config = sled::Config::new()
             .path(&sled_dir)
-            // sled's default cache is 1 GiB; our working set is small.
-            .cache_capacity(16 * 1024 * 1024)
+            // sled's default cache is 1 GiB; our working set is small, and
+            // a site that rotates its ids must not grow us past our target.
+            .cache_capacity(cache_bytes(options))
             // No background flush: it woke twice a second and fsynced even
             // with nothing written. Every write that matters is flushed by
             // its caller (see "Durability" above), and the rest rides along.
@@ -525,5 +540,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.config.flush_every_ms, None);
+    }
+
+    #[test]
+    fn the_configured_cache_reaches_sled() {
+        // The cache is what bounds the store's memory under a site's churn:
+        // the operator's `store.cache_mb` must be what sled is given.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with(dir.path(), &StoreConfig { cache_mb: 5 }).unwrap();
+        assert_eq!(store.config.cache_capacity, 5 * 1024 * 1024);
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.config.cache_capacity,
+            StoreConfig::default().cache_mb * 1024 * 1024
+        );
     }
 }

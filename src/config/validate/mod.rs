@@ -12,6 +12,7 @@ mod access;
 mod http;
 mod site;
 mod sources;
+mod store;
 mod telegram;
 mod values;
 
@@ -44,6 +45,7 @@ impl Config {
         let operators = access::operators(raw.admin_chats.as_deref(), raw.admin_users.as_deref())?;
         let groups = access::groups_from_raw(raw.groups);
         let commands_per_user_per_minute = access::commands_per_user_per_minute(raw.commands)?;
+        let store = store::store_from_raw(raw.store.unwrap_or_default())?;
         Ok(Config {
             data_dir,
             operators,
@@ -56,6 +58,7 @@ impl Config {
             counters,
             contact,
             http,
+            store,
         })
     }
 }
