@@ -9,6 +9,11 @@
 //!
 //! The verdict is a pure function of what [`Vitals`] and the store hold,
 //! given `now` ([`assess`]).
+//!
+//! Anyone who can reach the server may ask, so a failing source is named with
+//! when its failures began, never with its error or its address: an error
+//! carries internal hosts, statuses and URL paths that may hold secrets.
+//! Operators read why in `/status`.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -79,8 +84,6 @@ pub(crate) struct SourceInputs {
     /// The poller's record of the current run of failures.
     pub health: Health,
     pub last_success: Option<DateTime<Utc>>,
-    /// The last error, as stored (URLs already redacted).
-    pub last_error: Option<String>,
 }
 
 /// The answer of `/healthz` and `/readyz`.
@@ -129,16 +132,12 @@ pub(crate) fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
         };
         let failing = secs(since);
         if failing as u64 >= source.alert_after.as_secs() {
-            let mut problem = format!(
-                "source `{}` has been failing for {failing} s (alert_after_secs is {})",
+            problems.push(format!(
+                "source `{}` has been failing since {} ({failing} s; alert_after_secs is {})",
                 source.name,
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 source.alert_after.as_secs()
-            );
-            if let Some(error) = &source.last_error {
-                problem.push_str(": ");
-                problem.push_str(&crate::text::markup::shorten(error, 200));
-            }
-            problems.push(problem);
+            ));
         }
     }
     let unread: Vec<String> = inputs
@@ -174,7 +173,6 @@ pub(crate) async fn check(store: &Store, config: &Config, now: DateTime<Utc>) ->
                 alert_after: source.alert_after,
                 health: store.source_state(&source.name)?.unwrap_or_default(),
                 last_success: store.last_success(&source.name)?,
-                last_error: store.last_failure(&source.name)?.map(|(e, _)| e),
             })
         };
         match read() {
@@ -213,7 +211,6 @@ mod tests {
                 alert_after: Duration::from_secs(900),
                 health: Health::default(),
                 last_success: Some(at(0)),
-                last_error: None,
             }],
         }
     }
@@ -223,11 +220,15 @@ mod tests {
         let mut i = inputs();
         i.telegram_last_answer = Some(at(990));
         i.sources[0].health.failing_since = Some(at(100));
-        i.sources[0].last_error = Some("HTTP status 500".into());
         assert!(assess(&i, at(999)).healthy(), "899 s < 900 s");
         let v = assess(&i, at(1_000));
         assert_eq!(v.status, "unhealthy");
-        assert!(v.problems[0].contains("`home`") && v.problems[0].contains("HTTP status 500"));
+        assert_eq!(
+            v.problems,
+            [
+                "source `home` has been failing since 2023-11-14T22:15:00Z (900 s; alert_after_secs is 900)"
+            ]
+        );
         assert!(v.ready, "failing now, but it was read once");
     }
 
@@ -255,5 +256,53 @@ mod tests {
         assert!(!v.healthy() && v.problems[0].contains("No space left"));
         assert!(!v.ready);
         assert_eq!(v.unread, vec!["home".to_string()]);
+    }
+
+    /// A source behind a URL with a secret-looking path fails with an error
+    /// that names it: `/healthz` names the source and when its failures began,
+    /// and says neither the address nor the error.
+    #[tokio::test]
+    async fn a_failing_source_is_named_with_since_when_never_its_error_or_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = Config::from_toml(
+            r#"
+[[sources]]
+name = "intranet"
+url = "https://feeds.example.org/hooks/Zk3q9-s3cr3t-p4th/list"
+alert_after_secs = 60
+"#,
+        )
+        .unwrap();
+        let since = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let now = since + chrono::Duration::seconds(3_600);
+        store
+            .save_source_state(
+                "intranet",
+                &Health {
+                    failures: 12,
+                    failing_since: Some(since),
+                    alerted: true,
+                },
+            )
+            .unwrap();
+        store
+            .record_failure(
+                "intranet",
+                "HTTP status 502 from https://feeds.example.org/hooks/Zk3q9-s3cr3t-p4th/list (upstream 10.0.0.7)",
+                now,
+            )
+            .unwrap();
+        let verdict = check(&store, &config, now).await;
+        let body = serde_json::to_string(&verdict).unwrap();
+        assert_eq!(verdict.status, "unhealthy", "{body}");
+        assert!(body.contains("`intranet`"), "names the source: {body}");
+        assert!(
+            body.contains("2023-11-14T22:13:20Z"),
+            "says since when: {body}"
+        );
+        for secret in ["s3cr3t", "feeds.example.org", "502", "upstream", "10.0.0.7"] {
+            assert!(!body.contains(secret), "{secret} leaked: {body}");
+        }
     }
 }

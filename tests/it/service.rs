@@ -143,13 +143,19 @@ async fn health_turns_503_past_alert_after_and_200_again_on_recovery() {
     let verdict: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(verdict["status"], "unhealthy");
     let problems = verdict["problems"].to_string();
+    // Named, with since when; never the error (`HTTP status 500`) or the address.
     assert!(
-        problems.contains("source `fake` has been failing") && problems.contains("500"),
+        problems.contains("source `fake` has been failing since"),
+        "{problems}"
+    );
+    assert!(
+        !problems.contains("500") && !problems.contains(&s.site.url),
         "{problems}"
     );
     let (code, out) = s.healthcheck();
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("unhealthy"), "{out}");
+    assert!(!out.contains("500") && !out.contains(&s.site.url), "{out}");
 
     // The site comes back: healthy and ready once it is read.
     s.site.set_page(fixture("rusemb/home-2022-05-21.html"));
