@@ -11,19 +11,23 @@
 //! | `GET /feed/<source>.atom`, `.json` | one source's |
 //! | `POST <path of telegram.webhook_url>` | updates from Telegram ([`crate::updates::webhook`]) |
 //!
-//! Bounds: at most [`MAX_CONNECTIONS`] connections at once (more wait to be
-//! accepted), a connection that moves no byte for [`IDLE`] is closed, a
-//! webhook body may hold at most [`crate::updates::webhook::MAX_BODY`] bytes; other
-//! routes read no body. Meant for loopback or a private network, behind a
-//! reverse proxy for anything public (README "Run it in production").
+//! Bounds, so that no client can starve the rest without logging in: at
+//! most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted),
+//! at most [`PER_CLIENT`] of them from one client (more are closed as they
+//! come), a request's header must arrive within [`HEADER_READ`] however it
+//! trickles in, a connection that moves no byte for [`IDLE`] is closed, a
+//! webhook body may hold at most [`crate::updates::webhook::MAX_BODY`] bytes;
+//! other routes read no body. Meant for loopback or a private network, behind
+//! a reverse proxy for anything public (README "Run it in production").
 
 pub(crate) mod feed_writer;
 mod feeds;
 pub(crate) mod health;
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,9 +37,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::Config;
@@ -46,8 +52,18 @@ use crate::updates::webhook::{Inbox, Refusal};
 
 /// Connections served at once; more wait in the kernel's backlog.
 pub(crate) const MAX_CONNECTIONS: usize = 128;
+/// Connections one client may hold at once; more are closed as they come, so
+/// one client cannot take the slots `/healthz` and Telegram's posts need. A
+/// client is an IPv4 address or an IPv6 /64 ([`client_of`]). A browser opens
+/// six at most, a reverse proxy reuses its connections.
+pub(crate) const PER_CLIENT: usize = 8;
+/// A request's header must have arrived this long after the server began
+/// waiting for it (a new connection, or the answer before on a kept-alive
+/// one); bytes trickled in do not extend it, so a client cannot hold a
+/// connection by sending a byte now and then. It also ends idle keep-alives.
+pub(crate) const HEADER_READ: Duration = Duration::from_secs(10);
 /// A connection that neither sends nor takes a byte for this long is closed
-/// (an idle keep-alive, or a client that stalls on purpose).
+/// (a client that stops reading its answer, or a stalled webhook body).
 pub(crate) const IDLE: Duration = Duration::from_secs(60);
 
 /// What every route reads.
@@ -79,16 +95,50 @@ pub(crate) async fn serve(
         Ok(address) => tracing::info!(%address, "HTTP server listening"),
         Err(e) => tracing::warn!(error = %e, "HTTP server listening on an unknown address"),
     }
-    let listener = Guarded {
-        listener,
-        slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+    let mut listener = Guarded::new(listener, MAX_CONNECTIONS, PER_CLIENT);
+    let service = TowerToHyperService::new(router);
+    // Every connection holds a receiver: told to finish at shutdown, and
+    // waited for until the last one is dropped.
+    let (finish, connections) = watch::channel(());
+    loop {
+        let stream = tokio::select! {
+            () = shutdown.requested() => break,
+            stream = listener.accept() => stream,
+        };
+        tokio::spawn(serve_connection(
+            stream,
+            service.clone(),
+            connections.clone(),
+        ));
+    }
+    drop(listener);
+    drop(connections);
+    let _ = finish.send(());
+    finish.closed().await;
+}
+
+/// Serves one connection's requests (HTTP/1.1, kept alive) until the client
+/// closes it, a bound ends it, or shutdown lets its request in progress finish.
+async fn serve_connection(
+    stream: GuardedStream,
+    service: TowerToHyperService<Router>,
+    mut finish: watch::Receiver<()>,
+) {
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ)
+        .serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = finish.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
     };
-    let stop = async move { shutdown.requested().await };
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(stop)
-        .await
-    {
-        tracing::error!(error = %e, "the HTTP server stopped");
+    if let Err(e) = result {
+        // A client that went away or ran out of time: theirs, not ours.
+        tracing::debug!(error = %e, "HTTP connection ended");
     }
 }
 
@@ -241,35 +291,56 @@ async fn telegram_update(State(s): State<Served>, request: Request) -> Response 
     }
 }
 
-/// A TCP listener that serves at most [`MAX_CONNECTIONS`] at once and closes
-/// connections idle for [`IDLE`].
+/// A TCP listener that serves at most a number of connections at once
+/// ([`MAX_CONNECTIONS`]), at most a few from one client ([`PER_CLIENT`]),
+/// and closes connections idle for [`IDLE`].
 struct Guarded {
     listener: TcpListener,
     slots: Arc<Semaphore>,
+    clients: Clients,
 }
 
-impl axum::serve::Listener for Guarded {
-    type Io = GuardedStream;
-    type Addr = SocketAddr;
+impl Guarded {
+    fn new(listener: TcpListener, slots: usize, per_client: usize) -> Guarded {
+        Guarded {
+            listener,
+            slots: Arc::new(Semaphore::new(slots)),
+            clients: Clients {
+                limit: per_client,
+                open: Arc::default(),
+            },
+        }
+    }
 
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+    /// The next connection to serve, once a slot is free. A connection from
+    /// a client that already holds its share is closed at once.
+    async fn accept(&mut self) -> GuardedStream {
+        let Ok(slot) = self.slots.clone().acquire_owned().await else {
+            // Never closed; wait rather than spin if it ever were.
+            return std::future::pending().await;
+        };
         loop {
-            let Ok(permit) = self.slots.clone().acquire_owned().await else {
-                // Never closed; wait rather than spin if it ever were.
-                std::future::pending::<()>().await;
-                continue;
-            };
             match self.listener.accept().await {
                 Ok((stream, addr)) => {
+                    let Some(client) = self.clients.admit(addr.ip()) else {
+                        if let Some(held_back) =
+                            crate::runtime::log_limit::allow("HTTP client over its share")
+                        {
+                            tracing::warn!(
+                                client = %client_of(addr.ip()),
+                                held_back,
+                                "closed an HTTP connection: this client already holds {PER_CLIENT}"
+                            );
+                        }
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
-                    return (
-                        GuardedStream {
-                            stream,
-                            idle: Box::pin(tokio::time::sleep(IDLE)),
-                            _slot: permit,
-                        },
-                        addr,
-                    );
+                    return GuardedStream {
+                        stream,
+                        idle: Box::pin(tokio::time::sleep(IDLE)),
+                        _slot: slot,
+                        _client: client,
+                    };
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait, do not spin.
@@ -279,17 +350,74 @@ impl axum::serve::Listener for Guarded {
             }
         }
     }
+}
 
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+/// Who a connection counts against: an IPv4 address, or the /64 of an IPv6
+/// one (one host is commonly given a whole /64, so a single address would
+/// let it open connections without end).
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(Ipv6Addr::from(segments))
+            }
+        },
     }
 }
 
-/// One accepted connection, holding its slot until it closes.
+/// How many connections each client holds now; an entry goes with its last.
+struct Clients {
+    limit: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Clients {
+    /// A connection from `ip`, counted until the returned share is dropped;
+    /// `None` when its client already holds `limit`.
+    fn admit(&self, ip: IpAddr) -> Option<ClientShare> {
+        let client = client_of(ip);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let held = open.entry(client).or_default();
+        if *held >= self.limit {
+            return None;
+        }
+        *held += 1;
+        Some(ClientShare {
+            client,
+            open: self.open.clone(),
+        })
+    }
+}
+
+/// One connection's place in its client's count.
+struct ClientShare {
+    client: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for ClientShare {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = open.get_mut(&self.client) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// One accepted connection, holding its slot and its client's share until
+/// it closes.
 struct GuardedStream {
     stream: TcpStream,
     idle: Pin<Box<Sleep>>,
     _slot: OwnedSemaphorePermit,
+    _client: ClientShare,
 }
 
 impl GuardedStream {
@@ -350,21 +478,19 @@ impl AsyncWrite for GuardedStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::serve::Listener as _;
-    use tokio::io::AsyncReadExt as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     async fn guarded(slots: usize) -> (Guarded, SocketAddr) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let slots = Arc::new(Semaphore::new(slots));
-        (Guarded { listener, slots }, addr)
+        (Guarded::new(listener, slots, PER_CLIENT), addr)
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_connection_that_moves_no_byte_is_closed_after_idle() {
         let (mut listener, addr) = guarded(1).await;
         let _client = TcpStream::connect(addr).await.unwrap();
-        let (mut stream, _) = listener.accept().await;
+        let mut stream = listener.accept().await;
         let started = Instant::now();
         let error = stream.read(&mut [0u8; 8]).await.unwrap_err();
         assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
@@ -375,12 +501,176 @@ mod tests {
     async fn connections_past_the_limit_wait_for_a_slot() {
         let (mut listener, addr) = guarded(1).await;
         let _first = TcpStream::connect(addr).await.unwrap();
-        let (held, _) = listener.accept().await;
+        let held = listener.accept().await;
         let _second = TcpStream::connect(addr).await.unwrap();
         let waiting = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await;
         assert!(waiting.is_err(), "no slot while the first is open");
         drop(held);
         let next = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await;
         assert!(next.is_ok(), "a slot came free");
+    }
+
+    /// The whole server on loopback, in the test's runtime (so paused time
+    /// drives its timers), over a fresh store and the built-in config.
+    struct Running {
+        addr: SocketAddr,
+        _store: Store,
+        _dir: tempfile::TempDir,
+        stop: crate::runtime::shutdown::ShutdownTrigger,
+        served: tokio::task::JoinHandle<()>,
+    }
+
+    async fn running() -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, shutdown) = Shutdown::new();
+        let served = tokio::spawn(serve(
+            listener,
+            store.clone(),
+            Arc::new(Config::default()),
+            None,
+            shutdown,
+        ));
+        Running {
+            addr,
+            _store: store,
+            _dir: dir,
+            stop,
+            served,
+        }
+    }
+
+    /// A connection from `from`, one of loopback's many addresses: a client
+    /// of its own as the server counts them.
+    async fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(SocketAddr::from((from, 0)))
+            .expect("any 127.x address is loopback");
+        socket.connect(to).await.unwrap()
+    }
+
+    /// `GET path` on a connection of its own from 127.0.0.1: the whole answer.
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        let mut stream = connect_from([127, 0, 0, 1], addr).await;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// Whether the server has closed `stream` (or answered on it): the
+    /// client's read ends or brings something, rather than waiting.
+    fn closed_by_server(stream: &TcpStream) -> bool {
+        match stream.try_read(&mut [0u8; 512]) {
+            Ok(_) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        }
+    }
+
+    /// Half a request: a client that stalls before the end of its header.
+    const HALF: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: bot\r\n";
+
+    #[tokio::test(start_paused = true)]
+    async fn healthz_answers_while_slow_clients_hold_every_slot_they_can() {
+        let server = running().await;
+        let mut slow = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            let mut stream = connect_from([127, 0, 0, 2], server.addr).await;
+            // Refused connections may already be closed: the write may fail.
+            let _ = stream.write_all(HALF).await;
+            slow.push(stream);
+        }
+        let answer = tokio::time::timeout(Duration::from_secs(5), get(server.addr, "/healthz"))
+            .await
+            .expect("/healthz answers within 5 s while slow clients are held");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_clients_from_many_addresses_delay_healthz_by_the_header_timeout_at_most() {
+        let server = running().await;
+        let mut slow = Vec::new();
+        for i in 0..MAX_CONNECTIONS {
+            let client = [127, 0, 1, (i / PER_CLIENT) as u8];
+            let mut stream = connect_from(client, server.addr).await;
+            stream.write_all(HALF).await.unwrap();
+            slow.push(stream);
+        }
+        let started = Instant::now();
+        let answer = tokio::time::timeout(HEADER_READ * 2, get(server.addr, "/healthz"))
+            .await
+            .expect("/healthz answers once the slow clients' time is up");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let waited = Instant::now() - started;
+        assert!(waited <= HEADER_READ + Duration::from_secs(1), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_waits_for_open_connections_no_longer_than_their_header_time() {
+        let server = running().await;
+        let mut slow = connect_from([127, 0, 0, 5], server.addr).await;
+        slow.write_all(HALF).await.unwrap();
+        let idle = connect_from([127, 0, 0, 6], server.addr).await;
+        tokio::task::yield_now().await;
+        server.stop.trigger();
+        tokio::time::timeout(HEADER_READ + Duration::from_secs(1), server.served)
+            .await
+            .expect("the server stops")
+            .unwrap();
+        drop(idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_header_trickled_a_byte_a_second_is_cut_off_at_the_header_timeout() {
+        let server = running().await;
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let started = Instant::now();
+        let mut request = HALF.to_vec();
+        request.extend(std::iter::repeat_n(b'a', 60));
+        let mut cut_off = None;
+        for byte in request {
+            if stream.write_all(&[byte]).await.is_err() || closed_by_server(&stream) {
+                cut_off = Some(Instant::now() - started);
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let cut_off = cut_off.expect("the connection outlived a minute of trickling");
+        // At the timeout, give or take the second between two bytes.
+        assert!(
+            cut_off >= HEADER_READ - Duration::from_secs(1)
+                && cut_off <= HEADER_READ + Duration::from_secs(1),
+            "cut off after {cut_off:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_client_address_holds_a_few_connections_and_others_still_get_in() {
+        let server = running().await;
+        let mut held = Vec::new();
+        for _ in 0..PER_CLIENT {
+            let mut stream = connect_from([127, 0, 0, 3], server.addr).await;
+            stream.write_all(HALF).await.unwrap();
+            held.push(stream);
+        }
+        let mut more = connect_from([127, 0, 0, 3], server.addr).await;
+        let _ = more.write_all(HALF).await;
+        let mut end = [0u8; 64];
+        let refused = tokio::time::timeout(Duration::from_secs(1), more.read(&mut end)).await;
+        assert!(
+            matches!(refused, Ok(Ok(0) | Err(_))),
+            "one connection more from one address is closed at once: {refused:?}"
+        );
+        for stream in &held {
+            assert!(!closed_by_server(stream), "the first ones stay open");
+        }
+        let answer = tokio::time::timeout(Duration::from_secs(5), get(server.addr, "/healthz"))
+            .await
+            .expect("another address is served");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     }
 }
