@@ -81,6 +81,16 @@ pub(crate) async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {addr} (http.listen)"))
 }
 
+/// Whether the server listens wider than the config file asked: the file
+/// names a loopback address, and the address in force (the environment's
+/// `EMBASSY_BOT_HTTP_LISTEN` wins over the file) is not loopback. The Docker
+/// image sets the variable for every container, so a file that meant to keep
+/// the server private would be overridden without a word.
+pub(crate) fn widened(in_file: SocketAddr, in_force: SocketAddr) -> bool {
+    let loopback = |a: SocketAddr| a.ip().to_canonical().is_loopback();
+    loopback(in_file) && !loopback(in_force)
+}
+
 /// Serves until `shutdown`; `webhook` is the inbox for Telegram's posts in
 /// webhook mode (its route is the path of `telegram.webhook_url`).
 pub(crate) async fn serve(
@@ -484,6 +494,31 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         (Guarded::new(listener, slots, PER_CLIENT), addr)
+    }
+
+    #[test]
+    fn only_a_loopback_address_in_the_file_made_wider_counts_as_widened() {
+        let at = |a: &str| a.parse::<SocketAddr>().unwrap();
+        assert!(widened(at("127.0.0.1:9184"), at("0.0.0.0:9184")));
+        assert!(widened(at("[::1]:9184"), at("[::]:9184")));
+        assert!(widened(at("127.0.0.1:9184"), at("192.168.1.5:9184")));
+        assert!(!widened(at("127.0.0.1:9184"), at("127.0.0.1:9184")));
+        assert!(!widened(at("127.0.0.1:9184"), at("[::ffff:127.0.0.1]:80")));
+        assert!(
+            !widened(at("0.0.0.0:9184"), at("10.0.0.1:9184")),
+            "not loopback before"
+        );
+    }
+
+    #[test]
+    fn a_client_is_an_ipv4_address_or_an_ipv6_64() {
+        let ip = |a: &str| a.parse::<IpAddr>().unwrap();
+        assert_eq!(client_of(ip("203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(client_of(ip("::ffff:203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(
+            client_of(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
     }
 
     #[tokio::test(start_paused = true)]
