@@ -20,6 +20,7 @@
 //! other routes read no body. Meant for loopback or a private network, behind
 //! a reverse proxy for anything public (README "Run it in production").
 
+mod feed_cache;
 pub(crate) mod feed_writer;
 mod feeds;
 pub(crate) mod health;
@@ -72,6 +73,8 @@ struct Served {
     store: Store,
     config: Arc<Config>,
     webhook: Option<Inbox>,
+    /// Feeds, built once per change of the releases.
+    feeds: Arc<feed_cache::FeedCache>,
 }
 
 /// Binds `addr` now, so a port in use stops the start with a clear error.
@@ -175,6 +178,7 @@ fn router(store: Store, config: Arc<Config>, webhook: Option<Inbox>) -> Router {
             store,
             config,
             webhook,
+            feeds: Arc::default(),
         })
 }
 
@@ -707,5 +711,31 @@ mod tests {
             .await
             .expect("another address is served");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_feed_is_built_off_the_async_worker_and_then_served_from_the_cache() {
+        use hyper::service::Service as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let service = TowerToHyperService::new(router(store, Arc::new(Config::default()), None));
+        let request = || {
+            axum::http::Request::get("/feed/home.atom")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let mut first = std::pin::pin!(service.call(request()));
+        let polled = std::future::poll_fn(|cx| Poll::Ready(first.as_mut().poll(cx))).await;
+        assert!(
+            polled.is_pending(),
+            "the first request waits for a build elsewhere, leaving its worker free"
+        );
+        assert_eq!(first.await.unwrap().status(), StatusCode::OK);
+        let mut second = std::pin::pin!(service.call(request()));
+        let polled = std::future::poll_fn(|cx| Poll::Ready(second.as_mut().poll(cx))).await;
+        match polled {
+            Poll::Ready(Ok(response)) => assert_eq!(response.status(), StatusCode::OK),
+            _ => panic!("the store has not changed: the feed comes from the cache at once"),
+        }
     }
 }
