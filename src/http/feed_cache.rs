@@ -23,6 +23,7 @@ use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::http::ReadError;
 use crate::http::feeds::Format;
 use crate::store::{Store, StoreError, StoredItem};
 
@@ -42,16 +43,6 @@ pub(crate) struct Document {
     pub etag: String,
     /// The newest entry's time (`Last-Modified`).
     pub modified: DateTime<Utc>,
-}
-
-/// Why a feed could not be built.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum BuildError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The build's task ended without an answer (a panic).
-    #[error("the feed's build failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
 }
 
 /// The feeds of one server, kept between requests.
@@ -87,7 +78,7 @@ impl FeedCache {
         store: Store,
         config: Arc<Config>,
         key: FeedKey,
-    ) -> Result<Arc<Document>, BuildError> {
+    ) -> Result<Arc<Document>, ReadError> {
         {
             let built = self.built.lock().await;
             if built.written == Some(store.releases_written())
@@ -108,7 +99,7 @@ impl FeedCache {
         store: Store,
         config: Arc<Config>,
         key: FeedKey,
-    ) -> Result<Arc<Document>, BuildError> {
+    ) -> Result<Arc<Document>, ReadError> {
         let mut built = self.built.lock().await;
         // Read before the releases are: a write that lands during the walk
         // counts after it, and the next request builds again.

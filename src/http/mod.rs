@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | `GET /healthz` | 200 or 503, JSON: [`crate::http::health::Verdict`] |
 //! | `GET /readyz` | 200 once every source has been read, else 503 |
-//! | `GET /metrics` | Prometheus text ([`crate::metrics`], with the store's gauges read here) |
+//! | `GET /metrics` | Prometheus text ([`crate::metrics`], with the store's gauges from `gauges.rs`) |
 //! | `GET /feed.atom`, `/feed.json` | every source's releases (`feeds.rs`) |
 //! | `GET /feed/<source>.atom`, `.json` | one source's |
 //! | `POST <path of telegram.webhook_url>` | updates from Telegram ([`crate::updates::webhook`]) |
@@ -23,6 +23,7 @@
 mod feed_cache;
 pub(crate) mod feed_writer;
 mod feeds;
+mod gauges;
 pub(crate) mod health;
 
 use std::collections::HashMap;
@@ -46,7 +47,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::Config;
-use crate::metrics::{StoreGauges, SubscriptionsByKind};
+use crate::metrics::StoreGauges;
 use crate::runtime::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 use crate::updates::webhook::{Inbox, Refusal};
@@ -75,6 +76,19 @@ struct Served {
     webhook: Option<Inbox>,
     /// Feeds, built once per change of the releases.
     feeds: Arc<feed_cache::FeedCache>,
+    /// The store's counts for `/metrics`, kept between scrapes.
+    counts: Arc<gauges::StoreCounts>,
+}
+
+/// Why what a route reads from the store off the async workers could not be
+/// had.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The reading task ended without an answer (a panic).
+    #[error("reading the store failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// Binds `addr` now, so a port in use stops the start with a clear error.
@@ -179,6 +193,7 @@ fn router(store: Store, config: Arc<Config>, webhook: Option<Inbox>) -> Router {
             config,
             webhook,
             feeds: Arc::default(),
+            counts: Arc::default(),
         })
 }
 
@@ -213,9 +228,17 @@ async fn readyz(State(s): State<Served>) -> Response {
 }
 
 async fn metrics(State(s): State<Served>) -> Response {
-    // Walks the subscriber list and the journal: off the async workers.
+    let counts = match s.counts.counts(&s.store).await {
+        Ok(counts) => counts,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot count the store for /metrics");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read the store\n").into_response();
+        }
+    };
+    // Reads each source's last success and encodes: off the async workers.
     let rendered = tokio::task::spawn_blocking(move || {
-        store_gauges(&s.store, &s.config).map(|gauges| crate::metrics::get().encode(&gauges))
+        store_gauges(&s.store, &s.config, counts)
+            .map(|gauges| crate::metrics::get().encode(&gauges))
     })
     .await;
     match rendered {
@@ -239,13 +262,13 @@ async fn metrics(State(s): State<Served>) -> Response {
     }
 }
 
-/// What the store holds now, for the gauges of a scrape. Walks the
-/// subscriber list and the journal: a scrape costs about as much as `/status`.
-fn store_gauges(store: &Store, config: &Config) -> Result<StoreGauges, StoreError> {
-    let releases = store.item_count();
-    let journal_entries = store.pending_count();
-    let outbox_entries = store.outbox_len();
-    let subscriptions = SubscriptionsByKind::count(store.subscribers()?);
+/// The gauges of a scrape: the store's `counts` (kept between scrapes,
+/// [`gauges`]) and when each source last read well (one record each).
+fn store_gauges(
+    store: &Store,
+    config: &Config,
+    counts: gauges::Counts,
+) -> Result<StoreGauges, StoreError> {
     let mut last_success = Vec::with_capacity(config.sources.len());
     for source in &config.sources {
         if let Some(at) = store.last_success(&source.name)? {
@@ -253,10 +276,10 @@ fn store_gauges(store: &Store, config: &Config) -> Result<StoreGauges, StoreErro
         }
     }
     Ok(StoreGauges {
-        releases,
-        journal_entries,
-        outbox_entries,
-        subscriptions,
+        releases: counts.releases,
+        journal_entries: counts.journal_entries,
+        outbox_entries: counts.outbox_entries,
+        subscriptions: counts.subscriptions,
         last_success,
     })
 }
@@ -737,5 +760,58 @@ mod tests {
             Poll::Ready(Ok(response)) => assert_eq!(response.status(), StatusCode::OK),
             _ => panic!("the store has not changed: the feed comes from the cache at once"),
         }
+    }
+
+    /// `/metrics` through the router: the value of the sample `series`.
+    async fn scraped(service: &TowerToHyperService<Router>, series: &str) -> f64 {
+        use hyper::service::Service as _;
+        let request = axum::http::Request::get("/metrics")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = service.call(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(series))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"));
+        line[series.len()..].trim().parse().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scrape_counts_the_subscribers_again_only_once_the_count_has_aged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let service =
+            TowerToHyperService::new(router(store.clone(), Arc::new(Config::default()), None));
+        const PRIVATE: &str = "embassy_subscriptions{chat_kind=\"private\"}";
+        let now = chrono::Utc::now();
+        for chat in 1..=3 {
+            store.subscribe(chat, None, now).await.unwrap();
+        }
+        assert_eq!(scraped(&service, PRIVATE).await, 3.0);
+        for chat in 4..=5 {
+            store.subscribe(chat, None, now).await.unwrap();
+        }
+        for _ in 0..20 {
+            assert_eq!(
+                scraped(&service, PRIVATE).await,
+                3.0,
+                "scrapes within the count's age do not walk the subscribers"
+            );
+        }
+        tokio::time::sleep(gauges::MAX_AGE).await;
+        let mut seen = scraped(&service, PRIVATE).await;
+        for _ in 0..100 {
+            if seen == 5.0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            seen = scraped(&service, PRIVATE).await;
+        }
+        assert_eq!(seen, 5.0, "an aged count is counted again");
     }
 }
