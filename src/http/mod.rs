@@ -12,10 +12,11 @@
 //! | `POST <path of telegram.webhook_url>` | updates from Telegram ([`crate::updates::webhook`]) |
 //!
 //! Bounds, so that no client can starve the rest without logging in: at
-//! most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted),
-//! at most [`PER_CLIENT`] of them from one client (more are closed as they
-//! come), a request's header must arrive within [`HEADER_READ`] however it
-//! trickles in, a connection that moves no byte for [`IDLE`] is closed, a
+//! most [`MAX_CONNECTIONS`] connections served at once (more wait to be
+//! accepted), at most [`PER_CLIENT`] of them from one client (its next
+//! [`PER_CLIENT_WAITING`] wait their turn holding no slot, more are closed as
+//! they come), a request's header must arrive within [`HEADER_READ`] however
+//! it trickles in, a connection that moves no byte for [`IDLE`] is closed, a
 //! webhook body may hold at most [`crate::updates::webhook::MAX_BODY`] bytes;
 //! other routes read no body. Meant for loopback or a private network, behind
 //! a reverse proxy for anything public (README "Run it in production").
@@ -26,7 +27,7 @@ mod feeds;
 mod gauges;
 pub(crate) mod health;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -43,7 +44,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::Config;
@@ -54,11 +55,17 @@ use crate::updates::webhook::{Inbox, Refusal};
 
 /// Connections served at once; more wait in the kernel's backlog.
 pub(crate) const MAX_CONNECTIONS: usize = 128;
-/// Connections one client may hold at once; more are closed as they come, so
-/// one client cannot take the slots `/healthz` and Telegram's posts need. A
-/// client is an IPv4 address or an IPv6 /64 ([`client_of`]). A browser opens
-/// six at most, a reverse proxy reuses its connections.
+/// Connections one client is served on at once, so one client cannot take
+/// the slots `/healthz` and Telegram's posts need. A client is an IPv4
+/// address or an IPv6 /64 ([`client_of`]). More wait for one of these to end
+/// ([`PER_CLIENT_WAITING`]): a reverse proxy, whose every request comes from
+/// its one address, sees a burst wait rather than fail.
 pub(crate) const PER_CLIENT: usize = 8;
+/// Connections one client may have waiting for its turn; more are closed as
+/// they come. Waiting ones hold no slot of [`MAX_CONNECTIONS`], only a file.
+pub(crate) const PER_CLIENT_WAITING: usize = 32;
+/// Connections waiting, of every client together; more are closed as they come.
+pub(crate) const MAX_WAITING: usize = 128;
 /// A request's header must have arrived this long after the server began
 /// waiting for it (a new connection, or the answer before on a kept-alive
 /// one); bytes trickled in do not extend it, so a client cannot hold a
@@ -329,60 +336,71 @@ async fn telegram_update(State(s): State<Served>, request: Request) -> Response 
 }
 
 /// A TCP listener that serves at most a number of connections at once
-/// ([`MAX_CONNECTIONS`]), at most a few from one client ([`PER_CLIENT`]),
-/// and closes connections idle for [`IDLE`].
+/// ([`MAX_CONNECTIONS`]), at most a few of one client at once ([`PER_CLIENT`],
+/// the client's next ones waiting their turn), and closes connections idle
+/// for [`IDLE`].
 struct Guarded {
     listener: TcpListener,
     slots: Arc<Semaphore>,
-    clients: Clients,
+    clients: Arc<Clients>,
+    /// Waiting connections whose client's turn came, oldest first.
+    turns: mpsc::UnboundedReceiver<(TcpStream, ClientShare)>,
 }
 
 impl Guarded {
     fn new(listener: TcpListener, slots: usize, per_client: usize) -> Guarded {
+        let (turn, turns) = mpsc::unbounded_channel();
         Guarded {
             listener,
             slots: Arc::new(Semaphore::new(slots)),
-            clients: Clients {
+            clients: Arc::new(Clients {
                 limit: per_client,
-                open: Arc::default(),
-            },
+                table: Mutex::default(),
+                turn,
+            }),
+            turns,
         }
     }
 
-    /// The next connection to serve, once a slot is free. A connection from
-    /// a client that already holds its share is closed at once.
+    /// The next connection to serve, once a slot is free: a waiting one whose
+    /// turn came, or a new one. A new one whose client is served on its share
+    /// already waits (or is closed at once when too many wait).
     async fn accept(&mut self) -> GuardedStream {
         let Ok(slot) = self.slots.clone().acquire_owned().await else {
             // Never closed; wait rather than spin if it ever were.
             return std::future::pending().await;
         };
         loop {
-            match self.listener.accept().await {
-                Ok((stream, addr)) => {
-                    let Some(client) = self.clients.admit(addr.ip()) else {
-                        if let Some(held_back) =
-                            crate::runtime::log_limit::allow("HTTP client over its share")
-                        {
-                            tracing::warn!(
-                                client = %client_of(addr.ip()),
-                                held_back,
-                                "closed an HTTP connection: this client already holds {PER_CLIENT}"
-                            );
-                        }
-                        continue;
-                    };
-                    let _ = stream.set_nodelay(true);
-                    return GuardedStream {
-                        stream,
-                        idle: Box::pin(tokio::time::sleep(IDLE)),
-                        _slot: slot,
-                        _client: client,
-                    };
+            let (stream, addr) = tokio::select! {
+                biased;
+                Some((stream, client)) = self.turns.recv() => {
+                    return GuardedStream::new(stream, slot, client);
                 }
-                Err(e) => {
-                    // Out of file descriptors and the like: wait, do not spin.
-                    tracing::warn!(error = %e, "cannot accept an HTTP connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, do not spin.
+                        tracing::warn!(error = %e, "cannot accept an HTTP connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            match Clients::admit(&self.clients, addr.ip(), stream) {
+                Admission::Serve(stream, client) => {
+                    return GuardedStream::new(stream, slot, client);
+                }
+                Admission::Wait => {}
+                Admission::Refuse => {
+                    if let Some(held_back) =
+                        crate::runtime::log_limit::allow("HTTP client over its share")
+                    {
+                        tracing::warn!(
+                            client = %client_of(addr.ip()),
+                            held_back,
+                            "closed an HTTP connection: this client has {PER_CLIENT} served and {PER_CLIENT_WAITING} waiting, or {MAX_WAITING} wait in all"
+                        );
+                    }
                 }
             }
         }
@@ -406,45 +424,116 @@ fn client_of(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// How many connections each client holds now; an entry goes with its last.
+/// Each client's connections: how many are served, which wait their turn.
 struct Clients {
     limit: usize,
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    table: Mutex<ClientTable>,
+    /// Where a waiting connection goes when its turn comes.
+    turn: mpsc::UnboundedSender<(TcpStream, ClientShare)>,
+}
+
+#[derive(Default)]
+struct ClientTable {
+    clients: HashMap<IpAddr, Client>,
+    /// Connections waiting, of every client.
+    waiting: usize,
+}
+
+/// One client; its entry goes with its last connection.
+#[derive(Default)]
+struct Client {
+    served: usize,
+    /// Oldest first, with when each came.
+    waiting: VecDeque<(TcpStream, Instant)>,
+}
+
+/// What becomes of a new connection.
+enum Admission {
+    /// Serve it now, on one of its client's shares.
+    Serve(TcpStream, ClientShare),
+    /// Its client's shares are taken: it waits for one.
+    Wait,
+    /// Too many wait already: it is closed.
+    Refuse,
 }
 
 impl Clients {
-    /// A connection from `ip`, counted until the returned share is dropped;
-    /// `None` when its client already holds `limit`.
-    fn admit(&self, ip: IpAddr) -> Option<ClientShare> {
+    /// Counts a new connection from `ip` in.
+    fn admit(clients: &Arc<Clients>, ip: IpAddr, stream: TcpStream) -> Admission {
         let client = client_of(ip);
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let held = open.entry(client).or_default();
-        if *held >= self.limit {
-            return None;
+        let mut table = clients.lock();
+        let total_waiting = table.waiting;
+        let entry = table.clients.entry(client).or_default();
+        if entry.served < clients.limit {
+            entry.served += 1;
+            return Admission::Serve(
+                stream,
+                ClientShare {
+                    client,
+                    clients: clients.clone(),
+                },
+            );
         }
-        *held += 1;
-        Some(ClientShare {
-            client,
-            open: self.open.clone(),
-        })
+        if entry.waiting.len() >= PER_CLIENT_WAITING || total_waiting >= MAX_WAITING {
+            return Admission::Refuse;
+        }
+        entry.waiting.push_back((stream, Instant::now()));
+        table.waiting += 1;
+        Admission::Wait
+    }
+
+    /// One of `client`'s served connections ended: its share goes to the
+    /// oldest connection of the client still worth serving (one that waited
+    /// longer than [`HEADER_READ`] is closed: its client has moved on, or is
+    /// holding connections on purpose), else it is given up.
+    fn release(clients: &Arc<Clients>, client: IpAddr) {
+        let next = {
+            let mut table = clients.lock();
+            let mut next = None;
+            let mut dropped = 0;
+            if let Some(entry) = table.clients.get_mut(&client) {
+                while let Some((stream, since)) = entry.waiting.pop_front() {
+                    dropped += 1;
+                    if since.elapsed() <= HEADER_READ {
+                        next = Some(stream);
+                        break;
+                    }
+                }
+                if next.is_none() {
+                    entry.served = entry.served.saturating_sub(1);
+                    if entry.served == 0 {
+                        table.clients.remove(&client);
+                    }
+                }
+            }
+            table.waiting -= dropped;
+            next
+        };
+        // Handed on outside the lock: if the server has stopped, the share
+        // comes straight back here.
+        if let Some(stream) = next {
+            let share = ClientShare {
+                client,
+                clients: clients.clone(),
+            };
+            let _ = clients.turn.send((stream, share));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClientTable> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-/// One connection's place in its client's count.
+/// One served connection's share of its client's [`PER_CLIENT`].
 struct ClientShare {
     client: IpAddr,
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    clients: Arc<Clients>,
 }
 
 impl Drop for ClientShare {
     fn drop(&mut self) {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(held) = open.get_mut(&self.client) {
-            *held = held.saturating_sub(1);
-            if *held == 0 {
-                open.remove(&self.client);
-            }
-        }
+        Clients::release(&self.clients, self.client);
     }
 }
 
@@ -458,6 +547,16 @@ struct GuardedStream {
 }
 
 impl GuardedStream {
+    fn new(stream: TcpStream, slot: OwnedSemaphorePermit, client: ClientShare) -> GuardedStream {
+        let _ = stream.set_nodelay(true);
+        GuardedStream {
+            stream,
+            idle: Box::pin(tokio::time::sleep(IDLE)),
+            _slot: slot,
+            _client: client,
+        }
+    }
+
     /// After a poll of the stream: progress restarts the idle clock; no
     /// progress past it ends the connection.
     fn watch<T>(
@@ -711,7 +810,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn one_client_address_holds_a_few_connections_and_others_still_get_in() {
+    async fn one_client_is_served_on_a_few_connections_and_others_still_get_in() {
         let server = running().await;
         let mut held = Vec::new();
         for _ in 0..PER_CLIENT {
@@ -719,21 +818,95 @@ mod tests {
             stream.write_all(HALF).await.unwrap();
             held.push(stream);
         }
-        let mut more = connect_from([127, 0, 0, 3], server.addr).await;
+        // One more from the same client waits its turn: no answer yet.
+        let mut next = connect_from([127, 0, 0, 3], server.addr).await;
+        next.write_all(b"GET /healthz HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let waited =
+            tokio::time::timeout(Duration::from_secs(2), next.read_to_end(&mut answer)).await;
+        assert!(waited.is_err(), "served only once a share comes free");
+        // Another client is served meanwhile.
+        let other = tokio::time::timeout(Duration::from_secs(2), get(server.addr, "/healthz"))
+            .await
+            .expect("another address is served");
+        assert!(other.starts_with("HTTP/1.1 200"), "{other}");
+        // One of the first goes away: the waiting one is served.
+        drop(held.pop());
+        tokio::time::timeout(Duration::from_secs(2), next.read_to_end(&mut answer))
+            .await
+            .expect("its turn came")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn connections_beyond_a_clients_waiting_room_are_closed_at_once() {
+        let server = running().await;
+        let mut open = Vec::new();
+        for _ in 0..PER_CLIENT + PER_CLIENT_WAITING {
+            let mut stream = connect_from([127, 0, 0, 4], server.addr).await;
+            stream.write_all(HALF).await.unwrap();
+            open.push(stream);
+        }
+        let mut more = connect_from([127, 0, 0, 4], server.addr).await;
         let _ = more.write_all(HALF).await;
         let mut end = [0u8; 64];
         let refused = tokio::time::timeout(Duration::from_secs(1), more.read(&mut end)).await;
         assert!(
             matches!(refused, Ok(Ok(0) | Err(_))),
-            "one connection more from one address is closed at once: {refused:?}"
+            "closed at once: {refused:?}"
         );
-        for stream in &held {
-            assert!(!closed_by_server(stream), "the first ones stay open");
+        for stream in &open {
+            assert!(!closed_by_server(stream), "served or waiting, still open");
         }
-        let answer = tokio::time::timeout(Duration::from_secs(5), get(server.addr, "/healthz"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_waited_past_the_header_time_is_closed_not_served() {
+        let server = running().await;
+        let mut held = Vec::new();
+        for _ in 0..PER_CLIENT {
+            let mut stream = connect_from([127, 0, 0, 7], server.addr).await;
+            stream.write_all(HALF).await.unwrap();
+            held.push(stream);
+        }
+        let mut late = connect_from([127, 0, 0, 7], server.addr).await;
+        late.write_all(HALF).await.unwrap();
+        // The served ones finish their requests late and stay kept alive, so
+        // their shares come free only after the waiting one's header time.
+        tokio::time::sleep(HEADER_READ - Duration::from_secs(1)).await;
+        for stream in &mut held {
+            stream.write_all(b"\r\n").await.unwrap();
+            let mut answer = [0u8; 12];
+            stream.read_exact(&mut answer).await.unwrap();
+            assert_eq!(&answer, b"HTTP/1.1 200");
+        }
+        let mut end = Vec::new();
+        tokio::time::timeout(HEADER_READ * 2, late.read_to_end(&mut end))
             .await
-            .expect("another address is served");
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            .expect("closed")
+            .ok();
+        assert!(
+            end.is_empty(),
+            "not served: {}",
+            String::from_utf8_lossy(&end)
+        );
+        // The client's count is clear again.
+        drop(held);
+        let mut stream = connect_from([127, 0, 0, 7], server.addr).await;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut answer))
+            .await
+            .expect("served again")
+            .unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200"));
     }
 
     #[tokio::test]
