@@ -7,8 +7,9 @@
 //! Two more cases (issue 20): `/healthz` latency while 16 clients (each from a
 //! loopback address of its own) fetch a sparse source's feed from a store of
 //! `BENCH_RELEASES` releases (100,000 by default; the first requests find no
-//! feed built), and what one scrape of
-//! `/metrics` costs at each of `BENCH_SCRAPE_SUBSCRIBERS` (1,000 and 100,000).
+//! feed built), and what one scrape of `/metrics` costs at each of
+//! `BENCH_SCRAPE_SUBSCRIBERS` (1,000 and 100,000; `BENCH_SCRAPE_SECONDS` of
+//! scrapes one after another, 40 by default, so counts age and are redone).
 //!
 //! `cargo bench --bench http` (set `BENCH_SECONDS` for the load phases, 5 by
 //! default; `BENCH_CASES` to a comma-separated list of `idle`, `feeds`,
