@@ -100,12 +100,38 @@ pub(crate) struct Verdict {
     pub uptime_secs: i64,
     /// Seconds since Telegram last answered (`None`: not yet).
     pub telegram_answered_secs_ago: Option<i64>,
+    /// Sources failing now, past `alert_after_secs` or not: for the reason a
+    /// source is unread, or soon a problem. Named, never with their error.
+    pub failing: Vec<Failing>,
+}
+
+/// A source in a run of failed reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Failing {
+    pub source: String,
+    /// When the run began (RFC 3339, UTC).
+    pub since: String,
 }
 
 impl Verdict {
     pub(crate) fn healthy(&self) -> bool {
         self.problems.is_empty()
     }
+
+    /// What `/readyz` answers: whether every source has been read, those
+    /// never read, and those failing now.
+    pub(crate) fn readiness(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ready": self.ready,
+            "unread": self.unread,
+            "failing": self.failing,
+        })
+    }
+}
+
+/// An instant as `/healthz` writes it: RFC 3339, UTC, to the second.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Weighs `inputs` at `now`.
@@ -126,16 +152,21 @@ pub(crate) fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
             None => format!("Telegram has not answered since the start, {silence} s ago"),
         });
     }
+    let mut failing = Vec::new();
     for source in &inputs.sources {
         let Some(since) = source.health.failing_since else {
             continue;
         };
-        let failing = secs(since);
-        if failing as u64 >= source.alert_after.as_secs() {
+        failing.push(Failing {
+            source: source.name.clone(),
+            since: timestamp(since),
+        });
+        let failing_for = secs(since);
+        if failing_for as u64 >= source.alert_after.as_secs() {
             problems.push(format!(
-                "source `{}` has been failing since {} ({failing} s; alert_after_secs is {})",
+                "source `{}` has been failing since {} ({failing_for} s; alert_after_secs is {})",
                 source.name,
-                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                timestamp(since),
                 source.alert_after.as_secs()
             ));
         }
@@ -157,6 +188,7 @@ pub(crate) fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
         unread,
         uptime_secs: secs(inputs.started),
         telegram_answered_secs_ago: inputs.telegram_last_answer.map(secs),
+        failing,
     }
 }
 
@@ -300,6 +332,11 @@ alert_after_secs = 60
         assert!(
             body.contains("2023-11-14T22:13:20Z"),
             "says since when: {body}"
+        );
+        let ready = verdict.readiness().to_string();
+        assert_eq!(
+            ready,
+            r#"{"failing":[{"since":"2023-11-14T22:13:20Z","source":"intranet"}],"ready":false,"unread":["intranet"]}"#
         );
         for secret in ["s3cr3t", "feeds.example.org", "502", "upstream", "10.0.0.7"] {
             assert!(!body.contains(secret), "{secret} leaked: {body}");

@@ -5,7 +5,7 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `GET /healthz` | 200 or 503, JSON: [`crate::http::health::Verdict`] |
-//! | `GET /readyz` | 200 once every source has been read, else 503 |
+//! | `GET /readyz` | 200 once every source has been read, else 503; the unread and failing ones |
 //! | `GET /metrics` | Prometheus text ([`crate::metrics`], with the store's gauges from `gauges.rs`) |
 //! | `GET /feed.atom`, `/feed.json` | every source's releases (`feeds.rs`) |
 //! | `GET /feed/<source>.atom`, `.json` | one source's |
@@ -230,8 +230,7 @@ async fn readyz(State(s): State<Served>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({ "ready": verdict.ready, "unread": verdict.unread });
-    json_response(status, body.to_string())
+    json_response(status, verdict.readiness().to_string())
 }
 
 async fn metrics(State(s): State<Served>) -> Response {
