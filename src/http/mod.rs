@@ -347,6 +347,7 @@ struct Guarded {
 }
 
 impl Guarded {
+    /// `listener`, serving `slots` connections at once, `per_client` of one client.
     fn new(listener: TcpListener, slots: usize, per_client: usize) -> Guarded {
         let (turn, turns) = mpsc::unbounded_channel();
         Guarded {
@@ -431,6 +432,8 @@ struct Clients {
     turn: mpsc::UnboundedSender<(TcpStream, ClientShare)>,
 }
 
+/// Every client with a connection open, and how many wait in all (the
+/// bound [`MAX_WAITING`] is on open files, whoever holds them).
 #[derive(Default)]
 struct ClientTable {
     clients: HashMap<IpAddr, Client>,
@@ -546,6 +549,7 @@ struct GuardedStream {
 }
 
 impl GuardedStream {
+    /// A connection to serve, its idle clock started.
     fn new(stream: TcpStream, slot: OwnedSemaphorePermit, client: ClientShare) -> GuardedStream {
         let _ = stream.set_nodelay(true);
         GuardedStream {
