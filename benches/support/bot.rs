@@ -5,9 +5,12 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// Starts the bot on `dir/config.toml` with `token`.
+/// Starts the bot on `dir/config.toml` with `token`: this build's binary, or
+/// the one `BENCH_BOT_BIN` names (another build, to compare with).
 pub fn spawn_bot(dir: &Path, token: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_embassy-bot"))
+    let binary = std::env::var_os("BENCH_BOT_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_embassy-bot").into());
+    Command::new(binary)
         .arg("--config")
         .arg(dir.join("config.toml"))
         .env("TELOXIDE_TOKEN", token)

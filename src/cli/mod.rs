@@ -13,7 +13,7 @@ use clap::builder::{OsStringValueParser, TypedValueParser as _};
 use clap::{Parser, Subcommand};
 
 use crate::config::redact::Redacted;
-use crate::config::{Config, TELEGRAM_API};
+use crate::config::{Config, HTTP_LISTEN_ENV, TELEGRAM_API};
 use crate::store::Store;
 
 /// Environment variable naming the configuration file when `--config` is not given
@@ -245,7 +245,16 @@ impl Cli {
             }
             Command::Run => {
                 init_logging("info");
-                let config = Config::load(config.as_deref())?;
+                let path = config;
+                let config = Config::load(path.as_deref())?;
+                if let (Some(in_file), Some(in_force)) =
+                    (listen_in_file(path.as_deref()), config.http.listen)
+                    && crate::http::widened(in_file, in_force)
+                {
+                    tracing::warn!(
+                        "{HTTP_LISTEN_ENV}={in_force} overrides http.listen = {in_file} in the config file: the HTTP server listens beyond loopback; unset the variable (or set it to the file's address) to keep it private"
+                    );
+                }
                 config.require_token()?;
                 // Whatever sled creates in the data directory later stays private.
                 crate::store::restrict_umask();
@@ -253,6 +262,21 @@ impl Cli {
             }
         }
     }
+}
+
+/// The `http.listen` the config file at `path` names itself, before the
+/// environment's override, if it names one that parses (the file has been
+/// read and checked already: this only looks again at one key). No file, or
+/// none named there: the environment widens nothing the file chose.
+fn listen_in_file(path: Option<&Path>) -> Option<std::net::SocketAddr> {
+    let text = std::fs::read_to_string(path?).ok()?;
+    let file: toml::Table = text.parse().ok()?;
+    file.get("http")?
+        .get("listen")?
+        .as_str()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Asks `/healthz` of the bot configured by `config`: whether it answered

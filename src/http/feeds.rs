@@ -2,9 +2,13 @@
 //! with conditional GET: a strong `ETag` (a hash of the document) and
 //! `Last-Modified` (its newest entry), answered with 304 when the client
 //! already has it. `If-None-Match` wins over `If-Modified-Since` (RFC 9110).
+//! Documents come from [`crate::http::feed_cache`]: built off the async
+//! workers, once per change of the store.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,11 +18,13 @@ use url::Url;
 use super::Served;
 use crate::config::redact::Redacted;
 use crate::config::{Config, SourceConfig};
+use crate::http::feed_cache::{Document, FeedKey};
 use crate::http::feed_writer::{Entry, FeedInfo};
+use crate::store::StoredItem;
 
 /// The two formats, by file extension.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Format {
     Atom,
     Json,
 }
@@ -40,11 +46,11 @@ impl Format {
 }
 
 pub(super) async fn all_atom(State(s): State<Served>, headers: HeaderMap) -> Response {
-    serve(&s, None, Format::Atom, &headers)
+    serve(&s, None, Format::Atom, &headers).await
 }
 
 pub(super) async fn all_json(State(s): State<Served>, headers: HeaderMap) -> Response {
-    serve(&s, None, Format::Json, &headers)
+    serve(&s, None, Format::Json, &headers).await
 }
 
 /// `/feed/<source>.atom` or `/feed/<source>.json`.
@@ -63,8 +69,8 @@ pub(super) async fn one(
     let Some(source) = s.config.source_named(name) else {
         return not_found();
     };
-    let source = source.clone();
-    serve(&s, Some(&source), format, &headers)
+    let name = source.name.clone();
+    serve(&s, Some(name), format, &headers).await
 }
 
 fn not_found() -> Response {
@@ -76,27 +82,57 @@ fn not_found() -> Response {
         .into_response()
 }
 
-fn serve(
+/// Answers with the feed `source` (a configured source's name; `None`: every
+/// source's) in `format`, or 304 when the client's copy is current.
+async fn serve(
     s: &Served,
-    source: Option<&SourceConfig>,
+    source: Option<String>,
     format: Format,
     headers: &HeaderMap,
 ) -> Response {
-    let config = &s.config;
-    let n = config.http.feed_entries;
-    let stored = match source {
-        Some(source) => s
-            .store
-            .latest_matching(n, |item| item.listed_on(&source.name)),
-        None => s.store.latest(n),
-    };
-    let stored = match stored {
-        Ok(stored) => stored,
+    let key = FeedKey { source, format };
+    let document = match s
+        .feeds
+        .document(s.store.clone(), s.config.clone(), key)
+        .await
+    {
+        Ok(document) => document,
         Err(e) => {
-            tracing::error!(error = %e, "cannot read releases for a feed");
+            tracing::error!(error = %e, "cannot build a feed");
             return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read the store\n").into_response();
         }
     };
+    let mut response = if is_fresh(headers, &document.etag, document.modified) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, format.content_type())],
+            document.body.clone(),
+        )
+            .into_response()
+    };
+    let out = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&document.etag) {
+        out.insert(header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&http_date(document.modified)) {
+        out.insert(header::LAST_MODIFIED, value);
+    }
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    response
+}
+
+/// The feed `key` names, made of `stored` (its newest releases, newest
+/// first) and ready to serve: the document and its validators.
+pub(super) fn render(config: &Config, key: &FeedKey, stored: &[Arc<StoredItem>]) -> Document {
+    let source = key
+        .source
+        .as_deref()
+        .and_then(|name| config.source_named(name));
     let entries: Vec<Entry> = stored
         .iter()
         .map(|item| {
@@ -106,35 +142,16 @@ fn serve(
             Entry::from_stored(item, tz)
         })
         .collect();
-    let info = feed_info(config, source, format);
-    let body = match format {
+    let info = feed_info(config, source, key.format);
+    let body = match key.format {
         Format::Atom => crate::http::feed_writer::atom(&info, &entries),
         Format::Json => crate::http::feed_writer::json(&info, &entries),
     };
-    let modified = crate::http::feed_writer::updated(&info, &entries);
-    let etag = etag(&body);
-    let mut response = if is_fresh(headers, &etag, modified) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, format.content_type())],
-            body,
-        )
-            .into_response()
-    };
-    let out = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        out.insert(header::ETAG, value);
+    Document {
+        etag: etag(&body),
+        modified: crate::http::feed_writer::updated(&info, &entries),
+        body: Bytes::from(body),
     }
-    if let Ok(value) = HeaderValue::from_str(&http_date(modified)) {
-        out.insert(header::LAST_MODIFIED, value);
-    }
-    out.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    response
 }
 
 /// Names a feed: title, id, links. With `http.public_url` the feed's own

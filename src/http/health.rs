@@ -9,6 +9,11 @@
 //!
 //! The verdict is a pure function of what [`Vitals`] and the store hold,
 //! given `now` ([`assess`]).
+//!
+//! Anyone who can reach the server may ask, so a failing source is named with
+//! when its failures began, never with its error or its address: an error
+//! carries internal hosts, statuses and URL paths that may hold secrets.
+//! Operators read why in `/status`.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -79,8 +84,6 @@ pub(crate) struct SourceInputs {
     /// The poller's record of the current run of failures.
     pub health: Health,
     pub last_success: Option<DateTime<Utc>>,
-    /// The last error, as stored (URLs already redacted).
-    pub last_error: Option<String>,
 }
 
 /// The answer of `/healthz` and `/readyz`.
@@ -97,12 +100,38 @@ pub(crate) struct Verdict {
     pub uptime_secs: i64,
     /// Seconds since Telegram last answered (`None`: not yet).
     pub telegram_answered_secs_ago: Option<i64>,
+    /// Sources failing now, past `alert_after_secs` or not: for the reason a
+    /// source is unread, or soon a problem. Named, never with their error.
+    pub failing: Vec<Failing>,
+}
+
+/// A source in a run of failed reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Failing {
+    pub source: String,
+    /// When the run began (RFC 3339, UTC).
+    pub since: String,
 }
 
 impl Verdict {
     pub(crate) fn healthy(&self) -> bool {
         self.problems.is_empty()
     }
+
+    /// What `/readyz` answers: whether every source has been read, those
+    /// never read, and those failing now.
+    pub(crate) fn readiness(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ready": self.ready,
+            "unread": self.unread,
+            "failing": self.failing,
+        })
+    }
+}
+
+/// An instant as `/healthz` writes it: RFC 3339, UTC, to the second.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Weighs `inputs` at `now`.
@@ -123,22 +152,23 @@ pub(crate) fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
             None => format!("Telegram has not answered since the start, {silence} s ago"),
         });
     }
+    let mut failing = Vec::new();
     for source in &inputs.sources {
         let Some(since) = source.health.failing_since else {
             continue;
         };
-        let failing = secs(since);
-        if failing as u64 >= source.alert_after.as_secs() {
-            let mut problem = format!(
-                "source `{}` has been failing for {failing} s (alert_after_secs is {})",
+        failing.push(Failing {
+            source: source.name.clone(),
+            since: timestamp(since),
+        });
+        let failing_for = secs(since);
+        if failing_for as u64 >= source.alert_after.as_secs() {
+            problems.push(format!(
+                "source `{}` has been failing since {} ({failing_for} s; alert_after_secs is {})",
                 source.name,
+                timestamp(since),
                 source.alert_after.as_secs()
-            );
-            if let Some(error) = &source.last_error {
-                problem.push_str(": ");
-                problem.push_str(&crate::text::markup::shorten(error, 200));
-            }
-            problems.push(problem);
+            ));
         }
     }
     let unread: Vec<String> = inputs
@@ -158,6 +188,7 @@ pub(crate) fn assess(inputs: &Inputs, now: DateTime<Utc>) -> Verdict {
         unread,
         uptime_secs: secs(inputs.started),
         telegram_answered_secs_ago: inputs.telegram_last_answer.map(secs),
+        failing,
     }
 }
 
@@ -174,7 +205,6 @@ pub(crate) async fn check(store: &Store, config: &Config, now: DateTime<Utc>) ->
                 alert_after: source.alert_after,
                 health: store.source_state(&source.name)?.unwrap_or_default(),
                 last_success: store.last_success(&source.name)?,
-                last_error: store.last_failure(&source.name)?.map(|(e, _)| e),
             })
         };
         match read() {
@@ -213,7 +243,6 @@ mod tests {
                 alert_after: Duration::from_secs(900),
                 health: Health::default(),
                 last_success: Some(at(0)),
-                last_error: None,
             }],
         }
     }
@@ -223,11 +252,15 @@ mod tests {
         let mut i = inputs();
         i.telegram_last_answer = Some(at(990));
         i.sources[0].health.failing_since = Some(at(100));
-        i.sources[0].last_error = Some("HTTP status 500".into());
         assert!(assess(&i, at(999)).healthy(), "899 s < 900 s");
         let v = assess(&i, at(1_000));
         assert_eq!(v.status, "unhealthy");
-        assert!(v.problems[0].contains("`home`") && v.problems[0].contains("HTTP status 500"));
+        assert_eq!(
+            v.problems,
+            [
+                "source `home` has been failing since 2023-11-14T22:15:00Z (900 s; alert_after_secs is 900)"
+            ]
+        );
         assert!(v.ready, "failing now, but it was read once");
     }
 
@@ -255,5 +288,58 @@ mod tests {
         assert!(!v.healthy() && v.problems[0].contains("No space left"));
         assert!(!v.ready);
         assert_eq!(v.unread, vec!["home".to_string()]);
+    }
+
+    /// A source behind a URL with a secret-looking path fails with an error
+    /// that names it: `/healthz` names the source and when its failures began,
+    /// and says neither the address nor the error.
+    #[tokio::test]
+    async fn a_failing_source_is_named_with_since_when_never_its_error_or_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = Config::from_toml(
+            r#"
+[[sources]]
+name = "intranet"
+url = "https://feeds.example.org/hooks/Zk3q9-s3cr3t-p4th/list"
+alert_after_secs = 60
+"#,
+        )
+        .unwrap();
+        let since = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let now = since + chrono::Duration::seconds(3_600);
+        store
+            .save_source_state(
+                "intranet",
+                &Health {
+                    failures: 12,
+                    failing_since: Some(since),
+                    alerted: true,
+                },
+            )
+            .unwrap();
+        store
+            .record_failure(
+                "intranet",
+                "HTTP status 502 from https://feeds.example.org/hooks/Zk3q9-s3cr3t-p4th/list (upstream 10.0.0.7)",
+                now,
+            )
+            .unwrap();
+        let verdict = check(&store, &config, now).await;
+        let body = serde_json::to_string(&verdict).unwrap();
+        assert_eq!(verdict.status, "unhealthy", "{body}");
+        assert!(body.contains("`intranet`"), "names the source: {body}");
+        assert!(
+            body.contains("2023-11-14T22:13:20Z"),
+            "says since when: {body}"
+        );
+        let ready = verdict.readiness().to_string();
+        assert_eq!(
+            ready,
+            r#"{"failing":[{"since":"2023-11-14T22:13:20Z","source":"intranet"}],"ready":false,"unread":["intranet"]}"#
+        );
+        for secret in ["s3cr3t", "feeds.example.org", "502", "upstream", "10.0.0.7"] {
+            assert!(!body.contains(secret), "{secret} leaked: {body}");
+        }
     }
 }

@@ -16,6 +16,7 @@
 //! reports it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{Store, StoreError, StoredItem, date_key};
@@ -140,9 +141,10 @@ impl SearchIndex {
     }
 }
 
-/// The index behind a store: `None` until the first search builds it.
+/// The index behind a store: `None` until the first search builds it; and
+/// a count of the writes to `items` that passed through [`Store::reindex`].
 #[derive(Default)]
-pub(super) struct SharedIndex(RwLock<Option<SearchIndex>>);
+pub(super) struct SharedIndex(RwLock<Option<SearchIndex>>, AtomicU64);
 
 impl SharedIndex {
     fn read(&self) -> RwLockReadGuard<'_, Option<SearchIndex>> {
@@ -214,6 +216,27 @@ impl Store {
         })
     }
 
+    /// How many times releases were written (added, changed or pruned) since
+    /// the store opened: whatever is built from them (a feed) is current while
+    /// this stays the same. Read it before reading the releases.
+    pub(crate) fn releases_written(&self) -> u64 {
+        self.search.1.load(Ordering::SeqCst)
+    }
+
+    /// Every release, newest first by the site's date, read as the walk goes
+    /// (so it may stop early); one pruned meanwhile is passed over.
+    pub(crate) fn newest_first(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> {
+        let store = self.clone();
+        self.by_date.iter().rev().filter_map(move |entry| {
+            let read = || {
+                let (_, id) = entry?;
+                let id = std::str::from_utf8(&id).map_err(|e| super::corrupt("by_date", e))?;
+                store.item(id)
+            };
+            read().transpose()
+        })
+    }
+
     /// The search index's size, once a search has built it.
     pub fn search_index_size(&self) -> Option<IndexSize> {
         self.search.read().as_ref().map(SearchIndex::size)
@@ -226,6 +249,10 @@ impl Store {
     /// It never fails: when a record cannot be read, the index is dropped and
     /// the next search rebuilds it.
     pub(super) fn reindex<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        let mut ids = ids.into_iter().peekable();
+        if ids.peek().is_some() {
+            self.search.1.fetch_add(1, Ordering::SeqCst);
+        }
         let mut guard = self.search.write();
         let Some(index) = guard.as_mut() else {
             return; // not built yet: the build will read what was committed

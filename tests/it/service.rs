@@ -143,13 +143,19 @@ async fn health_turns_503_past_alert_after_and_200_again_on_recovery() {
     let verdict: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(verdict["status"], "unhealthy");
     let problems = verdict["problems"].to_string();
+    // Named, with since when; never the error (`HTTP status 500`) or the address.
     assert!(
-        problems.contains("source `fake` has been failing") && problems.contains("500"),
+        problems.contains("source `fake` has been failing since"),
+        "{problems}"
+    );
+    assert!(
+        !problems.contains("500") && !problems.contains(&s.site.url),
         "{problems}"
     );
     let (code, out) = s.healthcheck();
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("unhealthy"), "{out}");
+    assert!(!out.contains("500") && !out.contains(&s.site.url), "{out}");
 
     // The site comes back: healthy and ready once it is read.
     s.site.set_page(fixture("rusemb/home-2022-05-21.html"));
@@ -159,6 +165,37 @@ async fn health_turns_503_past_alert_after_and_200_again_on_recovery() {
     let (code, out) = s.healthcheck();
     assert_eq!(code, Some(0), "{out}");
     s.bot.stop_cleanly().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_that_widens_a_loopback_listen_is_said_in_the_log() {
+    let telegram = FakeTelegram::start().await;
+    let site = FakeSite::start(fixture("rusemb/home-2022-05-23.html")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = source_toml("fake", &site.url, 60, "");
+    let config = write_config_sources(
+        dir.path(),
+        &telegram.url,
+        &format!("\n[http]\nlisten = \"127.0.0.1:0\"\n{source}"),
+    );
+    let bot = BotProcess::spawn_with_env(
+        &config,
+        "bot.log",
+        crate::support::telegram::TOKEN,
+        &[("EMBASSY_BOT_HTTP_LISTEN", "0.0.0.0:0")],
+    );
+    let addr = listening_address(&bot).await;
+    assert!(addr.ip().is_unspecified(), "the environment wins: {addr}");
+    let log = bot.log();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("EMBASSY_BOT_HTTP_LISTEN"))
+        .unwrap_or_else(|| panic!("no warning about the wider address:\n{log}"));
+    assert!(
+        warning.contains("127.0.0.1:0") && warning.contains("0.0.0.0:0"),
+        "{warning}"
+    );
+    bot.stop_cleanly().await;
 }
 
 #[test]

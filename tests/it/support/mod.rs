@@ -209,7 +209,8 @@ impl BotProcess {
         )
     }
 
-    fn spawn_with_env(
+    /// The bot with `env` set on top of the tests' clean environment.
+    pub fn spawn_with_env(
         config: &Path,
         log_name: &str,
         token: &str,
