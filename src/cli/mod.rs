@@ -227,41 +227,46 @@ impl Cli {
             Command::Import {
                 file,
                 unchecked_legacy_export,
-            } => {
-                init_logging("warn");
-                let config = Config::load(config.as_deref())?;
-                crate::store::restrict_umask();
-                let input = std::fs::File::open(&file)
-                    .with_context(|| format!("cannot open {}", file.display()))?;
-                let input = std::io::BufReader::new(input);
-                let summary = if unchecked_legacy_export {
-                    Store::import_unchecked_legacy(&config.data_dir, input)
-                } else {
-                    Store::import(&config.data_dir, input)
-                }
-                .with_context(|| format!("cannot import {}", file.display()))?;
-                eprintln!("imported {summary} into {}", config.data_dir.display());
-                Ok(())
-            }
-            Command::Run => {
-                init_logging("info");
-                let path = config;
-                let config = Config::load(path.as_deref())?;
-                if let (Some(in_file), Some(in_force)) =
-                    (listen_in_file(path.as_deref()), config.http.listen)
-                    && crate::http::widened(in_file, in_force)
-                {
-                    tracing::warn!(
-                        "{HTTP_LISTEN_ENV}={in_force} overrides http.listen = {in_file} in the config file: the HTTP server listens beyond loopback; unset the variable (or set it to the file's address) to keep it private"
-                    );
-                }
-                config.require_token()?;
-                // Whatever sled creates in the data directory later stays private.
-                crate::store::restrict_umask();
-                runtime()?.block_on(crate::app::run(config))
-            }
+            } => import(config.as_deref(), &file, unchecked_legacy_export),
+            Command::Run => run(config.as_deref()),
         }
     }
+}
+
+/// `import`: the export `file` into the configured (empty) data directory.
+fn import(config: Option<&Path>, file: &Path, unchecked_legacy_export: bool) -> anyhow::Result<()> {
+    init_logging("warn");
+    let config = Config::load(config)?;
+    crate::store::restrict_umask();
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let input = std::io::BufReader::new(input);
+    let summary = if unchecked_legacy_export {
+        Store::import_unchecked_legacy(&config.data_dir, input)
+    } else {
+        Store::import(&config.data_dir, input)
+    }
+    .with_context(|| format!("cannot import {}", file.display()))?;
+    eprintln!("imported {summary} into {}", config.data_dir.display());
+    Ok(())
+}
+
+/// `run`: the bot, until a signal; says so when the environment widens a
+/// loopback `http.listen` the file chose.
+fn run(path: Option<&Path>) -> anyhow::Result<()> {
+    init_logging("info");
+    let config = Config::load(path)?;
+    if let (Some(in_file), Some(in_force)) = (listen_in_file(path), config.http.listen)
+        && crate::http::widened(in_file, in_force)
+    {
+        tracing::warn!(
+            "{HTTP_LISTEN_ENV}={in_force} overrides http.listen = {in_file} in the config file: the HTTP server listens beyond loopback; unset the variable (or set it to the file's address) to keep it private"
+        );
+    }
+    config.require_token()?;
+    // Whatever sled creates in the data directory later stays private.
+    crate::store::restrict_umask();
+    runtime()?.block_on(crate::app::run(config))
 }
 
 /// The `http.listen` the config file at `path` names itself, before the

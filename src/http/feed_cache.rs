@@ -24,8 +24,34 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::http::ReadError;
-use crate::http::feeds::Format;
 use crate::store::{Store, StoreError, StoredItem};
+
+/// How a feed's document is made from its releases (newest first): the
+/// server's feeds module, handed to the cache so the cache does not import it.
+pub(crate) type Render = fn(&Config, &FeedKey, &[Arc<StoredItem>]) -> Document;
+
+/// The two formats, by file extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Format {
+    Atom,
+    Json,
+}
+
+impl Format {
+    pub(super) fn extension(self) -> &'static str {
+        match self {
+            Format::Atom => "atom",
+            Format::Json => "json",
+        }
+    }
+
+    pub(super) fn content_type(self) -> &'static str {
+        match self {
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
+        }
+    }
+}
 
 /// Which feed: every source's (`source` is `None`) or one configured
 /// source's, by its configured name, in one format.
@@ -46,8 +72,9 @@ pub(crate) struct Document {
 }
 
 /// The feeds of one server, kept between requests.
-#[derive(Default)]
 pub(crate) struct FeedCache {
+    /// Makes a document of a feed's releases.
+    render: Render,
     /// Held while a build runs, so that concurrent requests share it.
     built: tokio::sync::Mutex<Built>,
     /// Walks of the releases so far (tests count them).
@@ -71,6 +98,15 @@ struct Lists {
 }
 
 impl FeedCache {
+    /// An empty cache whose documents `render` makes.
+    pub(crate) fn new(render: Render) -> FeedCache {
+        FeedCache {
+            render,
+            built: tokio::sync::Mutex::default(),
+            walks: AtomicU64::new(0),
+        }
+    }
+
     /// The feed `key` as the store holds it now: from the cache while the
     /// releases are unchanged, else built on a blocking thread.
     pub(crate) async fn document(
@@ -115,6 +151,7 @@ impl FeedCache {
         }
         let lists = built.lists.clone();
         let cache = self.clone();
+        let render = self.render;
         let build_key = key.clone();
         let (lists, document) = tokio::task::spawn_blocking(move || {
             let lists = match lists {
@@ -125,7 +162,7 @@ impl FeedCache {
                 }
             };
             let stored = lists.of(&build_key);
-            let document = crate::http::feeds::render(&config, &build_key, stored);
+            let document = render(&config, &build_key, stored);
             Ok::<_, StoreError>((lists, Arc::new(document)))
         })
         .await??;
@@ -261,7 +298,7 @@ url = "https://consulate.example.org/news"
     #[tokio::test]
     async fn every_feed_has_the_newest_releases_its_source_listed() {
         let (_dir, store, config) = store().await;
-        let cache = Arc::new(FeedCache::default());
+        let cache = Arc::new(FeedCache::new(crate::http::feeds::render));
         let lists = Lists::read(&store, &config).unwrap();
         let ids = |list: &[Arc<StoredItem>]| -> Vec<String> {
             list.iter().map(|s| s.item.id.clone()).collect()
@@ -313,7 +350,7 @@ url = "https://consulate.example.org/news"
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_requests_share_one_walk_kept_until_the_releases_change() {
         let (_dir, store, config) = store().await;
-        let cache = Arc::new(FeedCache::default());
+        let cache = Arc::new(FeedCache::new(crate::http::feeds::render));
         let ask = |key: FeedKey| cache.document(store.clone(), config.clone(), key);
         let answers =
             futures::future::join_all((0..16).map(|_| ask(key(Some("consulate"), Format::Atom))))

@@ -18,32 +18,9 @@ use url::Url;
 use super::Served;
 use crate::config::redact::Redacted;
 use crate::config::{Config, SourceConfig};
-use crate::http::feed_cache::{Document, FeedKey};
+use crate::http::feed_cache::{Document, FeedKey, Format};
 use crate::http::feed_writer::{Entry, FeedInfo};
 use crate::store::StoredItem;
-
-/// The two formats, by file extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(super) enum Format {
-    Atom,
-    Json,
-}
-
-impl Format {
-    fn extension(self) -> &'static str {
-        match self {
-            Format::Atom => "atom",
-            Format::Json => "json",
-        }
-    }
-
-    fn content_type(self) -> &'static str {
-        match self {
-            Format::Atom => "application/atom+xml; charset=utf-8",
-            Format::Json => "application/feed+json; charset=utf-8",
-        }
-    }
-}
 
 pub(super) async fn all_atom(State(s): State<Served>, headers: HeaderMap) -> Response {
     serve(&s, None, Format::Atom, &headers).await
