@@ -23,7 +23,7 @@ use crate::commands::access::Access;
 use crate::config::{Config, TELEGRAM_API};
 use crate::delivery::{Delivery, Holds};
 use crate::render::SourceLabels;
-use crate::runtime::backoff::jittered_backoff;
+use crate::runtime::backoff::jittered_backoff_now;
 use crate::runtime::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::telegram::client::HttpMessenger;
@@ -396,7 +396,7 @@ async fn keep_in_touch(bot: Bot, silence: Duration, shutdown: Shutdown) {
 }
 
 /// Waits for getMe to succeed, retrying on the program's one backoff
-/// ([`jittered_backoff`]: 1 s doubling up to a minute); `None` if shutdown
+/// ([`jittered_backoff_now`]: 1 s doubling up to a minute); `None` if shutdown
 /// came first. A rejected token is fatal.
 async fn connect(bot: &Bot, shutdown: &Shutdown) -> anyhow::Result<Option<teloxide::types::Me>> {
     let mut failures: u32 = 0;
@@ -415,9 +415,7 @@ async fn connect(bot: &Bot, shutdown: &Shutdown) -> anyhow::Result<Option<teloxi
             }
             Err(e) => {
                 failures = failures.saturating_add(1);
-                let seed =
-                    u64::from(chrono::Utc::now().timestamp_subsec_nanos()) ^ u64::from(failures);
-                let delay = jittered_backoff(CONNECT_RETRY, failures, CONNECT_RETRY_CAP, seed);
+                let delay = jittered_backoff_now(CONNECT_RETRY, failures, CONNECT_RETRY_CAP);
                 tracing::warn!(error = %e, retry_in = ?delay, "cannot reach Telegram yet");
                 delay
             }

@@ -23,3 +23,16 @@ pub(crate) fn jitter(seed: u64) -> f64 {
     z ^= z >> 31;
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
+
+/// [`jittered_backoff`] seeded from the clock and `attempt`, for a caller with
+/// no seed of its own (reconnecting to Telegram, registering the webhook).
+pub(crate) fn jittered_backoff_now(base: Duration, attempt: u32, cap: Duration) -> Duration {
+    jittered_backoff(base, attempt, cap, clock_seed() ^ u64::from(attempt))
+}
+
+/// A seed that differs from one call to the next: the wall clock's nanoseconds.
+pub(crate) fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}

@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::config::redact::{Redacted, hide_tokens};
-use crate::runtime::backoff::jittered_backoff;
+use crate::runtime::backoff::jittered_backoff_now;
 
 /// The header Telegram sends the secret token in.
 pub(crate) const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -218,9 +218,7 @@ async fn register(
             }
             Err(e) => {
                 failures = failures.saturating_add(1);
-                let seed =
-                    u64::from(chrono::Utc::now().timestamp_subsec_nanos()) ^ u64::from(failures);
-                let delay = jittered_backoff(REGISTER_RETRY, failures, REGISTER_RETRY_CAP, seed);
+                let delay = jittered_backoff_now(REGISTER_RETRY, failures, REGISTER_RETRY_CAP);
                 tracing::warn!(
                     error = %hide_tokens(&e.to_string()),
                     retry_in = ?delay,

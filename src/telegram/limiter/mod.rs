@@ -11,7 +11,7 @@
 mod rate;
 
 use crate::config::RateLimits;
-use crate::runtime::backoff::{jitter, jittered_backoff};
+use crate::runtime::backoff::{clock_seed, jitter, jittered_backoff};
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -301,10 +301,7 @@ impl Backoff {
     pub(crate) fn defer(&self, chat: i64, retry_after: Option<Duration>) -> Instant {
         let mut chats = self.lock();
         let attempt = chats.get(&chat).map_or(1, |(a, _)| a.saturating_add(1));
-        let clock = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let seed = clock ^ (chat as u64).rotate_left(17) ^ u64::from(attempt);
+        let seed = clock_seed() ^ (chat as u64).rotate_left(17) ^ u64::from(attempt);
         let until = Instant::now() + push_retry_delay(attempt, retry_after, seed);
         chats.insert(chat, (attempt, until));
         until
