@@ -18,7 +18,7 @@ use crate::alerts::Alerts;
 use crate::config::SourceConfig;
 use crate::config::redact::Redacted;
 use crate::runtime::shutdown::Shutdown;
-use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
+use crate::source::fetch::{FetchError, FetchOutcome, Fetched, Validators, fetch};
 use crate::source::{ExtractError, extract_at};
 use crate::store::{PollOutcome, PollPolicy, Store, StoreError};
 use crate::text::markup::escape;
@@ -83,7 +83,11 @@ pub async fn poll_once(
         }
         FetchOutcome::Fetched(fetched) => *fetched,
     };
-    let page = extract_at(source, &fetched.body.text, &fetched.http.final_url, now)?;
+    let Fetched { body, http } = fetched;
+    let page = extract_at(source, &body.text, &http.final_url, now)?;
+    // The page (up to `max_bytes`, decoded) is not needed past extraction:
+    // freed before the store's transaction, not held through its peak.
+    drop(body);
     if page.items.is_empty() {
         return Err(PollError::NoItems {
             url: Redacted(&source.url).to_string(),
@@ -98,7 +102,7 @@ pub async fn poll_once(
     let outcome = store
         .record_poll(&source.name, &page.items, &policy, now)
         .await?;
-    *validators = fetched.http.validators;
+    *validators = http.validators;
     Ok(Some(outcome))
 }
 

@@ -221,6 +221,20 @@ pub struct Store {
 
 /// sled's cache capacity for `options`, in bytes: the configuration counts in
 /// MiB, which operators read off `ps` and dashboards.
+/// Hands the log buffers this thread retired to the collector, so they are
+/// freed soon rather than when this thread next touches sled.
+///
+/// sled does not free a written 512 KiB log buffer: it defers the drop to
+/// crossbeam's epoch collector, in a bag local to the thread that retired it,
+/// and that bag reaches the collector only when the thread pins again. Every
+/// flush retires a buffer on one of tokio's blocking threads, which may then
+/// idle or never run sled again; under a site rotating its ids the buffers
+/// parked this way were half the process's peak (99 MiB with them, 50 without;
+/// see BENCHMARKS.md, "Hostile reads").
+fn reclaim_retired_buffers() {
+    crossbeam_epoch::pin().flush();
+}
+
 fn cache_bytes(options: &StoreConfig) -> u64 {
     options.cache_mb.saturating_mul(1024 * 1024)
 }
@@ -379,6 +393,7 @@ impl Store {
             }
             let upto = commits.written.load(Ordering::SeqCst);
             db.flush()?;
+            reclaim_retired_buffers();
             #[cfg(test)]
             commits.flushes.fetch_add(1, Ordering::SeqCst);
             commits.durable.fetch_max(upto, Ordering::SeqCst);
