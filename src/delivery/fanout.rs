@@ -380,6 +380,7 @@ impl FanOut {
             thread: None,
             item_id: release.item_id.clone(),
             journaled_at: Some(now.timestamp()),
+            edit: false,
         })
     }
 
