@@ -125,7 +125,6 @@ pub use queries::{MAX_SAVED_QUERIES, MAX_SAVED_QUERIES_PER_CHAT};
 pub(crate) use retention::Pruned;
 pub use retention::Retained;
 pub use revisions::Revision;
-pub(crate) use revisions::same_words;
 pub(crate) use sent::{DigestNote, SentMessage};
 pub(crate) use search::SearchResults;
 pub use search::{ReleasePage, SearchIndex};
