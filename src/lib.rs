@@ -37,8 +37,8 @@ pub use cli::{Cli, error_text};
 
 // What the bot is told, and the plain values it is made of.
 pub use config::{
-    Config, ConfigError, Language, RateLimits, Retention, SourceConfig, SourceKind, StoreConfig,
-    WhoCanSubscribe,
+    Config, ConfigError, EditsConfig, Language, RateLimits, Retention, SourceConfig, SourceKind,
+    StoreConfig, WhoCanSubscribe,
 };
 
 // Reading a site: one read, what it yields, and how a source is doing.
