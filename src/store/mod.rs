@@ -480,7 +480,7 @@ fn target_journal_key(chat: i64, thread: Option<i32>, seq: u64) -> EntryKey {
     let len = match thread {
         None => 16,
         Some(t) => {
-            bytes[16..].copy_from_slice(&thread_key(t));
+            bytes[16..20].copy_from_slice(&thread_key(t));
             20
         }
     };
