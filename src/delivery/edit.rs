@@ -21,24 +21,12 @@ use std::sync::Arc;
 
 use super::Delivery;
 use super::outcome::{EditResult, Outcome, PassReport};
-use super::push::Rendered;
-use crate::config::Language;
+use super::push::{DigestPart, Rendered};
 use crate::render::{DIGEST_LEAD_CHARS, DigestKind, digest_part, item_block};
 use crate::runtime::shutdown::Shutdown;
 use crate::store::{DigestNote, JournalEntry, SentMessage, StoreError, Target};
 use crate::telegram::messenger::{Edited, Format, Messenger, SendError};
 use crate::text::markup::{shorten, to_plain};
-
-/// How a digest message was laid out, to write it again when one of its
-/// releases is revised.
-pub(super) struct DigestPart {
-    pub(super) kind: DigestKind,
-    pub(super) lang: Language,
-    /// Its place among the digest's messages (1-based), and how many there were.
-    pub(super) part: (usize, usize),
-    /// How many releases the whole digest brought.
-    pub(super) total: usize,
-}
 
 impl<M: Messenger> Delivery<M> {
     /// Remembers the id of the message `to` got for release `seq` (edits on,
@@ -136,9 +124,7 @@ impl<M: Messenger> Delivery<M> {
                 EditResult::GivenUp
             }
             Err(error) => {
-                return self
-                    .settle_failure(entry, error, remaining, report)
-                    .await;
+                return self.settle_failure(entry, error, remaining, report).await;
             }
         };
         journal.complete(entry).await?;
@@ -172,7 +158,9 @@ impl<M: Messenger> Delivery<M> {
             false => DigestKind::Quiet,
         };
         let part = (note.part, note.parts);
-        Ok(Some(digest_part(kind, note.total, part, &blocks, note.lang)))
+        Ok(Some(digest_part(
+            kind, note.total, part, &blocks, note.lang,
+        )))
     }
 
     /// One edit through the limiter, again as plain text if Telegram refuses
@@ -185,13 +173,17 @@ impl<M: Messenger> Delivery<M> {
         html: String,
         shutdown: &Shutdown,
     ) -> Option<Result<Edited, SendError>> {
-        let result = self.edit_as(to, sent.message_id, html.clone(), Format::Html, shutdown).await;
+        let result = self
+            .edit_as(to, sent.message_id, html.clone(), Format::Html, shutdown)
+            .await;
         if let Some(Err(SendError::Rejected(reason))) = &result
             && !sent.digest
             && super::push::needs_plain_text(reason)
         {
             let plain = shorten(&to_plain(&html), 2_048);
-            return self.edit_as(to, sent.message_id, plain, Format::Plain, shutdown).await;
+            return self
+                .edit_as(to, sent.message_id, plain, Format::Plain, shutdown)
+                .await;
         }
         result
     }
@@ -208,7 +200,11 @@ impl<M: Messenger> Delivery<M> {
         if !self.limiter.acquire(to.chat, shutdown).await {
             return None;
         }
-        Some(self.messenger.edit_text(to.chat, message_id, text, format).await)
+        Some(
+            self.messenger
+                .edit_text(to.chat, message_id, text, format)
+                .await,
+        )
     }
 }
 

@@ -12,7 +12,6 @@ use tokio::time::Instant;
 use super::Delivery;
 use super::holds::Held;
 use super::outcome::{Outcome, PassReport, SentAs, Unwanted};
-use super::edit::DigestPart;
 use super::walk::WalkedRelease;
 use crate::config::Language;
 use crate::render::{DIGEST_LEAD_CHARS, DigestKind, digest, item_block, push_message};
@@ -56,6 +55,17 @@ impl RenderCache {
     pub(super) fn clear(&self) {
         self.lock().clear();
     }
+}
+
+/// How a digest message was laid out, to write it again when one of its
+/// releases is revised.
+pub(super) struct DigestPart {
+    pub(super) kind: DigestKind,
+    pub(super) lang: Language,
+    /// Its place among the digest's messages (1-based), and how many there were.
+    pub(super) part: (usize, usize),
+    /// How many releases the whole digest brought.
+    pub(super) total: usize,
 }
 
 /// What a slot serves a chat with (a name of its own: the update side's

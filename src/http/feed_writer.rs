@@ -270,10 +270,19 @@ mod tests {
         assert_eq!(entry.updated.timestamp(), 1_653_206_400);
         assert_eq!(updated(&info, std::slice::from_ref(&entry)), entry.updated);
         let atom = atom(&info, std::slice::from_ref(&entry));
-        assert!(atom.contains("<published>2022-05-21T08:00:00Z</published>"), "{atom}");
-        assert!(atom.contains("<updated>2022-05-22T08:00:00Z</updated>"), "{atom}");
+        assert!(
+            atom.contains("<published>2022-05-21T08:00:00Z</published>"),
+            "{atom}"
+        );
+        assert!(
+            atom.contains("<updated>2022-05-22T08:00:00Z</updated>"),
+            "{atom}"
+        );
         let json = json(&info, &[entry]);
-        assert!(json.contains("\"date_modified\": \"2022-05-22T08:00:00Z\""), "{json}");
+        assert!(
+            json.contains("\"date_modified\": \"2022-05-22T08:00:00Z\""),
+            "{json}"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::meta::{NEXT_SEQ, item_count_key, primed_key};
 use super::retention::{id_hash, index_new};
-use super::revisions::{is_revision, note_revision};
+use super::revisions::{merge_seen, note_if_revised, queue_edit};
 use super::{OutboxEntry, Store, StoreError, abort, corrupt, date_key};
 use crate::config::Retention;
 use crate::source::Item;
@@ -534,14 +534,7 @@ impl<'a> ReadInProgress<'a> {
             }
             stored.also_on.insert(self.source.to_string());
         }
-        if is_revision(&stored.item, &merged) {
-            note_revision(
-                self.trees.revisions,
-                stored.seq,
-                &stored.item,
-                self.now.timestamp(),
-            )?;
-            stored.revised_at = Some(self.now.timestamp());
+        if note_if_revised(self.trees.revisions, &mut stored, &merged, self.now)? {
             self.outcome.revised += 1;
             self.revised
                 .push((stored.seq, seen.id.clone(), stored.source.clone()));
@@ -582,10 +575,8 @@ impl<'a> ReadInProgress<'a> {
             return Ok(());
         }
         for (seq, id, source) in revised {
-            let entry = OutboxEntry::edit(&id, &source, seq);
             let key = self.take_seq();
-            let bytes = serde_json::to_vec(&entry).map_err(|e| abort("outbox", e))?;
-            self.trees.outbox.insert(&key.to_be_bytes(), bytes)?;
+            queue_edit(self.trees.outbox, key, OutboxEntry::edit(&id, &source, seq))?;
             self.outcome.edits_queued += 1;
         }
         Ok(())
@@ -602,25 +593,5 @@ impl<'a> ReadInProgress<'a> {
             &(items_on_page as u64).to_be_bytes(),
         )?;
         Ok(std::mem::take(&mut self.outcome))
-    }
-}
-
-/// A known release seen again: take the page's edits, but never let a listing
-/// that omits the date or lead (another list page, a shorter teaser) erase them.
-fn merge_seen(old: &Item, seen: &Item) -> Item {
-    Item {
-        id: old.id.clone(),
-        url: seen.url.clone(),
-        title: if seen.title.is_empty() {
-            old.title.clone()
-        } else {
-            seen.title.clone()
-        },
-        date: seen.date.or(old.date),
-        lead: if seen.lead.is_empty() {
-            old.lead.clone()
-        } else {
-            seen.lead.clone()
-        },
     }
 }

@@ -263,7 +263,8 @@ pub(super) fn decode_entry(
 ) -> Result<JournalEntry, StoreError> {
     // 16 bytes: the chat itself (the first format); 20: one of its topics;
     // 21: an edit, of the chat's message or a topic's.
-    let topic = |bytes: &[u8]| thread_from_key(bytes).ok_or_else(|| corrupt(JOURNAL_TREE, "bad key"));
+    let topic =
+        |bytes: &[u8]| thread_from_key(bytes).ok_or_else(|| corrupt(JOURNAL_TREE, "bad key"));
     let (thread, edit) = match key.len() {
         16 => (None, false),
         20 => (Some(topic(&key[16..])?), false),
@@ -340,7 +341,10 @@ mod tests {
             };
             let key = entry_key(&edit);
             assert_eq!(key.as_ref().len(), 21);
-            assert_eq!(decode_entry((key.as_ref().into(), b"site/1".into())).unwrap(), edit);
+            assert_eq!(
+                decode_entry((key.as_ref().into(), b"site/1".into())).unwrap(),
+                edit
+            );
             assert!(entry_key(&old).as_ref() < key.as_ref());
             assert!(key.as_ref() < entry_key(&next).as_ref());
         }

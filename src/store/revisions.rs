@@ -12,10 +12,11 @@
 //! and its HTML do that often, and an edit nobody can see is a wasted
 //! message.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::{Store, StoreError, abort, corrupt};
+use super::{OutboxEntry, Store, StoreError, StoredItem, abort, corrupt};
 use crate::source::Item;
 
 /// Earlier texts kept per release.
@@ -74,14 +75,34 @@ pub(crate) fn is_revision(old: &Item, seen: &Item) -> bool {
     !same_words(&old.title, &seen.title) || !same_words(&old.lead, &seen.lead)
 }
 
+/// `stored` is about to take `merged`'s words: if they revise it, what it
+/// said goes into its history and it is marked revised at `now`. Whether
+/// they did; inside the read's transaction.
+pub(super) fn note_if_revised(
+    tree: &TransactionalTree,
+    stored: &mut StoredItem,
+    merged: &Item,
+    now: DateTime<Utc>,
+) -> TxResult<bool> {
+    if !is_revision(&stored.item, merged) {
+        return Ok(false);
+    }
+    note_revision(tree, stored.seq, &stored.item, now.timestamp())?;
+    stored.revised_at = Some(now.timestamp());
+    Ok(true)
+}
+
+/// Queues `entry` (an edit entry) in the outbox under `key`, inside the
+/// transaction that recorded the revision.
+pub(super) fn queue_edit(outbox: &TransactionalTree, key: u64, entry: OutboxEntry) -> TxResult<()> {
+    let bytes = serde_json::to_vec(&entry).map_err(|e| abort("outbox", e))?;
+    outbox.insert(&key.to_be_bytes(), bytes)?;
+    Ok(())
+}
+
 /// Adds `old`'s text to release `seq`'s history, as replaced at `at`,
 /// keeping the last [`MAX_REVISIONS`]; inside the read's transaction.
-pub(super) fn note_revision(
-    tree: &TransactionalTree,
-    seq: u64,
-    old: &Item,
-    at: i64,
-) -> TxResult<()> {
+fn note_revision(tree: &TransactionalTree, seq: u64, old: &Item, at: i64) -> TxResult<()> {
     let key = seq.to_be_bytes();
     let mut history: Vec<Revision> = match tree.get(key)? {
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| abort("revisions", e))?,
@@ -116,6 +137,26 @@ impl Store {
     }
 }
 
+/// A known release seen again: take the page's edits, but never let a listing
+/// that omits the date or lead (another list page, a shorter teaser) erase them.
+pub(super) fn merge_seen(old: &Item, seen: &Item) -> Item {
+    Item {
+        id: old.id.clone(),
+        url: seen.url.clone(),
+        title: if seen.title.is_empty() {
+            old.title.clone()
+        } else {
+            seen.title.clone()
+        },
+        date: seen.date.or(old.date),
+        lead: if seen.lead.is_empty() {
+            old.lead.clone()
+        } else {
+            seen.lead.clone()
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,7 +169,10 @@ mod tests {
         ));
         assert!(same_words("It’s here", "It's here "));
         assert!(same_words("a—b", "a-b"));
-        assert!(!same_words("Statement on Salisbury", "Statement on the Salisbury"));
+        assert!(!same_words(
+            "Statement on Salisbury",
+            "Statement on the Salisbury"
+        ));
         assert!(!same_words("Title", "Title."));
     }
 }

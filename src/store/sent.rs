@@ -247,7 +247,9 @@ impl CrashWindow {
                 .ok_or_else(|| corrupt("sent", "bad key"))?;
             let thread = match key.len() {
                 16 => None,
-                20 => Some(super::thread_from_key(&key[16..]).ok_or_else(|| corrupt("sent", "bad key"))?),
+                20 => Some(
+                    super::thread_from_key(&key[16..]).ok_or_else(|| corrupt("sent", "bad key"))?,
+                ),
                 _ => return Err(corrupt("sent", "key is neither 16 nor 20 bytes")),
             };
             if let Some((last, targets)) = page.chats.last_mut()
@@ -277,12 +279,25 @@ mod tests {
         let t0 = DateTime::from_timestamp(1_653_120_000, 0).unwrap();
         let chat = |chat| Target { chat, thread: None };
         for c in [-5, 3, 9] {
-            store.record_sent(chat(c), 7, c as i32 + 100, false, t0).unwrap();
+            store
+                .record_sent(chat(c), 7, c as i32 + 100, false, t0)
+                .unwrap();
         }
         store
-            .record_sent(Target { chat: -5, thread: Some(2) }, 7, 1, false, t0)
+            .record_sent(
+                Target {
+                    chat: -5,
+                    thread: Some(2),
+                },
+                7,
+                1,
+                false,
+                t0,
+            )
             .unwrap();
-        store.record_sent(chat(4), 8, 50, false, t0 + chrono::Duration::hours(1)).unwrap();
+        store
+            .record_sent(chat(4), 8, 50, false, t0 + chrono::Duration::hours(1))
+            .unwrap();
         let window = CrashWindow::over(&store);
         let page = window.sent_after(7, None, 2).unwrap();
         assert_eq!(page.chats, vec![(-5, vec![None, Some(2)]), (3, vec![None])]);
@@ -291,10 +306,15 @@ mod tests {
         assert!(window.sent_after(7, rest.last, 2).unwrap().chats.is_empty());
         assert_eq!(
             store.sent_message(chat(3), 7).unwrap(),
-            Some(SentMessage { message_id: 103, digest: false })
+            Some(SentMessage {
+                message_id: 103,
+                digest: false
+            })
         );
         // Release 7 leaves the window first; release 8 stays.
-        let pruned = store.prune_sent(t0 + chrono::Duration::minutes(30)).unwrap();
+        let pruned = store
+            .prune_sent(t0 + chrono::Duration::minutes(30))
+            .unwrap();
         assert_eq!((pruned, store.sent_count()), (4, 1));
         assert_eq!(store.prune_sent(t0).unwrap(), 0);
         assert!(store.sent_message(chat(4), 8).unwrap().is_some());

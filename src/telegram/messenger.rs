@@ -74,7 +74,11 @@ pub trait Messenger: Clone + Send + Sync + 'static {
         format: Format,
     ) -> impl Future<Output = Result<Edited, SendError>> + Send {
         let _ = (chat, message_id, text, format);
-        async { Err(SendError::Rejected("Bad Request: message can't be edited".into())) }
+        async {
+            Err(SendError::Rejected(
+                "Bad Request: message can't be edited".into(),
+            ))
+        }
     }
 }
 

@@ -39,7 +39,12 @@ struct Phone {
 
 impl Phone {
     fn sends(&self) -> usize {
-        self.log.lock().unwrap().iter().filter(|e| e.0 == "send").count()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.0 == "send")
+            .count()
     }
 
     fn shown(&self, to: impl Into<Target>) -> Vec<Shown> {
@@ -58,7 +63,10 @@ impl Phone {
 
     /// The person deletes every message in `chat`.
     fn delete_all(&self, chat: i64) {
-        self.messages.lock().unwrap().retain(|_, m| m.to.chat != chat);
+        self.messages
+            .lock()
+            .unwrap()
+            .retain(|_, m| m.to.chat != chat);
     }
 }
 
@@ -70,7 +78,9 @@ impl Messenger for Phone {
         text: String,
         format: Format,
     ) -> Result<(), SendError> {
-        self.send_for_id(chat, thread, text, format).await.map(|_| ())
+        self.send_for_id(chat, thread, text, format)
+            .await
+            .map(|_| ())
     }
 
     async fn send_for_id(
@@ -81,9 +91,22 @@ impl Messenger for Phone {
         _format: Format,
     ) -> Result<Option<i32>, SendError> {
         let mut messages = self.messages.lock().unwrap();
-        let id = messages.keys().max().copied().unwrap_or(0).max(self.sends() as i32) + 1;
+        let id = messages
+            .keys()
+            .max()
+            .copied()
+            .unwrap_or(0)
+            .max(self.sends() as i32)
+            + 1;
         let to = Target { chat, thread };
-        messages.insert(id, Shown { to, text: text.clone(), edits: 0 });
+        messages.insert(
+            id,
+            Shown {
+                to,
+                text: text.clone(),
+                edits: 0,
+            },
+        );
         self.log.lock().unwrap().push(("send", chat, text));
         Ok(Some(id))
     }
@@ -97,7 +120,9 @@ impl Messenger for Phone {
     ) -> Result<Edited, SendError> {
         let mut messages = self.messages.lock().unwrap();
         let Some(shown) = messages.get_mut(&message_id).filter(|m| m.to.chat == chat) else {
-            return Err(SendError::Rejected("Bad Request: message to edit not found".into()));
+            return Err(SendError::Rejected(
+                "Bad Request: message to edit not found".into(),
+            ));
         };
         if shown.text == text {
             return Ok(Edited::Unchanged);
@@ -145,7 +170,13 @@ async fn subscribed(now: DateTime<Utc>) -> (tempfile::TempDir, Store) {
 }
 
 fn delivery(store: &Store, phone: &Phone, clock: Clock) -> Delivery<Phone> {
-    Delivery::new(store.clone(), phone.clone(), Arc::new(Limiter::new(None)), 4).with_clock(clock)
+    Delivery::new(
+        store.clone(),
+        phone.clone(),
+        Arc::new(Limiter::new(None)),
+        4,
+    )
+    .with_clock(clock)
 }
 
 async fn pass(delivery: &Delivery<Phone>) {
@@ -159,7 +190,13 @@ async fn a_revised_title_edits_each_kind_of_chat_once_and_pushes_nothing_twice()
     let (_dir, store) = subscribed(now).await;
     let phone = Phone::default();
     let delivery = delivery(&store, &phone, Clock::system());
-    poll(&store, "s", &[item(2, "Statement on Salisbury"), item(1, "First")], now).await;
+    poll(
+        &store,
+        "s",
+        &[item(2, "Statement on Salisbury"), item(1, "First")],
+        now,
+    )
+    .await;
     pass(&delivery).await;
     assert_eq!(phone.sends(), 4, "one push to each target");
 
@@ -185,7 +222,11 @@ async fn a_revised_title_edits_each_kind_of_chat_once_and_pushes_nothing_twice()
         let shown = phone.shown(target);
         assert_eq!(shown.len(), 1, "{target:?}");
         assert_eq!(shown[0].edits, 1, "{target:?} edited once");
-        assert!(shown[0].text.contains("Statement on the Salisbury incident"));
+        assert!(
+            shown[0]
+                .text
+                .contains("Statement on the Salisbury incident")
+        );
     }
     // The store keeps the new words, and what they replaced.
     let stored = store.item("site/fnapr/2").unwrap().unwrap();
@@ -209,7 +250,11 @@ async fn new_news_goes_before_an_edit_and_a_release_s_history_is_bounded() {
     poll(&store, "s", &[item(2, "Two"), item(1, "First")], now).await;
     pass(&delivery).await;
     // One read brings a new release and revises the one before.
-    let read = [item(3, "Three"), item(2, "Two, corrected"), item(1, "First")];
+    let read = [
+        item(3, "Three"),
+        item(2, "Two, corrected"),
+        item(1, "First"),
+    ];
     let outcome = poll(&store, "s", &read, now).await;
     assert_eq!((outcome.queued, outcome.edits_queued), (1, 1));
     pass(&delivery).await;
@@ -224,7 +269,13 @@ async fn new_news_goes_before_an_edit_and_a_release_s_history_is_bounded() {
     // Many corrections: only the last five earlier texts are kept.
     for n in 0..8 {
         let title = format!("Two, correction {n}");
-        poll(&store, "s", &[item(3, "Three"), item(2, &title), item(1, "First")], now).await;
+        poll(
+            &store,
+            "s",
+            &[item(3, "Three"), item(2, &title), item(1, "First")],
+            now,
+        )
+        .await;
     }
     let seq = store.item("site/fnapr/2").unwrap().unwrap().seq;
     let history = store.revisions(seq).unwrap();
@@ -245,14 +296,21 @@ async fn a_deleted_message_ends_its_edit_quietly_and_one_already_right_is_done()
     let corrected = item(2, "Two, corrected");
     {
         let mut messages = phone.messages.lock().unwrap();
-        let shown = messages.values_mut().find(|m| m.to.chat == CHANNEL).unwrap();
+        let shown = messages
+            .values_mut()
+            .find(|m| m.to.chat == CHANNEL)
+            .unwrap();
         shown.text = shown.text.replace("Two", "Two, corrected");
     }
     poll(&store, "s", &[corrected, item(1, "First")], now).await;
     let (_trigger, shutdown) = Shutdown::new();
     let report = delivery.deliver_pending(&shutdown).await.unwrap();
     assert_eq!(
-        (report.edited, report.edits_not_needed, report.edits_given_up),
+        (
+            report.edited,
+            report.edits_not_needed,
+            report.edits_given_up
+        ),
         (2, 1, 1)
     );
     assert_eq!(report.chats_removed, 0, "the group stays subscribed");
@@ -312,7 +370,11 @@ async fn a_digest_is_written_again_whole_and_a_held_push_goes_out_revised() {
     pass(&delivery).await;
     assert_eq!(phone.sends(), 0, "held for the quiet hours");
     // Revised while held: it goes out in its new words, nothing to edit.
-    let read = [item(3, "Three"), item(2, "Two, corrected"), item(1, "First")];
+    let read = [
+        item(3, "Three"),
+        item(2, "Two, corrected"),
+        item(1, "First"),
+    ];
     poll(&store, "s", &read, now).await;
     pass(&delivery).await;
     assert_eq!(phone.sends(), 0);
@@ -325,13 +387,19 @@ async fn a_digest_is_written_again_whole_and_a_held_push_goes_out_revised() {
 
     // A release in the digest is revised: the digest is written again,
     // header and the other release included.
-    let read = [item(3, "Three, corrected"), item(2, "Two, corrected"), item(1, "First")];
+    let read = [
+        item(3, "Three, corrected"),
+        item(2, "Two, corrected"),
+        item(1, "First"),
+    ];
     poll(&store, "s", &read, clock.now()).await;
     pass(&delivery).await;
     let digest = phone.shown(sleeper);
     assert_eq!(digest.len(), 1);
     assert_eq!(digest[0].edits, 1);
-    assert!(digest[0].text.contains("Three, corrected") && digest[0].text.contains("Two, corrected"));
+    assert!(
+        digest[0].text.contains("Three, corrected") && digest[0].text.contains("Two, corrected")
+    );
     assert!(digest[0].text.starts_with("🗞"), "{}", digest[0].text);
     assert_eq!(phone.sends(), 2, "nothing pushed twice");
     let _ = late;
@@ -382,17 +450,28 @@ async fn the_binary_edits_a_private_chat_a_group_and_a_channel_and_latest_shows_
     })
     .await;
     site.set_page(page("Statement on the Salisbury incident"));
-    eventually(Duration::from_secs(30), "every message edited", &bot, || {
-        telegram.edits().len() >= 3
-    })
+    eventually(
+        Duration::from_secs(30),
+        "every message edited",
+        &bot,
+        || telegram.edits().len() >= 3,
+    )
     .await;
     for chat in [PRIVATE, GROUP, CHANNEL] {
         let sent = telegram.sent_to(chat);
         assert_eq!(sent.len(), 1, "no second push to {chat}");
-        assert!(sent[0].text.contains("Statement on the Salisbury incident"), "{}", sent[0].text);
+        assert!(
+            sent[0].text.contains("Statement on the Salisbury incident"),
+            "{}",
+            sent[0].text
+        );
     }
     let latest = telegram.ask(PRIVATE, "/latest").await;
-    assert!(latest.text.contains("Statement on the Salisbury incident"), "{}", latest.text);
+    assert!(
+        latest.text.contains("Statement on the Salisbury incident"),
+        "{}",
+        latest.text
+    );
     assert!(!latest.text.contains("Statement on Salisbury"));
     assert_eq!(telegram.edits().len(), 3, "each message edited once");
     bot.stop_cleanly().await;
@@ -421,17 +500,29 @@ async fn sigkill_in_the_middle_of_the_edits_edits_every_message_and_pushes_nothi
     .await;
     bot.kill().await;
     let at_kill = telegram.edits().len();
-    assert!(at_kill < CHATS as usize, "killed before the end ({at_kill})");
+    assert!(
+        at_kill < CHATS as usize,
+        "killed before the end ({at_kill})"
+    );
     let bot = BotProcess::spawn(&config, "bot2.log");
-    eventually(Duration::from_secs(60), "every message edited", &bot, || {
-        telegram
-            .sent()
-            .iter()
-            .all(|m| m.text.contains("Statement on the Salisbury incident"))
-    })
+    eventually(
+        Duration::from_secs(60),
+        "every message edited",
+        &bot,
+        || {
+            telegram
+                .sent()
+                .iter()
+                .all(|m| m.text.contains("Statement on the Salisbury incident"))
+        },
+    )
     .await;
     bot.stop_cleanly().await;
-    assert_eq!(telegram.sent_count(), CHATS as usize, "nothing pushed twice");
+    assert_eq!(
+        telegram.sent_count(),
+        CHATS as usize,
+        "nothing pushed twice"
+    );
     // Each message changed once; an edit repeated after the kill found it
     // changed already ("message is not modified").
     assert_eq!(telegram.edits().len(), CHATS as usize);

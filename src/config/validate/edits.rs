@@ -28,7 +28,10 @@ mod tests {
     fn edits_default_on_for_two_days_and_a_window_out_of_range_is_refused_by_its_key() {
         let default = Config::from_toml("").unwrap();
         assert_eq!(default.edits, EditsConfig::default());
-        assert_eq!(default.edits.window(), Some(std::time::Duration::from_secs(48 * 3_600)));
+        assert_eq!(
+            default.edits.window(),
+            Some(std::time::Duration::from_secs(48 * 3_600))
+        );
         assert!(default.sources.iter().all(|s| s.edit_revisions));
         let off = Config::from_toml("[edits]\nenabled = false\n").unwrap();
         assert_eq!(off.edits.window(), None);
