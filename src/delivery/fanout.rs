@@ -105,6 +105,9 @@ struct Inner {
     walk: Mutex<Option<Walking>>,
 }
 
+/// A page read by a walk: the last chat read, chats to push to now, chats journaled.
+type PageRead = (i64, Vec<i64>, Vec<i64>);
+
 enum Next {
     Page(FanOutPage, Vec<i64>),
     Finished,
@@ -247,7 +250,7 @@ impl FanOut {
         w: &mut Walking,
         max: usize,
         defer: &impl Fn(i64) -> bool,
-    ) -> Result<Option<(i64, Vec<i64>, Vec<i64>)>, StoreError> {
+    ) -> Result<Option<PageRead>, StoreError> {
         let listed = self.window().subscribers_after(w.page_end, max)?;
         let Some(last) = listed.last else {
             return Ok(None);
@@ -267,11 +270,7 @@ impl FanOut {
     /// (`store/sent.rs`), each journaled an edit per message, for the journal
     /// sweep to send through the limiter like any journal entry (after the
     /// chat's pushes). Chats the log names are passed over. `None` at the end.
-    fn edit_page(
-        &self,
-        w: &mut Walking,
-        max: usize,
-    ) -> Result<Option<(i64, Vec<i64>, Vec<i64>)>, StoreError> {
+    fn edit_page(&self, w: &mut Walking, max: usize) -> Result<Option<PageRead>, StoreError> {
         let listed = self
             .window()
             .sent_after(w.release.item_seq, w.page_end, max)?;

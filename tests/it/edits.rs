@@ -28,13 +28,16 @@ struct Shown {
     edits: usize,
 }
 
+/// ("send" | "edit", chat, text).
+type Event = (&'static str, i64, String);
+
 /// A Telegram that gives each message an id and lets the bot edit it, with a
 /// log of what happened in order.
 #[derive(Clone, Default)]
 struct Phone {
     messages: Arc<Mutex<HashMap<i32, Shown>>>,
-    /// ("send" | "edit", chat, text), in order.
-    log: Arc<Mutex<Vec<(&'static str, i64, String)>>>,
+    /// What happened, in order.
+    log: Arc<Mutex<Vec<Event>>>,
 }
 
 impl Phone {
