@@ -199,6 +199,18 @@ impl Store {
         Ok(pruned)
     }
 
+    /// What delivery keeps per push to a chat (release `seq`, message
+    /// `message_id`), as benchmarks measure it.
+    pub fn keep_message_id(
+        &self,
+        chat: i64,
+        seq: u64,
+        message_id: i32,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.record_sent(Target::from(chat), seq, message_id, false, now)
+    }
+
     /// How many sent messages are kept (walks the tree: for tests and benchmarks).
     pub fn sent_count(&self) -> usize {
         self.sent.len()
