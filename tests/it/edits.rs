@@ -534,3 +534,35 @@ async fn sigkill_in_the_middle_of_the_edits_edits_every_message_and_pushes_nothi
         telegram.calls("editMessageText")
     );
 }
+
+#[tokio::test]
+async fn more_revisions_in_one_read_than_the_flood_guard_allows_edit_nothing() {
+    let now = Utc::now();
+    let (_dir, store) = subscribed(now).await;
+    let read: Vec<Item> = (1..=3)
+        .rev()
+        .map(|n| item(n, &format!("Release {n}")))
+        .collect();
+    poll(&store, "s", &read, now).await;
+    // A new layout rewords every title at once: not corrections.
+    let guard = PollPolicy::new(2, 36_500, now.date_naive());
+    let reworded: Vec<Item> = (1..=3)
+        .rev()
+        .map(|n| item(n, &format!("Release number {n}")))
+        .collect();
+    let outcome = store
+        .record_poll("s", &reworded, &guard, now)
+        .await
+        .unwrap();
+    assert_eq!((outcome.revised, outcome.edits_queued), (3, 0));
+    // Two at once are corrections, and are edited.
+    let two: Vec<Item> = (1..=3)
+        .rev()
+        .map(|n| match n {
+            3 => item(n, "Release number 3"),
+            _ => item(n, &format!("Release no. {n}")),
+        })
+        .collect();
+    let outcome = store.record_poll("s", &two, &guard, now).await.unwrap();
+    assert_eq!((outcome.revised, outcome.edits_queued), (2, 2));
+}
