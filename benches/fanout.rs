@@ -18,6 +18,14 @@
 //!   delivered, and the longest pause between two accepted pushes).
 //!
 //! `BENCH_SUBSCRIBERS=10000,100000` and `BENCH_LIMITED=1000` change the sizes.
+//!
+//! `BENCH_EDITS=10000,100000` runs the edit mode alone (issue 21): one release
+//! pushed to that many subscribers, then its title revised and the bot
+//! started again: time and edits/s until every message is edited (limits
+//! off), the bot's CPU per edit, and the message ids the push kept (bytes of
+//! key and value per id, and the database's growth); then, in-process, the
+//! disk taken by the ids of `BENCH_EDIT_RELEASES` (10) releases to 100,000
+//! chats each: a 48-hour window of a busy site.
 //! Results go to stdout; BENCHMARKS.md records them with the machine.
 
 #[path = "support/bot.rs"]
@@ -65,7 +73,121 @@ fn main() {
         );
         return;
     }
+    if let Ok(sizes) = std::env::var("BENCH_EDITS") {
+        runtime.block_on(edits_mode(&sizes));
+        return;
+    }
     runtime.block_on(run());
+}
+
+/// The edit mode: see the module's note.
+async fn edits_mode(sizes: &str) {
+    machine::print_machine();
+    for n in sizes.split(',').filter_map(|s| s.trim().parse().ok()) {
+        edits(n).await;
+    }
+    let releases: usize = std::env::var("BENCH_EDIT_RELEASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    window_storage(100_000, releases).await;
+}
+
+/// One release to `n` subscribers, then a revision of its title: how fast
+/// the edits go out, and what keeping the ids cost.
+async fn edits(n: usize) {
+    let telegram = FakeTelegram::start(Enforce::Nothing).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = FakeSite::start().await;
+    prepare(dir.path(), &telegram, &site, n, false).await;
+    let db = dir.path().join("data").join("db");
+    let before = dir_bytes(&db);
+    site.add_release();
+    let mut bot = spawn_bot(dir.path(), TOKEN);
+    telegram.wait_for(n, Duration::from_secs(300)).await;
+    stop(&mut bot);
+    let grown = dir_bytes(&db).saturating_sub(before);
+    let (kept, kept_bytes) = {
+        let store = Store::open(&dir.join_data()).expect("open store");
+        (store.sent_count(), store.sent_bytes())
+    };
+    site.revise_newest();
+    let started = Instant::now();
+    let mut bot = spawn_bot(dir.path(), TOKEN);
+    telegram.wait_for_edits(n, Duration::from_secs(600)).await;
+    let wall = started.elapsed();
+    let cpu = proc_stats::cpu_seconds(bot.id());
+    stop(&mut bot);
+    let (first, last) = *telegram.edit_times.lock().unwrap();
+    let editing = last.expect("a last edit") - first.expect("a first edit");
+    println!(
+        "edits to {n} subscribers, limits off: {:.2} s editing ({:.2} s from process start), {:.0} edits/s, bot CPU {:.1} µs/edit (start and read included); {} pushes in all (no second push)",
+        editing.as_secs_f64(),
+        wall.as_secs_f64(),
+        n as f64 / editing.as_secs_f64(),
+        cpu * 1e6 / n as f64,
+        telegram.count(),
+    );
+    println!(
+        "message ids kept for {n} pushes: {kept} ids, {:.1} bytes of key and value per id; the database grew {:.1} bytes per push over the push itself",
+        kept_bytes as f64 / kept.max(1) as f64,
+        grown as f64 / n as f64,
+    );
+}
+
+/// Disk taken by the message ids of `releases` releases pushed to `chats`
+/// chats each, written as delivery writes them (in-process, then flushed).
+async fn window_storage(chats: usize, releases: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open store");
+    store.flush().await.expect("flush");
+    let db = dir.path().join("db");
+    let before = dir_bytes(&db);
+    let started = Instant::now();
+    let now = chrono::Utc::now();
+    for release in 0..releases as u64 {
+        for chat in 1..=chats as i64 {
+            store
+                .keep_message_id(chat, 1_000 + release, chat as i32, now)
+                .expect("record");
+        }
+        store.flush().await.expect("flush");
+    }
+    let took = started.elapsed();
+    let grown = dir_bytes(&db).saturating_sub(before);
+    println!(
+        "ids of {releases} releases x {chats} chats = {} ids: {:.1} MB on disk ({:.1} bytes an id), written at {:.0} ids/s",
+        store.sent_count(),
+        grown as f64 / 1e6,
+        grown as f64 / store.sent_count().max(1) as f64,
+        store.sent_count() as f64 / took.as_secs_f64(),
+    );
+}
+
+/// Bytes of the files under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The data directory of a bench's temporary directory.
+trait DataDir {
+    fn join_data(&self) -> std::path::PathBuf;
+}
+
+impl DataDir for tempfile::TempDir {
+    fn join_data(&self) -> std::path::PathBuf {
+        self.path().join("data")
+    }
 }
 
 async fn run() {
@@ -340,6 +462,8 @@ struct BotRun {
 struct FakeTelegram {
     url: String,
     sent: Arc<AtomicUsize>,
+    edits: Arc<AtomicUsize>,
+    edit_times: Arc<Mutex<(Option<Instant>, Option<Instant>)>>,
     too_many: Arc<AtomicUsize>,
     times: Arc<Mutex<(Option<Instant>, Option<Instant>)>>,
     limits: Arc<Mutex<Limits>>,
@@ -357,20 +481,31 @@ impl FakeTelegram {
             last_per_chat: HashMap::new(),
             accepted: Vec::new(),
         }));
+        let edits = Arc::new(AtomicUsize::new(0));
+        let edit_times = Arc::new(Mutex::new((None, None)));
         let (s, t, tm, l) = (
             sent.clone(),
             too_many.clone(),
             times.clone(),
             limits.clone(),
         );
+        let (e, et) = (edits.clone(), edit_times.clone());
         let handler: http::Handler = Arc::new(move |req| {
             let (s, t, tm, l) = (s.clone(), t.clone(), tm.clone(), l.clone());
-            Box::pin(async move { answer(req, &s, &t, &tm, enforce, &l).await })
+            let (e, et) = (e.clone(), et.clone());
+            Box::pin(async move {
+                if req.path.to_ascii_lowercase().ends_with("/editmessagetext") {
+                    return edited(&req, &e, &et);
+                }
+                answer(req, &s, &t, &tm, enforce, &l).await
+            })
         });
         let addr = http::serve(handler).await;
         FakeTelegram {
             url: format!("http://{addr}"),
             sent,
+            edits,
+            edit_times,
             too_many,
             times,
             limits,
@@ -396,6 +531,18 @@ impl FakeTelegram {
         (first.expect("a first send"), last.expect("a last send"))
     }
 
+    async fn wait_for_edits(&self, n: usize, timeout: Duration) {
+        let started = Instant::now();
+        while self.edits.load(Ordering::SeqCst) < n {
+            assert!(
+                started.elapsed() < timeout,
+                "only {} of {n} edits arrived",
+                self.edits.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn wait_for(&self, n: usize, timeout: Duration) {
         let started = Instant::now();
         while self.count() < n {
@@ -407,6 +554,27 @@ impl FakeTelegram {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// An `editMessageText`, taken and counted.
+fn edited(
+    req: &Request,
+    edits: &AtomicUsize,
+    times: &Mutex<(Option<Instant>, Option<Instant>)>,
+) -> Option<Response> {
+    let params: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
+    let now = Instant::now();
+    {
+        let mut t = times.lock().unwrap();
+        t.0.get_or_insert(now);
+        t.1 = Some(now);
+    }
+    edits.fetch_add(1, Ordering::SeqCst);
+    ok(
+        json!({"message_id": params["message_id"], "date": 1_653_120_000,
+        "chat": {"id": params["chat_id"], "type": "private", "first_name": "U"},
+        "text": params["text"]}),
+    )
 }
 
 fn ok(result: Value) -> Option<Response> {
@@ -501,16 +669,19 @@ async fn answer(
 struct FakeSite {
     url: String,
     releases: Arc<AtomicUsize>,
+    /// The newest release's title says this is its revision.
+    revision: Arc<AtomicUsize>,
     hits: Arc<AtomicUsize>,
 }
 
 impl FakeSite {
     async fn start() -> FakeSite {
         let releases = Arc::new(AtomicUsize::new(10));
+        let revision = Arc::new(AtomicUsize::new(0));
         let hits = Arc::new(AtomicUsize::new(0));
-        let (r, h) = (releases.clone(), hits.clone());
+        let (r, h, v) = (releases.clone(), hits.clone(), revision.clone());
         let handler: http::Handler = Arc::new(move |_req| {
-            let page = front_page(r.load(Ordering::SeqCst));
+            let page = front_page(r.load(Ordering::SeqCst), v.load(Ordering::SeqCst));
             h.fetch_add(1, Ordering::SeqCst);
             Box::pin(async move { Some(Response::new(200, "text/html; charset=utf-8", page)) })
         });
@@ -518,12 +689,18 @@ impl FakeSite {
         FakeSite {
             url: format!("http://{addr}/"),
             releases,
+            revision,
             hits,
         }
     }
 
     fn add_release(&self) {
         self.releases.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The newest release's title is reworded.
+    fn revise_newest(&self) {
+        self.revision.fetch_add(1, Ordering::SeqCst);
     }
 
     async fn wait_for_hits(&self, n: usize) {
@@ -533,13 +710,18 @@ impl FakeSite {
     }
 }
 
-/// `count` releases, newest first, in the site's "DD.MM.YYYY - Title" layout.
-fn front_page(count: usize) -> String {
+/// `count` releases, newest first, in the site's "DD.MM.YYYY - Title" layout;
+/// the newest one's title carries its `revision` (none at 0).
+fn front_page(count: usize, revision: usize) -> String {
     let mut html =
         String::from("<html><head><meta charset=\"utf-8\"></head><body><h1>Press releases</h1>\n");
     for n in (1..=count).rev() {
+        let revised = match revision {
+            r if r > 0 && n == count => format!(", revised {r}"),
+            _ => String::new(),
+        };
         html.push_str(&format!(
-            "<div><a href=\"/fnapr/{id}\">{day:02}.05.2022 - Embassy statement number {n}</a>\n<p>A lead paragraph for statement {n}, long enough to count as a lead.</p></div>\n",
+            "<div><a href=\"/fnapr/{id}\">{day:02}.05.2022 - Embassy statement number {n}{revised}</a>\n<p>A lead paragraph for statement {n}, long enough to count as a lead.</p></div>\n",
             id = 9000 + n,
             day = 1 + n % 28,
         ));

@@ -37,8 +37,8 @@ pub use cli::{Cli, error_text};
 
 // What the bot is told, and the plain values it is made of.
 pub use config::{
-    Config, ConfigError, Language, RateLimits, Retention, SourceConfig, SourceKind, StoreConfig,
-    WhoCanSubscribe,
+    Config, ConfigError, EditsConfig, Language, RateLimits, Retention, SourceConfig, SourceKind,
+    StoreConfig, WhoCanSubscribe,
 };
 
 // Reading a site: one read, what it yields, and how a source is doing.
@@ -50,8 +50,8 @@ pub use source::{
 // The store and what it answers.
 pub use store::{
     JournalEntry, MAX_CHANNELS_PER_USER, MAX_SAVED_QUERIES, MAX_SAVED_QUERIES_PER_CHAT, MAX_TOPICS,
-    PollOutcome, PollPolicy, ReleasePage, Removal, Retained, SearchIndex, Store, StoreError,
-    Target, TransferError,
+    PollOutcome, PollPolicy, ReleasePage, Removal, Retained, Revision, SearchIndex, Store,
+    StoreError, Target, TransferError,
 };
 
 // What a chat chose.
@@ -61,7 +61,7 @@ pub use settings::{Filter, QuietHours, parse_time, parse_zone};
 pub use delivery::{Delivery, FanOut, FanOutPage, FanOutStep};
 pub use runtime::shutdown::{Shutdown, ShutdownTrigger};
 pub use telegram::limiter::Limiter;
-pub use telegram::messenger::{Format, Messenger, SendError};
+pub use telegram::messenger::{Edited, Format, Messenger, SendError};
 pub use text::clock::Clock;
 
 /// Pure parts that the integration tests, benchmarks and fuzz targets check

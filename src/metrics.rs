@@ -51,6 +51,12 @@ pub(crate) struct ReasonLabel {
     pub reason: &'static str,
 }
 
+/// How something ended, from a short fixed list.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ResultLabel {
+    pub result: &'static str,
+}
+
 /// How a push went out: `html`, or `plain` after Telegram refused the HTML.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct FormatLabel {
@@ -94,6 +100,11 @@ pub(crate) struct Metrics {
     /// meanwhile) or `filtered` (journaled, then refused by keyword filters
     /// changed since).
     pub pushes_dropped: Family<ReasonLabel, Counter>,
+    /// Edits of messages already sent, for revised releases, by result:
+    /// `edited` (the message shows the new words), `not_needed` (it showed
+    /// them already, or its id is no longer kept) or `given_up` (the message
+    /// is gone or cannot be edited).
+    pub edits: Family<ResultLabel, Counter>,
     /// Chats a fan-out walk handed a release to (pushed at once or journaled):
     /// its rate is the fan-out's progress.
     pub fan_out_chats: Counter,
@@ -167,6 +178,7 @@ impl Metrics {
             pushes_retried: Family::default(),
             pushes_given_up: Counter::default(),
             pushes_dropped: Family::default(),
+            edits: Family::default(),
             fan_out_chats: Counter::default(),
             // From a loopback answer to Telegram's slowest; the send timeout is 30 s.
             send_duration: Histogram::new([
@@ -238,6 +250,11 @@ impl Metrics {
             "pushes_dropped",
             "Pushes dropped unsent, by reason (chat_gone, unsubscribed, filtered)",
             self.pushes_dropped.clone(),
+        );
+        r.register(
+            "edits",
+            "Edits of sent messages for revised releases, by result (edited, not_needed, given_up)",
+            self.edits.clone(),
         );
         r.register(
             "journal_entries",
@@ -359,6 +376,9 @@ impl Metrics {
             self.pushes_dropped
                 .get_or_create(&ReasonLabel { reason })
                 .inc_by(0);
+        }
+        for result in ["edited", "not_needed", "given_up"] {
+            self.edits.get_or_create(&ResultLabel { result }).inc_by(0);
         }
         for result in ["accepted", "bad_secret", "unreadable", "busy", "stopping"] {
             self.webhook_requests

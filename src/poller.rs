@@ -98,7 +98,8 @@ pub async fn poll_once(
         store.save_contacts(&page.contacts, now).await?;
     }
     let policy = PollPolicy::new(source.max_new_items, source.max_age_days, now.date_naive())
-        .retaining(source.retention);
+        .retaining(source.retention)
+        .editing(source.edit_revisions);
     let outcome = store
         .record_poll(&source.name, &page.items, &policy, now)
         .await?;
@@ -161,7 +162,10 @@ pub(crate) async fn run(
             Ok(outcome) => {
                 if let Some(outcome) = outcome {
                     report(&source, &outcome, &alerts);
-                    if outcome.queued > 0 {
+                    if outcome.revised > 0 {
+                        tracing::info!(source = %source.name, revised = outcome.revised, edits_queued = outcome.edits_queued, "releases revised");
+                    }
+                    if outcome.queued + outcome.edits_queued > 0 {
                         delivery_wake.notify_one();
                     }
                 } else {

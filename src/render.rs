@@ -162,14 +162,28 @@ pub(crate) fn digest(
         .into_iter()
         .enumerate()
         .map(|(part, range)| {
-            let mut text = digest_header(kind, n, part + 1, parts, lang);
-            for block in &blocks[range.clone()] {
-                text.push_str("\n\n");
-                text.push_str(block);
-            }
+            let text = digest_part(kind, n, (part + 1, parts), &blocks[range.clone()], lang);
             (text, range)
         })
         .collect()
+}
+
+/// One message of a digest of `total` releases: part `part.0` of `part.1`,
+/// holding `blocks`. A message edited for a revised release is written
+/// again with this, as it was first laid out.
+pub(crate) fn digest_part(
+    kind: DigestKind,
+    total: usize,
+    part: (usize, usize),
+    blocks: &[String],
+    lang: Language,
+) -> String {
+    let mut text = digest_header(kind, total, part.0, part.1, lang);
+    for block in blocks {
+        text.push_str("\n\n");
+        text.push_str(block);
+    }
+    text
 }
 
 /// Joins blocks under a header, shortening leads (and at worst dropping the

@@ -253,6 +253,7 @@ impl Running {
             config.telegram.send_concurrency,
         )
         .with_source_labels(SourceLabels::from_config(config))
+        .with_edits(config.edits.window())
         .with_clock(*clock);
         let holds = delivery.holds();
         // Pushes journaled before a restart go out now.

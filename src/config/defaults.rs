@@ -69,6 +69,11 @@ pub(super) const DEFAULT_STORE_CACHE_MB: u64 = 16;
 /// The most `store.cache_mb` may ask for: sled's own default, 1 GiB, which is
 /// far more than our working set and than the small hosts the bot runs on.
 pub(super) const MAX_STORE_CACHE_MB: u64 = 1024;
+/// Hours message ids are kept for edits: the site's corrections come within
+/// a day or two; the cost is measured in BENCHMARKS.md ("Edits").
+pub(super) const DEFAULT_EDIT_WINDOW_HOURS: u32 = 48;
+/// At most a month of message ids (`edits.window_hours`).
+pub(super) const MAX_EDIT_WINDOW_HOURS: u32 = 720;
 /// Longest `site_name` and `sources[].label`: they head messages.
 pub(super) const MAX_DISPLAY_NAME: usize = 100;
 pub(super) const DEFAULT_USER_AGENT: &str = concat!("embassy-bot/", env!("CARGO_PKG_VERSION"));

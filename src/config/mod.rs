@@ -108,6 +108,34 @@ pub struct Config {
     pub contact: ContactConfig,
     pub http: HttpConfig,
     pub store: StoreConfig,
+    pub edits: EditsConfig,
+}
+
+/// Edits of messages already sent when a release is revised (`[edits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditsConfig {
+    /// Whether revised releases' messages are edited (`edits.enabled`).
+    pub enabled: bool,
+    /// How long the ids of sent messages are kept, in hours
+    /// (`edits.window_hours`): a release revised later is not edited.
+    pub window_hours: u32,
+}
+
+impl EditsConfig {
+    /// How long message ids are kept; `None` when edits are off.
+    pub fn window(&self) -> Option<std::time::Duration> {
+        self.enabled
+            .then(|| std::time::Duration::from_secs(u64::from(self.window_hours) * 3_600))
+    }
+}
+
+impl Default for EditsConfig {
+    fn default() -> Self {
+        EditsConfig {
+            enabled: true,
+            window_hours: defaults::DEFAULT_EDIT_WINDOW_HOURS,
+        }
+    }
 }
 
 /// How the database may use memory (`[store]`).
@@ -290,6 +318,9 @@ pub struct SourceConfig {
     /// How much of the source's history the store keeps (`keep_items`,
     /// `keep_seen_ids`): a site that rotates its ids cannot fill the disk.
     pub retention: Retention,
+    /// Whether a revised release's sent messages are edited (`edits.enabled`,
+    /// copied to each source, whose reads queue the edits).
+    pub edit_revisions: bool,
 }
 
 /// How a source's body is turned into items.

@@ -24,6 +24,15 @@ pub(super) struct RawConfig {
     pub(super) contact: Option<RawContact>,
     pub(super) http: Option<RawHttp>,
     pub(super) store: Option<RawStore>,
+    pub(super) edits: Option<RawEdits>,
+}
+
+/// `[edits]`: editing sent messages of revised releases.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEdits {
+    pub(super) enabled: Option<bool>,
+    pub(super) window_hours: Option<u32>,
 }
 
 /// `[store]`: how the database uses memory.

@@ -105,6 +105,9 @@ struct Inner {
     walk: Mutex<Option<Walking>>,
 }
 
+/// A page read by a walk: the last chat read, chats to push to now, chats journaled.
+type PageRead = (i64, Vec<i64>, Vec<i64>);
+
 enum Next {
     Page(FanOutPage, Vec<i64>),
     Finished,
@@ -218,14 +221,39 @@ impl FanOut {
         // The caller took the whole previous page.
         w.taken = w.taken.max(w.page_end);
         let changes = self.store().subscription_changes();
-        let listed = self.window().subscribers_after(w.page_end, max)?;
-        let Some(last) = listed.last else {
+        let read = match w.entry.edit {
+            true => self.edit_page(w, max)?,
+            false => self.push_page(w, max, defer)?,
+        };
+        let Some((last, chats, journaled)) = read else {
             if !w.in_flight.is_empty() {
                 return Ok(Next::Draining);
             }
             self.window().finish_outbox_entry(w.release.key)?;
             *walk = None;
             return Ok(Next::Finished);
+        };
+        w.page_end = Some(last);
+        let page = FanOutPage {
+            release: w.release.clone(),
+            journaled: journaled.len(),
+            chats,
+            changes,
+        };
+        Ok(Next::Page(page, journaled))
+    }
+
+    /// The next page of subscribers of a push walk, sorted ([`Self::sort_page`]):
+    /// the last chat read, chats to push to now, chats journaled; `None` at the end.
+    fn push_page(
+        &self,
+        w: &mut Walking,
+        max: usize,
+        defer: &impl Fn(i64) -> bool,
+    ) -> Result<Option<PageRead>, StoreError> {
+        let listed = self.window().subscribers_after(w.page_end, max)?;
+        let Some(last) = listed.last else {
+            return Ok(None);
         };
         let (chats, journaled) = self.sort_page(w, &listed.chats, last, defer)?;
         if listed.skipped_corrupt > 0 {
@@ -235,14 +263,34 @@ impl FanOut {
                 "damaged subscriber records were skipped during fan-out"
             );
         }
-        w.page_end = Some(last);
-        let page = FanOutPage {
-            release: w.release.clone(),
-            journaled: journaled.len(),
-            chats,
-            changes,
+        Ok(Some((last, chats, journaled)))
+    }
+
+    /// The next page of an edit walk: the chats sent the revised release
+    /// (`store/sent.rs`), each journaled an edit per message, for the journal
+    /// sweep to send through the limiter like any journal entry (after the
+    /// chat's pushes). Chats the log names are passed over. `None` at the end.
+    fn edit_page(&self, w: &mut Walking, max: usize) -> Result<Option<PageRead>, StoreError> {
+        let listed = self
+            .window()
+            .sent_after(w.release.item_seq, w.page_end, max)?;
+        let Some(last) = listed.last else {
+            return Ok(None);
         };
-        Ok(Next::Page(page, journaled))
+        let now = self.inner.clock.now();
+        let mut journaled = Vec::with_capacity(listed.chats.len());
+        for (chat, threads) in listed.chats {
+            if w.handled.remove(&chat) {
+                continue;
+            }
+            for thread in threads {
+                let target = Target { chat, thread };
+                self.journal()
+                    .add_edit(target, w.release.item_seq, &w.release.item_id, now)?;
+            }
+            journaled.push(chat);
+        }
+        Ok(Some((last, Vec::new(), journaled)))
     }
 
     /// Sorts a page of subscribers (up to chat `last`) into chats to push to
@@ -380,6 +428,7 @@ impl FanOut {
             thread: None,
             item_id: release.item_id.clone(),
             journaled_at: Some(now.timestamp()),
+            edit: false,
         })
     }
 

@@ -129,6 +129,7 @@ mod tests {
             thread,
             item_id: "x".into(),
             journaled_at: None,
+            edit: false,
         };
         let one = vec![entry(5, None)];
         let holds = Holds::default();

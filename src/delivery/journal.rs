@@ -68,6 +68,18 @@ impl Journal {
         self.store().journal(target, seq, item_id, now)
     }
 
+    /// Journals an edit of the message `target` got for release `item_id`
+    /// (sequence `seq`), revised since. Not durable until [`Journal::commit`].
+    pub(super) fn add_edit(
+        &self,
+        target: Target,
+        seq: u64,
+        item_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store().journal_edit(target, seq, item_id, now)
+    }
+
     /// Makes every write so far durable.
     pub(super) async fn commit(&self) -> Result<(), StoreError> {
         self.window.commit().await

@@ -36,6 +36,7 @@
 //! entry whose time has not come waits, its chat [held](Holds) until then; the
 //! entries of a target that are due together go as one digest message).
 
+mod edit;
 mod fanout;
 mod holds;
 mod journal;
@@ -69,6 +70,8 @@ use schedule::{FanOutCursor, JournalSweep, Slots};
 const FAN_OUT_PAGE: usize = 256;
 /// Wait after a store error before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(5);
+/// How long message ids are kept for edits unless told (`edits.window_hours`).
+const DEFAULT_EDIT_WINDOW_HOURS: i64 = 48;
 
 /// The delivery worker.
 #[derive(Clone)]
@@ -87,6 +90,8 @@ pub struct Delivery<M> {
     clock: Clock,
     /// Chats whose pushes wait for a time.
     holds: Arc<Holds>,
+    /// How long sent messages' ids are kept for edits; `None`: edits off.
+    edits: Option<chrono::Duration>,
 }
 
 /// What the loop has done: in all, and since it was last idle (logged then).
@@ -113,7 +118,16 @@ impl<M: Messenger> Delivery<M> {
             labels: Arc::default(),
             clock: Clock::system(),
             holds: Arc::default(),
+            edits: Some(chrono::Duration::hours(DEFAULT_EDIT_WINDOW_HOURS)),
         }
+    }
+
+    /// Keeps the ids of messages sent within `window` so that a revised
+    /// release's messages can be edited (`edits.window_hours`); `None` keeps
+    /// none and edits nothing (`edits.enabled = false`).
+    pub fn with_edits(mut self, window: Option<std::time::Duration>) -> Self {
+        self.edits = window.and_then(|w| chrono::Duration::from_std(w).ok());
+        self
     }
 
     /// Pushes name their sources by these labels (by default, by their names).
@@ -403,6 +417,7 @@ impl<M: Messenger> Delivery<M> {
     /// what was done since the last idle moment is logged.
     async fn settle_idle(&self, reports: &mut Reports) -> Result<(), StoreError> {
         self.fan_out.settle().await?;
+        self.prune_sent();
         if reports.since_idle.did_something() {
             tracing::info!(report = ?reports.since_idle, "deliveries done for now");
             // Rendered releases may be edited before next time.

@@ -5,7 +5,7 @@
 //! removal it counts). Three tallies kept by hand drift apart; one event
 //! cannot.
 
-use crate::metrics::{FormatLabel, Metrics};
+use crate::metrics::{FormatLabel, Metrics, ResultLabel};
 use crate::store::{Ended, JournalStats};
 
 /// Totals of delivery's work, for logs and tests.
@@ -34,6 +34,24 @@ pub struct PassReport {
     pub digests: usize,
     /// Chats a walked release was handed out to (pushed at once or journaled).
     pub fanned_out: usize,
+    /// Sent messages edited to a revised release's words.
+    pub edited: usize,
+    /// Edits that were not needed (the message showed the words already,
+    /// or its id is no longer kept).
+    pub edits_not_needed: usize,
+    /// Edits given up: the message is gone or cannot be edited.
+    pub edits_given_up: usize,
+}
+
+/// What became of one edit of a sent message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum EditResult {
+    /// The message shows the revised words now.
+    Edited,
+    /// Nothing to change, or nothing known to edit.
+    NotNeeded,
+    /// Telegram cannot edit it ("message to edit not found", "message can't be edited").
+    GivenUp,
 }
 
 /// How a message Telegram accepted went.
@@ -82,6 +100,8 @@ pub(super) enum Outcome {
     Held,
     /// Chats a walked release was handed to (pushed at once or journaled).
     FannedOut(usize),
+    /// An edit of a message already sent ended (a revised release).
+    Edit(EditResult),
 }
 
 impl Outcome {
@@ -162,6 +182,23 @@ impl PassReport {
                 self.fanned_out += chats;
                 metrics.fan_out_chats.inc_by(chats as u64);
             }
+            Outcome::Edit(result) => {
+                let result = match result {
+                    EditResult::Edited => {
+                        self.edited += 1;
+                        "edited"
+                    }
+                    EditResult::NotNeeded => {
+                        self.edits_not_needed += 1;
+                        "not_needed"
+                    }
+                    EditResult::GivenUp => {
+                        self.edits_given_up += 1;
+                        "given_up"
+                    }
+                };
+                metrics.edits.get_or_create(&ResultLabel { result }).inc();
+            }
         }
     }
 
@@ -178,6 +215,9 @@ impl PassReport {
         self.filtered += other.filtered;
         self.digests += other.digests;
         self.fanned_out += other.fanned_out;
+        self.edited += other.edited;
+        self.edits_not_needed += other.edits_not_needed;
+        self.edits_given_up += other.edits_given_up;
     }
 
     /// Whether anything changed what chats were owed (worth a log line and
@@ -189,6 +229,9 @@ impl PassReport {
             + self.filtered
             + self.chats_removed
             + self.chats_migrated
+            + self.edited
+            + self.edits_not_needed
+            + self.edits_given_up
             > 0
     }
 }

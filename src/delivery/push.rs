@@ -29,7 +29,7 @@ const RENDERED_CACHE: usize = 64;
 pub(super) struct Rendered {
     /// Every source that listed it: a chat following any of them wants it.
     sources: Vec<String>,
-    html: String,
+    pub(super) html: String,
     /// Its block in a digest, in each language (by [`Language::index`]).
     blocks: Vec<String>,
     /// Its title and lead as keyword filters read them.
@@ -40,6 +40,9 @@ pub(super) struct Rendered {
 #[derive(Default)]
 pub(super) struct RenderCache {
     rendered: Mutex<HashMap<String, Arc<Rendered>>>,
+    /// The store's count of release writes when the cache was filled: a
+    /// release revised since must not go out in its old words.
+    written: std::sync::atomic::AtomicU64,
 }
 
 impl RenderCache {
@@ -52,6 +55,17 @@ impl RenderCache {
     pub(super) fn clear(&self) {
         self.lock().clear();
     }
+}
+
+/// How a digest message was laid out, to write it again when one of its
+/// releases is revised.
+pub(super) struct DigestPart {
+    pub(super) kind: DigestKind,
+    pub(super) lang: Language,
+    /// Its place among the digest's messages (1-based), and how many there were.
+    pub(super) part: (usize, usize),
+    /// How many releases the whole digest brought.
+    pub(super) total: usize,
 }
 
 /// What a slot serves a chat with (a name of its own: the update side's
@@ -76,8 +90,16 @@ pub(super) struct Served {
 impl<M: Messenger> Delivery<M> {
     /// The rendered release `item_id`, from the cache or the store.
     pub(super) fn rendered(&self, item_id: &str) -> Result<Option<Arc<Rendered>>, StoreError> {
-        if let Some(rendered) = self.render_cache.lock().get(item_id) {
-            return Ok(Some(rendered.clone()));
+        {
+            let mut cache = self.render_cache.lock();
+            let written = self.store.releases_written();
+            let seen = &self.render_cache.written;
+            if seen.swap(written, std::sync::atomic::Ordering::SeqCst) != written {
+                cache.clear(); // releases were written (perhaps revised) since
+            }
+            if let Some(rendered) = cache.get(item_id) {
+                return Ok(Some(rendered.clone()));
+            }
         }
         let Some(stored) = self.store.item(item_id)? else {
             return Ok(None);
@@ -133,7 +155,8 @@ impl<M: Messenger> Delivery<M> {
         let result = self
             .send_html(chat.into(), &release.item_id, &rendered.html, shutdown)
             .await;
-        if let Some(Ok(format)) = result {
+        if let Some(Ok((format, message_id))) = result {
+            self.note_sent(chat.into(), release.item_seq, message_id);
             self.fan_out.sent(release, chat)?;
             report.count(Outcome::Sent {
                 releases: 1,
@@ -143,7 +166,7 @@ impl<M: Messenger> Delivery<M> {
             return Ok(report);
         }
         let entry = self.fan_out.defer(release, chat).await?;
-        match result {
+        match result.map(|r| r.map(|_| ())) {
             Some(Err(error)) => {
                 self.settle_failure(&entry, error, 1, &mut report).await?;
             }
@@ -179,6 +202,9 @@ impl<M: Messenger> Delivery<M> {
         let mut held_until: Option<DateTime<Utc>> = None;
         let mut held = Vec::new();
         let total = list.len();
+        // Edits go after the chat's pushes: new news first.
+        let (edits, list): (Vec<JournalEntry>, Vec<JournalEntry>) =
+            list.into_iter().partition(|e| e.edit);
         for (done, entry) in list.iter().enumerate() {
             let Some(rendered) = self.still_wanted(entry, &settings, &mut report).await? else {
                 continue;
@@ -205,7 +231,8 @@ impl<M: Messenger> Delivery<M> {
                 return Ok(report);
             };
             match result {
-                Ok(format) => {
+                Ok((format, message_id)) => {
+                    self.note_sent(entry.target(), entry.seq, message_id);
                     self.fan_out.journal().complete(entry).await?;
                     self.backoff.clear(chat);
                     report.count(Outcome::Sent {
@@ -234,6 +261,15 @@ impl<M: Messenger> Delivery<M> {
             let lang = settings.push_language();
             if !self
                 .push_together(due, kind, lang, &mut report, shutdown)
+                .await?
+            {
+                return Ok(report);
+            }
+        }
+        let pending = edits.len();
+        for (done, entry) in edits.iter().enumerate() {
+            if !self
+                .edit_journaled(entry, pending - done, &mut report, shutdown)
                 .await?
             {
                 return Ok(report);
@@ -317,8 +353,13 @@ impl<M: Messenger> Delivery<M> {
                 .collect();
             digest(kind, &blocks, lang)
         };
-        let mut messages: VecDeque<(String, Range<usize>)> = messages.into();
-        while let Some((text, range)) = messages.pop_front() {
+        let parts = messages.len();
+        let mut messages: VecDeque<(String, Range<usize>, usize)> = messages
+            .into_iter()
+            .enumerate()
+            .map(|(i, (text, range))| (text, range, i + 1))
+            .collect();
+        while let Some((text, range, part_no)) = messages.pop_front() {
             // A message of one release may fall back to shortened plain
             // text; one of several may not (shortening would cut releases
             // off unsent): refused as HTML, its releases go one by one.
@@ -336,7 +377,19 @@ impl<M: Messenger> Delivery<M> {
             };
             let part = &due[range.clone()];
             match result {
-                Ok(format) => {
+                Ok((format, message_id)) => {
+                    // A message of a digest (header and all), or a push alone.
+                    if total > 1 && part_no > 0 {
+                        let note = DigestPart {
+                            kind,
+                            lang,
+                            part: (part_no, parts),
+                            total,
+                        };
+                        self.note_digest(to, &note, part, message_id);
+                    } else {
+                        self.note_sent(to, part[0].0.seq, message_id);
+                    }
                     for (entry, _) in part {
                         self.fan_out.journal().complete(entry).await?;
                     }
@@ -350,7 +403,7 @@ impl<M: Messenger> Delivery<M> {
                 Err(SendError::Rejected(reason)) if several && needs_plain_text(&reason) => {
                     tracing::warn!(chat = to.chat, %reason, releases = part.len(), "Telegram refused a digest's HTML; sending its releases one by one");
                     for i in range.rev() {
-                        messages.push_front((due[i].1.html.clone(), i..i + 1));
+                        messages.push_front((due[i].1.html.clone(), i..i + 1, 0));
                     }
                 }
                 // Refused even as plain text: every release in it is given up.
@@ -378,21 +431,21 @@ impl<M: Messenger> Delivery<M> {
         to: Target,
         html: String,
         shutdown: &Shutdown,
-    ) -> Option<Result<SentAs, SendError>> {
+    ) -> Option<Result<(SentAs, Option<i32>), SendError>> {
         let result = self.send(to, html, Format::Html, shutdown).await;
-        result.map(|sent| sent.map(|()| SentAs::Html))
+        result.map(|sent| sent.map(|id| (SentAs::Html, id)))
     }
 
     /// Sends `html` to `to`, again as plain text if Telegram refuses the
-    /// HTML; `what` names it in the log. How it went once accepted; `None`
-    /// when shutdown came first.
+    /// HTML; `what` names it in the log. How it went once accepted, and the
+    /// message's id if Telegram said; `None` when shutdown came first.
     async fn send_html(
         &self,
         to: Target,
         what: &str,
         html: &str,
         shutdown: &Shutdown,
-    ) -> Option<Result<SentAs, SendError>> {
+    ) -> Option<Result<(SentAs, Option<i32>), SendError>> {
         let chat = to.chat;
         let result = self
             .send(to, html.to_string(), Format::Html, shutdown)
@@ -404,15 +457,15 @@ impl<M: Messenger> Delivery<M> {
             // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
             let plain = shorten(&to_plain(html), 2_048);
             let result = self.send(to, plain, Format::Plain, shutdown).await;
-            return result.map(|sent| sent.map(|()| SentAs::Plain));
+            return result.map(|sent| sent.map(|id| (SentAs::Plain, id)));
         }
-        result.map(|sent| sent.map(|()| SentAs::Html))
+        result.map(|sent| sent.map(|id| (SentAs::Html, id)))
     }
 
     /// Acts on a journal entry whose push failed with `error`; `remaining`
     /// counts it and the chat's entries after it. True when the chat's next
     /// push may still go (only this message was refused).
-    async fn settle_failure(
+    pub(super) async fn settle_failure(
         &self,
         entry: &JournalEntry,
         error: SendError,
@@ -465,25 +518,30 @@ impl<M: Messenger> Delivery<M> {
         }
     }
 
-    /// One send through the limiter; `None` when shutdown came first.
+    /// One send through the limiter, with the message's id if Telegram
+    /// said; `None` when shutdown came first.
     async fn send(
         &self,
         to: Target,
         text: String,
         format: Format,
         shutdown: &Shutdown,
-    ) -> Option<Result<(), SendError>> {
+    ) -> Option<Result<Option<i32>, SendError>> {
         // Telegram's limits are per chat, whichever topic a message goes to.
         if !self.limiter.acquire(to.chat, shutdown).await {
             return None;
         }
-        Some(self.messenger.send(to.chat, to.thread, text, format).await)
+        Some(
+            self.messenger
+                .send_for_id(to.chat, to.thread, text, format)
+                .await,
+        )
     }
 }
 
 /// Refusals that plain text fixes: our HTML did not parse, or Telegram
 /// measured the text longer than we did.
-fn needs_plain_text(reason: &str) -> bool {
+pub(super) fn needs_plain_text(reason: &str) -> bool {
     let reason = reason.to_ascii_lowercase();
     reason.contains("can't parse entities") || reason.contains("message is too long")
 }

@@ -73,7 +73,7 @@ impl WalkAhead for WalkHeldStill<'_> {
         };
         let passed_to = page_end.is_some_and(|end| to <= end);
         let serves_from = taken.is_some_and(|t| from <= t);
-        passed_to && !serves_from && entry.reaches(subscription)
+        passed_to && !serves_from && !entry.edit && entry.reaches(subscription)
     }
 
     fn will_push(&self, entry: &JournalEntry, to: i64, subscription: &Subscription) -> bool {

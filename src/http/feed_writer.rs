@@ -42,18 +42,25 @@ pub(crate) struct Entry {
     pub link: String,
     pub summary: String,
     pub time: DateTime<Utc>,
+    /// When its words last changed: its revision, else [`Entry::time`].
+    pub updated: DateTime<Utc>,
 }
 
 impl Entry {
     /// `stored` as an entry; `tz` is the time zone of the source that listed
     /// it (where its date is a calendar day).
     pub(crate) fn from_stored(stored: &StoredItem, tz: Tz) -> Entry {
+        let time = entry_time(stored, tz);
         Entry {
             id: format!("https://{}", stored.item.id),
             title: stored.item.title.clone(),
             link: stored.item.url.clone(),
             summary: stored.item.lead.clone(),
-            time: entry_time(stored, tz),
+            time,
+            updated: stored
+                .revised_at
+                .and_then(|at| DateTime::from_timestamp(at, 0))
+                .map_or(time, |revised| revised.max(time)),
         }
     }
 }
@@ -76,11 +83,11 @@ pub(crate) fn entry_time(stored: &StoredItem, tz: Tz) -> DateTime<Utc> {
         .map_or(seen, |t| t.with_timezone(&Utc))
 }
 
-/// The feed's `updated`: its newest entry's time.
+/// The feed's `updated`: its newest entry's time, or its latest revision.
 pub(crate) fn updated(info: &FeedInfo, entries: &[Entry]) -> DateTime<Utc> {
     entries
         .iter()
-        .map(|e| e.time)
+        .map(|e| e.updated)
         .max()
         .unwrap_or(info.empty_updated)
 }
@@ -155,7 +162,7 @@ fn write_atom(w: &mut Writer<Vec<u8>>, info: &FeedInfo, entries: &[Entry]) -> st
                         .with_attribute(("href", xml_safe(&entry.link).as_ref()))
                         .write_empty()?;
                     text_element(w, "published", &time)?;
-                    text_element(w, "updated", &time)?;
+                    text_element(w, "updated", &rfc3339(entry.updated))?;
                     if !entry.summary.is_empty() {
                         text_element(w, "summary", &entry.summary)?;
                     }
@@ -193,6 +200,8 @@ pub(crate) fn json(info: &FeedInfo, entries: &[Entry]) -> String {
         #[serde(skip_serializing_if = "str::is_empty")]
         summary: &'a str,
         date_published: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        date_modified: Option<String>,
     }
     let feed = Feed {
         version: "https://jsonfeed.org/version/1.1",
@@ -214,6 +223,7 @@ pub(crate) fn json(info: &FeedInfo, entries: &[Entry]) -> String {
                 },
                 summary: &e.summary,
                 date_published: rfc3339(e.time),
+                date_modified: (e.updated != e.time).then(|| rfc3339(e.updated)),
             })
             .collect(),
     };
@@ -239,7 +249,40 @@ mod tests {
             also_on: Default::default(),
             first_seen,
             seq: 1,
+            revised_at: None,
         }
+    }
+
+    #[test]
+    fn a_revision_moves_the_entry_s_and_the_feed_s_updated_but_not_published() {
+        let info = FeedInfo {
+            id: "urn:x".into(),
+            title: "t".into(),
+            author: "a".into(),
+            self_url: None,
+            site_url: url::Url::parse("https://www.rusemb.org.uk/").unwrap(),
+            empty_updated: DateTime::from_timestamp(0, 0).unwrap(),
+        };
+        let mut revised = stored(None, 1_653_120_000);
+        revised.revised_at = Some(1_653_206_400);
+        let entry = Entry::from_stored(&revised, chrono_tz::Europe::London);
+        assert_eq!(entry.time.timestamp(), 1_653_120_000);
+        assert_eq!(entry.updated.timestamp(), 1_653_206_400);
+        assert_eq!(updated(&info, std::slice::from_ref(&entry)), entry.updated);
+        let atom = atom(&info, std::slice::from_ref(&entry));
+        assert!(
+            atom.contains("<published>2022-05-21T08:00:00Z</published>"),
+            "{atom}"
+        );
+        assert!(
+            atom.contains("<updated>2022-05-22T08:00:00Z</updated>"),
+            "{atom}"
+        );
+        let json = json(&info, &[entry]);
+        assert!(
+            json.contains("\"date_modified\": \"2022-05-22T08:00:00Z\""),
+            "{json}"
+        );
     }
 
     #[test]

@@ -380,6 +380,11 @@ impl Store {
     fn export_journal(&self, lines: &mut Lines<'_, impl Write>) -> Result<(), TransferError> {
         for record in self.journal.iter() {
             let entry = decode_entry(record?)?;
+            if entry.edit {
+                // An edit names a message by its id, which is not exported:
+                // imported, it would be a second push.
+                continue;
+            }
             lines.summary.journal += 1;
             lines.record(&Record::Journal {
                 chat: entry.chat,

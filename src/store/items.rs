@@ -10,6 +10,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::meta::{NEXT_SEQ, item_count_key, primed_key};
 use super::retention::{id_hash, index_new};
+use super::revisions::{merge_seen, note_if_revised, queue_edit};
 use super::{OutboxEntry, Store, StoreError, abort, corrupt, date_key};
 use crate::config::Retention;
 use crate::source::Item;
@@ -29,6 +30,10 @@ pub struct StoredItem {
     pub first_seen: i64,
     /// Increasing in discovery order (oldest first within one read).
     pub seq: u64,
+    /// When its title or lead was last revised (Unix seconds; see
+    /// `store/revisions.rs`); feeds show it as the entry's `updated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revised_at: Option<i64>,
 }
 
 impl StoredItem {
@@ -70,6 +75,11 @@ pub struct PollOutcome {
     pub pruned_before: usize,
     /// What keeping the source within [`PollPolicy::retention`] pruned.
     pub pruned: super::Pruned,
+    /// Known releases whose title or lead the read revised.
+    pub revised: usize,
+    /// How many of those were queued to have their sent messages edited
+    /// (none on a first read, in a flood, or with edits off).
+    pub edits_queued: usize,
 }
 
 /// What recording one page of a source's archive changed.
@@ -102,6 +112,9 @@ pub struct PollPolicy {
     pub oldest_date: Option<NaiveDate>,
     /// How much of the source's history is kept once the read is recorded.
     pub retention: Retention,
+    /// Whether revised releases are queued for their sent messages to be
+    /// edited (`edits.enabled`).
+    pub edits: bool,
 }
 
 impl PollPolicy {
@@ -112,7 +125,13 @@ impl PollPolicy {
             max_new,
             oldest_date: today.checked_sub_days(chrono::Days::new(u64::from(max_age_days))),
             retention: Retention::DEFAULT,
+            edits: true,
         }
+    }
+
+    /// The same guard, editing sent messages of revised releases or not.
+    pub fn editing(self, edits: bool) -> PollPolicy {
+        PollPolicy { edits, ..self }
     }
 
     /// The same guard, keeping `retention` of the source's history.
@@ -126,6 +145,7 @@ impl PollPolicy {
             max_new: usize::MAX,
             oldest_date: None,
             retention: Retention::DEFAULT,
+            edits: true,
         }
     }
 
@@ -232,18 +252,20 @@ impl Store {
             &self.outbox,
             &self.meta,
             &self.by_source,
+            &self.revisions,
         );
         let (result, written, next_seq) = {
             // No pruning moves a release into the seen-set meanwhile.
             let seen = self.seen_set.read();
             let pruned = |id: &str| seen.contains_key(&id_hash(id));
-            trees.transaction(|(items, by_date, outbox, meta, by_source)| {
+            trees.transaction(|(items, by_date, outbox, meta, by_source, revisions)| {
                 let trees = PollTrees {
                     items,
                     by_date,
                     outbox,
                     meta,
                     by_source,
+                    revisions,
                 };
                 let mut read = ReadInProgress::begin(trees, &pruned, source, policy, now)?;
                 let result = body(&mut read)?;
@@ -339,6 +361,7 @@ struct PollTrees<'t> {
     outbox: &'t TransactionalTree,
     meta: &'t TransactionalTree,
     by_source: &'t TransactionalTree,
+    revisions: &'t TransactionalTree,
 }
 
 /// One read being recorded, inside its transaction (which sled may run more
@@ -358,6 +381,9 @@ struct ReadInProgress<'a> {
     silent: bool,
     /// For an archive page: when undated new releases count as first seen.
     undated_at: HashMap<String, i64>,
+    /// Known releases this read revised: (sequence, id, first source), for
+    /// their edit entries, queued after the read's new releases.
+    revised: Vec<(u64, String, String)>,
 }
 
 impl<'a> ReadInProgress<'a> {
@@ -391,6 +417,7 @@ impl<'a> ReadInProgress<'a> {
             written: Vec::new(),
             silent: false,
             undated_at: HashMap::new(),
+            revised: Vec::new(),
         })
     }
 
@@ -467,6 +494,7 @@ impl<'a> ReadInProgress<'a> {
                 .copied()
                 .unwrap_or_else(|| self.now.timestamp()),
             seq: self.take_seq(),
+            revised_at: None,
         };
         index_new(
             self.trees.by_source,
@@ -506,6 +534,11 @@ impl<'a> ReadInProgress<'a> {
             }
             stored.also_on.insert(self.source.to_string());
         }
+        if note_if_revised(self.trees.revisions, &mut stored, &merged, self.now)? {
+            self.outcome.revised += 1;
+            self.revised
+                .push((stored.seq, seen.id.clone(), stored.source.clone()));
+        }
         // Its date may have changed: the old `by_date` key goes.
         self.trees
             .by_date
@@ -527,8 +560,31 @@ impl<'a> ReadInProgress<'a> {
         Ok(())
     }
 
+    /// Queues an edit entry for each release this read revised, after its
+    /// new releases (new news first): not on a first read or in a flood,
+    /// nor when more were revised at once than [`PollPolicy::max_new`] (a
+    /// change of layout or extraction, not corrections), nor with edits off.
+    fn queue_edits(&mut self) -> TxResult<()> {
+        let revised = std::mem::take(&mut self.revised);
+        if !self.policy.edits
+            || self.silent
+            || self.outcome.first_poll
+            || self.outcome.flood
+            || self.policy.is_flood(revised.len())
+        {
+            return Ok(());
+        }
+        for (seq, id, source) in revised {
+            let key = self.take_seq();
+            queue_edit(self.trees.outbox, key, OutboxEntry::edit(&id, &source, seq))?;
+            self.outcome.edits_queued += 1;
+        }
+        Ok(())
+    }
+
     /// Saves the counters and the source's read state; the read's outcome.
     fn finish(&mut self, items_on_page: usize) -> TxResult<PollOutcome> {
+        self.queue_edits()?;
         let meta = self.trees.meta;
         meta.insert(NEXT_SEQ, &self.next_seq.to_be_bytes())?;
         meta.insert(primed_key(self.source), &self.now.timestamp().to_be_bytes())?;
@@ -537,25 +593,5 @@ impl<'a> ReadInProgress<'a> {
             &(items_on_page as u64).to_be_bytes(),
         )?;
         Ok(std::mem::take(&mut self.outcome))
-    }
-}
-
-/// A known release seen again: take the page's edits, but never let a listing
-/// that omits the date or lead (another list page, a shorter teaser) erase them.
-fn merge_seen(old: &Item, seen: &Item) -> Item {
-    Item {
-        id: old.id.clone(),
-        url: seen.url.clone(),
-        title: if seen.title.is_empty() {
-            old.title.clone()
-        } else {
-            seen.title.clone()
-        },
-        date: seen.date.or(old.date),
-        lead: if seen.lead.is_empty() {
-            old.lead.clone()
-        } else {
-            seen.lead.clone()
-        },
     }
 }

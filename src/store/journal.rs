@@ -30,6 +30,8 @@ pub struct JournalEntry {
     /// When it was journaled (Unix seconds): a digest holds what came since
     /// the one before. `None` for entries of versions that did not record it.
     pub journaled_at: Option<i64>,
+    /// An edit of the message already sent (the release was revised), not a push.
+    pub edit: bool,
 }
 
 impl JournalEntry {
@@ -112,6 +114,22 @@ impl Store {
         let target = target.into();
         self.journal.insert(
             target_journal_key(target.chat, target.thread, seq).as_ref(),
+            entry_value(item_id, Some(now.timestamp())),
+        )?;
+        Ok(())
+    }
+
+    /// Journals an edit of the message `target` got for release `item_id`
+    /// (sequence `seq`), revised. Not flushed, like [`Store::journal`].
+    pub(crate) fn journal_edit(
+        &self,
+        target: Target,
+        seq: u64,
+        item_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.journal.insert(
+            super::edit_journal_key(target.chat, target.thread, seq).as_ref(),
             entry_value(item_id, Some(now.timestamp())),
         )?;
         Ok(())
@@ -243,11 +261,16 @@ fn decode_value(value: &[u8]) -> Result<(String, Option<i64>), StoreError> {
 pub(super) fn decode_entry(
     (key, value): (sled::IVec, sled::IVec),
 ) -> Result<JournalEntry, StoreError> {
-    // 16 bytes: the chat itself (the first format); 20: one of its topics.
-    let thread = match key.len() {
-        16 => None,
-        20 => Some(thread_from_key(&key[16..]).ok_or_else(|| corrupt(JOURNAL_TREE, "bad key"))?),
-        _ => return Err(corrupt(JOURNAL_TREE, "key is neither 16 nor 20 bytes")),
+    // 16 bytes: the chat itself (the first format); 20: one of its topics;
+    // 21: an edit, of the chat's message or a topic's.
+    let topic =
+        |bytes: &[u8]| thread_from_key(bytes).ok_or_else(|| corrupt(JOURNAL_TREE, "bad key"));
+    let (thread, edit) = match key.len() {
+        16 => (None, false),
+        20 => (Some(topic(&key[16..])?), false),
+        21 if key[20] == 1 => (Some(topic(&key[16..20])?), true),
+        21 => (None, true),
+        _ => return Err(corrupt(JOURNAL_TREE, "key is not 16, 20 or 21 bytes")),
     };
     let chat = chat_from_key(&key[..8]).ok_or_else(|| corrupt(JOURNAL_TREE, "bad key"))?;
     let seq = u64::from_be_bytes(
@@ -262,6 +285,7 @@ pub(super) fn decode_entry(
         thread,
         item_id,
         journaled_at,
+        edit,
     })
 }
 
@@ -282,6 +306,7 @@ mod tests {
                 thread: None,
                 item_id: "site/1".into(),
                 journaled_at: None,
+                edit: false,
             }
         );
         // A value with its journaling time reads back with it.
@@ -307,5 +332,21 @@ mod tests {
         assert!(entry_key(&old).as_ref() < key.as_ref());
         assert!(key.as_ref() < entry_key(&next).as_ref());
         assert!(decode_entry((vec![0u8; 12].into(), b"x".into())).is_err());
+        // An edit sorts with its release, apart from the push's own key.
+        for thread in [None, Some(3)] {
+            let edit = JournalEntry {
+                thread,
+                edit: true,
+                ..old.clone()
+            };
+            let key = entry_key(&edit);
+            assert_eq!(key.as_ref().len(), 21);
+            assert_eq!(
+                decode_entry((key.as_ref().into(), b"site/1".into())).unwrap(),
+                edit
+            );
+            assert!(entry_key(&old).as_ref() < key.as_ref());
+            assert!(key.as_ref() < entry_key(&next).as_ref());
+        }
     }
 }

@@ -95,7 +95,9 @@ impl CrashWindow {
                 }
                 for entry in &owed {
                     journal_t.remove(entry_key(entry).as_ref())?;
+                    // An edit names a message of the old group: it stays behind.
                     if let Some(subscription) = &moved
+                        && !entry.edit
                         && !walk.will_push(entry, to, subscription)
                     {
                         let moved = JournalEntry {
@@ -141,7 +143,7 @@ impl Store {
             self.journal.transaction(|journal_t| {
                 for entry in &left {
                     journal_t.remove(entry_key(entry).as_ref())?;
-                    if !to_had_own {
+                    if !to_had_own && !entry.edit {
                         let moved = JournalEntry {
                             chat: to,
                             ..entry.clone()

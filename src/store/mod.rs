@@ -28,7 +28,10 @@
 //!   lost recent writes from a sound one;
 //! - [`export`](self::export): the whole state as JSON Lines and back, a way out of sled;
 //!   [`staging`](self::staging): an import built aside and moved in only once whole;
-//! - [`fault`](self::fault): noticing sled's sticky I/O errors.
+//! - [`fault`](self::fault): noticing sled's sticky I/O errors;
+//! - [`revisions`](self::revisions): what a revised release said before;
+//! - [`sent`](self::sent): the ids of the messages sent for recent releases,
+//!   which edits name.
 //!
 //! Trees (keys big-endian so iteration order means something):
 //! - `items`: item id → [`StoredItem`] (JSON);
@@ -53,6 +56,11 @@
 //! - `settings`: chat id [, topic thread id] → [`TargetSettings`](crate::settings::TargetSettings)
 //!   (JSON); 8 bytes for a chat itself, 12 for one of its forum topics, so a
 //!   chat's record sorts just before its topics'.
+//! - `revisions`: item sequence → earlier texts ([`revisions`](self::revisions));
+//! - `sent`, `sent_releases`, `sent_digests`: messages sent for recent
+//!   releases ([`sent`](self::sent)). A journal entry for an *edit* has a
+//!   21-byte key: the 16 of a push, the topic's thread id (zeros for the
+//!   chat itself), then 0 (the chat) or 1 (a topic).
 //!
 //! Durability: every call that changes what a user was told or what is owed
 //! waits for a flush before it returns, except where the caller owns the crash
@@ -83,7 +91,9 @@ mod migration;
 mod outbox;
 mod queries;
 mod retention;
+mod revisions;
 mod search;
+mod sent;
 mod settings;
 mod staging;
 mod subscribers;
@@ -114,8 +124,10 @@ pub(crate) use outbox::OutboxEntry;
 pub use queries::{MAX_SAVED_QUERIES, MAX_SAVED_QUERIES_PER_CHAT};
 pub(crate) use retention::Pruned;
 pub use retention::Retained;
+pub use revisions::Revision;
 pub(crate) use search::SearchResults;
 pub use search::{ReleasePage, SearchIndex};
+pub(crate) use sent::{DigestNote, SentMessage};
 pub(crate) use subscribers::Subscription;
 pub use subscribers::{MAX_TOPICS, Removal, Target};
 pub(crate) use window::CrashWindow;
@@ -206,6 +218,12 @@ pub struct Store {
     seen_set: Arc<retention::SeenSet>,
     /// What each target chose ([`settings`](self::settings)).
     settings: sled::Tree,
+    /// Earlier texts of revised releases ([`revisions`](self::revisions)).
+    revisions: sled::Tree,
+    /// Messages sent for recent releases ([`sent`](self::sent)).
+    sent: sled::Tree,
+    sent_releases: sled::Tree,
+    sent_digests: sled::Tree,
     commits: Arc<GroupCommit>,
     fan_out_log: FanOutLog,
     high_water: Arc<highwater::HighWater>,
@@ -306,6 +324,10 @@ impl Store {
             by_source: db.open_tree("by_source")?,
             seen: db.open_tree("seen")?,
             settings: db.open_tree("settings")?,
+            revisions: db.open_tree("revisions")?,
+            sent: db.open_tree("sent")?,
+            sent_releases: db.open_tree("sent_releases")?,
+            sent_digests: db.open_tree("sent_digests")?,
             queries,
             saved_queries: Arc::new(std::sync::Mutex::new(saved_queries)),
             db,
@@ -446,7 +468,7 @@ fn journal_key(chat: i64, seq: u64) -> [u8; 16] {
 /// A journal entry's key, for the chat itself (16 bytes, the first format) or
 /// for one of its forum topics (20 bytes: the thread id follows).
 struct EntryKey {
-    bytes: [u8; 20],
+    bytes: [u8; 21],
     len: usize,
 }
 
@@ -456,13 +478,24 @@ impl AsRef<[u8]> for EntryKey {
     }
 }
 
+/// An edit's journal entry key (21 bytes, see the module's note).
+fn edit_journal_key(chat: i64, thread: Option<i32>, seq: u64) -> EntryKey {
+    let mut bytes = [0u8; 21];
+    bytes[..16].copy_from_slice(&journal_key(chat, seq));
+    if let Some(t) = thread {
+        bytes[16..20].copy_from_slice(&thread_key(t));
+        bytes[20] = 1;
+    }
+    EntryKey { bytes, len: 21 }
+}
+
 fn target_journal_key(chat: i64, thread: Option<i32>, seq: u64) -> EntryKey {
-    let mut bytes = [0u8; 20];
+    let mut bytes = [0u8; 21];
     bytes[..16].copy_from_slice(&journal_key(chat, seq));
     let len = match thread {
         None => 16,
         Some(t) => {
-            bytes[16..].copy_from_slice(&thread_key(t));
+            bytes[16..20].copy_from_slice(&thread_key(t));
             20
         }
     };
@@ -470,6 +503,9 @@ fn target_journal_key(chat: i64, thread: Option<i32>, seq: u64) -> EntryKey {
 }
 
 fn entry_key(entry: &JournalEntry) -> EntryKey {
+    if entry.edit {
+        return edit_journal_key(entry.chat, entry.thread, entry.seq);
+    }
     target_journal_key(entry.chat, entry.thread, entry.seq)
 }
 

@@ -32,6 +32,11 @@ pub(crate) struct OutboxEntry {
     /// Sources that queued the release before: their followers have it already.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub already_told: Vec<String>,
+    /// An edit entry: the release was revised, and its walk goes down the
+    /// chats that were sent it (`store/sent.rs`), not the subscriber list,
+    /// journaling an edit for each.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub edit: bool,
 }
 
 impl OutboxEntry {
@@ -49,6 +54,15 @@ impl OutboxEntry {
             after_chat: None,
             item_seq,
             already_told,
+            edit: false,
+        }
+    }
+
+    /// An edit entry for release `item_id` (sequence `item_seq`), revised.
+    pub(crate) fn edit(item_id: &str, source: &str, item_seq: u64) -> OutboxEntry {
+        OutboxEntry {
+            edit: true,
+            ..OutboxEntry::new(item_id, source, Some(item_seq), Vec::new())
         }
     }
 

@@ -285,6 +285,9 @@ impl Store {
         drop(set);
         // Pruned releases leave /search too.
         self.reindex(batch.iter().map(|(_, id)| id.as_str()));
+        for (seq, _) in batch {
+            self.forget_revisions(*seq)?;
+        }
         Ok(chunk.len() / HASH)
     }
 

@@ -315,6 +315,7 @@ mod tests {
             also_on: Default::default(),
             first_seen: 0,
             seq,
+            revised_at: None,
         }
     }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::telegram::messenger::{Format, Keyboard, Messenger, Replier, SendError};
+use crate::telegram::messenger::{Edited, Format, Keyboard, Messenger, Replier, SendError};
 
 /// Sends pushes to one bot's `sendMessage` endpoint.
 #[derive(Clone)]
@@ -87,8 +87,51 @@ impl Messenger for HttpMessenger {
         text: String,
         format: Format,
     ) -> Result<(), SendError> {
+        self.send_message(chat, thread, &text, format, None)
+            .await
+            .map(|_| ())
+    }
+
+    async fn send_for_id(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        text: String,
+        format: Format,
+    ) -> Result<Option<i32>, SendError> {
         self.send_message(chat, thread, &text, format, None).await
     }
+
+    async fn edit_text(
+        &self,
+        chat: i64,
+        message_id: i32,
+        text: String,
+        format: Format,
+    ) -> Result<Edited, SendError> {
+        let body = EditMessageText {
+            chat_id: chat,
+            message_id,
+            text: &text,
+            parse_mode: (format == Format::Html).then_some("HTML"),
+            link_preview_options: LinkPreview {
+                is_disabled: !self.link_preview,
+            },
+            reply_markup: None,
+        };
+        match self.post(&self.endpoints.edit, &body).await {
+            Ok(_) => Ok(Edited::Changed),
+            Err(SendError::Rejected(description)) if not_modified(&description) => {
+                Ok(Edited::Unchanged)
+            }
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// Telegram's answer to an edit that would change nothing.
+fn not_modified(description: &str) -> bool {
+    description.contains("message is not modified")
 }
 
 impl Replier for HttpMessenger {
@@ -102,6 +145,7 @@ impl Replier for HttpMessenger {
         let markup = keyboard.as_ref().map(Markup::of);
         self.send_message(chat, thread, &text, Format::Html, markup)
             .await
+            .map(|_| ())
     }
 
     async fn edit(
@@ -115,7 +159,7 @@ impl Replier for HttpMessenger {
             chat_id: chat,
             message_id,
             text: &text,
-            parse_mode: "HTML",
+            parse_mode: Some("HTML"),
             link_preview_options: LinkPreview {
                 is_disabled: !self.link_preview,
             },
@@ -123,12 +167,8 @@ impl Replier for HttpMessenger {
         };
         match self.post(&self.endpoints.edit, &body).await {
             // Pressed twice, or the page did not change: it shows what was asked.
-            Err(SendError::Rejected(description))
-                if description.contains("message is not modified") =>
-            {
-                Ok(())
-            }
-            other => other,
+            Err(SendError::Rejected(description)) if not_modified(&description) => Ok(()),
+            other => other.map(|_| ()),
         }
     }
 
@@ -143,7 +183,7 @@ impl Replier for HttpMessenger {
             text: text.as_deref(),
             show_alert: alert,
         };
-        self.post(&self.endpoints.answer, &body).await
+        self.post(&self.endpoints.answer, &body).await.map(|_| ())
     }
 }
 
@@ -155,7 +195,7 @@ impl HttpMessenger {
         text: &str,
         format: Format,
         reply_markup: Option<Markup<'_>>,
-    ) -> Result<(), SendError> {
+    ) -> Result<Option<i32>, SendError> {
         let body = SendMessage {
             chat_id: chat,
             message_thread_id: thread,
@@ -170,8 +210,13 @@ impl HttpMessenger {
         self.post(&self.endpoints.send, &body).await
     }
 
-    /// Calls one Bot API method with a JSON body and classifies the answer.
-    async fn post<B: Serialize>(&self, endpoint: &reqwest::Url, body: &B) -> Result<(), SendError> {
+    /// Calls one Bot API method with a JSON body and classifies the answer;
+    /// on success, the id of the message it sent or edited, if it says.
+    async fn post<B: Serialize>(
+        &self,
+        endpoint: &reqwest::Url,
+        body: &B,
+    ) -> Result<Option<i32>, SendError> {
         let body = serde_json::to_vec(body)
             .map_err(|e| SendError::Rejected(format!("cannot encode the request: {e}")))?;
         let network = |e: reqwest::Error| SendError::Retry {
@@ -193,7 +238,7 @@ impl HttpMessenger {
         let answer: Answer = serde_json::from_slice(&bytes).unwrap_or_default();
         let result = classify(status, &answer);
         observe(status, &answer, &result, started.elapsed());
-        result
+        result.map(|()| answer.message_id)
     }
 }
 
@@ -246,7 +291,8 @@ struct EditMessageText<'a> {
     chat_id: i64,
     message_id: i32,
     text: &'a str,
-    parse_mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parse_mode: Option<&'static str>,
     link_preview_options: LinkPreview,
     /// Left out, Telegram removes the buttons.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -309,6 +355,60 @@ struct Answer {
     pub description: Option<String>,
     #[serde(default)]
     pub parameters: Option<Parameters>,
+    /// `result.message_id` when the result is a message; the rest of the
+    /// message is skipped unread.
+    #[serde(default, rename = "result", deserialize_with = "message_id_of")]
+    pub message_id: Option<i32>,
+}
+
+/// Reads only `message_id` out of a result: a message's other fields (and
+/// a result that is not a message, such as `true`) are skipped without
+/// being built.
+fn message_id_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    struct Id;
+    impl<'de> serde::de::Visitor<'de> for Id {
+        type Value = Option<i32>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a Bot API result")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut id = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "message_id" {
+                    id = map.next_value::<Option<i32>>()?;
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(id)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Id)
 }
 
 /// Telegram's `ResponseParameters`.
@@ -405,8 +505,11 @@ mod tests {
 
     #[test]
     fn classifies_telegram_answers() {
-        let ok = answer(r#"{"ok":true,"result":{"message_id":1,"chat":{"id":1}}}"#);
+        let ok = answer(r#"{"ok":true,"result":{"chat":{"id":1},"message_id":17}}"#);
         assert_eq!(classify(200, &ok), Ok(()));
+        assert_eq!(ok.message_id, Some(17), "the sent message's id is read");
+        let plain = answer(r#"{"ok":true,"result":true}"#);
+        assert_eq!((plain.ok, plain.message_id), (true, None));
         let gone = |status, text: &str| {
             let a = answer(&format!(
                 r#"{{"ok":false,"error_code":{status},"description":"{text}"}}"#

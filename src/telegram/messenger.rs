@@ -46,6 +46,49 @@ pub trait Messenger: Clone + Send + Sync + 'static {
         text: String,
         format: Format,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// [`Messenger::send`], telling the id Telegram gave the message, which
+    /// an edit names later (`None`: not told). Messengers that cannot tell
+    /// keep this default, and their messages are never edited.
+    fn send_for_id(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        text: String,
+        format: Format,
+    ) -> impl Future<Output = Result<Option<i32>, SendError>> + Send {
+        let sent = self.send(chat, thread, text, format);
+        async move { sent.await.map(|()| None) }
+    }
+
+    /// Replaces the text of the bot's message `message_id` in `chat` (a
+    /// release revised after it was pushed); an edit notifies no one.
+    /// [`Edited::Unchanged`] when the message already shows `text`. The
+    /// default, for messengers that cannot edit, refuses as Telegram refuses
+    /// a message it cannot edit.
+    fn edit_text(
+        &self,
+        chat: i64,
+        message_id: i32,
+        text: String,
+        format: Format,
+    ) -> impl Future<Output = Result<Edited, SendError>> + Send {
+        let _ = (chat, message_id, text, format);
+        async {
+            Err(SendError::Rejected(
+                "Bad Request: message can't be edited".into(),
+            ))
+        }
+    }
+}
+
+/// What an edit Telegram accepted did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edited {
+    /// The message shows the new text now.
+    Changed,
+    /// It showed that text already ("message is not modified"): done.
+    Unchanged,
 }
 
 /// Buttons under a message: rows of buttons, each sending its data back to

@@ -12,6 +12,7 @@ mod disk;
 mod docker;
 mod docs;
 mod e2e;
+mod edits;
 mod export;
 mod extraction;
 mod fanout;

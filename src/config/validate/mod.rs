@@ -9,6 +9,7 @@
 //! reports the same one first.
 
 mod access;
+mod edits;
 mod http;
 mod site;
 mod sources;
@@ -36,7 +37,7 @@ impl Config {
         let http = http::http_from_raw(raw.http.unwrap_or_default(), env.http_listen)?;
         require_server_for_webhook(&telegram, &http)?;
         let builtin_sources = raw.sources.is_none();
-        let sources = sources::sources_from_raw(raw.sources)?;
+        let mut sources = sources::sources_from_raw(raw.sources)?;
         let site_name = site::site_name(raw.site_name, builtin_sources, &sources)?;
         let time = site::time_from_raw(raw.time.unwrap_or_default())?;
         let counters = site::counters_from_raw(raw.counters)?;
@@ -46,6 +47,10 @@ impl Config {
         let groups = access::groups_from_raw(raw.groups);
         let commands_per_user_per_minute = access::commands_per_user_per_minute(raw.commands)?;
         let store = store::store_from_raw(raw.store.unwrap_or_default())?;
+        let edits = edits::edits_from_raw(raw.edits.unwrap_or_default())?;
+        for source in &mut sources {
+            source.edit_revisions = edits.enabled;
+        }
         Ok(Config {
             data_dir,
             operators,
@@ -59,6 +64,7 @@ impl Config {
             contact,
             http,
             store,
+            edits,
         })
     }
 }

@@ -126,6 +126,8 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
         tracking_params,
         link_hosts,
         retention,
+        // `[edits]` is read after the sources: it sets this for each.
+        edit_revisions: true,
     })
 }
 

@@ -541,7 +541,7 @@ impl FakeTelegram {
             .push_back(fault);
     }
 
-    /// Makes every sendMessage take `delay` (as a busy Telegram would).
+    /// Makes every sendMessage (and editMessageText) take `delay` (as a busy Telegram would).
     pub fn set_send_delay(&self, delay: Duration) {
         self.lock().send_delay = delay;
     }
@@ -928,6 +928,10 @@ async fn handle(req: Request, state: Arc<Mutex<State>>, changed: Arc<Notify>) ->
             )
         }
         "editmessagetext" => {
+            let delay = state.lock().unwrap().send_delay;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             let chat_id = params["chat_id"].as_i64().unwrap_or(0);
             let message_id = params["message_id"].as_i64().unwrap_or(0);
             let text = params["text"].as_str().unwrap_or("").to_string();
