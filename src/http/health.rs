@@ -55,7 +55,14 @@ impl Vitals {
         {
             return result;
         }
-        let result = store.probe_writable(now).await.err().map(|e| e.to_string());
+        let result = store.probe_writable(now).await.err().map(|e| {
+            if let Some(held_back) = crate::runtime::log_limit::allow("health probe of the store") {
+                tracing::warn!(error = %e, held_back, "the health probe cannot write the store");
+            }
+            // The error may name the data directory: the log has it, the
+            // public answer only says where to look.
+            SEE_THE_LOG.to_string()
+        });
         *self.lock_probe() = Some((now, result.clone()));
         result
     }
@@ -64,6 +71,9 @@ impl Vitals {
         self.probe.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// What `/healthz` says of a store error, which is logged instead of shown.
+const SEE_THE_LOG: &str = "the bot's log says why";
 
 /// Everything [`assess`] weighs, gathered at one instant.
 #[derive(Debug, Clone)]
@@ -210,7 +220,12 @@ pub(crate) async fn check(store: &Store, config: &Config, now: DateTime<Utc>) ->
         match read() {
             Ok(inputs) => sources.push(inputs),
             Err(e) => {
-                store_problem.get_or_insert_with(|| format!("cannot read the store: {e}"));
+                if let Some(held_back) =
+                    crate::runtime::log_limit::allow("health read of the store")
+                {
+                    tracing::warn!(error = %e, held_back, "the health check cannot read the store");
+                }
+                store_problem.get_or_insert_with(|| SEE_THE_LOG.to_string());
             }
         }
     }
@@ -227,6 +242,33 @@ pub(crate) async fn check(store: &Store, config: &Config, now: DateTime<Utc>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_failing_store_is_reported_without_its_error_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.inject_fault(std::io::Error::other(
+            "/srv/secret-data/db/conf: disk on fire",
+        ));
+        let vitals = Vitals {
+            probe: Mutex::new(None),
+        };
+        let problem = vitals.store_problem(&store, at(0)).await;
+        assert_eq!(problem.as_deref(), Some(SEE_THE_LOG));
+        let verdict = assess(
+            &Inputs {
+                store_problem: problem,
+                ..inputs()
+            },
+            at(1),
+        );
+        let shown = serde_json::to_string(&verdict).unwrap();
+        assert!(shown.contains("the store cannot be written"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("fire"),
+            "{shown}"
+        );
+    }
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()

@@ -58,6 +58,8 @@ pub(crate) const MAX_CONNECTIONS: usize = 128;
 /// ([`PER_CLIENT_WAITING`]): a reverse proxy, whose every request comes from
 /// its one address, sees a burst wait rather than fail.
 pub(crate) const PER_CLIENT: usize = 8;
+// Telegram's webhook connections all come from one client as we count them.
+const _: () = assert!(crate::updates::webhook::TELEGRAM_CONNECTIONS as usize <= PER_CLIENT);
 /// Connections one client may have waiting for its turn; more are closed as
 /// they come. Waiting ones hold no slot of [`MAX_CONNECTIONS`], only a file.
 pub(crate) const PER_CLIENT_WAITING: usize = 32;

@@ -56,6 +56,12 @@ impl Store {
         self.fault.first.borrow().clone()
     }
 
+    /// Records `error` as this store's fault, as a failing disk would.
+    #[cfg(test)]
+    pub(crate) fn inject_fault(&self, error: std::io::Error) {
+        self.fault.record(&sled::Error::Io(error));
+    }
+
     /// Returns once the database has failed (see [`Store::fault`]), with
     /// what went wrong.
     pub async fn failed(&self) -> Arc<str> {

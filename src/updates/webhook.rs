@@ -185,6 +185,11 @@ fn updates(state: &mut Listening) -> impl Stream<Item = Result<Update, Infallibl
         .chain(queued)
 }
 
+/// How many connections Telegram may hold open at once to post updates
+/// (its default is 40): no more than the HTTP server serves one client at
+/// once, so Telegram's posts never queue behind each other at our door.
+pub(crate) const TELEGRAM_CONNECTIONS: u8 = 8;
+
 /// The first wait before `setWebhook` is asked again, doubling (with jitter)
 /// up to [`REGISTER_RETRY_CAP`].
 const REGISTER_RETRY: Duration = Duration::from_secs(1);
@@ -206,6 +211,7 @@ async fn register(
         let request = bot
             .set_webhook(url.clone())
             .secret_token(secret.to_string())
+            .max_connections(TELEGRAM_CONNECTIONS)
             .allowed_updates(allowed.to_vec());
         match request.await {
             Ok(_) => {

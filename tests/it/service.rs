@@ -513,6 +513,8 @@ async fn webhook_mode_answers_commands_only_with_the_secret() {
     .await;
     let webhook = s.telegram.webhook().unwrap();
     assert_eq!(webhook["url"], "https://bot.example.org/telegram");
+    // No more connections than the HTTP server serves one client at once.
+    assert_eq!(webhook["max_connections"], "8", "{webhook}");
     let secret = webhook["secret_token"].as_str().unwrap().to_string();
     assert!(secret.len() >= 32);
     assert!(
