@@ -71,7 +71,7 @@ pub use text::clock::Clock;
 pub mod testing {
     /// The site-reading steps below [`crate::extract`].
     pub mod source {
-        pub use crate::source::{charset, date, extract, fetch, guard};
+        pub use crate::source::{body, charset, date, extract, fetch, guard};
     }
     /// Words: markup, matching, clocks and counters.
     pub mod text {

@@ -108,6 +108,37 @@ pub struct Config {
     pub contact: ContactConfig,
     pub http: HttpConfig,
     pub store: StoreConfig,
+    /// Reading each release's own page for its full text (`[full_text]`).
+    pub full_text: FullTextConfig,
+}
+
+/// Reading releases' own pages (`[full_text]`): one read per release (and
+/// one per change of its title or lead), in the background, never before a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FullTextConfig {
+    /// `full_text.enabled`: off, no release page is read and nothing offers a full text.
+    pub enabled: bool,
+    /// `full_text.max_body_bytes`: the most text of one body kept (bytes of UTF-8).
+    pub max_body_bytes: usize,
+    /// `full_text.delay_secs`: the least time between two page reads of one source.
+    pub delay: Duration,
+    /// `full_text.max_attempts`: reads of one page that failed before it is given up.
+    pub max_attempts: u32,
+    /// `full_text.backlog`: how many of the newest releases are looked at for a
+    /// missing body (older ones are never read).
+    pub backlog: usize,
+}
+
+impl Default for FullTextConfig {
+    fn default() -> Self {
+        FullTextConfig {
+            enabled: true,
+            max_body_bytes: defaults::DEFAULT_MAX_BODY_BYTES,
+            delay: Duration::from_secs(defaults::DEFAULT_FULL_TEXT_DELAY_SECS),
+            max_attempts: defaults::DEFAULT_FULL_TEXT_ATTEMPTS,
+            backlog: defaults::DEFAULT_FULL_TEXT_BACKLOG,
+        }
+    }
 }
 
 /// How the database may use memory (`[store]`).
@@ -265,6 +296,9 @@ pub struct SourceConfig {
     pub link_patterns: Vec<Regex>,
     /// CSS selectors that replace the link-pattern heuristics for this source.
     pub selectors: Option<Selectors>,
+    /// Where a release's own page holds its body (`body_selector`); `None`:
+    /// found as `source/body.rs` says.
+    pub body_selector: Option<Selector>,
     /// Flood guard: more new items than this in one poll are held back, not pushed.
     pub max_new_items: usize,
     /// Items dated more than this many days ago are recorded but not pushed.

@@ -274,7 +274,29 @@ pub async fn fetch(
     source: &SourceConfig,
     validators: &Validators,
 ) -> Result<FetchOutcome, FetchError> {
-    let (url, max_bytes) = (&source.url, source.max_bytes);
+    fetch_url(client, source, &source.url, validators).await
+}
+
+/// [`fetch`] of another page of `source`'s site (a release's own page): the
+/// same client, timeouts, size cap and redirect rules, and the same first
+/// rule a redirect must keep ([`super::guard::check_redirect`]): `url` is on
+/// the source's host or its `www.` twin, over http(s), never a downgrade.
+pub async fn fetch_url(
+    client: &reqwest::Client,
+    source: &SourceConfig,
+    url: &Url,
+    validators: &Validators,
+) -> Result<FetchOutcome, FetchError> {
+    if url != &source.url
+        && let Err(refusal) = super::guard::check_redirect(&source.url, &[], url)
+    {
+        return Err(FetchError::Redirect {
+            url: Redacted(&source.url).to_string(),
+            to: Redacted(url).to_string(),
+            refusal,
+        });
+    }
+    let max_bytes = source.max_bytes;
     let shown = || Redacted(url).to_string();
     let fail = |e| classify(url, source.timeout, e);
     let mut request = client.get(url.clone());

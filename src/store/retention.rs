@@ -283,8 +283,9 @@ impl Store {
         })?;
         add(&mut set, &chunk);
         drop(set);
-        // Pruned releases leave /search too.
+        // Pruned releases leave /search too, and their pages go.
         self.reindex(batch.iter().map(|(_, id)| id.as_str()));
+        self.forget_pages(batch.iter().map(|(_, id)| id.as_str()));
         Ok(chunk.len() / HASH)
     }
 

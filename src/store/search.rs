@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{Store, StoreError, StoredItem, date_key};
-use crate::text::matching::{Normalized, Query, release_words};
+use crate::source::body::Body;
+use crate::text::matching::{Normalized, Query, normalize, release_words};
 
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
 /// the `by_date` key (twice), and the nodes of the two maps — an estimate
@@ -87,6 +88,14 @@ pub struct SearchIndex {
 struct Entry {
     id: Arc<str>,
     words: Normalized,
+    /// The words of its body (full text), once its page was read.
+    body: Option<Normalized>,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.words.capacity() + self.body.as_ref().map_or(0, Normalized::capacity)
+    }
 }
 
 /// What a release is searched by: its title and lead, each as long as
@@ -98,13 +107,30 @@ fn words_of(stored: &StoredItem) -> Normalized {
 impl SearchIndex {
     /// Adds `stored`, or brings its entry up to date.
     pub fn insert(&mut self, stored: &StoredItem) {
+        self.insert_with_body(stored, None);
+    }
+
+    /// Adds `stored` with the words of its body (bounded by
+    /// `full_text.max_body_bytes` when it was read), or brings its entry up to date.
+    pub fn insert_with_body(&mut self, stored: &StoredItem, body: Option<&Body>) {
         self.remove(&stored.item.id);
         let id: Arc<str> = Arc::from(stored.item.id.as_str());
         let key = date_key(stored.sort_date(), stored.seq);
-        let words = words_of(stored);
-        self.word_bytes += words.capacity();
-        self.keys.insert(id.clone(), key);
-        self.entries.insert(key, Entry { id, words });
+        let body = body.map(|b| {
+            let mut words = normalize("");
+            for block in &b.blocks {
+                words.push(&block.text);
+            }
+            words.shrink()
+        });
+        let entry = Entry {
+            id: id.clone(),
+            words: words_of(stored),
+            body,
+        };
+        self.word_bytes += entry.bytes();
+        self.keys.insert(id, key);
+        self.entries.insert(key, entry);
     }
 
     /// Forgets the release `id` (it is no longer stored).
@@ -112,24 +138,46 @@ impl SearchIndex {
         if let Some(key) = self.keys.remove(id)
             && let Some(old) = self.entries.remove(&key)
         {
-            self.word_bytes -= old.words.capacity();
+            self.word_bytes -= old.bytes();
         }
     }
 
-    /// The releases matching `query`, newest first: `limit` of them after
-    /// skipping `offset`, and how many match in all.
+    /// The releases matching `query`: those whose title and lead match first,
+    /// then those that match only with their body's words, each group newest
+    /// first; `limit` of them after skipping `offset`, and how many match in all.
     pub fn find(&self, query: &Query, offset: usize, limit: usize) -> Hits {
-        let mut ids = Vec::with_capacity(limit.min(64));
-        let mut total = 0;
+        let wanted = offset.saturating_add(limit);
+        let (mut head, mut rest) = (Vec::new(), Vec::new());
+        let (mut head_total, mut rest_total) = (0, 0);
         for entry in self.entries.values().rev() {
-            if query.matches(&entry.words) {
-                if total >= offset && ids.len() < limit {
-                    ids.push(entry.id.clone());
+            let in_head = query.matches(&entry.words);
+            let matched = match &entry.body {
+                None => in_head.then_some(true),
+                Some(body) if query.matches_any(&[&entry.words, body]) => Some(in_head),
+                Some(_) => None,
+            };
+            match matched {
+                Some(true) => {
+                    if head.len() < wanted {
+                        head.push(entry.id.clone());
+                    }
+                    head_total += 1;
                 }
-                total += 1;
+                Some(false) => {
+                    if rest.len() < wanted {
+                        rest.push(entry.id.clone());
+                    }
+                    rest_total += 1;
+                }
+                None => {}
             }
         }
-        Hits { ids, total }
+        head.extend(rest);
+        let ids = head.into_iter().skip(offset).take(limit).collect();
+        Hits {
+            ids,
+            total: head_total + rest_total,
+        }
     }
 
     /// How much it holds.
@@ -258,8 +306,8 @@ impl Store {
             return; // not built yet: the build will read what was committed
         };
         for id in ids {
-            match self.item(id) {
-                Ok(Some(stored)) => index.insert(&stored),
+            match self.item(id).and_then(|s| Ok(s.zip(Some(self.body(id)?)))) {
+                Ok(Some((stored, body))) => index.insert_with_body(&stored, body.as_ref()),
                 Ok(None) => index.remove(id),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot update the search index; it is rebuilt at the next search");
@@ -279,7 +327,10 @@ impl Store {
         for entry in self.items.iter() {
             let (_, bytes) = entry?;
             match serde_json::from_slice::<StoredItem>(&bytes) {
-                Ok(stored) => index.insert(&stored),
+                Ok(stored) => {
+                    let body = self.body(&stored.item.id).unwrap_or_default();
+                    index.insert_with_body(&stored, body.as_ref());
+                }
                 Err(_) => unreadable += 1,
             }
         }

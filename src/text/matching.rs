@@ -300,6 +300,16 @@ impl Query {
             .all(|t| t.pattern.matches(text) != t.exclude)
     }
 
+    /// Whether the texts together have every included term (each in one of
+    /// them) and none has an excluded one: a release's title and lead, and
+    /// its body, matched apart so that no phrase runs from one into the other.
+    pub fn matches_any(&self, texts: &[&Normalized]) -> bool {
+        self.terms.iter().all(|t| {
+            let found = texts.iter().any(|text| t.pattern.matches(text));
+            found != t.exclude
+        })
+    }
+
     /// The terms, in the order typed.
     pub fn terms(&self) -> &[Term] {
         &self.terms

@@ -46,6 +46,7 @@ impl Config {
         let groups = access::groups_from_raw(raw.groups);
         let commands_per_user_per_minute = access::commands_per_user_per_minute(raw.commands)?;
         let store = store::store_from_raw(raw.store.unwrap_or_default())?;
+        let full_text = store::full_text_from_raw(raw.full_text.unwrap_or_default())?;
         Ok(Config {
             data_dir,
             operators,
@@ -59,6 +60,7 @@ impl Config {
             contact,
             http,
             store,
+            full_text,
         })
     }
 }
