@@ -23,6 +23,7 @@ mod delivery;
 mod http;
 mod metrics;
 mod poller;
+mod reader;
 mod render;
 mod runtime;
 mod settings;

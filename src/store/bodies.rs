@@ -84,20 +84,21 @@ impl Store {
 
     /// Records how reading release `id`'s page went. A release pruned
     /// meanwhile gets no record. When the body changed, the search index and
-    /// the feeds follow.
-    pub(crate) fn save_page_record(&self, id: &str, record: &PageRecord) -> Result<(), StoreError> {
+    /// the feeds follow: true then (one more of [`Store::releases_written`]).
+    pub(crate) fn save_page_record(&self, id: &str, record: &PageRecord) -> Result<bool, StoreError> {
         if !self.items.contains_key(id.as_bytes())? {
-            return Ok(());
+            return Ok(false);
         }
         let bytes = serde_json::to_vec(record).map_err(|e| corrupt("bodies", e))?;
         let old = self.bodies.insert(id.as_bytes(), bytes)?;
         let old_body = old
             .and_then(|v| serde_json::from_slice::<PageRecord>(&v).ok())
             .and_then(|r| r.body);
-        if old_body != record.body {
+        let changed = old_body != record.body;
+        if changed {
             self.reindex([id]);
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Forgets the pages of releases no longer stored.
@@ -107,11 +108,6 @@ impl Store {
                 tracing::warn!(error = %e, "cannot forget a pruned release's page");
             }
         }
-    }
-
-    /// How many release pages have a record (for `/status` and tests).
-    pub(crate) fn page_count(&self) -> usize {
-        self.bodies.len()
     }
 }
 
