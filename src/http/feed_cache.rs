@@ -28,7 +28,13 @@ use crate::store::{Store, StoreError, StoredItem};
 
 /// How a feed's document is made from its releases (newest first): the
 /// server's feeds module, handed to the cache so the cache does not import it.
-pub(crate) type Render = fn(&Config, &FeedKey, &[Arc<StoredItem>]) -> Document;
+pub(crate) type Render = fn(&Config, &FeedKey, &[Arc<StoredItem>], &Contents) -> Document;
+
+/// The full text of the releases in the lists, by release id, as a feed's
+/// HTML content (`Body::feed_html`): releases whose page was not read yet
+/// have none, and their entries carry only the lead. A body that arrives
+/// counts as a change of the releases ([`Store::releases_written`]).
+pub(crate) type Contents = HashMap<String, String>;
 
 /// The two formats, by file extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,6 +101,8 @@ struct Lists {
     all: Vec<Arc<StoredItem>>,
     /// By configured source name.
     by_source: HashMap<String, Vec<Arc<StoredItem>>>,
+    /// The full text of those that have one.
+    contents: Contents,
 }
 
 impl FeedCache {
@@ -162,7 +170,7 @@ impl FeedCache {
                 }
             };
             let stored = lists.of(&build_key);
-            let document = render(&config, &build_key, stored);
+            let document = render(&config, &build_key, stored, &lists.contents);
             Ok::<_, StoreError>((lists, Arc::new(document)))
         })
         .await??;
@@ -212,7 +220,20 @@ impl Lists {
                 break;
             }
         }
-        Ok(Lists { all, by_source })
+        let mut contents = Contents::new();
+        for stored in all.iter().chain(by_source.values().flatten()) {
+            let id = &stored.item.id;
+            if !contents.contains_key(id)
+                && let Some(body) = store.body(id)?
+            {
+                contents.insert(id.clone(), body.feed_html());
+            }
+        }
+        Ok(Lists {
+            all,
+            by_source,
+            contents,
+        })
     }
 
     /// The releases of the feed `key`, newest first.

@@ -288,6 +288,12 @@ impl Writer<'_> {
     }
 
     fn open_inline(&mut self, tag: &'static str, html: String) {
+        // A space owed goes before the tag: "in <a>Hyde Park</a>", not "in<a> Hyde".
+        if self.space && !self.text.is_empty() {
+            self.text.push(' ');
+            self.html.push(' ');
+            self.space = false;
+        }
         self.html.push_str(&html);
         self.open.push(tag);
     }
