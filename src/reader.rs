@@ -215,7 +215,13 @@ async fn read_page(
 
 /// A page that is not there (404, 410) is not asked for again.
 fn gone(e: &FetchError) -> bool {
-    matches!(e, FetchError::Status { status: 404 | 410, .. })
+    matches!(
+        e,
+        FetchError::Status {
+            status: 404 | 410,
+            ..
+        }
+    )
 }
 
 /// Seconds before the next try after `failures` failed reads: doubling from

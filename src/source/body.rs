@@ -147,7 +147,13 @@ fn after_title(doc: &Html, base: &Url, title: &str, cap: Cap) -> Option<Vec<Bloc
         return None;
     }
     // The whole page's blocks, unbounded by `cap` until the title is found.
-    let all = blocks_of(doc.root_element(), base, Cap { max_bytes: usize::MAX });
+    let all = blocks_of(
+        doc.root_element(),
+        base,
+        Cap {
+            max_bytes: usize::MAX,
+        },
+    );
     let at = all.iter().position(|b| normalize(&b.text) == wanted)?;
     let mut out = Vec::new();
     let mut used = 0;
@@ -243,9 +249,9 @@ fn block_kind(name: &str) -> Option<BlockKind> {
         "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => BlockKind::Heading,
         "li" | "dt" | "dd" => BlockKind::ListItem,
         "blockquote" => BlockKind::Quote,
-        "p" | "div" | "br" | "ul" | "ol" | "tr" | "td" | "th" | "table" | "section"
-        | "article" | "header" | "main" | "aside" | "pre" | "hr" | "body" | "center"
-        | "figure" | "figcaption" | "dl" => BlockKind::Paragraph,
+        "p" | "div" | "br" | "ul" | "ol" | "tr" | "td" | "th" | "table" | "section" | "article"
+        | "header" | "main" | "aside" | "pre" | "hr" | "body" | "center" | "figure"
+        | "figcaption" | "dl" => BlockKind::Paragraph,
         _ => return None,
     })
 }
@@ -460,7 +466,10 @@ mod tests {
             body.blocks[0].html,
             "The embassy <b>welcomes</b> visitors to the lantern fair in <a href=\"https://www.example.org/fnapr/9001\">Hyde Park</a>."
         );
-        assert_eq!(body.blocks[1].html, "Tea, <i>pastries</i> &amp; music will be offered.");
+        assert_eq!(
+            body.blocks[1].html,
+            "Tea, <i>pastries</i> &amp; music will be offered."
+        );
         assert_eq!(body.blocks[3].html, "Closing: dusk", "no javascript: link");
         let html = body.feed_html();
         assert!(html.starts_with("<p>The embassy"), "{html}");
@@ -490,8 +499,15 @@ mod tests {
         let huge = format!("<body><div><p>{}</p></div></body>", "word ".repeat(100_000));
         let sel = Selector::parse("div").unwrap();
         let body = extract_body(&huge, &base(), "", Some(&sel), 1_000).unwrap();
-        assert!(body.text().len() <= 1_000 + '…'.len_utf8(), "{}", body.text().len());
-        let many = format!("<body><div>{}</div></body>", "<p>w</p>".repeat(3 * MAX_BLOCKS));
+        assert!(
+            body.text().len() <= 1_000 + '…'.len_utf8(),
+            "{}",
+            body.text().len()
+        );
+        let many = format!(
+            "<body><div>{}</div></body>",
+            "<p>w</p>".repeat(3 * MAX_BLOCKS)
+        );
         let body = extract_body(&many, &base(), "", Some(&sel), 65_536).unwrap();
         assert_eq!(body.blocks.len(), MAX_BLOCKS);
     }

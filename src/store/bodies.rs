@@ -60,7 +60,12 @@ pub(crate) fn listing_hash(title: &str, lead: &str) -> u64 {
 /// Whether a release whose listing hashes to `listing`, with `record` (if
 /// any) saying how its page went, should be read at `now` (Unix seconds),
 /// giving up after `max_attempts` failures. Pure.
-pub(crate) fn wants_read(record: Option<&PageRecord>, listing: u64, now: i64, max_attempts: u32) -> bool {
+pub(crate) fn wants_read(
+    record: Option<&PageRecord>,
+    listing: u64,
+    now: i64,
+    max_attempts: u32,
+) -> bool {
     match record {
         None => true,
         Some(r) if r.listing != listing => r.retry_at <= now,
@@ -85,7 +90,11 @@ impl Store {
     /// Records how reading release `id`'s page went. A release pruned
     /// meanwhile gets no record. When the body changed, the search index and
     /// the feeds follow: true then (one more of [`Store::releases_written`]).
-    pub(crate) fn save_page_record(&self, id: &str, record: &PageRecord) -> Result<bool, StoreError> {
+    pub(crate) fn save_page_record(
+        &self,
+        id: &str,
+        record: &PageRecord,
+    ) -> Result<bool, StoreError> {
         if !self.items.contains_key(id.as_bytes())? {
             return Ok(false);
         }

@@ -255,8 +255,7 @@ fn parse_one_selector(key: &str, text: &str) -> Result<Selector, ConfigError> {
     if text.is_empty() {
         return Err(invalid(key, "must not be empty"));
     }
-    Selector::parse(text)
-        .map_err(|e| invalid(key, format!("`{text}` is not a CSS selector: {e}")))
+    Selector::parse(text).map_err(|e| invalid(key, format!("`{text}` is not a CSS selector: {e}")))
 }
 
 /// The CSS selectors of `key` (a source's `selectors`), each parsed now.

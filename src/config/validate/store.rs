@@ -26,7 +26,10 @@ pub(super) fn full_text_from_raw(raw: RawFullText) -> Result<FullTextConfig, Con
     }
     let max_attempts = raw.max_attempts.unwrap_or(default.max_attempts);
     if !(1..=100).contains(&max_attempts) {
-        return Err(invalid("full_text.max_attempts", "must be between 1 and 100"));
+        return Err(invalid(
+            "full_text.max_attempts",
+            "must be between 1 and 100",
+        ));
     }
     let backlog = raw.backlog.unwrap_or(default.backlog);
     if !(1..=MAX_FULL_TEXT_BACKLOG).contains(&backlog) {
