@@ -156,6 +156,7 @@ async fn read_page(
     let listing = listing_hash(&stored.item.title, &stored.item.lead);
     let now = Utc::now().timestamp();
     let mut record = record.unwrap_or_default();
+    record.seq = stored.seq;
     if record.listing != listing {
         // A new listing: a read of its own, with attempts of its own.
         record.listing = listing;

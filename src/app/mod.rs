@@ -260,6 +260,7 @@ impl Running {
             config.telegram.send_concurrency,
         )
         .with_source_labels(SourceLabels::from_config(config))
+        .with_full_text_button(config.full_text.enabled)
         .with_clock(*clock);
         let holds = delivery.holds();
         // Pushes journaled before a restart go out now.

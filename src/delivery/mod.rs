@@ -87,6 +87,8 @@ pub struct Delivery<M> {
     clock: Clock,
     /// Chats whose pushes wait for a time.
     holds: Arc<Holds>,
+    /// Pushes carry a "Full text" button (`full_text.enabled`).
+    full_text: bool,
 }
 
 /// What the loop has done: in all, and since it was last idle (logged then).
@@ -113,7 +115,15 @@ impl<M: Messenger> Delivery<M> {
             labels: Arc::default(),
             clock: Clock::system(),
             holds: Arc::default(),
+            full_text: false,
         }
+    }
+
+    /// Pushes carry a "Full text" button, in the chat's language, that shows
+    /// the release's full text in place once its page was read.
+    pub fn with_full_text_button(mut self, on: bool) -> Self {
+        self.full_text = on;
+        self
     }
 
     /// Pushes name their sources by these labels (by default, by their names).

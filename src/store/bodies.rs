@@ -12,17 +12,22 @@
 //! A body written here reaches `/search` (the index holds its words) and the
 //! feeds (through [`Store::releases_written`]). Writes are not flushed: a
 //! body lost in a crash costs one more read of its page. Pruned releases
-//! lose their records with them (`retention`). Export leaves bodies out:
+//! lose their records with them (`retention`). `body_seqs` maps a release's
+//! sequence number to its id, for the "Full text" button. Export leaves bodies out:
 //! they are read again.
 
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, corrupt};
+use super::{Store, StoreError, StoredItem, corrupt};
 use crate::source::body::Body;
 
 /// How reading one release's page went.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PageRecord {
+    /// The release's sequence number, by which a "Full text" button names it
+    /// (its id can be longer than a button's 64 bytes).
+    #[serde(default)]
+    pub seq: u64,
     /// [`listing_hash`] of the title and lead the page was last read (or
     /// tried) for.
     pub listing: u64,
@@ -100,6 +105,10 @@ impl Store {
         }
         let bytes = serde_json::to_vec(record).map_err(|e| corrupt("bodies", e))?;
         let old = self.bodies.insert(id.as_bytes(), bytes)?;
+        if record.body.is_some() {
+            self.body_seqs
+                .insert(record.seq.to_be_bytes(), id.as_bytes())?;
+        }
         let old_body = old
             .and_then(|v| serde_json::from_slice::<PageRecord>(&v).ok())
             .and_then(|r| r.body);
@@ -110,10 +119,30 @@ impl Store {
         Ok(changed)
     }
 
+    /// The release whose sequence number is `seq` and its body, once its
+    /// page was read (what a "Full text" button shows).
+    pub(crate) fn body_by_seq(&self, seq: u64) -> Result<Option<(StoredItem, Body)>, StoreError> {
+        let Some(id) = self.body_seqs.get(seq.to_be_bytes())? else {
+            return Ok(None);
+        };
+        let id = std::str::from_utf8(&id).map_err(|e| corrupt("body_seqs", e))?;
+        let (Some(stored), Some(body)) = (self.item(id)?, self.body(id)?) else {
+            return Ok(None);
+        };
+        Ok(Some((stored, body)))
+    }
+
     /// Forgets the pages of releases no longer stored.
     pub(super) fn forget_pages<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
         for id in ids {
-            if let Err(e) = self.bodies.remove(id.as_bytes()) {
+            let forget = || -> Result<(), StoreError> {
+                if let Some(record) = self.page_record(id)? {
+                    self.body_seqs.remove(record.seq.to_be_bytes())?;
+                }
+                self.bodies.remove(id.as_bytes())?;
+                Ok(())
+            };
+            if let Err(e) = forget() {
                 tracing::warn!(error = %e, "cannot forget a pruned release's page");
             }
         }

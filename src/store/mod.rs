@@ -52,7 +52,8 @@
 //! - `by_source`, `seen`: which releases each source keeps, and hashes of the
 //!   ids of those pruned, a chunk a pruning ([`retention`](self::retention)).
 //! - `bodies`: item id → [`PageRecord`] (JSON): a release's own page as read,
-//!   its full text ([`bodies`](self::bodies));
+//!   its full text ([`bodies`](self::bodies)); `body_seqs`: sequence → item
+//!   id of those with a body, for the "Full text" button;
 //! - `settings`: chat id [, topic thread id] → [`TargetSettings`](crate::settings::TargetSettings)
 //!   (JSON); 8 bytes for a chat itself, 12 for one of its forum topics, so a
 //!   chat's record sorts just before its topics'.
@@ -224,6 +225,8 @@ pub struct Store {
     search: Arc<search::SharedIndex>,
     /// Releases' own pages as read ([`bodies`](self::bodies)).
     bodies: sled::Tree,
+    /// A read body's release by sequence number: seq → item id.
+    body_seqs: sled::Tree,
 }
 
 /// sled's cache capacity for `options`, in bytes: the configuration counts in
@@ -300,6 +303,7 @@ impl Store {
             seen: db.open_tree("seen")?,
             settings: db.open_tree("settings")?,
             bodies: db.open_tree("bodies")?,
+            body_seqs: db.open_tree("body_seqs")?,
             queries,
             saved_queries: Arc::new(std::sync::Mutex::new(saved_queries)),
             db,

@@ -89,6 +89,18 @@ impl Messenger for HttpMessenger {
     ) -> Result<(), SendError> {
         self.send_message(chat, thread, &text, format, None).await
     }
+
+    async fn send_with_keyboard(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        text: String,
+        format: Format,
+        keyboard: Option<Keyboard>,
+    ) -> Result<(), SendError> {
+        let markup = keyboard.as_ref().map(Markup::of);
+        self.send_message(chat, thread, &text, format, markup).await
+    }
 }
 
 impl Replier for HttpMessenger {

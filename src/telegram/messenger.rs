@@ -46,6 +46,20 @@ pub trait Messenger: Clone + Send + Sync + 'static {
         text: String,
         format: Format,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// [`Messenger::send`] with `keyboard` under the message (a push's "Full
+    /// text" button). A messenger that shows no buttons sends it without.
+    fn send_with_keyboard(
+        &self,
+        chat: i64,
+        thread: Option<i32>,
+        text: String,
+        format: Format,
+        keyboard: Option<Keyboard>,
+    ) -> impl Future<Output = Result<(), SendError>> + Send {
+        let _ = keyboard;
+        self.send(chat, thread, text, format)
+    }
 }
 
 /// Buttons under a message: rows of buttons, each sending its data back to
