@@ -5,8 +5,8 @@
 
 use super::paging::{Page, Press, pager};
 use crate::config::Language;
-use crate::render::fit_list_counted;
 use crate::render::FullTextView;
+use crate::render::fit_list_counted;
 use crate::store::{ReleasePage, Store, StoreError, StoredItem};
 use crate::telegram::messenger::{Button, Keyboard};
 use crate::tr;

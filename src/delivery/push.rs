@@ -21,9 +21,9 @@ use crate::runtime::shutdown::Shutdown;
 use crate::settings::{ChatSettings, QuietState, TargetSettings, filter_text, quiet_state};
 use crate::store::{JournalEntry, StoreError, Target};
 use crate::telegram::messenger::{Button, Format, Keyboard, Messenger, SendError};
-use crate::tr;
 use crate::text::markup::{shorten, to_plain};
 use crate::text::matching::Normalized;
+use crate::tr;
 
 /// Rendered releases kept while pushing (a burst of releases is rarely larger).
 const RENDERED_CACHE: usize = 64;
@@ -144,7 +144,13 @@ impl<M: Messenger> Delivery<M> {
             false => None,
         };
         let result = self
-            .send_html(chat.into(), &release.item_id, &rendered.html, keyboard, shutdown)
+            .send_html(
+                chat.into(),
+                &release.item_id,
+                &rendered.html,
+                keyboard,
+                shutdown,
+            )
             .await;
         if let Some(Ok(format)) = result {
             self.fan_out.sent(release, chat)?;
@@ -427,7 +433,13 @@ impl<M: Messenger> Delivery<M> {
     ) -> Option<Result<SentAs, SendError>> {
         let chat = to.chat;
         let result = self
-            .send(to, html.to_string(), Format::Html, keyboard.clone(), shutdown)
+            .send(
+                to,
+                html.to_string(),
+                Format::Html,
+                keyboard.clone(),
+                shutdown,
+            )
             .await;
         if let Some(Err(SendError::Rejected(reason))) = &result
             && needs_plain_text(reason)

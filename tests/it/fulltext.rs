@@ -213,3 +213,129 @@ async fn a_page_that_cannot_be_read_delays_no_push_and_is_given_up() {
     );
     bot.stop_cleanly().await;
 }
+
+/// A release page whose body is long: `paragraphs` paragraphs of about 200
+/// characters, the last ending with `last`.
+fn long_article(title: &str, paragraphs: usize, last: &str) -> String {
+    let body: String = (1..=paragraphs)
+        .map(|n| {
+            let end = if n == paragraphs { last } else { "onwards" };
+            format!(
+                "<p>Paragraph {n} of the statement describes the zither recital in the embassy garden and the many guests who came from afar, then {end}.</p>\n"
+            )
+        })
+        .collect();
+    article("06.12.2026", title, "a zither").replace(
+        "<h2>LATEST EVENTS</h2>",
+        &format!("{body}<h2>LATEST EVENTS</h2>"),
+    )
+}
+
+/// Presses `data` on `message_id` until the press changes something (it is
+/// not answered that the full text is not read yet); the answer.
+async fn press_until_read(
+    telegram: &FakeTelegram,
+    bot: &BotProcess,
+    message_id: i64,
+    data: &str,
+) -> crate::support::telegram::Answer {
+    use crate::support::telegram::Place;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let callback = telegram.press(USER, Place::Private, message_id, data);
+        let answer = telegram.wait_for_answer(&callback, bot).await;
+        if !answer
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("not been read")
+        {
+            return answer;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never read");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_offers_its_full_text_in_place_and_back_and_latest_per_entry() {
+    use crate::support::telegram::Place;
+    let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+    let site = FakeSite::start(release_page(&[(9301, day, "Earlier")])).await;
+    let telegram = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = source_toml("fake", &site.url, 1, "max_age_days = 36500\n");
+    let config = write_config_sources(dir.path(), &telegram.url, &source);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("enabled = false", "enabled = true\ndelay_secs = 0");
+    std::fs::write(&config, text).unwrap();
+    let bot = BotProcess::spawn(&config, "bot.log");
+    telegram
+        .ask_until(USER, "/subscribe", &bot, |r| !r.is_empty())
+        .await;
+    // A button whose release has no full text (yet) says so and changes nothing.
+    let callback = telegram.press(USER, Place::Private, 1, "f1:999999");
+    let answer = telegram.wait_for_answer(&callback, &bot).await;
+    let notice = answer.text.unwrap_or_default();
+    assert!(notice.contains("not been read"), "{notice}");
+
+    let title = "Zither recital in the garden";
+    site.set_page_at("/fnapr/9302", long_article(title, 40, "finally ends"));
+    site.set_page(release_page(&[(9302, day, title), (9301, day, "Earlier")]));
+    let before = telegram.sent_to(USER).len();
+    let sent = telegram.wait_for(USER, before + 1, WAIT).await;
+    let push = sent[before].clone();
+    assert!(push.text.contains(title), "{push:?}");
+    let data = push.button("📄").expect("a Full text button");
+
+    press_until_read(&telegram, &bot, push.message_id, &data).await;
+    // In place: the title, then the body; the rest follows as messages.
+    let mut shown = None;
+    eventually(WAIT, "the push to show its full text", &bot, || {
+        shown = telegram.message(push.message_id);
+        shown
+            .as_ref()
+            .is_some_and(|m| m.text.contains("Paragraph 1 "))
+    })
+    .await;
+    let shown = shown.unwrap();
+    assert!(shown.text.contains(title));
+    assert!(!shown.text.contains("A lead paragraph"), "{}", shown.text);
+    let back = shown.button("◀").expect("a way back");
+    let all = telegram.wait_for(USER, before + 2, WAIT).await;
+    eventually(WAIT, "the rest of the full text", &bot, || {
+        telegram
+            .sent_to(USER)
+            .iter()
+            .any(|m| m.text.contains("finally ends"))
+    })
+    .await;
+    assert!(all.len() >= before + 2);
+
+    // Back: the push as it was, with its button again.
+    let callback = telegram.press(USER, Place::Private, push.message_id, &back);
+    telegram.wait_for_answer(&callback, &bot).await;
+    eventually(WAIT, "the short push again", &bot, || {
+        telegram
+            .message(push.message_id)
+            .is_some_and(|m| m.text.contains("A lead paragraph") && m.button("📄").is_some())
+    })
+    .await;
+
+    // /latest: a button per entry whose page was read.
+    let latest = telegram.ask(USER, "/latest").await;
+    let data = latest
+        .button("📄 1")
+        .expect("a full text button for the newest");
+    let before = telegram.sent_to(USER).len();
+    let callback = telegram.press(USER, Place::Private, latest.message_id, &data);
+    telegram.wait_for_answer(&callback, &bot).await;
+    let sent = telegram.wait_for(USER, before + 1, WAIT).await;
+    assert!(
+        sent[before].text.contains("Paragraph 1 "),
+        "{:?}",
+        sent[before]
+    );
+    bot.stop_cleanly().await;
+}
