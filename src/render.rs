@@ -289,6 +289,38 @@ fn join_blocks(header: &str, items: &[Item], lead_chars: usize, lang: Language) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::body::{Block, BlockKind};
+    use crate::text::markup::utf16_len;
+
+    #[test]
+    fn a_full_text_fills_messages_whole_blocks_at_a_time_and_is_bounded() {
+        let item = Item {
+            id: "x".into(),
+            url: "https://www.rusemb.org.uk/fnapr/1".into(),
+            title: "Title".into(),
+            date: None,
+            lead: "The lead".into(),
+        };
+        let paragraph = |n: usize| Block {
+            kind: BlockKind::Paragraph,
+            html: format!("Paragraph {n} {}", "ж".repeat(900)),
+            text: String::new(),
+        };
+        let short = Body {
+            blocks: (0..2).map(paragraph).collect(),
+        };
+        let one = full_text_messages(&item, "Press", &short);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].contains("<b>Title</b>") && !one[0].contains("The lead"));
+        let long = Body {
+            blocks: (0..100).map(paragraph).collect(),
+        };
+        let many = full_text_messages(&item, "Press", &long);
+        assert_eq!(many.len(), MAX_FULL_TEXT_MESSAGES);
+        assert!(many.iter().all(|m| utf16_len(m) <= MAX_MESSAGE_UTF16));
+        assert!(many[1].starts_with("Paragraph"), "whole blocks");
+        assert!(many.last().unwrap().ends_with('…'));
+    }
 
     #[test]
     fn long_lists_fit() {
