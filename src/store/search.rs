@@ -21,7 +21,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{Store, StoreError, StoredItem, date_key};
 use crate::source::body::Body;
-use crate::text::matching::{Normalized, Query, normalize, release_words};
+use crate::text::matching::{Normalized, Query, Starts, normalize, release_words};
 
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
 /// the `by_date` key (twice), and the nodes of the two maps — an estimate
@@ -88,13 +88,17 @@ pub struct SearchIndex {
 struct Entry {
     id: Arc<str>,
     words: Normalized,
-    /// The words of its body (full text), once its page was read.
-    body: Option<Normalized>,
+    /// The words of its body (full text), once its page was read, with
+    /// the starts of its words and of the title's and lead's together.
+    body: Option<(Normalized, Starts)>,
 }
 
 impl Entry {
     fn bytes(&self) -> usize {
-        self.words.capacity() + self.body.as_ref().map_or(0, Normalized::capacity)
+        self.words.capacity()
+            + self.body.as_ref().map_or(0, |(body, _)| {
+                body.capacity() + std::mem::size_of::<Starts>()
+            })
     }
 }
 
@@ -116,16 +120,18 @@ impl SearchIndex {
         self.remove(&stored.item.id);
         let id: Arc<str> = Arc::from(stored.item.id.as_str());
         let key = date_key(stored.sort_date(), stored.seq);
+        let words = words_of(stored);
         let body = body.map(|b| {
-            let mut words = normalize("");
+            let mut body = normalize("");
             for block in &b.blocks {
-                words.push(&block.text);
+                body.push(&block.text);
             }
-            words.shrink()
+            let both = Starts::of(&body).union(&Starts::of(&words));
+            (body.shrink(), both)
         });
         let entry = Entry {
             id: id.clone(),
-            words: words_of(stored),
+            words,
             body,
         };
         self.word_bytes += entry.bytes();
@@ -149,11 +155,22 @@ impl SearchIndex {
         let wanted = offset.saturating_add(limit);
         let (mut head, mut rest) = (Vec::new(), Vec::new());
         let (mut head_total, mut rest_total) = (0, 0);
+        // A body is scanned only when it can change the answer: an excluded
+        // word may be in it, or the title and lead lack a word whose start
+        // the body (with them) has.
+        let excludes = query.excludes();
+        let starts = query.starts();
         for entry in self.entries.values().rev() {
             let in_head = query.matches(&entry.words);
             let matched = match &entry.body {
                 None => in_head.then_some(true),
-                Some(body) if query.matches_any(&[&entry.words, body]) => Some(in_head),
+                Some(_) if in_head && !excludes => Some(true),
+                Some((_, have))
+                    if !in_head && starts.as_ref().is_some_and(|s| !have.has_all(s)) =>
+                {
+                    None
+                }
+                Some((body, _)) if query.matches_any(&[&entry.words, body]) => Some(in_head),
                 Some(_) => None,
             };
             match matched {
@@ -411,6 +428,51 @@ mod tests {
         assert_eq!(ids(&index.find(&visa, 0, 10)), ["x/2"]);
         index.remove("x/2");
         assert_eq!(index.size().bytes, 0);
+    }
+
+    fn body(text: &str) -> Body {
+        use crate::source::body::{Block, BlockKind};
+        Body {
+            blocks: vec![Block {
+                kind: BlockKind::Paragraph,
+                html: text.into(),
+                text: text.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn title_and_lead_matches_come_before_body_matches() {
+        let mut index = SearchIndex::default();
+        index.insert_with_body(&stored(1, 20, "Visa rules", ""), Some(&body("forms")));
+        index.insert_with_body(
+            &stored(2, 25, "Concert", ""),
+            Some(&body("visa centre hours")),
+        );
+        index.insert(&stored(3, 10, "Old visa news", ""));
+        index.insert_with_body(&stored(4, 26, "Trade", ""), Some(&body("nothing here")));
+        let visa = Query::parse("visa").unwrap();
+        let all = index.find(&visa, 0, 10);
+        assert_eq!((ids(&all), all.total), (vec!["x/1", "x/3", "x/2"], 3));
+        assert_eq!(
+            ids(&index.find(&visa, 2, 10)),
+            ["x/2"],
+            "paged across the groups"
+        );
+        // Words across title and body; an excluded word in the body; a phrase
+        // only in the body; a start only the body has.
+        let q = |text| ids(&index.find(&Query::parse(text).unwrap(), 0, 10)).join(",");
+        assert_eq!(q("concert hours"), "x/2");
+        assert_eq!(q("visa -forms"), "x/3,x/2");
+        assert_eq!(q("\"visa cent\""), "x/2");
+        assert_eq!(
+            q("\"rules forms\""),
+            "",
+            "no phrase from the title into the body"
+        );
+        assert_eq!(q("hou"), "x/2");
+        assert_eq!(q("zz"), "");
+        assert_eq!(q("n"), "x/3,x/4", "a one-letter start scans every body");
     }
 
     #[test]
