@@ -11,9 +11,15 @@
 //!
 //! Memory: the words of a title and a lead (each at most
 //! [`MAX_TEXT_CHARS`] characters, however old the record) plus about
-//! [`ENTRY_OVERHEAD`] bytes of bookkeeping per release; the total grows with
-//! the releases stored, which retention bounds. [`Store::search_index_size`]
-//! reports it.
+//! [`ENTRY_OVERHEAD`] bytes of bookkeeping per release; and, once a
+//! release's page was read, the words of its body (at most
+//! `full_text.max_body_bytes` of text) and 64 bytes of their starts. The
+//! total grows with the releases stored, which retention bounds.
+//! [`Store::search_index_size`] reports it.
+//!
+//! Ranking: releases whose title and lead match come first, then those that
+//! match only with their body's words; newest first within each. A body is
+//! scanned only when it can change the answer (see [`SearchIndex::find`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

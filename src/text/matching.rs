@@ -363,9 +363,8 @@ impl Query {
         let mut starts = Starts::default();
         for term in self.terms.iter().filter(|t| !t.exclude) {
             let first = term.pattern.text().split(' ').next().unwrap_or("");
-            if first.chars().nth(1).is_none() {
-                return None;
-            }
+            // A one-letter word: any start may hold it.
+            first.chars().nth(1)?;
             starts.add(first);
         }
         Some(starts)
