@@ -368,6 +368,60 @@ url = "https://consulate.example.org/news"
         );
     }
 
+    #[tokio::test]
+    async fn a_body_that_arrives_renews_the_feeds_with_their_content() {
+        use crate::source::body::{Block, BlockKind, Body};
+        use crate::store::{PageRecord, listing_hash};
+        let (_dir, store, config) = store().await;
+        let cache = Arc::new(FeedCache::new(crate::http::feeds::render));
+        let atom = key(Some("consulate"), Format::Atom);
+        let json = key(Some("consulate"), Format::Json);
+        let before = cache
+            .document(store.clone(), config.clone(), atom.clone())
+            .await
+            .unwrap();
+        assert!(!text(&before).contains("<content"));
+        let id = "consulate.example.org/n/2";
+        let stored = store.item(id).unwrap().unwrap();
+        let record = PageRecord {
+            seq: stored.seq,
+            listing: listing_hash(&stored.item.title, &stored.item.lead),
+            body: Some(Body {
+                blocks: vec![Block {
+                    kind: BlockKind::Paragraph,
+                    html: "A <a href=\"https://consulate.example.org/x\">samovar</a> &amp; tea"
+                        .into(),
+                    text: "A samovar & tea".into(),
+                }],
+            }),
+            done: true,
+            ..PageRecord::default()
+        };
+        assert!(store.save_page_record(id, &record).unwrap());
+        let after = cache
+            .document(store.clone(), config.clone(), atom)
+            .await
+            .unwrap();
+        let after = text(&after);
+        assert!(after.contains("<content type=\"html\">"), "{after}");
+        assert!(
+            after.contains("&lt;p&gt;A &lt;a href=&quot;https://consulate.example.org/x&quot;&gt;samovar&lt;/a&gt; &amp;amp; tea&lt;/p&gt;"),
+            "{after}"
+        );
+        let json = cache.document(store, config, json).await.unwrap();
+        let feed: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+        let html = feed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|i| i["content_html"].as_str())
+            .unwrap();
+        assert_eq!(
+            html,
+            "<p>A <a href=\"https://consulate.example.org/x\">samovar</a> &amp; tea</p>"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_requests_share_one_walk_kept_until_the_releases_change() {
         let (_dir, store, config) = store().await;
