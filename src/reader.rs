@@ -237,6 +237,54 @@ fn retry_wait(failures: u32, asked: Option<Duration>) -> i64 {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn only_the_newest_backlog_releases_are_looked_at_and_each_once() {
+        use crate::source::Item;
+        use crate::store::PollPolicy;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let items: Vec<Item> = (1..=10)
+            .map(|n| Item {
+                id: format!("example.org/n/{n}"),
+                url: format!("https://example.org/n/{n}"),
+                title: format!("Release {n}"),
+                date: chrono::NaiveDate::from_ymd_opt(2026, 12, n),
+                lead: String::new(),
+            })
+            .collect();
+        let now = Utc::now();
+        store
+            .record_poll("s", &items, &PollPolicy::unguarded(), now)
+            .await
+            .unwrap();
+        let full_text = FullTextConfig {
+            backlog: 3,
+            ..FullTextConfig::default()
+        };
+        let due = due(&store, &full_text, now.timestamp()).unwrap();
+        let titles: Vec<&str> = due.iter().map(|(s, _)| s.item.title.as_str()).collect();
+        assert_eq!(titles, ["Release 10", "Release 9", "Release 8"]);
+        // Read: not due again, until its listing changes.
+        let (stored, _) = &due[0];
+        let record = PageRecord {
+            seq: stored.seq,
+            listing: listing_hash(&stored.item.title, &stored.item.lead),
+            done: true,
+            ..PageRecord::default()
+        };
+        store.save_page_record(&stored.item.id, &record).unwrap();
+        let due = due_titles(&store, &full_text, now.timestamp());
+        assert_eq!(due, ["Release 9", "Release 8"]);
+    }
+
+    fn due_titles(store: &Store, full_text: &FullTextConfig, now: i64) -> Vec<String> {
+        due(store, full_text, now)
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s.item.title)
+            .collect()
+    }
+
     #[test]
     fn retries_double_from_a_minute_to_six_hours_and_wait_for_the_site() {
         assert_eq!(retry_wait(1, None), 60);
