@@ -382,6 +382,30 @@ pub fn read_file(path: &std::path::Path) -> Result<Decoded, FetchError> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_release_page_off_the_sources_site_is_refused_before_connecting() {
+        let config = crate::config::Config::from_toml(
+            "[[sources]]\nname = \"s\"\nurl = \"https://example.org/news\"\n",
+        )
+        .unwrap();
+        let source = &config.sources[0];
+        let client = client_for(source).unwrap();
+        for url in [
+            "https://elsewhere.example.net/fnapr/1",
+            "http://example.org/fnapr/1",
+            "https://127.0.0.1/fnapr/1",
+        ] {
+            let url = Url::parse(url).unwrap();
+            let error = fetch_url(&client, source, &url, &Validators::default())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, FetchError::Redirect { .. }),
+                "{url}: {error}"
+            );
+        }
+    }
+
     #[test]
     fn retry_after_in_seconds_or_as_a_date_capped_at_an_hour() {
         let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
