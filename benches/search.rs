@@ -141,6 +141,19 @@ fn rss_bytes() -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// One query's line: its matches, and the median, 99th percentile and
+/// slowest of its `times`.
+fn report(text: &str, total: usize, times: &mut [Duration]) {
+    times.sort();
+    let n = times.len();
+    println!(
+        "  {text:<62} {total:>6} matches  median {}  p99 {}  max {}",
+        ms(times[n / 2]),
+        ms(times[n * 99 / 100]),
+        ms(times[n - 1])
+    );
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
@@ -219,13 +232,7 @@ async fn run() {
                 took
             })
             .collect();
-        times.sort();
-        println!(
-            "  {text:<62} {total:>6} matches  median {}  p99 {}  max {}",
-            ms(times[RUNS / 2]),
-            ms(times[RUNS * 99 / 100]),
-            ms(times[RUNS - 1])
-        );
+        report(text, total, &mut times);
     }
 
     let query = Query::parse("embassy russian").expect("query");
@@ -347,12 +354,6 @@ fn with_bodies(
                 t.elapsed()
             })
             .collect();
-        times.sort();
-        println!(
-            "  {text:<62} {total:>6} matches  median {}  p99 {}  max {}",
-            ms(times[RUNS / 2]),
-            ms(times[RUNS * 99 / 100]),
-            ms(times[RUNS - 1])
-        );
+        report(text, total, &mut times);
     }
 }

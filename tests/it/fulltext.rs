@@ -35,6 +35,22 @@ fn article(date: &str, title: &str, words: &str) -> String {
     )
 }
 
+/// The bot against `site`, with full text on (no delay between page reads)
+/// and `extra` before the source (`[http]`, say); its Telegram, and the
+/// directory it keeps its data in.
+async fn start(site: &FakeSite, extra: &str) -> (FakeTelegram, tempfile::TempDir, BotProcess) {
+    let telegram = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = source_toml("fake", &site.url, 1, "max_age_days = 36500\n");
+    let config = write_config_sources(dir.path(), &telegram.url, &format!("{extra}{source}"));
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("enabled = false", "enabled = true\ndelay_secs = 0");
+    std::fs::write(&config, text).unwrap();
+    let bot = BotProcess::spawn(&config, "bot.log");
+    (telegram, dir, bot)
+}
+
 /// The bot's HTTP address, as it logs it.
 async fn http_address(bot: &BotProcess) -> String {
     const LINE: &str = "HTTP server listening address=";
@@ -99,19 +115,7 @@ async fn a_word_only_the_release_page_has_is_searchable_and_in_both_feeds() {
         "/fnapr/9102",
         article("05.12.2026", "Second notice", "gusli"),
     );
-    let telegram = FakeTelegram::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = source_toml("fake", &site.url, 1, "max_age_days = 36500\n");
-    let config = write_config_sources(
-        dir.path(),
-        &telegram.url,
-        &format!("\n[http]\nlisten = \"127.0.0.1:0\"\n{source}"),
-    );
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("enabled = false", "enabled = true\ndelay_secs = 0");
-    std::fs::write(&config, text).unwrap();
-    let bot = BotProcess::spawn(&config, "bot.log");
+    let (telegram, _dir, bot) = start(&site, "\n[http]\nlisten = \"127.0.0.1:0\"\n").await;
     let http = http_address(&bot).await;
 
     // The word is on the release's page only, not in its title or lead.
@@ -172,15 +176,7 @@ async fn a_word_only_the_release_page_has_is_searchable_and_in_both_feeds() {
 async fn a_page_that_cannot_be_read_delays_no_push_and_is_given_up() {
     let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
     let site = FakeSite::start(release_page(&[(9201, day, "First")])).await;
-    let telegram = FakeTelegram::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = source_toml("fake", &site.url, 1, "max_age_days = 36500\n");
-    let config = write_config_sources(dir.path(), &telegram.url, &source);
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("enabled = false", "enabled = true\ndelay_secs = 0");
-    std::fs::write(&config, text).unwrap();
-    let bot = BotProcess::spawn(&config, "bot.log");
+    let (telegram, _dir, bot) = start(&site, "").await;
     telegram
         .ask_until(USER, "/subscribe", &bot, |r| !r.is_empty())
         .await;
@@ -262,15 +258,7 @@ async fn a_push_offers_its_full_text_in_place_and_back_and_latest_per_entry() {
     use crate::support::telegram::Place;
     let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
     let site = FakeSite::start(release_page(&[(9301, day, "Earlier")])).await;
-    let telegram = FakeTelegram::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = source_toml("fake", &site.url, 1, "max_age_days = 36500\n");
-    let config = write_config_sources(dir.path(), &telegram.url, &source);
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("enabled = false", "enabled = true\ndelay_secs = 0");
-    std::fs::write(&config, text).unwrap();
-    let bot = BotProcess::spawn(&config, "bot.log");
+    let (telegram, _dir, bot) = start(&site, "").await;
     telegram
         .ask_until(USER, "/subscribe", &bot, |r| !r.is_empty())
         .await;
