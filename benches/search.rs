@@ -141,6 +141,19 @@ fn rss_bytes() -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// One query's line: its matches, and the median, 99th percentile and
+/// slowest of its `times`.
+fn report(text: &str, total: usize, times: &mut [Duration]) {
+    times.sort();
+    let n = times.len();
+    println!(
+        "  {text:<62} {total:>6} matches  median {}  p99 {}  max {}",
+        ms(times[n / 2]),
+        ms(times[n * 99 / 100]),
+        ms(times[n - 1])
+    );
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
@@ -219,13 +232,7 @@ async fn run() {
                 took
             })
             .collect();
-        times.sort();
-        println!(
-            "  {text:<62} {total:>6} matches  median {}  p99 {}  max {}",
-            ms(times[RUNS / 2]),
-            ms(times[RUNS * 99 / 100]),
-            ms(times[RUNS - 1])
-        );
+        report(text, total, &mut times);
     }
 
     let query = Query::parse("embassy russian").expect("query");
@@ -267,4 +274,86 @@ async fn run() {
         );
     }
     drop(index);
+
+    let bodies = bodies(everything.len());
+    let before = rss_bytes();
+    let mut index = SearchIndex::default();
+    for (stored, body) in everything.iter().zip(&bodies) {
+        index.insert_with_body(stored, Some(body));
+    }
+    let added = rss_bytes().saturating_sub(before);
+    with_bodies(&index, &bodies, added, &queries);
+}
+
+/// The index with every release's full text (issue 21): a body of
+/// `BENCH_BODY_WORDS` words (default 500, about 3.5 KB, a long statement of
+/// the embassy's) in paragraphs of 50, drawn from the same words. Measures
+/// the index scan alone (`SearchIndex::find`, title and lead matches ranked
+/// first), which is what bodies add to a reply, and the memory.
+fn bodies(n: usize) -> Vec<embassy_bot::testing::source::body::Body> {
+    use embassy_bot::testing::source::body::{Block, BlockKind, Body};
+    let words_per_body: usize = body_words();
+    let english = english_words();
+    let russian: Vec<String> = RUSSIAN.iter().map(|w| w.to_string()).collect();
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    (0..n)
+        .map(|i| {
+            let words = if i % 5 == 0 { &russian } else { &english };
+            let blocks = (0..words_per_body.div_ceil(50))
+                .map(|_| {
+                    let text = sentence(&mut rng, words, 50, 50);
+                    Block {
+                        kind: BlockKind::Paragraph,
+                        html: text.clone(),
+                        text,
+                    }
+                })
+                .collect();
+            Body { blocks }
+        })
+        .collect()
+}
+
+fn body_words() -> usize {
+    std::env::var("BENCH_BODY_WORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500)
+}
+
+/// The index with every release's full text (issue 21): a body of
+/// `BENCH_BODY_WORDS` words (default 500, about 3.5 KB, a long statement of
+/// the embassy's) in paragraphs of 50, drawn from the same words. Measures
+/// the index scan alone (`SearchIndex::find`, title and lead matches ranked
+/// first), which is what bodies add to a reply, and the memory.
+fn with_bodies(
+    index: &SearchIndex,
+    bodies: &[embassy_bot::testing::source::body::Body],
+    added: usize,
+    queries: &[&str],
+) {
+    let words_per_body = body_words();
+    let body_bytes: usize = bodies.iter().map(|b| b.text().len()).sum();
+    let size = index.size();
+    println!(
+        "\nwith full text: bodies of {words_per_body} words, {:.1} MB in all ({} bytes a release); index RSS +{:.1} MB (estimate {:.1} MB)",
+        body_bytes as f64 / 1e6,
+        body_bytes / bodies.len().max(1),
+        added as f64 / 1e6,
+        size.bytes as f64 / 1e6
+    );
+    const RUNS: usize = 100;
+    println!("index scan with bodies, {RUNS} runs each (SearchIndex::find, a page of 10):");
+    for text in queries {
+        let query = Query::parse(text).expect("query");
+        let mut total = 0;
+        let mut times: Vec<Duration> = (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                total = index.find(&query, 0, 10).total;
+                t.elapsed()
+            })
+            .collect();
+        report(text, total, &mut times);
+    }
 }

@@ -365,6 +365,11 @@ language-set = The language of { $place ->
 ## Buttons under replies (plain text: answers to presses are not HTML)
 button-newer = ◀ Newer
 button-older = Older ▶
+button-full-text = 📄 Full text
+button-short = ◀ Short
+button-full-text-n = 📄 { $n }
+full-text-not-yet = The full text has not been read from the site yet; please try again in a minute (the title is the link to the page).
+full-text-none = The full text of this release could not be read from the site; the title is the link to the page.
 button-back = ◀ Back
 button-more = More ▶
 button-expired = This button has expired: send { $command } again.

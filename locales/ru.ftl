@@ -381,6 +381,11 @@ language-set = Теперь язык { $place ->
 ## Buttons under replies (plain text: answers to presses are not HTML)
 button-newer = ◀ Новее
 button-older = Раньше ▶
+button-full-text = 📄 Полный текст
+button-short = ◀ Кратко
+button-full-text-n = 📄 { $n }
+full-text-not-yet = Полный текст ещё не прочитан с сайта; попробуйте через минуту (заголовок — ссылка на страницу).
+full-text-none = Полный текст этой публикации не удалось прочитать с сайта; заголовок — ссылка на страницу.
 button-back = ◀ Назад
 button-more = Дальше ▶
 button-expired = Эта кнопка устарела: отправьте { $command } ещё раз.

@@ -23,6 +23,7 @@ mod delivery;
 mod http;
 mod metrics;
 mod poller;
+mod reader;
 mod render;
 mod runtime;
 mod settings;
@@ -61,7 +62,7 @@ pub use settings::{Filter, QuietHours, parse_time, parse_zone};
 pub use delivery::{Delivery, FanOut, FanOutPage, FanOutStep};
 pub use runtime::shutdown::{Shutdown, ShutdownTrigger};
 pub use telegram::limiter::Limiter;
-pub use telegram::messenger::{Edited, Format, Messenger, SendError};
+pub use telegram::messenger::{Button, Edited, Format, Keyboard, Messenger, SendError};
 pub use text::clock::Clock;
 
 /// Pure parts that the integration tests, benchmarks and fuzz targets check
@@ -71,7 +72,7 @@ pub use text::clock::Clock;
 pub mod testing {
     /// The site-reading steps below [`crate::extract`].
     pub mod source {
-        pub use crate::source::{charset, date, extract, fetch, guard};
+        pub use crate::source::{body, charset, date, extract, fetch, guard};
     }
     /// Words: markup, matching, clocks and counters.
     pub mod text {

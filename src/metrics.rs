@@ -122,6 +122,10 @@ pub(crate) struct Metrics {
     pub send_rate: Seconds,
     /// Webhook requests by what became of them.
     pub webhook_requests: Family<WebhookLabel, Counter>,
+    /// Releases' own pages read (a body, none found, or 304), for their full text.
+    pub release_pages_read: Counter,
+    /// Reads of a release's own page that failed (network, status, size, guard).
+    pub release_page_failures: Counter,
 
     releases: Gauge,
     subscriptions: Family<ChatKindLabel, Gauge>,
@@ -190,6 +194,8 @@ impl Metrics {
             polls: Family::default(),
             send_rate: Gauge::default(),
             webhook_requests: Family::default(),
+            release_pages_read: Counter::default(),
+            release_page_failures: Counter::default(),
             releases: Gauge::default(),
             subscriptions: Family::default(),
             journal_depth: Gauge::default(),
@@ -325,6 +331,16 @@ impl Metrics {
             "source_polls",
             "Reads of a source, by source and result (ok, not_modified, or an error kind)",
             self.polls.clone(),
+        );
+        r.register(
+            "release_pages_read",
+            "Releases' own pages read for their full text (a body, none found, or not modified)",
+            self.release_pages_read.clone(),
+        );
+        r.register(
+            "release_page_failures",
+            "Reads of a release's own page that failed (network, HTTP status, size, refused address)",
+            self.release_page_failures.clone(),
         );
         r.register_with_unit(
             "source_last_success_timestamp",

@@ -8,6 +8,7 @@ use std::ops::Range;
 use crate::config::Config;
 use crate::config::Language;
 use crate::source::Item;
+use crate::source::body::Body;
 use crate::text::markup::{MAX_MESSAGE_UTF16, escape, shorten, utf16_len};
 use crate::tr;
 
@@ -63,6 +64,58 @@ pub fn push_message(item: &Item, source: &str) -> String {
     if !lead.is_empty() {
         out.push_str("\n\n");
         out.push_str(&escape(&lead));
+    }
+    out
+}
+
+/// What a "Full text" button under a release asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FullTextView {
+    /// The full text, in place of the push (`f1:<seq>`).
+    Full,
+    /// The push as it was, title and lead (`f1:<seq>:s`).
+    Short,
+    /// The full text as new messages, under a list (`f1:<seq>:n`).
+    Apart,
+}
+
+/// A "Full text" button's data for release `seq` (at most 25 bytes; the
+/// commands' paging reads it back).
+pub(crate) fn full_text_data(seq: u64, view: FullTextView) -> String {
+    match view {
+        FullTextView::Full => format!("f1:{seq}"),
+        FullTextView::Short => format!("f1:{seq}:s"),
+        FullTextView::Apart => format!("f1:{seq}:n"),
+    }
+}
+
+/// Most messages one full text takes; a longer one ends with "…" (its
+/// title is the link to the whole page).
+pub(crate) const MAX_FULL_TEXT_MESSAGES: usize = 8;
+
+/// A release's full text as Telegram messages: the push's title, date and
+/// `source`, then the body's blocks, packed whole into as few messages as
+/// Telegram's 4,096 UTF-16 units allow, at most [`MAX_FULL_TEXT_MESSAGES`].
+pub(crate) fn full_text_messages(item: &Item, source: &str, body: &Body) -> Vec<String> {
+    let header = push_message(
+        &Item {
+            lead: String::new(),
+            ..item.clone()
+        },
+        source,
+    );
+    let mut blocks = vec![header];
+    blocks.extend(body.telegram_blocks());
+    // Room for the "…" of a cut text.
+    let parts = crate::text::markup::pack(&blocks, MAX_MESSAGE_UTF16 - 8, usize::MAX);
+    let cut = parts.len() > MAX_FULL_TEXT_MESSAGES;
+    let mut out: Vec<String> = parts
+        .into_iter()
+        .take(MAX_FULL_TEXT_MESSAGES)
+        .map(|range| blocks[range].join("\n\n"))
+        .collect();
+    if cut && let Some(last) = out.last_mut() {
+        last.push_str("\n\n…");
     }
     out
 }
@@ -250,6 +303,38 @@ fn join_blocks(header: &str, items: &[Item], lead_chars: usize, lang: Language) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::body::{Block, BlockKind};
+    use crate::text::markup::utf16_len;
+
+    #[test]
+    fn a_full_text_fills_messages_whole_blocks_at_a_time_and_is_bounded() {
+        let item = Item {
+            id: "x".into(),
+            url: "https://www.rusemb.org.uk/fnapr/1".into(),
+            title: "Title".into(),
+            date: None,
+            lead: "The lead".into(),
+        };
+        let paragraph = |n: usize| Block {
+            kind: BlockKind::Paragraph,
+            html: format!("Paragraph {n} {}", "ж".repeat(900)),
+            text: String::new(),
+        };
+        let short = Body {
+            blocks: (0..2).map(paragraph).collect(),
+        };
+        let one = full_text_messages(&item, "Press", &short);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].contains("<b>Title</b>") && !one[0].contains("The lead"));
+        let long = Body {
+            blocks: (0..100).map(paragraph).collect(),
+        };
+        let many = full_text_messages(&item, "Press", &long);
+        assert_eq!(many.len(), MAX_FULL_TEXT_MESSAGES);
+        assert!(many.iter().all(|m| utf16_len(m) <= MAX_MESSAGE_UTF16));
+        assert!(many[1].starts_with("Paragraph"), "whole blocks");
+        assert!(many.last().unwrap().ends_with('…'));
+    }
 
     #[test]
     fn long_lists_fit() {

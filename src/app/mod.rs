@@ -210,7 +210,8 @@ impl Running {
         ));
     }
 
-    /// One poller per source, each waking delivery when it records news.
+    /// One poller per source, each waking delivery when it records news;
+    /// and the reader of releases' own pages.
     fn start_pollers(&mut self, wake: &Arc<Notify>, alerts: &Alerts) {
         let Running {
             config,
@@ -219,6 +220,12 @@ impl Running {
             workers,
             ..
         } = self;
+        workers.spawn(crate::reader::run(
+            config.full_text,
+            config.sources.clone(),
+            store.clone(),
+            shutdown.clone(),
+        ));
         for source in &config.sources {
             workers.spawn(crate::poller::run(
                 source.clone(),
@@ -254,6 +261,7 @@ impl Running {
         )
         .with_source_labels(SourceLabels::from_config(config))
         .with_edits(config.edits.window())
+        .with_full_text_button(config.full_text.enabled)
         .with_clock(*clock);
         let holds = delivery.holds();
         // Pushes journaled before a restart go out now.

@@ -22,7 +22,9 @@ use super::access::Verdict;
 use super::paging::{Expired, Page, Press};
 use super::{Context, Origin, latest, search, sources, subscribe};
 use crate::config::Language;
+use crate::render::{FullTextView, SourceLabels, full_text_messages, push_message};
 use crate::store::{MAX_TOPICS, StoreError};
+use crate::telegram::messenger::Keyboard;
 use crate::text::matching::Query;
 use crate::tr;
 
@@ -35,6 +37,8 @@ pub(crate) struct Pressed {
     pub alert: bool,
     /// The message the button is on, shown anew.
     pub page: Option<Page>,
+    /// Messages to send after it (Telegram HTML): the rest of a full text.
+    pub more: Vec<String>,
 }
 
 impl Pressed {
@@ -43,6 +47,7 @@ impl Pressed {
             notice: Some(text.into()),
             alert: false,
             page: None,
+            more: Vec::new(),
         }
     }
 
@@ -58,6 +63,7 @@ impl Pressed {
             notice: None,
             alert: false,
             page: Some(page),
+            more: Vec::new(),
         }
     }
 }
@@ -96,7 +102,51 @@ pub(crate) async fn press(
             let page = sources::page(ctx, origin.target(), errors, at, lang)?;
             Ok(Pressed::shown(page))
         }
+        Press::FullText { seq, view } => full_text(ctx, seq, view, lang),
     }
+}
+
+/// Release `seq`'s full text in place of its push (the rest as messages
+/// after it), its push again, or (under a list) its full text as new
+/// messages. Before its page was read, a short notice says so.
+fn full_text(
+    ctx: &Context,
+    seq: u64,
+    view: FullTextView,
+    lang: Language,
+) -> Result<Pressed, StoreError> {
+    let Some((stored, body)) = ctx.store.body_by_seq(seq)? else {
+        return Ok(Pressed::note(tr!(lang, "full-text-not-yet")));
+    };
+    let labels = SourceLabels::from_config(&ctx.config);
+    let source = labels.describe(stored.sources());
+    let button = |view, label| Keyboard {
+        rows: vec![vec![Press::FullText { seq, view }.button(label)]],
+    };
+    if view == FullTextView::Short {
+        let page = Page {
+            text: push_message(&stored.item, &source),
+            keyboard: Some(button(FullTextView::Full, tr!(lang, "button-full-text"))),
+        };
+        return Ok(Pressed::shown(page));
+    }
+    let mut messages = full_text_messages(&stored.item, &source, &body).into_iter();
+    let first = messages.next().unwrap_or_default();
+    if view == FullTextView::Apart {
+        return Ok(Pressed {
+            notice: None,
+            alert: false,
+            page: None,
+            more: std::iter::once(first).chain(messages).collect(),
+        });
+    }
+    Ok(Pressed {
+        more: messages.collect(),
+        ..Pressed::shown(Page {
+            text: first,
+            keyboard: Some(button(FullTextView::Short, tr!(lang, "button-short"))),
+        })
+    })
 }
 
 /// Subscribes or unsubscribes `origin`'s chat (topic) to `source`, if the
@@ -149,6 +199,7 @@ async fn toggle(
         notice: Some(notice),
         alert: false,
         page: Some(page),
+        more: Vec::new(),
     })
 }
 

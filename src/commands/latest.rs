@@ -5,8 +5,10 @@
 
 use super::paging::{Page, Press, pager};
 use crate::config::Language;
+use crate::render::FullTextView;
 use crate::render::fit_list_counted;
-use crate::store::{ReleasePage, Store, StoreError};
+use crate::store::{ReleasePage, Store, StoreError, StoredItem};
+use crate::telegram::messenger::{Button, Keyboard};
 use crate::tr;
 
 /// The newest `n` releases in `lang`, within Telegram's length limit.
@@ -25,13 +27,39 @@ pub fn view(store: &Store, offset: usize, n: usize, lang: Language) -> Result<Pa
     let page = store.latest_page(offset, n)?;
     let (text, shown) = render_counted(&page, lang);
     let older = page.has_more || shown < page.items.len();
-    let keyboard = pager(
+    let mut keyboard = pager(
         page.has_newer()
             .then(|| Press::latest(offset.saturating_sub(n), n)),
         older.then(|| Press::latest(offset + shown, n)),
         lang,
     );
+    let full_text = full_text_rows(store, &page.items[..shown.min(page.items.len())], lang)?;
+    if !full_text.is_empty() {
+        let rows = &mut keyboard.get_or_insert_with(Keyboard::default).rows;
+        rows.splice(0..0, full_text);
+    }
     Ok(Page { text, keyboard })
+}
+
+/// Buttons "📄 1", "📄 2", … for the entries shown whose full text was read,
+/// five to a row: each sends that release's full text as new messages, so
+/// the list stays as it is (a button per entry, as a reader points at one).
+fn full_text_rows(
+    store: &Store,
+    shown: &[StoredItem],
+    lang: Language,
+) -> Result<Vec<Vec<Button>>, StoreError> {
+    let mut buttons = Vec::new();
+    for (i, stored) in shown.iter().enumerate() {
+        if store.body(&stored.item.id)?.is_some() {
+            let press = Press::FullText {
+                seq: stored.seq,
+                view: FullTextView::Apart,
+            };
+            buttons.push(press.button(tr!(lang, "button-full-text-n", n = i + 1)));
+        }
+    }
+    Ok(buttons.chunks(5).map(<[Button]>::to_vec).collect())
 }
 
 /// A page of releases as the reply shows it.

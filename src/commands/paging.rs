@@ -10,6 +10,9 @@
 //! - `s1:<number>:<offset>` — a page of the `/search` query the store keeps
 //!   under that number ([`crate::store::Store::save_query`]);
 //! - `t1:<source>` — subscribe or unsubscribe that source;
+//! - `f1:<seq>`, `f1:<seq>:s`, `f1:<seq>:n` — release `seq`'s full text in
+//!   place, its short push again, or its full text as new messages (under
+//!   `/latest`): [`crate::render::full_text_data`];
 //! - `p1:<index>` — the page of `/sources` that holds the source at that
 //!   place in the config (pages are laid out afresh each time, so a page
 //!   button always leads to the page holding that source).
@@ -22,6 +25,7 @@
 
 use super::LATEST_MAX;
 use crate::config::Language;
+use crate::render::{FullTextView, full_text_data};
 use crate::telegram::messenger::{Button, Keyboard};
 use crate::tr;
 
@@ -41,6 +45,9 @@ pub(crate) enum Press {
     Toggle { source: String },
     /// The page of `/sources` holding the source at place `at` in the config.
     Sources { at: usize },
+    /// Release `seq`'s full text, or its short push again
+    /// ([`crate::render::full_text_data`]).
+    FullText { seq: u64, view: FullTextView },
 }
 
 /// Which command a button that can no longer be served came from.
@@ -101,6 +108,7 @@ impl Press {
             Press::Search { query, offset } => format!("s1:{query}:{offset}"),
             Press::Toggle { source } => format!("t1:{source}"),
             Press::Sources { at } => format!("p1:{at}"),
+            Press::FullText { seq, view } => full_text_data(*seq, *view),
         }
     }
 
@@ -136,6 +144,15 @@ impl Press {
             },
             ["p1", at] => Press::Sources {
                 at: offset_of(at).ok_or(expired)?,
+            },
+            ["f1", seq, rest @ ..] => Press::FullText {
+                seq: number(seq).ok_or(expired)?,
+                view: match rest {
+                    [] => FullTextView::Full,
+                    ["s"] => FullTextView::Short,
+                    ["n"] => FullTextView::Apart,
+                    _ => return Err(expired),
+                },
             },
             _ => return Err(expired),
         };
@@ -198,6 +215,18 @@ mod tests {
             Press::toggle(&longest_name),
             Press::sources(0),
             Press::sources(MAX_OFFSET),
+            Press::FullText {
+                seq: u64::MAX,
+                view: FullTextView::Full,
+            },
+            Press::FullText {
+                seq: 0,
+                view: FullTextView::Short,
+            },
+            Press::FullText {
+                seq: 7,
+                view: FullTextView::Apart,
+            },
         ] {
             let data = press.data();
             assert!(data.len() <= MAX_DATA, "{data}");

@@ -67,6 +67,20 @@ pub(super) const DEFAULT_TELEGRAM_SILENCE_SECS: u64 = 300;
 /// in BENCHMARKS.md ("Hostile reads"): 4, 16 and 64 MiB peak alike (about
 /// 52 MiB), and 16 keeps the releases of a large store in memory.
 pub(super) const DEFAULT_STORE_CACHE_MB: u64 = 16;
+/// The most text one release's body keeps (`full_text.max_body_bytes`): far
+/// more than any statement the embassy publishes (a few KB).
+pub(super) const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// The most `full_text.max_body_bytes` may be: a body lives in the search index.
+pub(super) const MAX_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The least time between two release-page reads of one source: a person
+/// reading the site clicks no faster.
+pub(super) const DEFAULT_FULL_TEXT_DELAY_SECS: u64 = 5;
+/// Failed reads of one release page before it is given up.
+pub(super) const DEFAULT_FULL_TEXT_ATTEMPTS: u32 = 4;
+/// The newest releases looked at for a missing body.
+pub(super) const DEFAULT_FULL_TEXT_BACKLOG: usize = 50;
+/// The most of them `full_text.backlog` may ask for.
+pub(super) const MAX_FULL_TEXT_BACKLOG: usize = 1_000;
 /// The most `store.cache_mb` may ask for: sled's own default, 1 GiB, which is
 /// far more than our working set and than the small hosts the bot runs on.
 pub(super) const MAX_STORE_CACHE_MB: u64 = 1024;

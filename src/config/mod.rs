@@ -108,7 +108,10 @@ pub struct Config {
     pub contact: ContactConfig,
     pub http: HttpConfig,
     pub store: StoreConfig,
+    /// Editing messages already sent when a release is revised (`[edits]`).
     pub edits: EditsConfig,
+    /// Reading each release's own page for its full text (`[full_text]`).
+    pub full_text: FullTextConfig,
 }
 
 /// Edits of messages already sent when a release is revised (`[edits]`).
@@ -134,6 +137,35 @@ impl Default for EditsConfig {
         EditsConfig {
             enabled: true,
             window_hours: defaults::DEFAULT_EDIT_WINDOW_HOURS,
+        }
+    }
+}
+
+/// Reading releases' own pages (`[full_text]`): one read per release (and
+/// one per change of its title or lead), in the background, never before a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FullTextConfig {
+    /// `full_text.enabled`: off, no release page is read and nothing offers a full text.
+    pub enabled: bool,
+    /// `full_text.max_body_bytes`: the most text of one body kept (bytes of UTF-8).
+    pub max_body_bytes: usize,
+    /// `full_text.delay_secs`: the least time between two page reads of one source.
+    pub delay: Duration,
+    /// `full_text.max_attempts`: reads of one page that failed before it is given up.
+    pub max_attempts: u32,
+    /// `full_text.backlog`: how many of the newest releases are looked at for a
+    /// missing body (older ones are never read).
+    pub backlog: usize,
+}
+
+impl Default for FullTextConfig {
+    fn default() -> Self {
+        FullTextConfig {
+            enabled: true,
+            max_body_bytes: defaults::DEFAULT_MAX_BODY_BYTES,
+            delay: Duration::from_secs(defaults::DEFAULT_FULL_TEXT_DELAY_SECS),
+            max_attempts: defaults::DEFAULT_FULL_TEXT_ATTEMPTS,
+            backlog: defaults::DEFAULT_FULL_TEXT_BACKLOG,
         }
     }
 }
@@ -293,6 +325,9 @@ pub struct SourceConfig {
     pub link_patterns: Vec<Regex>,
     /// CSS selectors that replace the link-pattern heuristics for this source.
     pub selectors: Option<Selectors>,
+    /// Where a release's own page holds its body (`body_selector`); `None`:
+    /// found as `source/body.rs` says.
+    pub body_selector: Option<Selector>,
     /// Flood guard: more new items than this in one poll are held back, not pushed.
     pub max_new_items: usize,
     /// Items dated more than this many days ago are recorded but not pushed.

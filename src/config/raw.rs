@@ -25,6 +25,7 @@ pub(super) struct RawConfig {
     pub(super) http: Option<RawHttp>,
     pub(super) store: Option<RawStore>,
     pub(super) edits: Option<RawEdits>,
+    pub(super) full_text: Option<RawFullText>,
 }
 
 /// `[edits]`: editing sent messages of revised releases.
@@ -33,6 +34,17 @@ pub(super) struct RawConfig {
 pub(super) struct RawEdits {
     pub(super) enabled: Option<bool>,
     pub(super) window_hours: Option<u32>,
+}
+
+/// `[full_text]`: reading releases' own pages.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFullText {
+    pub(super) enabled: Option<bool>,
+    pub(super) max_body_bytes: Option<usize>,
+    pub(super) delay_secs: Option<u64>,
+    pub(super) max_attempts: Option<u32>,
+    pub(super) backlog: Option<usize>,
 }
 
 /// `[store]`: how the database uses memory.
@@ -97,6 +109,7 @@ pub(super) struct RawSource {
     pub(super) max_bytes: Option<usize>,
     pub(super) link_patterns: Option<Vec<String>>,
     pub(super) selectors: Option<RawSelectors>,
+    pub(super) body_selector: Option<String>,
     pub(super) max_new_items: Option<usize>,
     pub(super) max_age_days: Option<u32>,
     pub(super) alert_after_secs: Option<u64>,
@@ -124,6 +137,7 @@ impl RawSource {
             max_bytes: None,
             link_patterns: None,
             selectors: None,
+            body_selector: None,
             max_new_items: None,
             max_age_days: None,
             alert_after_secs: None,

@@ -25,7 +25,7 @@ use super::push::{DigestPart, Rendered};
 use crate::render::{DIGEST_LEAD_CHARS, DigestKind, digest_part, item_block};
 use crate::runtime::shutdown::Shutdown;
 use crate::store::{DigestNote, JournalEntry, SentMessage, StoreError, Target};
-use crate::telegram::messenger::{Edited, Format, Messenger, SendError};
+use crate::telegram::messenger::{Edited, Format, Keyboard, Messenger, SendError};
 use crate::text::markup::{shorten, to_plain};
 
 impl<M: Messenger> Delivery<M> {
@@ -133,16 +133,23 @@ impl<M: Messenger> Delivery<M> {
         Ok(true)
     }
 
-    /// The text `sent` should show now: the release's push, or the digest
-    /// it was part of, written again. `None` when it cannot be told.
+    /// What `sent` should show now: the release's push with its buttons, or
+    /// the digest it was part of, written again. `None` when it cannot be told.
     fn edit_text_of(
         &self,
         to: Target,
         entry: &JournalEntry,
         sent: SentMessage,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Shown>, StoreError> {
         if !sent.digest {
-            return Ok(self.rendered(&entry.item_id)?.map(|r| r.html.clone()));
+            let Some(rendered) = self.rendered(&entry.item_id)? else {
+                return Ok(None);
+            };
+            let lang = self.store.chat_settings(to.chat)?.push_language();
+            return Ok(Some(Shown {
+                keyboard: self.full_text_button(&rendered, lang),
+                html: rendered.html.clone(),
+            }));
         }
         let Some(note) = self.store.digest_note(to.chat, sent.message_id)? else {
             return Ok(None);
@@ -158,9 +165,10 @@ impl<M: Messenger> Delivery<M> {
             false => DigestKind::Quiet,
         };
         let part = (note.part, note.parts);
-        Ok(Some(digest_part(
-            kind, note.total, part, &blocks, note.lang,
-        )))
+        Ok(Some(Shown {
+            html: digest_part(kind, note.total, part, &blocks, note.lang),
+            keyboard: None,
+        }))
     }
 
     /// One edit through the limiter, again as plain text if Telegram refuses
@@ -170,11 +178,12 @@ impl<M: Messenger> Delivery<M> {
         &self,
         to: Target,
         sent: SentMessage,
-        html: String,
+        shown: Shown,
         shutdown: &Shutdown,
     ) -> Option<Result<Edited, SendError>> {
+        let Shown { html, keyboard } = shown;
         let result = self
-            .edit_as(to, sent.message_id, html.clone(), Format::Html, shutdown)
+            .edit_as(to, sent.message_id, html.clone(), Format::Html, keyboard.clone(), shutdown)
             .await;
         if let Some(Err(SendError::Rejected(reason))) = &result
             && !sent.digest
@@ -182,7 +191,7 @@ impl<M: Messenger> Delivery<M> {
         {
             let plain = shorten(&to_plain(&html), 2_048);
             return self
-                .edit_as(to, sent.message_id, plain, Format::Plain, shutdown)
+                .edit_as(to, sent.message_id, plain, Format::Plain, keyboard, shutdown)
                 .await;
         }
         result
@@ -194,6 +203,7 @@ impl<M: Messenger> Delivery<M> {
         message_id: i32,
         text: String,
         format: Format,
+        keyboard: Option<Keyboard>,
         shutdown: &Shutdown,
     ) -> Option<Result<Edited, SendError>> {
         // Edits count against Telegram's limits like sends.
@@ -202,10 +212,16 @@ impl<M: Messenger> Delivery<M> {
         }
         Some(
             self.messenger
-                .edit_text(to.chat, message_id, text, format)
+                .edit_text(to.chat, message_id, text, format, keyboard)
                 .await,
         )
     }
+}
+
+/// What an edited message shows: its text, and the buttons under it.
+struct Shown {
+    html: String,
+    keyboard: Option<Keyboard>,
 }
 
 /// A message id that could not be kept: that message will not be edited.

@@ -92,6 +92,8 @@ pub struct Delivery<M> {
     holds: Arc<Holds>,
     /// How long sent messages' ids are kept for edits; `None`: edits off.
     edits: Option<chrono::Duration>,
+    /// Pushes carry a "Full text" button (`full_text.enabled`).
+    full_text: bool,
 }
 
 /// What the loop has done: in all, and since it was last idle (logged then).
@@ -119,6 +121,7 @@ impl<M: Messenger> Delivery<M> {
             clock: Clock::system(),
             holds: Arc::default(),
             edits: Some(chrono::Duration::hours(DEFAULT_EDIT_WINDOW_HOURS)),
+            full_text: false,
         }
     }
 
@@ -127,6 +130,13 @@ impl<M: Messenger> Delivery<M> {
     /// none and edits nothing (`edits.enabled = false`).
     pub fn with_edits(mut self, window: Option<std::time::Duration>) -> Self {
         self.edits = window.and_then(|w| chrono::Duration::from_std(w).ok());
+        self
+    }
+
+    /// Pushes carry a "Full text" button, in the chat's language, that shows
+    /// the release's full text in place once its page was read.
+    pub fn with_full_text_button(mut self, on: bool) -> Self {
+        self.full_text = on;
         self
     }
 

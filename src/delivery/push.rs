@@ -14,13 +14,16 @@ use super::holds::Held;
 use super::outcome::{Outcome, PassReport, SentAs, Unwanted};
 use super::walk::WalkedRelease;
 use crate::config::Language;
-use crate::render::{DIGEST_LEAD_CHARS, DigestKind, digest, item_block, push_message};
+use crate::render::{
+    DIGEST_LEAD_CHARS, DigestKind, FullTextView, digest, full_text_data, item_block, push_message,
+};
 use crate::runtime::shutdown::Shutdown;
 use crate::settings::{ChatSettings, QuietState, TargetSettings, filter_text, quiet_state};
 use crate::store::{JournalEntry, StoreError, Target};
-use crate::telegram::messenger::{Format, Messenger, SendError};
+use crate::telegram::messenger::{Button, Format, Keyboard, Messenger, SendError};
 use crate::text::markup::{shorten, to_plain};
 use crate::text::matching::Normalized;
+use crate::tr;
 
 /// Rendered releases kept while pushing (a burst of releases is rarely larger).
 const RENDERED_CACHE: usize = 64;
@@ -34,6 +37,8 @@ pub(super) struct Rendered {
     blocks: Vec<String>,
     /// Its title and lead as keyword filters read them.
     text: Normalized,
+    /// Its sequence number, which its "Full text" button names.
+    seq: u64,
 }
 
 /// Releases being pushed, rendered once: a fan-out sends one to every chat.
@@ -112,6 +117,7 @@ impl<M: Messenger> Delivery<M> {
                 .collect(),
             text: filter_text(&stored.item.title, &stored.item.lead),
             sources: stored.sources().map(str::to_string).collect(),
+            seq: stored.seq,
         });
         let mut cache = self.render_cache.lock();
         if cache.len() >= RENDERED_CACHE {
@@ -152,8 +158,21 @@ impl<M: Messenger> Delivery<M> {
         shutdown: &Shutdown,
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
+        let keyboard = match self.full_text {
+            true => {
+                let lang = self.store.chat_settings(chat)?.push_language();
+                self.full_text_button(rendered, lang)
+            }
+            false => None,
+        };
         let result = self
-            .send_html(chat.into(), &release.item_id, &rendered.html, shutdown)
+            .send_html(
+                chat.into(),
+                &release.item_id,
+                &rendered.html,
+                keyboard,
+                shutdown,
+            )
             .await;
         if let Some(Ok((format, message_id))) = result {
             self.note_sent(chat.into(), release.item_seq, message_id);
@@ -223,8 +242,15 @@ impl<M: Messenger> Delivery<M> {
                 }
                 continue;
             }
+            let keyboard = self.full_text_button(&rendered, settings.push_language());
             let result = self
-                .send_html(entry.target(), &entry.item_id, &rendered.html, shutdown)
+                .send_html(
+                    entry.target(),
+                    &entry.item_id,
+                    &rendered.html,
+                    keyboard,
+                    shutdown,
+                )
                 .await;
             let Some(result) = result else {
                 report.count(Outcome::Deferred(total - done)); // shutting down
@@ -368,7 +394,7 @@ impl<M: Messenger> Delivery<M> {
                 true => self.send_whole(to, text, shutdown).await,
                 false => {
                     let what = &due[range.start].0.item_id;
-                    self.send_html(to, what, &text, shutdown).await
+                    self.send_html(to, what, &text, None, shutdown).await
                 }
             };
             let Some(result) = sent else {
@@ -432,8 +458,19 @@ impl<M: Messenger> Delivery<M> {
         html: String,
         shutdown: &Shutdown,
     ) -> Option<Result<(SentAs, Option<i32>), SendError>> {
-        let result = self.send(to, html, Format::Html, shutdown).await;
+        let result = self.send(to, html, Format::Html, None, shutdown).await;
         result.map(|sent| sent.map(|id| (SentAs::Html, id)))
+    }
+
+    /// The "Full text" button under a push of `rendered`, in `lang`; `None`
+    /// when full text is off.
+    pub(super) fn full_text_button(&self, rendered: &Rendered, lang: Language) -> Option<Keyboard> {
+        self.full_text.then(|| Keyboard {
+            rows: vec![vec![Button {
+                label: tr!(lang, "button-full-text"),
+                data: full_text_data(rendered.seq, FullTextView::Full),
+            }]],
+        })
     }
 
     /// Sends `html` to `to`, again as plain text if Telegram refuses the
@@ -444,11 +481,18 @@ impl<M: Messenger> Delivery<M> {
         to: Target,
         what: &str,
         html: &str,
+        keyboard: Option<Keyboard>,
         shutdown: &Shutdown,
     ) -> Option<Result<(SentAs, Option<i32>), SendError>> {
         let chat = to.chat;
         let result = self
-            .send(to, html.to_string(), Format::Html, shutdown)
+            .send(
+                to,
+                html.to_string(),
+                Format::Html,
+                keyboard.clone(),
+                shutdown,
+            )
             .await;
         if let Some(Err(SendError::Rejected(reason))) = &result
             && needs_plain_text(reason)
@@ -456,7 +500,9 @@ impl<M: Messenger> Delivery<M> {
             tracing::warn!(chat, item = %what, %reason, "Telegram refused the HTML; re-sending as plain text");
             // 2,048 characters are at most 4,096 UTF-16 units: always within the limit.
             let plain = shorten(&to_plain(html), 2_048);
-            let result = self.send(to, plain, Format::Plain, shutdown).await;
+            let result = self
+                .send(to, plain, Format::Plain, keyboard, shutdown)
+                .await;
             return result.map(|sent| sent.map(|id| (SentAs::Plain, id)));
         }
         result.map(|sent| sent.map(|id| (SentAs::Html, id)))
@@ -525,6 +571,7 @@ impl<M: Messenger> Delivery<M> {
         to: Target,
         text: String,
         format: Format,
+        keyboard: Option<Keyboard>,
         shutdown: &Shutdown,
     ) -> Option<Result<Option<i32>, SendError>> {
         // Telegram's limits are per chat, whichever topic a message goes to.
@@ -533,7 +580,7 @@ impl<M: Messenger> Delivery<M> {
         }
         Some(
             self.messenger
-                .send_for_id(to.chat, to.thread, text, format)
+                .send_for_id(to.chat, to.thread, text, format, keyboard)
                 .await,
         )
     }

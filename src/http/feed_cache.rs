@@ -28,7 +28,13 @@ use crate::store::{Store, StoreError, StoredItem};
 
 /// How a feed's document is made from its releases (newest first): the
 /// server's feeds module, handed to the cache so the cache does not import it.
-pub(crate) type Render = fn(&Config, &FeedKey, &[Arc<StoredItem>]) -> Document;
+pub(crate) type Render = fn(&Config, &FeedKey, &[Arc<StoredItem>], &Contents) -> Document;
+
+/// The full text of the releases in the lists, by release id, as a feed's
+/// HTML content (`Body::feed_html`): releases whose page was not read yet
+/// have none, and their entries carry only the lead. A body that arrives
+/// counts as a change of the releases ([`Store::releases_written`]).
+pub(crate) type Contents = HashMap<String, String>;
 
 /// The two formats, by file extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,6 +101,8 @@ struct Lists {
     all: Vec<Arc<StoredItem>>,
     /// By configured source name.
     by_source: HashMap<String, Vec<Arc<StoredItem>>>,
+    /// The full text of those that have one.
+    contents: Contents,
 }
 
 impl FeedCache {
@@ -162,7 +170,7 @@ impl FeedCache {
                 }
             };
             let stored = lists.of(&build_key);
-            let document = render(&config, &build_key, stored);
+            let document = render(&config, &build_key, stored, &lists.contents);
             Ok::<_, StoreError>((lists, Arc::new(document)))
         })
         .await??;
@@ -212,7 +220,20 @@ impl Lists {
                 break;
             }
         }
-        Ok(Lists { all, by_source })
+        let mut contents = Contents::new();
+        for stored in all.iter().chain(by_source.values().flatten()) {
+            let id = &stored.item.id;
+            if !contents.contains_key(id)
+                && let Some(body) = store.body(id)?
+            {
+                contents.insert(id.clone(), body.feed_html());
+            }
+        }
+        Ok(Lists {
+            all,
+            by_source,
+            contents,
+        })
     }
 
     /// The releases of the feed `key`, newest first.
@@ -344,6 +365,60 @@ url = "https://consulate.example.org/news"
         assert!(
             text(&atom).contains("release 5 of example.org"),
             "listed later"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_that_arrives_renews_the_feeds_with_their_content() {
+        use crate::source::body::{Block, BlockKind, Body};
+        use crate::store::{PageRecord, listing_hash};
+        let (_dir, store, config) = store().await;
+        let cache = Arc::new(FeedCache::new(crate::http::feeds::render));
+        let atom = key(Some("consulate"), Format::Atom);
+        let json = key(Some("consulate"), Format::Json);
+        let before = cache
+            .document(store.clone(), config.clone(), atom.clone())
+            .await
+            .unwrap();
+        assert!(!text(&before).contains("<content"));
+        let id = "consulate.example.org/n/2";
+        let stored = store.item(id).unwrap().unwrap();
+        let record = PageRecord {
+            seq: stored.seq,
+            listing: listing_hash(&stored.item.title, &stored.item.lead),
+            body: Some(Body {
+                blocks: vec![Block {
+                    kind: BlockKind::Paragraph,
+                    html: "A <a href=\"https://consulate.example.org/x\">samovar</a> &amp; tea"
+                        .into(),
+                    text: "A samovar & tea".into(),
+                }],
+            }),
+            done: true,
+            ..PageRecord::default()
+        };
+        assert!(store.save_page_record(id, &record).unwrap());
+        let after = cache
+            .document(store.clone(), config.clone(), atom)
+            .await
+            .unwrap();
+        let after = text(&after);
+        assert!(after.contains("<content type=\"html\">"), "{after}");
+        assert!(
+            after.contains("&lt;p&gt;A &lt;a href=&quot;https://consulate.example.org/x&quot;&gt;samovar&lt;/a&gt; &amp;amp; tea&lt;/p&gt;"),
+            "{after}"
+        );
+        let json = cache.document(store, config, json).await.unwrap();
+        let feed: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+        let html = feed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|i| i["content_html"].as_str())
+            .unwrap();
+        assert_eq!(
+            html,
+            "<p>A <a href=\"https://consulate.example.org/x\">samovar</a> &amp; tea</p>"
         );
     }
 

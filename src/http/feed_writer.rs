@@ -41,6 +41,9 @@ pub(crate) struct Entry {
     pub title: String,
     pub link: String,
     pub summary: String,
+    /// The full text as HTML built from the release's own page (absolute
+    /// links, allow-listed tags only: `source/body.rs`); `None` until read.
+    pub content: Option<String>,
     pub time: DateTime<Utc>,
     /// When its words last changed: its revision, else [`Entry::time`].
     pub updated: DateTime<Utc>,
@@ -56,6 +59,7 @@ impl Entry {
             title: stored.item.title.clone(),
             link: stored.item.url.clone(),
             summary: stored.item.lead.clone(),
+            content: None,
             time,
             updated: stored
                 .revised_at
@@ -166,6 +170,11 @@ fn write_atom(w: &mut Writer<Vec<u8>>, info: &FeedInfo, entries: &[Entry]) -> st
                     if !entry.summary.is_empty() {
                         text_element(w, "summary", &entry.summary)?;
                     }
+                    if let Some(content) = &entry.content {
+                        w.create_element("content")
+                            .with_attribute(("type", "html"))
+                            .write_text_content(BytesText::new(&xml_safe(content)))?;
+                    }
                     Ok(())
                 })?;
             }
@@ -197,6 +206,8 @@ pub(crate) fn json(info: &FeedInfo, entries: &[Entry]) -> String {
         title: &'a str,
         #[serde(skip_serializing_if = "str::is_empty")]
         content_text: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        content_html: Option<&'a str>,
         #[serde(skip_serializing_if = "str::is_empty")]
         summary: &'a str,
         date_published: String,
@@ -221,6 +232,7 @@ pub(crate) fn json(info: &FeedInfo, entries: &[Entry]) -> String {
                 } else {
                     &e.summary
                 },
+                content_html: e.content.as_deref(),
                 summary: &e.summary,
                 date_published: rfc3339(e.time),
                 date_modified: (e.updated != e.time).then(|| rfc3339(e.updated)),

@@ -18,7 +18,7 @@ use url::Url;
 use super::Served;
 use crate::config::redact::Redacted;
 use crate::config::{Config, SourceConfig};
-use crate::http::feed_cache::{Document, FeedKey, Format};
+use crate::http::feed_cache::{Contents, Document, FeedKey, Format};
 use crate::http::feed_writer::{Entry, FeedInfo};
 use crate::store::StoredItem;
 
@@ -105,7 +105,12 @@ async fn serve(
 
 /// The feed `key` names, made of `stored` (its newest releases, newest
 /// first) and ready to serve: the document and its validators.
-pub(super) fn render(config: &Config, key: &FeedKey, stored: &[Arc<StoredItem>]) -> Document {
+pub(super) fn render(
+    config: &Config,
+    key: &FeedKey,
+    stored: &[Arc<StoredItem>],
+    contents: &Contents,
+) -> Document {
     let source = key
         .source
         .as_deref()
@@ -116,7 +121,9 @@ pub(super) fn render(config: &Config, key: &FeedKey, stored: &[Arc<StoredItem>])
             let tz = config
                 .source_named(&item.source)
                 .map_or(chrono_tz::UTC, |s| s.time_zone);
-            Entry::from_stored(item, tz)
+            let mut entry = Entry::from_stored(item, tz);
+            entry.content = contents.get(&item.item.id).cloned();
+            entry
         })
         .collect();
     let info = feed_info(config, source, key.format);

@@ -274,7 +274,29 @@ pub async fn fetch(
     source: &SourceConfig,
     validators: &Validators,
 ) -> Result<FetchOutcome, FetchError> {
-    let (url, max_bytes) = (&source.url, source.max_bytes);
+    fetch_url(client, source, &source.url, validators).await
+}
+
+/// [`fetch`] of another page of `source`'s site (a release's own page): the
+/// same client, timeouts, size cap and redirect rules, and the same first
+/// rule a redirect must keep ([`super::guard::check_redirect`]): `url` is on
+/// the source's host or its `www.` twin, over http(s), never a downgrade.
+pub async fn fetch_url(
+    client: &reqwest::Client,
+    source: &SourceConfig,
+    url: &Url,
+    validators: &Validators,
+) -> Result<FetchOutcome, FetchError> {
+    if url != &source.url
+        && let Err(refusal) = super::guard::check_redirect(&source.url, &[], url)
+    {
+        return Err(FetchError::Redirect {
+            url: Redacted(&source.url).to_string(),
+            to: Redacted(url).to_string(),
+            refusal,
+        });
+    }
+    let max_bytes = source.max_bytes;
     let shown = || Redacted(url).to_string();
     let fail = |e| classify(url, source.timeout, e);
     let mut request = client.get(url.clone());
@@ -359,6 +381,30 @@ pub fn read_file(path: &std::path::Path) -> Result<Decoded, FetchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_release_page_off_the_sources_site_is_refused_before_connecting() {
+        let config = crate::config::Config::from_toml(
+            "[[sources]]\nname = \"s\"\nurl = \"https://example.org/news\"\n",
+        )
+        .unwrap();
+        let source = &config.sources[0];
+        let client = client_for(source).unwrap();
+        for url in [
+            "https://elsewhere.example.net/fnapr/1",
+            "http://example.org/fnapr/1",
+            "https://127.0.0.1/fnapr/1",
+        ] {
+            let url = Url::parse(url).unwrap();
+            let error = fetch_url(&client, source, &url, &Validators::default())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, FetchError::Redirect { .. }),
+                "{url}: {error}"
+            );
+        }
+    }
 
     #[test]
     fn retry_after_in_seconds_or_as_a_date_capped_at_an_hour() {

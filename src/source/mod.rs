@@ -12,6 +12,7 @@
 //! longer than [`MAX_URL_LEN`] bytes; and an HTML page is parsed only up to its
 //! first [`ANCHORS_PER_ITEM`] × `max_items` links.
 
+pub mod body;
 pub(crate) mod canonical;
 pub(crate) mod cfemail;
 pub mod charset;

@@ -17,6 +17,7 @@
 //!   hours, digest, language);
 //! - [`fanout_log`](self::fanout_log): the file beside sled that records chats a walk reached
 //!   beyond its saved cursor;
+//! - [`bodies`](self::bodies): releases' own pages as read, their full text;
 //! - [`search`](self::search): pages of releases for `/latest` and `/search`, and the
 //!   search index in memory. **Every write to `items` (or removal from it) must pass
 //!   the ids it touched to `Store::reindex` after its transaction**, or `/search`
@@ -53,6 +54,9 @@
 //! - `queries`: number → (chat, `/search` query), the newest [`MAX_SAVED_QUERIES`];
 //! - `by_source`, `seen`: which releases each source keeps, and hashes of the
 //!   ids of those pruned, a chunk a pruning ([`retention`](self::retention)).
+//! - `bodies`: item id → [`PageRecord`] (JSON): a release's own page as read,
+//!   its full text ([`bodies`](self::bodies)); `body_seqs`: sequence → item
+//!   id of those with a body, for the "Full text" button;
 //! - `settings`: chat id [, topic thread id] → [`TargetSettings`](crate::settings::TargetSettings)
 //!   (JSON); 8 bytes for a chat itself, 12 for one of its forum topics, so a
 //!   chat's record sorts just before its topics'.
@@ -77,6 +81,7 @@
 //! `/search` query) are not flushed by their callers; they become durable
 //! with the next flush anyone makes, or at a clean stop.
 
+mod bodies;
 mod channels;
 mod export;
 mod fanout_log;
@@ -109,6 +114,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::config::StoreConfig;
 
+pub(crate) use bodies::{PageRecord, listing_hash, wants_read};
 pub(crate) use channels::ChannelNote;
 pub use channels::MAX_CHANNELS_PER_USER;
 pub use export::TransferError;
@@ -235,6 +241,10 @@ pub struct Store {
     subscription_changes: Arc<AtomicU64>,
     /// Every release's words for `/search`, built at the first search.
     search: Arc<search::SharedIndex>,
+    /// Releases' own pages as read ([`bodies`](self::bodies)).
+    bodies: sled::Tree,
+    /// A read body's release by sequence number: seq → item id.
+    body_seqs: sled::Tree,
 }
 
 /// sled's cache capacity for `options`, in bytes: the configuration counts in
@@ -328,6 +338,8 @@ impl Store {
             sent: db.open_tree("sent")?,
             sent_releases: db.open_tree("sent_releases")?,
             sent_digests: db.open_tree("sent_digests")?,
+            bodies: db.open_tree("bodies")?,
+            body_seqs: db.open_tree("body_seqs")?,
             queries,
             saved_queries: Arc::new(std::sync::Mutex::new(saved_queries)),
             db,

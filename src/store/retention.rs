@@ -283,11 +283,12 @@ impl Store {
         })?;
         add(&mut set, &chunk);
         drop(set);
-        // Pruned releases leave /search too.
+        // Pruned releases leave /search too, and their pages go.
         self.reindex(batch.iter().map(|(_, id)| id.as_str()));
         for (seq, _) in batch {
             self.forget_revisions(*seq)?;
         }
+        self.forget_pages(batch.iter().map(|(_, id)| id.as_str()));
         Ok(chunk.len() / HASH)
     }
 

@@ -11,16 +11,23 @@
 //!
 //! Memory: the words of a title and a lead (each at most
 //! [`MAX_TEXT_CHARS`] characters, however old the record) plus about
-//! [`ENTRY_OVERHEAD`] bytes of bookkeeping per release; the total grows with
-//! the releases stored, which retention bounds. [`Store::search_index_size`]
-//! reports it.
+//! [`ENTRY_OVERHEAD`] bytes of bookkeeping per release; and, once a
+//! release's page was read, the words of its body (at most
+//! `full_text.max_body_bytes` of text) and 64 bytes of their starts. The
+//! total grows with the releases stored, which retention bounds.
+//! [`Store::search_index_size`] reports it.
+//!
+//! Ranking: releases whose title and lead match come first, then those that
+//! match only with their body's words; newest first within each. A body is
+//! scanned only when it can change the answer (see [`SearchIndex::find`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{Store, StoreError, StoredItem, date_key};
-use crate::text::matching::{Normalized, Query, release_words};
+use crate::source::body::Body;
+use crate::text::matching::{Normalized, Query, Starts, normalize, release_words};
 
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
 /// the `by_date` key (twice), and the nodes of the two maps — an estimate
@@ -87,6 +94,18 @@ pub struct SearchIndex {
 struct Entry {
     id: Arc<str>,
     words: Normalized,
+    /// The words of its body (full text), once its page was read, with
+    /// the starts of its words and of the title's and lead's together.
+    body: Option<(Normalized, Starts)>,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.words.capacity()
+            + self.body.as_ref().map_or(0, |(body, _)| {
+                body.capacity() + std::mem::size_of::<Starts>()
+            })
+    }
 }
 
 /// What a release is searched by: its title and lead, each as long as
@@ -98,13 +117,32 @@ fn words_of(stored: &StoredItem) -> Normalized {
 impl SearchIndex {
     /// Adds `stored`, or brings its entry up to date.
     pub fn insert(&mut self, stored: &StoredItem) {
+        self.insert_with_body(stored, None);
+    }
+
+    /// Adds `stored` with the words of its body (bounded by
+    /// `full_text.max_body_bytes` when it was read), or brings its entry up to date.
+    pub fn insert_with_body(&mut self, stored: &StoredItem, body: Option<&Body>) {
         self.remove(&stored.item.id);
         let id: Arc<str> = Arc::from(stored.item.id.as_str());
         let key = date_key(stored.sort_date(), stored.seq);
         let words = words_of(stored);
-        self.word_bytes += words.capacity();
-        self.keys.insert(id.clone(), key);
-        self.entries.insert(key, Entry { id, words });
+        let body = body.map(|b| {
+            let mut body = normalize("");
+            for block in &b.blocks {
+                body.push(&block.text);
+            }
+            let both = Starts::of(&body).union(&Starts::of(&words));
+            (body.shrink(), both)
+        });
+        let entry = Entry {
+            id: id.clone(),
+            words,
+            body,
+        };
+        self.word_bytes += entry.bytes();
+        self.keys.insert(id, key);
+        self.entries.insert(key, entry);
     }
 
     /// Forgets the release `id` (it is no longer stored).
@@ -112,24 +150,57 @@ impl SearchIndex {
         if let Some(key) = self.keys.remove(id)
             && let Some(old) = self.entries.remove(&key)
         {
-            self.word_bytes -= old.words.capacity();
+            self.word_bytes -= old.bytes();
         }
     }
 
-    /// The releases matching `query`, newest first: `limit` of them after
-    /// skipping `offset`, and how many match in all.
+    /// The releases matching `query`: those whose title and lead match first,
+    /// then those that match only with their body's words, each group newest
+    /// first; `limit` of them after skipping `offset`, and how many match in all.
     pub fn find(&self, query: &Query, offset: usize, limit: usize) -> Hits {
-        let mut ids = Vec::with_capacity(limit.min(64));
-        let mut total = 0;
+        let wanted = offset.saturating_add(limit);
+        let (mut head, mut rest) = (Vec::new(), Vec::new());
+        let (mut head_total, mut rest_total) = (0, 0);
+        // A body is scanned only when it can change the answer: an excluded
+        // word may be in it, or the title and lead lack a word whose start
+        // the body (with them) has.
+        let excludes = query.excludes();
+        let starts = query.starts();
         for entry in self.entries.values().rev() {
-            if query.matches(&entry.words) {
-                if total >= offset && ids.len() < limit {
-                    ids.push(entry.id.clone());
+            let in_head = query.matches(&entry.words);
+            let matched = match &entry.body {
+                None => in_head.then_some(true),
+                Some(_) if in_head && !excludes => Some(true),
+                Some((_, have))
+                    if !in_head && starts.as_ref().is_some_and(|s| !have.has_all(s)) =>
+                {
+                    None
                 }
-                total += 1;
+                Some((body, _)) if query.matches_any(&[&entry.words, body]) => Some(in_head),
+                Some(_) => None,
+            };
+            match matched {
+                Some(true) => {
+                    if head.len() < wanted {
+                        head.push(entry.id.clone());
+                    }
+                    head_total += 1;
+                }
+                Some(false) => {
+                    if rest.len() < wanted {
+                        rest.push(entry.id.clone());
+                    }
+                    rest_total += 1;
+                }
+                None => {}
             }
         }
-        Hits { ids, total }
+        head.extend(rest);
+        let ids = head.into_iter().skip(offset).take(limit).collect();
+        Hits {
+            ids,
+            total: head_total + rest_total,
+        }
     }
 
     /// How much it holds.
@@ -258,8 +329,8 @@ impl Store {
             return; // not built yet: the build will read what was committed
         };
         for id in ids {
-            match self.item(id) {
-                Ok(Some(stored)) => index.insert(&stored),
+            match self.item(id).and_then(|s| Ok(s.zip(Some(self.body(id)?)))) {
+                Ok(Some((stored, body))) => index.insert_with_body(&stored, body.as_ref()),
                 Ok(None) => index.remove(id),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot update the search index; it is rebuilt at the next search");
@@ -279,7 +350,10 @@ impl Store {
         for entry in self.items.iter() {
             let (_, bytes) = entry?;
             match serde_json::from_slice::<StoredItem>(&bytes) {
-                Ok(stored) => index.insert(&stored),
+                Ok(stored) => {
+                    let body = self.body(&stored.item.id).unwrap_or_default();
+                    index.insert_with_body(&stored, body.as_ref());
+                }
                 Err(_) => unreadable += 1,
             }
         }
@@ -361,6 +435,51 @@ mod tests {
         assert_eq!(ids(&index.find(&visa, 0, 10)), ["x/2"]);
         index.remove("x/2");
         assert_eq!(index.size().bytes, 0);
+    }
+
+    fn body(text: &str) -> Body {
+        use crate::source::body::{Block, BlockKind};
+        Body {
+            blocks: vec![Block {
+                kind: BlockKind::Paragraph,
+                html: text.into(),
+                text: text.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn title_and_lead_matches_come_before_body_matches() {
+        let mut index = SearchIndex::default();
+        index.insert_with_body(&stored(1, 20, "Visa rules", ""), Some(&body("forms")));
+        index.insert_with_body(
+            &stored(2, 25, "Concert", ""),
+            Some(&body("visa centre hours")),
+        );
+        index.insert(&stored(3, 10, "Old visa news", ""));
+        index.insert_with_body(&stored(4, 26, "Trade", ""), Some(&body("nothing here")));
+        let visa = Query::parse("visa").unwrap();
+        let all = index.find(&visa, 0, 10);
+        assert_eq!((ids(&all), all.total), (vec!["x/1", "x/3", "x/2"], 3));
+        assert_eq!(
+            ids(&index.find(&visa, 2, 10)),
+            ["x/2"],
+            "paged across the groups"
+        );
+        // Words across title and body; an excluded word in the body; a phrase
+        // only in the body; a start only the body has.
+        let q = |text| ids(&index.find(&Query::parse(text).unwrap(), 0, 10)).join(",");
+        assert_eq!(q("concert hours"), "x/2");
+        assert_eq!(q("visa -forms"), "x/3,x/2");
+        assert_eq!(q("\"visa cent\""), "x/2");
+        assert_eq!(
+            q("\"rules forms\""),
+            "",
+            "no phrase from the title into the body"
+        );
+        assert_eq!(q("hou"), "x/2");
+        assert_eq!(q("zz"), "");
+        assert_eq!(q("n"), "x/3,x/4", "a one-letter start scans every body");
     }
 
     #[test]

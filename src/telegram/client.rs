@@ -98,8 +98,10 @@ impl Messenger for HttpMessenger {
         thread: Option<i32>,
         text: String,
         format: Format,
+        keyboard: Option<Keyboard>,
     ) -> Result<Option<i32>, SendError> {
-        self.send_message(chat, thread, &text, format, None).await
+        let markup = keyboard.as_ref().map(Markup::of);
+        self.send_message(chat, thread, &text, format, markup).await
     }
 
     async fn edit_text(
@@ -108,6 +110,7 @@ impl Messenger for HttpMessenger {
         message_id: i32,
         text: String,
         format: Format,
+        keyboard: Option<Keyboard>,
     ) -> Result<Edited, SendError> {
         let body = EditMessageText {
             chat_id: chat,
@@ -117,7 +120,7 @@ impl Messenger for HttpMessenger {
             link_preview_options: LinkPreview {
                 is_disabled: !self.link_preview,
             },
-            reply_markup: None,
+            reply_markup: keyboard.as_ref().map(Markup::of),
         };
         match self.post(&self.endpoints.edit, &body).await {
             Ok(_) => Ok(Edited::Changed),

@@ -47,33 +47,38 @@ pub trait Messenger: Clone + Send + Sync + 'static {
         format: Format,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 
-    /// [`Messenger::send`], telling the id Telegram gave the message, which
-    /// an edit names later (`None`: not told). Messengers that cannot tell
-    /// keep this default, and their messages are never edited.
+    /// [`Messenger::send`] with `keyboard` under the message (a push's "Full
+    /// text" button), telling the id Telegram gave the message, which an edit
+    /// names later (`None`: not told). Messengers that cannot tell keep this
+    /// default: their messages show no buttons and are never edited.
     fn send_for_id(
         &self,
         chat: i64,
         thread: Option<i32>,
         text: String,
         format: Format,
+        keyboard: Option<Keyboard>,
     ) -> impl Future<Output = Result<Option<i32>, SendError>> + Send {
+        let _ = keyboard;
         let sent = self.send(chat, thread, text, format);
         async move { sent.await.map(|()| None) }
     }
 
     /// Replaces the text of the bot's message `message_id` in `chat` (a
-    /// release revised after it was pushed); an edit notifies no one.
-    /// [`Edited::Unchanged`] when the message already shows `text`. The
-    /// default, for messengers that cannot edit, refuses as Telegram refuses
-    /// a message it cannot edit.
+    /// release revised after it was pushed), with `keyboard` under it again
+    /// (an edit without one would drop a push's "Full text" button); an edit
+    /// notifies no one. [`Edited::Unchanged`] when the message already shows
+    /// `text`. The default, for messengers that cannot edit, refuses as
+    /// Telegram refuses a message it cannot edit.
     fn edit_text(
         &self,
         chat: i64,
         message_id: i32,
         text: String,
         format: Format,
+        keyboard: Option<Keyboard>,
     ) -> impl Future<Output = Result<Edited, SendError>> + Send {
-        let _ = (chat, message_id, text, format);
+        let _ = (chat, message_id, text, format, keyboard);
         async {
             Err(SendError::Rejected(
                 "Bad Request: message can't be edited".into(),

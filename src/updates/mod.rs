@@ -257,6 +257,7 @@ async fn on_callback(
                         notice: Some(tr!(lang, "sorry")),
                         alert: false,
                         page: None,
+                        more: Vec::new(),
                     }
                 }
             };
@@ -273,6 +274,9 @@ async fn on_callback(
                     text: MessageText::fit(page.text),
                     keyboard: page.keyboard,
                 });
+            }
+            for text in pressed.more {
+                out.push(Outgoing::message(origin.chat, origin.thread, text));
             }
             out
         })

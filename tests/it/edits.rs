@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use embassy_bot::{
-    Clock, Delivery, Edited, Format, Item, Limiter, Messenger, PollPolicy, SendError, Shutdown,
-    Store, Target,
+    Clock, Delivery, Edited, Format, Item, Keyboard, Limiter, Messenger, PollPolicy, SendError,
+    Shutdown, Store, Target,
 };
 
 use crate::support::poll;
@@ -81,7 +81,7 @@ impl Messenger for Phone {
         text: String,
         format: Format,
     ) -> Result<(), SendError> {
-        self.send_for_id(chat, thread, text, format)
+        self.send_for_id(chat, thread, text, format, None)
             .await
             .map(|_| ())
     }
@@ -92,6 +92,7 @@ impl Messenger for Phone {
         thread: Option<i32>,
         text: String,
         _format: Format,
+        _keyboard: Option<Keyboard>,
     ) -> Result<Option<i32>, SendError> {
         let mut messages = self.messages.lock().unwrap();
         let id = messages
@@ -120,6 +121,7 @@ impl Messenger for Phone {
         message_id: i32,
         text: String,
         _format: Format,
+        _keyboard: Option<Keyboard>,
     ) -> Result<Edited, SendError> {
         let mut messages = self.messages.lock().unwrap();
         let Some(shown) = messages.get_mut(&message_id).filter(|m| m.to.chat == chat) else {

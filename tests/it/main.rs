@@ -18,6 +18,7 @@ mod extraction;
 mod fanout;
 mod fetch;
 mod flood;
+mod fulltext;
 mod language;
 mod reading;
 mod realworld;

@@ -51,6 +51,7 @@ impl Config {
         for source in &mut sources {
             source.edit_revisions = edits.enabled;
         }
+        let full_text = store::full_text_from_raw(raw.full_text.unwrap_or_default())?;
         Ok(Config {
             data_dir,
             operators,
@@ -65,6 +66,7 @@ impl Config {
             http,
             store,
             edits,
+            full_text,
         })
     }
 }

@@ -92,6 +92,10 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
         .selectors
         .map(|raw| parse_selectors(&source_key(i, "selectors"), raw))
         .transpose()?;
+    let body_selector = s
+        .body_selector
+        .map(|text| parse_one_selector(&source_key(i, "body_selector"), &text))
+        .transpose()?;
     let guards = Guards::from_raw(i, s.max_new_items, s.max_age_days, s.alert_after_secs)?;
     let time_zone = parse_zone(
         &source_key(i, "time_zone"),
@@ -118,6 +122,7 @@ fn source_from_raw(i: usize, s: RawSource) -> Result<SourceConfig, ConfigError> 
         max_bytes,
         link_patterns,
         selectors,
+        body_selector,
         max_new_items: guards.max_new_items,
         max_age_days: guards.max_age_days,
         alert_after: guards.alert_after,
@@ -246,20 +251,18 @@ fn link_patterns(i: usize, given: Option<Vec<String>>) -> Result<Vec<Regex>, Con
         .collect()
 }
 
+/// One CSS selector, the value of `key`.
+fn parse_one_selector(key: &str, text: &str) -> Result<Selector, ConfigError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid(key, "must not be empty"));
+    }
+    Selector::parse(text).map_err(|e| invalid(key, format!("`{text}` is not a CSS selector: {e}")))
+}
+
 /// The CSS selectors of `key` (a source's `selectors`), each parsed now.
 fn parse_selectors(key: &str, raw: RawSelectors) -> Result<Selectors, ConfigError> {
-    let one = |field: &str, text: &str| {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(invalid(format!("{key}.{field}"), "must not be empty"));
-        }
-        Selector::parse(text).map_err(|e| {
-            invalid(
-                format!("{key}.{field}"),
-                format!("`{text}` is not a CSS selector: {e}"),
-            )
-        })
-    };
+    let one = |field: &str, text: &str| parse_one_selector(&format!("{key}.{field}"), text);
     let optional = |field: &str, text: Option<String>| text.map(|t| one(field, &t)).transpose();
     Ok(Selectors {
         item: one("item", &raw.item)?,
