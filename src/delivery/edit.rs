@@ -183,7 +183,14 @@ impl<M: Messenger> Delivery<M> {
     ) -> Option<Result<Edited, SendError>> {
         let Shown { html, keyboard } = shown;
         let result = self
-            .edit_as(to, sent.message_id, html.clone(), Format::Html, keyboard.clone(), shutdown)
+            .edit_as(
+                to,
+                sent.message_id,
+                html.clone(),
+                Format::Html,
+                keyboard.clone(),
+                shutdown,
+            )
             .await;
         if let Some(Err(SendError::Rejected(reason))) = &result
             && !sent.digest
@@ -191,7 +198,14 @@ impl<M: Messenger> Delivery<M> {
         {
             let plain = shorten(&to_plain(&html), 2_048);
             return self
-                .edit_as(to, sent.message_id, plain, Format::Plain, keyboard, shutdown)
+                .edit_as(
+                    to,
+                    sent.message_id,
+                    plain,
+                    Format::Plain,
+                    keyboard,
+                    shutdown,
+                )
                 .await;
         }
         result

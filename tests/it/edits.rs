@@ -26,6 +26,8 @@ struct Shown {
     to: Target,
     text: String,
     edits: usize,
+    /// The data of the buttons under it.
+    buttons: Vec<String>,
 }
 
 /// ("send" | "edit", chat, text).
@@ -92,7 +94,7 @@ impl Messenger for Phone {
         thread: Option<i32>,
         text: String,
         _format: Format,
-        _keyboard: Option<Keyboard>,
+        keyboard: Option<Keyboard>,
     ) -> Result<Option<i32>, SendError> {
         let mut messages = self.messages.lock().unwrap();
         let id = messages
@@ -109,6 +111,7 @@ impl Messenger for Phone {
                 to,
                 text: text.clone(),
                 edits: 0,
+                buttons: button_data(keyboard),
             },
         );
         self.log.lock().unwrap().push(("send", chat, text));
@@ -121,7 +124,7 @@ impl Messenger for Phone {
         message_id: i32,
         text: String,
         _format: Format,
-        _keyboard: Option<Keyboard>,
+        keyboard: Option<Keyboard>,
     ) -> Result<Edited, SendError> {
         let mut messages = self.messages.lock().unwrap();
         let Some(shown) = messages.get_mut(&message_id).filter(|m| m.to.chat == chat) else {
@@ -134,9 +137,19 @@ impl Messenger for Phone {
         }
         shown.text = text.clone();
         shown.edits += 1;
+        shown.buttons = button_data(keyboard);
         self.log.lock().unwrap().push(("edit", chat, text));
         Ok(Edited::Changed)
     }
+}
+
+fn button_data(keyboard: Option<Keyboard>) -> Vec<String> {
+    keyboard
+        .into_iter()
+        .flat_map(|k| k.rows)
+        .flatten()
+        .map(|b| b.data)
+        .collect()
 }
 
 fn item(n: u32, title: &str) -> Item {
@@ -244,6 +257,31 @@ async fn a_revised_title_edits_each_kind_of_chat_once_and_pushes_nothing_twice()
     // A second pass has nothing more to do.
     pass(&delivery).await;
     assert_eq!(phone.log.lock().unwrap().len(), 8);
+}
+
+#[tokio::test]
+async fn an_edited_push_keeps_its_full_text_button() {
+    let now = Utc::now();
+    let (_dir, store) = subscribed(now).await;
+    let phone = Phone::default();
+    let delivery = delivery(&store, &phone, Clock::system()).with_full_text_button(true);
+    poll(&store, "s", &[item(2, "Statement"), item(1, "First")], now).await;
+    pass(&delivery).await;
+    let before = phone.shown(PRIVATE);
+    assert_eq!(before[0].buttons.len(), 1, "the push offers its full text");
+
+    poll(
+        &store,
+        "s",
+        &[item(2, "Statement, corrected"), item(1, "First")],
+        now,
+    )
+    .await;
+    pass(&delivery).await;
+    let after = phone.shown(PRIVATE);
+    assert_eq!(after[0].edits, 1);
+    // Telegram drops the buttons of a message edited without them.
+    assert_eq!(after[0].buttons, before[0].buttons);
 }
 
 #[tokio::test]
