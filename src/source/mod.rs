@@ -14,6 +14,7 @@
 
 pub(crate) mod canonical;
 pub(crate) mod cfemail;
+pub(crate) mod fallback;
 pub mod charset;
 pub mod date;
 pub mod extract;
