@@ -24,6 +24,7 @@ mod http;
 mod metrics;
 mod poller;
 mod render;
+mod repair;
 mod runtime;
 mod settings;
 mod source;

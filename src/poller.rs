@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use crate::alerts::Alerts;
 use crate::config::SourceConfig;
 use crate::config::redact::Redacted;
+use crate::repair::{Change, Fetched};
 use crate::runtime::shutdown::Shutdown;
 use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
 use crate::source::{ExtractError, extract_at};
@@ -76,14 +77,39 @@ pub async fn poll_once(
     validators: &mut Validators,
     now: DateTime<Utc>,
 ) -> Result<Option<PollOutcome>, PollError> {
+    Ok(poll_read(source, client, store, validators, now).await?.0)
+}
+
+/// [`poll_once`], and whether the source began or stopped reading through a
+/// fallback ([`crate::repair`]), for operators.
+async fn poll_read(
+    source: &SourceConfig,
+    client: &reqwest::Client,
+    store: &Store,
+    validators: &mut Validators,
+    now: DateTime<Utc>,
+) -> Result<(Option<PollOutcome>, Option<Change>), PollError> {
     let fetched = match fetch(client, source, validators).await? {
         FetchOutcome::NotModified => {
             store.record_unchanged(&source.name, now)?;
-            return Ok(None);
+            return Ok((None, None));
         }
         FetchOutcome::Fetched(fetched) => *fetched,
     };
-    let page = extract_at(source, &fetched.body.text, &fetched.http.final_url, now)?;
+    let base = &fetched.http.final_url;
+    let mut page = extract_at(source, &fetched.body.text, base, now)?;
+    let text = &fetched.body.text;
+    let configured = std::mem::take(&mut page.items);
+    let read = crate::repair::read(
+        source,
+        client,
+        store,
+        Fetched { text, base },
+        configured,
+        now,
+    )
+    .await?;
+    page.items = read.items;
     if page.items.is_empty() {
         return Err(PollError::NoItems {
             url: Redacted(&source.url).to_string(),
@@ -99,7 +125,7 @@ pub async fn poll_once(
         .record_poll(&source.name, &page.items, &policy, now)
         .await?;
     *validators = fetched.http.validators;
-    Ok(Some(outcome))
+    Ok((Some(outcome), read.change))
 }
 
 /// A page that showed at least this many releases and then none is reported
@@ -151,7 +177,14 @@ pub(crate) async fn run(
         let now = Utc::now();
         let health_before = health.clone();
         let started = std::time::Instant::now();
-        let result = poll_once(&source, &client, &store, &mut validators, now).await;
+        let result = poll_read(&source, &client, &store, &mut validators, now).await;
+        let result = result.map(|(outcome, change)| {
+            if let Some(change) = change {
+                tracing::warn!(source = %source.name, ?change, "the source's reading changed");
+                alerts.send(crate::repair::message(&source, &change));
+            }
+            outcome
+        });
         count_poll(&source.name, &result, started.elapsed());
         let delay = match result {
             Ok(outcome) => {

@@ -14,10 +14,10 @@
 
 pub(crate) mod canonical;
 pub(crate) mod cfemail;
-pub(crate) mod fallback;
 pub mod charset;
 pub mod date;
 pub mod extract;
+pub(crate) mod fallback;
 pub(crate) mod feed;
 pub mod fetch;
 mod flat;

@@ -82,6 +82,7 @@ mod meta;
 mod migration;
 mod outbox;
 mod queries;
+mod repair;
 mod retention;
 mod search;
 mod settings;

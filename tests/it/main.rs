@@ -20,6 +20,7 @@ mod flood;
 mod language;
 mod reading;
 mod realworld;
+mod repair;
 mod retention;
 mod search;
 mod secrets;

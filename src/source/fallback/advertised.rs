@@ -26,9 +26,10 @@ pub(crate) fn advertised_feeds(html: &str, base: &Url) -> Vec<Url> {
     let mut out: Vec<Url> = Vec::new();
     for link in doc.select(&links) {
         let el = link.value();
-        let alternate = el
-            .attr("rel")
-            .is_some_and(|rel| rel.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("alternate")));
+        let alternate = el.attr("rel").is_some_and(|rel| {
+            rel.split_ascii_whitespace()
+                .any(|r| r.eq_ignore_ascii_case("alternate"))
+        });
         let feed_type = el.attr("type").is_some_and(|t| {
             let t = t.trim();
             FEED_TYPES.iter().any(|f| t.eq_ignore_ascii_case(f))

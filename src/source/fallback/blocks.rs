@@ -85,12 +85,19 @@ fn groups(doc: &Html) -> Vec<Group> {
             members,
         });
     }
-    for parent in doc.root_element().descendants().filter_map(ElementRef::wrap) {
+    for parent in doc
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+    {
         let mut alike: HashMap<(String, Option<String>), Vec<NodeId>> = HashMap::new();
         let mut order = Vec::new();
         for child in parent.children().filter_map(ElementRef::wrap) {
             let name = child.value().name();
-            if matches!(name, "script" | "style" | "link" | "meta" | "br" | "article") {
+            if matches!(
+                name,
+                "script" | "style" | "link" | "meta" | "br" | "article"
+            ) {
                 continue;
             }
             let key = (name.to_string(), first_class(child));
@@ -131,7 +138,10 @@ fn selector_for(parent: ElementRef<'_>, tag: &str, class: Option<&str>) -> Strin
         return format!("{tag}.{class}");
     }
     let by_id = parent.value().id().filter(|id| {
-        !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     });
     let parent_css = match (by_id, first_class(parent)) {
         (Some(id), _) if !id.starts_with(|c: char| c.is_ascii_digit()) => {
@@ -223,11 +233,22 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("example.org/stories/new-one", "A new release today", "Some(2024-05-03)".into()),
-                ("example.org/stories/older", "An older release here", "Some(2024-05-02)".into()),
+                (
+                    "example.org/stories/new-one",
+                    "A new release today",
+                    "Some(2024-05-03)".into()
+                ),
+                (
+                    "example.org/stories/older",
+                    "An older release here",
+                    "Some(2024-05-02)".into()
+                ),
             ]
         );
-        assert_eq!(blocks.items[0].lead, "The lead of the new release, in a sentence.");
+        assert_eq!(
+            blocks.items[0].lead,
+            "The lead of the new release, in a sentence."
+        );
     }
 
     #[test]
@@ -254,6 +275,9 @@ mod tests {
         let source = super::super::tests::source();
         let menu = r#"<ul><li><a href="/a">About the embassy</a></li><li><a href="/b">Consular services</a></li></ul>"#;
         assert_eq!(block_items(menu, &base(), &source), None);
-        assert_eq!(block_items("<h1>Service temporarily unavailable</h1>", &base(), &source), None);
+        assert_eq!(
+            block_items("<h1>Service temporarily unavailable</h1>", &base(), &source),
+            None
+        );
     }
 }

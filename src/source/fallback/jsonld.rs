@@ -160,14 +160,28 @@ mod tests {
         let found = items(html);
         let shown: Vec<(&str, &str, Option<String>)> = found
             .iter()
-            .map(|i| (i.id.as_str(), i.title.as_str(), i.date.map(|d| d.to_string())))
+            .map(|i| {
+                (
+                    i.id.as_str(),
+                    i.title.as_str(),
+                    i.date.map(|d| d.to_string()),
+                )
+            })
             .collect();
         assert_eq!(
             shown,
             [
-                ("example.org/p/1", "First release", Some("2024-05-02".into())),
+                (
+                    "example.org/p/1",
+                    "First release",
+                    Some("2024-05-02".into())
+                ),
                 ("example.org/p/2", "Second release", None),
-                ("example.org/p/3", "Third release", Some("2024-05-01".into())),
+                (
+                    "example.org/p/3",
+                    "Third release",
+                    Some("2024-05-01".into())
+                ),
             ]
         );
         assert_eq!(found[0].lead, "Lead one.");
@@ -182,7 +196,9 @@ mod tests {
         );
         assert!(items(&deep).is_empty(), "beyond the depth looked at");
         let many: String = (0..500)
-            .map(|n| format!(r#"{{"@type":"NewsArticle","headline":"Release {n}","url":"/n/{n}"}}"#))
+            .map(|n| {
+                format!(r#"{{"@type":"NewsArticle","headline":"Release {n}","url":"/n/{n}"}}"#)
+            })
             .collect::<Vec<_>>()
             .join(",");
         let html = format!(r#"<script type="application/ld+json">[{many}]</script>"#);

@@ -40,8 +40,13 @@ pub(crate) enum Fallback {
     Feed { url: String },
     /// JSON-LD structured data in the page.
     JsonLd,
-    /// Repeated blocks of the page; `selector` is CSS that selects them.
-    Blocks { selector: String },
+    /// Repeated blocks of the page; `selector` is CSS that selects them,
+    /// `link` the title link inside one when it is in a heading.
+    Blocks {
+        selector: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
+    },
     /// The site's sitemap, at `url`.
     Sitemap { url: String },
 }
@@ -65,7 +70,7 @@ impl std::fmt::Display for Fallback {
         match self {
             Fallback::Feed { url } => write!(f, "the feed the page advertises, {url}"),
             Fallback::JsonLd => f.write_str("the page's structured data (JSON-LD)"),
-            Fallback::Blocks { selector } => {
+            Fallback::Blocks { selector, .. } => {
                 write!(f, "the page's repeated blocks (`{selector}`)")
             }
             Fallback::Sitemap { url } => write!(f, "the site's sitemap, {url}"),
@@ -181,8 +186,28 @@ pub(crate) mod tests {
         assert_eq!(item.id, "example.org/a/1");
         assert_eq!(item.url, "https://example.org/a/1");
         assert_eq!(item.title, "A title");
-        assert!(found_item("https://www.example.org/a/2", "Twin host", day, "", &base, &s).is_some());
-        assert!(found_item("https://evil.example.com/a/1", "Elsewhere", day, "", &base, &s).is_none());
+        assert!(
+            found_item(
+                "https://www.example.org/a/2",
+                "Twin host",
+                day,
+                "",
+                &base,
+                &s
+            )
+            .is_some()
+        );
+        assert!(
+            found_item(
+                "https://evil.example.com/a/1",
+                "Elsewhere",
+                day,
+                "",
+                &base,
+                &s
+            )
+            .is_none()
+        );
         assert!(found_item("javascript:alert(1)", "Script", day, "", &base, &s).is_none());
         assert!(found_item("/a/3", " - ", day, "", &base, &s).is_none());
     }

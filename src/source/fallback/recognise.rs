@@ -172,7 +172,10 @@ mod tests {
         assert!(near_identical(&a, &b));
         let c = normalise_title("Comment by the Embassy on the elections in the country");
         assert!(!near_identical(&a, &c));
-        assert!(!near_identical("short one", "short two"), "too short to tell");
+        assert!(
+            !near_identical("short one", "short two"),
+            "too short to tell"
+        );
         assert!(!near_identical("", ""));
     }
 
@@ -185,7 +188,11 @@ mod tests {
         let mut items = vec![
             item("e.org/news/3-new", "A new release", day(3)),
             item("e.org/news/2-visa", "Statement on the visa rules.", day(2)),
-            item("e.org/news/1-anniv", "Press release on the anniversary", day(1)),
+            item(
+                "e.org/news/1-anniv",
+                "Press release on the anniversary",
+                day(1),
+            ),
             // Same title, another day: another release.
             item("e.org/news/9", "Statement on the visa rules", day(9)),
         ];
@@ -194,20 +201,39 @@ mod tests {
         let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["e.org/news/3-new", "e.org/fnapr/2", "e.org/fnapr/1", "e.org/news/9"]
+            [
+                "e.org/news/3-new",
+                "e.org/fnapr/2",
+                "e.org/fnapr/1",
+                "e.org/news/9"
+            ]
         );
-        assert_eq!(items[1].url, "https://e.org/news/2-visa", "the new address stays");
+        assert_eq!(
+            items[1].url, "https://e.org/news/2-visa",
+            "the new address stays"
+        );
         assert_eq!(recognised(&items, &known), 2);
     }
 
     #[test]
     fn a_release_still_at_its_old_address_is_not_claimed_twice() {
-        let known = vec![known("e.org/fnapr/1", "Press release on the anniversary", day(1))];
+        let known = vec![known(
+            "e.org/fnapr/1",
+            "Press release on the anniversary",
+            day(1),
+        )];
         let mut items = vec![
             item("e.org/fnapr/1", "Press release on the anniversary", day(1)),
-            item("e.org/en/fnapr/1", "Press release on the anniversary", day(1)),
+            item(
+                "e.org/en/fnapr/1",
+                "Press release on the anniversary",
+                day(1),
+            ),
         ];
-        assert_eq!(rekey_moved(&mut items, &known, |id| id == "e.org/fnapr/1"), 0);
+        assert_eq!(
+            rekey_moved(&mut items, &known, |id| id == "e.org/fnapr/1"),
+            0
+        );
         // Two copies at new addresses: the first takes the key, the other stays apart.
         let mut items = vec![
             item("e.org/a/1", "Press release on the anniversary", day(1)),

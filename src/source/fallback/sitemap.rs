@@ -100,7 +100,13 @@ fn slug_title(url: &Url) -> Option<String> {
         .find_map(|ext| last.strip_suffix(ext))
         .unwrap_or(last);
     let decoded: String = url::form_urlencoded::parse(last.as_bytes())
-        .map(|(k, v)| if v.is_empty() { k.into_owned() } else { format!("{k}={v}") })
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.into_owned()
+            } else {
+                format!("{k}={v}")
+            }
+        })
         .collect();
     let words: Vec<&str> = decoded
         .split(['-', '_', ' '])
@@ -134,13 +140,19 @@ mod tests {
     fn dated_entries_on_the_site_newest_first_with_slug_titles() {
         let base = Url::parse("https://example.org/news").unwrap();
         let items = sitemap_items(XML, &base, &super::super::tests::source());
-        let got: Vec<(&str, &str)> = items.iter().map(|i| (i.id.as_str(), i.title.as_str())).collect();
+        let got: Vec<(&str, &str)> = items
+            .iter()
+            .map(|i| (i.id.as_str(), i.title.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
                 ("example.org/about", "About"),
                 ("example.org/press/a-new-release?x=1&y=2", "A new release"),
-                ("example.org/press/statement-on-the-visa-rules", "Statement on the visa rules"),
+                (
+                    "example.org/press/statement-on-the-visa-rules",
+                    "Statement on the visa rules"
+                ),
             ]
         );
         let known = [Known {
@@ -152,7 +164,10 @@ mod tests {
         let ids: Vec<&str> = kept.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["example.org/press/a-new-release?x=1&y=2", "example.org/press/statement-on-the-visa-rules"],
+            [
+                "example.org/press/a-new-release?x=1&y=2",
+                "example.org/press/statement-on-the-visa-rules"
+            ],
             "the about page is not beside a release"
         );
         assert_eq!(
@@ -165,7 +180,8 @@ mod tests {
     fn a_sitemap_index_or_garbage_gives_nothing() {
         let base = Url::parse("https://example.org/").unwrap();
         let source = super::super::tests::source();
-        let index = "<sitemapindex><sitemap><loc>https://example.org/s1.xml</loc></sitemap></sitemapindex>";
+        let index =
+            "<sitemapindex><sitemap><loc>https://example.org/s1.xml</loc></sitemap></sitemapindex>";
         assert!(sitemap_items(index, &base, &source).is_empty());
         assert!(sitemap_items("<url><loc>", &base, &source).is_empty());
         assert!(sitemap_items("<html>Service unavailable</html>", &base, &source).is_empty());

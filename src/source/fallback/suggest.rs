@@ -93,7 +93,11 @@ pub(crate) fn link_patterns(items: &[Item]) -> Vec<String> {
         }
     }
     counted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    counted.into_iter().take(MAX_PATTERNS).map(|(p, _)| p).collect()
+    counted
+        .into_iter()
+        .take(MAX_PATTERNS)
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// `/news/2024/05/some-title/` → `^/news/\d+/\d+/[^/]+$`.
@@ -122,9 +126,9 @@ pub(crate) fn for_fallback(fallback: &Fallback, items: &[Item]) -> Reading {
             Ok(url) => Reading::Feed(url),
             Err(_) => Reading::Patterns(link_patterns(items)),
         },
-        Fallback::Blocks { selector } => Reading::Selectors {
+        Fallback::Blocks { selector, link } => Reading::Selectors {
             item: selector.clone(),
-            link: None,
+            link: link.clone(),
         },
         Fallback::JsonLd | Fallback::Sitemap { .. } => Reading::Patterns(link_patterns(items)),
     }
@@ -139,7 +143,10 @@ pub(crate) fn for_page(
     source: &SourceConfig,
     found: &[Item],
 ) -> Option<Suggestion> {
-    if let Some(feed) = super::advertised::advertised_feeds(html, base).into_iter().next() {
+    if let Some(feed) = super::advertised::advertised_feeds(html, base)
+        .into_iter()
+        .next()
+    {
         return Some(Suggestion {
             from: "the feed the page advertises".into(),
             reading: Reading::Feed(feed),
@@ -158,7 +165,10 @@ pub(crate) fn for_page(
     let (from, items) = if structured.is_empty() {
         ("the releases found", found)
     } else {
-        ("the releases in the page's structured data", &structured[..])
+        (
+            "the releases in the page's structured data",
+            &structured[..],
+        )
     };
     let patterns = link_patterns(items);
     (!patterns.is_empty()).then(|| Suggestion {
@@ -202,7 +212,10 @@ mod tests {
             &source,
             &Reading::Feed(Url::parse("https://example.org/rss?token=s3cret").unwrap()),
         );
-        assert!(feed.contains("kind = \"feed\"") && !feed.contains("s3cret"), "{feed}");
+        assert!(
+            feed.contains("kind = \"feed\"") && !feed.contains("s3cret"),
+            "{feed}"
+        );
         let selectors = toml_block(
             &source,
             &Reading::Selectors {
@@ -215,9 +228,15 @@ mod tests {
             "[[sources]]\nname = \"news\"\nurl = \"https://example.org/news\"\n[sources.selectors]\nitem = \"article\"\nlink = \"h2 a[href]\"\n"
         );
         let patterns = toml_block(&source, &Reading::Patterns(vec![r#"^/a"b\d+$"#.into()]));
-        assert!(patterns.contains(r#"link_patterns = ["^/a\"b\\d+$"]"#), "{patterns}");
+        assert!(
+            patterns.contains(r#"link_patterns = ["^/a\"b\\d+$"]"#),
+            "{patterns}"
+        );
         // What is suggested is valid config.
-        let config = format!("{selectors}\n{}", patterns.replace("name = \"news\"", "name = \"other\""));
+        let config = format!(
+            "{selectors}\n{}",
+            patterns.replace("name = \"news\"", "name = \"other\"")
+        );
         crate::config::Config::from_toml(&config).expect("a suggestion is valid config");
     }
 }
