@@ -6,7 +6,9 @@
 //! site's `Retry-After`; one source never waits for another. Operators ([`Alerts`]) hear once when a source has been
 //! failing for `alert_after_secs` and once when it recovers, at once when a page
 //! that had releases shows none, and when one read brings more new items than
-//! the flood guard allows.
+//! the flood guard allows. A page whose configured extraction stopped finding
+//! its releases is first read through a fallback ([`crate::repair`]); only
+//! when none works is it the emptied page above.
 
 use std::sync::Arc;
 use std::time::Duration;
