@@ -212,9 +212,41 @@ async fn redesigned_twice_under_a_running_bot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn structured_data_only() {
-    let run = start("").await;
+    let mut run = start("").await;
     run.site.set_page(page("jsonld.html", &run.site));
     settled(&run, TITLES[0], "structured data (JSON-LD)").await;
+    // A restart keeps reading the same way, and tells nobody again.
+    run.bot.stop_cleanly().await;
+    let hits = run.site.hits();
+    run.bot = BotProcess::spawn(&run.dir.path().join("config.toml"), "bot2.log");
+    run.site.wait_for_hits(hits, 4, WAIT).await;
+    assert_eq!(
+        admin_told(&run.telegram, "🔧"),
+        1,
+        "told once, before the restart"
+    );
+    assert_eq!(run.telegram.pushes_to(READER).len(), 1);
+    // The configured patterns find the releases again: the operator hears so, once.
+    let mut back: Vec<(u32, NaiveDate, &str)> = (0..5)
+        .map(|n| (100 + n as u32, days_ago(n as u64), TITLES[n]))
+        .collect();
+    back[0].0 = 105;
+    run.site.set_page(release_page(&back));
+    eventually(
+        WAIT,
+        "the message that the configured patterns work again",
+        &run.bot,
+        || admin_told(&run.telegram, "find the releases again") == 1,
+    )
+    .await;
+    let hits = run.site.hits();
+    run.site.wait_for_hits(hits, 4, WAIT).await;
+    assert_eq!(admin_told(&run.telegram, "find the releases again"), 1);
+    assert_eq!(
+        run.telegram.pushes_to(READER).len(),
+        1,
+        "nothing pushed again"
+    );
     run.bot.stop_cleanly().await;
 }
 

@@ -41,10 +41,15 @@ pub(crate) fn normalise_title(title: &str) -> String {
 }
 
 /// Whether two normalised titles name the same release: equal, or, when
-/// both are long enough to tell, at most one edit in twenty apart.
+/// both are long enough to tell, at most one edit in twenty apart with the
+/// same numbers in the same order ("Release 1" and "Release 2" are two).
 pub(crate) fn near_identical(a: &str, b: &str) -> bool {
     if a == b {
         return !a.is_empty();
+    }
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    if digits(a) != digits(b) {
+        return false;
     }
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let longest = a.len().max(b.len());
@@ -70,16 +75,51 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
     prev[b.len()]
 }
 
-/// The known release `item` is, if it is one at another address: dated, on
-/// the same date, with a near-identical title, and not itself on the page.
-fn known_as<'k>(item: &Item, known: &'k [Known], on_page: &HashSet<&str>) -> Option<&'k Known> {
-    let date = item.date?;
-    let title = normalise_title(&item.title);
-    known.iter().find(|k| {
-        k.date == Some(date)
-            && !on_page.contains(k.id.as_str())
-            && near_identical(&normalise_title(&k.title), &title)
-    })
+/// Items of one read whose titles are compared with an edit distance, at
+/// most: an exact (normalised) match costs nothing, a near one up to
+/// [`COMPARED_CHARS`]² steps a pair, and a hostile page could make every
+/// item a candidate.
+const MAX_FUZZY: usize = 32;
+
+/// The known releases with their titles normalised once.
+struct Index<'k> {
+    known: Vec<(String, &'k Known)>,
+    /// Near-identical comparisons still allowed ([`MAX_FUZZY`] items).
+    fuzzy_left: usize,
+}
+
+impl<'k> Index<'k> {
+    fn new(known: &'k [Known]) -> Index<'k> {
+        Index {
+            known: known
+                .iter()
+                .map(|k| (normalise_title(&k.title), k))
+                .collect(),
+            fuzzy_left: MAX_FUZZY,
+        }
+    }
+
+    /// The known release `item` is, if it is one at another address: dated,
+    /// on the same date, with the same (or a near-identical) title, and not
+    /// itself on the page.
+    fn known_as(&mut self, item: &Item, on_page: &HashSet<&str>) -> Option<&'k Known> {
+        let date = item.date?;
+        let title = normalise_title(&item.title);
+        let mut same_day = self
+            .known
+            .iter()
+            .filter(|(_, k)| k.date == Some(date) && !on_page.contains(k.id.as_str()));
+        if let Some((_, k)) = same_day.clone().find(|(t, _)| *t == title && !t.is_empty()) {
+            return Some(k);
+        }
+        if self.fuzzy_left == 0 {
+            return None;
+        }
+        self.fuzzy_left -= 1;
+        same_day
+            .find(|(t, _)| near_identical(t, &title))
+            .map(|(_, k)| *k)
+    }
 }
 
 /// Gives each item of a read that is not stored (`is_stored` says) but is a
@@ -93,13 +133,14 @@ pub(crate) fn rekey_moved(
 ) -> usize {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     let on_page: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut index = Index::new(known);
     let mut claimed: HashSet<String> = HashSet::new();
     let mut moved = 0;
     for item in items.iter_mut() {
         if is_stored(&item.id) {
             continue;
         }
-        let Some(found) = known_as(item, known, &on_page) else {
+        let Some(found) = index.known_as(item, &on_page) else {
             continue;
         };
         if claimed.insert(found.id.clone()) {
@@ -110,14 +151,21 @@ pub(crate) fn rekey_moved(
     moved
 }
 
-/// How many of `items` are releases the source knew ([`is_known`]).
+/// How many of `items` are releases the source knew ([`known_among`]).
 pub(crate) fn recognised(items: &[Item], known: &[Known]) -> usize {
-    items.iter().filter(|item| is_known(item, known)).count()
+    known_among(items, known).iter().filter(|k| **k).count()
 }
 
-/// Whether `item` is a release the source knew, by key or by title and date.
-pub(crate) fn is_known(item: &Item, known: &[Known]) -> bool {
-    known.iter().any(|k| k.id == item.id) || known_as(item, known, &HashSet::new()).is_some()
+/// For each of `items`, whether it is a release the source knew, by key or
+/// by title and date.
+pub(crate) fn known_among(items: &[Item], known: &[Known]) -> Vec<bool> {
+    let ids: HashSet<&str> = known.iter().map(|k| k.id.as_str()).collect();
+    let mut index = Index::new(known);
+    let none = HashSet::new();
+    items
+        .iter()
+        .map(|item| ids.contains(item.id.as_str()) || index.known_as(item, &none).is_some())
+        .collect()
 }
 
 /// How many known releases a fallback must recognise before it is trusted:
@@ -177,6 +225,9 @@ mod tests {
             "too short to tell"
         );
         assert!(!near_identical("", ""));
+        let one = normalise_title("Release number 1 of the flood, on its way");
+        let two = normalise_title("Release number 2 of the flood, on its way");
+        assert!(!near_identical(&one, &two), "numbers tell releases apart");
     }
 
     #[test]
@@ -244,6 +295,38 @@ mod tests {
         // Undated releases are never matched by title alone.
         let mut items = vec![item("e.org/a/1", "Press release on the anniversary", None)];
         assert_eq!(rekey_moved(&mut items, &known, |_| false), 0);
+    }
+
+    #[test]
+    fn near_matches_are_tried_for_a_bounded_number_of_items() {
+        let title = "Comment by the Embassy on the situation in the region";
+        let known = vec![known("e.org/fnapr/1", title, day(1))];
+        let near = "Comment by the Embassy on the situation in the regoin";
+        let mut items: Vec<Item> = (0..MAX_FUZZY)
+            .map(|n| {
+                item(
+                    &format!("e.org/x/{n}"),
+                    &format!("Nothing like it, {n}"),
+                    day(1),
+                )
+            })
+            .collect();
+        items.push(item("e.org/near", near, day(1)));
+        assert_eq!(
+            rekey_moved(&mut items.clone(), &known, |_| false),
+            0,
+            "past the budget"
+        );
+        items.push(item("e.org/same", title, day(1)));
+        assert_eq!(
+            rekey_moved(&mut items, &known, |_| false),
+            1,
+            "an exact match still counts"
+        );
+        assert_eq!(items.last().unwrap().id, "e.org/fnapr/1");
+        let mut near_first = vec![item("e.org/near", near, day(1))];
+        assert_eq!(rekey_moved(&mut near_first, &known, |_| false), 1);
+        assert_eq!(near_first[0].id, "e.org/fnapr/1", "within the budget");
     }
 
     #[test]

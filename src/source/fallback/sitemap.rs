@@ -61,10 +61,12 @@ pub(crate) fn sitemap_items(xml: &str, base: &Url, source: &SourceConfig) -> Vec
 /// title and date), at most `max`: a sitemap's other pages are no releases.
 pub(crate) fn beside_known(items: Vec<Item>, known: &[Known], max: usize) -> Vec<Item> {
     let folder = |url: &str| url.rsplit_once('/').map(|(dir, _)| dir.to_string());
+    let is_known = super::recognise::known_among(&items, known);
     let folders: std::collections::HashSet<String> = items
         .iter()
-        .filter(|i| super::recognise::is_known(i, known))
-        .filter_map(|i| folder(i.url.trim_end_matches('/')))
+        .zip(is_known)
+        .filter(|(_, known)| *known)
+        .filter_map(|(i, _)| folder(i.url.trim_end_matches('/')))
         .collect();
     items
         .into_iter()
