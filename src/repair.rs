@@ -38,7 +38,7 @@ use crate::source::fallback::suggest::{for_fallback, toml_block};
 use crate::source::fallback::{Fallback, Known, Repair, config_hash, looks_empty};
 use crate::source::fetch::{FetchOutcome, Validators, fetch};
 use crate::source::guard::check_redirect;
-use crate::source::{Item, effective_kind};
+use crate::source::{Item, effective_kind, within_anchor_budget};
 use crate::store::{Store, StoreError};
 use crate::text::markup::escape;
 
@@ -106,6 +106,11 @@ pub(crate) async fn read(
     let html = effective_kind(source.kind, page.text) != SourceKind::Feed;
     let broken = html && store.last_success(name)?.is_some() && is_broken(configured.len(), had);
     let mut known: Option<Vec<Known>> = None;
+    // Parsed no further than the configured extraction parses it.
+    let page = Fetched {
+        text: within_anchor_budget(page.text, source.max_items),
+        base: page.base,
+    };
     let (mut items, change) = if broken && !looks_empty(page.text) {
         let knew = store.known_releases(name, KNOWN)?;
         let found = fallback(source, client, &page, &knew, had, configured.len(), now).await;
