@@ -74,6 +74,15 @@ pub mod testing {
     pub mod source {
         pub use crate::source::{charset, date, extract, fetch, guard};
     }
+    /// The fallbacks a redesigned page is read through, and recognising
+    /// releases at new addresses.
+    pub mod fallback {
+        pub use crate::source::fallback::Known;
+        pub use crate::source::fallback::blocks::block_items;
+        pub use crate::source::fallback::jsonld::jsonld_items;
+        pub use crate::source::fallback::recognise::rekey_moved;
+        pub use crate::source::within_anchor_budget;
+    }
     /// Words: markup, matching, clocks and counters.
     pub mod text {
         pub use crate::text::{clock, counters, markup, matching};

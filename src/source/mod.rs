@@ -106,7 +106,7 @@ pub fn extract_at(
 pub(crate) const ANCHORS_PER_ITEM: usize = 8;
 
 /// `html` up to its `ANCHORS_PER_ITEM × max_items`-th `<a` tag, or whole.
-pub(crate) fn within_anchor_budget(html: &str, max_items: usize) -> &str {
+pub fn within_anchor_budget(html: &str, max_items: usize) -> &str {
     let budget = max_items.saturating_mul(ANCHORS_PER_ITEM);
     let bytes = html.as_bytes();
     let mut anchors = 0;

@@ -26,7 +26,7 @@ const MAX_GROUPS: usize = 20;
 
 /// What the blocks of a page gave: their releases, and CSS that selects them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Blocks {
+pub struct Blocks {
     pub items: Vec<Item>,
     /// Selects the blocks (`selectors.item`).
     pub selector: String,
@@ -43,7 +43,7 @@ struct Group {
 /// The releases of the page's largest repeated structure whose blocks each
 /// hold a dated link (at least two, and at least half of them dated), at most
 /// the source's `max_items`; `None` when no structure qualifies.
-pub(crate) fn block_items(html: &str, base: &Url, source: &SourceConfig) -> Option<Blocks> {
+pub fn block_items(html: &str, base: &Url, source: &SourceConfig) -> Option<Blocks> {
     let doc = parse_document(html);
     let mut groups = groups(&doc);
     groups.sort_by_key(|g| std::cmp::Reverse(g.members.len()));

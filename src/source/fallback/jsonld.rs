@@ -23,7 +23,7 @@ const ARTICLE_TYPES: &[&str] = &["NewsArticle", "BlogPosting", "Article", "Repor
 
 /// The releases the page's JSON-LD describes, in its order, at most the
 /// source's `max_items`, each on the source's own site.
-pub(crate) fn jsonld_items(html: &str, base: &Url, source: &SourceConfig) -> Vec<Item> {
+pub fn jsonld_items(html: &str, base: &Url, source: &SourceConfig) -> Vec<Item> {
     let doc = crate::source::flat::parse_document(html);
     let scripts = scraper::Selector::parse("script").expect("valid selector");
     let mut found = Vec::new();

@@ -91,7 +91,7 @@ pub(crate) struct Repair {
 
 /// A release the source knew: what recognising it elsewhere needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Known {
+pub struct Known {
     pub id: String,
     pub title: String,
     pub date: Option<NaiveDate>,

@@ -57,22 +57,46 @@ pub(crate) fn near_identical(a: &str, b: &str) -> bool {
     if a.len().min(b.len()) < 20 || a.len().abs_diff(b.len()) > allowed {
         return false;
     }
-    edit_distance(&a, &b) <= allowed
+    within_distance(&a, &b, allowed)
 }
 
-/// Levenshtein distance over characters, in two rows.
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut row = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let swap = prev[j] + usize::from(ca != cb);
-            row[j + 1] = swap.min(prev[j + 1] + 1).min(row[j] + 1);
+/// Whether the Levenshtein distance of `a` and `b` is at most `k`: only the
+/// band of cells within `k` of the diagonal is computed (Ukkonen), and a row
+/// whose cells all exceed `k` ends it, so a pair costs about `len × 2k`.
+fn within_distance(a: &[char], b: &[char], k: usize) -> bool {
+    const FAR: usize = usize::MAX / 2;
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > k {
+        return false;
+    }
+    let mut prev = vec![FAR; m + 2];
+    for (j, cell) in prev.iter_mut().enumerate().take(m.min(k) + 1) {
+        *cell = j;
+    }
+    let mut row = vec![FAR; m + 2];
+    for i in 1..=n {
+        let lo = i.saturating_sub(k);
+        let hi = (i + k).min(m);
+        let mut best = FAR;
+        if lo == 0 {
+            row[0] = i;
+            best = i;
+        } else {
+            row[lo - 1] = FAR;
+        }
+        for j in lo.max(1)..=hi {
+            let swap = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let cell = swap.min(prev[j] + 1).min(row[j - 1] + 1);
+            row[j] = cell;
+            best = best.min(cell);
+        }
+        row[hi + 1] = FAR;
+        if best > k {
+            return false;
         }
         std::mem::swap(&mut prev, &mut row);
     }
-    prev[b.len()]
+    prev[m] <= k
 }
 
 /// Items of one read whose titles are compared with an edit distance, at
@@ -126,11 +150,7 @@ impl<'k> Index<'k> {
 /// known release at a new address that release's key, so recording the read
 /// moves the release instead of announcing it again. Each known release is
 /// claimed once. Returns how many moved.
-pub(crate) fn rekey_moved(
-    items: &mut [Item],
-    known: &[Known],
-    is_stored: impl Fn(&str) -> bool,
-) -> usize {
+pub fn rekey_moved(items: &mut [Item], known: &[Known], is_stored: impl Fn(&str) -> bool) -> usize {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     let on_page: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut index = Index::new(known);
@@ -327,6 +347,36 @@ mod tests {
         let mut near_first = vec![item("e.org/near", near, day(1))];
         assert_eq!(rekey_moved(&mut near_first, &known, |_| false), 1);
         assert_eq!(near_first[0].id, "e.org/fnapr/1", "within the budget");
+    }
+
+    #[test]
+    fn the_banded_distance_agrees_with_the_whole_one() {
+        fn whole(a: &[char], b: &[char]) -> usize {
+            let mut prev: Vec<usize> = (0..=b.len()).collect();
+            for (i, ca) in a.iter().enumerate() {
+                let mut row = vec![i + 1; b.len() + 1];
+                for (j, cb) in b.iter().enumerate() {
+                    row[j + 1] = (prev[j] + usize::from(ca != cb))
+                        .min(prev[j + 1] + 1)
+                        .min(row[j] + 1);
+                }
+                prev = row;
+            }
+            prev[b.len()]
+        }
+        let words = [
+            "", "a", "ab", "ba", "abc", "kitten", "sitting", "flaw", "lawn", "abcdefgh",
+            "bcdefgha", "aaaa",
+        ];
+        for x in words {
+            for y in words {
+                let (a, b): (Vec<char>, Vec<char>) = (x.chars().collect(), y.chars().collect());
+                let d = whole(&a, &b);
+                for k in 0..6 {
+                    assert_eq!(within_distance(&a, &b, k), d <= k, "{x} {y} {k}");
+                }
+            }
+        }
     }
 
     #[test]
