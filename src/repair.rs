@@ -292,10 +292,11 @@ pub(crate) fn message(source: &SourceConfig, change: &Change) -> String {
             format!(
                 "🔧 Source <b>{name}</b> ({url}): its configured {configured} find no releases on the page any more{last}; \
                  the site was probably redesigned. The bot now reads {what}, where it recognised {recognised} of the releases \
-                 it knew: those are not sent again, and new ones go out as usual. To make this explicit, configure:\n<pre>{block}</pre>\
+                 it knew: those are not sent again, and new ones go out as usual. {explicit}\n<pre>{block}</pre>\
                  You will hear when the configured {configured} work again.",
                 url = escape(&Redacted(&source.url).to_string()),
                 what = escape(&fallback.to_string()),
+                explicit = explicit(fallback),
                 block = escape(suggestion),
             )
         }
@@ -304,6 +305,18 @@ pub(crate) fn message(source: &SourceConfig, change: &Change) -> String {
              configured and no longer {what}.",
             what = escape(&fallback.to_string()),
         ),
+    }
+}
+
+/// What the suggested block does for `fallback`: says it outright, or, where
+/// no config reads what the bot reads now, comes as close as config can.
+fn explicit(fallback: &Fallback) -> &'static str {
+    match fallback {
+        Fallback::Feed { .. } | Fallback::Blocks { .. } => "To make this explicit, configure:",
+        Fallback::JsonLd | Fallback::Sitemap { .. } => {
+            "No configuration reads this, so the bot keeps doing so; if the page links its releases, \
+             these link patterns match their new addresses (though without their dates):"
+        }
     }
 }
 

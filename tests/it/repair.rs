@@ -153,6 +153,11 @@ async fn redesigned_twice_under_a_running_bot() {
         told.text
     );
     assert!(told.text.contains("recognised 4"), "{}", told.text);
+    let status = run.telegram.ask(ADMIN, "/sources").await.text;
+    assert!(
+        status.contains("the bot reads the feed the page advertises"),
+        "{status}"
+    );
 
     // 2. <article> blocks at /articles/<slug>, no feed.
     run.site.set_page(page("articles.html", &run.site));
