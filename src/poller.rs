@@ -112,6 +112,7 @@ async fn poll_read(
     )
     .await?;
     page.items = read.items;
+    let keep = read.keep;
     if page.items.is_empty() {
         return Err(PollError::NoItems {
             url: Redacted(&source.url).to_string(),
@@ -126,6 +127,7 @@ async fn poll_read(
     let outcome = store
         .record_poll(&source.name, &page.items, &policy, now)
         .await?;
+    crate::repair::keep(store, &source.name, keep)?;
     *validators = fetched.http.validators;
     Ok((Some(outcome), read.change))
 }

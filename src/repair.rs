@@ -58,6 +58,9 @@ const FEW: u64 = 3;
 pub(crate) struct Read {
     pub items: Vec<Item>,
     pub change: Option<Change>,
+    /// The fallback to keep for the source once the read is recorded
+    /// (`Some(None)`: none any more); `None` leaves it as it is.
+    pub keep: Option<Option<Repair>>,
 }
 
 /// A source began or stopped reading through a fallback.
@@ -111,36 +114,34 @@ pub(crate) async fn read(
         text: within_anchor_budget(page.text, source.max_items),
         base: page.base,
     };
-    let (mut items, change) = if broken && !looks_empty(page.text) {
+    let (mut items, change, keep) = if broken && !looks_empty(page.text) {
         let knew = store.known_releases(name, KNOWN)?;
         let found = fallback(source, client, &page, &knew, had, configured.len(), now).await;
         known = Some(knew);
         match found {
             Some((fallback, items, recognised)) => {
                 let change = began(source, state.as_ref(), &fallback, had, recognised, &items);
-                if change.is_some() || state.is_none() {
-                    let repair = Repair {
+                let keep = change.is_some().then(|| {
+                    Some(Repair {
                         fallback,
                         since: now.timestamp(),
                         config: hash,
-                    };
-                    store.save_repair(name, Some(&repair))?;
-                }
-                (items, change)
+                    })
+                });
+                (items, change, keep)
             }
-            None => (configured, None),
+            None => (configured, None, None),
         }
     } else if !broken
         && !configured.is_empty()
         && let Some(state) = state
     {
-        store.save_repair(name, None)?;
         let change = Change::Ended {
             fallback: state.fallback,
         };
-        (configured, Some(change))
+        (configured, Some(change), Some(None))
     } else {
-        (configured, None)
+        (configured, None, None)
     };
     let mut stored = std::collections::HashSet::new();
     for item in &items {
@@ -158,7 +159,24 @@ pub(crate) async fn read(
             tracing::info!(source = %name, moved, "releases recognised at new addresses; their addresses move");
         }
     }
-    Ok(Read { items, change })
+    Ok(Read {
+        items,
+        change,
+        keep,
+    })
+}
+
+/// Keeps what a read decided about the source's fallback, once the read is
+/// recorded: so a read that failed to record is decided, and told, again.
+pub(crate) fn keep(
+    store: &Store,
+    source: &str,
+    read_keep: Option<Option<Repair>>,
+) -> Result<(), StoreError> {
+    match read_keep {
+        Some(repair) => store.save_repair(source, repair.as_ref()),
+        None => Ok(()),
+    }
 }
 
 /// Whether `found` releases are a broken reading of a page whose last good
