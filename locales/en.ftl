@@ -144,6 +144,7 @@ source-count = Releases on the page then: { $count }
 source-failing = Failing since { $when }
 source-error = Last error: { $when } — { $error }
 source-recovered = (read fine since)
+source-fallback = Its configured extraction finds nothing since { $when }; the bot reads { $what }.
 
 subscriptions-here = { $where ->
     [topic] This topic gets

@@ -149,6 +149,7 @@ source-count = Публикаций на странице тогда: { $count }
 source-failing = Не читается с { $when }
 source-error = Последняя ошибка: { $when } — { $error }
 source-recovered = (с тех пор читается нормально)
+source-fallback = Настроенное извлечение ничего не находит с { $when }; бот читает вместо него: { $what }.
 
 subscriptions-here = { $where ->
     [topic] Эта тема получает

@@ -1,5 +1,5 @@
 //! Operator alerts: a short message to every operator (`admin_users`) in their private chat when a source
-//! needs a human (failing for a while, recovered, emptied, flooded).
+//! needs a human (failing for a while, recovered, emptied, flooded, read through a fallback).
 //!
 //! Alerts are rare and best effort, so they skip the push journal: each one is
 //! sent on its own task, failures are logged, and the poller that raised it

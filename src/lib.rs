@@ -25,6 +25,7 @@ mod metrics;
 mod poller;
 mod reader;
 mod render;
+mod repair;
 mod runtime;
 mod settings;
 mod source;
@@ -73,6 +74,15 @@ pub mod testing {
     /// The site-reading steps below [`crate::extract`].
     pub mod source {
         pub use crate::source::{body, charset, date, extract, fetch, guard};
+    }
+    /// The fallbacks a redesigned page is read through, and recognising
+    /// releases at new addresses.
+    pub mod fallback {
+        pub use crate::source::fallback::Known;
+        pub use crate::source::fallback::blocks::block_items;
+        pub use crate::source::fallback::jsonld::jsonld_items;
+        pub use crate::source::fallback::recognise::rekey_moved;
+        pub use crate::source::within_anchor_budget;
     }
     /// Words: markup, matching, clocks and counters.
     pub mod text {

@@ -6,7 +6,9 @@
 //! site's `Retry-After`; one source never waits for another. Operators ([`Alerts`]) hear once when a source has been
 //! failing for `alert_after_secs` and once when it recovers, at once when a page
 //! that had releases shows none, and when one read brings more new items than
-//! the flood guard allows.
+//! the flood guard allows. A page whose configured extraction stopped finding
+//! its releases is first read through a fallback ([`crate::repair`]); only
+//! when none works is it the emptied page above.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +19,9 @@ use tokio::sync::Notify;
 use crate::alerts::Alerts;
 use crate::config::SourceConfig;
 use crate::config::redact::Redacted;
+use crate::repair::{Change, Fetched};
 use crate::runtime::shutdown::Shutdown;
-use crate::source::fetch::{FetchError, FetchOutcome, Fetched, Validators, fetch};
+use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
 use crate::source::{ExtractError, extract_at};
 use crate::store::{PollOutcome, PollPolicy, Store, StoreError};
 use crate::text::markup::escape;
@@ -76,18 +79,44 @@ pub async fn poll_once(
     validators: &mut Validators,
     now: DateTime<Utc>,
 ) -> Result<Option<PollOutcome>, PollError> {
+    Ok(poll_read(source, client, store, validators, now).await?.0)
+}
+
+/// [`poll_once`], and whether the source began or stopped reading through a
+/// fallback ([`crate::repair`]), for operators.
+async fn poll_read(
+    source: &SourceConfig,
+    client: &reqwest::Client,
+    store: &Store,
+    validators: &mut Validators,
+    now: DateTime<Utc>,
+) -> Result<(Option<PollOutcome>, Option<Change>), PollError> {
     let fetched = match fetch(client, source, validators).await? {
         FetchOutcome::NotModified => {
             store.record_unchanged(&source.name, now)?;
-            return Ok(None);
+            return Ok((None, None));
         }
         FetchOutcome::Fetched(fetched) => *fetched,
     };
-    let Fetched { body, http } = fetched;
-    let page = extract_at(source, &body.text, &http.final_url, now)?;
+    let crate::source::fetch::Fetched { body, http } = fetched;
+    let base = &http.final_url;
+    let mut page = extract_at(source, &body.text, base, now)?;
+    let text = &body.text;
+    let configured = std::mem::take(&mut page.items);
+    let read = crate::repair::read(
+        source,
+        client,
+        store,
+        Fetched { text, base },
+        configured,
+        now,
+    )
+    .await?;
     // The page (up to `max_bytes`, decoded) is not needed past extraction:
     // freed before the store's transaction, not held through its peak.
     drop(body);
+    page.items = read.items;
+    let keep = read.keep;
     if page.items.is_empty() {
         return Err(PollError::NoItems {
             url: Redacted(&source.url).to_string(),
@@ -103,8 +132,9 @@ pub async fn poll_once(
     let outcome = store
         .record_poll(&source.name, &page.items, &policy, now)
         .await?;
+    crate::repair::keep(store, &source.name, keep)?;
     *validators = http.validators;
-    Ok(Some(outcome))
+    Ok((Some(outcome), read.change))
 }
 
 /// A page that showed at least this many releases and then none is reported
@@ -156,7 +186,14 @@ pub(crate) async fn run(
         let now = Utc::now();
         let health_before = health.clone();
         let started = std::time::Instant::now();
-        let result = poll_once(&source, &client, &store, &mut validators, now).await;
+        let result = poll_read(&source, &client, &store, &mut validators, now).await;
+        let result = result.map(|(outcome, change)| {
+            if let Some(change) = change {
+                tracing::warn!(source = %source.name, ?change, "the source's reading changed");
+                alerts.send(crate::repair::message(&source, &change));
+            }
+            outcome
+        });
         count_poll(&source.name, &result, started.elapsed());
         let delay = match result {
             Ok(outcome) => {

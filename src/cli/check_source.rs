@@ -15,6 +15,7 @@ use url::Url;
 use crate::config::redact::Redacted;
 use crate::config::{Config, SourceConfig, SourceKind, is_valid_source_name};
 use crate::source::charset::{CharsetFrom, Decoded};
+use crate::source::fallback::suggest::{Reading, Suggestion, for_page, toml_block};
 use crate::source::fetch::{FetchOutcome, HttpMeta, Validators, client_for, fetch, read_file};
 use crate::source::{EntryNote, Item, Noticed, Page, effective_kind, extract_at};
 use crate::store::PollPolicy;
@@ -122,10 +123,37 @@ pub(crate) async fn run(
 ) -> anyhow::Result<Report> {
     let read = read_target(config, Some(target)).await?;
     let page = extract_at(&read.source, &read.body.text, &read.base, now)?;
+    let mut text = describe(&read, &page, now.date_naive());
+    text.push_str(&suggestion(&read, &page));
     Ok(Report {
-        text: describe(&read, &page, now.date_naive()),
+        text,
         items: page.items.len(),
     })
+}
+
+/// A `[[sources]]` block that reads this page, and what it was made from:
+/// for a feed, the feed itself; for HTML, the feed the page advertises, its
+/// repeated blocks, or link patterns from its releases' paths
+/// ([`crate::source::fallback::suggest::for_page`]). Said for any page, so a
+/// redesigned one, or one no pattern is configured for yet, gets a start.
+fn suggestion(read: &OneRead, page: &Page) -> String {
+    let source = &read.source;
+    let found = if effective_kind(source.kind, &read.body.text) == SourceKind::Feed {
+        Some(Suggestion {
+            from: "the feed itself".into(),
+            reading: Reading::Feed(read.base.clone()),
+        })
+    } else {
+        for_page(&read.body.text, &read.base, source, &page.items)
+    };
+    match found {
+        Some(found) => format!(
+            "\nsuggested config (from {}):\n{}",
+            found.from,
+            toml_block(source, &found.reading)
+        ),
+        None => "\nno config to suggest: the page has no feed, no repeated blocks with dates and no release links\n".into(),
+    }
 }
 
 /// The printed report: where the page came from, HTTP, charset, items, warnings.

@@ -252,7 +252,8 @@ pub(crate) fn gets(
 
 /// One source's heading and read history, shared by `/sources` and `/status`:
 /// name, URL (redacted, cut past [`MAX_URL_SHOWN`]), last good read (and how many releases it showed),
-/// and the last error (`errors`: operators) or since when it is failing (others).
+/// and, for operators (`errors`), the fallback it is read through if any and the last error;
+/// for others, since when it is failing.
 pub(crate) fn source_block(
     store: &Store,
     source: &SourceConfig,
@@ -279,6 +280,15 @@ pub(crate) fn source_block(
             text.push_str(&tr!(lang, "source-failing", when = when(Some(since), lang)));
         }
         return Ok(text);
+    }
+    if let Some(repair) = store.repair_of(&source.name)? {
+        text.push('\n');
+        text.push_str(&tr!(
+            lang,
+            "source-fallback",
+            when = when(DateTime::from_timestamp(repair.since, 0), lang),
+            what = escape(&repair.fallback.to_string())
+        ));
     }
     if let Some((error, at)) = store.last_failure(&source.name)? {
         // Errors stored by older versions named the URL whole.

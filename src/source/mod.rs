@@ -18,6 +18,7 @@ pub(crate) mod cfemail;
 pub mod charset;
 pub mod date;
 pub mod extract;
+pub(crate) mod fallback;
 pub(crate) mod feed;
 pub mod fetch;
 mod flat;
@@ -106,7 +107,7 @@ pub fn extract_at(
 pub(crate) const ANCHORS_PER_ITEM: usize = 8;
 
 /// `html` up to its `ANCHORS_PER_ITEM × max_items`-th `<a` tag, or whole.
-fn within_anchor_budget(html: &str, max_items: usize) -> &str {
+pub fn within_anchor_budget(html: &str, max_items: usize) -> &str {
     let budget = max_items.saturating_mul(ANCHORS_PER_ITEM);
     let bytes = html.as_bytes();
     let mut anchors = 0;

@@ -95,6 +95,7 @@ mod meta;
 mod migration;
 mod outbox;
 mod queries;
+mod repair;
 mod retention;
 mod revisions;
 mod search;

@@ -106,7 +106,7 @@ pub(super) fn id_hash(id: &str) -> [u8; HASH] {
 }
 
 /// `source`, then a 0 byte: what every key of the source starts with.
-fn prefix(source: &str) -> Vec<u8> {
+pub(super) fn prefix(source: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(source.len() + 9);
     key.extend_from_slice(source.as_bytes());
     key.push(0);

@@ -22,6 +22,7 @@ mod fulltext;
 mod language;
 mod reading;
 mod realworld;
+mod repair;
 mod retention;
 mod search;
 mod secrets;
