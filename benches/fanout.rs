@@ -19,6 +19,9 @@
 //!
 //! `BENCH_SUBSCRIBERS=10000,100000` and `BENCH_LIMITED=1000` change the sizes.
 //!
+//! `BENCH_EDITS_OFF=1` turns edits off (no message ids kept): the push path
+//! as it was before revisions, for comparison.
+//!
 //! `BENCH_EDITS=10000,100000` runs the edit mode alone (issue 21): one release
 //! pushed to that many subscribers, then its title revised and the bot
 //! started again: time and edits/s until every message is edited (limits
@@ -357,8 +360,12 @@ url = "{site}"
 interval_secs = 3600
 # The bench site's releases are dated May 2022: let the age guard pass them.
 max_age_days = 36500
-"#,
+{edits}"#,
             data = dir.join("data").display(),
+            edits = match std::env::var("BENCH_EDITS_OFF").is_ok() {
+                true => "\n[edits]\nenabled = false\n",
+                false => "",
+            },
             api = telegram.url,
             site = site.url,
         ),

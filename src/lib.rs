@@ -22,10 +22,7 @@ mod config;
 mod delivery;
 mod http;
 mod metrics;
-mod poller;
-mod reader;
 mod render;
-mod repair;
 mod runtime;
 mod settings;
 mod source;
@@ -33,6 +30,7 @@ mod store;
 mod telegram;
 mod text;
 mod updates;
+mod watch;
 
 // The program: the command line runs everything else.
 pub use cli::{Cli, error_text};
@@ -44,10 +42,10 @@ pub use config::{
 };
 
 // Reading a site: one read, what it yields, and how a source is doing.
-pub use poller::{Health, HealthChange, poll_once};
 pub use source::{
     Contacts, EntryNote, ExtractError, Item, MAX_URL_LEN, Noticed, Page, extract, extract_at,
 };
+pub use watch::poller::{Health, HealthChange, poll_once};
 
 // The store and what it answers.
 pub use store::{

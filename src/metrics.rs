@@ -38,7 +38,7 @@ pub(crate) struct SourceLabel {
 }
 
 /// One read of a source and how it ended: `ok`, `not_modified`, or an error
-/// kind (see [`crate::poller::PollError::kind`]).
+/// kind (see [`crate::watch::poller::PollError::kind`]).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct PollLabels {
     pub source: String,

@@ -220,14 +220,14 @@ impl Running {
             workers,
             ..
         } = self;
-        workers.spawn(crate::reader::run(
+        workers.spawn(crate::watch::reader::run(
             config.full_text,
             config.sources.clone(),
             store.clone(),
             shutdown.clone(),
         ));
         for source in &config.sources {
-            workers.spawn(crate::poller::run(
+            workers.spawn(crate::watch::poller::run(
                 source.clone(),
                 store.clone(),
                 wake.clone(),

@@ -23,11 +23,11 @@ use super::paging::{Page, Press};
 use crate::config::Language;
 use crate::config::SourceConfig;
 use crate::config::redact::Redacted;
-use crate::poller::Health;
 use crate::store::{Store, StoreError, Target};
 use crate::telegram::messenger::{Button, Keyboard};
 use crate::text::markup::{MAX_MESSAGE_UTF16, escape, in_messages, pack, shorten, utf16_len};
 use crate::tr;
+use crate::watch::poller::Health;
 
 /// At most this many sources on a page, so each has its toggle (Telegram
 /// takes 100 buttons under a message; two more turn pages).

@@ -2,7 +2,7 @@
 //! pushes, and each source's last success (with how many releases it showed)
 //! and last failure. Only for operators (`admin_users`, `admin_chats`: people,
 //! by user id), who also get alerts when a source fails for long, empties or
-//! floods (see [`crate::poller`]). Asked in a group, it answers privately.
+//! floods (see [`crate::watch::poller`]). Asked in a group, it answers privately.
 //! However many sources there are, it fits Telegram's limit: as many
 //! messages as it takes, each source whole in one of them.
 

@@ -20,8 +20,9 @@
 use std::sync::Arc;
 
 use super::Delivery;
+use super::digest::DigestPart;
 use super::outcome::{EditResult, Outcome, PassReport};
-use super::push::{DigestPart, Rendered};
+use super::push::Rendered;
 use crate::render::{DIGEST_LEAD_CHARS, DigestKind, digest_part, item_block};
 use crate::runtime::shutdown::Shutdown;
 use crate::store::{DigestNote, JournalEntry, SentMessage, StoreError, Target};
@@ -80,11 +81,30 @@ impl<M: Messenger> Delivery<M> {
         }
     }
 
+    /// Edits the messages of a chat's edit entries in order; false when the
+    /// chat must stop for now (a failure, or shutdown).
+    pub(super) async fn edit_all(
+        &self,
+        edits: &[JournalEntry],
+        report: &mut PassReport,
+        shutdown: &Shutdown,
+    ) -> Result<bool, StoreError> {
+        for (done, entry) in edits.iter().enumerate() {
+            if !self
+                .edit_journaled(entry, edits.len() - done, report, shutdown)
+                .await?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Edits the message of one edit entry to its release's current words;
     /// `remaining` counts it and the chat's entries after it. True when the
     /// chat's next entry may go; false when the chat must stop for now (a
     /// failure, or shutdown).
-    pub(super) async fn edit_journaled(
+    async fn edit_journaled(
         &self,
         entry: &JournalEntry,
         remaining: usize,

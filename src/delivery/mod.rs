@@ -36,6 +36,7 @@
 //! entry whose time has not come waits, its chat [held](Holds) until then; the
 //! entries of a target that are due together go as one digest message).
 
+mod digest;
 mod edit;
 mod fanout;
 mod holds;

@@ -2,8 +2,7 @@
 //! entries oldest first (those due together for a target that holds pushes
 //! as one digest); and what each kind of failure does to that chat.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::ops::Range;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -15,7 +14,7 @@ use super::outcome::{Outcome, PassReport, SentAs, Unwanted};
 use super::walk::WalkedRelease;
 use crate::config::Language;
 use crate::render::{
-    DIGEST_LEAD_CHARS, DigestKind, FullTextView, digest, full_text_data, item_block, push_message,
+    DIGEST_LEAD_CHARS, DigestKind, FullTextView, full_text_data, item_block, push_message,
 };
 use crate::runtime::shutdown::Shutdown;
 use crate::settings::{ChatSettings, QuietState, TargetSettings, filter_text, quiet_state};
@@ -34,7 +33,7 @@ pub(super) struct Rendered {
     sources: Vec<String>,
     pub(super) html: String,
     /// Its block in a digest, in each language (by [`Language::index`]).
-    blocks: Vec<String>,
+    pub(super) blocks: Vec<String>,
     /// Its title and lead as keyword filters read them.
     text: Normalized,
     /// Its sequence number, which its "Full text" button names.
@@ -60,17 +59,6 @@ impl RenderCache {
     pub(super) fn clear(&self) {
         self.lock().clear();
     }
-}
-
-/// How a digest message was laid out, to write it again when one of its
-/// releases is revised.
-pub(super) struct DigestPart {
-    pub(super) kind: DigestKind,
-    pub(super) lang: Language,
-    /// Its place among the digest's messages (1-based), and how many there were.
-    pub(super) part: (usize, usize),
-    /// How many releases the whole digest brought.
-    pub(super) total: usize,
 }
 
 /// What a slot serves a chat with (a name of its own: the update side's
@@ -242,39 +230,12 @@ impl<M: Messenger> Delivery<M> {
                 }
                 continue;
             }
-            let keyboard = self.full_text_button(&rendered, settings.push_language());
-            let result = self
-                .send_html(
-                    entry.target(),
-                    &entry.item_id,
-                    &rendered.html,
-                    keyboard,
-                    shutdown,
-                )
-                .await;
-            let Some(result) = result else {
-                report.count(Outcome::Deferred(total - done)); // shutting down
+            let lang = settings.push_language();
+            if !self
+                .push_one(entry, &rendered, lang, total - done, &mut report, shutdown)
+                .await?
+            {
                 return Ok(report);
-            };
-            match result {
-                Ok((format, message_id)) => {
-                    self.note_sent(entry.target(), entry.seq, message_id);
-                    self.fan_out.journal().complete(entry).await?;
-                    self.backoff.clear(chat);
-                    report.count(Outcome::Sent {
-                        releases: 1,
-                        format,
-                        of_digest: false,
-                    });
-                }
-                Err(error) => {
-                    if !self
-                        .settle_failure(entry, error, total - done, &mut report)
-                        .await?
-                    {
-                        return Ok(report);
-                    }
-                }
             }
         }
         for (thread, due) in due_together {
@@ -292,20 +253,49 @@ impl<M: Messenger> Delivery<M> {
                 return Ok(report);
             }
         }
-        let pending = edits.len();
-        for (done, entry) in edits.iter().enumerate() {
-            if !self
-                .edit_journaled(entry, pending - done, &mut report, shutdown)
-                .await?
-            {
-                return Ok(report);
-            }
+        if !self.edit_all(&edits, &mut report, shutdown).await? {
+            return Ok(report);
         }
         if let Some(at) = held_until {
             let until = self.clock.instant_at(at);
             self.holds.hold(chat, until, Held::of(&held));
         }
         Ok(report)
+    }
+
+    /// Pushes `entry`'s release to its target now; `remaining` counts it and
+    /// the chat's entries after it. False when the chat must stop for now (a
+    /// failure, or shutdown).
+    async fn push_one(
+        &self,
+        entry: &JournalEntry,
+        rendered: &Rendered,
+        lang: Language,
+        remaining: usize,
+        report: &mut PassReport,
+        shutdown: &Shutdown,
+    ) -> Result<bool, StoreError> {
+        let keyboard = self.full_text_button(rendered, lang);
+        let (to, html) = (entry.target(), &rendered.html);
+        let sent = self.send_html(to, &entry.item_id, html, keyboard, shutdown);
+        let Some(result) = sent.await else {
+            report.count(Outcome::Deferred(remaining)); // shutting down
+            return Ok(false);
+        };
+        match result {
+            Ok((format, message_id)) => {
+                self.note_sent(to, entry.seq, message_id);
+                self.fan_out.journal().complete(entry).await?;
+                self.backoff.clear(entry.chat);
+                report.count(Outcome::Sent {
+                    releases: 1,
+                    format,
+                    of_digest: false,
+                });
+                Ok(true)
+            }
+            Err(error) => self.settle_failure(entry, error, remaining, report).await,
+        }
     }
 
     /// The release of `entry` if its push is still wanted; else the entry is
@@ -351,117 +341,6 @@ impl<M: Messenger> Delivery<M> {
         Ok(Some(rendered))
     }
 
-    /// Sends one target's pushes that came due together: one alone as it
-    /// is, several as a digest (as few messages as Telegram's limit allows,
-    /// oldest first; a digest Telegram refuses as HTML goes as one push per
-    /// release instead, never shortened). Each message's entries are
-    /// completed once Telegram accepted it, through the crash window like any push, so a crash
-    /// repeats at most the messages the window allows (`docs/architecture.md#crash-repeats`). False when the chat must stop for now (a failure, or shutdown).
-    async fn push_together(
-        &self,
-        due: Vec<(JournalEntry, Arc<Rendered>)>,
-        kind: DigestKind,
-        lang: Language,
-        report: &mut PassReport,
-        shutdown: &Shutdown,
-    ) -> Result<bool, StoreError> {
-        let total = due.len();
-        let to = match due.first() {
-            Some((entry, _)) => entry.target(),
-            None => return Ok(true),
-        };
-        let messages = if total == 1 {
-            vec![(due[0].1.html.clone(), 0..1)]
-        } else {
-            let blocks: Vec<String> = due
-                .iter()
-                .map(|(_, r)| r.blocks[lang.index()].clone())
-                .collect();
-            digest(kind, &blocks, lang)
-        };
-        let parts = messages.len();
-        let mut messages: VecDeque<(String, Range<usize>, usize)> = messages
-            .into_iter()
-            .enumerate()
-            .map(|(i, (text, range))| (text, range, i + 1))
-            .collect();
-        while let Some((text, range, part_no)) = messages.pop_front() {
-            // A message of one release may fall back to shortened plain
-            // text; one of several may not (shortening would cut releases
-            // off unsent): refused as HTML, its releases go one by one.
-            let several = range.len() > 1;
-            let sent = match several {
-                true => self.send_whole(to, text, shutdown).await,
-                false => {
-                    let what = &due[range.start].0.item_id;
-                    self.send_html(to, what, &text, None, shutdown).await
-                }
-            };
-            let Some(result) = sent else {
-                report.count(Outcome::Deferred(total - range.start)); // shutting down
-                return Ok(false);
-            };
-            let part = &due[range.clone()];
-            match result {
-                Ok((format, message_id)) => {
-                    // A message of a digest (header and all), or a push alone.
-                    if total > 1 && part_no > 0 {
-                        let note = DigestPart {
-                            kind,
-                            lang,
-                            part: (part_no, parts),
-                            total,
-                        };
-                        self.note_digest(to, &note, part, message_id);
-                    } else {
-                        self.note_sent(to, part[0].0.seq, message_id);
-                    }
-                    for (entry, _) in part {
-                        self.fan_out.journal().complete(entry).await?;
-                    }
-                    self.backoff.clear(to.chat);
-                    report.count(Outcome::Sent {
-                        releases: part.len(),
-                        format,
-                        of_digest: total > 1,
-                    });
-                }
-                Err(SendError::Rejected(reason)) if several && needs_plain_text(&reason) => {
-                    tracing::warn!(chat = to.chat, %reason, releases = part.len(), "Telegram refused a digest's HTML; sending its releases one by one");
-                    for i in range.rev() {
-                        messages.push_front((due[i].1.html.clone(), i..i + 1, 0));
-                    }
-                }
-                // Refused even as plain text: every release in it is given up.
-                Err(SendError::Rejected(reason)) => {
-                    tracing::error!(chat = to.chat, %reason, releases = part.len(), "Telegram refused a digest for good; giving up on its releases");
-                    for (entry, _) in part {
-                        self.fan_out.journal().give_up(entry, report).await?;
-                    }
-                }
-                Err(error) => {
-                    let first = &part[0].0;
-                    return self
-                        .settle_failure(first, error, total - range.start, report)
-                        .await;
-                }
-            }
-        }
-        Ok(true)
-    }
-
-    /// Sends `html` to `to` as it is, with no plain-text fallback (see
-    /// [`Self::send_html`]). `None` when shutdown came first.
-    async fn send_whole(
-        &self,
-        to: Target,
-        html: String,
-        shutdown: &Shutdown,
-    ) -> Option<Result<(SentAs, Option<i32>), SendError>> {
-        let result = self.send(to, html, Format::Html, None, shutdown).await;
-        result.map(|sent| sent.map(|id| (SentAs::Html, id)))
-    }
-
     /// The "Full text" button under a push of `rendered`, in `lang`; `None`
     /// when full text is off.
     pub(super) fn full_text_button(&self, rendered: &Rendered, lang: Language) -> Option<Keyboard> {
@@ -476,7 +355,7 @@ impl<M: Messenger> Delivery<M> {
     /// Sends `html` to `to`, again as plain text if Telegram refuses the
     /// HTML; `what` names it in the log. How it went once accepted, and the
     /// message's id if Telegram said; `None` when shutdown came first.
-    async fn send_html(
+    pub(super) async fn send_html(
         &self,
         to: Target,
         what: &str,
@@ -566,7 +445,7 @@ impl<M: Messenger> Delivery<M> {
 
     /// One send through the limiter, with the message's id if Telegram
     /// said; `None` when shutdown came first.
-    async fn send(
+    pub(super) async fn send(
         &self,
         to: Target,
         text: String,

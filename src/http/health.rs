@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::poller::Health;
 use crate::store::Store;
+use crate::watch::poller::Health;
 
 /// A store probe is reused for this long, so a flood of `/healthz` requests
 /// costs one write and flush, not one each.

@@ -6,7 +6,7 @@ use std::time::Duration;
 /// The `attempt`-th step of a backoff that starts at `base` and doubles up to
 /// `cap`, spread over the upper half of the step (between half and all of it)
 /// so many waiting parties do not retry together. Every backoff in the program
-/// (pushes in [`crate::telegram::limiter`], source reads in [`crate::poller`],
+/// (pushes in [`crate::telegram::limiter`], source reads in [`crate::watch::poller`],
 /// reconnecting to Telegram in [`crate::app`]) uses it.
 pub(crate) fn jittered_backoff(base: Duration, attempt: u32, cap: Duration, seed: u64) -> Duration {
     let step = base

@@ -1,6 +1,6 @@
 //! A release's own page reduced to its body: the statement itself, as a few
 //! kinds of block, each kept as a small, safe HTML fragment and as plain text.
-//! Pure; the background reader (`crate::reader`) fetches the page.
+//! Pure; the background reader (`crate::watch::reader`) fetches the page.
 //!
 //! Where the body is on a page:
 //! - `sources[].body_selector`, when configured: the first element it selects;

@@ -327,7 +327,7 @@ fn the_architecture_test_reads_paths_as_the_compiler_does() {
     let code = code_only(
         "use crate::{config::{A, B}, store}; // crate::http\n\
          /* crate::app /* nested */ crate::cli */\n\
-         let s = \"crate::updates\"; let r = r#\"crate::poller\"#; let c = '\"';\n\
+         let s = \"crate::updates\"; let r = r#\"crate::watch::poller\"#; let c = '\"';\n\
          fn f<'a>(x: &'a str) { crate::text::f(x); other_crate::x(); $crate::tr!() }\n",
     );
     assert_eq!(crate_paths(&code), ["config", "store", "text", "tr"]);

@@ -7,7 +7,7 @@
 //! failing for `alert_after_secs` and once when it recovers, at once when a page
 //! that had releases shows none, and when one read brings more new items than
 //! the flood guard allows. A page whose configured extraction stopped finding
-//! its releases is first read through a fallback ([`crate::repair`]); only
+//! its releases is first read through a fallback ([`crate::watch::repair`]); only
 //! when none works is it the emptied page above.
 
 use std::sync::Arc;
@@ -19,12 +19,12 @@ use tokio::sync::Notify;
 use crate::alerts::Alerts;
 use crate::config::SourceConfig;
 use crate::config::redact::Redacted;
-use crate::repair::{Change, Fetched};
 use crate::runtime::shutdown::Shutdown;
 use crate::source::fetch::{FetchError, FetchOutcome, Validators, fetch};
 use crate::source::{ExtractError, extract_at};
 use crate::store::{PollOutcome, PollPolicy, Store, StoreError};
 use crate::text::markup::escape;
+use crate::watch::repair::{Change, Fetched};
 
 /// Why one poll recorded nothing.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +83,7 @@ pub async fn poll_once(
 }
 
 /// [`poll_once`], and whether the source began or stopped reading through a
-/// fallback ([`crate::repair`]), for operators.
+/// fallback ([`crate::watch::repair`]), for operators.
 async fn poll_read(
     source: &SourceConfig,
     client: &reqwest::Client,
@@ -103,7 +103,7 @@ async fn poll_read(
     let mut page = extract_at(source, &body.text, base, now)?;
     let text = &body.text;
     let configured = std::mem::take(&mut page.items);
-    let read = crate::repair::read(
+    let read = crate::watch::repair::read(
         source,
         client,
         store,
@@ -132,7 +132,7 @@ async fn poll_read(
     let outcome = store
         .record_poll(&source.name, &page.items, &policy, now)
         .await?;
-    crate::repair::keep(store, &source.name, keep)?;
+    crate::watch::repair::keep(store, &source.name, keep)?;
     *validators = http.validators;
     Ok((Some(outcome), read.change))
 }
@@ -190,7 +190,7 @@ pub(crate) async fn run(
         let result = result.map(|(outcome, change)| {
             if let Some(change) = change {
                 tracing::warn!(source = %source.name, ?change, "the source's reading changed");
-                alerts.send(crate::repair::message(&source, &change));
+                alerts.send(crate::watch::repair::message(&source, &change));
             }
             outcome
         });
