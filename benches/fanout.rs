@@ -19,8 +19,9 @@
 //!
 //! `BENCH_SUBSCRIBERS=10000,100000` and `BENCH_LIMITED=1000` change the sizes.
 //!
-//! `BENCH_EDITS_OFF=1` turns edits off (no message ids kept): the push path
-//! as it was before revisions, for comparison.
+//! `BENCH_EDITS_OFF=1` turns edits (no message ids kept) and full text (no
+//! release page read) off: the push path as it was before issue 21, for
+//! comparison.
 //!
 //! `BENCH_EDITS=10000,100000` runs the edit mode alone (issue 21): one release
 //! pushed to that many subscribers, then its title revised and the bot
@@ -363,7 +364,7 @@ max_age_days = 36500
 {edits}"#,
             data = dir.join("data").display(),
             edits = match std::env::var("BENCH_EDITS_OFF").is_ok() {
-                true => "\n[edits]\nenabled = false\n",
+                true => "\n[edits]\nenabled = false\n\n[full_text]\nenabled = false\n",
                 false => "",
             },
             api = telegram.url,
