@@ -242,14 +242,15 @@ pub struct Store {
     subscription_changes: Arc<AtomicU64>,
     /// Every release's words for `/search`, built at the first search.
     search: Arc<search::SharedIndex>,
+    /// Told of every write to releases (with [`Store::releases_written`]),
+    /// so a background task waits for one instead of looking on a timer.
+    release_changes: Arc<tokio::sync::watch::Sender<()>>,
     /// Releases' own pages as read ([`bodies`](self::bodies)).
     bodies: sled::Tree,
     /// A read body's release by sequence number: seq → item id.
     body_seqs: sled::Tree,
 }
 
-/// sled's cache capacity for `options`, in bytes: the configuration counts in
-/// MiB, which operators read off `ps` and dashboards.
 /// Hands the log buffers this thread retired to the collector, so they are
 /// freed soon rather than when this thread next touches sled.
 ///
@@ -264,6 +265,8 @@ fn reclaim_retired_buffers() {
     crossbeam_epoch::pin().flush();
 }
 
+/// sled's cache capacity for `options`, in bytes: the configuration counts in
+/// MiB, which operators read off `ps` and dashboards.
 fn cache_bytes(options: &StoreConfig) -> u64 {
     options.cache_mb.saturating_mul(1024 * 1024)
 }
@@ -353,6 +356,7 @@ impl Store {
             rollback: None,
             subscription_changes: Arc::default(),
             search: Arc::default(),
+            release_changes: Arc::new(tokio::sync::watch::Sender::new(())),
         };
         store.index_for_retention()?;
         store.load_seen_set()?;

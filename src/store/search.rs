@@ -294,6 +294,11 @@ impl Store {
         self.search.1.load(Ordering::SeqCst)
     }
 
+    /// Changes each time releases are written (see [`Store::releases_written`]).
+    pub(crate) fn watch_releases(&self) -> tokio::sync::watch::Receiver<()> {
+        self.release_changes.subscribe()
+    }
+
     /// Every release, newest first by the site's date, read as the walk goes
     /// (so it may stop early); one pruned meanwhile is passed over.
     pub(crate) fn newest_first(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> {
@@ -323,6 +328,7 @@ impl Store {
         let mut ids = ids.into_iter().peekable();
         if ids.peek().is_some() {
             self.search.1.fetch_add(1, Ordering::SeqCst);
+            self.release_changes.send_replace(());
         }
         let mut guard = self.search.write();
         let Some(index) = guard.as_mut() else {

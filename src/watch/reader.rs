@@ -16,9 +16,10 @@
 //! ([`crate::source::fetch::fetch_url`]), and the body kept is at most
 //! `full_text.max_body_bytes` of text.
 //!
-//! When to look: the store counts its writes to releases
-//! ([`Store::releases_written`]); a change (a read recorded news, or a
-//! listing changed) starts a pass, and so does a retry coming due.
+//! When to look: the store tells of every write to releases
+//! ([`Store::watch_releases`]); a change (a read recorded news, or a
+//! listing changed) starts a pass, and so does the next retry coming due.
+//! Nothing else wakes it: an idle bot stays asleep.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -33,10 +34,6 @@ use crate::source::body::extract_body;
 use crate::source::fetch::{FetchError, FetchOutcome, Validators, client_for, fetch_url};
 use crate::store::{PageRecord, Store, StoreError, StoredItem, listing_hash, wants_read};
 
-/// How often the store's count of writes is looked at (one atomic read).
-const LOOK_EVERY: Duration = Duration::from_secs(1);
-/// A pass runs at least this often, for retries coming due.
-const PASS_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
 /// The first retry of a failed page; each next one waits twice as long, up to
 /// [`MAX_RETRY_WAIT`].
 const FIRST_RETRY_SECS: i64 = 60;
@@ -75,74 +72,105 @@ pub(crate) async fn run(
             }
         }
     }
-    let mut seen_writes = None;
-    let mut last_pass = Instant::now();
+    let mut changes = store.watch_releases();
     loop {
         if shutdown.is_requested() {
             return;
         }
-        let writes = store.releases_written();
-        if seen_writes != Some(writes) || last_pass.elapsed() >= PASS_AT_LEAST_EVERY {
-            seen_writes = Some(writes);
-            last_pass = Instant::now();
-            match pass(&full_text, &mut sites, &store, &shutdown).await {
-                // The bodies this pass wrote are no news for the next one;
-                // any other write is.
-                Ok(own) => seen_writes = Some(writes + own),
-                Err(e) => tracing::warn!(error = %e, "cannot look for releases to read"),
+        // Writes from here on (the pass's own bodies among them) wake the
+        // next wait; that extra pass finds nothing due and costs one look.
+        changes.borrow_and_update();
+        let next_retry = match pass(&full_text, &mut sites, &store, &shutdown).await {
+            Ok(next_retry) => next_retry,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for releases to read");
+                Some(Utc::now().timestamp() + FIRST_RETRY_SECS)
             }
-        }
+        };
+        let retry_in = next_retry
+            .map(|at| Duration::from_secs(u64::try_from(at - Utc::now().timestamp()).unwrap_or(0)));
         tokio::select! {
-            _ = tokio::time::sleep(LOOK_EVERY) => {}
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return; // the store is gone
+                }
+            }
+            _ = tokio::time::sleep(retry_in.unwrap_or_default()), if retry_in.is_some() => {}
             _ = shutdown.requested() => return,
         }
     }
 }
 
 /// Reads the pages that are due among the newest `backlog` releases, oldest
-/// first; how many writes to releases it made (bodies that changed).
+/// first; when the next failed read comes due for a retry, if one will.
 async fn pass(
     full_text: &FullTextConfig,
     sites: &mut HashMap<String, Site>,
     store: &Store,
     shutdown: &Shutdown,
-) -> Result<u64, StoreError> {
-    let mut own = 0;
-    let due = due(store, full_text, Utc::now().timestamp())?;
+) -> Result<Option<i64>, StoreError> {
+    let (due, mut next_retry) = due(store, full_text, Utc::now().timestamp())?;
     for (stored, record) in due.into_iter().rev() {
         let Some(site) = sites.get_mut(&stored.source) else {
             continue; // its source is no longer configured
         };
         tokio::select! {
             _ = tokio::time::sleep_until(site.next_read) => {}
-            _ = shutdown.requested() => return Ok(own),
+            _ = shutdown.requested() => return Ok(next_retry),
         }
         let (record, wait) = read_page(site, &stored, record, full_text).await;
         site.next_read = Instant::now() + full_text.delay.max(wait.unwrap_or_default());
-        if store.save_page_record(&stored.item.id, &record)? {
-            own += 1;
-        }
+        store.save_page_record(&stored.item.id, &record)?;
+        let listing = listing_hash(&stored.item.title, &stored.item.lead);
+        next_retry = earliest(
+            next_retry,
+            retry_at(&record, listing, full_text.max_attempts),
+        );
     }
-    Ok(own)
+    Ok(next_retry)
 }
 
+/// When `record`'s page will want another read for `listing`, if it will
+/// (a failed read with attempts left).
+fn retry_at(record: &PageRecord, listing: u64, max_attempts: u32) -> Option<i64> {
+    let wants = record.listing != listing || (!record.done && record.failures < max_attempts);
+    wants.then_some(record.retry_at)
+}
+
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A release whose page is due, with what is known of it.
+type Due = (StoredItem, Option<PageRecord>);
+
 /// The releases among the newest `backlog` whose page should be read now,
-/// newest first, with what is known of their pages.
+/// newest first, with what is known of their pages; and when the first of
+/// the others comes due for a retry, if one will.
 fn due(
     store: &Store,
     full_text: &FullTextConfig,
     now: i64,
-) -> Result<Vec<(StoredItem, Option<PageRecord>)>, StoreError> {
+) -> Result<(Vec<Due>, Option<i64>), StoreError> {
     let mut out = Vec::new();
+    let mut next_retry = None;
     for stored in store.newest_first().take(full_text.backlog) {
         let stored = stored?;
         let record = store.page_record(&stored.item.id)?;
         let listing = listing_hash(&stored.item.title, &stored.item.lead);
         if wants_read(record.as_ref(), listing, now, full_text.max_attempts) {
             out.push((stored, record));
+        } else if let Some(record) = &record {
+            next_retry = earliest(
+                next_retry,
+                retry_at(record, listing, full_text.max_attempts),
+            );
         }
     }
-    Ok(out)
+    Ok((out, next_retry))
 }
 
 /// Reads `stored`'s page once: the record to keep, and how long the site
@@ -261,7 +289,8 @@ mod tests {
             backlog: 3,
             ..FullTextConfig::default()
         };
-        let due = due(&store, &full_text, now.timestamp()).unwrap();
+        let (due, next_retry) = due(&store, &full_text, now.timestamp()).unwrap();
+        assert_eq!(next_retry, None, "nothing failed: no timer");
         let titles: Vec<&str> = due.iter().map(|(s, _)| s.item.title.as_str()).collect();
         assert_eq!(titles, ["Release 10", "Release 9", "Release 8"]);
         // Read: not due again, until its listing changes.
@@ -273,13 +302,28 @@ mod tests {
             ..PageRecord::default()
         };
         store.save_page_record(&stored.item.id, &record).unwrap();
-        let due = due_titles(&store, &full_text, now.timestamp());
-        assert_eq!(due, ["Release 9", "Release 8"]);
+        let titles = due_titles(&store, &full_text, now.timestamp());
+        assert_eq!(titles, ["Release 9", "Release 8"]);
+        // A failed read waits for its retry, and says when that comes.
+        let (failed, _) = &due[1];
+        let retry_at = now.timestamp() + 120;
+        let record = PageRecord {
+            seq: failed.seq,
+            listing: listing_hash(&failed.item.title, &failed.item.lead),
+            failures: 1,
+            retry_at,
+            ..PageRecord::default()
+        };
+        store.save_page_record(&failed.item.id, &record).unwrap();
+        let (left, next_retry) = super::due(&store, &full_text, now.timestamp()).unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(next_retry, Some(retry_at));
     }
 
     fn due_titles(store: &Store, full_text: &FullTextConfig, now: i64) -> Vec<String> {
         due(store, full_text, now)
             .unwrap()
+            .0
             .into_iter()
             .map(|(s, _)| s.item.title)
             .collect()
