@@ -1,9 +1,12 @@
 //! Shared test machinery: loopback fakes of Telegram and the site, fixtures,
-//! and running the real binary.
+//! and running the real binary. Tests start the bot with [`TestBot`] only.
 
+pub mod bot;
 pub mod http;
 pub mod site;
 pub mod telegram;
+
+pub use bot::{Bot, TestBot};
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -165,52 +168,16 @@ pub fn reopen_store(dir: &Path) -> embassy_bot::Store {
     }
 }
 
-/// Polls `check` every 50 ms until it holds; after `timeout`, panics with
-/// `what` and the bot's log.
-pub async fn eventually(
-    timeout: Duration,
-    what: &str,
-    bot: &BotProcess,
-    mut check: impl FnMut() -> bool,
-) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out: {what}; log:\n{}",
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The real binary, running against the fakes.
+/// The real binary, running against the fakes: [`TestBot`] starts it, and
+/// [`Bot::spawn_another`] for a second process on the same data.
 pub struct BotProcess {
     child: tokio::process::Child,
     log: PathBuf,
 }
 
 impl BotProcess {
-    pub fn spawn(config: &Path, log_name: &str) -> BotProcess {
-        BotProcess::spawn_with_token(config, log_name, telegram::TOKEN)
-    }
-
-    pub fn spawn_with_token(config: &Path, log_name: &str, token: &str) -> BotProcess {
-        BotProcess::spawn_with_env(config, log_name, token, &[])
-    }
-
-    /// The bot on a test clock that reads `now` (RFC 3339) as it starts.
-    pub fn spawn_at(config: &Path, log_name: &str, now: &str) -> BotProcess {
-        BotProcess::spawn_with_env(
-            config,
-            log_name,
-            telegram::TOKEN,
-            &[(embassy_bot::testing::text::clock::TEST_CLOCK_VAR, now)],
-        )
-    }
-
     /// The bot with `env` set on top of the tests' clean environment.
-    pub fn spawn_with_env(
+    pub(super) fn spawn_with_env(
         config: &Path,
         log_name: &str,
         token: &str,
