@@ -30,8 +30,8 @@ fn releases(count: u32) -> String {
 /// text. Waits until the first read is recorded.
 async fn start(count: u32, prepare: impl FnOnce(String) -> String + Send + 'static) -> Bot {
     let keep = "max_age_days = 36500\n";
-    let sources = source_toml("alpha", "{site}", 60, keep)
-        + &source_toml("beta", "{site}beta", 60, keep);
+    let sources =
+        source_toml("alpha", "{site}", 60, keep) + &source_toml("beta", "{site}beta", 60, keep);
     TestBot::new()
         .page(releases(count))
         .sources(sources)
@@ -95,7 +95,7 @@ async fn topic_ask(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buttons_and_their_answers_speak_the_chats_language() {
-    let mut run = start(7, |c| c).await;
+    let run = start(7, |c| c).await;
     let t = &run.telegram;
     let user = 521;
     let first = t.ask_in(user, "ru", "/latest 3").await;
@@ -105,10 +105,8 @@ async fn buttons_and_their_answers_speak_the_chats_language() {
     let data = first.button("Раньше").expect("an older button");
     let callback = t.press_in(user, "ru", Place::Private, first.message_id, &data);
     assert_eq!(t.wait_for_answer(&callback).await.text, None);
-    run.eventually("the page turned", || {
-        t.edits().len() > edits
-    })
-    .await;
+    run.eventually("the page turned", || t.edits().len() > edits)
+        .await;
     let second = t.message(first.message_id).expect("the message");
     assert!(
         second
@@ -192,7 +190,9 @@ async fn latest_pages_older_then_newer_in_place() {
     assert_eq!(edits[3].text, top.text);
     let refused = t.refused();
     assert!(
-        refused.iter().all(|(_, why)| why.contains("message is not modified")),
+        refused
+            .iter()
+            .all(|(_, why)| why.contains("message is not modified")),
         "{refused:?}"
     );
     run.stop_cleanly().await;
@@ -232,8 +232,7 @@ async fn search_results_page_with_buttons_that_still_work_after_a_restart() {
         Some("This button has expired: send /search again.")
     );
     // A number the store never gave (or has dropped).
-    let answer = press_data(&run, user, Place::Private, &found, "s1:1:10")
-        .await;
+    let answer = press_data(&run, user, Place::Private, &found, "s1:1:10").await;
     assert_eq!(
         answer.as_deref(),
         Some("This button has expired: send /search again.")
@@ -302,17 +301,13 @@ async fn in_a_group_only_administrators_toggle_and_anyone_turns_pages() {
     );
     assert_eq!(again.labels(), ["➕ alpha", "➕ beta"]);
 
-    let (answer, list) = run
-        .press(admin, Place::Group(group), &again, "➕ alpha")
-        .await;
+    let (answer, list) = press(&run, admin, Place::Group(group), &again, "➕ alpha").await;
     assert!(answer.unwrap().starts_with("Subscribed to alpha"));
     assert_eq!(list.labels(), ["✅ alpha", "➕ beta"]);
 
     // Page buttons only read: open to all.
     let latest = group_ask(t, group, admin, "/latest 3").await;
-    let (_, older) = run
-        .press(member, Place::Group(group), &latest, "Older")
-        .await;
+    let (_, older) = press(&run, member, Place::Group(group), &latest, "Older").await;
     assert!(older.text.starts_with("<b>Releases 4–6"), "{}", older.text);
     run.stop_cleanly().await;
 }
@@ -338,9 +333,7 @@ async fn in_a_channel_a_reader_cannot_toggle_and_an_administrator_can() {
     let refused = t.wait_for_answer(&callback).await;
     assert!(refused.alert, "{refused:?}");
     assert!(t.edits().is_empty());
-    let (answer, list) = run
-        .press(admin, Place::Channel(channel), &list, "➕ alpha")
-        .await;
+    let (answer, list) = press(&run, admin, Place::Channel(channel), &list, "➕ alpha").await;
     assert!(answer.unwrap().starts_with("Subscribed to alpha"));
     assert_eq!(list.labels(), ["✅ alpha", "➕ beta"]);
     run.stop_cleanly().await;
@@ -354,14 +347,14 @@ async fn a_toggle_in_a_forum_topic_changes_that_topics_subscription() {
     t.set_member(forum, admin, Status::Creator);
     let list = topic_ask(t, forum, admin, Some(topic), "/sources").await;
     assert_eq!(list.thread, Some(topic), "answered in the topic");
-    let (_, list) = run
-        .press(
-            admin,
-            Place::Supergroup(forum, Some(topic)),
-            &list,
-            "➕ beta",
-        )
-        .await;
+    let (_, list) = press(
+        &run,
+        admin,
+        Place::Supergroup(forum, Some(topic)),
+        &list,
+        "➕ beta",
+    )
+    .await;
     assert_eq!(list.labels(), ["➕ alpha", "✅ beta"]);
     let in_topic = topic_ask(t, forum, admin, Some(topic), "/sources").await;
     assert_eq!(in_topic.labels(), ["➕ alpha", "✅ beta"]);

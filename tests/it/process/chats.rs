@@ -3,11 +3,8 @@
 //! private chat, forum topics get their own pushes, a bot that is removed
 //! sends nothing more, operators are people, and no chat can stall the others.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-
-use crate::support::site::FakeSite;
 use crate::support::telegram::{BOT_ID, ChatSpec, FakeTelegram, Fault, Status};
 use crate::support::{ADMIN, Bot, TestBot, fixture, page_with_extra_item};
 
@@ -421,10 +418,8 @@ async fn during_a_throttled_fan_out_a_command_is_answered_within_a_slot_and_tele
     let t = &run.telegram;
     t.set_strict();
     run.site.set_page(fixture("rusemb/home-2022-05-23.html"));
-    run.eventually("the fan-out starts", || {
-        t.pushes_to(1).len() == 1
-    })
-    .await;
+    run.eventually("the fan-out starts", || t.pushes_to(1).len() == 1)
+        .await;
     let mut waits = Vec::new();
     let mut probe = 5_000;
     // While it lasts (600 chats at 30/s: about 20 s), probe after probe.
@@ -441,7 +436,10 @@ async fn during_a_throttled_fan_out_a_command_is_answered_within_a_slot_and_tele
     // before it: without that priority, it waited behind `send_concurrency`
     // (32) booked slots every time. Counted in sends, so a slow machine slows
     // both sides alike; the time it takes is measured by benches/replies.rs.
-    assert!(waits.iter().all(|w| *w < 32), "pushes before each reply: {waits:?}");
+    assert!(
+        waits.iter().all(|w| *w < 32),
+        "pushes before each reply: {waits:?}"
+    );
     assert_eq!(t.too_many(), 0, "Telegram answered 429");
     run.stop_cleanly().await;
 }
@@ -498,7 +496,8 @@ async fn a_former_channel_administrator_gets_the_refusal_a_stranger_gets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_sent_as_a_chat_counts_against_that_chats_budget() {
-    let mut run = start(|b| b.replace("per_user_per_minute = 1000", "per_user_per_minute = 3")).await;
+    let mut run =
+        start(|b| b.replace("per_user_per_minute = 1000", "per_user_per_minute = 3")).await;
     let t = &run.telegram;
     // One "send as" channel asks /time in ten groups; an anonymous
     // administrator of another group asks it five times there.

@@ -124,7 +124,8 @@ async fn a_group_speaks_the_language_of_the_admin_who_subscribed_it_in_replies_a
             .map(|m| m.text)
             .find(|m| m.starts_with("🗞"))
     };
-    bot.eventually("the group's digest", || digest().is_some()).await;
+    bot.eventually("the group's digest", || digest().is_some())
+        .await;
     bot.stop_cleanly().await;
     let digest = digest().unwrap_or_default();
     assert!(
@@ -166,7 +167,7 @@ since = "2026-11-08"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_and_counters_in_russian_use_the_genitive_and_russian_plurals() {
-        // 12:00 in Moscow, 09:00 in London.
+    // 12:00 in Moscow, 09:00 in London.
     let mut bot = start_with(COUNTERS, "clock.log", Some("2026-11-29T09:00:00Z")).await;
     let time = ask_in(&bot, 8001, "ru", "/time").await;
     assert_eq!(

@@ -9,7 +9,6 @@ use std::time::Duration;
 use embassy_bot::Config;
 
 use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
 use crate::support::{Bot, TestBot, extract_at, fixture, page_with_extra_item, run_binary};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -173,8 +172,9 @@ async fn metrics_parse_and_count_exactly_the_pushes_telegram_received() {
     let sent_before = value(&before, "embassy_pushes_sent_total", &[]);
 
     s.site.set_page(page_with_extra_item());
-    s.eventually("every subscriber gets the new release", || users.iter().all(|&u| s.telegram.pushes_to(u).len() == 1),
-    )
+    s.eventually("every subscriber gets the new release", || {
+        users.iter().all(|&u| s.telegram.pushes_to(u).len() == 1)
+    })
     .await;
     let received: usize = users.iter().map(|&u| s.telegram.pushes_to(u).len()).sum();
     // The counters are bumped as the answers come in: wait for the last one.

@@ -72,28 +72,19 @@ async fn ask_amid_pushes(bot: &Bot, user: i64, text: &str) -> String {
             .map(|m| m.text.clone())
             .find(|t| !t.starts_with("🆕") && !t.starts_with("🗞"))
     };
-    bot.eventually(&format!("a reply to {text}"), || {
-        reply().is_some()
-    })
-    .await;
+    bot.eventually(&format!("a reply to {text}"), || reply().is_some())
+        .await;
     reply().unwrap_or_default()
 }
 
 /// Publishes `releases` (on top of what the page shows) and waits until
 /// `control`, a chat with no settings, has `pushes` pushes: the walk has
 /// then passed every chat, and journaled those it held.
-async fn publish(
-    bot: &Bot,
-    releases: &[(u32, &str)],
-    control: i64,
-    pushes: usize,
-) {
+async fn publish(bot: &Bot, releases: &[(u32, &str)], control: i64, pushes: usize) {
     bot.site.set_page(page(releases));
     let what = format!("chat {control} gets {pushes} pushes");
-    bot.eventually(&what, || {
-        bot.telegram.pushes_to(control).len() >= pushes
-    })
-    .await;
+    bot.eventually(&what, || bot.telegram.pushes_to(control).len() >= pushes)
+        .await;
     // A few more reads: anything else that would go, has gone.
     let hits = bot.site.hits();
     bot.site.wait_for_hits(hits, 3, WAIT).await;
@@ -129,7 +120,11 @@ async fn keyword_filters_in_english_and_russian_with_excludes_and_prefixes() {
     let mut bot = start("bot.log", None).await;
     let (english, russian, phrase, everything) = (2001, 2002, 2003, 2004);
     for chat in [english, russian, phrase, everything] {
-        assert!(ask(&bot, chat, "/subscribe").await.starts_with("Subscribed"));
+        assert!(
+            ask(&bot, chat, "/subscribe")
+                .await
+                .starts_with("Subscribed")
+        );
     }
     let added = ask(&bot, english, "/filter add Visa").await;
     assert!(
@@ -224,8 +219,8 @@ async fn keyword_filters_in_english_and_russian_with_excludes_and_prefixes() {
 /// must say so, and hold), and at `end_soon`, three seconds before the hours
 /// end: the three arrive then as one digest, oldest first, once.
 async fn quiet_night(evening: &str, night: &str, dawn: &str, end_soon: &str) {
-        let (sleeper, control) = (3001, 3002);
-    restart(&mut bot, "evening.log", Some(evening)).await;
+    let (sleeper, control) = (3001, 3002);
+    let mut bot = start("evening.log", Some(evening)).await;
     for chat in [sleeper, control] {
         ask(&bot, chat, "/subscribe").await;
     }
@@ -268,10 +263,8 @@ async fn quiet_night(evening: &str, night: &str, dawn: &str, end_soon: &str) {
 
     restart(&mut bot, "morning.log", Some(end_soon)).await;
     let what = "the sleeper gets the night's releases";
-    bot.eventually(what, || {
-        !digests(&bot.telegram, sleeper).is_empty()
-    })
-    .await;
+    bot.eventually(what, || !digests(&bot.telegram, sleeper).is_empty())
+        .await;
     bot.stop_cleanly().await;
 
     assert!(
@@ -326,9 +319,9 @@ async fn quiet_hours_across_midnight_on_the_autumn_night_with_a_restart_and_a_ki
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daily_digest_holds_a_day_of_releases_for_one_message() {
-        let (reader, control) = (4001, 4002);
+    let (reader, control) = (4001, 4002);
     // 07:00 BST on 1 June.
-    restart(&mut bot, "morning.log", Some("2023-06-01T06:00:00Z")).await;
+    let mut bot = start("morning.log", Some("2023-06-01T06:00:00Z")).await;
     for chat in [reader, control] {
         ask(&bot, chat, "/subscribe").await;
     }
@@ -346,10 +339,8 @@ async fn a_daily_digest_holds_a_day_of_releases_for_one_message() {
 
     // 08:59:57 BST: the digest goes at 09:00.
     restart(&mut bot, "nine.log", Some("2023-06-01T07:59:57Z")).await;
-    bot.eventually("the digest", || {
-        !digests(&bot.telegram, reader).is_empty()
-    })
-    .await;
+    bot.eventually("the digest", || !digests(&bot.telegram, reader).is_empty())
+        .await;
     let digest = digests(&bot.telegram, reader).remove(0);
     assert!(
         digest.starts_with("🗞 Daily digest: 2 new releases"),

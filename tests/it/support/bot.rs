@@ -13,7 +13,7 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -33,7 +33,6 @@ pub struct TestBot {
     source_keys: String,
     section_text: String,
     edits: Vec<Box<dyn FnOnce(String) -> String + Send>>,
-    prepare: Vec<Box<dyn FnOnce(&Path) + Send>>,
     http: bool,
     how: How,
 }
@@ -64,7 +63,6 @@ impl TestBot {
             source_keys: String::new(),
             section_text: String::new(),
             edits: Vec::new(),
-            prepare: Vec::new(),
             http: false,
             how: How {
                 token: telegram::TOKEN.into(),
@@ -136,13 +134,6 @@ impl TestBot {
         self
     }
 
-    /// Runs `prepare` on the config file's path before the bot starts (to
-    /// lay out its data directory, say).
-    pub fn prepare(mut self, prepare: impl FnOnce(&Path) + Send + 'static) -> TestBot {
-        self.prepare.push(Box::new(prepare));
-        self
-    }
-
     /// Telegram's limits on (`throttle = true`).
     pub fn throttled(self) -> TestBot {
         self.replace("throttle = false", "throttle = true")
@@ -191,6 +182,19 @@ impl TestBot {
     /// the HTTP address (with [`TestBot::http`]): for bots that are to fail,
     /// wait on a broken site, or take updates by webhook.
     pub async fn spawn(self) -> Bot {
+        let http = self.http;
+        let mut bot = self.files().await;
+        bot.process = Some(bot.spawn_process(&bot.how));
+        if http {
+            bot.http = Some(bot.listening_address().await);
+        }
+        bot
+    }
+
+    /// The fakes, the directory and the config file, with the bot not yet
+    /// started: for tests that lay out its data first (a backfill, a store
+    /// written in-process). Start it with [`Bot::respawn`] or [`Bot::restart`].
+    pub async fn files(self) -> Bot {
         let telegram = match self.telegram {
             Some(t) => t,
             None => FakeTelegram::start().await,
@@ -225,25 +229,17 @@ impl TestBot {
             text = edit(text);
         }
         std::fs::write(&config, text).expect("write config");
-        for prepare in self.prepare {
-            prepare(&config);
-        }
-        let mut bot = Bot {
+        Bot {
             telegram,
             site,
             dir,
             config,
             process: None,
             how: self.how,
-            http: None,
+            // Known once the process says it (`respawn` asks again).
+            http: self.http.then(|| SocketAddr::from(([127, 0, 0, 1], 0))),
             probes: AtomicI64::new(990_000),
-        };
-        let how = bot.how.clone();
-        bot.process = Some(bot.spawn_process(&how));
-        if self.http {
-            bot.http = Some(bot.listening_address().await);
         }
-        bot
     }
 }
 
@@ -274,10 +270,6 @@ impl Bot {
         BotProcess::spawn_with_env(&self.config, &how.log, &how.token, &env)
     }
 
-    fn process(&self) -> &BotProcess {
-        self.process.as_ref().expect("the bot is running")
-    }
-
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -285,7 +277,10 @@ impl Bot {
 
     /// The running process's log (stderr) so far.
     pub fn log(&self) -> String {
-        self.process.as_ref().map(BotProcess::log).unwrap_or_default()
+        self.process
+            .as_ref()
+            .map(BotProcess::log)
+            .unwrap_or_default()
     }
 
     /// Rewrites the config file: `from` (which must be there) → `to`; read at
@@ -299,10 +294,12 @@ impl Bot {
     /// Starts the bot again (after a stop or a kill) with the same settings,
     /// logging to `log`; waits for nothing.
     pub async fn respawn(&mut self, log: &str) {
-        assert!(self.process.is_none(), "stop the bot before starting it again");
+        assert!(
+            self.process.is_none(),
+            "stop the bot before starting it again"
+        );
         self.how.log = log.into();
-        let how = self.how.clone();
-        self.process = Some(self.spawn_process(&how));
+        self.process = Some(self.spawn_process(&self.how));
         if self.http.is_some() {
             self.http = Some(self.listening_address().await);
         }

@@ -99,14 +99,6 @@ pub fn page_with_extra_item() -> String {
 /// The operator's chat in test configs.
 pub const ADMIN: i64 = 4242;
 
-/// Writes a config for a bot that talks to our fakes, watching one source
-/// `fake` at `site_url`; returns its path.
-pub fn write_config(dir: &Path, telegram_url: &str, site_url: &str, interval_secs: u64) -> PathBuf {
-    // The fixtures are pages of May 2022: let their releases count as fresh.
-    let source = source_toml("fake", site_url, interval_secs, "max_age_days = 36500\n");
-    write_config_sources(dir, telegram_url, &source)
-}
-
 /// One `[[sources]]` block for a fake site; `extra` adds keys (one per line).
 pub fn source_toml(name: &str, url: &str, interval_secs: u64, extra: &str) -> String {
     format!(
@@ -225,13 +217,6 @@ impl BotProcess {
             })
             .expect("wait for bot");
         (exit.code(), self.log())
-    }
-
-    /// SIGTERM, and the bot must flush and exit 0 with its goodbye in the log.
-    pub async fn stop_cleanly(self) {
-        let (code, log) = self.terminate().await;
-        assert_eq!(code, Some(0), "log:\n{log}");
-        assert!(log.contains("stopped cleanly"), "{log}");
     }
 
     /// SIGKILL: no chance to flush or say goodbye, as in a power cut or an OOM kill.

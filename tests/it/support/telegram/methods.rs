@@ -11,7 +11,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::updates::bot_user;
-use super::{Answer, BOT_ID, BOT_USERNAME, ChatSpec, Edit, Fault, Sent, Shared, State, Status, TOKEN};
+use super::{
+    Answer, BOT_ID, BOT_USERNAME, ChatSpec, Edit, Fault, Sent, Shared, State, Status, TOKEN,
+};
 use crate::support::http::{Request, Response};
 
 /// What a method answers; `None` drops the connection.
@@ -33,7 +35,9 @@ const METHODS: &[(&str, Method)] = &[
     ("getupdates", |s, p| Box::pin(get_updates(s, p))),
     ("sendmessage", |s, p| Box::pin(send_message(s, p))),
     ("editmessagetext", |s, p| now(edit_message_text(&s, &p))),
-    ("answercallbackquery", |s, p| now(answer_callback_query(&s, &p))),
+    ("answercallbackquery", |s, p| {
+        now(answer_callback_query(&s, &p))
+    }),
     ("getchat", |s, p| now(get_chat(&s, &p))),
     ("getchatmember", |s, p| now(get_chat_member(&s, &p))),
 ];
@@ -147,7 +151,6 @@ async fn get_updates(shared: Arc<Shared>, params: Value) -> Option<Response> {
             // Telegram forgets updates below the offset: they are confirmed.
             st.updates
                 .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
-            st.confirmed = st.confirmed.max(offset - 1);
             if !st.updates.is_empty() {
                 return ok(Value::Array(st.updates.clone()));
             }
@@ -485,4 +488,3 @@ fn over_limits(
     bucket.tokens -= 1.0;
     false
 }
-

@@ -27,8 +27,8 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::http;
-pub use methods::{MAX_MESSAGE_UTF16, shown_len};
 use methods::{BURST, Bucket};
+pub use methods::{MAX_MESSAGE_UTF16, shown_len};
 
 /// The only failure bound of a wait on the fake: generous, so a busy machine
 /// never fails a test that would pass, and no test measures time with it.
@@ -193,8 +193,6 @@ struct State {
     edits: Vec<Edit>,
     answers: Vec<Answer>,
     next_callback: u64,
-    /// The highest update id the bot has confirmed (asked past with `offset`).
-    confirmed: i64,
     /// Every request answered with an error: (method, Telegram's description).
     refused: Vec<(String, String)>,
 }
@@ -255,7 +253,10 @@ impl FakeTelegram {
     /// Waits until `check` finds what it looks for in the fake's state, and
     /// returns it. Re-checked after every request the fake answers (and every
     /// 100 ms, for conditions on other things); `None` after [`BOUND`].
-    pub async fn try_until<T>(&self, mut check: impl FnMut(&FakeTelegram) -> Option<T>) -> Option<T> {
+    pub async fn try_until<T>(
+        &self,
+        mut check: impl FnMut(&FakeTelegram) -> Option<T>,
+    ) -> Option<T> {
         let deadline = tokio::time::Instant::now() + BOUND;
         loop {
             let seen = self.shared.seen.notified();
@@ -281,26 +282,10 @@ impl FakeTelegram {
         }
     }
 
-    /// Waits until `holds` is true of the fake's state (see [`FakeTelegram::until`]).
-    pub async fn until_true(&self, what: &str, mut holds: impl FnMut(&FakeTelegram) -> bool) {
-        self.until(what, |t| holds(t).then_some(())).await
-    }
-
     /// Every request the fake answered with an error, in order: (method,
     /// Telegram's description); faults the test queued included.
     pub fn refused(&self) -> Vec<(String, String)> {
         self.lock().refused.clone()
-    }
-
-    /// The highest update id the bot has confirmed taking (getUpdates asked
-    /// past it); every update queued before it has been handed to the bot.
-    pub fn confirmed(&self) -> i64 {
-        self.lock().confirmed
-    }
-
-    /// The id the next queued update will get.
-    pub fn next_update_id(&self) -> i64 {
-        self.lock().next_update_id
     }
 
     /// Sends `text` as `user_id` speaking `language`, and returns the single reply.
@@ -347,16 +332,6 @@ impl FakeTelegram {
     /// How many sends were refused with 429 for going over the limits.
     pub fn too_many(&self) -> usize {
         self.lock().too_many
-    }
-
-    /// When each message to `chat_id` was accepted.
-    pub fn sent_times(&self, chat_id: i64) -> Vec<tokio::time::Instant> {
-        self.lock()
-            .sent_at
-            .iter()
-            .filter(|(c, _)| *c == chat_id)
-            .map(|(_, t)| *t)
-            .collect()
     }
 
     /// The edits the bot made that changed a message, in order.
@@ -450,10 +425,13 @@ impl FakeTelegram {
     /// Waits until `chat_id` has received at least `count` messages; returns
     /// them all. `timeout` is the failure bound.
     pub async fn wait_for(&self, chat_id: i64, count: usize, timeout: Duration) -> Vec<Sent> {
-        let found = tokio::time::timeout(timeout, self.try_until(|t| {
-            let got = t.sent_to(chat_id);
-            (got.len() >= count).then_some(got)
-        }))
+        let found = tokio::time::timeout(
+            timeout,
+            self.try_until(|t| {
+                let got = t.sent_to(chat_id);
+                (got.len() >= count).then_some(got)
+            }),
+        )
         .await;
         match found {
             Ok(Some(got)) => got,
@@ -491,7 +469,10 @@ impl FakeTelegram {
                 since.iter().any(&is_answer).then_some(since)
             })
             .await;
-        let at = got.iter().position(&is_answer).expect("the answer is there");
+        let at = got
+            .iter()
+            .position(&is_answer)
+            .expect("the answer is there");
         got.remove(at);
         got
     }
@@ -536,5 +517,4 @@ impl FakeTelegram {
         let all = self.wait_for(user_id, before + 1, BOUND).await;
         all[before].clone()
     }
-
 }

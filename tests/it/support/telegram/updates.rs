@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use super::{BOT_ID, BOT_USERNAME, FakeTelegram, GROUP_ANONYMOUS_BOT, Place, State, Status};
 
 impl FakeTelegram {
-
     /// A user writes `text` in a private chat (chat id = user id).
     pub fn user_says(&self, user_id: i64, text: &str) {
         let chat = json!({"id": user_id, "type": "private", "first_name": "User", "username": format!("user{user_id}")});
