@@ -42,10 +42,9 @@ fn open_up(dir: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_data_directory_is_private_and_older_ones_are_made_so() {
-    let mut bot = TestBot::new().interval(3_600).log("bot1.log").spawn().await;
+    let mut bot = TestBot::new().interval(3_600).log("bot1.log").start().await;
     let (telegram, site) = (bot.telegram.clone(), bot.site.clone());
     let data = bot.data_dir();
-    site.wait_for_hits(0, 1, Duration::from_secs(30)).await;
     telegram.ask(7, "/subscribe").await;
     bot.stop_cleanly().await;
     let files = std::fs::read_dir(data.join("db")).unwrap().count();
@@ -56,7 +55,8 @@ async fn the_data_directory_is_private_and_older_ones_are_made_so() {
     open_up(&data);
     assert!(!not_private(&data).is_empty());
     bot.respawn("bot2.log").await;
-    site.wait_for_hits(1, 1, Duration::from_secs(30)).await;
+    bot.eventually("the second run's read", || site.hits() >= 2)
+        .await;
     bot.stop_cleanly().await;
     assert_eq!(not_private(&data), Vec::<String>::new());
     assert!(reopen_store(&data).is_subscribed(7).unwrap());
@@ -79,10 +79,9 @@ fn copy_dir(from: &Path, to: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_opens_behind_what_it_held_announces_nothing_again() {
     // The first read (silent) and a subscriber, then a copy of the database.
-    let mut bot = TestBot::new().log("bot1.log").spawn().await;
+    let mut bot = TestBot::new().log("bot1.log").start().await;
     let (telegram, site) = (bot.telegram.clone(), bot.site.clone());
     let data = bot.data_dir();
-    site.wait_for_hits(0, 1, Duration::from_secs(30)).await;
     telegram.ask(7, "/subscribe").await;
     bot.stop_cleanly().await;
     let early = bot.dir.path().join("early-db");

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::super::http::{Request, Response};
 use super::updates::bot_user;
 use super::{
     Answer, BOT_ID, BOT_USERNAME, ChatSpec, Edit, Fault, Sent, Shared, State, Status, TOKEN,
 };
-use crate::support::http::{Request, Response};
 
 /// What a method answers; `None` drops the connection.
 type Reply = Pin<Box<dyn Future<Output = Option<Response>> + Send>>;
