@@ -31,7 +31,7 @@ mod http;
 #[allow(dead_code)]
 mod site;
 #[path = "../tests/it/support/telegram/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod telegram;
 
 use std::path::Path;

@@ -132,7 +132,7 @@ async fn backfill_brings_the_history_silently_and_stops_at_nothing_new() {
     bot.until("the bot polling again", |t| t.calls("getUpdates") > polls)
         .await;
     let hits = site.hits();
-    site.wait_for_hits(hits, 2, WAIT).await;
+    site.wait_for_hits(hits, 1, WAIT).await;
     let latest = telegram.ask(alice, "/latest 20").await.text;
     assert!(latest.contains("Statement 7081 on trade"), "{latest}");
     let found = telegram.ask(alice, "/search archived visa").await.text;

@@ -28,7 +28,7 @@ async fn publish_and_wait(run: &Bot, page: Vec<u8>, chats: &[i64], count: usize)
     .await;
     // A few more reads: anything else that would go, has gone.
     let hits = run.site.hits();
-    run.site.wait_for_hits(hits, 3, WAIT).await;
+    run.site.wait_for_hits(hits, 2, WAIT).await;
 }
 
 /// What reached `chat` since its `before`-th message, once a probe said

@@ -87,7 +87,7 @@ async fn publish(bot: &Bot, releases: &[(u32, &str)], control: i64, pushes: usiz
         .await;
     // A few more reads: anything else that would go, has gone.
     let hits = bot.site.hits();
-    bot.site.wait_for_hits(hits, 3, WAIT).await;
+    bot.site.wait_for_hits(hits, 2, WAIT).await;
 }
 
 /// The digests (`🗞 …`) `chat` received.
