@@ -13,6 +13,7 @@ use embassy_bot::Store;
 use url::Url;
 
 use crate::support::site::FakeSite;
+use crate::support::telegram::BOUND;
 use crate::support::telegram::FakeTelegram;
 use crate::support::{Bot, TestBot, extract_at, fixture, poll};
 
@@ -65,10 +66,21 @@ async fn sigkill_during_a_fan_out_loses_nothing() {
     );
 }
 
-/// SIGKILLs `bot` as soon as the fake Telegram has taken `sends` messages in all.
+/// SIGKILLs `bot` once the fake Telegram has taken `sends` messages in all.
+/// Polled every 2 ms, not woken by the fake ([`Bot::until`]): woken, the kill
+/// would land just as a send is answered, every time (the worst moment: that
+/// send is repeated); a poll lands anywhere, as a crash does.
 async fn kill_at(bot: &mut Bot, sends: usize) {
-    bot.until(&format!("{sends} sends"), |t| t.sent_count() >= sends)
-        .await;
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while bot.telegram.sent_count() < sends {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the fan-out stalled at {} sends; log:\n{}",
+            bot.telegram.sent_count(),
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     bot.kill().await;
 }
 
