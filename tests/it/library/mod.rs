@@ -3,6 +3,7 @@
 
 mod clocks;
 mod delivery;
+mod edits;
 mod extraction;
 mod fanout;
 mod fetch;

@@ -4,29 +4,16 @@
 
 use std::time::Duration;
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::{FakeTelegram, MAX_MESSAGE_UTF16, Place, shown_len};
-use crate::support::{ADMIN, Bot, TestBot, release_page, source_toml};
+use crate::support::{ADMIN, Bot, TestBot, admin_told, days_ago, release_page, source_toml};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
-}
-
-fn days_ago(n: u64) -> NaiveDate {
-    today().checked_sub_days(Days::new(n)).unwrap()
-}
-
-/// How many admin messages contain `needle`.
-fn admin_told(telegram: &FakeTelegram, needle: &str) -> usize {
-    telegram
-        .sent_to(ADMIN)
-        .iter()
-        .filter(|m| m.text.contains(needle))
-        .count()
 }
 
 /// Starts the bot on two fake sites `alpha` and `beta` (with extra keys each)

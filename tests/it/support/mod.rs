@@ -99,6 +99,23 @@ pub fn page_with_extra_item() -> String {
 /// The operator's chat in test configs.
 pub const ADMIN: i64 = 4242;
 
+/// How many messages to the operator ([`ADMIN`]) contain `needle`.
+pub fn admin_told(telegram: &telegram::FakeTelegram, needle: &str) -> usize {
+    telegram
+        .sent_to(ADMIN)
+        .iter()
+        .filter(|m| m.text.contains(needle))
+        .count()
+}
+
+/// The date `n` days before today (UTC), for releases fresh enough to push.
+pub fn days_ago(n: u64) -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .date_naive()
+        .checked_sub_days(chrono::Days::new(n))
+        .expect("a date in range")
+}
+
 /// One `[[sources]]` block for a fake site; `extra` adds keys (one per line).
 pub fn source_toml(name: &str, url: &str, interval_secs: u64, extra: &str) -> String {
     format!(

@@ -34,7 +34,7 @@ const METHODS: &[(&str, Method)] = &[
     ("setmycommands", |s, p| now(set_my_commands(&s, &p))),
     ("getupdates", |s, p| Box::pin(get_updates(s, p))),
     ("sendmessage", |s, p| Box::pin(send_message(s, p))),
-    ("editmessagetext", |s, p| now(edit_message_text(&s, &p))),
+    ("editmessagetext", |s, p| Box::pin(edit_message_text(s, p))),
     ("answercallbackquery", |s, p| {
         now(answer_callback_query(&s, &p))
     }),
@@ -249,7 +249,12 @@ fn over_strict_limits(st: &mut State, chat_id: i64, now: tokio::time::Instant) -
     }
 }
 
-fn edit_message_text(shared: &Shared, params: &Value) -> Option<Response> {
+async fn edit_message_text(shared: Arc<Shared>, params: Value) -> Option<Response> {
+    let delay = shared.lock().send_delay;
+    if !delay.is_zero() {
+        // A busy Telegram, set by the test (`set_send_delay`), edits as slowly as it sends.
+        tokio::time::sleep(delay).await;
+    }
     let chat_id = params["chat_id"].as_i64().unwrap_or(0);
     let message_id = params["message_id"].as_i64().unwrap_or(0);
     let text = params["text"].as_str().unwrap_or("").to_string();

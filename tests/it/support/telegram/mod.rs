@@ -173,7 +173,8 @@ struct State {
     commands: HashMap<Option<String>, Value>,
     faults: HashMap<i64, VecDeque<Fault>>,
     calls: HashMap<String, usize>,
-    /// Every sendMessage waits this long before answering (to stretch a fan-out).
+    /// Every sendMessage and editMessageText waits this long before answering
+    /// (to stretch a fan-out, or a pass of edits).
     send_delay: Duration,
     /// The parameters of the last setWebhook call.
     webhook: Option<Value>,
@@ -369,7 +370,7 @@ impl FakeTelegram {
             .push_back(fault);
     }
 
-    /// Makes every sendMessage take `delay` (as a busy Telegram would).
+    /// Makes every sendMessage (and editMessageText) take `delay` (as a busy Telegram would).
     pub fn set_send_delay(&self, delay: Duration) {
         self.lock().send_delay = delay;
     }
