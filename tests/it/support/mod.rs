@@ -136,8 +136,9 @@ admin_chats = [{ADMIN}]
 [commands]
 per_user_per_minute = 1000
 
-# Releases' own pages are read only by the tests about full text (fulltext.rs):
-# elsewhere the fake site's request counts are the poller's alone.
+# Releases' own pages are read only by the tests about full text
+# (process/fulltext.rs): elsewhere the fake site's request counts are the
+# poller's alone.
 [full_text]
 enabled = false
 
