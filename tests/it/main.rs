@@ -1,34 +1,17 @@
-//! Integration tests: one binary, modules by topic. Nothing here reaches the
-//! internet: Telegram and the site are fakes on loopback owned by the tests.
+//! Integration tests: one binary, modules by how they run the bot. Nothing here
+//! reaches the internet: Telegram and the site are fakes on loopback owned by
+//! the tests (`support/`).
+//!
+//! - `library/`: the library called in-process (store, delivery, extraction,
+//!   fetching), often in paused time; no bot process.
+//! - `process/`: the real binary, started with [`support::TestBot`] against
+//!   the fakes, or run as a command.
+//! - `docs`: the drift tests that keep the docs true.
+//!
+//! `cargo test --test it <name>` runs a module (`chats`), a folder
+//! (`process::`) or a test. How to write one: docs/testing.md.
 
-mod backfill;
-mod buttons;
-mod chats;
-mod cli;
-mod clocks;
-mod crash;
-mod delivery;
-mod disk;
-mod docker;
 mod docs;
-mod e2e;
-mod edits;
-mod export;
-mod extraction;
-mod fanout;
-mod fetch;
-mod flood;
-mod fulltext;
-mod language;
-mod reading;
-mod realworld;
-mod repair;
-mod retention;
-mod search;
-mod secrets;
-mod service;
-mod settings;
-mod site_rules;
-mod sources;
-mod store;
+mod library;
+mod process;
 mod support;

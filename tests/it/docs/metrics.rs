@@ -2,54 +2,24 @@
 //! against what `/metrics` exports.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::read;
-use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, fixture, source_toml, write_config_sources};
+use crate::support::{TestBot, fixture};
 
 /// How long the bot may take to start and read its site.
 const WAIT: Duration = Duration::from_secs(20);
-
-/// The bot's HTTP address, as it logs it.
-async fn listening_address(bot: &BotProcess) -> SocketAddr {
-    const LINE: &str = "HTTP server listening address=";
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let log = bot.log();
-        if let Some(at) = log.find(LINE)
-            && let Some(addr) = log[at + LINE.len()..]
-                .split_whitespace()
-                .next()
-                .and_then(|a| a.parse().ok())
-        {
-            return addr;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the HTTP server never said where it listens:\n{log}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// The names of the samples `/metrics` writes, once the site has been read
 /// (some series exist only after a read): `embassy_pushes_sent_total`,
 /// `embassy_telegram_send_duration_seconds_bucket`, …
 async fn exported_metric_names() -> BTreeSet<String> {
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(fixture("rusemb/home-2022-05-23.html")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = source_toml("fake", &site.url, 1, "");
-    let config = write_config_sources(
-        dir.path(),
-        &telegram.url,
-        &format!("\n[http]\nlisten = \"127.0.0.1:0\"\n{source}"),
-    );
-    let bot = BotProcess::spawn(&config, "bot.log");
-    let addr = listening_address(&bot).await;
+    let mut bot = TestBot::new()
+        .page(fixture("rusemb/home-2022-05-23.html"))
+        .http()
+        .spawn()
+        .await;
+    let addr = bot.addr();
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))

@@ -1,9 +1,12 @@
 //! Shared test machinery: loopback fakes of Telegram and the site, fixtures,
-//! and running the real binary.
+//! and running the real binary. Tests start the bot with [`TestBot`] only.
 
+pub mod bot;
 pub mod http;
 pub mod site;
 pub mod telegram;
+
+pub use bot::{Bot, TestBot};
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -96,12 +99,21 @@ pub fn page_with_extra_item() -> String {
 /// The operator's chat in test configs.
 pub const ADMIN: i64 = 4242;
 
-/// Writes a config for a bot that talks to our fakes, watching one source
-/// `fake` at `site_url`; returns its path.
-pub fn write_config(dir: &Path, telegram_url: &str, site_url: &str, interval_secs: u64) -> PathBuf {
-    // The fixtures are pages of May 2022: let their releases count as fresh.
-    let source = source_toml("fake", site_url, interval_secs, "max_age_days = 36500\n");
-    write_config_sources(dir, telegram_url, &source)
+/// How many messages to the operator ([`ADMIN`]) contain `needle`.
+pub fn admin_told(telegram: &telegram::FakeTelegram, needle: &str) -> usize {
+    telegram
+        .sent_to(ADMIN)
+        .iter()
+        .filter(|m| m.text.contains(needle))
+        .count()
+}
+
+/// The date `n` days before today (UTC), for releases fresh enough to push.
+pub fn days_ago(n: u64) -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .date_naive()
+        .checked_sub_days(chrono::Days::new(n))
+        .expect("a date in range")
 }
 
 /// One `[[sources]]` block for a fake site; `extra` adds keys (one per line).
@@ -124,8 +136,9 @@ admin_chats = [{ADMIN}]
 [commands]
 per_user_per_minute = 1000
 
-# Releases' own pages are read only by the tests about full text (fulltext.rs):
-# elsewhere the fake site's request counts are the poller's alone.
+# Releases' own pages are read only by the tests about full text
+# (process/fulltext.rs): elsewhere the fake site's request counts are the
+# poller's alone.
 [full_text]
 enabled = false
 
@@ -170,52 +183,16 @@ pub fn reopen_store(dir: &Path) -> embassy_bot::Store {
     }
 }
 
-/// Polls `check` every 50 ms until it holds; after `timeout`, panics with
-/// `what` and the bot's log.
-pub async fn eventually(
-    timeout: Duration,
-    what: &str,
-    bot: &BotProcess,
-    mut check: impl FnMut() -> bool,
-) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out: {what}; log:\n{}",
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The real binary, running against the fakes.
+/// The real binary, running against the fakes: [`TestBot`] starts it, and
+/// [`Bot::spawn_another`] for a second process on the same data.
 pub struct BotProcess {
     child: tokio::process::Child,
     log: PathBuf,
 }
 
 impl BotProcess {
-    pub fn spawn(config: &Path, log_name: &str) -> BotProcess {
-        BotProcess::spawn_with_token(config, log_name, telegram::TOKEN)
-    }
-
-    pub fn spawn_with_token(config: &Path, log_name: &str, token: &str) -> BotProcess {
-        BotProcess::spawn_with_env(config, log_name, token, &[])
-    }
-
-    /// The bot on a test clock that reads `now` (RFC 3339) as it starts.
-    pub fn spawn_at(config: &Path, log_name: &str, now: &str) -> BotProcess {
-        BotProcess::spawn_with_env(
-            config,
-            log_name,
-            telegram::TOKEN,
-            &[(embassy_bot::testing::text::clock::TEST_CLOCK_VAR, now)],
-        )
-    }
-
     /// The bot with `env` set on top of the tests' clean environment.
-    pub fn spawn_with_env(
+    pub(super) fn spawn_with_env(
         config: &Path,
         log_name: &str,
         token: &str,
@@ -263,13 +240,6 @@ impl BotProcess {
             })
             .expect("wait for bot");
         (exit.code(), self.log())
-    }
-
-    /// SIGTERM, and the bot must flush and exit 0 with its goodbye in the log.
-    pub async fn stop_cleanly(self) {
-        let (code, log) = self.terminate().await;
-        assert_eq!(code, Some(0), "log:\n{log}");
-        assert!(log.contains("stopped cleanly"), "{log}");
     }
 
     /// SIGKILL: no chance to flush or say goodbye, as in a power cut or an OOM kill.

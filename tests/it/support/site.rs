@@ -206,18 +206,19 @@ impl FakeSite {
         self.hits.load(Ordering::SeqCst)
     }
 
-    /// Waits until the site has been fetched `n` more times than `since`, plus a moment
-    /// for the bot to record what it read.
+    /// Waits until the bot has read the site `n` more times than `since`
+    /// hits and recorded the last of those reads: a source is read, recorded,
+    /// then read again, so the read after them has begun. `timeout` is the
+    /// failure bound. (A source that reads several pages a time counts each.)
     pub async fn wait_for_hits(&self, since: usize, n: usize, timeout: std::time::Duration) {
         let deadline = tokio::time::Instant::now() + timeout;
-        while self.hits() < since + n {
+        while self.hits() < since + n + 1 {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the site was not polled in time"
+                "the site was not read {n} times in {timeout:?}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
 }
 

@@ -10,9 +10,7 @@ use embassy_bot::Item;
 use embassy_bot::Retention;
 use embassy_bot::{PollPolicy, Retained, Store};
 
-use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, fan_out_page, reopen_store, source_toml, write_config_sources};
+use crate::support::{TestBot, fan_out_page, reopen_store, source_toml};
 
 fn item(n: u64) -> Item {
     Item {
@@ -245,17 +243,18 @@ fn dir_size(dir: &std::path::Path) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_rotating_the_ids_of_a_4_mb_page_cannot_grow_the_database() {
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(flood_page(0, 60_000)).await;
-    let dir = tempfile::tempdir().unwrap();
     let source = source_toml(
         "flood",
-        &site.url,
+        "{site}",
         1,
         "max_bytes = 8388608\nkeep_items = 500\nkeep_seen_ids = 500\n",
     );
-    let config = write_config_sources(dir.path(), &telegram.url, &source);
-    let bot = BotProcess::spawn(&config, "bot.log");
+    let mut bot = TestBot::new()
+        .page(flood_page(0, 60_000))
+        .sources(source)
+        .spawn()
+        .await;
+    let site = bot.site.clone();
     // Each read shows 60,000 links with ids never shown before; the bot takes
     // max_items (500) of them, and keeps 500 releases and 500 seen ids.
     const READS: u64 = 4;
@@ -268,8 +267,7 @@ async fn a_site_rotating_the_ids_of_a_4_mb_page_cannot_grow_the_database() {
     let hits = site.hits();
     site.wait_for_hits(hits, 1, Duration::from_secs(60)).await;
     bot.stop_cleanly().await;
-    let data = dir.path().join("data");
-    let store = reopen_store(&data);
+    let store = reopen_store(&bot.data_dir());
     assert_eq!(store.item_count(), 500);
     assert_eq!(
         store.retained("flood").unwrap(),
@@ -283,7 +281,7 @@ async fn a_site_rotating_the_ids_of_a_4_mb_page_cannot_grow_the_database() {
         0,
         "the flood guard held every read back"
     );
-    let size = dir_size(&data);
+    let size = dir_size(&bot.data_dir());
     eprintln!("database after {READS}+ hostile reads: {size} bytes");
     assert!(size < 16 << 20, "the database grew to {size} bytes");
 }

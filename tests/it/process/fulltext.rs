@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, eventually, release_page, source_toml, write_config_sources};
+use crate::support::telegram::{Answer, Place};
+use crate::support::{Bot, TestBot, release_page};
 
 const WAIT: Duration = Duration::from_secs(30);
 const USER: i64 = 777;
@@ -35,50 +35,23 @@ fn article(date: &str, title: &str, words: &str) -> String {
     )
 }
 
-/// The bot against `site`, with full text on (no delay between page reads)
-/// and `extra` before the source (`[http]`, say); its Telegram, and the
-/// directory it keeps its data in.
-async fn start(site: &FakeSite, extra: &str) -> (FakeTelegram, tempfile::TempDir, BotProcess) {
-    let telegram = FakeTelegram::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = source_toml("fake", &site.url, 1, "max_age_days = 36500\n");
-    let config = write_config_sources(dir.path(), &telegram.url, &format!("{extra}{source}"));
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("enabled = false", "enabled = true\ndelay_secs = 0");
-    std::fs::write(&config, text).unwrap();
-    let bot = BotProcess::spawn(&config, "bot.log");
-    (telegram, dir, bot)
-}
-
-/// The bot's HTTP address, as it logs it.
-async fn http_address(bot: &BotProcess) -> String {
-    const LINE: &str = "HTTP server listening address=";
-    let mut found = None;
-    eventually(WAIT, "the HTTP server to listen", bot, || {
-        let log = bot.log();
-        found = log.find(LINE).and_then(|at| {
-            log[at + LINE.len()..]
-                .split_whitespace()
-                .next()
-                .map(str::to_string)
-        });
-        found.is_some()
-    })
-    .await;
-    found.unwrap()
-}
-
-async fn get(url: &str) -> String {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    client.get(url).send().await.unwrap().text().await.unwrap()
+/// The bot against `site` (as source `fake`), with full text on (the shared
+/// config has it off) and no delay between page reads; with `http`, its
+/// HTTP server too. Waits for nothing more (the HTTP address).
+async fn start(site: &FakeSite, http: bool) -> Bot {
+    let bot = TestBot::new().site(site.clone()).replace(
+        "[full_text]\nenabled = false",
+        "[full_text]\nenabled = true\ndelay_secs = 0",
+    );
+    let bot = if http { bot.http() } else { bot };
+    bot.spawn().await
 }
 
 /// The feed `file` once it holds every one of `words`.
-async fn feed_with(http: &str, file: &str, words: &[&str], bot: &BotProcess) -> String {
+async fn feed_with(bot: &Bot, file: &str, words: &[&str]) -> String {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let body = get(&format!("http://{http}/{file}")).await;
+        let (_, body) = bot.get(&format!("/{file}")).await;
         if words.iter().all(|w| body.contains(w)) {
             return body;
         }
@@ -87,6 +60,7 @@ async fn feed_with(http: &str, file: &str, words: &[&str], bot: &BotProcess) -> 
             "{file} never carried {words:?}: {body}\nlog:\n{}",
             bot.log()
         );
+        // A state only the bot's feeds show: asked again after a pause.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -115,18 +89,15 @@ async fn a_word_only_the_release_page_has_is_searchable_and_in_both_feeds() {
         "/fnapr/9102",
         article("05.12.2026", "Second notice", "gusli"),
     );
-    let (telegram, _dir, bot) = start(&site, "\n[http]\nlisten = \"127.0.0.1:0\"\n").await;
-    let http = http_address(&bot).await;
+    let mut bot = start(&site, true).await;
 
     // The word is on the release's page only, not in its title or lead.
-    let reply = telegram
-        .ask_until(USER, "/search balalaikas", &bot, |r| {
-            r.contains("Winter evening")
-        })
+    let reply = bot
+        .ask_until(USER, "/search balalaikas", |r| r.contains("Winter evening"))
         .await;
     assert!(!reply.contains("Second notice"), "{reply}");
     for feed in ["feed.atom", "feed.json"] {
-        let body = feed_with(&http, feed, &["balalaikas", "gusli"], &bot).await;
+        let body = feed_with(&bot, feed, &["balalaikas", "gusli"]).await;
         // Relative links made absolute; no page chrome.
         assert!(body.contains(&format!("{}fnapr/1", site.url)), "{body}");
         assert!(!body.contains("LATEST EVENTS"), "{body}");
@@ -135,7 +106,7 @@ async fn a_word_only_the_release_page_has_is_searchable_and_in_both_feeds() {
 
     // More reads of the list change nothing: each page was read once.
     let polls = reads_of(&site, "/");
-    eventually(WAIT, "three more reads of the list", &bot, || {
+    bot.eventually("three more reads of the list", || {
         reads_of(&site, "/") >= polls + 3
     })
     .await;
@@ -152,18 +123,14 @@ async fn a_word_only_the_release_page_has_is_searchable_and_in_both_feeds() {
             "domras",
         ),
     );
-    eventually(
-        WAIT,
-        "the revised release's page to be read again",
-        &bot,
-        || reads_of(&site, "/fnapr/9101") == 2,
-    )
+    bot.eventually("the revised release's page to be read again", || {
+        reads_of(&site, "/fnapr/9101") == 2
+    })
     .await;
-    telegram
-        .ask_until(USER, "/search domras", &bot, |r| r.contains("updated"))
+    bot.ask_until(USER, "/search domras", |r| r.contains("updated"))
         .await;
     let polls = reads_of(&site, "/");
-    eventually(WAIT, "three more reads of the list", &bot, || {
+    bot.eventually("three more reads of the list", || {
         reads_of(&site, "/") >= polls + 3
     })
     .await;
@@ -176,10 +143,9 @@ async fn a_word_only_the_release_page_has_is_searchable_and_in_both_feeds() {
 async fn a_page_that_cannot_be_read_delays_no_push_and_is_given_up() {
     let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
     let site = FakeSite::start(release_page(&[(9201, day, "First")])).await;
-    let (telegram, _dir, bot) = start(&site, "").await;
-    telegram
-        .ask_until(USER, "/subscribe", &bot, |r| !r.is_empty())
-        .await;
+    let mut bot = start(&site, false).await;
+    let telegram = bot.telegram.clone();
+    bot.ask_until(USER, "/subscribe", |r| !r.is_empty()).await;
     // Its page answers 404: the release still goes out at once, with its lead.
     site.set_status(404, "gone");
     site.set_page_at(
@@ -193,12 +159,12 @@ async fn a_page_that_cannot_be_read_delays_no_push_and_is_given_up() {
             .any(|m| m.text.contains("Second") && m.text.contains("A lead paragraph")),
         "{pushes:?}"
     );
-    eventually(WAIT, "the missing page to be tried", &bot, || {
+    bot.eventually("the missing page to be tried", || {
         reads_of(&site, "/fnapr/9202") >= 1
     })
     .await;
     let polls = reads_of(&site, "/");
-    eventually(WAIT, "three more reads of the list", &bot, || {
+    bot.eventually("three more reads of the list", || {
         reads_of(&site, "/") >= polls + 3
     })
     .await;
@@ -229,17 +195,12 @@ fn long_article(title: &str, paragraphs: usize, last: &str) -> String {
 
 /// Presses `data` on `message_id` until the press changes something (it is
 /// not answered that the full text is not read yet); the answer.
-async fn press_until_read(
-    telegram: &FakeTelegram,
-    bot: &BotProcess,
-    message_id: i64,
-    data: &str,
-) -> crate::support::telegram::Answer {
-    use crate::support::telegram::Place;
+async fn press_until_read(bot: &Bot, message_id: i64, data: &str) -> Answer {
+    let telegram = &bot.telegram;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let callback = telegram.press(USER, Place::Private, message_id, data);
-        let answer = telegram.wait_for_answer(&callback, bot).await;
+        let answer = telegram.wait_for_answer(&callback).await;
         if !answer
             .text
             .as_deref()
@@ -248,23 +209,26 @@ async fn press_until_read(
         {
             return answer;
         }
-        assert!(tokio::time::Instant::now() < deadline, "never read");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never read; log:\n{}",
+            bot.log()
+        );
+        // A state only the bot's answers show: pressed again after a pause.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_offers_its_full_text_in_place_and_back_and_latest_per_entry() {
-    use crate::support::telegram::Place;
     let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
     let site = FakeSite::start(release_page(&[(9301, day, "Earlier")])).await;
-    let (telegram, _dir, bot) = start(&site, "").await;
-    telegram
-        .ask_until(USER, "/subscribe", &bot, |r| !r.is_empty())
-        .await;
+    let mut bot = start(&site, false).await;
+    let telegram = bot.telegram.clone();
+    bot.ask_until(USER, "/subscribe", |r| !r.is_empty()).await;
     // A button whose release has no full text (yet) says so and changes nothing.
     let callback = telegram.press(USER, Place::Private, 1, "f1:999999");
-    let answer = telegram.wait_for_answer(&callback, &bot).await;
+    let answer = telegram.wait_for_answer(&callback).await;
     let notice = answer.text.unwrap_or_default();
     assert!(notice.contains("not been read"), "{notice}");
 
@@ -277,24 +241,20 @@ async fn a_push_offers_its_full_text_in_place_and_back_and_latest_per_entry() {
     assert!(push.text.contains(title), "{push:?}");
     let data = push.button("📄").expect("a Full text button");
 
-    press_until_read(&telegram, &bot, push.message_id, &data).await;
+    press_until_read(&bot, push.message_id, &data).await;
     // In place: the title, then the body; the rest follows as messages.
-    let mut shown = None;
-    eventually(WAIT, "the push to show its full text", &bot, || {
-        shown = telegram.message(push.message_id);
-        shown
-            .as_ref()
-            .is_some_and(|m| m.text.contains("Paragraph 1 "))
-    })
-    .await;
-    let shown = shown.unwrap();
+    let shown = telegram
+        .until("the push to show its full text", |t| {
+            t.message(push.message_id)
+                .filter(|m| m.text.contains("Paragraph 1 "))
+        })
+        .await;
     assert!(shown.text.contains(title));
     assert!(!shown.text.contains("A lead paragraph"), "{}", shown.text);
     let back = shown.button("◀").expect("a way back");
     let all = telegram.wait_for(USER, before + 2, WAIT).await;
-    eventually(WAIT, "the rest of the full text", &bot, || {
-        telegram
-            .sent_to(USER)
+    bot.until("the rest of the full text", |t| {
+        t.sent_to(USER)
             .iter()
             .any(|m| m.text.contains("finally ends"))
     })
@@ -303,10 +263,9 @@ async fn a_push_offers_its_full_text_in_place_and_back_and_latest_per_entry() {
 
     // Back: the push as it was, with its button again.
     let callback = telegram.press(USER, Place::Private, push.message_id, &back);
-    telegram.wait_for_answer(&callback, &bot).await;
-    eventually(WAIT, "the short push again", &bot, || {
-        telegram
-            .message(push.message_id)
+    telegram.wait_for_answer(&callback).await;
+    bot.until("the short push again", |t| {
+        t.message(push.message_id)
             .is_some_and(|m| m.text.contains("A lead paragraph") && m.button("📄").is_some())
     })
     .await;
@@ -318,7 +277,7 @@ async fn a_push_offers_its_full_text_in_place_and_back_and_latest_per_entry() {
         .expect("a full text button for the newest");
     let before = telegram.sent_to(USER).len();
     let callback = telegram.press(USER, Place::Private, latest.message_id, &data);
-    telegram.wait_for_answer(&callback, &bot).await;
+    telegram.wait_for_answer(&callback).await;
     let sent = telegram.wait_for(USER, before + 1, WAIT).await;
     assert!(
         sent[before].text.contains("Paragraph 1 "),

@@ -1,9 +1,10 @@
-//! Revisions: a release the site corrects after it was pushed has the
-//! messages already sent for it edited in place — in private chats, groups,
-//! forum topics, channels and digests — once each, after any new push, with
-//! nothing pushed a second time; `/latest` and the store show the corrected
-//! words. In-process against a recording phone, then the real binary against
-//! the fake Bot API, killed with SIGKILL in the middle of the edits.
+//! Revisions, in-process: a release the site corrects after it was pushed has
+//! the messages already sent for it edited in place — in private chats,
+//! groups, forum topics, channels and digests — once each, after any new
+//! push, with nothing pushed a second time; the store keeps the corrected
+//! words and a bounded history. Against a recording phone (a `Messenger`),
+//! digests and held pushes in paused time. The real binary's edits, and a
+//! SIGKILL in their middle: `process/edits.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,9 +17,6 @@ use embassy_bot::{
 };
 
 use crate::support::poll;
-use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, eventually, release_page, write_config};
 
 /// What a chat's screen shows: each message the bot sent, by id.
 #[derive(Debug, Clone)]
@@ -446,133 +444,6 @@ async fn a_digest_is_written_again_whole_and_a_held_push_goes_out_revised() {
     assert!(digest[0].text.starts_with("🗞"), "{}", digest[0].text);
     assert_eq!(phone.sends(), 2, "nothing pushed twice");
     let _ = late;
-}
-
-// ---- the real binary ----------------------------------------------------------------
-
-fn day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2022, 5, 23).unwrap()
-}
-
-/// The site's list page with release 7001 under `title` (and an older one).
-fn page(title: &str) -> String {
-    release_page(&[(7001, day(), title), (7000, day(), "An older release")])
-}
-
-/// Subscribes `chats` and records the page without release 7001 as read,
-/// as the bot configured by `config` reads it.
-async fn prepare(config: &std::path::Path, site: &FakeSite, chats: &[Target]) {
-    let config = embassy_bot::Config::load(Some(config)).unwrap();
-    let store = Store::open(&config.data_dir).unwrap();
-    let now = Utc::now();
-    for chat in chats {
-        store.subscribe(*chat, None, now).await.unwrap();
-    }
-    let base = url::Url::parse(&site.url).unwrap();
-    let older = release_page(&[(7000, day(), "An older release")]);
-    let items = embassy_bot::extract(&config.sources[0], &older, &base)
-        .unwrap()
-        .items;
-    poll(&store, "fake", &items, now).await;
-    store.flush().await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_binary_edits_a_private_chat_a_group_and_a_channel_and_latest_shows_the_correction() {
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(page("Statement on Salisbury")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &telegram.url, &site.url, 1);
-    let chats = [PRIVATE, GROUP, CHANNEL].map(Target::from);
-    prepare(&config, &site, &chats).await;
-    let bot = BotProcess::spawn(&config, "bot.log");
-    eventually(Duration::from_secs(30), "one push each", &bot, || {
-        [PRIVATE, GROUP, CHANNEL]
-            .iter()
-            .all(|c| telegram.pushes_to(*c).len() == 1)
-    })
-    .await;
-    site.set_page(page("Statement on the Salisbury incident"));
-    eventually(
-        Duration::from_secs(30),
-        "every message edited",
-        &bot,
-        || telegram.edits().len() >= 3,
-    )
-    .await;
-    for chat in [PRIVATE, GROUP, CHANNEL] {
-        let sent = telegram.sent_to(chat);
-        assert_eq!(sent.len(), 1, "no second push to {chat}");
-        assert!(
-            sent[0].text.contains("Statement on the Salisbury incident"),
-            "{}",
-            sent[0].text
-        );
-    }
-    let latest = telegram.ask(PRIVATE, "/latest").await;
-    assert!(
-        latest.text.contains("Statement on the Salisbury incident"),
-        "{}",
-        latest.text
-    );
-    assert!(!latest.text.contains("Statement on Salisbury"));
-    assert_eq!(telegram.edits().len(), 3, "each message edited once");
-    bot.stop_cleanly().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_in_the_middle_of_the_edits_edits_every_message_and_pushes_nothing_twice() {
-    const CHATS: i64 = 600;
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(page("Statement on Salisbury")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &telegram.url, &site.url, 1);
-    let chats: Vec<Target> = (1..=CHATS).map(Target::from).collect();
-    prepare(&config, &site, &chats).await;
-    let bot = BotProcess::spawn(&config, "bot1.log");
-    eventually(Duration::from_secs(60), "every chat pushed", &bot, || {
-        telegram.sent_count() >= CHATS as usize
-    })
-    .await;
-    // Answers slow down, so the edits last long enough to be interrupted.
-    telegram.set_send_delay(Duration::from_millis(10));
-    site.set_page(page("Statement on the Salisbury incident"));
-    eventually(Duration::from_secs(60), "edits under way", &bot, || {
-        telegram.edits().len() >= CHATS as usize / 3
-    })
-    .await;
-    bot.kill().await;
-    let at_kill = telegram.edits().len();
-    assert!(
-        at_kill < CHATS as usize,
-        "killed before the end ({at_kill})"
-    );
-    let bot = BotProcess::spawn(&config, "bot2.log");
-    eventually(
-        Duration::from_secs(60),
-        "every message edited",
-        &bot,
-        || {
-            telegram
-                .sent()
-                .iter()
-                .all(|m| m.text.contains("Statement on the Salisbury incident"))
-        },
-    )
-    .await;
-    bot.stop_cleanly().await;
-    assert_eq!(
-        telegram.sent_count(),
-        CHATS as usize,
-        "nothing pushed twice"
-    );
-    // Each message changed once; an edit repeated after the kill found it
-    // changed already ("message is not modified").
-    assert_eq!(telegram.edits().len(), CHATS as usize);
-    eprintln!(
-        "{} editMessageText calls for {CHATS} messages across one kill",
-        telegram.calls("editMessageText")
-    );
 }
 
 #[tokio::test]

@@ -3,64 +3,24 @@
 //! private chat, forum topics get their own pushes, a bot that is removed
 //! sends nothing more, operators are people, and no chat can stall the others.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
-use crate::support::site::FakeSite;
 use crate::support::telegram::{BOT_ID, ChatSpec, FakeTelegram, Fault, Status};
-use crate::support::{ADMIN, BotProcess, eventually, fixture, page_with_extra_item, write_config};
+use crate::support::{ADMIN, Bot, TestBot, fixture, page_with_extra_item};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-struct Running {
-    telegram: FakeTelegram,
-    site: FakeSite,
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    bot: BotProcess,
-}
-
-/// Starts the fakes and the bot (after `prepare` may change the config file
-/// and the data directory), and waits until the first read is recorded.
-async fn start(prepare: impl FnOnce(PathBuf)) -> Running {
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(fixture("rusemb/home-2022-05-21.html")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &telegram.url, &site.url, 1);
-    prepare(config.clone());
-    let bot = BotProcess::spawn(&config, "bot.log");
-    telegram.wait_for_polls(1, WAIT, &bot).await;
-    // A new probe user each time: no budget is spent twice.
-    for probe in 0..100 {
-        let reply = telegram.ask(990_000 + probe, "/latest 1").await;
-        if reply.text.contains("Read on the site") {
-            return Running {
-                telegram,
-                site,
-                _dir: dir,
-                config,
-                bot,
-            };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the bot never recorded the site; log:\n{}", bot.log());
-}
-
-/// Rewrites the test config: `from` → `to`.
-fn edit_config(config: &std::path::Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(config).unwrap();
-    assert!(text.contains(from), "{from} in {text}");
-    std::fs::write(config, text.replace(from, to)).unwrap();
+/// The bot on the 21 May page, with `with` applied to the usual set-up;
+/// waits until it has read the site.
+async fn start(with: impl FnOnce(TestBot) -> TestBot) -> Bot {
+    with(TestBot::new()).start().await
 }
 
 /// Publishes a new release and waits until each of `chats` has `count` pushes.
-async fn publish_and_wait(run: &Running, page: Vec<u8>, chats: &[i64], count: usize) {
+async fn publish_and_wait(run: &Bot, page: Vec<u8>, chats: &[i64], count: usize) {
     run.site.set_page(page);
     let what = format!("{chats:?} get {count} pushes");
-    eventually(WAIT, &what, &run.bot, || {
+    run.eventually(&what, || {
         chats
             .iter()
             .all(|c| run.telegram.pushes_to(*c).len() >= count)
@@ -68,21 +28,28 @@ async fn publish_and_wait(run: &Running, page: Vec<u8>, chats: &[i64], count: us
     .await;
     // A few more reads: anything else that would go, has gone.
     let hits = run.site.hits();
-    run.site.wait_for_hits(hits, 3, WAIT).await;
+    run.site.wait_for_hits(hits, 2, WAIT).await;
 }
 
-/// Waits a little for anything more to reach `chat`; its messages since `before`.
-async fn quiet(telegram: &FakeTelegram, chat: i64, before: usize) -> Vec<String> {
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    telegram.sent_to(chat)[before..]
-        .iter()
-        .map(|m| m.text.clone())
-        .collect()
+/// What reached `chat` since its `before`-th message, once a probe said
+/// after the commands under test (`/help` by `user` in the supergroup
+/// `chat`) has been answered: a chat's commands are answered in order.
+async fn said_before_probe(t: &FakeTelegram, chat: i64, user: i64, before: usize) -> Vec<String> {
+    t.after_probe(
+        chat,
+        before,
+        |t| t.supergroup_says(chat, user, None, "/help"),
+        FakeTelegram::is_help,
+    )
+    .await
+    .into_iter()
+    .map(|m| m.text)
+    .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_group_administrators_decide_and_others_are_refused_once() {
-    let run = start(|_| {}).await;
+    let mut run = start(|b| b).await;
     let t = &run.telegram;
     let (group, admin, member) = (-100_500, 501, 502);
     t.set_member(group, admin, Status::Admin { can_post: false });
@@ -132,21 +99,19 @@ async fn in_a_group_administrators_decide_and_others_are_refused_once() {
     let private = t.wait_for(ADMIN, 1, WAIT).await;
     assert!(private[0].text.starts_with("<b>Status</b>"), "{private:?}");
     assert!(
-        quiet(t, group, before).await.is_empty(),
+        said_before_probe(t, group, member, before).await.is_empty(),
         "nothing was said in the group"
     );
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_may_let_anyone_subscribe() {
-    let run = start(|config| {
-        let mut text = std::fs::read_to_string(&config).unwrap();
-        text = text.replace(
+    let mut run = start(|b| {
+        b.replace(
             "[commands]",
             "[groups]\nwho_can_subscribe = \"anyone\"\n\n[commands]",
-        );
-        std::fs::write(&config, text).unwrap();
+        )
     })
     .await;
     let t = &run.telegram;
@@ -154,12 +119,12 @@ async fn groups_may_let_anyone_subscribe() {
     let got = t.wait_for(-600, 1, WAIT).await;
     assert!(got[0].text.starts_with("Subscribed"), "{got:?}");
     assert_eq!(t.calls("getChatMember"), 0);
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_is_subscribed_from_a_private_chat_and_each_missing_right_is_named() {
-    let run = start(|_| {}).await;
+    let mut run = start(|b| b).await;
     let t = &run.telegram;
     let (channel, user) = (-100_900, 901);
     t.add_chat(ChatSpec {
@@ -228,12 +193,12 @@ async fn a_channel_is_subscribed_from_a_private_chat_and_each_missing_right_is_n
     assert_eq!(t.pushes_to(channel).len(), 1, "nothing after unsubscribing");
     let reply = ask("/subscriptions").await;
     assert!(reply.contains("Channels you subscribed: none"), "{reply}");
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_topic_gets_its_pushes_in_the_topic_and_a_closed_topic_ends_alone() {
-    let run = start(|_| {}).await;
+    let mut run = start(|b| b).await;
     let t = &run.telegram;
     let (forum, admin) = (-100_700, 701);
     t.set_member(forum, admin, Status::Creator);
@@ -291,12 +256,12 @@ async fn a_topic_gets_its_pushes_in_the_topic_and_a_closed_topic_ends_alone() {
         gets(43).contains("This topic gets: every source"),
         "{got:?}"
     );
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_or_blocked_bot_sends_nothing_more_and_a_new_group_hears_a_welcome() {
-    let run = start(|_| {}).await;
+    let mut run = start(|b| b).await;
     let t = &run.telegram;
     // The update kinds the bot handles, exactly.
     let kinds = t
@@ -342,12 +307,9 @@ async fn a_removed_or_blocked_bot_sends_nothing_more_and_a_new_group_hears_a_wel
     // Kicked from the group, blocked by a user: both end at once.
     t.bot_membership(group, "supergroup", admin, Status::Member, Status::Kicked);
     t.bot_membership(blocker, "private", blocker, Status::Member, Status::Kicked);
-    eventually(WAIT, "both removals are recorded", &run.bot, || {
-        run.bot
-            .log()
-            .matches("the bot was removed from the chat")
-            .count()
-            == 2
+    // Recorded: the operator's /status counts them (the fake cannot tell).
+    run.ask_until(ADMIN, "/status", |status| {
+        status.contains("Chats removed (blocked, kicked, gone): 2")
     })
     .await;
     // A basic group that became a supergroup: the bot "leaves" the old id,
@@ -358,11 +320,10 @@ async fn a_removed_or_blocked_bot_sends_nothing_more_and_a_new_group_hears_a_wel
     t.wait_for(old_group, 1, WAIT).await;
     t.upgrade(old_group, new_group);
     t.bot_membership(old_group, "group", 804, Status::Member, Status::Left);
-    eventually(WAIT, "the bot asks about the old group", &run.bot, || {
+    run.eventually("the bot asks about the old group", || {
         t.calls("getChat") >= 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     t.fail_next(old_group, Fault::MigrateTo(new_group));
     publish_and_wait(
         &run,
@@ -378,61 +339,42 @@ async fn a_removed_or_blocked_bot_sends_nothing_more_and_a_new_group_hears_a_wel
         status.contains("Chats removed (blocked, kicked, gone): 2"),
         "{status}"
     );
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
-/// p50, p99 and max of `samples`, for the log (BENCHMARKS.md records them).
-fn spread(samples: &mut [Duration]) -> String {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    format!(
-        "n={} p50={:?} p99={:?} max={:?}",
-        samples.len(),
-        at(0.5),
-        at(0.99),
-        at(1.0)
-    )
-}
-
-/// Asks `/time` as `user` and returns how long the reply took to reach the fake.
-async fn reply_latency(t: &FakeTelegram, user: i64) -> Duration {
+/// Asks `/time` as `user`: how many messages the bot sent to other chats
+/// between the question and its answer (the wait counted in sends, not in
+/// time: how long replies take is measured by `benches/replies.rs`).
+async fn sends_before_reply(t: &FakeTelegram, user: i64) -> usize {
     let before = t.sent_to(user).len();
-    let asked = Instant::now();
+    let asked = t.sent_count();
     t.user_says(user, "/time");
-    t.wait_for(user, before + 1, WAIT).await;
-    t.sent_times(user)[before] - asked
+    let reply = t.wait_for(user, before + 1, WAIT).await[before].message_id;
+    t.sent()[asked..]
+        .iter()
+        .take_while(|m| m.message_id != reply)
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flood_from_one_chat_leaves_another_answered_at_once() {
+async fn a_flood_from_one_chat_leaves_another_answered() {
     // Telegram's limits on, and the default budget of 20 commands a minute.
-    let run = start(|config| {
-        edit_config(&config, "throttle = false", "throttle = true");
-        edit_config(
-            &config,
-            "per_user_per_minute = 1000",
-            "per_user_per_minute = 20",
-        );
+    let mut run = start(|b| {
+        b.throttled()
+            .replace("per_user_per_minute = 1000", "per_user_per_minute = 20")
     })
     .await;
     let t = &run.telegram;
-    let mut latencies = Vec::new();
     for round in 0..10 {
         // One forward of 100 messages is one user action: 100 updates at once.
         let (flooder, other) = (300 + round, 200 + round);
         for n in 0..100 {
             t.user_says(flooder, if n % 2 == 0 { "/time" } else { "/counters" });
         }
-        latencies.push(reply_latency(t, other).await);
+        // Answered however the flood stands (how soon: benches/replies.rs).
+        let reply = t.ask(other, "/time").await;
+        assert!(!reply.text.contains("Too many"), "{reply:?}");
     }
-    let summary = spread(&mut latencies);
-    eprintln!("reply latency behind a 100-message flood: {summary}");
-    // What bounds it: one getUpdates batch, microseconds per flooded update,
-    // one reply slot. Seconds would mean the flood held the others up.
-    assert!(
-        latencies.iter().all(|l| *l < Duration::from_secs(2)),
-        "{summary}"
-    );
     // A flooder gets about its queue's worth (8, plus what was answered while
     // the flood arrived), and one "slow down"; never 100 answers.
     let flooder = 300;
@@ -442,76 +384,69 @@ async fn a_flood_from_one_chat_leaves_another_answered_at_once() {
             .filter(|m| m.text.contains("Too many messages at once"))
             .count()
     };
-    eventually(WAIT, "the flooder's 'slow down'", &run.bot, || {
-        slow_down(t) >= 1
-    })
-    .await;
-    let got = quiet(t, flooder, 0).await;
+    run.until("the flooder's 'slow down'", |t| slow_down(t) >= 1)
+        .await;
+    // The barrier: once the bot has exited, nothing more can come. (A probe
+    // from the flooder would be over its budget, and go unanswered.)
+    run.stop_cleanly().await;
+    let t = &run.telegram;
+    let got: Vec<String> = t.sent_to(flooder).into_iter().map(|m| m.text).collect();
     assert_eq!(slow_down(t), 1, "{got:?}");
     assert!(got.len() <= 12, "{} answers: {got:?}", got.len());
-    run.bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn during_a_throttled_fan_out_a_command_is_answered_within_a_slot_and_telegram_refuses_nothing()
  {
     let chats = 600;
-    let mut run = start(|_| {}).await;
+    let mut run = start(|b| b).await;
     // 600 private chats subscribe (quickly: no limits yet), then the bot
     // restarts with Telegram's limits on.
     for chat in 1..=chats {
         run.telegram.user_says(chat, "/subscribe");
     }
-    eventually(WAIT, "600 subscriptions", &run.bot, || {
+    run.eventually("600 subscriptions", || {
         run.telegram.chats_told(1..=chats) == chats as usize
     })
     .await;
-    run.bot.stop_cleanly().await;
-    edit_config(&run.config, "throttle = false", "throttle = true");
-    run.bot = BotProcess::spawn(&run.config, "bot2.log");
+    run.stop_cleanly().await;
+    run.edit_config("throttle = false", "throttle = true");
     let polls = run.telegram.calls("getUpdates");
-    run.telegram.wait_for_polls(polls + 1, WAIT, &run.bot).await;
+    run.respawn("bot2.log").await;
+    run.until("the bot polling again", |t| t.calls("getUpdates") > polls)
+        .await;
     let t = &run.telegram;
     t.set_strict();
     run.site.set_page(fixture("rusemb/home-2022-05-23.html"));
-    eventually(WAIT, "the fan-out starts", &run.bot, || {
-        t.pushes_to(1).len() == 1
-    })
-    .await;
-    let mut latencies = Vec::new();
+    run.eventually("the fan-out starts", || t.pushes_to(1).len() == 1)
+        .await;
+    let mut waits = Vec::new();
     let mut probe = 5_000;
-    // While it lasts (600 chats at 30/s: about 20 s), one probe a second.
+    // While it lasts (600 chats at 30/s: about 20 s), probe after probe.
     while t.chats_pushed(1..=chats) < chats as usize - 60 {
         probe += 1;
-        latencies.push(reply_latency(t, probe).await);
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        waits.push(sends_before_reply(t, probe).await);
     }
-    eventually(
-        Duration::from_secs(60),
-        "every chat got the release",
-        &run.bot,
-        || (1..=chats).all(|c| t.pushes_to(c).len() == 1),
-    )
+    run.until("every chat got the release", |t| {
+        (1..=chats).all(|c| t.pushes_to(c).len() == 1)
+    })
     .await;
-    let summary = spread(&mut latencies);
-    eprintln!("reply latency during a 30/s fan-out to {chats} chats: {summary}");
-    assert!(latencies.len() >= 5, "{summary}");
-    // A reply waits for at most a few push slots (100 ms of them), not for
-    // the pushes booked before it: without that priority, it waited behind
-    // `send_concurrency` (32) booked slots, 1.07 s at 30/s, every time. So the
-    // bound is below that (the issue asks for 1.5 s), and still several times
-    // what a busy 2-core machine measured (BENCHMARKS.md).
+    assert!(waits.len() >= 5, "{waits:?}");
+    // A reply waits for at most a few push slots, not for the pushes booked
+    // before it: without that priority, it waited behind `send_concurrency`
+    // (32) booked slots every time. Counted in sends, so a slow machine slows
+    // both sides alike; the time it takes is measured by benches/replies.rs.
     assert!(
-        latencies.iter().all(|l| *l < Duration::from_millis(1_000)),
-        "{summary}"
+        waits.iter().all(|w| *w < 32),
+        "pushes before each reply: {waits:?}"
     );
     assert_eq!(t.too_many(), 0, "Telegram answered 429");
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_former_channel_administrator_gets_the_refusal_a_stranger_gets() {
-    let run = start(|_| {}).await;
+    let mut run = start(|b| b).await;
     let t = &run.telegram;
     let (channel, former, stranger, successor) = (-100_888, 50, 51, 52);
     t.add_chat(ChatSpec {
@@ -556,19 +491,13 @@ async fn a_former_channel_administrator_gets_the_refusal_a_stranger_gets() {
     assert!(quiet.contains("no quiet hours"), "{quiet}");
     let reply = t.ask(successor, "/unsubscribe -100888").await.text;
     assert!(reply.starts_with("Unsubscribed @former_news"), "{reply}");
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_sent_as_a_chat_counts_against_that_chats_budget() {
-    let run = start(|config| {
-        edit_config(
-            &config,
-            "per_user_per_minute = 1000",
-            "per_user_per_minute = 3",
-        );
-    })
-    .await;
+    let mut run =
+        start(|b| b.replace("per_user_per_minute = 1000", "per_user_per_minute = 3")).await;
     let t = &run.telegram;
     // One "send as" channel asks /time in ten groups; an anonymous
     // administrator of another group asks it five times there.
@@ -593,7 +522,7 @@ async fn a_command_sent_as_a_chat_counts_against_that_chats_budget() {
             .filter(|m| m.text.contains("Moscow:"))
             .count()
     };
-    eventually(WAIT, "every group's /help answered", &run.bot, || {
+    run.eventually("every group's /help answered", || {
         everywhere
             .iter()
             .all(|g| t.sent_to(*g).iter().any(|m| m.text.contains("/subscribe")))
@@ -610,5 +539,5 @@ async fn a_command_sent_as_a_chat_counts_against_that_chats_budget() {
             "a budget is never announced in a group"
         );
     }
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }

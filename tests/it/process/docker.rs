@@ -98,7 +98,7 @@ fn ignored(dockerignore: &str, path: &str) -> bool {
         .any(|pattern| {
             assert!(
                 !pattern.starts_with('!') && !pattern.trim_start_matches('*').contains('*'),
-                "teach tests/it/docker.rs the .dockerignore pattern `{pattern}`"
+                "teach tests/it/process/docker.rs the .dockerignore pattern `{pattern}`"
             );
             match pattern.strip_prefix('*') {
                 Some(suffix) => path.ends_with(suffix),

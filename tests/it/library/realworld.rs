@@ -103,7 +103,7 @@ async fn every_realworld_file_reads_as_a_mature_reader_does() {
     };
     let manifest: Vec<ManifestEntry> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
-    let expected: Expected = serde_json::from_str(include_str!("../realworld-expected.json"))
+    let expected: Expected = serde_json::from_str(include_str!("../../realworld-expected.json"))
         .expect("expectations parse");
     assert_eq!(
         manifest.iter().map(|e| &e.file).collect::<Vec<_>>(),

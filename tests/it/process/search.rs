@@ -9,9 +9,7 @@ use embassy_bot::Store;
 use embassy_bot::testing::commands::search;
 use embassy_bot::testing::text::matching::Query;
 
-use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, poll, write_config};
+use crate::support::{TestBot, poll};
 
 fn release(n: u32, day: u32, title: &str, lead: &str) -> Item {
     Item {
@@ -181,16 +179,11 @@ async fn the_bot_answers_search_over_what_it_read() {
         (7002, day(22), "Statement on visas for journalists"),
         (7001, day(21), "Trade & investment"),
     ]);
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(page).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &telegram.url, &site.url, 60);
-    let bot = BotProcess::spawn(&config, "bot.log");
+    let mut bot = TestBot::new().page(page).interval(60).spawn().await;
+    let telegram = bot.telegram.clone();
     let user = 1001;
-    let found = telegram
-        .ask_until(user, "/search визовый", &bot, |r| {
-            r.contains("1 release")
-        })
+    let found = bot
+        .ask_until(user, "/search визовый", |r| r.contains("1 release"))
         .await;
     assert!(found.contains("Визовый центр закрыт"), "{found}");
     assert!(found.contains("/fnapr/7003"), "{found}");

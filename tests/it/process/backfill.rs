@@ -9,8 +9,7 @@ use embassy_bot::Item;
 use embassy_bot::{PollPolicy, Store};
 
 use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, release_page, run_binary, source_toml, write_config_sources};
+use crate::support::{TestBot, release_page, run_binary, source_toml, write_config_sources};
 
 const WAIT: Duration = Duration::from_secs(20);
 const LIST: &str = "apress_arh/&start={start}&ps=10&ppp=15";
@@ -79,16 +78,23 @@ fn archive_paths(site: &FakeSite) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_brings_the_history_silently_and_stops_at_nothing_new() {
-    let telegram = FakeTelegram::start().await;
     let site = archive_site().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = config(dir.path(), &telegram.url, &site);
+    let source = source_toml(
+        "fake",
+        &format!("{}{}", site.url, LIST.replace("{start}", "1")),
+        1,
+        &format!("max_age_days = 36500\narchive = \"{}{LIST}\"\n", site.url),
+    );
     let alice = 1001;
 
     // The bot has read the live list once and alice is subscribed.
-    let bot = BotProcess::spawn(&path, "bot.log");
-    telegram
-        .ask_until(alice, "/latest 1", &bot, |r| r.contains("Statement 7100"))
+    let mut bot = TestBot::new()
+        .site(site.clone())
+        .sources(source)
+        .spawn()
+        .await;
+    let (telegram, path) = (bot.telegram.clone(), bot.config.clone());
+    bot.ask_until(alice, "/latest 1", |r| r.contains("Statement 7100"))
         .await;
     assert!(
         telegram
@@ -121,12 +127,12 @@ async fn backfill_brings_the_history_silently_and_stops_at_nothing_new() {
     );
 
     // The bot again: the history is there, and nobody was sent any of it.
-    let bot = BotProcess::spawn(&path, "bot2.log");
-    telegram
-        .wait_for_polls(telegram.calls("getUpdates") + 1, WAIT, &bot)
+    let polls = telegram.calls("getUpdates");
+    bot.respawn("bot2.log").await;
+    bot.until("the bot polling again", |t| t.calls("getUpdates") > polls)
         .await;
     let hits = site.hits();
-    site.wait_for_hits(hits, 2, WAIT).await;
+    site.wait_for_hits(hits, 1, WAIT).await;
     let latest = telegram.ask(alice, "/latest 20").await.text;
     assert!(latest.contains("Statement 7081 on trade"), "{latest}");
     let found = telegram.ask(alice, "/search archived visa").await.text;
@@ -141,7 +147,7 @@ async fn backfill_brings_the_history_silently_and_stops_at_nothing_new() {
         telegram.pushes_to(alice)
     );
     bot.stop_cleanly().await;
-    let store = crate::support::reopen_store(&dir.path().join("data"));
+    let store = crate::support::reopen_store(&bot.data_dir());
     assert_eq!(store.outbox_len(), 0);
     assert_eq!(store.journal_count(), 0);
     assert_eq!(store.item_count(), 30);

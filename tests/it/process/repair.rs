@@ -9,13 +9,12 @@
 
 use std::time::Duration;
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::FakeTelegram;
 use crate::support::{
-    ADMIN, BotProcess, eventually, fixture_text, release_page, run_binary, source_toml,
-    write_config_sources,
+    ADMIN, Bot, TestBot, admin_told, days_ago, fixture_text, release_page, run_binary, source_toml,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -31,13 +30,6 @@ const TITLES: [&str; 6] = [
     "Reception on the occasion of Russia Day",
     "Exhibition of Russian photography opens in London",
 ];
-
-fn days_ago(n: u64) -> NaiveDate {
-    Utc::now()
-        .date_naive()
-        .checked_sub_days(Days::new(n))
-        .unwrap()
-}
 
 /// A fixture of `redesign/` with its placeholders filled for `site`.
 fn page(name: &str, site: &FakeSite) -> String {
@@ -62,15 +54,6 @@ fn original_page() -> String {
     release_page(&items)
 }
 
-/// How many admin messages contain `needle`.
-fn admin_told(telegram: &FakeTelegram, needle: &str) -> usize {
-    telegram
-        .sent_to(ADMIN)
-        .iter()
-        .filter(|m| m.text.contains(needle))
-        .count()
-}
-
 /// How many pushes `READER` got that name `title`.
 fn pushed(telegram: &FakeTelegram, title: &str) -> usize {
     telegram
@@ -80,72 +63,55 @@ fn pushed(telegram: &FakeTelegram, title: &str) -> usize {
         .count()
 }
 
-struct Running {
-    telegram: FakeTelegram,
-    site: FakeSite,
-    dir: tempfile::TempDir,
-    bot: BotProcess,
-}
-
-/// The bot on the original page, `READER` subscribed, the page read once.
-async fn start(extra: &str) -> Running {
-    let telegram = FakeTelegram::start().await;
+/// The bot on the original page (source `site`, `extra` its keys),
+/// `READER` subscribed, the page read once.
+async fn start(extra: &str) -> Bot {
     let site = FakeSite::start(original_page()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let sources = source_toml("site", &site.url, 1, extra);
-    let config = write_config_sources(dir.path(), &telegram.url, &sources);
-    let bot = BotProcess::spawn(&config, "bot.log");
-    telegram.wait_for_polls(1, WAIT, &bot).await;
-    let reply = telegram.ask(READER, "/subscribe").await.text;
+    let bot = TestBot::new()
+        .site(site)
+        .sources(source_toml("site", "{site}", 1, extra))
+        .spawn()
+        .await;
+    bot.until("the bot polling getUpdates", |t| t.calls("getUpdates") >= 1)
+        .await;
+    let reply = bot.telegram.ask(READER, "/subscribe").await.text;
     assert!(reply.starts_with("Subscribed"), "{reply}");
-    for _ in 0..200 {
-        let reply = telegram.ask(ADMIN, "/sources").await.text;
-        if reply.contains("Releases on the page then: 4") {
-            return Running {
-                telegram,
-                site,
-                dir,
-                bot,
-            };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the bot never read the page; log:\n{}", bot.log());
+    bot.ask_until(ADMIN, "/sources", |r| {
+        r.contains("Releases on the page then: 4")
+    })
+    .await;
+    bot
 }
 
 /// Waits for a few more reads, then: `new` pushed once, no known release
 /// pushed at all, and the operator told once of what is read now.
-async fn settled(run: &Running, new: &str, reads_now: &str) {
-    eventually(WAIT, "the new release's push", &run.bot, || {
-        pushed(&run.telegram, new) == 1
-    })
-    .await;
-    eventually(WAIT, "the operator's message", &run.bot, || {
-        admin_told(&run.telegram, reads_now) == 1
-    })
-    .await;
-    let hits = run.site.hits();
-    run.site.wait_for_hits(hits, 6, WAIT).await;
-    assert_eq!(pushed(&run.telegram, new), 1, "pushed once");
+async fn settled(bot: &Bot, new: &str, reads_now: &str) {
+    bot.until("the new release's push", |t| pushed(t, new) == 1)
+        .await;
+    bot.until("the operator's message", |t| admin_told(t, reads_now) == 1)
+        .await;
+    let hits = bot.site.hits();
+    bot.site.wait_for_hits(hits, 5, WAIT).await;
+    assert_eq!(pushed(&bot.telegram, new), 1, "pushed once");
     for known in &TITLES[1..5] {
         assert_eq!(
-            pushed(&run.telegram, known),
+            pushed(&bot.telegram, known),
             0,
             "{known} is not pushed again"
         );
     }
-    assert_eq!(admin_told(&run.telegram, reads_now), 1, "told once");
+    assert_eq!(admin_told(&bot.telegram, reads_now), 1, "told once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redesigned_twice_under_a_running_bot() {
-    let run = start("").await;
+    let mut bot = start("").await;
     // 1. Links moved to /news/<slug>, a feed advertised.
-    run.site
-        .set_page_at("/feed.xml", page("feed.xml", &run.site));
-    run.site.set_page(page("feed-page.html", &run.site));
-    settled(&run, TITLES[0], "the feed the page advertises").await;
-    let told = run.telegram.sent_to(ADMIN);
+    bot.site
+        .set_page_at("/feed.xml", page("feed.xml", &bot.site));
+    bot.site.set_page(page("feed-page.html", &bot.site));
+    settled(&bot, TITLES[0], "the feed the page advertises").await;
+    let told = bot.telegram.sent_to(ADMIN);
     let told = told.iter().find(|m| m.text.contains("🔧")).unwrap();
     assert!(
         told.text.contains("kind = &quot;feed&quot;") && told.text.contains("/feed.xml"),
@@ -153,24 +119,24 @@ async fn redesigned_twice_under_a_running_bot() {
         told.text
     );
     assert!(told.text.contains("recognised 4"), "{}", told.text);
-    let status = run.telegram.ask(ADMIN, "/sources").await.text;
+    let status = bot.telegram.ask(ADMIN, "/sources").await.text;
     assert!(
         status.contains("the bot reads the feed the page advertises"),
         "{status}"
     );
 
     // 2. <article> blocks at /articles/<slug>, no feed.
-    run.site.set_page(page("articles.html", &run.site));
-    settled(&run, TITLES[5], "repeated blocks (`article`)").await;
+    bot.site.set_page(page("articles.html", &bot.site));
+    settled(&bot, TITLES[5], "repeated blocks (`article`)").await;
     assert_eq!(
-        pushed(&run.telegram, TITLES[0]),
+        pushed(&bot.telegram, TITLES[0]),
         1,
         "the first new one is not repeated"
     );
-    assert_eq!(run.telegram.pushes_to(READER).len(), 2);
+    assert_eq!(bot.telegram.pushes_to(READER).len(), 2);
 
     // The stored addresses moved: /latest links the new ones.
-    let latest = run.telegram.ask(READER, "/latest").await.text;
+    let latest = bot.telegram.ask(READER, "/latest").await.text;
     assert!(
         latest.contains("/articles/ambassador-meets-students-from-the-russian-school")
             && !latest.contains("/fnapr/101"),
@@ -178,10 +144,10 @@ async fn redesigned_twice_under_a_running_bot() {
     );
 
     // check-source suggests a config that reads the redesigned page.
-    let config = run.dir.path().join("check.toml");
+    let config = bot.dir.path().join("check.toml");
     std::fs::write(
         &config,
-        source_toml("site", &run.site.url, 1, "").trim_start(),
+        source_toml("site", &bot.site.url, 1, "").trim_start(),
     )
     .unwrap();
     let c = config.to_str().unwrap().to_string();
@@ -212,86 +178,83 @@ async fn redesigned_twice_under_a_running_bot() {
         stdout.contains("6 items:") && stdout.contains(TITLES[5]),
         "{stdout}"
     );
-    run.bot.stop_cleanly().await;
+    bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn structured_data_only() {
-    let mut run = start("").await;
-    run.site.set_page(page("jsonld.html", &run.site));
-    settled(&run, TITLES[0], "structured data (JSON-LD)").await;
+    let mut bot = start("").await;
+    bot.site.set_page(page("jsonld.html", &bot.site));
+    settled(&bot, TITLES[0], "structured data (JSON-LD)").await;
     // A restart keeps reading the same way, and tells nobody again.
-    run.bot.stop_cleanly().await;
-    let hits = run.site.hits();
-    run.bot = BotProcess::spawn(&run.dir.path().join("config.toml"), "bot2.log");
-    run.site.wait_for_hits(hits, 4, WAIT).await;
+    bot.stop_cleanly().await;
+    let hits = bot.site.hits();
+    bot.respawn("bot2.log").await;
+    bot.site.wait_for_hits(hits, 3, WAIT).await;
     assert_eq!(
-        admin_told(&run.telegram, "🔧"),
+        admin_told(&bot.telegram, "🔧"),
         1,
         "told once, before the restart"
     );
-    assert_eq!(run.telegram.pushes_to(READER).len(), 1);
+    assert_eq!(bot.telegram.pushes_to(READER).len(), 1);
     // The configured patterns find the releases again: the operator hears so, once.
     let mut back: Vec<(u32, NaiveDate, &str)> = (0..5)
         .map(|n| (100 + n as u32, days_ago(n as u64), TITLES[n]))
         .collect();
     back[0].0 = 105;
-    run.site.set_page(release_page(&back));
-    eventually(
-        WAIT,
-        "the message that the configured patterns work again",
-        &run.bot,
-        || admin_told(&run.telegram, "find the releases again") == 1,
-    )
+    bot.site.set_page(release_page(&back));
+    bot.until("the message that the configured patterns work again", |t| {
+        admin_told(t, "find the releases again") == 1
+    })
     .await;
-    let hits = run.site.hits();
-    run.site.wait_for_hits(hits, 4, WAIT).await;
-    assert_eq!(admin_told(&run.telegram, "find the releases again"), 1);
+    let hits = bot.site.hits();
+    bot.site.wait_for_hits(hits, 3, WAIT).await;
+    assert_eq!(admin_told(&bot.telegram, "find the releases again"), 1);
     assert_eq!(
-        run.telegram.pushes_to(READER).len(),
+        bot.telegram.pushes_to(READER).len(),
         1,
         "nothing pushed again"
     );
-    run.bot.stop_cleanly().await;
+    bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sitemap_only() {
-    let run = start("").await;
-    run.site
-        .set_page_at("/sitemap.xml", page("sitemap.xml", &run.site));
-    run.site.set_page(page("sitemap-page.html", &run.site));
-    settled(&run, TITLES[0], "the site's sitemap").await;
+    let mut bot = start("").await;
+    bot.site
+        .set_page_at("/sitemap.xml", page("sitemap.xml", &bot.site));
+    bot.site.set_page(page("sitemap-page.html", &bot.site));
+    settled(&bot, TITLES[0], "the site's sitemap").await;
     // Its other pages are no releases.
     assert!(
-        !run.telegram
+        !bot.telegram
             .pushes_to(READER)
             .iter()
             .any(|t| t.contains("About") || t.contains("Opening hours")),
         "{:?}",
-        run.telegram.pushes_to(READER)
+        bot.telegram.pushes_to(READER)
     );
-    run.bot.stop_cleanly().await;
+    bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_page_is_not_repaired() {
-    let run = start("").await;
+    let mut bot = start("").await;
     // Everything a fallback could read is there, but the page is an error page.
-    run.site
-        .set_page_at("/feed.xml", page("feed.xml", &run.site));
-    run.site
-        .set_page_at("/sitemap.xml", page("sitemap.xml", &run.site));
-    let hits = run.site.hits();
-    run.site.set_page(page("outage.html", &run.site));
-    eventually(WAIT, "the emptied-page alert", &run.bot, || {
-        admin_told(&run.telegram, "shows no releases any more") == 1
+    bot.site
+        .set_page_at("/feed.xml", page("feed.xml", &bot.site));
+    bot.site
+        .set_page_at("/sitemap.xml", page("sitemap.xml", &bot.site));
+    let hits = bot.site.hits();
+    bot.site.set_page(page("outage.html", &bot.site));
+    bot.until("the emptied-page alert", |t| {
+        admin_told(t, "shows no releases any more") == 1
     })
     .await;
-    run.site.wait_for_hits(hits, 4, WAIT).await;
-    assert!(run.telegram.pushes_to(READER).is_empty());
-    assert_eq!(admin_told(&run.telegram, "🔧"), 0, "nothing read instead");
-    let paths = run.site.paths();
+    bot.site.wait_for_hits(hits, 3, WAIT).await;
+    assert!(bot.telegram.pushes_to(READER).is_empty());
+    assert_eq!(admin_told(&bot.telegram, "🔧"), 0, "nothing read instead");
+    let paths = bot.site.paths();
     assert!(
         !paths
             .iter()
@@ -299,53 +262,53 @@ async fn an_outage_page_is_not_repaired() {
         "no fallback was even fetched: {paths:?}"
     );
     // The site comes back redesigned: the release is read then.
-    run.site.set_page(page("articles.html", &run.site));
-    settled(&run, TITLES[5], "repeated blocks").await;
-    run.bot.stop_cleanly().await;
+    bot.site.set_page(page("articles.html", &bot.site));
+    settled(&bot, TITLES[5], "repeated blocks").await;
+    bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_on_another_host_is_not_read() {
-    let run = start("").await;
-    let elsewhere = FakeSite::start(page("feed.xml", &run.site)).await;
-    let hits = run.site.hits();
-    let moved = page("feed-page.html", &run.site).replace(
+    let mut bot = start("").await;
+    let elsewhere = FakeSite::start(page("feed.xml", &bot.site)).await;
+    let hits = bot.site.hits();
+    let moved = page("feed-page.html", &bot.site).replace(
         "href=\"/feed.xml\"",
         &format!(
             "href=\"{}feed.xml\"",
             elsewhere.url.replace("127.0.0.1", "localhost")
         ),
     );
-    run.site.set_page(moved);
-    eventually(WAIT, "the emptied-page alert", &run.bot, || {
-        admin_told(&run.telegram, "shows no releases any more") == 1
+    bot.site.set_page(moved);
+    bot.until("the emptied-page alert", |t| {
+        admin_told(t, "shows no releases any more") == 1
     })
     .await;
-    run.site.wait_for_hits(hits, 4, WAIT).await;
+    bot.site.wait_for_hits(hits, 3, WAIT).await;
     assert_eq!(elsewhere.hits(), 0, "the other host is never asked");
-    assert!(run.telegram.pushes_to(READER).is_empty());
-    run.bot.stop_cleanly().await;
+    assert!(bot.telegram.pushes_to(READER).is_empty());
+    bot.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fallback_that_brings_too_much_is_held_back() {
     // At most one new release a read: the second redesign's blocks bring two.
-    let run = start("max_new_items = 1\n").await;
-    run.site.set_page(page("articles.html", &run.site));
-    eventually(WAIT, "the flood alert", &run.bot, || {
-        admin_told(&run.telegram, "more than max_new_items") == 1
+    let mut bot = start("max_new_items = 1\n").await;
+    bot.site.set_page(page("articles.html", &bot.site));
+    bot.until("the flood alert", |t| {
+        admin_told(t, "more than max_new_items") == 1
     })
     .await;
-    eventually(WAIT, "the operator's message", &run.bot, || {
-        admin_told(&run.telegram, "repeated blocks") == 1
+    bot.until("the operator's message", |t| {
+        admin_told(t, "repeated blocks") == 1
     })
     .await;
-    let hits = run.site.hits();
-    run.site.wait_for_hits(hits, 4, WAIT).await;
+    let hits = bot.site.hits();
+    bot.site.wait_for_hits(hits, 3, WAIT).await;
     assert!(
-        run.telegram.pushes_to(READER).is_empty(),
+        bot.telegram.pushes_to(READER).is_empty(),
         "recorded silently"
     );
-    assert_eq!(admin_told(&run.telegram, "more than max_new_items"), 1);
-    run.bot.stop_cleanly().await;
+    assert_eq!(admin_told(&bot.telegram, "more than max_new_items"), 1);
+    bot.stop_cleanly().await;
 }

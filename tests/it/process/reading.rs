@@ -2,8 +2,6 @@
 //! sources under it, and pushes laid out like news (title as the link, date and
 //! source, lead) with link previews as configured.
 
-use std::time::Duration;
-
 use chrono::NaiveDate;
 use embassy_bot::Config;
 use embassy_bot::Item;
@@ -12,11 +10,7 @@ use embassy_bot::testing::commands::help;
 use embassy_bot::testing::render::{SourceLabels, push_message};
 use embassy_bot::testing::text::markup::to_plain;
 
-use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, release_page, source_toml, write_config_sources};
-
-const WAIT: Duration = Duration::from_secs(20);
+use crate::support::{TestBot, release_page};
 
 #[test]
 fn start_names_the_embassy_once_with_its_sources_under_it() {
@@ -155,40 +149,19 @@ fn a_push_names_every_source_that_listed_it_once() {
     assert_eq!(SourceLabels::default().describe(["press"]), "press");
 }
 
-/// Starts the bot on `site` with the source labelled, `extra` appended to the config.
-fn config(
-    dir: &std::path::Path,
-    telegram: &FakeTelegram,
-    site: &FakeSite,
-    extra: &str,
-) -> std::path::PathBuf {
-    let source = source_toml(
-        "fake",
-        &site.url,
-        1,
-        "max_age_days = 36500\nlabel = \"Press releases\"\n",
-    );
-    let path = write_config_sources(dir, &telegram.url, &source);
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        format!("site_name = \"the Test Embassy\"\n{text}{extra}"),
-    )
-    .unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushes_show_a_preview_unless_configured_off_and_replies_never() {
     let day = |d| NaiveDate::from_ymd_opt(2022, 5, d).unwrap();
     let mut releases = vec![(7001, day(20), "First release")];
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(release_page(&releases)).await;
-    let dir = tempfile::tempdir().unwrap();
     let alice = 1001;
-
-    let path = config(dir.path(), &telegram, &site, "");
-    let bot = BotProcess::spawn(&path, "bot.log");
+    // The site named, the source labelled.
+    let mut bot = TestBot::new()
+        .page(release_page(&releases))
+        .source_keys("label = \"Press releases\"")
+        .edit_config(|text| format!("site_name = \"the Test Embassy\"\n{text}"))
+        .spawn()
+        .await;
+    let (telegram, site) = (bot.telegram.clone(), bot.site.clone());
     let start = telegram.ask(alice, "/start").await;
     assert!(
         start.text.starts_with("I watch <b>the Test Embassy</b>"),
@@ -205,8 +178,7 @@ async fn pushes_show_a_preview_unless_configured_off_and_replies_never() {
         Some(true),
         "replies list links: no card"
     );
-    telegram
-        .ask_until(alice, "/latest 1", &bot, |r| r.contains("First release"))
+    bot.ask_until(alice, "/latest 1", |r| r.contains("First release"))
         .await;
     assert!(
         telegram
@@ -217,7 +189,7 @@ async fn pushes_show_a_preview_unless_configured_off_and_replies_never() {
     );
     releases.insert(0, (7002, day(21), "Second release"));
     site.set_page(release_page(&releases));
-    crate::support::eventually(WAIT, "the second release is pushed", &bot, || {
+    bot.eventually("the second release is pushed", || {
         !telegram.pushes_to(alice).is_empty()
     })
     .await;
@@ -241,19 +213,19 @@ async fn pushes_show_a_preview_unless_configured_off_and_replies_never() {
     bot.stop_cleanly().await;
 
     // Off in the file: pushes go without a card.
-    let path = config(
-        dir.path(),
-        &telegram,
-        &site,
-        "\n[telegram.link_preview]\npush = false\n",
-    );
-    let bot = BotProcess::spawn(&path, "bot2.log");
-    telegram
-        .wait_for_polls(telegram.calls("getUpdates") + 1, WAIT, &bot)
+    let text = std::fs::read_to_string(&bot.config).unwrap();
+    std::fs::write(
+        &bot.config,
+        format!("{text}\n[telegram.link_preview]\npush = false\n"),
+    )
+    .unwrap();
+    let polls = telegram.calls("getUpdates");
+    bot.respawn("bot2.log").await;
+    bot.until("the bot polling again", |t| t.calls("getUpdates") > polls)
         .await;
     releases.insert(0, (7003, day(22), "Third release"));
     site.set_page(release_page(&releases));
-    crate::support::eventually(WAIT, "the third release is pushed", &bot, || {
+    bot.eventually("the third release is pushed", || {
         telegram.pushes_to(alice).len() >= 2
     })
     .await;

@@ -507,13 +507,28 @@ async fn shutdown_in_the_middle_of_a_fan_out_returns_promptly() {
     assert!(store.journal_count() + store.outbox_len() > 0);
 }
 
-/// Records titles per chat; the first send to each chat takes `first_delay`.
-#[derive(Clone, Default)]
-struct SlowFirst {
+/// Records titles per chat; the first send to each chat waits at a gate the
+/// test opens, and says when it has begun: the test acts while it is in flight.
+#[derive(Clone)]
+struct GatedFirst {
     sent: Arc<Mutex<Vec<(i64, String)>>>,
+    /// A permit for each first send that has begun.
+    begun: Arc<tokio::sync::Semaphore>,
+    /// A permit lets a waiting first send finish.
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
-impl Messenger for SlowFirst {
+impl GatedFirst {
+    fn new() -> GatedFirst {
+        GatedFirst {
+            sent: Arc::default(),
+            begun: Arc::new(tokio::sync::Semaphore::new(0)),
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+        }
+    }
+}
+
+impl Messenger for GatedFirst {
     async fn send(
         &self,
         chat: i64,
@@ -523,7 +538,12 @@ impl Messenger for SlowFirst {
     ) -> Result<(), SendError> {
         let first = !self.sent.lock().unwrap().iter().any(|(c, _)| *c == chat);
         if first {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.begun.add_permits(1);
+            self.gate
+                .acquire()
+                .await
+                .expect("the gate stays open")
+                .forget();
         }
         self.sent.lock().unwrap().push((chat, text));
         Ok(())
@@ -535,20 +555,23 @@ async fn a_release_queued_while_its_chat_is_busy_still_goes_out() {
     let (_dir, store) = primed_store().await;
     let now = Utc::now();
     store.subscribe(7, None, now).await.unwrap();
-    let messenger = SlowFirst::default();
+    let messenger = GatedFirst::new();
     let delivery = Delivery::new(store.clone(), messenger.clone(), unlimited(), 4);
     let wake = Arc::new(tokio::sync::Notify::new());
     let (trigger, shutdown) = Shutdown::new();
     let worker = tokio::spawn(delivery.run(wake.clone(), shutdown));
 
-    // Release 2 goes out slowly; release 3 is queued while that send is in flight.
+    // Release 2 goes out; release 3 is queued while that send is in flight
+    // (begun, held at the gate), then the send is let through.
     poll(&store, "s", &[item(2), item(1)], now).await;
     wake.notify_one();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    messenger.begun.acquire().await.unwrap().forget();
     poll(&store, "s", &[item(3), item(2), item(1)], now).await;
     wake.notify_one();
+    messenger.gate.add_permits(1);
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    // A generous bound: only a failure waits it out.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while messenger.sent.lock().unwrap().len() < 2 {
         assert!(
             std::time::Instant::now() < deadline,

@@ -2,16 +2,11 @@
 //! a redirect to another host or port (and so store an "internal" page, or
 //! reveal whether a port is open), or read it again before its `Retry-After`.
 
-use std::time::Duration;
-
 use chrono::Utc;
 
 use crate::support::ADMIN;
 use crate::support::site::{Behaviour, FakeSite, closed_port};
-use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, release_page, source_toml, write_config_sources};
-
-const WAIT: Duration = Duration::from_secs(20);
+use crate::support::{TestBot, release_page, source_toml};
 
 /// The part of a `/sources` reply about the source `name`.
 fn block<'a>(reply: &'a str, name: &str) -> &'a str {
@@ -25,7 +20,6 @@ fn block<'a>(reply: &'a str, name: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_redirects_store_nothing_and_probe_no_port() {
     let today = Utc::now().date_naive();
-    let telegram = FakeTelegram::start().await;
     // `inward` sends the bot to an "internal" feed: the same server under another name.
     let inward = FakeSite::start(release_page(&[(900, today, "Internal only")])).await;
     inward.redirect(
@@ -39,7 +33,6 @@ async fn refused_redirects_store_nothing_and_probe_no_port() {
     // `twin` moved to its www. name: followed.
     let twin = FakeSite::start(release_page(&[(901, today, "Public release")])).await;
     twin.redirect("/", format!("http://www.localhost:{}/list", twin.port()));
-    let dir = tempfile::tempdir().unwrap();
     let sources = source_toml("inward", &inward.url, 1, "")
         + &source_toml("probe", &probe.url, 1, "")
         + &source_toml(
@@ -48,11 +41,11 @@ async fn refused_redirects_store_nothing_and_probe_no_port() {
             1,
             "max_age_days = 36500\n",
         );
-    let config = write_config_sources(dir.path(), &telegram.url, &sources);
-    let bot = BotProcess::spawn(&config, "bot.log");
+    let mut bot = TestBot::new().sources(sources).spawn().await;
+    let telegram = bot.telegram.clone();
 
-    let reply = telegram
-        .ask_until(ADMIN, "/sources", &bot, |r| {
+    let reply = bot
+        .ask_until(ADMIN, "/sources", |r| {
             r.contains("redirect to http://localhost:")
                 && r.contains(&format!("redirect to http://127.0.0.1:{closed}/"))
                 && r.matches("Last good read: never").count() == 2
@@ -90,7 +83,6 @@ async fn refused_redirects_store_nothing_and_probe_no_port() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_that_asks_to_wait_is_not_read_again_before_then() {
-    let telegram = FakeTelegram::start().await;
     // Both answer 503 and are read every second when healthy; only `patient`
     // says when to come back (in an hour).
     let patient = FakeSite::start("x").await;
@@ -101,14 +93,13 @@ async fn a_site_that_asks_to_wait_is_not_read_again_before_then() {
     });
     let plain = FakeSite::start("x").await;
     plain.set_status(503, "busy");
-    let dir = tempfile::tempdir().unwrap();
     let sources =
         source_toml("patient", &patient.url, 1, "") + &source_toml("plain", &plain.url, 1, "");
-    let config = write_config_sources(dir.path(), &telegram.url, &sources);
-    let bot = BotProcess::spawn(&config, "bot.log");
+    let mut bot = TestBot::new().sources(sources).spawn().await;
+    let _telegram = bot.telegram.clone();
 
-    let reply = telegram
-        .ask_until(ADMIN, "/sources", &bot, |r| {
+    let reply = bot
+        .ask_until(ADMIN, "/sources", |r| {
             r.contains("HTTP status 503 (the site asks to wait 3600 s)")
         })
         .await;
@@ -119,10 +110,8 @@ async fn a_site_that_asks_to_wait_is_not_read_again_before_then() {
     // The source without Retry-After is retried meanwhile (within seconds);
     // the one that asked is not, however fast or slow this machine is.
     let plain_before = plain.hits();
-    crate::support::eventually(WAIT, "plain is retried", &bot, || {
-        plain.hits() >= plain_before + 2
-    })
-    .await;
+    bot.eventually("plain is retried", || plain.hits() >= plain_before + 2)
+        .await;
     assert_eq!(patient.hits(), 1, "read again before its Retry-After");
     bot.stop_cleanly().await;
 }

@@ -4,17 +4,11 @@
 //! `check-source`, the log, `/sources`, `/status`, operator alerts, and the
 //! links of the releases read from it.
 
-use std::time::Duration;
-
 use chrono::Utc;
 
 use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
-use crate::support::{
-    ADMIN, BotProcess, eventually, release_page, run_binary, source_toml, write_config_sources,
-};
+use crate::support::{ADMIN, TestBot, release_page, run_binary, source_toml};
 
-const WAIT: Duration = Duration::from_secs(20);
 const SECRETS: [&str; 2] = ["hunter2", "abc123"];
 
 fn assert_no_secret(what: &str, text: &str) {
@@ -124,21 +118,19 @@ async fn check_source_uses_the_credentials_but_shows_them_redacted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_running_bot_never_shows_a_source_urls_credentials() {
     let today = Utc::now().date_naive();
-    let telegram = FakeTelegram::start().await;
     let items = [(1, today, "One"), (2, today, "Two"), (3, today, "Three")];
     let site = FakeSite::start(release_page(&items)).await;
-    let dir = tempfile::tempdir().unwrap();
     let sources = source_toml("private", &with_credentials(&site), 1, "");
-    let config = write_config_sources(dir.path(), &telegram.url, &sources);
-    let bot = BotProcess::spawn(&config, "bot.log");
+    let mut bot = TestBot::new().sources(sources).spawn().await;
+    let telegram = bot.telegram.clone();
     let reader = 5001;
-    let latest = telegram
-        .ask_until(reader, "/latest", &bot, |r| r.contains("Three"))
+    let latest = bot
+        .ask_until(reader, "/latest", |r| r.contains("Three"))
         .await;
 
     // The page empties (an alert and an error that name the URL), then fails.
     site.set_page("<html><body><p>Nothing here</p></body></html>");
-    eventually(WAIT, "the emptied alert", &bot, || {
+    bot.eventually("the emptied alert", || {
         telegram
             .sent_to(ADMIN)
             .iter()
@@ -147,8 +139,8 @@ async fn the_running_bot_never_shows_a_source_urls_credentials() {
     .await;
     site.set_status(503, "busy");
     // Errors are for operators; a reader sees since when it fails.
-    let sources = telegram
-        .ask_until(ADMIN, "/sources", &bot, |r| r.contains("HTTP status 503"))
+    let sources = bot
+        .ask_until(ADMIN, "/sources", |r| r.contains("HTTP status 503"))
         .await;
     let for_reader = telegram.ask(reader, "/sources").await.text;
     assert!(

@@ -5,36 +5,23 @@
 //! `/counters` in Russian on a pinned clock (months in the genitive, day
 //! counts with Russian plurals); the command menu registered for both.
 
-use std::io::Write;
 use std::time::Duration;
 
-use crate::settings::{FIRST, Fakes, page, start};
-use crate::support::eventually;
+use super::settings::{FIRST, page, restart, start, start_with};
+use crate::support::Bot;
 use crate::support::telegram::Status;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// The fakes, with `extra` appended to the bot's config file.
-async fn fakes(extra: &str) -> Fakes {
-    let f = crate::settings::fakes().await;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&f.config)
-        .unwrap();
-    file.write_all(extra.as_bytes()).unwrap();
-    f
-}
-
-async fn ask_in(f: &Fakes, user: i64, language: &str, text: &str) -> String {
-    f.telegram.ask_in(user, language, text).await.text
+async fn ask_in(bot: &Bot, user: i64, language: &str, text: &str) -> String {
+    bot.telegram.ask_in(user, language, text).await.text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_russian_speaker_is_answered_in_russian_until_the_chat_chooses_english() {
-    let f = fakes("").await;
-    let bot = start(&f, "first.log", None).await;
+    let mut bot = start("first.log", None).await;
     let user = 6001;
-    let start_ru = ask_in(&f, user, "ru", "/start").await;
+    let start_ru = ask_in(&bot, user, "ru", "/start").await;
     assert!(start_ru.starts_with("Я слежу за сайтом <b>"), "{start_ru}");
     assert!(
         start_ru.contains("/latest — Свежие публикации")
@@ -42,44 +29,44 @@ async fn a_russian_speaker_is_answered_in_russian_until_the_chat_chooses_english
         "the command list in Russian: {start_ru}"
     );
     assert!(
-        ask_in(&f, user, "ru-RU", "/latest 1")
+        ask_in(&bot, user, "ru-RU", "/latest 1")
             .await
             .contains("Читать на сайте"),
         "a regional tag counts"
     );
     assert!(
-        ask_in(&f, user, "ru", "/nonsense")
+        ask_in(&bot, user, "ru", "/nonsense")
             .await
             .starts_with("Я не знаю команды /nonsense")
     );
     // Another language the bot does not speak: English.
     assert!(
-        ask_in(&f, 6002, "de", "/start")
+        ask_in(&bot, 6002, "de", "/start")
             .await
             .starts_with("I watch <b>")
     );
 
-    let set = ask_in(&f, user, "ru", "/language en").await;
+    let set = ask_in(&bot, user, "ru", "/language en").await;
     assert_eq!(set, "The language of this chat is now English (en).");
     assert!(
-        ask_in(&f, user, "ru", "/start")
+        ask_in(&bot, user, "ru", "/start")
             .await
             .starts_with("I watch <b>"),
         "the choice wins over the app's language"
     );
     bot.stop_cleanly().await;
 
-    let bot = start(&f, "second.log", None).await;
+    restart(&mut bot, "second.log", None).await;
     assert!(
-        ask_in(&f, user, "ru", "/start")
+        ask_in(&bot, user, "ru", "/start")
             .await
             .starts_with("I watch <b>"),
         "the choice outlives a restart"
     );
-    let back = ask_in(&f, user, "en", "/language ru").await;
+    let back = ask_in(&bot, user, "en", "/language ru").await;
     assert_eq!(back, "Теперь язык этого чата: Русский (ru).");
     assert!(
-        ask_in(&f, user, "en", "/start")
+        ask_in(&bot, user, "en", "/start")
             .await
             .starts_with("Я слежу за сайтом")
     );
@@ -88,12 +75,12 @@ async fn a_russian_speaker_is_answered_in_russian_until_the_chat_chooses_english
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_speaks_the_language_of_the_admin_who_subscribed_it_in_replies_and_digests() {
-    let f = fakes("").await;
-    let t = &f.telegram;
+    let mut bot = start("evening.log", Some("2023-06-01T22:10:00Z")).await;
+    let t = bot.telegram.clone();
+    let t = &t;
     let (group, admin, member, control) = (-7001, 7002, 7003, 7004);
     t.set_member(group, admin, Status::Admin { can_post: false });
     // 23:10 in London: the group's quiet hours have begun.
-    let bot = start(&f, "evening.log", Some("2023-06-01T22:10:00Z")).await;
     t.ask(control, "/subscribe").await;
 
     t.group_says_in(group, admin, "ru", "/subscribe");
@@ -118,26 +105,27 @@ async fn a_group_speaks_the_language_of_the_admin_who_subscribed_it_in_replies_a
         "{got:?}"
     );
 
-    f.site.set_page(page(&[
+    bot.site.set_page(page(&[
         (202, "Second of the night"),
         (201, "First of the night"),
         FIRST,
     ]));
-    eventually(WAIT, "the control chat's two pushes", &bot, || {
+    bot.eventually("the control chat's two pushes", || {
         t.pushes_to(control).len() == 2
     })
     .await;
     bot.stop_cleanly().await;
 
     // 06:59:57 in London: the night's releases come as one digest, framed in Russian.
-    let bot = start(&f, "morning.log", Some("2023-06-02T05:59:57Z")).await;
+    restart(&mut bot, "morning.log", Some("2023-06-02T05:59:57Z")).await;
     let digest = || {
         t.sent_to(group)
             .into_iter()
             .map(|m| m.text)
             .find(|m| m.starts_with("🗞"))
     };
-    eventually(WAIT, "the group's digest", &bot, || digest().is_some()).await;
+    bot.eventually("the group's digest", || digest().is_some())
+        .await;
     bot.stop_cleanly().await;
     let digest = digest().unwrap_or_default();
     assert!(
@@ -179,25 +167,24 @@ since = "2026-11-08"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_and_counters_in_russian_use_the_genitive_and_russian_plurals() {
-    let f = fakes(COUNTERS).await;
     // 12:00 in Moscow, 09:00 in London.
-    let bot = start(&f, "clock.log", Some("2026-11-29T09:00:00Z")).await;
-    let time = ask_in(&f, 8001, "ru", "/time").await;
+    let mut bot = start_with(COUNTERS, "clock.log", Some("2026-11-29T09:00:00Z")).await;
+    let time = ask_in(&bot, 8001, "ru", "/time").await;
     assert_eq!(
         time,
         "<b>29 ноября 2026 г.</b>\nМосква: 12:00\nЛондон: 09:00"
     );
-    let counters = ask_in(&f, 8001, "ru", "/counters").await;
+    let counters = ask_in(&bot, 8001, "ru", "/counters").await;
     assert_eq!(
         counters,
         "1 день с первого\n\n2 дня со второго\n\n5 дней с пятого\n\n11 дней с одиннадцатого\n\n21 день (one text for all)"
     );
-    let time = ask_in(&f, 8002, "en", "/time").await;
+    let time = ask_in(&bot, 8002, "en", "/time").await;
     assert_eq!(
         time,
         "<b>29 November 2026</b>\nMoscow: 12:00\nLondon: 09:00"
     );
-    let counters = ask_in(&f, 8002, "en", "/counters").await;
+    let counters = ask_in(&bot, 8002, "en", "/counters").await;
     assert!(
         counters.starts_with("1 day since one\n\n2 days since two")
             && counters.ends_with("21 days (one text for all)"),
@@ -208,10 +195,9 @@ async fn time_and_counters_in_russian_use_the_genitive_and_russian_plurals() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_menu_is_registered_in_english_and_in_russian() {
-    let f = fakes("").await;
-    let bot = start(&f, "menu.log", None).await;
+    let mut bot = start("menu.log", None).await;
     bot.stop_cleanly().await;
-    let t = &f.telegram;
+    let t = &bot.telegram;
     assert_eq!(t.menu_languages(), [None, Some("ru".to_string())]);
     let pairs = |menu: serde_json::Value| -> Vec<(String, String)> {
         menu.as_array()

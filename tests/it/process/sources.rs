@@ -4,31 +4,16 @@
 
 use std::time::Duration;
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 
 use crate::support::site::FakeSite;
 use crate::support::telegram::{FakeTelegram, MAX_MESSAGE_UTF16, Place, shown_len};
-use crate::support::{
-    ADMIN, BotProcess, eventually, release_page, source_toml, write_config_sources,
-};
+use crate::support::{ADMIN, Bot, TestBot, admin_told, days_ago, release_page, source_toml};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
-}
-
-fn days_ago(n: u64) -> NaiveDate {
-    today().checked_sub_days(Days::new(n)).unwrap()
-}
-
-/// How many admin messages contain `needle`.
-fn admin_told(telegram: &FakeTelegram, needle: &str) -> usize {
-    telegram
-        .sent_to(ADMIN)
-        .iter()
-        .filter(|m| m.text.contains(needle))
-        .count()
 }
 
 /// Starts the bot on two fake sites `alpha` and `beta` (with extra keys each)
@@ -37,37 +22,28 @@ async fn start_two(
     alpha_page: String,
     beta_page: String,
     alpha_extra: &str,
-) -> (
-    FakeTelegram,
-    FakeSite,
-    FakeSite,
-    tempfile::TempDir,
-    BotProcess,
-) {
-    let telegram = FakeTelegram::start().await;
+) -> (FakeTelegram, FakeSite, FakeSite, Bot) {
     let alpha = FakeSite::start(alpha_page).await;
     let beta = FakeSite::start(beta_page).await;
-    let dir = tempfile::tempdir().unwrap();
     let sources =
         source_toml("alpha", &alpha.url, 1, alpha_extra) + &source_toml("beta", &beta.url, 1, "");
-    let config = write_config_sources(dir.path(), &telegram.url, &sources);
-    let bot = BotProcess::spawn(&config, "bot.log");
-    telegram.wait_for_polls(1, WAIT, &bot).await;
-    for _ in 0..100 {
-        let reply = telegram.ask(999_002, "/sources").await.text;
-        if !reply.contains("Last good read: never") {
-            return (telegram, alpha, beta, dir, bot);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the bot never read both sources; log:\n{}", bot.log());
+    let bot = TestBot::new()
+        .site(alpha.clone())
+        .sources(sources)
+        .spawn()
+        .await;
+    bot.ask_until(999_002, "/sources", |r| {
+        !r.contains("Last good read: never")
+    })
+    .await;
+    (bot.telegram.clone(), alpha, beta, bot)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_per_source_and_the_sources_list() {
     let alpha_items = vec![(100, today(), "Alpha one")];
     let beta_items = vec![(200, today(), "Beta one")];
-    let (telegram, alpha, beta, _dir, bot) =
+    let (telegram, alpha, beta, mut bot) =
         start_two(release_page(&alpha_items), release_page(&beta_items), "").await;
     let (only_beta, everything) = (2001, 2002);
 
@@ -116,14 +92,10 @@ async fn subscriptions_per_source_and_the_sources_list() {
     beta_items.insert(0, (201, today(), "Beta two"));
     alpha.set_page(release_page(&alpha_items));
     beta.set_page(release_page(&beta_items));
-    eventually(WAIT, "both pushes", &bot, || {
-        telegram.pushes_to(everything).len() >= 2
-    })
-    .await;
-    eventually(WAIT, "beta's push", &bot, || {
-        !telegram.pushes_to(only_beta).is_empty()
-    })
-    .await;
+    bot.eventually("both pushes", || telegram.pushes_to(everything).len() >= 2)
+        .await;
+    bot.eventually("beta's push", || !telegram.pushes_to(only_beta).is_empty())
+        .await;
     let got = telegram.pushes_to(only_beta);
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("Beta two"), "{got:?}");
@@ -140,12 +112,12 @@ async fn subscriptions_per_source_and_the_sources_list() {
     beta_items.insert(0, (202, today(), "Beta three"));
     alpha.set_page(release_page(&alpha_items));
     beta.set_page(release_page(&beta_items));
-    eventually(WAIT, "beta's second push", &bot, || {
+    bot.eventually("beta's second push", || {
         telegram.pushes_to(everything).len() >= 3
     })
     .await;
     let alpha_hits = alpha.hits();
-    alpha.wait_for_hits(alpha_hits, 2, WAIT).await;
+    alpha.wait_for_hits(alpha_hits, 1, WAIT).await;
     let got = telegram.pushes_to(everything);
     assert_eq!(got.len(), 3, "{got:?}");
     assert!(got[2].contains("Beta three"), "{got:?}");
@@ -161,7 +133,7 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
         (302, today(), "Alpha c"),
     ];
     let mut beta_items = vec![(400, today(), "Beta a")];
-    let (telegram, alpha, beta, _dir, bot) = start_two(
+    let (telegram, alpha, beta, mut bot) = start_two(
         release_page(&alpha_items),
         release_page(&beta_items),
         "max_new_items = 3\nalert_after_secs = 2\n",
@@ -177,11 +149,11 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
     }
     let hits = alpha.hits();
     alpha.set_page(release_page(&alpha_items));
-    eventually(WAIT, "flood alert", &bot, || {
+    bot.eventually("flood alert", || {
         admin_told(&telegram, "5 new releases in one read") == 1
     })
     .await;
-    alpha.wait_for_hits(hits, 3, WAIT).await;
+    alpha.wait_for_hits(hits, 2, WAIT).await;
     assert_eq!(admin_told(&telegram, "new releases in one read"), 1);
     assert!(telegram.pushes_to(reader).is_empty());
 
@@ -189,10 +161,8 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
     alpha_items.insert(0, (320, today(), "Alpha fresh"));
     alpha_items.insert(1, (321, days_ago(30), "Alpha from last month"));
     alpha.set_page(release_page(&alpha_items));
-    eventually(WAIT, "fresh push", &bot, || {
-        !telegram.pushes_to(reader).is_empty()
-    })
-    .await;
+    bot.eventually("fresh push", || !telegram.pushes_to(reader).is_empty())
+        .await;
     let got = telegram.pushes_to(reader);
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("Alpha fresh"), "{got:?}");
@@ -206,16 +176,16 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
     alpha.set_status(500, "down");
     beta_items.insert(0, (401, today(), "Beta during the outage"));
     beta.set_page(release_page(&beta_items));
-    eventually(WAIT, "beta's push during the outage", &bot, || {
+    bot.eventually("beta's push during the outage", || {
         telegram.pushes_to(reader).len() >= 2
     })
     .await;
-    eventually(WAIT, "failure alert", &bot, || {
+    bot.eventually("failure alert", || {
         admin_told(&telegram, "has been failing") == 1
     })
     .await;
     let hits = alpha.hits();
-    alpha.wait_for_hits(hits, 3, WAIT).await;
+    alpha.wait_for_hits(hits, 2, WAIT).await;
     assert_eq!(admin_told(&telegram, "has been failing"), 1, "told once");
     let sources = telegram.ask(reader, "/sources").await.text;
     assert!(
@@ -228,7 +198,7 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
         "{sources}"
     );
     alpha.set_page(release_page(&alpha_items));
-    eventually(WAIT, "recovery message", &bot, || {
+    bot.eventually("recovery message", || {
         admin_told(&telegram, "reads again") == 1
     })
     .await;
@@ -236,11 +206,11 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
     // alpha shows no releases any more: the operator hears once, at once.
     let hits = alpha.hits();
     alpha.set_page("<html><body><p>Under maintenance</p></body></html>");
-    eventually(WAIT, "emptied alert", &bot, || {
+    bot.eventually("emptied alert", || {
         admin_told(&telegram, "shows no releases any more") == 1
     })
     .await;
-    alpha.wait_for_hits(hits, 5, WAIT).await;
+    alpha.wait_for_hits(hits, 4, WAIT).await;
     assert_eq!(admin_told(&telegram, "shows no releases any more"), 1);
     assert_eq!(
         admin_told(&telegram, "has been failing"),
@@ -249,12 +219,12 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
     );
     // The releases come back: none is sent again, and the operator hears of it.
     alpha.set_page(release_page(&alpha_items));
-    eventually(WAIT, "second recovery message", &bot, || {
+    bot.eventually("second recovery message", || {
         admin_told(&telegram, "reads again") == 2
     })
     .await;
     let hits = alpha.hits();
-    alpha.wait_for_hits(hits, 2, WAIT).await;
+    alpha.wait_for_hits(hits, 1, WAIT).await;
     assert_eq!(telegram.pushes_to(reader).len(), 2, "nothing re-announced");
     assert!(
         telegram
@@ -267,13 +237,8 @@ async fn guards_and_alerts_keep_floods_old_news_and_outages_from_users() {
 
 /// Starts the bot on `count` sources `s01`, `s02`, … whose addresses (all on
 /// one fake site) are `url_len` characters long; waits until it answers.
-async fn start_many(
-    count: usize,
-    url_len: usize,
-) -> (FakeTelegram, FakeSite, tempfile::TempDir, BotProcess) {
-    let telegram = FakeTelegram::start().await;
+async fn start_many(count: usize, url_len: usize) -> (FakeTelegram, FakeSite, Bot) {
     let site = FakeSite::start(release_page(&[(100, today(), "One release")])).await;
-    let dir = tempfile::tempdir().unwrap();
     let sources: String = (1..=count)
         .map(|n| {
             let head = format!("{}{n:02}/", site.url);
@@ -281,13 +246,14 @@ async fn start_many(
             source_toml(&format!("s{n:02}"), &url, 600, "")
         })
         .collect();
-    let config = write_config_sources(dir.path(), &telegram.url, &sources);
-    let bot = BotProcess::spawn(&config, "bot.log");
-    telegram.wait_for_polls(1, WAIT, &bot).await;
-    telegram
-        .ask_until(999_003, "/time", &bot, |r| r.contains("Moscow"))
+    let bot = TestBot::new()
+        .site(site.clone())
+        .sources(sources)
+        .spawn()
         .await;
-    (telegram, site, dir, bot)
+    bot.ask_until(999_003, "/time", |r| r.contains("Moscow"))
+        .await;
+    (bot.telegram.clone(), site, bot)
 }
 
 /// Asserts that Telegram would take `text` (sent as HTML) and that it holds
@@ -304,7 +270,7 @@ fn fits(text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fourteen_sources_with_long_addresses_fit_one_message() {
     // The case: /sources came to 5,479 units and Telegram refused it.
-    let (telegram, _site, _dir, bot) = start_many(14, 300).await;
+    let (telegram, _site, mut bot) = start_many(14, 300).await;
     let list = telegram.ask(3101, "/sources").await;
     fits(&list.text);
     for n in 1..=14 {
@@ -330,7 +296,7 @@ async fn fourteen_sources_with_long_addresses_fit_one_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_sources_come_in_pages_and_status_in_several_messages() {
     let count = 60;
-    let (telegram, _site, _dir, bot) = start_many(count, 300).await;
+    let (telegram, _site, mut bot) = start_many(count, 300).await;
     let names: Vec<String> = (1..=count).map(|n| format!("s{n:02}")).collect();
     let shown = |text: &str| -> Vec<String> {
         names
@@ -353,11 +319,9 @@ async fn many_sources_come_in_pages_and_status_in_several_messages() {
     while let Some(more) = page.button("More") {
         let edits = telegram.edits().len();
         let callback = telegram.press(user, Place::Private, page.message_id, &more);
-        telegram.wait_for_answer(&callback, &bot).await;
-        eventually(WAIT, "the next page", &bot, || {
-            telegram.edits().len() > edits
-        })
-        .await;
+        telegram.wait_for_answer(&callback).await;
+        bot.eventually("the next page", || telegram.edits().len() > edits)
+            .await;
         page = telegram.message(page.message_id).expect("the message");
         fits(&page.text);
         let on_page = shown(&page.text);
@@ -382,17 +346,15 @@ async fn many_sources_come_in_pages_and_status_in_several_messages() {
     let last = names.last().unwrap();
     let edits = telegram.edits().len();
     let callback = telegram.press(user, Place::Private, page.message_id, &format!("t1:{last}"));
-    let answer = telegram.wait_for_answer(&callback, &bot).await;
+    let answer = telegram.wait_for_answer(&callback).await;
     assert!(
         answer
             .text
             .unwrap_or_default()
             .starts_with(&format!("Subscribed to {last}"))
     );
-    eventually(WAIT, "the page shown anew", &bot, || {
-        telegram.edits().len() > edits
-    })
-    .await;
+    bot.eventually("the page shown anew", || telegram.edits().len() > edits)
+        .await;
     let page = telegram.message(page.message_id).expect("the message");
     assert!(
         page.labels().contains(&format!("✅ {last}")),
@@ -405,7 +367,7 @@ async fn many_sources_come_in_pages_and_status_in_several_messages() {
     telegram.user_says(ADMIN, "/status");
     telegram.user_says(ADMIN, "/time");
     // Answered in order: once /time is, every part of /status is.
-    eventually(WAIT, "the /time after /status", &bot, || {
+    bot.eventually("the /time after /status", || {
         telegram
             .sent_to(ADMIN)
             .last()
@@ -432,12 +394,12 @@ async fn many_sources_come_in_pages_and_status_in_several_messages() {
 async fn in_a_group_an_operator_sees_the_sources_everyone_sees_and_gets_the_errors_privately() {
     let alpha_items = vec![(500, today(), "Alpha one")];
     let beta_items = vec![(600, today(), "Beta one")];
-    let (telegram, alpha, _beta, _dir, bot) =
+    let (telegram, alpha, _beta, mut bot) =
         start_two(release_page(&alpha_items), release_page(&beta_items), "").await;
     let t = &telegram;
     alpha.set_status(500, "down");
     let reader = 3201;
-    t.ask_until(reader, "/sources", &bot, |r| r.contains("Failing since"))
+    bot.ask_until(reader, "/sources", |r| r.contains("Failing since"))
         .await;
     let (group, member) = (-3_200, 3202);
     t.set_member(group, ADMIN, crate::support::telegram::Status::Creator);
@@ -471,7 +433,8 @@ async fn in_a_group_an_operator_sees_the_sources_everyone_sees_and_gets_the_erro
             .into_iter()
             .find(|m| m.text.starts_with("<b>Sources failing now</b>"))
     };
-    eventually(WAIT, "the errors, privately", &bot, || private(t).is_some()).await;
+    bot.eventually("the errors, privately", || private(t).is_some())
+        .await;
     let details = private(t).unwrap().text;
     assert!(
         details.contains("<b>alpha</b>") && leaks(&details),
@@ -485,17 +448,15 @@ async fn in_a_group_an_operator_sees_the_sources_everyone_sees_and_gets_the_erro
     // The operator's press on the member's list shows the group the same.
     let edits = t.edits().len();
     let callback = t.press(ADMIN, Place::Group(group), members.message_id, "t1:beta");
-    let answer = t.wait_for_answer(&callback, &bot).await;
+    let answer = t.wait_for_answer(&callback).await;
     assert!(
         answer
             .text
             .unwrap_or_default()
             .starts_with("Subscribed to beta")
     );
-    eventually(WAIT, "the list shown anew", &bot, || {
-        t.edits().len() > edits
-    })
-    .await;
+    bot.eventually("the list shown anew", || t.edits().len() > edits)
+        .await;
     let shown = t.message(members.message_id).expect("the list");
     assert!(!leaks(&shown.text), "{}", shown.text);
     assert!(shown.text.contains("Failing since"), "{}", shown.text);

@@ -9,11 +9,7 @@ use std::time::Duration;
 use embassy_bot::Config;
 
 use crate::support::site::FakeSite;
-use crate::support::telegram::FakeTelegram;
-use crate::support::{
-    BotProcess, eventually, extract_at, fixture, page_with_extra_item, run_binary, source_toml,
-    write_config_sources,
-};
+use crate::support::{Bot, TestBot, extract_at, fixture, page_with_extra_item, run_binary};
 
 const WAIT: Duration = Duration::from_secs(20);
 const NEW_TITLE: &str =
@@ -21,62 +17,20 @@ const NEW_TITLE: &str =
 
 /// A bot with the HTTP server on a port of its choosing, watching `site` as
 /// source `fake`; `telegram_extra` and `source_extra` add keys (one per line).
-struct Service {
-    telegram: FakeTelegram,
-    site: FakeSite,
-    _dir: tempfile::TempDir,
-    config: std::path::PathBuf,
-    bot: BotProcess,
-    addr: SocketAddr,
-}
-
-async fn start(page: Vec<u8>, telegram_extra: &str, source_extra: &str) -> Service {
+async fn start(page: Vec<u8>, telegram_extra: &str, source_extra: &str) -> Bot {
     start_on(FakeSite::start(page).await, telegram_extra, source_extra).await
 }
 
-/// [`start`] with a site the test has set up.
-async fn start_on(site: FakeSite, telegram_extra: &str, source_extra: &str) -> Service {
-    let telegram = FakeTelegram::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = source_toml(
-        "fake",
-        &site.url,
-        1,
-        &format!("max_age_days = 36500\n{source_extra}"),
-    );
-    let config = write_config_sources(
-        dir.path(),
-        &telegram.url,
-        &format!("{telegram_extra}\n[http]\nlisten = \"127.0.0.1:0\"\n{source}"),
-    );
-    let bot = BotProcess::spawn(&config, "bot.log");
-    let addr = listening_address(&bot).await;
-    Service {
-        telegram,
-        site,
-        _dir: dir,
-        config,
-        bot,
-        addr,
-    }
-}
-
-/// The address the bot's HTTP server took, as it logs it.
-async fn listening_address(bot: &BotProcess) -> SocketAddr {
-    const LINE: &str = "HTTP server listening address=";
-    let find = || {
-        let log = bot.log();
-        let at = log.find(LINE)? + LINE.len();
-        log[at..].split_whitespace().next()?.parse().ok()
-    };
-    eventually(
-        WAIT,
-        "the HTTP server never said where it listens",
-        bot,
-        || find().is_some(),
-    )
-    .await;
-    find().expect("the address was just found")
+/// [`start`] with a site the test has set up; waits for nothing more than
+/// the HTTP server's address.
+async fn start_on(site: FakeSite, telegram_extra: &str, source_extra: &str) -> Bot {
+    TestBot::new()
+        .site(site)
+        .config_text(telegram_extra)
+        .source_keys(source_extra)
+        .http()
+        .spawn()
+        .await
 }
 
 fn client() -> reqwest::Client {
@@ -87,52 +41,12 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-impl Service {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let response = client().get(self.url(path)).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap())
-    }
-
-    /// Polls `path` until it answers `status`; returns the body.
-    async fn wait_for_status(&self, path: &str, status: u16) -> String {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let (got, body) = self.get(path).await;
-            if got == status {
-                return body;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{path} kept answering {got} ({body}), not {status}; log:\n{}",
-                self.bot.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// `embassy-bot healthcheck` against this bot: its exit code and output.
-    fn healthcheck(&self) -> (Option<i32>, String) {
-        let listen = self.addr.to_string();
-        let config = self.config.to_str().unwrap();
-        let (code, stdout, stderr) = run_binary(
-            &["--config", config, "healthcheck"],
-            &[("EMBASSY_BOT_HTTP_LISTEN", &listen)],
-        );
-        (code, stdout + &stderr)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_turns_503_past_alert_after_and_200_again_on_recovery() {
     // The site fails from the start: never read, so not ready.
     let site = FakeSite::start(Vec::new()).await;
     site.set_status(500, "down");
-    let s = start_on(site, "", "alert_after_secs = 2\n").await;
+    let mut s = start_on(site, "", "alert_after_secs = 2\n").await;
     let (status, body) = s.get("/readyz").await;
     assert_eq!(status, 503, "{body}");
     let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -164,27 +78,19 @@ async fn health_turns_503_past_alert_after_and_200_again_on_recovery() {
     s.wait_for_status("/readyz", 200).await;
     let (code, out) = s.healthcheck();
     assert_eq!(code, Some(0), "{out}");
-    s.bot.stop_cleanly().await;
+    s.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_environment_that_widens_a_loopback_listen_is_said_in_the_log() {
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(fixture("rusemb/home-2022-05-23.html")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = source_toml("fake", &site.url, 60, "");
-    let config = write_config_sources(
-        dir.path(),
-        &telegram.url,
-        &format!("\n[http]\nlisten = \"127.0.0.1:0\"\n{source}"),
-    );
-    let bot = BotProcess::spawn_with_env(
-        &config,
-        "bot.log",
-        crate::support::telegram::TOKEN,
-        &[("EMBASSY_BOT_HTTP_LISTEN", "0.0.0.0:0")],
-    );
-    let addr = listening_address(&bot).await;
+    let mut bot = TestBot::new()
+        .page(fixture("rusemb/home-2022-05-23.html"))
+        .interval(60)
+        .http()
+        .env("EMBASSY_BOT_HTTP_LISTEN", "0.0.0.0:0")
+        .spawn()
+        .await;
+    let addr = bot.addr();
     assert!(addr.ip().is_unspecified(), "the environment wins: {addr}");
     let log = bot.log();
     let warning = log
@@ -218,7 +124,7 @@ fn healthcheck_without_a_server_says_what_to_set() {
 }
 
 /// The samples of `/metrics`, parsed as the Prometheus text format.
-async fn scrape(s: &Service) -> Vec<prometheus_parse::Sample> {
+async fn scrape(s: &Bot) -> Vec<prometheus_parse::Sample> {
     let response = client().get(s.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let content_type = response.headers()["content-type"].to_str().unwrap();
@@ -250,7 +156,7 @@ fn value(samples: &[prometheus_parse::Sample], name: &str, labels: &[(&str, &str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_parse_and_count_exactly_the_pushes_telegram_received() {
-    let s = start(fixture("rusemb/home-2022-05-23.html"), "", "").await;
+    let mut s = start(fixture("rusemb/home-2022-05-23.html"), "", "").await;
     s.wait_for_status("/readyz", 200).await;
     let users = [3001, 3002, 3003];
     for user in users {
@@ -266,12 +172,9 @@ async fn metrics_parse_and_count_exactly_the_pushes_telegram_received() {
     let sent_before = value(&before, "embassy_pushes_sent_total", &[]);
 
     s.site.set_page(page_with_extra_item());
-    eventually(
-        WAIT,
-        "every subscriber gets the new release",
-        &s.bot,
-        || users.iter().all(|&u| s.telegram.pushes_to(u).len() == 1),
-    )
+    s.eventually("every subscriber gets the new release", || {
+        users.iter().all(|&u| s.telegram.pushes_to(u).len() == 1)
+    })
     .await;
     let received: usize = users.iter().map(|&u| s.telegram.pushes_to(u).len()).sum();
     // The counters are bumped as the answers come in: wait for the last one.
@@ -404,12 +307,12 @@ async fn metrics_parse_and_count_exactly_the_pushes_telegram_received() {
             }
         }
     }
-    s.bot.stop_cleanly().await;
+    s.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn atom_feed_has_the_releases_escaped_newest_first_and_answers_304() {
-    let s = start(fixture("rusemb/home-2022-05-23.html"), "", "").await;
+    let mut s = start(fixture("rusemb/home-2022-05-23.html"), "", "").await;
     s.wait_for_status("/readyz", 200).await;
     let response = client().get(s.url("/feed.atom")).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
@@ -496,18 +399,18 @@ async fn atom_feed_has_the_releases_escaped_newest_first_and_answers_304() {
     assert_eq!(s.get("/feed/nope.atom").await.0, 404);
     assert_eq!(s.get("/feed/fake.rss").await.0, 404);
     assert_eq!(s.get("/elsewhere").await.0, 404);
-    s.bot.stop_cleanly().await;
+    s.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_mode_answers_commands_only_with_the_secret() {
-    let s = start(
+    let mut s = start(
         fixture("rusemb/home-2022-05-21.html"),
         "webhook_url = \"https://bot.example.org/telegram\"",
         "",
     )
     .await;
-    eventually(WAIT, "the bot calls setWebhook", &s.bot, || {
+    s.eventually("the bot calls setWebhook", || {
         s.telegram.webhook().is_some()
     })
     .await;
@@ -617,27 +520,25 @@ async fn webhook_mode_answers_commands_only_with_the_secret() {
         ),
         2.0
     );
-    s.bot.stop_cleanly().await;
+    s.stop_cleanly().await;
 
     // Back to long polling: the webhook is deleted, then getUpdates works.
-    let config = std::fs::read_to_string(&s.config)
-        .unwrap()
-        .replace("webhook_url = \"https://bot.example.org/telegram\"", "");
-    std::fs::write(&s.config, config).unwrap();
-    let bot = BotProcess::spawn(&s.config, "bot2.log");
-    s.telegram.wait_for_polls(1, WAIT, &bot).await;
+    s.edit_config("webhook_url = \"https://bot.example.org/telegram\"", "");
+    s.respawn("bot2.log").await;
+    s.until("the bot polling", |t| t.calls("getUpdates") >= 1)
+        .await;
     assert!(s.telegram.calls("deletewebhook") >= 1);
     assert!(
         s.telegram.webhook().is_none(),
         "deleteWebhook came after setWebhook"
     );
     assert!(s.telegram.ask(user, "/time").await.text.contains("London"));
-    bot.stop_cleanly().await;
+    s.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paid_broadcasts_are_asked_for_on_pushes_only_when_configured() {
-    let s = start(
+    let mut s = start(
         fixture("rusemb/home-2022-05-21.html"),
         "allow_paid_broadcast = true\nmessages_per_sec = 200.0",
         "",
@@ -648,7 +549,7 @@ async fn paid_broadcasts_are_asked_for_on_pushes_only_when_configured() {
     let reply = s.telegram.ask(user, "/subscribe").await;
     assert!(!reply.paid, "a command reply is no broadcast");
     s.site.set_page(page_with_extra_item());
-    eventually(WAIT, "the push arrives", &s.bot, || {
+    s.eventually("the push arrives", || {
         !s.telegram.pushes_to(user).is_empty()
     })
     .await;
@@ -659,7 +560,7 @@ async fn paid_broadcasts_are_asked_for_on_pushes_only_when_configured() {
         .find(|m| m.text.starts_with("🆕"))
         .unwrap();
     assert!(push.paid, "the push carries allow_paid_broadcast");
-    s.bot.stop_cleanly().await;
+    s.stop_cleanly().await;
 }
 
 #[test]

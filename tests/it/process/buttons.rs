@@ -4,24 +4,14 @@
 //! group administrators decide, anything stale or forged is answered as
 //! expired, and a mashed button stays within the presser's budget.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use crate::support::site::FakeSite;
 use crate::support::telegram::{BOT_ID, ChatSpec, FakeTelegram, Place, Sent, Status};
-use crate::support::{BotProcess, eventually, release_page, source_toml, write_config_sources};
+use crate::support::{Bot, TestBot, release_page, source_toml};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-struct Running {
-    telegram: FakeTelegram,
-    _site: FakeSite,
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    bot: BotProcess,
-}
 
 /// `count` releases, newest first: "Visa notice N" (dated a day apart).
 fn releases(count: u32) -> String {
@@ -38,69 +28,49 @@ fn releases(count: u32) -> String {
 /// Starts the fakes and the bot watching `alpha` (and `beta`, the same page
 /// at another path) with `count` releases; `prepare` may change the config
 /// text. Waits until the first read is recorded.
-async fn start(count: u32, prepare: impl FnOnce(String) -> String) -> Running {
-    let telegram = FakeTelegram::start().await;
-    let site = FakeSite::start(releases(count)).await;
-    let dir = tempfile::tempdir().unwrap();
+async fn start(count: u32, prepare: impl FnOnce(String) -> String + Send + 'static) -> Bot {
     let keep = "max_age_days = 36500\n";
-    let sources = source_toml("alpha", &site.url, 60, keep)
-        + &source_toml("beta", &format!("{}beta", site.url), 60, keep);
-    let config = write_config_sources(dir.path(), &telegram.url, &sources);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, prepare(text)).unwrap();
-    let bot = BotProcess::spawn(&config, "bot.log");
-    // A new probe user each time: no budget is spent twice.
-    for probe in 0..200 {
-        let reply = telegram.ask(990_000 + probe, "/latest 1").await;
-        if reply.text.contains("Read on the site") {
-            return Running {
-                telegram,
-                _site: site,
-                _dir: dir,
-                config,
-                bot,
-            };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the bot never recorded the site; log:\n{}", bot.log());
+    let sources =
+        source_toml("alpha", "{site}", 60, keep) + &source_toml("beta", "{site}beta", 60, keep);
+    TestBot::new()
+        .page(releases(count))
+        .sources(sources)
+        .edit_config(prepare)
+        .start()
+        .await
 }
 
-impl Running {
-    /// Presses the button labelled `label` on `message`, which must change
-    /// the message; returns the press's answer and the message once edited.
-    async fn press(
-        &self,
-        user: i64,
-        place: Place,
-        message: &Sent,
-        label: &str,
-    ) -> (Option<String>, Sent) {
-        let data = message
-            .button(label)
-            .unwrap_or_else(|| panic!("no {label} button in {:?}", message.labels()));
-        let t = &self.telegram;
-        let edits = t.edits().len();
-        let answer = self.press_data(user, place, message, &data).await;
-        eventually(WAIT, "the message edited", &self.bot, || {
-            t.edits().len() > edits
-        })
+/// Presses the button labelled `label` on `message`, which must change
+/// the message; returns the press's answer and the message once edited.
+async fn press(
+    run: &Bot,
+    user: i64,
+    place: Place,
+    message: &Sent,
+    label: &str,
+) -> (Option<String>, Sent) {
+    let data = message
+        .button(label)
+        .unwrap_or_else(|| panic!("no {label} button in {:?}", message.labels()));
+    let t = &run.telegram;
+    let edits = t.edits().len();
+    let answer = press_data(run, user, place, message, &data).await;
+    run.until("the message edited", |t| t.edits().len() > edits)
         .await;
-        (answer, t.message(message.message_id).expect("the message"))
-    }
+    (answer, t.message(message.message_id).expect("the message"))
+}
 
-    /// Presses a button with `data` on `message`; returns the answer.
-    async fn press_data(
-        &self,
-        user: i64,
-        place: Place,
-        message: &Sent,
-        data: &str,
-    ) -> Option<String> {
-        let t = &self.telegram;
-        let callback = t.press(user, place, message.message_id, data);
-        t.wait_for_answer(&callback, &self.bot).await.text
-    }
+/// Presses a button with `data` on `message`; returns the answer.
+async fn press_data(
+    run: &Bot,
+    user: i64,
+    place: Place,
+    message: &Sent,
+    data: &str,
+) -> Option<String> {
+    let t = &run.telegram;
+    let callback = t.press(user, place, message.message_id, data);
+    t.wait_for_answer(&callback).await.text
 }
 
 /// Sends `text` to `chat` as `user` (a group) and waits for the one reply.
@@ -134,11 +104,9 @@ async fn buttons_and_their_answers_speak_the_chats_language() {
     let edits = t.edits().len();
     let data = first.button("Раньше").expect("an older button");
     let callback = t.press_in(user, "ru", Place::Private, first.message_id, &data);
-    assert_eq!(t.wait_for_answer(&callback, &run.bot).await.text, None);
-    eventually(WAIT, "the page turned", &run.bot, || {
-        t.edits().len() > edits
-    })
-    .await;
+    assert_eq!(t.wait_for_answer(&callback).await.text, None);
+    run.eventually("the page turned", || t.edits().len() > edits)
+        .await;
     let second = t.message(first.message_id).expect("the message");
     assert!(
         second
@@ -151,7 +119,7 @@ async fn buttons_and_their_answers_speak_the_chats_language() {
 
     let stale = t.press_in(user, "ru", Place::Private, first.message_id, "l9:0:3");
     assert_eq!(
-        t.wait_for_answer(&stale, &run.bot).await.text.as_deref(),
+        t.wait_for_answer(&stale).await.text.as_deref(),
         Some("Эта кнопка устарела: отправьте /latest ещё раз.")
     );
     // The chat's own choice wins over the presser's app.
@@ -161,21 +129,21 @@ async fn buttons_and_their_answers_speak_the_chats_language() {
     );
     let stale = t.press_in(user, "ru", Place::Private, first.message_id, "l9:0:3");
     assert_eq!(
-        t.wait_for_answer(&stale, &run.bot).await.text.as_deref(),
+        t.wait_for_answer(&stale).await.text.as_deref(),
         Some("This button has expired: send /latest again.")
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_pages_older_then_newer_in_place() {
-    let run = start(7, |c| c).await;
+    let mut run = start(7, |c| c).await;
     let t = &run.telegram;
     let user = 501;
     let first = t.ask(user, "/latest 3").await;
     assert!(first.text.contains("Visa notice 7"), "{}", first.text);
     assert_eq!(first.labels(), ["Older ▶"], "no newer page at the top");
 
-    let (answer, second) = run.press(user, Place::Private, &first, "Older").await;
+    let (answer, second) = press(&run, user, Place::Private, &first, "Older").await;
     assert_eq!(answer, None, "a page turn needs no words");
     assert!(
         second.text.starts_with("<b>Releases 4–6, newest first</b>"),
@@ -185,13 +153,13 @@ async fn latest_pages_older_then_newer_in_place() {
     assert!(second.text.contains("Visa notice 4") && !second.text.contains("Visa notice 7"));
     assert_eq!(second.labels(), ["◀ Newer", "Older ▶"]);
 
-    let (_, third) = run.press(user, Place::Private, &second, "Older").await;
+    let (_, third) = press(&run, user, Place::Private, &second, "Older").await;
     assert!(third.text.starts_with("<b>Releases 7–7"), "{}", third.text);
     assert_eq!(third.labels(), ["◀ Newer"], "nothing older");
 
-    let (_, back) = run.press(user, Place::Private, &third, "◀ Newer").await;
+    let (_, back) = press(&run, user, Place::Private, &third, "◀ Newer").await;
     assert!(back.text.starts_with("<b>Releases 4–6"), "{}", back.text);
-    let (_, top) = run.press(user, Place::Private, &back, "◀ Newer").await;
+    let (_, top) = press(&run, user, Place::Private, &back, "◀ Newer").await;
     assert!(
         top.text.starts_with("<b>Latest 3 releases</b>"),
         "{}",
@@ -200,7 +168,7 @@ async fn latest_pages_older_then_newer_in_place() {
 
     // Pressing a button whose page is already shown: Telegram says "not
     // modified", and that is no error.
-    let answer = run.press_data(user, Place::Private, &top, "l1:0:3").await;
+    let answer = press_data(&run, user, Place::Private, &top, "l1:0:3").await;
     assert_eq!(answer, None);
     // Served in turn with the chat's commands: once /time is answered, the
     // press has done all it would.
@@ -220,17 +188,19 @@ async fn latest_pages_older_then_newer_in_place() {
         "{edits:?}"
     );
     assert_eq!(edits[3].text, top.text);
+    let refused = t.refused();
     assert!(
-        !run.bot.log().contains("could not send a reply"),
-        "{}",
-        run.bot.log()
+        refused
+            .iter()
+            .all(|(_, why)| why.contains("message is not modified")),
+        "{refused:?}"
     );
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_results_page_with_buttons_that_still_work_after_a_restart() {
-    let run = start(12, |c| c).await;
+    let mut run = start(12, |c| c).await;
     let t = &run.telegram;
     let user = 502;
     let found = t.ask(user, "/search visa notice").await;
@@ -244,57 +214,41 @@ async fn search_results_page_with_buttons_that_still_work_after_a_restart() {
     let one_page = t.ask(user, "/search \"visa notice 12\"").await;
     assert!(one_page.keyboard.is_empty(), "one page: no buttons");
 
-    let Running {
-        telegram,
-        _site,
-        _dir,
-        config,
-        bot,
-    } = run;
-    bot.stop_cleanly().await;
-    let bot = BotProcess::spawn(&config, "bot-again.log");
-    let run = Running {
-        telegram,
-        _site,
-        _dir,
-        config,
-        bot,
-    };
-    let (answer, older) = run.press(user, Place::Private, &found, "Older").await;
+    run.stop_cleanly().await;
+    run.respawn("bot-again.log").await;
+    let (answer, older) = press(&run, user, Place::Private, &found, "Older").await;
     assert_eq!(answer, None);
     assert!(older.text.contains("11–12 of 12 shown."), "{}", older.text);
     assert!(older.text.contains("Visa notice 1"), "{}", older.text);
     assert_eq!(older.labels(), ["◀ Newer"]);
-    let (_, newer) = run.press(user, Place::Private, &older, "◀ Newer").await;
+    let (_, newer) = press(&run, user, Place::Private, &older, "◀ Newer").await;
     assert!(newer.text.contains("10 of 12 shown"), "{}", newer.text);
 
     // The same button pressed in another chat names no query there.
     let data = found.button("Older").unwrap();
-    let answer = run.press_data(503, Place::Private, &found, &data).await;
+    let answer = press_data(&run, 503, Place::Private, &found, &data).await;
     assert_eq!(
         answer.as_deref(),
         Some("This button has expired: send /search again.")
     );
     // A number the store never gave (or has dropped).
-    let answer = run
-        .press_data(user, Place::Private, &found, "s1:1:10")
-        .await;
+    let answer = press_data(&run, user, Place::Private, &found, "s1:1:10").await;
     assert_eq!(
         answer.as_deref(),
         Some("This button has expired: send /search again.")
     );
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_buttons_subscribe_and_unsubscribe_a_private_chat() {
-    let run = start(2, |c| c).await;
+    let mut run = start(2, |c| c).await;
     let t = &run.telegram;
     let user = 504;
     let list = t.ask(user, "/sources").await;
     assert_eq!(list.labels(), ["➕ alpha", "➕ beta"]);
 
-    let (answer, list) = run.press(user, Place::Private, &list, "➕ alpha").await;
+    let (answer, list) = press(&run, user, Place::Private, &list, "➕ alpha").await;
     assert_eq!(
         answer.as_deref(),
         Some("Subscribed to alpha: its new releases will arrive here.")
@@ -304,20 +258,20 @@ async fn source_buttons_subscribe_and_unsubscribe_a_private_chat() {
     let gets = t.ask(user, "/subscriptions").await.text;
     assert!(gets.contains("alpha") && !gets.contains("beta"), "{gets}");
 
-    let (_, list) = run.press(user, Place::Private, &list, "➕ beta").await;
+    let (_, list) = press(&run, user, Place::Private, &list, "➕ beta").await;
     assert_eq!(list.labels(), ["✅ alpha", "✅ beta"]);
-    let (answer, list) = run.press(user, Place::Private, &list, "✅ alpha").await;
+    let (answer, list) = press(&run, user, Place::Private, &list, "✅ alpha").await;
     assert_eq!(answer.as_deref(), Some("Unsubscribed from alpha."));
     assert_eq!(list.labels(), ["➕ alpha", "✅ beta"]);
-    let (_, list) = run.press(user, Place::Private, &list, "✅ beta").await;
+    let (_, list) = press(&run, user, Place::Private, &list, "✅ beta").await;
     assert_eq!(list.labels(), ["➕ alpha", "➕ beta"]);
     assert!(list.text.contains("You get: nothing yet"), "{}", list.text);
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_group_only_administrators_toggle_and_anyone_turns_pages() {
-    let run = start(7, |c| c).await;
+    let mut run = start(7, |c| c).await;
     let t = &run.telegram;
     let (group, admin, member) = (-600, 601, 602);
     t.set_member(group, admin, Status::Admin { can_post: false });
@@ -330,7 +284,7 @@ async fn in_a_group_only_administrators_toggle_and_anyone_turns_pages() {
 
     let edits = t.edits().len();
     let callback = t.press(member, Place::Group(group), list.message_id, "t1:alpha");
-    let refused = t.wait_for_answer(&callback, &run.bot).await;
+    let refused = t.wait_for_answer(&callback).await;
     assert!(refused.alert, "a refusal is an alert to the presser alone");
     assert_eq!(
         refused.text.as_deref(),
@@ -347,24 +301,20 @@ async fn in_a_group_only_administrators_toggle_and_anyone_turns_pages() {
     );
     assert_eq!(again.labels(), ["➕ alpha", "➕ beta"]);
 
-    let (answer, list) = run
-        .press(admin, Place::Group(group), &again, "➕ alpha")
-        .await;
+    let (answer, list) = press(&run, admin, Place::Group(group), &again, "➕ alpha").await;
     assert!(answer.unwrap().starts_with("Subscribed to alpha"));
     assert_eq!(list.labels(), ["✅ alpha", "➕ beta"]);
 
     // Page buttons only read: open to all.
     let latest = group_ask(t, group, admin, "/latest 3").await;
-    let (_, older) = run
-        .press(member, Place::Group(group), &latest, "Older")
-        .await;
+    let (_, older) = press(&run, member, Place::Group(group), &latest, "Older").await;
     assert!(older.text.starts_with("<b>Releases 4–6"), "{}", older.text);
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_channel_a_reader_cannot_toggle_and_an_administrator_can() {
-    let run = start(2, |c| c).await;
+    let mut run = start(2, |c| c).await;
     let t = &run.telegram;
     let (channel, admin, reader) = (-1_000_800, 801, 802);
     t.add_chat(ChatSpec {
@@ -380,33 +330,31 @@ async fn in_a_channel_a_reader_cannot_toggle_and_an_administrator_can() {
     let list = t.wait_for(channel, 1, WAIT).await[0].clone();
     assert_eq!(list.labels(), ["➕ alpha", "➕ beta"]);
     let callback = t.press(reader, Place::Channel(channel), list.message_id, "t1:alpha");
-    let refused = t.wait_for_answer(&callback, &run.bot).await;
+    let refused = t.wait_for_answer(&callback).await;
     assert!(refused.alert, "{refused:?}");
     assert!(t.edits().is_empty());
-    let (answer, list) = run
-        .press(admin, Place::Channel(channel), &list, "➕ alpha")
-        .await;
+    let (answer, list) = press(&run, admin, Place::Channel(channel), &list, "➕ alpha").await;
     assert!(answer.unwrap().starts_with("Subscribed to alpha"));
     assert_eq!(list.labels(), ["✅ alpha", "➕ beta"]);
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_toggle_in_a_forum_topic_changes_that_topics_subscription() {
-    let run = start(2, |c| c).await;
+    let mut run = start(2, |c| c).await;
     let t = &run.telegram;
     let (forum, admin, topic) = (-1_000_700, 701, 55);
     t.set_member(forum, admin, Status::Creator);
     let list = topic_ask(t, forum, admin, Some(topic), "/sources").await;
     assert_eq!(list.thread, Some(topic), "answered in the topic");
-    let (_, list) = run
-        .press(
-            admin,
-            Place::Supergroup(forum, Some(topic)),
-            &list,
-            "➕ beta",
-        )
-        .await;
+    let (_, list) = press(
+        &run,
+        admin,
+        Place::Supergroup(forum, Some(topic)),
+        &list,
+        "➕ beta",
+    )
+    .await;
     assert_eq!(list.labels(), ["➕ alpha", "✅ beta"]);
     let in_topic = topic_ask(t, forum, admin, Some(topic), "/sources").await;
     assert_eq!(in_topic.labels(), ["➕ alpha", "✅ beta"]);
@@ -416,12 +364,12 @@ async fn a_toggle_in_a_forum_topic_changes_that_topics_subscription() {
         ["➕ alpha", "➕ beta"],
         "the chat itself is not subscribed"
     );
-    run.bot.stop_cleanly().await;
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_oversized_and_stale_buttons_are_answered_as_expired() {
-    let run = start(3, |c| c).await;
+    let mut run = start(3, |c| c).await;
     let t = &run.telegram;
     let user = 505;
     let list = t.ask(user, "/sources").await;
@@ -437,7 +385,7 @@ async fn garbage_oversized_and_stale_buttons_are_answered_as_expired() {
         ("t1:ALPHA", "send /sources again"),
     ];
     for (data, says) in cases {
-        let answer = run.press_data(user, Place::Private, &list, data).await;
+        let answer = press_data(&run, user, Place::Private, &list, data).await;
         let answer = answer.unwrap_or_default();
         assert!(
             answer.starts_with("This button has expired"),
@@ -446,7 +394,7 @@ async fn garbage_oversized_and_stale_buttons_are_answered_as_expired() {
         assert!(answer.contains(says), "{data:?}: {answer}");
     }
     let callback = t.press_on_inaccessible(user, list.message_id, "l1:0:5");
-    let answer = t.wait_for_answer(&callback, &run.bot).await;
+    let answer = t.wait_for_answer(&callback).await;
     assert!(
         answer
             .text
@@ -460,13 +408,13 @@ async fn garbage_oversized_and_stale_buttons_are_answered_as_expired() {
         cases.len() + 1,
         "each press answered once"
     );
-    assert!(!run.bot.log().contains("ERROR"), "{}", run.bot.log());
-    run.bot.stop_cleanly().await;
+    assert!(t.refused().is_empty(), "{:?}", t.refused());
+    run.stop_cleanly().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mashed_button_is_answered_every_time_within_the_users_budget() {
-    let run = start(7, |c| {
+    let mut run = start(7, |c| {
         c.replace("per_user_per_minute = 1000", "per_user_per_minute = 5")
     })
     .await;
@@ -480,7 +428,7 @@ async fn a_mashed_button_is_answered_every_time_within_the_users_budget() {
     // Another user is answered meanwhile.
     let time = t.ask(other, "/time").await;
     assert!(time.text.contains("Moscow"), "{}", time.text);
-    eventually(WAIT, "every press answered", &run.bot, || {
+    run.eventually("every press answered", || {
         t.answers().len() >= presses.len()
     })
     .await;
@@ -494,99 +442,5 @@ async fn a_mashed_button_is_answered_every_time_within_the_users_budget() {
     assert_eq!(later, 56);
     assert_eq!(t.sent_to(masher).len(), 1, "presses send no messages");
     assert_eq!(t.edits().len(), 1, "the same page, shown once");
-    run.bot.stop_cleanly().await;
-}
-
-#[tokio::test]
-async fn the_store_keeps_the_newest_queries_up_to_its_cap_across_a_restart() {
-    use chrono::{TimeZone, Utc};
-    use embassy_bot::{MAX_SAVED_QUERIES, Store};
-
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let now = Utc.with_ymd_and_hms(2024, 5, 1, 9, 0, 0).unwrap();
-    let chat = -42;
-    // Chats take turns, none over its own cap, so the total cap is what bites.
-    let chat_of = |n: usize| chat - (n % 100) as i64 * 1_000;
-    let mut ids = Vec::new();
-    for n in 0..MAX_SAVED_QUERIES + 10 {
-        // The clock may stand still or go back: numbers still only grow.
-        let at = now - chrono::Duration::milliseconds((n % 3) as i64);
-        ids.push(
-            store
-                .save_query(chat_of(n), &format!("visa {n}"), at)
-                .unwrap(),
-        );
-    }
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "numbers only grow");
-    assert_eq!(store.saved_query_count(), MAX_SAVED_QUERIES);
-    for (n, dropped) in ids[..10].iter().enumerate() {
-        assert_eq!(store.saved_query(*dropped, chat_of(n)).unwrap(), None);
-    }
-    let newest = *ids.last().unwrap();
-    let last_text = format!("visa {}", MAX_SAVED_QUERIES + 9);
-    assert_eq!(
-        store
-            .saved_query(newest, chat_of(MAX_SAVED_QUERIES + 9))
-            .unwrap()
-            .as_deref(),
-        Some(last_text.as_str())
-    );
-    assert_eq!(
-        store.saved_query(newest, 42).unwrap(),
-        None,
-        "another chat's number names nothing"
-    );
-
-    store.flush().await.unwrap();
-    drop(store);
-    let store = crate::support::reopen_store(dir.path());
-    assert_eq!(store.saved_query_count(), MAX_SAVED_QUERIES);
-    assert_eq!(
-        store.saved_query(ids[10], chat_of(10)).unwrap().as_deref(),
-        Some("visa 10")
-    );
-    let next = store.save_query(chat, "visa again", now).unwrap();
-    assert!(next > newest);
-    assert_eq!(store.saved_query_count(), MAX_SAVED_QUERIES);
-    assert_eq!(
-        store.saved_query(ids[10], chat_of(10)).unwrap(),
-        None,
-        "the oldest went"
-    );
-}
-
-#[tokio::test]
-async fn one_chat_searching_without_end_expires_only_its_own_buttons() {
-    use chrono::{TimeZone, Utc};
-    use embassy_bot::{MAX_SAVED_QUERIES, MAX_SAVED_QUERIES_PER_CHAT, Store};
-
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let now = Utc.with_ymd_and_hms(2024, 5, 1, 9, 0, 0).unwrap();
-    let (quiet, busy) = (7, -100);
-    let kept = store.save_query(quiet, "visa", now).unwrap();
-    let mut busy_ids = Vec::new();
-    for n in 0..MAX_SAVED_QUERIES * 2 {
-        busy_ids.push(store.save_query(busy, &format!("spam {n}"), now).unwrap());
-    }
-    assert_eq!(
-        store.saved_query(kept, quiet).unwrap().as_deref(),
-        Some("visa"),
-        "another chat's button still works"
-    );
-    assert_eq!(store.saved_query_count(), 1 + MAX_SAVED_QUERIES_PER_CHAT);
-    let (gone, held) = busy_ids.split_at(busy_ids.len() - MAX_SAVED_QUERIES_PER_CHAT);
-    assert_eq!(
-        store.saved_query(*gone.last().unwrap(), busy).unwrap(),
-        None
-    );
-    assert!(store.saved_query(held[0], busy).unwrap().is_some());
-    // The per-chat record survives a restart.
-    store.flush().await.unwrap();
-    drop(store);
-    let store = crate::support::reopen_store(dir.path());
-    store.save_query(busy, "one more", now).unwrap();
-    assert_eq!(store.saved_query(held[0], busy).unwrap(), None);
-    assert_eq!(store.saved_query_count(), 1 + MAX_SAVED_QUERIES_PER_CHAT);
+    run.stop_cleanly().await;
 }

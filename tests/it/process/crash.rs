@@ -6,40 +6,43 @@
 //! those to half as many each, and at Telegram's rate writes each at once).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use embassy_bot::Store;
 use url::Url;
 
 use crate::support::site::FakeSite;
+use crate::support::telegram::BOUND;
 use crate::support::telegram::FakeTelegram;
-use crate::support::{BotProcess, extract_at, fixture, poll, write_config};
+use crate::support::{Bot, TestBot, extract_at, fixture, poll};
 
 const CHATS: i64 = 3_000;
 const KILLS: usize = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_fan_out_loses_nothing() {
-    let telegram = FakeTelegram::start().await;
+    let mut bot = TestBot::new()
+        .page(fixture("rusemb/home-2022-05-23.html"))
+        .interval(3_600)
+        .files()
+        .await;
+    let telegram = bot.telegram.clone();
     // Every answer takes a little while, so a fan-out lasts long enough to be interrupted.
     telegram.set_send_delay(Duration::from_millis(15));
-    let site = FakeSite::start(fixture("rusemb/home-2022-05-23.html")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &telegram.url, &site.url, 3_600);
 
     // Thousands of subscribers, and the 21 May page already read, straight into the store.
-    subscribe_and_read(&dir.path().join("data"), &site, CHATS).await;
+    subscribe_and_read(&bot.data_dir(), &bot.site, CHATS).await;
 
     // The bot sees the 23 May page (one new release) and starts fanning out;
     // kill it at several points of the fan-out.
     let total = CHATS as usize;
     for kill in 1..=KILLS {
-        let bot = BotProcess::spawn(&config, &format!("bot{kill}.log"));
-        kill_at(bot, &telegram, kill * total / (KILLS + 1)).await;
+        bot.respawn(&format!("bot{kill}.log")).await;
+        kill_at(&mut bot, kill * total / (KILLS + 1)).await;
     }
-    let bot = BotProcess::spawn(&config, "bot-final.log");
-    every_chat_gets_it(&telegram, CHATS, &bot, Duration::from_secs(90)).await;
+    bot.respawn("bot-final.log").await;
+    every_chat_gets_it(&bot, CHATS).await;
     bot.stop_cleanly().await;
 
     let copies = copies_per_chat(&telegram);
@@ -63,14 +66,17 @@ async fn sigkill_during_a_fan_out_loses_nothing() {
     );
 }
 
-/// SIGKILLs `bot` as soon as the fake Telegram has taken `sends` messages in all.
-async fn kill_at(bot: BotProcess, telegram: &FakeTelegram, sends: usize) {
-    let start = Instant::now();
-    while telegram.sent_count() < sends {
+/// SIGKILLs `bot` once the fake Telegram has taken `sends` messages in all.
+/// Polled every 2 ms, not woken by the fake ([`Bot::until`]): woken, the kill
+/// would land just as a send is answered, every time (the worst moment: that
+/// send is repeated); a poll lands anywhere, as a crash does.
+async fn kill_at(bot: &mut Bot, sends: usize) {
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while bot.telegram.sent_count() < sends {
         assert!(
-            start.elapsed() < Duration::from_secs(60),
+            tokio::time::Instant::now() < deadline,
             "the fan-out stalled at {} sends; log:\n{}",
-            telegram.sent_count(),
+            bot.telegram.sent_count(),
             bot.log()
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -106,26 +112,12 @@ async fn subscribe_and_read(data: &std::path::Path, site: &FakeSite, chats: i64)
 }
 
 /// Waits until every chat in `1..=chats` has the release.
-async fn every_chat_gets_it(
-    telegram: &FakeTelegram,
-    chats: i64,
-    bot: &BotProcess,
-    within: Duration,
-) {
-    let start = Instant::now();
-    loop {
-        let copies = copies_per_chat(telegram);
-        if (1..=chats).all(|chat| copies.get(&chat).copied().unwrap_or(0) >= 1) {
-            return;
-        }
-        assert!(
-            start.elapsed() < within,
-            "{} of {chats} chats still lack the release; log:\n{}",
-            (1..=chats).filter(|c| !copies.contains_key(c)).count(),
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn every_chat_gets_it(bot: &Bot, chats: i64) {
+    bot.until("every chat has the release", |t| {
+        let copies = copies_per_chat(t);
+        (1..=chats).all(|chat| copies.get(&chat).copied().unwrap_or(0) >= 1)
+    })
+    .await;
 }
 
 /// Kills a bot fanning out at Telegram's rate this many times.
@@ -135,26 +127,25 @@ const SENDS_BETWEEN_KILLS: usize = 25;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_telegrams_rate_a_kill_repeats_only_the_sends_in_flight() {
-    let telegram = FakeTelegram::start().await;
+    let mut bot = TestBot::new()
+        .page(fixture("rusemb/home-2022-05-23.html"))
+        .interval(3_600)
+        .replace("throttle = false", "throttle = true\nmessages_per_sec = 30")
+        .files()
+        .await;
+    let telegram = bot.telegram.clone();
     // About what Telegram takes to answer from nearby.
     telegram.set_send_delay(Duration::from_millis(15));
-    let site = FakeSite::start(fixture("rusemb/home-2022-05-23.html")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &telegram.url, &site.url, 3_600);
-    let throttled = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("throttle = false", "throttle = true\nmessages_per_sec = 30");
-    std::fs::write(&config, throttled).unwrap();
     let chats = ((THROTTLED_KILLS + 1) * SENDS_BETWEEN_KILLS) as i64;
-    subscribe_and_read(&dir.path().join("data"), &site, chats).await;
+    subscribe_and_read(&bot.data_dir(), &bot.site, chats).await;
 
     for kill in 1..=THROTTLED_KILLS {
-        let bot = BotProcess::spawn(&config, &format!("bot{kill}.log"));
+        bot.respawn(&format!("bot{kill}.log")).await;
         let target = telegram.sent_count() + SENDS_BETWEEN_KILLS;
-        kill_at(bot, &telegram, target).await;
+        kill_at(&mut bot, target).await;
     }
-    let bot = BotProcess::spawn(&config, "bot-final.log");
-    every_chat_gets_it(&telegram, chats, &bot, Duration::from_secs(60)).await;
+    bot.respawn("bot-final.log").await;
+    every_chat_gets_it(&bot, chats).await;
     bot.stop_cleanly().await;
 
     let copies = copies_per_chat(&telegram);
