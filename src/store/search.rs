@@ -27,7 +27,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{Store, StoreError, StoredItem, date_key};
 use crate::source::body::Body;
-use crate::text::matching::{Normalized, Query, Starts, normalize, release_words};
+use super::body_index::{Bits, BodyIndex, Slot};
+use crate::text::matching::{Normalized, Query, normalize, release_words};
 
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
 /// the `by_date` key (twice), and the nodes of the two maps — an estimate
@@ -86,26 +87,19 @@ pub struct SearchIndex {
     entries: BTreeMap<[u8; 12], Entry>,
     /// Where each release sits in `entries`, to move it when its date changes.
     keys: HashMap<Arc<str>, [u8; 12]>,
-    /// Bytes of words held.
+    /// Bytes of titles' and leads' words held.
     word_bytes: usize,
+    /// The words of bodies, by their entries' slots.
+    bodies: BodyIndex,
 }
 
 #[derive(Debug)]
 struct Entry {
     id: Arc<str>,
     words: Normalized,
-    /// The words of its body (full text), once its page was read, with
-    /// the starts of its words and of the title's and lead's together.
-    body: Option<(Normalized, Starts)>,
-}
-
-impl Entry {
-    fn bytes(&self) -> usize {
-        self.words.capacity()
-            + self.body.as_ref().map_or(0, |(body, _)| {
-                body.capacity() + std::mem::size_of::<Starts>()
-            })
-    }
+    /// Where the words of its body (full text) are in the [`BodyIndex`],
+    /// once its page was read.
+    body: Option<Slot>,
 }
 
 /// What a release is searched by: its title and lead, each as long as
@@ -132,15 +126,14 @@ impl SearchIndex {
             for block in &b.blocks {
                 body.push(&block.text);
             }
-            let both = Starts::of(&body).union(&Starts::of(&words));
-            (body.shrink(), both)
+            self.bodies.insert(&body)
         });
+        self.word_bytes += words.capacity();
         let entry = Entry {
             id: id.clone(),
             words,
             body,
         };
-        self.word_bytes += entry.bytes();
         self.keys.insert(id, key);
         self.entries.insert(key, entry);
     }
@@ -150,34 +143,43 @@ impl SearchIndex {
         if let Some(key) = self.keys.remove(id)
             && let Some(old) = self.entries.remove(&key)
         {
-            self.word_bytes -= old.bytes();
+            self.word_bytes -= old.words.capacity();
+            if let Some(slot) = old.body {
+                self.bodies.remove(slot);
+            }
         }
     }
 
     /// The releases matching `query`: those whose title and lead match first,
     /// then those that match only with their body's words, each group newest
     /// first; `limit` of them after skipping `offset`, and how many match in all.
+    ///
+    /// Each term's bodies are looked up once in the [`BodyIndex`]; then a
+    /// release matches when every included term is in its title and lead or
+    /// its body (a phrase never runs from one into the other) and no
+    /// excluded one is in either.
     pub fn find(&self, query: &Query, offset: usize, limit: usize) -> Hits {
         let wanted = offset.saturating_add(limit);
         let (mut head, mut rest) = (Vec::new(), Vec::new());
         let (mut head_total, mut rest_total) = (0, 0);
-        // A body is scanned only when it can change the answer: an excluded
-        // word may be in it, or the title and lead lack a word whose start
-        // the body (with them) has.
         let excludes = query.excludes();
-        let starts = query.starts();
+        let terms = query.terms();
+        let in_bodies: Vec<Bits> = terms
+            .iter()
+            .map(|t| self.bodies.matching(&t.pattern))
+            .collect();
         for entry in self.entries.values().rev() {
             let in_head = query.matches(&entry.words);
-            let matched = match &entry.body {
+            let matched = match entry.body {
                 None => in_head.then_some(true),
                 Some(_) if in_head && !excludes => Some(true),
-                Some((_, have))
-                    if !in_head && starts.as_ref().is_some_and(|s| !have.has_all(s)) =>
-                {
-                    None
-                }
-                Some((body, _)) if query.matches_any(&[&entry.words, body]) => Some(in_head),
-                Some(_) => None,
+                Some(slot) => terms
+                    .iter()
+                    .zip(&in_bodies)
+                    .all(|(t, bodies)| {
+                        (bodies.get(slot) || t.pattern.matches(&entry.words)) != t.exclude
+                    })
+                    .then_some(in_head),
             };
             match matched {
                 Some(true) => {
@@ -207,7 +209,7 @@ impl SearchIndex {
     pub fn size(&self) -> IndexSize {
         IndexSize {
             releases: self.entries.len(),
-            bytes: self.word_bytes + self.entries.len() * ENTRY_OVERHEAD,
+            bytes: self.word_bytes + self.bodies.bytes() + self.entries.len() * ENTRY_OVERHEAD,
         }
     }
 }
