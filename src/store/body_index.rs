@@ -44,7 +44,9 @@ impl Bits {
     /// Whether `at` is in the set.
     pub(crate) fn get(&self, at: u32) -> bool {
         let at = at as usize;
-        self.0.get(at / 64).is_some_and(|w| w & (1 << (at % 64)) != 0)
+        self.0
+            .get(at / 64)
+            .is_some_and(|w| w & (1 << (at % 64)) != 0)
     }
 }
 
@@ -214,7 +216,9 @@ impl BodyIndex {
         let mut sequence = Vec::new();
         for &slot in rarest.map_or(&[][..], |id| &postings(id)[..]) {
             let candidate = with_last.get(slot)
-                && ids.iter().all(|&id| postings(id).binary_search(&slot).is_ok());
+                && ids
+                    .iter()
+                    .all(|&id| postings(id).binary_search(&slot).is_ok());
             if !candidate {
                 continue;
             }
@@ -238,6 +242,92 @@ impl BodyIndex {
             + self.postings * std::mem::size_of::<Slot>()
             + self.vocab_bytes * 2
             + self.vocab.len() * WORD_OVERHEAD
-            + self.bodies.len() * std::mem::size_of::<Option<Box<[u8]>>>()
+            + self.slots_bytes()
+    }
+
+    /// Bytes of the slots' table, free or not.
+    pub(crate) fn slots_bytes(&self) -> usize {
+        self.bodies.len() * std::mem::size_of::<Option<Box<[u8]>>>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::matching::normalize;
+
+    fn pattern(text: &str) -> Pattern {
+        Pattern::new(text).expect("words")
+    }
+
+    fn slots(index: &BodyIndex, text: &str) -> Vec<Slot> {
+        let found = index.matching(&pattern(text));
+        (0..index.bodies.len() as Slot)
+            .filter(|&s| found.get(s))
+            .collect()
+    }
+
+    const NONE: [Slot; 0] = [];
+
+    #[test]
+    fn words_match_at_their_start_and_phrases_in_a_row() {
+        let mut index = BodyIndex::default();
+        let a = index.insert(&normalize("The visa centre, in London."));
+        let b = index.insert(&normalize("Centre for visas; ВИЗЫ и Ёлки"));
+        assert_eq!(slots(&index, "visa"), [a, b]);
+        assert_eq!(slots(&index, "visas"), [b]);
+        assert_eq!(slots(&index, "isa"), NONE);
+        assert_eq!(slots(&index, "виз"), [b]);
+        assert_eq!(slots(&index, "елки"), [b]);
+        assert_eq!(slots(&index, "visa cent"), [a], "the last word as a start");
+        assert_eq!(slots(&index, "vis centre"), NONE, "the others whole");
+        assert_eq!(slots(&index, "centre visa"), NONE);
+        assert_eq!(slots(&index, "london centre"), NONE);
+        assert_eq!(slots(&index, "visas визы и е"), [b], "across punctuation");
+        assert_eq!(slots(&index, "zzz"), NONE);
+    }
+
+    #[test]
+    fn a_replaced_or_removed_body_leaves_nothing_behind() {
+        let mut index = BodyIndex::default();
+        assert_eq!(index.bytes(), 0);
+        let a = index.insert(&normalize("visa rules"));
+        let b = index.insert(&normalize("visa fees"));
+        index.remove(a);
+        index.remove(a); // twice: nothing more
+        assert_eq!(slots(&index, "visa"), [b]);
+        assert_eq!(slots(&index, "rules"), NONE);
+        assert!(
+            !index.vocab.contains_key("rules"),
+            "a word no body has goes"
+        );
+        // The slot and the word's id are reused.
+        let c = index.insert(&normalize("new rules for visa"));
+        assert_eq!(c, a);
+        assert_eq!(slots(&index, "visa"), [c, b]);
+        assert_eq!(slots(&index, "rules for"), [c]);
+        index.remove(b);
+        index.remove(c);
+        assert!(index.vocab.is_empty());
+        assert_eq!(
+            (index.postings, index.sequence_bytes, index.vocab_bytes),
+            (0, 0, 0)
+        );
+        assert_eq!(index.bytes(), index.slots_bytes());
+        let empty = index.insert(&normalize(" — "));
+        assert_eq!(slots(&index, "a"), NONE);
+        index.remove(empty);
+    }
+
+    #[test]
+    fn word_ids_of_any_size_read_back() {
+        let mut bytes = Vec::new();
+        let ids = [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX];
+        for id in ids {
+            encode(id, &mut bytes);
+        }
+        let mut back = Vec::new();
+        decode(&bytes, &mut back);
+        assert_eq!(back, ids);
     }
 }

@@ -25,9 +25,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::body_index::{Bits, BodyIndex, Slot};
 use super::{Store, StoreError, StoredItem, date_key};
 use crate::source::body::Body;
-use super::body_index::{Bits, BodyIndex, Slot};
 use crate::text::matching::{Normalized, Query, normalize, release_words};
 
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
@@ -491,5 +491,120 @@ mod tests {
         index.insert(&stored(1, 1, &huge, &huge));
         // Two texts of at most MAX_TEXT_CHARS characters, two bytes each.
         assert!(index.size().bytes <= 4 * MAX_TEXT_CHARS + ENTRY_OVERHEAD + 16);
+    }
+
+    /// The rules before the body index: each body's text scanned, a term
+    /// matching in the title and lead or in the body, never across.
+    fn reference(
+        releases: &HashMap<String, (StoredItem, Option<String>)>,
+        query: &Query,
+    ) -> Vec<String> {
+        let mut all: Vec<_> = releases.values().collect();
+        all.sort_by_key(|(s, _)| std::cmp::Reverse(date_key(s.sort_date(), s.seq)));
+        let (mut head, mut rest) = (Vec::new(), Vec::new());
+        for (stored, text) in all {
+            let words = words_of(stored);
+            let in_head = query.matches(&words);
+            let matched = match text {
+                None => in_head,
+                Some(text) => query.matches_any(&[&words, &normalize(text)]),
+            };
+            match (matched, in_head) {
+                (true, true) => head.push(stored.item.id.clone()),
+                (true, false) => rest.push(stored.item.id.clone()),
+                _ => {}
+            }
+        }
+        head.extend(rest);
+        head
+    }
+
+    #[test]
+    fn bodies_match_as_a_scan_of_their_text_would_whatever_the_updates() {
+        const WORDS: &[&str] = &[
+            "visa", "visas", "vis", "visit", "centre", "center", "the", "they", "a", "an", "визы",
+            "виз", "Ёлка", "елки", "covid-19", "19", "x", "london", "lon", "in",
+        ];
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut below = move |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        let mut text = |below: &mut dyn FnMut(usize) -> usize, max: usize| {
+            let n = below(max + 1);
+            (0..n)
+                .map(|_| WORDS[below(WORDS.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut index = SearchIndex::default();
+        let mut releases = HashMap::new();
+        for round in 0..600 {
+            let seq = below(300) as u64;
+            if below(10) == 0 {
+                index.remove(&format!("x/{seq}"));
+                releases.remove(&format!("x/{seq}"));
+            } else {
+                let item = stored(
+                    seq,
+                    1 + below(28) as u32,
+                    &text(&mut below, 3),
+                    &text(&mut below, 4),
+                );
+                let body = (below(4) != 0).then(|| {
+                    let blocks = 1 + below(3);
+                    (0..blocks).map(|_| text(&mut below, 8)).collect::<Vec<_>>()
+                });
+                let as_body = body.as_ref().map(|blocks| Body {
+                    blocks: blocks
+                        .iter()
+                        .map(|b| self::body(b).blocks.remove(0))
+                        .collect(),
+                });
+                index.insert_with_body(&item, as_body.as_ref());
+                releases.insert(item.item.id.clone(), (item, body.map(|b| b.join(" "))));
+            }
+            if round % 20 != 19 {
+                continue;
+            }
+            for _ in 0..40 {
+                let mut typed = Vec::new();
+                for _ in 0..1 + below(3) {
+                    let minus = if below(4) == 0 { "-" } else { "" };
+                    let mut word = WORDS[below(WORDS.len())].to_string();
+                    if below(3) == 0 {
+                        word = word.chars().take(1 + below(3)).collect();
+                    }
+                    if below(3) == 0 {
+                        let more = text(&mut below, 2);
+                        typed.push(format!("{minus}\"{word} {more}\""));
+                    } else {
+                        typed.push(format!("{minus}{word}"));
+                    }
+                }
+                let Ok(query) = Query::parse(&typed.join(" ")) else {
+                    continue;
+                };
+                let want = reference(&releases, &query);
+                let all = index.find(&query, 0, usize::MAX);
+                assert_eq!(
+                    (ids(&all), all.total),
+                    (want.iter().map(|s| &**s).collect(), want.len()),
+                    "{typed:?}"
+                );
+                let page = index.find(&query, 3, 5);
+                let want_page: Vec<&str> = want.iter().skip(3).take(5).map(|s| &**s).collect();
+                assert_eq!(ids(&page), want_page, "{typed:?}");
+            }
+        }
+        for id in releases.keys() {
+            index.remove(id);
+        }
+        assert!(
+            index.bodies.bytes() <= index.bodies.slots_bytes(),
+            "nothing left but free slots"
+        );
     }
 }
