@@ -100,6 +100,18 @@ fn decode(bytes: &[u8], out: &mut Vec<u32>) {
     }
 }
 
+/// The first word id of `bytes`, if one is there whole.
+fn decode_one(bytes: &[u8]) -> Option<u32> {
+    let mut id = 0u32;
+    for (i, &b) in bytes.iter().enumerate().take(5) {
+        id |= u32::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some(id);
+        }
+    }
+    None
+}
+
 impl BodyIndex {
     /// Indexes `body`'s words; the slot to find them by.
     pub(crate) fn insert(&mut self, body: &Normalized) -> Slot {
@@ -213,24 +225,28 @@ impl BodyIndex {
         }
         let postings = |id: u32| &self.words[id as usize].postings;
         let rarest = ids.iter().copied().min_by_key(|&id| postings(id).len());
-        let mut sequence = Vec::new();
+        // The whole words' ids as stored, searched for in each candidate's
+        // bytes: a varint ends on a byte below 0x80, so a hit after such a
+        // byte (or at the start) is the phrase's first word.
+        let mut needle = Vec::new();
+        for &id in &ids {
+            encode(id, &mut needle);
+        }
+        let finder = memchr::memmem::Finder::new(&needle);
         for &slot in rarest.map_or(&[][..], |id| &postings(id)[..]) {
             let candidate = with_last.get(slot)
                 && ids
                     .iter()
                     .all(|&id| postings(id).binary_search(&slot).is_ok());
-            if !candidate {
+            let Some(Some(bytes)) = self.bodies.get(slot as usize).filter(|_| candidate) else {
                 continue;
-            }
-            if let Some(Some(bytes)) = self.bodies.get(slot as usize) {
-                decode(bytes, &mut sequence);
-                let k = ids.len();
-                let in_a_row = sequence
-                    .windows(k + 1)
-                    .any(|w| w[..k] == ids[..] && last_ids.get(w[k]));
-                if in_a_row {
-                    found.set(slot);
-                }
+            };
+            let in_a_row = finder.find_iter(bytes).any(|at| {
+                (at == 0 || bytes[at - 1] < 0x80)
+                    && decode_one(&bytes[at + needle.len()..]).is_some_and(|id| last_ids.get(id))
+            });
+            if in_a_row {
+                found.set(slot);
             }
         }
         found
@@ -320,6 +336,19 @@ mod tests {
     }
 
     #[test]
+    fn a_phrase_is_found_only_at_a_word_ids_start() {
+        let mut index = BodyIndex::default();
+        let many: Vec<String> = (0..200).map(|i| format!("w{i}")).collect();
+        index.insert(&normalize(&many.join(" ")));
+        // "w129" is stored as the bytes 0x81 0x01, and "w1" as 0x01.
+        let tricky = index.insert(&normalize("w129 w5 w1"));
+        let plain = index.insert(&normalize("w129 w1 w5"));
+        assert_eq!(slots(&index, "w1 w5"), [plain]);
+        assert!(!slots(&index, "w1 w5").contains(&tricky));
+        assert_eq!(slots(&index, "w129 w5"), [tricky]);
+    }
+
+    #[test]
     fn word_ids_of_any_size_read_back() {
         let mut bytes = Vec::new();
         let ids = [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX];
@@ -329,5 +358,8 @@ mod tests {
         let mut back = Vec::new();
         decode(&bytes, &mut back);
         assert_eq!(back, ids);
+        assert_eq!(decode_one(&bytes[2..]), Some(127));
+        assert_eq!(decode_one(&bytes[bytes.len() - 5..]), Some(u32::MAX));
+        assert_eq!(decode_one(&bytes[bytes.len() - 5..bytes.len() - 1]), None);
     }
 }
