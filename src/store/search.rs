@@ -9,17 +9,22 @@
 //! nobody searches (or a tool such as `backfill`) pays nothing, and from then
 //! on every write to `items` passes its ids to [`Store::reindex`].
 //!
+//! Bodies (full text) are not scanned: their words are in a [`BodyIndex`]
+//! (a sorted vocabulary and, per word, the releases that have it), which
+//! answers each query term once; a title and lead stay words scanned with
+//! `memmem`, as they are short.
+//!
 //! Memory: the words of a title and a lead (each at most
 //! [`MAX_TEXT_CHARS`] characters, however old the record) plus about
 //! [`ENTRY_OVERHEAD`] bytes of bookkeeping per release; and, once a
-//! release's page was read, the words of its body (at most
-//! `full_text.max_body_bytes` of text) and 64 bytes of their starts. The
-//! total grows with the releases stored, which retention bounds.
+//! release's page was read, its body's words as ids (one to three bytes a
+//! word, at most `full_text.max_body_bytes` of text) and four bytes per
+//! distinct word in the postings, plus the vocabulary. The total grows with
+//! the releases stored, which retention bounds.
 //! [`Store::search_index_size`] reports it.
 //!
 //! Ranking: releases whose title and lead match come first, then those that
-//! match only with their body's words; newest first within each. A body is
-//! scanned only when it can change the answer (see [`SearchIndex::find`]).
+//! match only with their body's words; newest first within each.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

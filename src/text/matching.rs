@@ -15,7 +15,11 @@
 //! Both sides go through [`normalize`], which writes the words between single
 //! spaces (" visa free travel "): a pattern is then a plain substring, a space
 //! and its words (" visa free"), so matching is one `memmem` search over
-//! bytes — fast enough to scan 20,000 releases per `/search` (BENCHMARKS.md).
+//! bytes — fast enough to scan 20,000 titles and leads per `/search`
+//! (BENCHMARKS.md). Releases' bodies, 5–10 times longer, are not scanned:
+//! the search index keeps their words in a vocabulary (`store/body_index.rs`)
+//! and applies these same rules word by word — a pattern's words but the
+//! last equal to a body's words in a row, the last one's start.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
