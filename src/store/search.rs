@@ -537,7 +537,7 @@ mod tests {
             rng ^= rng << 17;
             (rng % n as u64) as usize
         };
-        let mut text = |below: &mut dyn FnMut(usize) -> usize, max: usize| {
+        let text = |below: &mut dyn FnMut(usize) -> usize, max: usize| {
             let n = below(max + 1);
             (0..n)
                 .map(|_| WORDS[below(WORDS.len())])
