@@ -6,10 +6,10 @@
 //! against that body's words in order, kept as word ids (LEB128, one to three
 //! bytes a word). Pure: knows nothing of sled.
 //!
-//! Scanning every body's text per query cost 14–37 ms median and over 120 ms
-//! at the 99th percentile at 20,000 releases on a loaded machine, and held
-//! the whole text; this costs a few milliseconds and about a third of the
-//! memory (BENCHMARKS.md, "Search with full text").
+//! Scanning every body's text per query cost up to 15 ms (median) at 20,000
+//! releases on a quiet machine, over 120 ms at the 99th percentile on a
+//! loaded one, and held the whole text (~100 MB); this answers in 3–7 ms and
+//! holds about half (BENCHMARKS.md, "Bodies through an inverted index").
 //!
 //! Updates are eager: a body replaced or removed takes its slot out of the
 //! postings of its distinct words (read back from its word ids); a word no
