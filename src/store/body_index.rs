@@ -7,8 +7,8 @@
 //! bytes a word). Pure: knows nothing of sled.
 //!
 //! Scanning every body's text per query cost up to 15 ms (median) at 20,000
-//! releases on a quiet machine, over 120 ms at the 99th percentile on a
-//! loaded one, and held the whole text (~100 MB); this answers in 3–7 ms and
+//! releases at a load average of 2, over 120 ms at the 99th percentile on a
+//! busier machine, and held the whole text (~100 MB); this answers in 3–7 ms and
 //! holds about half (BENCHMARKS.md, "Bodies through an inverted index").
 //!
 //! Updates are eager: a body replaced or removed takes its slot out of the
