@@ -82,6 +82,7 @@
 //! with the next flush anyone makes, or at a clean stop.
 
 mod bodies;
+mod body_index;
 mod channels;
 mod export;
 mod fanout_log;

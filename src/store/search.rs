@@ -9,25 +9,31 @@
 //! nobody searches (or a tool such as `backfill`) pays nothing, and from then
 //! on every write to `items` passes its ids to [`Store::reindex`].
 //!
+//! Bodies (full text) are not scanned: their words are in a [`BodyIndex`]
+//! (a sorted vocabulary and, per word, the releases that have it), which
+//! answers each query term once; a title and lead stay words scanned with
+//! `memmem`, as they are short.
+//!
 //! Memory: the words of a title and a lead (each at most
 //! [`MAX_TEXT_CHARS`] characters, however old the record) plus about
 //! [`ENTRY_OVERHEAD`] bytes of bookkeeping per release; and, once a
-//! release's page was read, the words of its body (at most
-//! `full_text.max_body_bytes` of text) and 64 bytes of their starts. The
-//! total grows with the releases stored, which retention bounds.
+//! release's page was read, its body's words as ids (one to three bytes a
+//! word, at most `full_text.max_body_bytes` of text) and four bytes per
+//! distinct word in the postings, plus the vocabulary. The total grows with
+//! the releases stored, which retention bounds.
 //! [`Store::search_index_size`] reports it.
 //!
 //! Ranking: releases whose title and lead match come first, then those that
-//! match only with their body's words; newest first within each. A body is
-//! scanned only when it can change the answer (see [`SearchIndex::find`]).
+//! match only with their body's words; newest first within each.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::body_index::{Bits, BodyIndex, Slot};
 use super::{Store, StoreError, StoredItem, date_key};
 use crate::source::body::Body;
-use crate::text::matching::{Normalized, Query, Starts, normalize, release_words};
+use crate::text::matching::{Normalized, Query, normalize, release_words};
 
 /// Bookkeeping per indexed release beyond its words: the id (twice, shared),
 /// the `by_date` key (twice), and the nodes of the two maps — an estimate
@@ -86,26 +92,19 @@ pub struct SearchIndex {
     entries: BTreeMap<[u8; 12], Entry>,
     /// Where each release sits in `entries`, to move it when its date changes.
     keys: HashMap<Arc<str>, [u8; 12]>,
-    /// Bytes of words held.
+    /// Bytes of titles' and leads' words held.
     word_bytes: usize,
+    /// The words of bodies, by their entries' slots.
+    bodies: BodyIndex,
 }
 
 #[derive(Debug)]
 struct Entry {
     id: Arc<str>,
     words: Normalized,
-    /// The words of its body (full text), once its page was read, with
-    /// the starts of its words and of the title's and lead's together.
-    body: Option<(Normalized, Starts)>,
-}
-
-impl Entry {
-    fn bytes(&self) -> usize {
-        self.words.capacity()
-            + self.body.as_ref().map_or(0, |(body, _)| {
-                body.capacity() + std::mem::size_of::<Starts>()
-            })
-    }
+    /// Where the words of its body (full text) are in the [`BodyIndex`],
+    /// once its page was read.
+    body: Option<Slot>,
 }
 
 /// What a release is searched by: its title and lead, each as long as
@@ -132,15 +131,14 @@ impl SearchIndex {
             for block in &b.blocks {
                 body.push(&block.text);
             }
-            let both = Starts::of(&body).union(&Starts::of(&words));
-            (body.shrink(), both)
+            self.bodies.insert(&body)
         });
+        self.word_bytes += words.capacity();
         let entry = Entry {
             id: id.clone(),
             words,
             body,
         };
-        self.word_bytes += entry.bytes();
         self.keys.insert(id, key);
         self.entries.insert(key, entry);
     }
@@ -150,34 +148,43 @@ impl SearchIndex {
         if let Some(key) = self.keys.remove(id)
             && let Some(old) = self.entries.remove(&key)
         {
-            self.word_bytes -= old.bytes();
+            self.word_bytes -= old.words.capacity();
+            if let Some(slot) = old.body {
+                self.bodies.remove(slot);
+            }
         }
     }
 
     /// The releases matching `query`: those whose title and lead match first,
     /// then those that match only with their body's words, each group newest
     /// first; `limit` of them after skipping `offset`, and how many match in all.
+    ///
+    /// Each term's bodies are looked up once in the [`BodyIndex`]; then a
+    /// release matches when every included term is in its title and lead or
+    /// its body (a phrase never runs from one into the other) and no
+    /// excluded one is in either.
     pub fn find(&self, query: &Query, offset: usize, limit: usize) -> Hits {
         let wanted = offset.saturating_add(limit);
         let (mut head, mut rest) = (Vec::new(), Vec::new());
         let (mut head_total, mut rest_total) = (0, 0);
-        // A body is scanned only when it can change the answer: an excluded
-        // word may be in it, or the title and lead lack a word whose start
-        // the body (with them) has.
         let excludes = query.excludes();
-        let starts = query.starts();
+        let terms = query.terms();
+        let in_bodies: Vec<Bits> = terms
+            .iter()
+            .map(|t| self.bodies.matching(&t.pattern))
+            .collect();
         for entry in self.entries.values().rev() {
             let in_head = query.matches(&entry.words);
-            let matched = match &entry.body {
+            let matched = match entry.body {
                 None => in_head.then_some(true),
                 Some(_) if in_head && !excludes => Some(true),
-                Some((_, have))
-                    if !in_head && starts.as_ref().is_some_and(|s| !have.has_all(s)) =>
-                {
-                    None
-                }
-                Some((body, _)) if query.matches_any(&[&entry.words, body]) => Some(in_head),
-                Some(_) => None,
+                Some(slot) => terms
+                    .iter()
+                    .zip(&in_bodies)
+                    .all(|(t, bodies)| {
+                        (bodies.get(slot) || t.pattern.matches(&entry.words)) != t.exclude
+                    })
+                    .then_some(in_head),
             };
             match matched {
                 Some(true) => {
@@ -207,7 +214,7 @@ impl SearchIndex {
     pub fn size(&self) -> IndexSize {
         IndexSize {
             releases: self.entries.len(),
-            bytes: self.word_bytes + self.entries.len() * ENTRY_OVERHEAD,
+            bytes: self.word_bytes + self.bodies.bytes() + self.entries.len() * ENTRY_OVERHEAD,
         }
     }
 }
@@ -495,5 +502,120 @@ mod tests {
         index.insert(&stored(1, 1, &huge, &huge));
         // Two texts of at most MAX_TEXT_CHARS characters, two bytes each.
         assert!(index.size().bytes <= 4 * MAX_TEXT_CHARS + ENTRY_OVERHEAD + 16);
+    }
+
+    /// The rules before the body index: each body's text scanned, a term
+    /// matching in the title and lead or in the body, never across.
+    fn reference(
+        releases: &HashMap<String, (StoredItem, Option<String>)>,
+        query: &Query,
+    ) -> Vec<String> {
+        let mut all: Vec<_> = releases.values().collect();
+        all.sort_by_key(|(s, _)| std::cmp::Reverse(date_key(s.sort_date(), s.seq)));
+        let (mut head, mut rest) = (Vec::new(), Vec::new());
+        for (stored, text) in all {
+            let words = words_of(stored);
+            let in_head = query.matches(&words);
+            let matched = match text {
+                None => in_head,
+                Some(text) => query.matches_any(&[&words, &normalize(text)]),
+            };
+            match (matched, in_head) {
+                (true, true) => head.push(stored.item.id.clone()),
+                (true, false) => rest.push(stored.item.id.clone()),
+                _ => {}
+            }
+        }
+        head.extend(rest);
+        head
+    }
+
+    #[test]
+    fn bodies_match_as_a_scan_of_their_text_would_whatever_the_updates() {
+        const WORDS: &[&str] = &[
+            "visa", "visas", "vis", "visit", "centre", "center", "the", "they", "a", "an", "визы",
+            "виз", "Ёлка", "елки", "covid-19", "19", "x", "london", "lon", "in",
+        ];
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut below = move |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        let text = |below: &mut dyn FnMut(usize) -> usize, max: usize| {
+            let n = below(max + 1);
+            (0..n)
+                .map(|_| WORDS[below(WORDS.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut index = SearchIndex::default();
+        let mut releases = HashMap::new();
+        for round in 0..600 {
+            let seq = below(300) as u64;
+            if below(10) == 0 {
+                index.remove(&format!("x/{seq}"));
+                releases.remove(&format!("x/{seq}"));
+            } else {
+                let item = stored(
+                    seq,
+                    1 + below(28) as u32,
+                    &text(&mut below, 3),
+                    &text(&mut below, 4),
+                );
+                let body = (below(4) != 0).then(|| {
+                    let blocks = 1 + below(3);
+                    (0..blocks).map(|_| text(&mut below, 8)).collect::<Vec<_>>()
+                });
+                let as_body = body.as_ref().map(|blocks| Body {
+                    blocks: blocks
+                        .iter()
+                        .map(|b| self::body(b).blocks.remove(0))
+                        .collect(),
+                });
+                index.insert_with_body(&item, as_body.as_ref());
+                releases.insert(item.item.id.clone(), (item, body.map(|b| b.join(" "))));
+            }
+            if round % 20 != 19 {
+                continue;
+            }
+            for _ in 0..40 {
+                let mut typed = Vec::new();
+                for _ in 0..1 + below(3) {
+                    let minus = if below(4) == 0 { "-" } else { "" };
+                    let mut word = WORDS[below(WORDS.len())].to_string();
+                    if below(3) == 0 {
+                        word = word.chars().take(1 + below(3)).collect();
+                    }
+                    if below(3) == 0 {
+                        let more = text(&mut below, 2);
+                        typed.push(format!("{minus}\"{word} {more}\""));
+                    } else {
+                        typed.push(format!("{minus}{word}"));
+                    }
+                }
+                let Ok(query) = Query::parse(&typed.join(" ")) else {
+                    continue;
+                };
+                let want = reference(&releases, &query);
+                let all = index.find(&query, 0, usize::MAX);
+                assert_eq!(
+                    (ids(&all), all.total),
+                    (want.iter().map(|s| &**s).collect(), want.len()),
+                    "{typed:?}"
+                );
+                let page = index.find(&query, 3, 5);
+                let want_page: Vec<&str> = want.iter().skip(3).take(5).map(|s| &**s).collect();
+                assert_eq!(ids(&page), want_page, "{typed:?}");
+            }
+        }
+        for id in releases.keys() {
+            index.remove(id);
+        }
+        assert!(
+            index.bodies.bytes() <= index.bodies.slots_bytes(),
+            "nothing left but free slots"
+        );
     }
 }

@@ -15,7 +15,11 @@
 //! Both sides go through [`normalize`], which writes the words between single
 //! spaces (" visa free travel "): a pattern is then a plain substring, a space
 //! and its words (" visa free"), so matching is one `memmem` search over
-//! bytes — fast enough to scan 20,000 releases per `/search` (BENCHMARKS.md).
+//! bytes — fast enough to scan 20,000 titles and leads per `/search`
+//! (BENCHMARKS.md). Releases' bodies, 5–10 times longer, are not scanned:
+//! the search index keeps their words in a vocabulary (`store/body_index.rs`)
+//! and applies these same rules word by word — a pattern's words but the
+//! last equal to a body's words in a row, the last one's start.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -83,48 +87,6 @@ pub fn release_words(title: &str, lead: &str) -> Normalized {
     let mut words = normalize(&capped(title));
     words.push(&capped(lead));
     words
-}
-
-/// Which two-letter starts a text's words have, as 512 bits (a word's
-/// first two characters hashed): a text lacking a query's starts cannot
-/// match it, so the search index skips scanning it. 64 bytes a text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Starts([u64; 8]);
-
-impl Starts {
-    /// The starts of `text`'s words.
-    pub fn of(text: &Normalized) -> Starts {
-        let mut starts = Starts::default();
-        for word in text.as_str().split(' ').filter(|w| !w.is_empty()) {
-            starts.add(word);
-        }
-        starts
-    }
-
-    fn add(&mut self, word: &str) {
-        let mut chars = word.chars();
-        let (a, b) = (chars.next().unwrap_or(' '), chars.next().unwrap_or(' '));
-        let hash = (u64::from(a).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(b))
-            .wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-        let bit = (hash >> 55) as usize; // 0..512
-        self.0[bit / 64] |= 1 << (bit % 64);
-    }
-
-    /// These and `other`'s together.
-    pub fn union(mut self, other: &Starts) -> Starts {
-        for (have, more) in self.0.iter_mut().zip(other.0) {
-            *have |= more;
-        }
-        self
-    }
-
-    /// Whether every start of `needed` is among these.
-    pub fn has_all(&self, needed: &Starts) -> bool {
-        self.0
-            .iter()
-            .zip(&needed.0)
-            .all(|(have, need)| have & need == *need)
-    }
 }
 
 /// One word or phrase, ready to be searched for.
@@ -355,19 +317,6 @@ impl Query {
     /// Whether any term is excluded (`-word`).
     pub fn excludes(&self) -> bool {
         self.terms.iter().any(|t| t.exclude)
-    }
-
-    /// The word starts every included term needs ([`Starts`]); `None` when
-    /// a term starts with a one-letter word, which any start may hold.
-    pub fn starts(&self) -> Option<Starts> {
-        let mut starts = Starts::default();
-        for term in self.terms.iter().filter(|t| !t.exclude) {
-            let first = term.pattern.text().split(' ').next().unwrap_or("");
-            // A one-letter word: any start may hold it.
-            first.chars().nth(1)?;
-            starts.add(first);
-        }
-        Some(starts)
     }
 
     /// The terms, in the order typed.
