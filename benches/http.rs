@@ -34,6 +34,7 @@ use serde_json::{Value, json};
 
 use bot::{spawn_bot, stop};
 use http::{Request, Response};
+use machine::env_number;
 
 const TOKEN: &str = "123456:BENCH-token";
 const FIXTURE: &str = concat!(
@@ -47,13 +48,6 @@ fn main() {
         .build()
         .expect("tokio runtime");
     runtime.block_on(run());
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 async fn run() {

@@ -37,6 +37,7 @@ mod telegram;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use machine::env_number;
 use site::FakeSite;
 use telegram::FakeTelegram;
 
@@ -55,13 +56,6 @@ fn main() {
         .build()
         .expect("tokio runtime");
     runtime.block_on(run());
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 async fn run() {

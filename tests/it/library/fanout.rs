@@ -4,21 +4,10 @@
 //! in the middle of a walk neither doubles nor drops the release.
 
 use chrono::Utc;
-use embassy_bot::Item;
 use embassy_bot::Store;
 use embassy_bot::{FanOut, FanOutPage};
 
-use crate::support::{fan_out_page, journal_page, poll, reopen_store};
-
-fn item(n: u32) -> Item {
-    Item {
-        id: format!("site/fnapr/{n}"),
-        url: format!("https://site/fnapr/{n}"),
-        title: format!("Item {n}"),
-        date: None,
-        lead: String::new(),
-    }
-}
+use crate::support::{fan_out_page, item, journal_page, poll, reopen_store};
 
 /// A store with `chats` subscribed and one release queued for them.
 async fn one_release_for(chats: impl IntoIterator<Item = i64>) -> (tempfile::TempDir, Store) {

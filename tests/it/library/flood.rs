@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use embassy_bot::Delivery;
-use embassy_bot::Item;
 use embassy_bot::Limiter;
 use embassy_bot::RateLimits;
 use embassy_bot::Shutdown;
@@ -16,7 +15,7 @@ use embassy_bot::Store;
 use embassy_bot::{Format, Messenger, SendError};
 use tokio::time::Instant;
 
-use crate::support::poll;
+use crate::support::{item, poll};
 
 /// A Bot API as strict as Telegram's: at most `per_second` accepted messages
 /// in any one-second window overall, and one a second to a chat; anything
@@ -108,16 +107,6 @@ impl Messenger for StrictServer {
         s.last_to.insert(chat, now);
         s.accepted.push((chat, now));
         Ok(())
-    }
-}
-
-fn item(n: u32) -> Item {
-    Item {
-        id: format!("site/fnapr/{n}"),
-        url: format!("https://site/fnapr/{n}"),
-        title: format!("Item {n}"),
-        date: None,
-        lead: String::new(),
     }
 }
 

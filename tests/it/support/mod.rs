@@ -12,6 +12,18 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+/// Release `n` of a site, undated, with no lead: for tests where only its
+/// identity matters.
+pub fn item(n: u32) -> embassy_bot::Item {
+    embassy_bot::Item {
+        id: format!("site/fnapr/{n}"),
+        url: format!("https://site/fnapr/{n}"),
+        title: format!("Item {n}"),
+        date: None,
+        lead: String::new(),
+    }
+}
+
 /// Records a read of `source` with the guards off (for tests about what is
 /// announced and delivered, not about the flood guard).
 pub async fn poll(
