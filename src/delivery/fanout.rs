@@ -42,7 +42,7 @@
 //! the removal flushed; records of an older entry left by a crash at that
 //! moment are told apart by their key and ignored.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -55,6 +55,7 @@ use super::keeper::{LogWriter, keep_durable};
 use super::outcome::{Outcome, PassReport};
 use super::walk::WalkedRelease;
 use super::walk::{WalkHeldStill, Walking};
+use crate::config::Language;
 use crate::runtime::shutdown::Shutdown;
 use crate::settings::{ChatSettings, QuietState, filter_text, quiet_state};
 use crate::store::{CrashWindow, JournalEntry, Store, StoreError, Subscription, Target};
@@ -74,7 +75,24 @@ pub struct FanOutPage {
     pub journaled: usize,
     /// [`Store::subscription_changes`] when the page was read.
     changes: u64,
+    /// The push language of each chat in `chats` that has settings, read
+    /// with the page (the rest push in [`Language::DEFAULT`]).
+    languages: HashMap<i64, Language>,
 }
+
+impl FanOutPage {
+    /// The language `chat`'s push is in (its "Full text" button).
+    pub(crate) fn language_of(&self, chat: i64) -> Language {
+        self.languages
+            .get(&chat)
+            .copied()
+            .unwrap_or(Language::DEFAULT)
+    }
+}
+
+/// A page sorted: chats to push to now, chats journaled, and the push
+/// language of those to push to that chose one.
+type SortedPage = (Vec<i64>, Vec<i64>, HashMap<i64, Language>);
 
 /// What the walk has for the caller next.
 #[derive(Debug)]
@@ -105,8 +123,8 @@ struct Inner {
     walk: Mutex<Option<Walking>>,
 }
 
-/// A page read by a walk: the last chat read, chats to push to now, chats journaled.
-type PageRead = (i64, Vec<i64>, Vec<i64>);
+/// A page read by a walk: the last chat read, and the page sorted.
+type PageRead = (i64, SortedPage);
 
 enum Next {
     Page(FanOutPage, Vec<i64>),
@@ -225,7 +243,7 @@ impl FanOut {
             true => self.edit_page(w, max)?,
             false => self.push_page(w, max, defer)?,
         };
-        let Some((last, chats, journaled)) = read else {
+        let Some((last, (chats, journaled, languages))) = read else {
             if !w.in_flight.is_empty() {
                 return Ok(Next::Draining);
             }
@@ -239,6 +257,7 @@ impl FanOut {
             journaled: journaled.len(),
             chats,
             changes,
+            languages,
         };
         Ok(Next::Page(page, journaled))
     }
@@ -255,7 +274,7 @@ impl FanOut {
         let Some(last) = listed.last else {
             return Ok(None);
         };
-        let (chats, journaled) = self.sort_page(w, &listed.chats, last, defer)?;
+        let sorted = self.sort_page(w, &listed.chats, last, defer)?;
         if listed.skipped_corrupt > 0 {
             tracing::error!(
                 skipped = listed.skipped_corrupt,
@@ -263,7 +282,7 @@ impl FanOut {
                 "damaged subscriber records were skipped during fan-out"
             );
         }
-        Ok(Some((last, chats, journaled)))
+        Ok(Some((last, sorted)))
     }
 
     /// The next page of an edit walk: the chats sent the revised release
@@ -290,20 +309,21 @@ impl FanOut {
             }
             journaled.push(chat);
         }
-        Ok(Some((last, Vec::new(), journaled)))
+        Ok(Some((last, (Vec::new(), journaled, HashMap::new()))))
     }
 
     /// Sorts a page of subscribers (up to chat `last`) into chats to push to
-    /// now and chats journaled instead (returned in that order), applying
-    /// each target's settings; passes over the chats the log says are
-    /// handled, and those the release does not reach.
+    /// now and chats journaled instead (returned in that order, with the push
+    /// language of those to push to that have settings), applying each
+    /// target's settings; passes over the chats the log says are handled, and
+    /// those the release does not reach.
     fn sort_page(
         &self,
         w: &mut Walking,
         listed: &[(i64, Subscription)],
         last: i64,
         defer: &impl Fn(i64) -> bool,
-    ) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
+    ) -> Result<SortedPage, StoreError> {
         let (owed, settings) = match listed.first() {
             Some((first, _)) => (
                 self.window().chats_with_entries(*first, last)?,
@@ -314,6 +334,7 @@ impl FanOut {
         let now = self.inner.clock.now();
         let mut chats = Vec::with_capacity(listed.len());
         let mut journaled = Vec::new();
+        let mut languages = HashMap::new();
         for (chat, subscription) in listed {
             let chat = *chat;
             if w.handled.remove(&chat) {
@@ -339,6 +360,9 @@ impl FanOut {
                 continue;
             }
             if targets == [None] && !held && !owed.contains(&chat) && !defer(chat) {
+                if let Some(chosen) = settings.get(&chat) {
+                    languages.insert(chat, chosen.push_language());
+                }
                 chats.push(chat);
             } else {
                 for thread in targets {
@@ -349,7 +373,7 @@ impl FanOut {
                 journaled.push(chat);
             }
         }
-        Ok((chats, journaled))
+        Ok((chats, journaled, languages))
     }
 
     /// The walk of the oldest outbox entry, resumed from its saved cursor and

@@ -347,7 +347,8 @@ impl<M: Messenger> Delivery<M> {
                 sweep.rescan();
                 continue;
             }
-            let work = ChatWork::FanOut(page.release.clone(), rendered.clone());
+            let lang = page.language_of(chat);
+            let work = ChatWork::FanOut(page.release.clone(), rendered.clone(), lang);
             slots.start(chat, || Box::pin(self.serve_chat(chat, work, shutdown)));
         }
         Ok(())

@@ -65,7 +65,7 @@ impl RenderCache {
 /// queued closures are jobs).
 pub(super) enum ChatWork {
     /// The walked release, for one chat.
-    FanOut(WalkedRelease, Arc<Rendered>),
+    FanOut(WalkedRelease, Arc<Rendered>, Language),
     /// A chat's journal entries: as a sweep listed them, or to be read.
     Journal(Option<Vec<JournalEntry>>),
 }
@@ -123,9 +123,10 @@ impl<M: Messenger> Delivery<M> {
         shutdown: &Shutdown,
     ) -> Served {
         let (walked, result) = match work {
-            ChatWork::FanOut(release, rendered) => (
+            ChatWork::FanOut(release, rendered, lang) => (
                 true,
-                self.push_walked(chat, &release, &rendered, shutdown).await,
+                self.push_walked(chat, &release, &rendered, lang, shutdown)
+                    .await,
             ),
             ChatWork::Journal(listed) => (false, self.push_journaled(chat, listed, shutdown).await),
         };
@@ -143,16 +144,11 @@ impl<M: Messenger> Delivery<M> {
         chat: i64,
         release: &WalkedRelease,
         rendered: &Rendered,
+        lang: Language,
         shutdown: &Shutdown,
     ) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
-        let keyboard = match self.full_text {
-            true => {
-                let lang = self.store.chat_settings(chat)?.push_language();
-                self.full_text_button(rendered, lang)
-            }
-            false => None,
-        };
+        let keyboard = self.full_text_button(rendered, lang);
         let result = self
             .send_html(
                 chat.into(),

@@ -26,6 +26,8 @@ struct Shown {
     edits: usize,
     /// The data of the buttons under it.
     buttons: Vec<String>,
+    /// Their labels.
+    labels: Vec<String>,
 }
 
 /// ("send" | "edit", chat, text).
@@ -109,6 +111,7 @@ impl Messenger for Phone {
                 to,
                 text: text.clone(),
                 edits: 0,
+                labels: button_labels(keyboard.as_ref()),
                 buttons: button_data(keyboard),
             },
         );
@@ -135,10 +138,19 @@ impl Messenger for Phone {
         }
         shown.text = text.clone();
         shown.edits += 1;
+        shown.labels = button_labels(keyboard.as_ref());
         shown.buttons = button_data(keyboard);
         self.log.lock().unwrap().push(("edit", chat, text));
         Ok(Edited::Changed)
     }
+}
+
+fn button_labels(keyboard: Option<&Keyboard>) -> Vec<String> {
+    keyboard
+        .into_iter()
+        .flat_map(|k| k.rows.iter().flatten())
+        .map(|b| b.label.clone())
+        .collect()
 }
 
 fn button_data(keyboard: Option<Keyboard>) -> Vec<String> {
@@ -280,6 +292,25 @@ async fn an_edited_push_keeps_its_full_text_button() {
     assert_eq!(after[0].edits, 1);
     // Telegram drops the buttons of a message edited without them.
     assert_eq!(after[0].buttons, before[0].buttons);
+}
+
+#[tokio::test]
+async fn a_push_s_full_text_button_speaks_its_chat_s_language() {
+    let now = Utc::now();
+    let (_dir, store) = subscribed(now).await;
+    store
+        .change_settings(Target::from(GROUP), |s| {
+            s.language = Some(embassy_bot::Language::Ru)
+        })
+        .await
+        .unwrap();
+    let phone = Phone::default();
+    let delivery = delivery(&store, &phone, Clock::system()).with_full_text_button(true);
+    poll(&store, "s", &[item(2, "Statement"), item(1, "First")], now).await;
+    pass(&delivery).await;
+    // Both went straight from the walk, each labelled in its chat's language.
+    assert_eq!(phone.shown(GROUP)[0].labels, ["📄 Полный текст"]);
+    assert_eq!(phone.shown(PRIVATE)[0].labels, ["📄 Full text"]);
 }
 
 #[tokio::test]
